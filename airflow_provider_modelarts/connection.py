@@ -1,0 +1,250 @@
+"""The ModelArts Airflow connection: its fields, declared once, and how they are read.
+
+``CONN_FIELDS`` is the single source of truth: ``get_provider_info`` publishes it as the
+connection form's ``conn-fields`` and :func:`settings_from_connection` reads exactly these keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_modelarts.api import (
+    DEFAULT_CONSOLE_TEMPLATE,
+    DEFAULT_ENDPOINT_TEMPLATE,
+    DEFAULT_IAM_ENDPOINT_TEMPLATE,
+    validate_name,
+    validate_region,
+)
+from airflow_provider_modelarts.exceptions import ModelArtsConnectionConfigError, ModelArtsValidationError
+
+CONN_TYPE = "modelarts"
+AUTH_AKSK = "aksk"
+AUTH_PASSWORD = "password"
+AUTH_TYPES = (AUTH_AKSK, AUTH_PASSWORD)
+DEFAULT_TIMEOUT_SECONDS = 30.0
+_LEGACY_PREFIX = f"extra__{CONN_TYPE}__"
+
+CONN_FIELDS: dict[str, dict[str, Any]] = {
+    "region": {
+        "label": "Region",
+        "description": "Region id, e.g. cn-north-4. Console: the region selector at the top left, or "
+        "My Credentials > API Credentials, which lists each region with its project.",
+        "schema": {"type": ["string", "null"], "default": None},
+    },
+    "project_id": {
+        "label": "Project ID",
+        "description": "The project of that region. Console: My Credentials > API Credentials > "
+        "Projects (32 hexadecimal characters).",
+        "schema": {"type": ["string", "null"], "default": None},
+    },
+    "auth_type": {
+        "label": "Authentication",
+        "description": "aksk: Login is the Access Key ID and Password the Secret Access Key (Console: "
+        "My Credentials > Access Keys). password: Login is the IAM user name (or the account name) "
+        "and Password its password; an IAM token is obtained and cached.",
+        "schema": {"type": "string", "default": AUTH_AKSK, "enum": list(AUTH_TYPES)},
+    },
+    "domain_name": {
+        "label": "Account name (domain)",
+        "description": "Only for auth_type password when logging in as an IAM user: the name of the "
+        "account that owns the user (Console: My Credentials > Account Name). Leave empty when the "
+        "login is the account itself.",
+        "schema": {"type": ["string", "null"], "default": None},
+    },
+    "security_token": {
+        "label": "Security token",
+        "description": "Only for temporary AK/SK credentials (obtained from IAM's "
+        "securitytokens API): the securitytoken value, sent as X-Security-Token and signed.",
+        "schema": {"type": ["string", "null"], "default": None, "format": "password"},
+    },
+    "endpoint": {
+        "label": "ModelArts endpoint",
+        "description": "Leave empty for https://modelarts.<region>.myhuaweicloud.com. Set it for a "
+        "private endpoint, another Huawei cloud, or the local emulator (e.g. http://127.0.0.1:8089).",
+        "schema": {"type": ["string", "null"], "default": None},
+    },
+    "iam_endpoint": {
+        "label": "IAM endpoint",
+        "description": "Only for auth_type password. Leave empty for https://iam.<region>.myhuaweicloud.com.",
+        "schema": {"type": ["string", "null"], "default": None},
+    },
+    "workspace_id": {
+        "label": "Workspace ID",
+        "description": "Default workspace for job queries. Console: ModelArts > Workspace. Empty means "
+        "the default workspace (0).",
+        "schema": {"type": ["string", "null"], "default": None},
+    },
+    "verify": {
+        "label": "Verify TLS",
+        "description": "true (default), false, or the path of a CA bundle file on the Airflow workers.",
+        "schema": {"type": ["string", "null"], "default": "true"},
+    },
+    "timeout": {
+        "label": "Timeout (seconds)",
+        "description": "Timeout of each HTTP request. Default 30.",
+        "schema": {"type": ["number", "null"], "default": DEFAULT_TIMEOUT_SECONDS, "exclusiveMinimum": 0},
+    },
+    "console_url": {
+        "label": "Console URL",
+        "description": "Base URL of the ModelArts console used by the 'ModelArts Console' task link. "
+        "Leave empty for https://console.huaweicloud.com/modelarts/?region=<region>; set it for "
+        "another Huawei cloud (the placeholder {region} is filled in).",
+        "schema": {"type": ["string", "null"], "default": None},
+    },
+}
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """What the hook needs from the connection, validated. Secrets are left out of ``repr``."""
+
+    conn_id: str
+    auth_type: str
+    region: str
+    project_id: str
+    endpoint: str
+    iam_endpoint: str
+    console_url: str
+    workspace_id: str | None
+    verify: bool | str
+    timeout: float
+    login: str
+    domain_name: str | None
+    password: str = field(repr=False)
+    security_token: str | None = field(default=None, repr=False)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(value for value in (self.password, self.security_token) if value)
+
+
+def read_extra(extra: Mapping[str, Any], key: str) -> Any:
+    """Plain key first (what the Airflow 3 UI writes), then the legacy ``extra__modelarts__`` form."""
+    value = extra.get(key)
+    if value is None or value == "":
+        value = extra.get(_LEGACY_PREFIX + key)
+    return None if value == "" else value
+
+
+def _url(conn_id: str, key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ModelArtsConnectionConfigError(conn_id, key, "must be a URL such as https://host[:port]")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ModelArtsConnectionConfigError(
+            conn_id, key, f"must be an http(s) URL such as https://host[:port], got {value!r}"
+        )
+    try:
+        _ = parts.port
+    except ValueError:
+        raise ModelArtsConnectionConfigError(conn_id, key, f"has an invalid port: {value!r}") from None
+    return value.strip().rstrip("/")
+
+
+def _verify(conn_id: str, value: Any) -> bool | str:
+    if value is None or isinstance(value, bool):
+        return True if value is None else value
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+        if lowered:
+            return value.strip()
+    raise ModelArtsConnectionConfigError(conn_id, "verify", "must be true, false or a CA bundle path")
+
+
+def _timeout(conn_id: str, value: Any) -> float:
+    if value is None:
+        return DEFAULT_TIMEOUT_SECONDS
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        timeout = float(value)
+    except (TypeError, ValueError):
+        raise ModelArtsConnectionConfigError(
+            conn_id, "timeout", f"must be a number of seconds greater than 0, got {value!r}"
+        ) from None
+    if not 0 < timeout <= 3600:
+        raise ModelArtsConnectionConfigError(conn_id, "timeout", f"must be in (0, 3600] seconds, got {value!r}")
+    return timeout
+
+
+def settings_from_connection(
+    conn_id: str,
+    login: str | None,
+    password: str | None,
+    extra: Mapping[str, Any],
+    region: str | None = None,
+    project_id: str | None = None,
+    workspace_id: str | None = None,
+) -> ConnectionSettings:
+    """Validate the connection's values (arguments override the connection's extras).
+
+    Every error names the connection id and the key, and never echoes a secret.
+    """
+    unknown = sorted(
+        key for key in extra if key.removeprefix(_LEGACY_PREFIX) not in CONN_FIELDS and not key.startswith("_")
+    )
+    if unknown:
+        raise ModelArtsConnectionConfigError(
+            conn_id, unknown[0], "is not a ModelArts connection field; allowed: " + ", ".join(CONN_FIELDS)
+        )
+
+    def required(key: str, override: str | None) -> Any:
+        value = override if override is not None else read_extra(extra, key)
+        if value is None:
+            raise ModelArtsConnectionConfigError(conn_id, key, "is required in the connection extra")
+        return value
+
+    try:
+        region_value = validate_region(required("region", region), "region")
+        project_value = validate_name(required("project_id", project_id), "project_id")
+        workspace = workspace_id if workspace_id is not None else read_extra(extra, "workspace_id")
+        workspace_value = validate_name(workspace, "workspace_id") if workspace is not None else None
+    except ModelArtsValidationError as error:
+        raise ModelArtsConnectionConfigError(
+            conn_id, error.parameter, f"must be {error.allowed}, got {error.value!r}"
+        ) from None
+
+    auth_type = str(read_extra(extra, "auth_type") or AUTH_AKSK).strip().lower()
+    if auth_type not in AUTH_TYPES:
+        raise ModelArtsConnectionConfigError(
+            conn_id, "auth_type", f"must be one of {', '.join(AUTH_TYPES)}, got {auth_type!r}"
+        )
+    login_name = "Access Key ID" if auth_type == AUTH_AKSK else "user name"
+    secret_name = "Secret Access Key" if auth_type == AUTH_AKSK else "password"
+    if not login:
+        raise ModelArtsConnectionConfigError(conn_id, "login", f"must hold the {login_name}")
+    if not password:
+        raise ModelArtsConnectionConfigError(conn_id, "password", f"must hold the {secret_name}")
+
+    security_token = read_extra(extra, "security_token")
+    if security_token is not None and auth_type != AUTH_AKSK:
+        raise ModelArtsConnectionConfigError(
+            conn_id, "security_token", "is only used with auth_type aksk (temporary AK/SK)"
+        )
+    endpoint = read_extra(extra, "endpoint") or DEFAULT_ENDPOINT_TEMPLATE.format(region=region_value)
+    iam_endpoint = read_extra(extra, "iam_endpoint") or DEFAULT_IAM_ENDPOINT_TEMPLATE.format(region=region_value)
+    console_url = read_extra(extra, "console_url") or DEFAULT_CONSOLE_TEMPLATE
+    domain_name = read_extra(extra, "domain_name")
+    return ConnectionSettings(
+        conn_id=conn_id,
+        auth_type=auth_type,
+        region=region_value,
+        project_id=project_value,
+        endpoint=_url(conn_id, "endpoint", endpoint),
+        iam_endpoint=_url(conn_id, "iam_endpoint", iam_endpoint),
+        console_url=_url(conn_id, "console_url", console_url.replace("{region}", region_value)),
+        workspace_id=workspace_value,
+        verify=_verify(conn_id, read_extra(extra, "verify")),
+        timeout=_timeout(conn_id, read_extra(extra, "timeout")),
+        login=login,
+        domain_name=str(domain_name).strip() if domain_name else None,
+        password=password,
+        security_token=str(security_token) if security_token is not None else None,
+    )
