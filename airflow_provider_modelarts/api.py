@@ -247,9 +247,7 @@ def validate_status_set(value: object, parameter: str) -> frozenset[JobStatus]:
         statuses = frozenset(validate_status(item, parameter) for item in value)
         if statuses:
             return statuses
-    raise ModelArtsValidationError(
-        parameter, "a status code, a JobStatus or a non-empty collection of them", value
-    )
+    raise ModelArtsValidationError(parameter, "a status code, a JobStatus or a non-empty collection of them", value)
 
 
 def validate_order(value: object, parameter: str = "order") -> str:
@@ -267,9 +265,7 @@ def validate_sort_by(value: object, parameter: str = "sort_by") -> str:
 def validate_search_content(value: object, parameter: str = "search_content") -> str:
     if isinstance(value, str) and len(value) <= SEARCH_CONTENT_MAX_LENGTH:
         return value
-    raise ModelArtsValidationError(
-        parameter, f"a string of at most {SEARCH_CONTENT_MAX_LENGTH} characters", value
-    )
+    raise ModelArtsValidationError(parameter, f"a string of at most {SEARCH_CONTENT_MAX_LENGTH} characters", value)
 
 
 def validate_name(value: object, parameter: str) -> str:

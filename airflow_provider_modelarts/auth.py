@@ -200,9 +200,7 @@ class AkSkAuth(AuthBase):
         assert request.url is not None and request.method is not None
         parts = urlsplit(request.url)
         query_pairs = parse_query(parts.query)
-        request.url = urlunsplit(
-            (parts.scheme, parts.netloc, parts.path, canonical_query(query_pairs), parts.fragment)
-        )
+        request.url = urlunsplit((parts.scheme, parts.netloc, parts.path, canonical_query(query_pairs), parts.fragment))
         request.headers["Host"] = parts.netloc
         request.headers[HEADER_SDK_DATE] = sdk_date(self._clock())
         if self.project_id:
@@ -213,12 +211,8 @@ class AkSkAuth(AuthBase):
             name: value for name, value in request.headers.items() if name.lower() in CLIENT_SIGNED_HEADERS
         }
         body = request.body.encode("utf-8") if isinstance(request.body, str) else request.body
-        canonical = canonical_request(
-            request.method, parts.path or "/", query_pairs, to_sign_headers, body
-        )
-        signature = compute_signature(
-            self._secret_key, string_to_sign(request.headers[HEADER_SDK_DATE], canonical)
-        )
+        canonical = canonical_request(request.method, parts.path or "/", query_pairs, to_sign_headers, body)
+        signature = compute_signature(self._secret_key, string_to_sign(request.headers[HEADER_SDK_DATE], canonical))
         request.headers["Authorization"] = authorization_header(
             self.access_key, signed_header_names(to_sign_headers), signature
         )

@@ -11,11 +11,13 @@ the gateway locks an AK for five minutes after five bad signatures. Authenticati
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import pendulum
 import requests
@@ -103,9 +105,9 @@ class ModelArtsHook(BaseHook):
         self.region = api.validate_region(region) if region is not None else None
         self.project_id = api.validate_name(project_id, "project_id") if project_id is not None else None
         self.workspace_id = api.validate_name(workspace_id, "workspace_id") if workspace_id is not None else None
-        self.retry_limit = api.coerce_int(retry_limit, "retry_limit", 0, 20)
-        self.retry_delay = _positive_float(retry_delay, "retry_delay")
-        self.retry_max_delay = _positive_float(retry_max_delay, "retry_max_delay")
+        self.retry_limit, self.retry_delay, self.retry_max_delay = validate_retry_settings(
+            retry_limit, retry_delay, retry_max_delay
+        )
         self.request_count = 0
         # Tests replace this to observe backoff without waiting.
         self.sleep: Callable[[float], None] = time.sleep
@@ -217,6 +219,22 @@ class ModelArtsHook(BaseHook):
         limit = api.validate_optional_positive_int(max_results, "max_results")
         return self._iter_jobs(filters, limit)
 
+    def iter_training_job_pages(
+        self, filters: api.JobListFilters, max_results: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Each page's response body, from ``filters.page`` on, until every job (or
+        ``max_results`` jobs) was returned. Operators use it to keep the page's counters."""
+        seen = 0
+        for page in range(filters.page, api.PAGE_RANGE[1] + 1):
+            body = self.list_training_jobs_page(dataclasses.replace(filters, page=page))
+            yield body
+            jobs = body.get("jobs") or []
+            seen += len(jobs)
+            total = body.get("job_total_count")
+            seen_all = not filters.narrows and isinstance(total, int) and seen >= total
+            if len(jobs) < filters.per_page or seen_all or (max_results is not None and seen >= max_results):
+                return
+
     def list_job_versions(
         self, job_id: int | str, per_page: int | str | None = None, page: int | str | None = None
     ) -> dict[str, Any]:
@@ -255,19 +273,8 @@ class ModelArtsHook(BaseHook):
     # ------------------------------------------------------------------ internals
 
     def _iter_jobs(self, filters: api.JobListFilters, limit: int | None) -> Iterator[dict[str, Any]]:
-        yielded = 0
-        for page in range(api.PAGE_RANGE[0], api.PAGE_RANGE[1] + 1):
-            body = self.list_training_jobs_page(dataclasses.replace(filters, page=page))
-            jobs = body.get("jobs") or []
-            for job in jobs:
-                yield job
-                yielded += 1
-                if limit is not None and yielded >= limit:
-                    return
-            total = body.get("job_total_count")
-            seen_all = not filters.narrows and isinstance(total, int) and yielded >= total
-            if len(jobs) < filters.per_page or seen_all:
-                return
+        jobs = (job for body in self.iter_training_job_pages(filters, limit) for job in body.get("jobs") or [])
+        yield from itertools.islice(jobs, limit)
 
     def _secrets(self) -> tuple[str, ...]:
         """Values to redact from server messages (gateway errors can echo signed headers)."""
@@ -318,8 +325,7 @@ class ModelArtsHook(BaseHook):
             return retrying(attempt)
         except _RETRYABLE_TRANSPORT_ERRORS as error:
             raise ModelArtsTransportError(
-                f"{method} {_path_of(url)} failed after {self.retry_limit + 1} attempt(s): "
-                f"{type(error).__name__}"
+                f"{method} {_path_of(url)} failed after {self.retry_limit + 1} attempt(s): {type(error).__name__}"
             ) from None
 
     def _decode(self, response: requests.Response) -> dict[str, Any]:
@@ -388,9 +394,7 @@ class ModelArtsHook(BaseHook):
         body = json.dumps(payload).encode("utf-8")
 
         def post() -> requests.Response:
-            response = self.session.post(
-                url, data=body, timeout=self._timeout, auth=_NoAuth(), headers=_IAM_HEADERS
-            )
+            response = self.session.post(url, data=body, timeout=self._timeout, auth=_NoAuth(), headers=_IAM_HEADERS)
             content = response.content
             if response.status_code >= 400:
                 raise api.error_from_response(response.status_code, content, response.headers, self._secrets())
@@ -415,7 +419,18 @@ class _NoAuth(requests.auth.AuthBase):
 
 def _path_of(url: str) -> str:
     """The URL without scheme, host or query, for messages."""
-    return requests.utils.urlparse(url).path
+    return urlsplit(url).path
+
+
+def validate_retry_settings(
+    retry_limit: object, retry_delay: object, retry_max_delay: object = DEFAULT_RETRY_MAX_DELAY
+) -> tuple[int, float, float]:
+    """Check the retry knobs shared by the hook, the operators, the sensor and the trigger."""
+    return (
+        api.coerce_int(retry_limit, "retry_limit", 0, 20),
+        _positive_float(retry_delay, "retry_delay"),
+        _positive_float(retry_max_delay, "retry_max_delay"),
+    )
 
 
 def _positive_float(value: object, parameter: str) -> float:
