@@ -1,0 +1,136 @@
+"""Reading the Airflow connection: JSON and URI forms, legacy keys, coercion, clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from airflow.sdk import Connection
+
+from airflow_provider_modelarts.connection import CONN_FIELDS, settings_from_connection
+from airflow_provider_modelarts.exceptions import ModelArtsConnectionConfigError
+from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+
+PROJECT = "0123456789abcdef0123456789abcdef"
+
+
+def _settings(extra: dict[str, object], login: str | None = "AK", password: str | None = "SK-SECRET-VALUE"):
+    return settings_from_connection("my_conn", login, password, extra)
+
+
+def test_defaults_follow_the_region() -> None:
+    settings = _settings({"region": "cn-north-4", "project_id": PROJECT})
+    assert settings.auth_type == "aksk"
+    assert settings.endpoint == "https://modelarts.cn-north-4.myhuaweicloud.com"
+    assert settings.iam_endpoint == "https://iam.cn-north-4.myhuaweicloud.com"
+    assert settings.verify is True and settings.timeout == 30.0 and settings.workspace_id is None
+    assert "SK-SECRET-VALUE" not in repr(settings)
+
+
+def test_uri_connection_strings_are_coerced(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MODELARTS_URI",
+        f"modelarts://AKID:secret%2Fkey@/?region=ap-southeast-1&project_id={PROJECT}&timeout=12.5&verify=false"
+        "&endpoint=http%3A%2F%2F127.0.0.1%3A9000&auth_type=aksk&workspace_id=ws1",
+    )
+    settings = ModelArtsHook("modelarts_uri").settings
+    assert settings.timeout == 12.5 and settings.verify is False
+    assert settings.endpoint == "http://127.0.0.1:9000" and settings.password == "secret/key"
+    assert settings.workspace_id == "ws1"
+
+
+def test_json_connection_with_legacy_prefixed_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = {
+        "conn_type": "modelarts",
+        "login": "user",
+        "password": "pw",
+        "extra": {
+            "extra__modelarts__region": "cn-north-4",
+            "extra__modelarts__project_id": PROJECT,
+            "extra__modelarts__auth_type": "password",
+            "extra__modelarts__domain_name": "account",
+        },
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_MODELARTS_JSON", json.dumps(conn))
+    settings = ModelArtsHook("modelarts_json", region="cn-south-1").settings
+    assert settings.auth_type == "password" and settings.domain_name == "account"
+    assert settings.region == "cn-south-1"
+
+
+def test_hook_constructor_does_no_io() -> None:
+    hook = ModelArtsHook("does_not_exist")
+    assert "settings" not in hook.__dict__ and "session" not in hook.__dict__
+
+
+@pytest.mark.parametrize(
+    ("extra", "login", "password", "key"),
+    [
+        ({"project_id": PROJECT}, "AK", "SK-VAL", "region"),
+        ({"region": "cn-north-4"}, "AK", "SK-VAL", "project_id"),
+        ({"region": "north", "project_id": PROJECT}, "AK", "SK-VAL", "region"),
+        ({"region": "cn-north-4", "project_id": "a/b"}, "AK", "SK-VAL", "project_id"),
+        ({"region": "cn-north-4", "project_id": PROJECT, "auth_type": "oauth"}, "AK", "SK-VAL", "auth_type"),
+        (
+            {"region": "cn-north-4", "project_id": PROJECT, "endpoint": "modelarts.example"},
+            "AK",
+            "SK-VAL",
+            "endpoint",
+        ),
+        ({"region": "cn-north-4", "project_id": PROJECT, "endpoint": "http://h:99999"}, "AK", "SK-VAL", "endpoint"),
+        ({"region": "cn-north-4", "project_id": PROJECT, "timeout": "soon"}, "AK", "SK-VAL", "timeout"),
+        ({"region": "cn-north-4", "project_id": PROJECT, "timeout": -1}, "AK", "SK-VAL", "timeout"),
+        ({"region": "cn-north-4", "project_id": PROJECT, "verify": 5}, "AK", "SK-VAL", "verify"),
+        ({"region": "cn-north-4", "project_id": PROJECT, "auth_type": "password"}, "user", None, "password"),
+        ({"region": "cn-north-4", "project_id": PROJECT}, None, "SK-VAL", "login"),
+        ({"region": "cn-north-4", "project_id": PROJECT, "projectid": "x"}, "AK", "SK-VAL", "projectid"),
+        (
+            {"region": "cn-north-4", "project_id": PROJECT, "auth_type": "password", "security_token": "t0ken"},
+            "user",
+            "pw",
+            "security_token",
+        ),
+    ],
+)
+def test_bad_connections_name_the_connection_and_the_key(
+    extra: dict[str, object], login: str | None, password: str | None, key: str
+) -> None:
+    with pytest.raises(ModelArtsConnectionConfigError) as error:
+        settings_from_connection("my_conn", login, password, extra)
+    assert error.value.key == key
+    assert "'my_conn'" in str(error.value) and repr(key) in str(error.value)
+    if password and len(password) > 2:
+        assert password not in str(error.value)
+
+
+def test_every_conn_field_is_read_and_nothing_else() -> None:
+    """One source of truth: a value in each declared field changes the settings."""
+    base = {"region": "cn-north-4", "project_id": PROJECT}
+    reference = _settings(base)
+    changed = {
+        "auth_type": "password",
+        "domain_name": "acct",
+        "endpoint": "http://127.0.0.1:1",
+        "iam_endpoint": "http://127.0.0.1:2",
+        "workspace_id": "ws",
+        "verify": "false",
+        "timeout": 5,
+        "console_url": "https://console.example/{region}",
+    }
+    for key in CONN_FIELDS:
+        if key in base or key == "security_token":
+            continue
+        assert _settings({**base, key: changed[key]}) != reference, key
+    assert _settings({**base, "security_token": "tok-value"}).security_token == "tok-value"
+    assert set(changed) | set(base) | {"security_token"} == set(CONN_FIELDS)
+
+
+def test_connection_object_round_trip() -> None:
+    conn = Connection(
+        conn_id="c",
+        conn_type="modelarts",
+        login="AK",
+        password="SK",
+        extra=json.dumps({"region": "cn-north-4", "project_id": PROJECT}),
+    )
+    hook = ModelArtsHook("c")
+    assert hook.configure(conn).project_id == PROJECT

@@ -1,0 +1,64 @@
+"""Provider registration: the dict Airflow reads, its modules and classes, and clean imports."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from importlib import metadata, resources
+
+import jsonschema
+
+from airflow_provider_modelarts.get_provider_info import get_provider_info
+from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+
+
+def test_provider_info_is_valid_against_airflows_own_schema() -> None:
+    schema = json.loads(resources.files("airflow").joinpath("provider_info.schema.json").read_text())
+    jsonschema.validate(get_provider_info(), schema)
+
+
+def test_package_name_matches_the_distribution_and_entry_point() -> None:
+    info = get_provider_info()
+    assert info["package-name"] == metadata.distribution("airflow-provider-modelarts").metadata["Name"]
+    points = [
+        ep
+        for ep in metadata.entry_points(group="apache_airflow_provider")
+        if ep.value.startswith("airflow_provider_modelarts")
+    ]
+    assert len(points) == 1 and points[0].load() is get_provider_info
+
+
+def test_listed_modules_and_classes_import_and_agree_with_the_hook() -> None:
+    info = get_provider_info()
+    for section in ("hooks", "operators", "sensors", "triggers"):
+        for entry in info[section]:
+            for module in entry["python-modules"]:
+                importlib.import_module(module)
+    for link in info["extra-links"]:
+        module, _, name = link.rpartition(".")
+        assert getattr(importlib.import_module(module), name)().name == "ModelArts Console"
+    (conn_type,) = info["connection-types"]
+    module, _, name = conn_type["hook-class-name"].rpartition(".")
+    assert getattr(importlib.import_module(module), name) is ModelArtsHook
+    assert conn_type["connection-type"] == ModelArtsHook.conn_type == "modelarts"
+    assert conn_type["hook-name"] == ModelArtsHook.hook_name
+
+
+def test_conn_fields_are_valid_against_the_provider_yaml_schema() -> None:
+    """The runtime schema does not check conn-fields; the stricter provider.yaml schema does."""
+    full = json.loads(resources.files("airflow").joinpath("provider.yaml.schema.json").read_text())
+    connection_schema = full["properties"]["connection-types"]
+    connection_schema = {**connection_schema, "definitions": full.get("definitions", {})}
+    jsonschema.validate(get_provider_info()["connection-types"], connection_schema)
+
+
+def test_importing_the_provider_emits_no_deprecation_warning() -> None:
+    code = (
+        "import warnings; warnings.simplefilter('error', DeprecationWarning);"
+        "import airflow_provider_modelarts.operators.training_jobs, airflow_provider_modelarts.sensors.training_job,"
+        "airflow_provider_modelarts.triggers.training_job, airflow_provider_modelarts.links"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
