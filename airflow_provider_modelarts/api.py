@@ -318,11 +318,6 @@ class JobListFilters:
             workspace_id=validate_name(workspace_id, "workspace_id") if workspace_id is not None else None,
         )
 
-    @property
-    def narrows(self) -> bool:
-        """True when the filters select fewer jobs than ``job_total_count`` counts."""
-        return self.status is not None or self.search_content is not None
-
     def query(self, sort_param: str) -> list[tuple[str, str]]:
         """The query pairs to send.
 

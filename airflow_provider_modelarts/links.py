@@ -19,12 +19,17 @@ if TYPE_CHECKING:
 
 CONSOLE_LINK_XCOM_KEY = "modelarts_console"
 # The old-version training job detail page of the ModelArts console.
-CONSOLE_JOB_FRAGMENT = "#/trainingJobs/trainingjobDetail?jobId={job_id}&versionId={version_id}"
+CONSOLE_JOB_FRAGMENT = "#/trainingJobs/trainingjobDetail?jobId={job_id}"
+CONSOLE_VERSION_FRAGMENT = "&versionId={version_id}"
 
 
 def console_job_url(console_url: str, job_id: int, version_id: int | None) -> str:
-    """The console URL of a job. A ``console_url`` with ``{job_id}`` is used as a full template."""
-    template = console_url if "{job_id}" in console_url else console_url + CONSOLE_JOB_FRAGMENT
+    """The console URL of a job (and version). A ``console_url`` holding ``{job_id}`` is used as
+    the whole template, for consoles whose routes differ."""
+    if "{job_id}" in console_url:
+        template = console_url
+    else:
+        template = console_url + CONSOLE_JOB_FRAGMENT + (CONSOLE_VERSION_FRAGMENT if version_id else "")
     return template.format(job_id=job_id, version_id=version_id if version_id is not None else "")
 
 

@@ -65,7 +65,7 @@ with DAG(
         timeout=600,
     )
 
-    @task
+    @task(multiple_outputs=False)
     def summarize(**context: Any) -> dict[str, Any]:
         """Read what the ModelArts tasks pushed to XCom and print a short report."""
         ti = context["ti"]

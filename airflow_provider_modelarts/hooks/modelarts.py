@@ -212,8 +212,8 @@ class ModelArtsHook(BaseHook):
         """Every matching job across pages, fetched lazily, one page per request.
 
         Arguments are validated when this is called, before anything is fetched. Paging stops
-        after ``max_results`` jobs, on a short page, or (without a status or search filter) once
-        ``job_total_count`` jobs were seen, so N jobs cost ceil(N / per_page) requests.
+        after ``max_results`` jobs, on a short page, or once ``job_total_count`` jobs were seen,
+        so N jobs cost ceil(N / per_page) requests.
         """
         filters = api.JobListFilters.validate(status, per_page, 1, sort_by, order, search_content, workspace_id)
         limit = api.validate_optional_positive_int(max_results, "max_results")
@@ -230,8 +230,10 @@ class ModelArtsHook(BaseHook):
             yield body
             jobs = body.get("jobs") or []
             seen += len(jobs)
+            # job_total_count counts every job of the user, so once that many were seen no
+            # filter can match more: this saves the empty page after an exact multiple.
             total = body.get("job_total_count")
-            seen_all = not filters.narrows and isinstance(total, int) and seen >= total
+            seen_all = isinstance(total, int) and seen >= total
             if len(jobs) < filters.per_page or seen_all or (max_results is not None and seen >= max_results):
                 return
 

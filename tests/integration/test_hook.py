@@ -1,0 +1,263 @@
+"""ModelArtsHook against the emulator over real HTTP: paging, filters, versions, both auth
+modes, token reuse and refresh, the wire spelling of the sort parameter, retries and errors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from airflow_provider_modelarts.api import JobStatus
+from airflow_provider_modelarts.emulator import ModelArtsEmulator
+from airflow_provider_modelarts.exceptions import (
+    ModelArtsAuthError,
+    ModelArtsNotFoundError,
+    ModelArtsServerError,
+    ModelArtsThrottledError,
+    ModelArtsTransportError,
+    ModelArtsValidationError,
+)
+from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+from tests.conftest import (
+    AKSK_CONN_ID,
+    EMULATOR_JOB_COUNT,
+    IAM_USER_CONN_ID,
+    TEMP_CONN_ID,
+    TOKEN_CONN_ID,
+    api_requests,
+)
+
+
+def _wire_queries(emu: ModelArtsEmulator) -> list[str]:
+    return [entry["query"] for entry in emu.stats()["requests"] if "/training-jobs" in entry["path"]]
+
+
+def test_list_one_page_returns_the_body_as_the_api_does(hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    body = hook.list_training_jobs(per_page=5, page=2)
+    assert body["is_success"] is True
+    assert body["job_total_count"] == EMULATOR_JOB_COUNT
+    assert {"job_count_limit", "quotas"} <= body.keys()
+    assert len(body["jobs"]) == 5
+    assert {"job_id", "job_name", "job_desc", "version_id", "status", "create_time", "duration", "version_count"} <= (
+        body["jobs"][0].keys()
+    )
+    assert api_requests(emu) == 1
+
+
+def test_iter_paginates_2345_jobs_in_ceil_n_over_1000_requests(hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    default_workspace = [job["job_id"] for job in hook.iter_training_jobs()]
+    assert api_requests(emu) == math.ceil(len(default_workspace) / 1000) == 3
+    research = [job["job_id"] for job in hook.iter_training_jobs(workspace_id="ws-research")]
+    assert api_requests(emu) == 3 + math.ceil(len(research) / 1000)
+    every_job = default_workspace + research
+    assert len(every_job) == len(set(every_job)) == EMULATOR_JOB_COUNT
+
+
+def test_iter_is_lazy_and_stops_at_max_results(hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    iterator = hook.iter_training_jobs(per_page=100, max_results=250)
+    assert api_requests(emu) == 0
+    assert len(list(iterator)) == 250
+    assert api_requests(emu) == 3
+
+
+def test_iter_with_a_filter_pages_until_a_short_page(hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    completed = list(hook.iter_training_jobs(status=JobStatus.COMPLETED, per_page=1000))
+    assert completed and all(job["status"] == 10 for job in completed)
+    assert api_requests(emu) == math.ceil((len(completed) + 1) / 1000)
+
+
+def test_filters_sorting_and_search(hook: ModelArtsHook) -> None:
+    by_created = hook.list_training_jobs(per_page=50, sort_by="create_time", order="desc")["jobs"]
+    created = [job["create_time"] for job in by_created]
+    assert created == sorted(created, reverse=True)
+    found = hook.list_training_jobs(search_content="demo-resnet50", per_page=10)["jobs"]
+    assert [job["job_name"] for job in found] == ["demo-resnet50-train"]
+    failed = hook.list_training_jobs(status=11, per_page=1000)["jobs"]
+    assert failed and {job["status"] for job in failed} == {11}
+
+
+def test_sort_parameter_spelling_follows_the_auth_mode(
+    hook: ModelArtsHook, token_hook: ModelArtsHook, emu: ModelArtsEmulator
+) -> None:
+    aksk = hook.list_training_jobs(per_page=20, sort_by="create_time", order="desc")["jobs"]
+    token = token_hook.list_training_jobs(per_page=20, sort_by="create_time", order="desc")["jobs"]
+    queries = _wire_queries(emu)
+    assert "sortBy=create_time" in queries[0] and "sort_by" not in queries[0]
+    assert "sort_by=create_time" in queries[-1] and "sortBy" not in queries[-1]
+    # Both orders are really applied by the server (a wrong spelling would be ignored).
+    assert [job["job_id"] for job in aksk] == [job["job_id"] for job in token]
+    assert [j["create_time"] for j in token] == sorted((j["create_time"] for j in token), reverse=True)
+
+
+def test_search_content_goes_on_the_wire_encoded_as_signed(hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    body = hook.list_training_jobs(search_content="no such job ü~*+&=")
+    assert body["jobs"] == []
+    assert "search_content=no%20such%20job%20%C3%BC~%2A%2B%26%3D" in _wire_queries(emu)[0]
+
+
+def test_versions_all_and_paged_and_detail(hook: ModelArtsHook) -> None:
+    every = hook.list_job_versions(1)
+    assert every["job_id"] == 1 and every["job_name"] == "demo-resnet50-train"
+    assert len(every["versions"]) == every["version_count"] >= 2
+    paged = hook.list_job_versions("1", per_page=1, page=1)
+    assert len(paged["versions"]) == 1 and paged["versions"][0]["version_id"] == every["versions"][0]["version_id"]
+    latest = every["versions"][0]["version_id"]
+    detail = hook.get_job_version(1, str(latest))
+    assert detail["version_id"] == latest and detail["job_id"] == 1 and "spec_code" in detail
+    assert isinstance(detail["system_metric_list"], dict)
+
+
+def test_token_auth_fetches_one_token_and_reuses_it(token_hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    token_hook.list_training_jobs(per_page=1)
+    token_hook.list_job_versions(1)
+    token_hook.list_training_jobs(per_page=2)
+    stats = emu.stats()
+    assert stats["by_endpoint"]["iam_tokens"] == 1
+    assert stats["requests_total"] == 4
+    assert {entry["auth"] for entry in stats["requests"] if "/v1/" in entry["path"]} == {"token"}
+
+
+def test_iam_user_with_domain_name(emu: ModelArtsEmulator) -> None:
+    hook = ModelArtsHook(IAM_USER_CONN_ID)
+    assert hook.list_training_jobs(per_page=1)["is_success"] is True
+
+
+def test_temporary_credentials_send_a_signed_security_token(emu: ModelArtsEmulator) -> None:
+    hook = ModelArtsHook(TEMP_CONN_ID)
+    assert hook.list_training_jobs(per_page=1)["is_success"] is True
+    assert emu.stats()["requests"][-1]["auth"] == "aksk-temp"
+
+
+def test_expired_token_is_refreshed_once(token_hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    token_hook.list_training_jobs(per_page=1)
+    emu.add_fault(kind="token_expired", count=1, path_contains="/training-jobs")
+    assert token_hook.list_training_jobs(per_page=1)["is_success"] is True
+    stats = emu.stats()
+    assert stats["by_endpoint"]["iam_tokens"] == 2
+    assert stats["requests_total"] == 5  # token, list, rejected list, new token, list
+
+
+def test_wrong_password_is_an_auth_error_without_retries(emu: ModelArtsEmulator, monkeypatch) -> None:
+    from tests.conftest import connection_json
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MODELARTS_BADPW",
+        connection_json(emu, "emulator-account", "Wrong-Password-123", auth_type="password"),
+    )
+    hook = ModelArtsHook("modelarts_badpw", retry_delay=0.01)
+    with pytest.raises(ModelArtsAuthError, match="username or password") as error:
+        hook.list_training_jobs()
+    assert "Wrong-Password-123" not in str(error.value)
+    assert api_requests(emu) == 1
+
+
+def test_bad_secret_key_is_refused_once_and_not_retried(emu: ModelArtsEmulator, monkeypatch) -> None:
+    from tests.conftest import connection_json
+
+    monkeypatch.setenv("AIRFLOW_CONN_MODELARTS_BADSK", connection_json(emu, "EMUAKMODELARTS000001", "not-the-sk-1234"))
+    hook = ModelArtsHook("modelarts_badsk", retry_delay=0.01)
+    with pytest.raises(ModelArtsAuthError) as error:
+        hook.list_training_jobs()
+    assert error.value.error_code == "APIGW.0301" and "not-the-sk-1234" not in str(error.value)
+    assert api_requests(emu) == 1
+
+
+def test_missing_job_and_version_are_not_found(hook: ModelArtsHook) -> None:
+    with pytest.raises(ModelArtsNotFoundError, match="999999"):
+        hook.list_job_versions(999999)
+    with pytest.raises(ModelArtsNotFoundError):
+        hook.get_job_version(1, 987654321)
+
+
+def test_transient_5xx_burst_is_retried(hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    emu.add_fault(kind="status", status=503, count=2)
+    assert hook.list_training_jobs(per_page=1)["is_success"] is True
+    assert api_requests(emu) == 3
+
+
+def test_endless_5xx_stops_at_the_retry_budget(hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    emu.add_fault(kind="status", status=502)
+    with pytest.raises(ModelArtsServerError) as error:
+        hook.list_training_jobs()
+    assert error.value.http_status == 502
+    assert api_requests(emu) == hook.retry_limit + 1
+
+
+def test_429_honours_retry_after(hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    waits: list[float] = []
+    hook.sleep = waits.append
+    emu.add_fault(kind="status", status=429, retry_after="0", count=1)
+    assert hook.list_training_jobs(per_page=1)["is_success"] is True
+    assert waits == [0.0] and api_requests(emu) == 2
+
+
+def test_retry_after_beyond_the_budget_is_not_waited_for(hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    waits: list[float] = []
+    hook.sleep = waits.append
+    emu.add_fault(kind="status", status=429, retry_after="3600")
+    with pytest.raises(ModelArtsThrottledError) as error:
+        hook.list_training_jobs()
+    assert error.value.retry_after == 3600 and waits == [] and api_requests(emu) == 1
+
+
+@pytest.mark.parametrize("kind", ["drop", "drop_mid", "not_json", "truncated"])
+def test_transport_faults_are_retried_then_succeed(hook: ModelArtsHook, emu: ModelArtsEmulator, kind: str) -> None:
+    emu.add_fault(kind=kind, count=1)
+    assert hook.list_training_jobs(per_page=3)["is_success"] is True
+    assert api_requests(emu) == 2
+
+
+def test_endless_dropped_connections_raise_a_transport_error(hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    emu.add_fault(kind="drop")
+    with pytest.raises(ModelArtsTransportError, match="attempt"):
+        hook.list_training_jobs()
+    assert api_requests(emu) == hook.retry_limit + 1
+
+
+def test_slow_response_times_out_and_is_retried(emu: ModelArtsEmulator, monkeypatch) -> None:
+    from tests.conftest import connection_json
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MODELARTS_FAST",
+        connection_json(emu, "EMUAKMODELARTS000001", "EmulatorSecretKey0000DoNotUseInProduct01", timeout=0.5),
+    )
+    hook = ModelArtsHook("modelarts_fast", retry_delay=0.01, retry_max_delay=0.05)
+    emu.add_fault(kind="slow", delay=2.0, count=1)
+    assert hook.list_training_jobs(per_page=1)["is_success"] is True
+    # The emulator logs the slow request only once it answers, after the client gave up on it.
+    assert hook.request_count == 2
+
+
+def test_success_false_body_is_an_error_and_not_retried(hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    emu.add_fault(kind="success_false", count=1)
+    with pytest.raises(Exception, match="ModelArts.0104"):
+        hook.list_training_jobs()
+    assert api_requests(emu) == 1
+
+
+def test_validation_happens_before_any_request(emu: ModelArtsEmulator) -> None:
+    hook = ModelArtsHook(AKSK_CONN_ID)
+    for call in (
+        lambda: hook.list_training_jobs(per_page=0),
+        lambda: hook.list_training_jobs(order="sideways"),
+        lambda: hook.iter_training_jobs(max_results=0),
+        lambda: hook.list_job_versions("abc"),
+        lambda: hook.get_job_version(1, -5),
+    ):
+        with pytest.raises(ModelArtsValidationError):
+            call()
+    assert api_requests(emu) == 0
+
+
+def test_test_connection_reports_success_and_failure(emu: ModelArtsEmulator, monkeypatch) -> None:
+    ok, message = ModelArtsHook(AKSK_CONN_ID).test_connection()
+    assert ok and str(EMULATOR_JOB_COUNT) in message
+    ok, message = ModelArtsHook(TOKEN_CONN_ID).test_connection()
+    assert ok and "IAM user" in message
+    from tests.conftest import connection_json
+
+    monkeypatch.setenv("AIRFLOW_CONN_MODELARTS_BADSK2", connection_json(emu, "EMUAKMODELARTS000001", "wrong-sk-999"))
+    ok, message = ModelArtsHook("modelarts_badsk2").test_connection()
+    assert not ok and "APIGW.0301" in message and "wrong-sk-999" not in message
+    ok, message = ModelArtsHook("no_such_connection").test_connection()
+    assert not ok
