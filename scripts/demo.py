@@ -18,26 +18,56 @@ import time
 from pathlib import Path
 from typing import Any
 
+import requests
+
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_HOME = ROOT / ".airflow-demo"
+DEFAULT_HOME = ROOT / ".airflow-demo"
 BIN = Path(sys.executable).parent
 EXAMPLE_DAGS = ROOT / "example_dags"
-# Fast enough that the demo job finishes while the sensors watch it, slow enough that they do wait.
+# Emulated seconds pass three times as fast as real ones.
 EMULATOR_SPEED = "3"
+# Right before each DAG run, each demo job gets a new version starting "now", so the sensors find
+# it running and really wait (about 20 s) whatever time Airflow took to start.
+# Timelines are (status code, emulated seconds in that status); None means "stays".
+NEW_VERSIONS = {
+    "example_modelarts_training_jobs": (1, [(1, 6), (7, 9), (8, 45), (10, None)]),
+    "example_modelarts_failed_job": (2, [(1, 6), (8, 30), (11, None)]),
+}
 
 
-def start_emulator() -> tuple[subprocess.Popen[str], dict[str, Any]]:
+def start_emulator(home: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    ready_file = home / "emulator.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_modelarts.emulator", "--port", "0", "--speed", EMULATOR_SPEED],
-        stdout=subprocess.PIPE,
-        text=True,
+        [
+            sys.executable,
+            "-m",
+            "airflow_provider_modelarts.emulator",
+            "--port",
+            "0",
+            "--speed",
+            EMULATOR_SPEED,
+            "--ready-file",
+            str(ready_file),
+        ],
+        stdout=subprocess.DEVNULL,
     )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line:
-        process.kill()
-        raise SystemExit("The emulator did not start")
-    return process, json.loads(line)
+    deadline = time.monotonic() + 60
+    while not ready_file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise SystemExit("The ModelArts emulator did not start")
+        time.sleep(0.1)
+    return process, json.loads(ready_file.read_text())
+
+
+def start_new_version(emulator_url: str, dag_id: str) -> None:
+    job_id, timeline = NEW_VERSIONS.get(dag_id, (None, None))
+    if job_id is not None:
+        response = requests.post(
+            f"{emulator_url}/_emulator/jobs/{job_id}/versions", json={"timeline": timeline}, timeout=10
+        )
+        response.raise_for_status()
+        print(f"Started version {response.json().get('version_id')} of demo training job {job_id}")
 
 
 def connection_uri(info: dict[str, Any]) -> str:
@@ -58,12 +88,13 @@ def connection_uri(info: dict[str, Any]) -> str:
     )
 
 
-def airflow_env(info: dict[str, Any]) -> dict[str, str]:
-    env = dict(os.environ)
+def airflow_env(info: dict[str, Any], home: Path) -> dict[str, str]:
+    # Start from the caller's environment without its Airflow settings: the demo is self-contained.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
     env.update(
         {
-            "AIRFLOW_HOME": str(DEMO_HOME),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(DEMO_HOME / "dags"),
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "AIRFLOW_CONN_MODELARTS_DEFAULT": connection_uri(info),
@@ -73,12 +104,16 @@ def airflow_env(info: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-def print_xcoms(dag_id: str) -> bool:
-    """Print each task's state and XComs; True when every task succeeded."""
-    db = sqlite3.connect(DEMO_HOME / "airflow.db")
-    run_id = db.execute(
-        "SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (dag_id,)
-    ).fetchone()[0]
+def print_xcoms(dag_id: str, home: Path) -> bool:
+    """Print each task's state and XComs; True when the DAG run succeeded."""
+    db = sqlite3.connect(home / "airflow.db")
+    row = db.execute(
+        "SELECT run_id, state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (dag_id,)
+    ).fetchone()
+    if row is None:
+        print(f"\n=== {dag_id}: no DAG run was recorded ===")
+        return False
+    run_id, run_state = row
     states = db.execute(
         "SELECT task_id, state FROM task_instance WHERE dag_id = ? AND run_id = ? ORDER BY start_date",
         (dag_id, run_id),
@@ -87,13 +122,13 @@ def print_xcoms(dag_id: str) -> bool:
         "SELECT task_id, key, value FROM xcom WHERE dag_id = ? AND run_id = ? ORDER BY task_id, key",
         (dag_id, run_id),
     ).fetchall()
-    print(f"\n=== {dag_id} run {run_id} ===")
+    print(f"\n=== {dag_id} run {run_id}: {run_state} ===")
     for task_id, state in states:
         print(f"\n[{state.upper() if state else 'NONE'}] {task_id}")
         for _, key, raw in (row for row in xcoms if row[0] == task_id):
             value = json.loads(raw) if isinstance(raw, str) else raw
             print(f"  xcom {key}: {summarize(value)}")
-    return bool(states) and all(state == "success" for _, state in states)
+    return run_state == "success"
 
 
 def summarize(value: Any) -> str:
@@ -111,24 +146,27 @@ def summarize(value: Any) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dag", action="append", help="DAG id(s) to run (default: the main example)")
+    parser.add_argument("--home", type=Path, default=DEFAULT_HOME, help="throwaway AIRFLOW_HOME (wiped first)")
     args = parser.parse_args()
     dag_ids = args.dag or ["example_modelarts_training_jobs"]
+    home: Path = args.home.resolve()
 
-    shutil.rmtree(DEMO_HOME, ignore_errors=True)
-    (DEMO_HOME / "dags").mkdir(parents=True)
+    shutil.rmtree(home, ignore_errors=True)
+    (home / "dags").mkdir(parents=True)
     for dag_file in EXAMPLE_DAGS.glob("example_*.py"):
-        shutil.copy(dag_file, DEMO_HOME / "dags" / dag_file.name)
+        shutil.copy(dag_file, home / "dags" / dag_file.name)
 
     started = time.monotonic()
-    emulator, info = start_emulator()
+    emulator, info = start_emulator(home)
     print(f"ModelArts emulator at {info['url']} (project {info['project_id']})")
     ok = True
     try:
-        env = airflow_env(info)
+        env = airflow_env(info, home)
         subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
         for dag_id in dag_ids:
+            start_new_version(info["url"], dag_id)
             result = subprocess.run([str(BIN / "airflow"), "dags", "test", dag_id], env=env)
-            ok = print_xcoms(dag_id) and result.returncode == 0 and ok
+            ok = print_xcoms(dag_id, home) and result.returncode == 0 and ok
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)

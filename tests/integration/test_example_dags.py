@@ -1,0 +1,36 @@
+"""The example DAGs run for real with ``airflow dags test`` (SQLite, in-process execution API,
+inline triggerer) against an emulator process, exactly as ``make demo`` runs them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_example_dags_run_to_success_and_catch_the_failed_job(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "demo.py"),
+            "--home",
+            str(tmp_path / "airflow"),
+            "--dag",
+            "example_modelarts_training_jobs",
+            "--dag",
+            "example_modelarts_failed_job",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=480,
+    )
+    output = result.stdout
+    assert result.returncode == 0, output[-4000:] + result.stderr[-4000:]
+    assert "=== example_modelarts_training_jobs run" in output and "Demo succeeded" in output
+    assert "[SUCCESS] wait_for_training_deferrable" in output and "[SUCCESS] wait_for_training_poke" in output
+    assert "finished_version" in output and "JOBSTAT_COMPLETED" in output
+    # The failed job is caught: the sensor fails, the reaction runs, the run as a whole succeeds.
+    assert "[FAILED] wait_for_training" in output and "[SUCCESS] report_failure" in output
+    assert "Pausing task as DEFERRED" in result.stdout + result.stderr
