@@ -1,8 +1,4 @@
-"""The ModelArts Airflow connection: its fields, declared once, and how they are read.
-
-``CONN_FIELDS`` is the single source of truth: ``get_provider_info`` publishes it as the
-connection form's ``conn-fields`` and :func:`settings_from_connection` reads exactly these keys.
-"""
+"""Reading the ModelArts Airflow connection: the fields declared in :mod:`.conn_fields`, validated."""
 
 from __future__ import annotations
 
@@ -18,83 +14,19 @@ from airflow_provider_modelarts.api import (
     validate_name,
     validate_region,
 )
+from airflow_provider_modelarts.conn_fields import (
+    AUTH_AKSK,
+    AUTH_PASSWORD,
+    AUTH_TYPES,
+    CONN_FIELDS,
+    CONN_TYPE,
+    DEFAULT_TIMEOUT_SECONDS,
+)
 from airflow_provider_modelarts.exceptions import ModelArtsConnectionConfigError, ModelArtsValidationError
 
-CONN_TYPE = "modelarts"
-AUTH_AKSK = "aksk"
-AUTH_PASSWORD = "password"
-AUTH_TYPES = (AUTH_AKSK, AUTH_PASSWORD)
-DEFAULT_TIMEOUT_SECONDS = 30.0
-_LEGACY_PREFIX = f"extra__{CONN_TYPE}__"
+__all__ = ["AUTH_AKSK", "AUTH_PASSWORD", "CONN_FIELDS", "CONN_TYPE", "ConnectionSettings", "settings_from_connection"]
 
-CONN_FIELDS: dict[str, dict[str, Any]] = {
-    "region": {
-        "label": "Region",
-        "description": "Region id, e.g. cn-north-4. Console: the region selector at the top left, or "
-        "My Credentials > API Credentials, which lists each region with its project.",
-        "schema": {"type": ["string", "null"], "default": None},
-    },
-    "project_id": {
-        "label": "Project ID",
-        "description": "The project of that region. Console: My Credentials > API Credentials > "
-        "Projects (32 hexadecimal characters).",
-        "schema": {"type": ["string", "null"], "default": None},
-    },
-    "auth_type": {
-        "label": "Authentication",
-        "description": "aksk: Login is the Access Key ID and Password the Secret Access Key (Console: "
-        "My Credentials > Access Keys). password: Login is the IAM user name (or the account name) "
-        "and Password its password; an IAM token is obtained and cached.",
-        "schema": {"type": "string", "default": AUTH_AKSK, "enum": list(AUTH_TYPES)},
-    },
-    "domain_name": {
-        "label": "Account name (domain)",
-        "description": "Only for auth_type password when logging in as an IAM user: the name of the "
-        "account that owns the user (Console: My Credentials > Account Name). Leave empty when the "
-        "login is the account itself.",
-        "schema": {"type": ["string", "null"], "default": None},
-    },
-    "security_token": {
-        "label": "Security token",
-        "description": "Only for temporary AK/SK credentials (obtained from IAM's "
-        "securitytokens API): the securitytoken value, sent as X-Security-Token and signed.",
-        "schema": {"type": ["string", "null"], "default": None, "format": "password"},
-    },
-    "endpoint": {
-        "label": "ModelArts endpoint",
-        "description": "Leave empty for https://modelarts.<region>.myhuaweicloud.com. Set it for a "
-        "private endpoint, another Huawei cloud, or the local emulator (e.g. http://127.0.0.1:8089).",
-        "schema": {"type": ["string", "null"], "default": None},
-    },
-    "iam_endpoint": {
-        "label": "IAM endpoint",
-        "description": "Only for auth_type password. Leave empty for https://iam.<region>.myhuaweicloud.com.",
-        "schema": {"type": ["string", "null"], "default": None},
-    },
-    "workspace_id": {
-        "label": "Workspace ID",
-        "description": "Default workspace for job queries. Console: ModelArts > Workspace. Empty means "
-        "the default workspace (0).",
-        "schema": {"type": ["string", "null"], "default": None},
-    },
-    "verify": {
-        "label": "Verify TLS",
-        "description": "true (default), false, or the path of a CA bundle file on the Airflow workers.",
-        "schema": {"type": ["string", "null"], "default": "true"},
-    },
-    "timeout": {
-        "label": "Timeout (seconds)",
-        "description": "Timeout of each HTTP request. Default 30.",
-        "schema": {"type": ["number", "null"], "default": DEFAULT_TIMEOUT_SECONDS, "exclusiveMinimum": 0},
-    },
-    "console_url": {
-        "label": "Console URL",
-        "description": "Base URL of the ModelArts console used by the 'ModelArts Console' task link. "
-        "Leave empty for https://console.huaweicloud.com/modelarts/?region=<region>; set it for "
-        "another Huawei cloud (the placeholder {region} is filled in).",
-        "schema": {"type": ["string", "null"], "default": None},
-    },
-}
+_LEGACY_PREFIX = f"extra__{CONN_TYPE}__"
 
 
 @dataclass(frozen=True)
