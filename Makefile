@@ -31,5 +31,9 @@ bench: venv
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/run.py
 
+e2e: venv
+	$(BIN)/python -m pip install --quiet -e ".[e2e]"
+	$(BIN)/python scripts/e2e.py
+
 clean:
 	rm -rf $(VENV) .airflow-demo artifacts
