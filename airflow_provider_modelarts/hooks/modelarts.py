@@ -262,6 +262,12 @@ class ModelArtsHook(BaseHook):
             body = self.list_training_jobs(per_page=1, page=1)
         except ModelArtsApiError as error:
             return False, f"ModelArts refused the request: {error}"
+        except ModelArtsTransportError as error:
+            endpoint = self.settings.endpoint
+            return (
+                False,
+                f"Could not reach ModelArts at {endpoint}: {error}. Check the region, the endpoint and the network.",
+            )
         except ModelArtsError as error:
             return False, str(error)
         except Exception as error:
