@@ -1,0 +1,81 @@
+"""A local emulator of the ModelArts v1 training-job API and IAM tokens, for tests and demos.
+
+It serves real HTTP(S) on one port: ``/v1/{project_id}/training-jobs...`` (AK/SK or token auth,
+verified as the API gateway does), ``/v3/auth/tokens`` (IAM password login) and unauthenticated
+``/_emulator/...`` control endpoints for loopback clients. Job statuses move along seeded
+timelines, and faults (throttling, 5xx, dropped connections, bad bodies) can be injected.
+
+Run it standalone with ``python -m airflow_provider_modelarts.emulator --help``.
+
+``ModelArtsEmulator`` is imported lazily: it pulls in the provider's API module and through it
+Airflow, which may log on import; the command line must first route such output away from stdout.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_modelarts.emulator.config import (
+    DEFAULT_ACCESS_KEY,
+    DEFAULT_AK_LOCK_SECONDS,
+    DEFAULT_DOMAIN_NAME,
+    DEFAULT_HOST,
+    DEFAULT_IAM_USER_NAME,
+    DEFAULT_IAM_USER_PASSWORD,
+    DEFAULT_JOB_COUNT,
+    DEFAULT_PASSWORD,
+    DEFAULT_PORT,
+    DEFAULT_PROJECT_ID,
+    DEFAULT_QUOTAS,
+    DEFAULT_REGION,
+    DEFAULT_SECRET_KEY,
+    DEFAULT_SECURITY_TOKEN,
+    DEFAULT_SEED,
+    DEFAULT_SPEED,
+    DEFAULT_TEMP_ACCESS_KEY,
+    DEFAULT_TEMP_SECRET_KEY,
+    DEFAULT_TOKEN_TTL_SECONDS,
+    DEFAULT_USER_NAME,
+    DEFAULT_WORKSPACE_ID,
+    RESEARCH_WORKSPACE_ID,
+    EmulatorConfig,
+)
+from airflow_provider_modelarts.emulator.faults import FAULT_KINDS
+
+if TYPE_CHECKING:
+    from airflow_provider_modelarts.emulator.server import ModelArtsEmulator
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ModelArtsEmulator":
+        from airflow_provider_modelarts.emulator.server import ModelArtsEmulator
+
+        return ModelArtsEmulator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "DEFAULT_ACCESS_KEY",
+    "DEFAULT_AK_LOCK_SECONDS",
+    "DEFAULT_DOMAIN_NAME",
+    "DEFAULT_HOST",
+    "DEFAULT_IAM_USER_NAME",
+    "DEFAULT_IAM_USER_PASSWORD",
+    "DEFAULT_JOB_COUNT",
+    "DEFAULT_PASSWORD",
+    "DEFAULT_PORT",
+    "DEFAULT_PROJECT_ID",
+    "DEFAULT_QUOTAS",
+    "DEFAULT_REGION",
+    "DEFAULT_SECRET_KEY",
+    "DEFAULT_SECURITY_TOKEN",
+    "DEFAULT_SEED",
+    "DEFAULT_SPEED",
+    "DEFAULT_TEMP_ACCESS_KEY",
+    "DEFAULT_TEMP_SECRET_KEY",
+    "DEFAULT_TOKEN_TTL_SECONDS",
+    "DEFAULT_USER_NAME",
+    "DEFAULT_WORKSPACE_ID",
+    "FAULT_KINDS",
+    "RESEARCH_WORKSPACE_ID",
+    "EmulatorConfig",
+    "ModelArtsEmulator",
+]

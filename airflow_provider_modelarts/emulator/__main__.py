@@ -1,0 +1,134 @@
+"""Command line: run the emulator until SIGTERM or SIGINT.
+
+Prints one JSON line ``{"url", "ca_bundle", "project_id", "access_key"}`` on stdout once it
+serves (and writes the same to ``--ready-file``), so a script can wait for it and read the URL.
+Secrets (SK, passwords) are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+from typing import TextIO
+
+from airflow_provider_modelarts.emulator.config import (
+    DEFAULT_ACCESS_KEY,
+    DEFAULT_DOMAIN_NAME,
+    DEFAULT_HOST,
+    DEFAULT_JOB_COUNT,
+    DEFAULT_PASSWORD,
+    DEFAULT_PORT,
+    DEFAULT_PROJECT_ID,
+    DEFAULT_SECRET_KEY,
+    DEFAULT_SEED,
+    DEFAULT_SPEED,
+    DEFAULT_TOKEN_TTL_SECONDS,
+    DEFAULT_USER_NAME,
+    EmulatorConfig,
+)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_provider_modelarts.emulator",
+        description="Local ModelArts v1 training-job API and IAM token emulator.",
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
+    parser.add_argument("--jobs", type=int, default=DEFAULT_JOB_COUNT, help="number of jobs in the project")
+    parser.add_argument("--speed", type=float, default=DEFAULT_SPEED, help="emulated seconds per real second")
+    parser.add_argument("--tls", action="store_true", help="serve HTTPS with a self-signed certificate")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--token-ttl", type=float, default=DEFAULT_TOKEN_TTL_SECONDS, help="IAM token lifetime (s)")
+    parser.add_argument("--ak", default=DEFAULT_ACCESS_KEY, help="access key")
+    parser.add_argument("--sk", default=DEFAULT_SECRET_KEY, help="secret key")
+    parser.add_argument("--project-id", default=DEFAULT_PROJECT_ID)
+    parser.add_argument("--user", default=DEFAULT_USER_NAME, help="account user name")
+    parser.add_argument("--password", default=DEFAULT_PASSWORD, help="account password")
+    parser.add_argument("--domain", default=DEFAULT_DOMAIN_NAME, help="account (domain) name")
+    parser.add_argument("--ready-file", help="also write the ready JSON line to this file")
+    return parser.parse_args(argv)
+
+
+def _write_ready_file(path: str, line: str) -> None:
+    # Write then rename, so a watcher never reads a half-written file.
+    temporary = f"{path}.tmp{os.getpid()}"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+    os.replace(temporary, path)
+
+
+def _private_stdout() -> TextIO:
+    """Keep stdout for the ready line only: point fd 1 at stderr, return a copy of the original.
+
+    Libraries imported later (Airflow, through the provider's API module) may log to stdout; a
+    script reading the first stdout line must get the JSON, whatever they print.
+    """
+    sys.stdout.flush()
+    ready_stream = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    return ready_stream
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    # Installed first, so a SIGTERM that arrives while starting up still ends with exit code 0.
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    ready_stream = _private_stdout()
+    from airflow_provider_modelarts.emulator.server import ModelArtsEmulator
+
+    try:
+        config = EmulatorConfig(
+            host=args.host,
+            port=args.port,
+            job_count=args.jobs,
+            speed=args.speed,
+            tls=args.tls,
+            seed=args.seed,
+            token_ttl_seconds=args.token_ttl,
+            access_key=args.ak,
+            secret_key=args.sk,
+            project_id=args.project_id,
+            user_name=args.user,
+            password=args.password,
+            domain_name=args.domain,
+        )
+        emulator = ModelArtsEmulator(config).start()
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        line = json.dumps(
+            {
+                "url": emulator.url,
+                "ca_bundle": emulator.ca_bundle,
+                "project_id": config.project_id,
+                "access_key": config.access_key,
+            }
+        )
+        # The file first: whoever saw the stdout line may look for the file at once.
+        if args.ready_file:
+            _write_ready_file(args.ready_file, line)
+        print(line, file=ready_stream, flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        emulator.stop()
+        ready_stream.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Configuration of the emulator and its distinctive demo defaults.
+
+The defaults are deliberately recognisable (``EMU...`` access keys, an ``emulator-account``
+domain) so that nobody mistakes them for real credentials and so that log lines showing them are
+obviously from a local run. They grant access to nothing but this emulator.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 0
+DEFAULT_JOB_COUNT = 120
+DEFAULT_SPEED = 1.0
+DEFAULT_SEED = 7
+DEFAULT_REGION = "cn-north-4"
+# 32 lowercase hex characters, like a real Huawei Cloud project id.
+DEFAULT_PROJECT_ID = "e0a1b2c3d4e5f60718293a4b5c6d7e8f"
+
+# Permanent AK/SK: a real AK is 20 upper-case alphanumerics, a real SK 40 characters.
+DEFAULT_ACCESS_KEY = "EMUAKMODELARTS000001"
+DEFAULT_SECRET_KEY = "EmulatorSecretKey0000DoNotUseInProduct01"
+# Temporary (STS) credentials: only valid together with the security token.
+DEFAULT_TEMP_ACCESS_KEY = "EMUTEMPAKMODELARTS01"
+DEFAULT_TEMP_SECRET_KEY = "EmulatorTempSecretKey000DoNotUseInProd01"
+DEFAULT_SECURITY_TOKEN = "gQpjbi1ub3J0aC00EMULATOR-SECURITY-TOKEN-0001"
+
+# Account ("domain") login: user name and domain name are both the account name.
+DEFAULT_DOMAIN_NAME = "emulator-account"
+DEFAULT_USER_NAME = DEFAULT_DOMAIN_NAME
+DEFAULT_PASSWORD = "Emulator-Account-Pa55!"
+# An IAM user of that account.
+DEFAULT_IAM_USER_NAME = "emulator-iam-user"
+DEFAULT_IAM_USER_PASSWORD = "Emulator-IamUser-Pa55!"
+
+DEFAULT_TOKEN_TTL_SECONDS = 86400.0  # IAM tokens are valid for 24 hours (reference §6b)
+DEFAULT_AK_LOCK_SECONDS = 300.0  # APIGW locks an AK for 5 minutes (reference §5b)
+DEFAULT_QUOTAS = 20000
+
+# Workspaces that exist in the emulated project ("0" is the default workspace).
+DEFAULT_WORKSPACE_ID = "0"
+RESEARCH_WORKSPACE_ID = "ws-research"
+
+MAX_JOB_COUNT = 100_000
+_PROJECT_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Everything that shapes one emulator instance. Every field has a default.
+
+    ``speed`` multiplies real elapsed time into emulated time for job timelines (20 makes a
+    60-second job finish in 3 real seconds). Token lifetime and AK lock time are real seconds.
+    ``repr`` hides the secrets so the config can be logged.
+    """
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    job_count: int = DEFAULT_JOB_COUNT
+    speed: float = DEFAULT_SPEED
+    tls: bool = False
+    seed: int = DEFAULT_SEED
+    access_key: str = DEFAULT_ACCESS_KEY
+    secret_key: str = field(default=DEFAULT_SECRET_KEY, repr=False)
+    temp_access_key: str = DEFAULT_TEMP_ACCESS_KEY
+    temp_secret_key: str = field(default=DEFAULT_TEMP_SECRET_KEY, repr=False)
+    security_token: str = field(default=DEFAULT_SECURITY_TOKEN, repr=False)
+    domain_name: str = DEFAULT_DOMAIN_NAME
+    user_name: str = DEFAULT_USER_NAME
+    password: str = field(default=DEFAULT_PASSWORD, repr=False)
+    iam_user_name: str = DEFAULT_IAM_USER_NAME
+    iam_user_password: str = field(default=DEFAULT_IAM_USER_PASSWORD, repr=False)
+    project_id: str = DEFAULT_PROJECT_ID
+    region: str = DEFAULT_REGION
+    token_ttl_seconds: float = DEFAULT_TOKEN_TTL_SECONDS
+    ak_lock_seconds: float = DEFAULT_AK_LOCK_SECONDS
+    quotas: int = DEFAULT_QUOTAS
+
+    def __post_init__(self) -> None:
+        # Fail at construction, not at the first request, when a value cannot work.
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be 0-65535, got {self.port}")
+        if not 0 <= self.job_count <= MAX_JOB_COUNT:
+            raise ValueError(f"job_count must be 0-{MAX_JOB_COUNT}, got {self.job_count}")
+        if not (math.isfinite(self.speed) and self.speed > 0):
+            raise ValueError(f"speed must be a positive number, got {self.speed}")
+        if not _PROJECT_ID_PATTERN.match(self.project_id):
+            raise ValueError("project_id must be 32 lowercase hex characters")
+        if self.token_ttl_seconds <= 0 or self.ak_lock_seconds < 0 or self.quotas < 0:
+            raise ValueError("token_ttl_seconds must be > 0, ak_lock_seconds and quotas >= 0")
+        if self.access_key == self.temp_access_key:
+            raise ValueError("access_key and temp_access_key must differ")

@@ -1,0 +1,89 @@
+"""Unauthenticated control endpoints under ``/_emulator/``, answered to loopback clients only.
+
+They mirror the Python API so that a test or a demo in another process (or another language) can
+steer the emulator. They are never counted as API requests and never faulted.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from typing import Any
+
+from airflow_provider_modelarts.emulator.app import EmulatorApp
+from airflow_provider_modelarts.emulator.responses import Request, Response, json_response
+
+_JOB = re.compile(r"^/_emulator/jobs/([0-9]+)$")
+_VERSIONS = re.compile(r"^/_emulator/jobs/([0-9]+)/versions$")
+_TIMELINE = re.compile(r"^/_emulator/jobs/([0-9]+)/versions/([0-9]+)/timeline$")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if not request.body:
+        return {}
+    try:
+        payload = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ValueError("the body must be a JSON object") from None
+    if not isinstance(payload, dict):
+        raise ValueError("the body must be a JSON object")
+    return payload
+
+
+def handle_control(app: EmulatorApp, request: Request) -> Response:
+    if not _is_loopback(request.client_host):
+        return json_response(403, {"error": "control endpoints answer loopback clients only"})
+    try:
+        return _route(app, request)
+    except KeyError as error:
+        return json_response(404, {"error": str(error.args[0]) if error.args else "not found"})
+    except (TypeError, ValueError) as error:
+        return json_response(400, {"error": str(error)})
+
+
+def _route(app: EmulatorApp, request: Request) -> Response:
+    method, path = request.method, request.raw_path.rstrip("/")
+    if (method, path) == ("GET", "/_emulator/stats"):
+        return json_response(200, app.stats.snapshot())
+    if (method, path) == ("GET", "/_emulator/health"):
+        return json_response(200, {"ok": True})
+    if (method, path) == ("POST", "/_emulator/reset"):
+        app.reset()
+        return json_response(200, {"ok": True})
+    if path == "/_emulator/faults":
+        if method == "GET":
+            return json_response(200, {"faults": app.faults.list()})
+        if method == "DELETE":
+            app.faults.clear()
+            return json_response(200, {"ok": True})
+        if method == "POST":
+            options = _body(request)
+            kind = options.pop("kind", None)
+            if not isinstance(kind, str):
+                raise ValueError("a fault needs a 'kind'")
+            return json_response(201, app.faults.add(kind, **options).describe())
+    if (method, path) == ("POST", "/_emulator/jobs"):
+        body = _body(request)
+        return json_response(201, app.create_job(**body))
+    match = _VERSIONS.match(path)
+    if match and method == "POST":
+        return json_response(201, app.add_version(int(match[1]), _body(request).get("timeline", ())))
+    match = _TIMELINE.match(path)
+    if match and method == "PUT":
+        app.set_timeline(int(match[1]), int(match[2]), _body(request).get("timeline", ()))
+        return json_response(200, {"ok": True})
+    match = _JOB.match(path)
+    if match and method == "DELETE":
+        app.delete_job(int(match[1]))
+        return json_response(200, {"ok": True})
+    return json_response(404, {"error": f"no control endpoint {method} {path}"})

@@ -1,0 +1,208 @@
+"""The API gateway's authentication: AK/SK signatures, AK locking and IAM tokens (reference §5b, §6).
+
+Signatures are verified with the provider's own canonicalisation (:mod:`..auth`), applied to what
+actually arrived on the wire: the raw path, the raw query decoded the gateway's way (a ``+`` stays
+a plus) and the received values of the headers named in ``SignedHeaders``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from airflow_provider_modelarts.auth import (
+    HEADER_AUTH_TOKEN,
+    HEADER_SDK_DATE,
+    HEADER_SECURITY_TOKEN,
+    SDK_DATE_FORMAT,
+    canonical_request,
+    compute_signature,
+    parse_authorization,
+    parse_query,
+    string_to_sign,
+)
+from airflow_provider_modelarts.emulator.config import EmulatorConfig
+from airflow_provider_modelarts.emulator.responses import Request, Response, apigw_error
+
+MAX_CLOCK_SKEW_SECONDS = 15 * 60
+MAX_CONSECUTIVE_FAILURES = 5  # the 6th failure in a row locks the AK
+MSG_NO_AUTH = "Incorrect IAM authentication information"
+MSG_EXPIRED = "calc ak sk signature fail:signature expired"
+MSG_LOCKED = "AK access failed to reach the limit,forbidden"
+MSG_SIGNATURE = "verify aksk signature fail"
+MSG_BAD_TOKEN = "decrypt token fail"
+MSG_TOKEN_EXPIRED = "The token must be updated."
+
+MODE_AKSK = "aksk"
+MODE_AKSK_TEMP = "aksk-temp"
+MODE_TOKEN = "token"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """An IAM token this emulator issued. Times are epoch seconds."""
+
+    value: str
+    issued_at: float
+    expires_at: float
+    project_id: str | None
+    user_name: str
+
+    def __repr__(self) -> str:  # never show the token itself
+        return f"IssuedToken(user_name={self.user_name!r}, expires_at={self.expires_at})"
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """The outcome of authentication: the mode on success, else the error response."""
+
+    mode: str | None
+    error: Response | None = None
+    token: IssuedToken | None = None
+
+
+def wire_header_value(value: str) -> str:
+    """Undo http.server's latin-1 decoding: clients (like the SDK) send UTF-8 header bytes."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+class Gateway:
+    """Authenticates API requests and issues IAM tokens. Thread-safe.
+
+    Every ``APIGW.0301`` failure for a known AK counts towards its lock, as the cloud counts
+    failed attempts rather than only bad signatures: a client whose clock is wrong is locked out
+    just the same. A success resets the count.
+    """
+
+    def __init__(self, config: EmulatorConfig, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._failures: dict[str, int] = {}
+        self._locked_until: dict[str, float] = {}
+        self._tokens: dict[str, IssuedToken] = {}
+
+    def reset_locks(self) -> None:
+        with self._lock:
+            self._failures.clear()
+            self._locked_until.clear()
+
+    # -- tokens -------------------------------------------------------------------------------
+
+    def issue_token(self, project_id: str | None, user_name: str) -> IssuedToken:
+        now = self.clock()
+        # Real tokens are long base64 blobs starting with "MII"; a client must not assume a length.
+        value = "MII" + secrets.token_urlsafe(192)
+        token = IssuedToken(value, now, now + self.config.token_ttl_seconds, project_id, user_name)
+        with self._lock:
+            self._tokens[value] = token
+        return token
+
+    # -- authentication -----------------------------------------------------------------------
+
+    def authenticate(self, request: Request) -> AuthResult:
+        """Authenticate with X-Auth-Token if present, else with an SDK-HMAC-SHA256 signature."""
+        token_value = request.header(HEADER_AUTH_TOKEN)
+        if token_value is not None:
+            return self._check_token(token_value, request.request_id)
+        authorization = request.header("Authorization")
+        if authorization is not None:
+            return self._check_signature(request, authorization)
+        return self._fail(MSG_NO_AUTH, request.request_id)
+
+    def _fail(self, message: str, request_id: str, code: str = "APIGW.0301") -> AuthResult:
+        return AuthResult(None, apigw_error(401, code, message, request_id))
+
+    def _check_token(self, value: str, request_id: str) -> AuthResult:
+        with self._lock:
+            token = self._tokens.get(value)
+        if token is None:
+            return self._fail(MSG_BAD_TOKEN, request_id)
+        if token.expires_at <= self.clock():
+            return self._fail(MSG_TOKEN_EXPIRED, request_id, "APIGW.0307")
+        return AuthResult(MODE_TOKEN, token=token)
+
+    def _secret_for(self, access_key: str) -> tuple[str, bool] | None:
+        """``(secret_key, is_temporary)`` of a known AK."""
+        if access_key == self.config.access_key:
+            return self.config.secret_key, False
+        if access_key == self.config.temp_access_key:
+            return self.config.temp_secret_key, True
+        return None
+
+    def _count_failure(self, access_key: str, message: str, request_id: str) -> AuthResult:
+        with self._lock:
+            failures = self._failures.get(access_key, 0) + 1
+            if failures > MAX_CONSECUTIVE_FAILURES:
+                self._locked_until[access_key] = self.clock() + self.config.ak_lock_seconds
+                failures = 0
+            self._failures[access_key] = failures
+        return self._fail(message, request_id)
+
+    def _is_locked(self, access_key: str) -> bool:
+        with self._lock:
+            until = self._locked_until.get(access_key)
+            if until is None:
+                return False
+            if until > self.clock():
+                return True
+            del self._locked_until[access_key]
+            return False
+
+    def _check_signature(self, request: Request, authorization: str) -> AuthResult:
+        request_id = request.request_id
+        parsed = parse_authorization(authorization)
+        if parsed is None:
+            return self._fail(MSG_NO_AUTH, request_id)
+        access_key = parsed.access_key
+        if self._is_locked(access_key):
+            return self._fail(MSG_LOCKED, request_id)
+        known = self._secret_for(access_key)
+        if known is None:
+            return self._fail(f"ak {access_key} not exist", request_id)
+        secret_key, temporary = known
+
+        sdk_date = request.header(HEADER_SDK_DATE) or ""
+        if not self._date_is_current(sdk_date):
+            return self._count_failure(access_key, MSG_EXPIRED, request_id)
+        signed = [name.lower() for name in parsed.signed_headers]
+        if "host" not in signed or HEADER_SDK_DATE.lower() not in signed:
+            return self._count_failure(
+                access_key, f"{MSG_SIGNATURE}, SignedHeaders must include host and x-sdk-date", request_id
+            )
+        if temporary and (
+            request.header(HEADER_SECURITY_TOKEN) != self.config.security_token
+            or HEADER_SECURITY_TOKEN.lower() not in signed
+        ):
+            # Temporary credentials are only valid with their (signed) security token.
+            return self._count_failure(
+                access_key, f"{MSG_NO_AUTH}: security token is missing, unsigned or invalid", request_id
+            )
+
+        received = {name: wire_header_value(request.header(name) or "") for name in signed}
+        canonical = canonical_request(
+            request.method, request.raw_path, parse_query(request.raw_query), received, request.body
+        )
+        expected = compute_signature(secret_key, string_to_sign(sdk_date, canonical))
+        if not hmac.compare_digest(expected, parsed.signature):
+            # Like the real gateway, echo the canonical request (it may contain the security token).
+            echoed = canonical.replace("\n", "|")
+            return self._count_failure(access_key, f"{MSG_SIGNATURE}, canonicalRequest:{echoed}", request_id)
+        with self._lock:
+            self._failures.pop(access_key, None)
+        return AuthResult(MODE_AKSK_TEMP if temporary else MODE_AKSK)
+
+    def _date_is_current(self, sdk_date: str) -> bool:
+        try:
+            moment = datetime.strptime(sdk_date, SDK_DATE_FORMAT).replace(tzinfo=timezone.utc)
+        except ValueError:
+            return False
+        return abs(moment.timestamp() - self.clock()) <= MAX_CLOCK_SKEW_SECONDS

@@ -1,0 +1,190 @@
+"""The three ModelArts v1 read endpoints (reference §1, §2, §3a), with parameter validation.
+
+Each handler returns the response and the names of query parameters it ignored (unknown ones,
+and the sort spelling that does not match the auth mode), which the request log records.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from airflow_provider_modelarts.api import (
+    DEFAULT_PER_PAGE,
+    ORDERS,
+    PAGE_RANGE,
+    PER_PAGE_RANGE,
+    SEARCH_CONTENT_MAX_LENGTH,
+    SORT_KEYS,
+    SORT_PARAM_AKSK,
+    SORT_PARAM_TOKEN,
+    VALID_STATUS_CODES,
+)
+from airflow_provider_modelarts.emulator.catalog import list_item, version_fields
+from airflow_provider_modelarts.emulator.gateway import MODE_TOKEN
+from airflow_provider_modelarts.emulator.jobs import JobStore, ListQuery
+from airflow_provider_modelarts.emulator.responses import (
+    Response,
+    bad_parameter,
+    json_response,
+    modelarts_error,
+)
+
+_DIGITS = re.compile(r"^[0-9]{1,19}$")
+Handled = tuple[Response, list[str]]
+
+
+class ParameterError(ValueError):
+    """A query parameter is out of range; becomes a 400 ModelArts.0101 naming it."""
+
+    def __init__(self, parameter: str, allowed: str) -> None:
+        super().__init__(parameter)
+        self.parameter = parameter
+        self.allowed = allowed
+
+
+@dataclass
+class Params:
+    """First value of each query parameter; tracks which ones a handler used."""
+
+    values: dict[str, str]
+    used: set[str]
+
+    @classmethod
+    def from_pairs(cls, pairs: list[tuple[str, str]]) -> Params:
+        values: dict[str, str] = {}
+        for key, value in pairs:
+            values.setdefault(key, value)
+        return cls(values, set())
+
+    def get(self, name: str) -> str | None:
+        """The value, or ``None`` when absent or empty (an empty value means "not given")."""
+        self.used.add(name)
+        value = self.values.get(name)
+        return value if value else None
+
+    def integer(self, name: str, low: int, high: int, default: int) -> int:
+        value = self.get(name)
+        if value is None:
+            return default
+        if not _DIGITS.match(value) or not low <= int(value) <= high:
+            raise ParameterError(name, f"must be an integer from {low} to {high}")
+        return int(value)
+
+    def ignored(self) -> list[str]:
+        return sorted(set(self.values) - self.used)
+
+
+def parse_id(raw: str) -> int | None:
+    """A positive Long id from a path segment, or ``None`` (which then reads as not found)."""
+    return int(raw) if _DIGITS.match(raw) and int(raw) > 0 else None
+
+
+def job_not_found(job_id: int | str) -> Response:
+    return modelarts_error(404, "ModelArts.2775", f"Training job (ID: {job_id}) not found")
+
+
+def version_not_found(version_id: int | str) -> Response:
+    return modelarts_error(404, "ModelArts.2775", f"Training job version (ID: {version_id}) not found")
+
+
+def list_query(params: Params, auth_mode: str | None, workspaces: set[str]) -> ListQuery:
+    """Validate the list-jobs parameters. ``sortBy`` is read under AK/SK auth, ``sort_by`` under
+    token auth (the old SDK doc); the other spelling is left unread, so it is logged as ignored."""
+    status_text = params.get("status")
+    status = None
+    if status_text is not None:
+        if not _DIGITS.match(status_text) or int(status_text) not in VALID_STATUS_CODES:
+            raise ParameterError("status", "must be a status code from 0 to 22")
+        status = int(status_text)
+    sort_param = SORT_PARAM_TOKEN if auth_mode == MODE_TOKEN else SORT_PARAM_AKSK
+    sort_by = params.get(sort_param) or "job_name"
+    if sort_by not in SORT_KEYS:
+        raise ParameterError(sort_param, "must be one of " + ", ".join(SORT_KEYS))
+    order = params.get("order") or "asc"
+    if order not in ORDERS:
+        raise ParameterError("order", "must be asc or desc")
+    search = params.get("search_content") or ""
+    if len(search) > SEARCH_CONTENT_MAX_LENGTH:
+        raise ParameterError("search_content", f"must be at most {SEARCH_CONTENT_MAX_LENGTH} characters")
+    workspace_id = params.get("workspace_id") or "0"
+    if workspace_id not in workspaces:
+        raise ParameterError("workspace_id", "workspace does not exist")
+    return ListQuery(
+        status=status,
+        per_page=params.integer("per_page", *PER_PAGE_RANGE, DEFAULT_PER_PAGE),
+        page=params.integer("page", *PAGE_RANGE, 1),
+        sort_by=sort_by,
+        order=order,
+        search_content=search,
+        workspace_id=workspace_id,
+    )
+
+
+def _parameter_error(error: ParameterError) -> Response:
+    if error.parameter == "workspace_id":
+        # The documented code for an unknown workspace (reference §5a).
+        return modelarts_error(400, "ModelArts.0102", "Invalid parameter workspace_id: workspace does not exist.")
+    return bad_parameter(error.parameter, error.allowed)
+
+
+def list_jobs(store: JobStore, pairs: list[tuple[str, str]], auth_mode: str | None, quotas: int) -> Handled:
+    params = Params.from_pairs(pairs)
+    try:
+        with store.lock:
+            query = list_query(params, auth_mode, store.workspaces)
+    except ParameterError as error:
+        return _parameter_error(error), params.ignored()
+    page, total = store.list_page(query)
+    payload = {
+        "is_success": True,
+        "job_total_count": total,
+        "job_count_limit": max(0, quotas - total),
+        "quotas": quotas,
+        "jobs": [list_item(job, status, duration) for job, status, duration in page],
+    }
+    return json_response(200, payload), params.ignored()
+
+
+def list_versions(store: JobStore, raw_job_id: str, pairs: list[tuple[str, str]]) -> Handled:
+    params = Params.from_pairs(pairs)
+    try:
+        per_page = params.integer("per_page", *PER_PAGE_RANGE, DEFAULT_PER_PAGE)
+        # page 0 (the default) means no paging: every version (reference §2).
+        page = params.integer("page", 0, PAGE_RANGE[1], 0)
+    except ParameterError as error:
+        return _parameter_error(error), params.ignored()
+    job_id = parse_id(raw_job_id)
+    with store.lock:
+        job = store.get(job_id) if job_id is not None else None
+        if job is None:
+            return job_not_found(raw_job_id), params.ignored()
+        now = store.now()
+        newest_first = list(reversed(job.versions))
+        if page:
+            newest_first = newest_first[(page - 1) * per_page : page * per_page]
+        versions = [version_fields(job, v, *v.state(now, store.speed), detail=False) for v in newest_first]
+        payload = {
+            "is_success": True,
+            "job_id": job.job_id,
+            "job_name": job.job_name,
+            "job_desc": job.job_desc,
+            "version_count": len(job.versions),
+            "versions": versions,
+        }
+    return json_response(200, payload), params.ignored()
+
+
+def get_version(store: JobStore, raw_job_id: str, raw_version_id: str, pairs: list[tuple[str, str]]) -> Handled:
+    params = Params.from_pairs(pairs)
+    job_id = parse_id(raw_job_id)
+    version_id = parse_id(raw_version_id)
+    with store.lock:
+        job = store.get(job_id) if job_id is not None else None
+        if job is None:
+            return job_not_found(raw_job_id), params.ignored()
+        version = job.find_version(version_id) if version_id is not None else None
+        if version is None:
+            return version_not_found(raw_version_id), params.ignored()
+        payload = version_fields(job, version, *version.state(store.now(), store.speed), detail=True)
+    return json_response(200, payload), params.ignored()

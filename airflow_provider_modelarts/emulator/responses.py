@@ -1,0 +1,75 @@
+"""Response values and the documented error body shapes (reference §5).
+
+Three families of error body exist and clients must tell them apart, so each has one builder:
+
+* API gateway: ``{"error_msg", "error_code": "APIGW.xxxx", "request_id"}``
+* ModelArts v1: ``{"is_success": false, "error_code": "ModelArts.xxxx", "error_message"}``
+* IAM: the legacy Keystone ``{"error": {"code", "message", "title"}}`` or ``{"error_msg", "error_code"}``
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON_CONTENT_TYPE = "application/json"
+
+
+@dataclass
+class Response:
+    """What the handler sends: status, body and any extra headers.
+
+    ``error_code`` is kept for the request log so stats show why a request failed.
+    """
+
+    status: int
+    body: bytes
+    content_type: str = JSON_CONTENT_TYPE
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    error_code: str | None = None
+
+
+def json_response(status: int, payload: Any, headers: list[tuple[str, str]] | None = None) -> Response:
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    error_code = payload.get("error_code") if isinstance(payload, dict) else None
+    return Response(status, body, headers=list(headers or []), error_code=error_code)
+
+
+def apigw_error(status: int, code: str, message: str, request_id: str) -> Response:
+    """An API gateway error (it answers before ModelArts is reached)."""
+    return json_response(status, {"error_msg": message, "error_code": code, "request_id": request_id})
+
+
+def modelarts_error(status: int, code: str, message: str) -> Response:
+    """A ModelArts v1 error body; v1 uses ``error_message`` (reference §1, §5a)."""
+    return json_response(status, {"is_success": False, "error_code": code, "error_message": message})
+
+
+def bad_parameter(parameter: str, allowed: str) -> Response:
+    return modelarts_error(400, "ModelArts.0101", f"Invalid parameter {parameter}: {allowed}.")
+
+
+def not_found_api(request_id: str) -> Response:
+    return apigw_error(404, "APIGW.0101", "API not found", request_id)
+
+
+@dataclass(frozen=True)
+class Request:
+    """An incoming request as the gateway sees it: raw wire path and query, headers, body."""
+
+    method: str
+    raw_path: str
+    raw_query: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    client_host: str
+    request_id: str
+
+    def header(self, name: str) -> str | None:
+        """The first header of that name (case-insensitive), or ``None``."""
+        lowered = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                return value
+        return None

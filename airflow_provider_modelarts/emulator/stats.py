@@ -1,0 +1,90 @@
+"""Thread-safe request statistics, served by ``GET /_emulator/stats`` and ``stats()``."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from typing import Any
+
+ENDPOINTS = ("list_jobs", "list_versions", "get_version", "iam_tokens", "other")
+REQUEST_LOG_SIZE = 2000
+
+
+class Stats:
+    """Counters of API requests (never of control requests) and a log of the last 2000."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._requests_total = 0
+            self._by_endpoint: Counter[str] = Counter({name: 0 for name in ENDPOINTS})
+            self._by_status: Counter[str] = Counter()
+            self._auth_failures = 0
+            self._tokens_issued = 0
+            self._connections_opened = 0
+            self._faults_served = 0
+            self._log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
+
+    def connection_opened(self) -> None:
+        with self._lock:
+            self._connections_opened += 1
+
+    def token_issued(self) -> None:
+        with self._lock:
+            self._tokens_issued += 1
+
+    def record(
+        self,
+        *,
+        method: str,
+        path: str,
+        query: str,
+        endpoint: str,
+        status: int | None,
+        auth: str | None,
+        ignored_params: list[str],
+        auth_failure: bool,
+        fault: str | None,
+        error_code: str | None,
+        request_id: str,
+    ) -> None:
+        """Count one API request. ``status`` is ``None`` when the connection was dropped."""
+        with self._lock:
+            self._requests_total += 1
+            self._by_endpoint[endpoint] += 1
+            if status is not None:
+                self._by_status[str(status)] += 1
+            if auth_failure:
+                self._auth_failures += 1
+            if fault is not None:
+                self._faults_served += 1
+            self._log.append(
+                {
+                    "method": method,
+                    "path": path,
+                    "query": query,
+                    "status": status,
+                    "auth": auth,
+                    "ignored_params": ignored_params,
+                    "endpoint": endpoint,
+                    "fault": fault,
+                    "error_code": error_code,
+                    "request_id": request_id,
+                }
+            )
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests_total": self._requests_total,
+                "by_endpoint": dict(self._by_endpoint),
+                "by_status": dict(self._by_status),
+                "auth_failures": self._auth_failures,
+                "tokens_issued": self._tokens_issued,
+                "connections_opened": self._connections_opened,
+                "faults_served": self._faults_served,
+                "requests": [dict(entry) for entry in self._log],
+            }
