@@ -81,9 +81,13 @@ def emulator() -> Iterator[ModelArtsEmulator]:
 
 @pytest.fixture
 def emu(emulator: ModelArtsEmulator) -> Iterator[ModelArtsEmulator]:
-    """The session emulator with clean stats, no faults and no AK lock."""
+    """The session emulator with clean stats, no faults and no AK lock; jobs a test creates are
+    deleted afterwards, so every test sees the same project."""
     emulator.reset()
+    original_jobs = set(emulator.app.store.jobs)
     yield emulator
+    for job_id in set(emulator.app.store.jobs) - original_jobs:
+        emulator.delete_job(job_id)
     emulator.reset()
 
 

@@ -12,6 +12,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError
 from airflow_provider_modelarts.hooks.modelarts import DEFAULT_RETRY_DELAY, DEFAULT_RETRY_LIMIT, ModelArtsHook
 from airflow_provider_modelarts.job_wait import WaitCondition, status_codes, version_result
+from airflow_provider_modelarts.polling import PollerKey, SharedStatusPoller
 
 
 class ModelArtsTrainingJobTrigger(BaseTrigger):
@@ -21,12 +22,16 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
     "job_id", "version_id", "job_status", "version"}``. Everything it needs is in its kwargs (JSON
     primitives and the connection id, never a secret) and the deadline is absolute, so the
     triggerer can stop it and re-create it from :meth:`serialize` at any time without changing the
-    outcome. The blocking HTTP calls run in a worker thread: the event loop is never blocked.
+    outcome. Triggers of the same connection and project in one triggerer share their status
+    checks through :class:`~airflow_provider_modelarts.polling.SharedStatusPoller` (one round per
+    poll interval, the smallest among them); blocking HTTP runs in a worker thread, never on the
+    event loop.
 
     :param job_id: the training job.
     :param version_id: the version (the sensor pins the latest one before deferring).
     :param target_statuses: status codes that end the wait successfully.
     :param failure_statuses: status codes that fail it.
+    :param workspace_id: the workspace (default: the connection's).
     :param poll_interval: seconds between checks.
     :param end_time: the deadline as a Unix timestamp; ``None`` for none.
     """
@@ -40,6 +45,7 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
         modelarts_conn_id: str = ModelArtsHook.default_conn_name,
         region: str | None = None,
         project_id: str | None = None,
+        workspace_id: str | None = None,
         poll_interval: float = 60.0,
         end_time: float | None = None,
         retry_limit: int = DEFAULT_RETRY_LIMIT,
@@ -50,6 +56,7 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
         self.modelarts_conn_id = modelarts_conn_id
         self.region = region
         self.project_id = project_id
+        self.workspace_id = workspace_id
         self.poll_interval = float(poll_interval)
         self.end_time = end_time
         self.retry_limit = retry_limit
@@ -66,6 +73,7 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
                 "modelarts_conn_id": self.modelarts_conn_id,
                 "region": self.region,
                 "project_id": self.project_id,
+                "workspace_id": self.workspace_id,
                 "poll_interval": self.poll_interval,
                 "end_time": self.end_time,
                 "retry_limit": self.retry_limit,
@@ -85,36 +93,75 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
             }
         )
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        hook = ModelArtsHook(
-            self.modelarts_conn_id,
+    def poller_key(self) -> PollerKey:
+        return PollerKey(
+            conn_id=self.modelarts_conn_id,
             region=self.region,
             project_id=self.project_id,
+            workspace_id=self.workspace_id,
             retry_limit=self.retry_limit,
             retry_delay=self.retry_delay,
         )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
         job_id, version_id = self.condition.job_id, self.condition.version_id
         assert version_id is not None
-        try:
+        watch = (job_id, version_id)
+        async with SharedStatusPoller.watching(self.poller_key(), watch, self.poll_interval, _make_hook) as (
+            poller,
+            watcher_id,
+        ):
+            seen_round = poller.rounds_run
+            snapshot: dict[str, Any] | None = None
             while True:
+                remaining = None if self.end_time is None else self.end_time - time.time()
+                if remaining is not None and remaining <= 0:
+                    status = snapshot.get("status") if snapshot else None
+                    yield self._event("timeout", f"timed out waiting for {self._describe(status)}", snapshot)
+                    return
                 try:
-                    detail = await asyncio.to_thread(hook.get_job_version, job_id, version_id)
+                    seen_round, current = await asyncio.wait_for(
+                        poller.next_status(watcher_id, seen_round), timeout=remaining
+                    )
+                except asyncio.TimeoutError:
+                    continue  # the deadline passed while waiting: report it at the top of the loop
                 except ModelArtsNotFoundError as error:
                     yield self._event("failed", f"training job {job_id} version {version_id} not found: {error}")
                     return
                 except ModelArtsError as error:
-                    # The hook's retries are spent: report it, as a poke would fail.
+                    # The round's retries are spent: report it, as a failed poke would (the task's
+                    # own retries then apply); never turn it into an outcome.
                     yield self._event("error", f"checking training job {job_id} version {version_id}: {error}")
                     return
-                verdict, message = self.condition.judge(int(detail.get("status", -1)))
+                snapshot = current
+                verdict, message = self.condition.judge(int(current.get("status", -1)))
                 if verdict != "waiting":
-                    yield self._event(verdict, message, detail)
+                    yield self._event(verdict, message, await self._final_detail(poller, current))
                     return
-                remaining = None if self.end_time is None else self.end_time - time.time()
-                if remaining is not None and remaining <= 0:
-                    yield self._event("timeout", f"timed out: {message}", detail)
-                    return
-                self.log.info("%s; next check in %.0f s", message, self.poll_interval)
-                await asyncio.sleep(self.poll_interval if remaining is None else min(self.poll_interval, remaining))
-        finally:
-            await asyncio.to_thread(hook.close)
+                self.log.info("%s (shared check %d)", message, seen_round)
+
+    def _describe(self, status: object) -> str:
+        if isinstance(status, int):
+            return self.condition.describe(status)
+        return f"training job {self.condition.job_id} version {self.condition.version_id}"
+
+    async def _final_detail(self, poller: SharedStatusPoller, snapshot: dict[str, Any]) -> dict[str, Any]:
+        """The version detail for the event; the round's snapshot if that call fails."""
+        try:
+            detail = await poller.version_detail(self.condition.job_id, self.condition.version_id)  # type: ignore[arg-type]
+        except ModelArtsError as error:
+            self.log.warning("Could not read the version detail (%s); reporting the polled status", error)
+            return snapshot
+        # The outcome was decided on the snapshot; keep its status if the detail moved on since.
+        return {**detail, "status": snapshot.get("status", detail.get("status"))}
+
+
+def _make_hook(key: PollerKey) -> ModelArtsHook:
+    return ModelArtsHook(
+        key.conn_id,
+        region=key.region,
+        project_id=key.project_id,
+        workspace_id=key.workspace_id,
+        retry_limit=key.retry_limit,
+        retry_delay=key.retry_delay,
+    )
