@@ -11,6 +11,7 @@ share it.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -423,6 +424,23 @@ def parse_json_body(body: bytes) -> Any:
         return None
 
 
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delay seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - pendulum.now("UTC")).total_seconds())
+
+
 def error_from_response(
     http_status: int,
     body: bytes,
@@ -454,14 +472,8 @@ def error_from_response(
         else:
             error_class = ModelArtsAuthError
     elif http_status == 429:
-        retry_after = headers.get("Retry-After")
         return ModelArtsThrottledError(
-            http_status,
-            code,
-            message,
-            request_id,
-            hint,
-            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+            http_status, code, message, request_id, hint, retry_after=parse_retry_after(headers.get("Retry-After"))
         )
     elif code in NOT_FOUND_CODES or (http_status == 404 and not code.startswith(("APIGW.", "APIG."))):
         error_class = ModelArtsNotFoundError

@@ -19,7 +19,7 @@ import hmac
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
 
 import pendulum
 import requests
@@ -69,18 +69,21 @@ def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
     return "&".join(f"{encode_component(k)}={encode_component(v)}" for k, v in sorted(pairs))
 
 
-def parse_query(raw_query: str) -> list[tuple[str, str]]:
-    """Split a wire query into decoded pairs the way the gateway does.
+def parse_query(raw_query: str, plus_is_space: bool = False) -> list[tuple[str, str]]:
+    """Split a query into decoded pairs.
 
-    ``unquote`` rather than ``unquote_plus``: a ``+`` stays a literal plus, which is why a query
-    that encodes a space as ``+`` fails signature verification at the gateway.
+    By default the way the gateway does: ``unquote``, so a ``+`` stays a literal plus, which is
+    why a query that encodes a space as ``+`` fails verification there. The client passes
+    ``plus_is_space=True`` for URLs that requests built from ``params=`` (which writes a space as
+    ``+`` and a plus as ``%2B``), and then re-encodes them canonically before signing.
     """
+    decode = unquote_plus if plus_is_space else unquote
     pairs = []
     for item in raw_query.split("&"):
         if not item:
             continue
         key, _, value = item.partition("=")
-        pairs.append((unquote(key), unquote(value)))
+        pairs.append((decode(key), decode(value)))
     return pairs
 
 
@@ -199,7 +202,7 @@ class AkSkAuth(AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         assert request.url is not None and request.method is not None
         parts = urlsplit(request.url)
-        query_pairs = parse_query(parts.query)
+        query_pairs = parse_query(parts.query, plus_is_space=True)
         request.url = urlunsplit((parts.scheme, parts.netloc, parts.path, canonical_query(query_pairs), parts.fragment))
         request.headers["Host"] = parts.netloc
         request.headers[HEADER_SDK_DATE] = sdk_date(self._clock())

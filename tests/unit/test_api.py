@@ -180,3 +180,10 @@ def test_iam_token_times() -> None:
     )
     assert (expires - issued).total_hours() == 24
     assert api.parse_iam_token_times({}, now) == (now, now.add(hours=1))
+
+
+def test_retry_after_seconds_fraction_and_http_date() -> None:
+    assert api.parse_retry_after("7") == 7.0 and api.parse_retry_after("1.5") == 1.5
+    future = api.pendulum.now("UTC").add(seconds=30).to_rfc1123_string()
+    assert 25 <= (api.parse_retry_after(future) or 0) <= 31
+    assert api.parse_retry_after("soon") is None and api.parse_retry_after(None) is None

@@ -171,3 +171,12 @@ def test_token_cache_fetches_once_and_refreshes_before_expiry() -> None:
     cache.invalidate("token-1")
     assert cache.get() == "token-2"
     assert len(fetched) == 3
+
+
+def test_a_query_built_by_requests_params_is_signed_as_meant() -> None:
+    """requests writes a space as '+' and a plus as %2B; the signer sends both canonically."""
+    signer = auth.AkSkAuth(AK, SK, PROJECT)
+    prepared = requests.Request("GET", f"https://{HOST}{JOBS_PATH}", params={"search_content": "a b+c"}).prepare()
+    assert prepared.url is not None and "search_content=a+b%2Bc" in prepared.url
+    signer(prepared)
+    assert prepared.url.endswith("?search_content=a%20b%2Bc")
