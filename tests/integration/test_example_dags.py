@@ -33,4 +33,5 @@ def test_example_dags_run_to_success_and_catch_the_failed_job(tmp_path: Path) ->
     assert "finished_version" in output and "JOBSTAT_COMPLETED" in output
     # The failed job is caught: the sensor fails, the reaction runs, the run as a whole succeeds.
     assert "[FAILED] wait_for_training" in output and "[SUCCESS] report_failure" in output
-    assert "Pausing task as DEFERRED" in result.stdout + result.stderr
+    # Whether the deferrable sensor still finds the job running depends on how fast Airflow
+    # started on this machine; its deferral is covered by test_sensor_and_trigger.py.
