@@ -261,3 +261,10 @@ def test_test_connection_reports_success_and_failure(emu: ModelArtsEmulator, mon
     assert not ok and "APIGW.0301" in message and "wrong-sk-999" not in message
     ok, message = ModelArtsHook("no_such_connection").test_connection()
     assert not ok
+
+
+def test_token_auth_paginates_too(token_hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    jobs = list(token_hook.iter_training_jobs(per_page=500, max_results=1200))
+    assert len(jobs) == len({job["job_id"] for job in jobs}) == 1200
+    stats = emu.stats()
+    assert stats["by_endpoint"]["list_jobs"] == 3 and stats["by_endpoint"]["iam_tokens"] == 1

@@ -134,3 +134,27 @@ def test_connection_object_round_trip() -> None:
     )
     hook = ModelArtsHook("c")
     assert hook.configure(conn).project_id == PROJECT
+
+
+class _RecordingExtra(dict[str, object]):
+    """The connection's extra, noting every key the hook looks up."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> object:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+def test_every_key_the_hook_reads_is_a_conn_field() -> None:
+    extra = _RecordingExtra(region="cn-north-4", project_id=PROJECT)
+    settings_from_connection("c", "AK", "SK-VALUE", extra)
+    legacy = {f"extra__modelarts__{name}" for name in CONN_FIELDS}
+    assert extra.read and extra.read <= set(CONN_FIELDS) | legacy
+    assert {key for key in extra.read if key in CONN_FIELDS} == set(CONN_FIELDS)
