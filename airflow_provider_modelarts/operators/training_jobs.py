@@ -11,13 +11,9 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
-from airflow_provider_modelarts.hooks.modelarts import (
-    DEFAULT_RETRY_DELAY,
-    DEFAULT_RETRY_LIMIT,
-    ModelArtsHook,
-    validate_retry_settings,
-)
+from airflow_provider_modelarts.hooks.modelarts import DEFAULT_RETRY_DELAY, DEFAULT_RETRY_LIMIT, ModelArtsHook
 from airflow_provider_modelarts.links import ModelArtsConsoleLink, persist_console_link
+from airflow_provider_modelarts.operators.base import ModelArtsTaskMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -48,7 +44,7 @@ def _describe_job(job: dict[str, Any]) -> str:
     )
 
 
-class _ModelArtsOperator(BaseOperator):
+class _ModelArtsOperator(ModelArtsTaskMixin, BaseOperator):
     """Connection and retry plumbing shared by the ModelArts operators."""
 
     def __init__(
@@ -62,26 +58,7 @@ class _ModelArtsOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.modelarts_conn_id = modelarts_conn_id
-        self.region = region
-        self.project_id = project_id
-        self.modelarts_retry_limit, self.modelarts_retry_delay, _ = validate_retry_settings(
-            modelarts_retry_limit, modelarts_retry_delay
-        )
-        if region is not None and not api.is_template(region):
-            api.validate_region(region)
-        if project_id is not None and not api.is_template(project_id):
-            api.validate_name(project_id, "project_id")
-
-    def hook(self, workspace_id: str | None = None) -> ModelArtsHook:
-        return ModelArtsHook(
-            self.modelarts_conn_id,
-            region=self.region,
-            project_id=self.project_id,
-            workspace_id=workspace_id,
-            retry_limit=self.modelarts_retry_limit,
-            retry_delay=self.modelarts_retry_delay,
-        )
+        self.set_connection_args(modelarts_conn_id, region, project_id, modelarts_retry_limit, modelarts_retry_delay)
 
 
 class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):

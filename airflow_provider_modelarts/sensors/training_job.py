@@ -18,14 +18,10 @@ from airflow.sdk.exceptions import (
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.exceptions import ModelArtsNotFoundError
-from airflow_provider_modelarts.hooks.modelarts import (
-    DEFAULT_RETRY_DELAY,
-    DEFAULT_RETRY_LIMIT,
-    ModelArtsHook,
-    validate_retry_settings,
-)
+from airflow_provider_modelarts.hooks.modelarts import DEFAULT_RETRY_DELAY, DEFAULT_RETRY_LIMIT, ModelArtsHook
 from airflow_provider_modelarts.job_wait import WaitCondition, status_codes, version_result
 from airflow_provider_modelarts.links import ModelArtsConsoleLink, persist_console_link
+from airflow_provider_modelarts.operators.base import ModelArtsTaskMixin
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
 
 if TYPE_CHECKING:
@@ -35,7 +31,7 @@ if TYPE_CHECKING:
 PINNED_VERSION_KEY = "modelarts_pinned_version_id"
 
 
-class ModelArtsTrainingJobSensor(BaseSensorOperator):
+class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
     """Wait until a version of a ModelArts training job reaches a target status.
 
     Succeeds when the status is one of ``target_status`` and returns (XCom ``return_value``) the
@@ -92,21 +88,7 @@ class ModelArtsTrainingJobSensor(BaseSensorOperator):
         self.target_statuses = condition.target_statuses
         self.failure_statuses = condition.failure_statuses
         self.deferrable = deferrable
-        self.modelarts_conn_id = modelarts_conn_id
-        self.region = region
-        self.project_id = project_id
-        self.modelarts_retry_limit, self.modelarts_retry_delay, _ = validate_retry_settings(
-            modelarts_retry_limit, modelarts_retry_delay
-        )
-
-    def _hook(self) -> ModelArtsHook:
-        return ModelArtsHook(
-            self.modelarts_conn_id,
-            region=self.region,
-            project_id=self.project_id,
-            retry_limit=self.modelarts_retry_limit,
-            retry_delay=self.modelarts_retry_delay,
-        )
+        self.set_connection_args(modelarts_conn_id, region, project_id, modelarts_retry_limit, modelarts_retry_delay)
 
     def _condition(self, context: Context, hook: ModelArtsHook) -> WaitCondition:
         """The rendered, validated condition, with the version pinned on the first check."""
@@ -138,7 +120,7 @@ class ModelArtsTrainingJobSensor(BaseSensorOperator):
         Raises ``AirflowFailException`` (no task retries) for a failure or foreign terminal
         status and for a job or version that does not exist.
         """
-        hook = self._hook()
+        hook = self.hook()
         try:
             condition = self._condition(context, hook)
             persist_console_link(context, hook, condition.job_id, condition.version_id)
