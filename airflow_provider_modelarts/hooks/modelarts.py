@@ -52,6 +52,7 @@ DEFAULT_RETRY_MAX_DELAY = 60.0
 USER_AGENT = "airflow-provider-modelarts"
 _IAM_HEADERS = {"Content-Type": "application/json;charset=utf8"}
 _T = TypeVar("_T")
+_RETRIES_SPENT = "_modelarts_retries_spent"
 
 # Transport failures worth another attempt: every call the hook makes is an idempotent read
 # (GET, or the token POST, which only mints another token).
@@ -332,9 +333,16 @@ class ModelArtsHook(BaseHook):
         try:
             return retrying(attempt)
         except _RETRYABLE_TRANSPORT_ERRORS as error:
-            raise ModelArtsTransportError(
+            final: Exception = ModelArtsTransportError(
                 f"{method} {_path_of(url)} failed after {self.retry_limit + 1} attempt(s): {type(error).__name__}"
-            ) from None
+            )
+            setattr(final, _RETRIES_SPENT, True)
+            raise final from None
+        except ModelArtsError as error:
+            # An inner call (the IAM token fetch inside a GET's auth) already spent its retries:
+            # the outer call must not retry it again, or attempts would multiply.
+            setattr(error, _RETRIES_SPENT, True)
+            raise
 
     def _decode(self, response: requests.Response) -> dict[str, Any]:
         """The JSON object of a successful answer, or the typed error of any other."""
@@ -360,6 +368,8 @@ class ModelArtsHook(BaseHook):
         return parsed
 
     def _is_retryable(self, error: BaseException) -> bool:
+        if getattr(error, _RETRIES_SPENT, False):
+            return False
         if isinstance(error, ModelArtsThrottledError):
             # A Retry-After beyond what we are willing to wait ends the call now, not later.
             return error.retry_after is None or error.retry_after <= self.retry_max_delay

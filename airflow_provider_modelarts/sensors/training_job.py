@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Sequence
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import pendulum
@@ -120,7 +121,8 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         Raises ``AirflowFailException`` (no task retries) for a failure or foreign terminal
         status and for a job or version that does not exist.
         """
-        hook = self.hook()
+        # One hook for all pokes of this try: one session, and one IAM token under password auth.
+        hook = self._poke_hook
         try:
             condition = self._condition(context, hook)
             persist_console_link(context, hook, condition.job_id, condition.version_id)
@@ -131,8 +133,9 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
                 raise AirflowFailException(
                     f"Training job {condition.job_id} version {condition.version_id} does not exist: {error}"
                 ) from None
-        finally:
-            hook.close()
+        except BaseException:
+            self._close_poke_hook()
+            raise
         verdict, message = condition.judge(int(detail.get("status", -1)))
         message = message[0].upper() + message[1:]
         if verdict == "failed":
@@ -140,11 +143,25 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         self.log.info(message)
         return condition, version_result(detail, condition.job_id) if verdict == "success" else None
 
+    @cached_property
+    def _poke_hook(self) -> ModelArtsHook:
+        return self.hook()
+
+    def _close_poke_hook(self) -> None:
+        if "_poke_hook" in self.__dict__:
+            self.__dict__.pop("_poke_hook").close()
+
     def poke(self, context: Context) -> PokeReturnValue:
         _, result = self._check(context)
         return PokeReturnValue(is_done=result is not None, xcom_value=result)
 
     def execute(self, context: Context) -> Any:
+        try:
+            return self._execute(context)
+        finally:
+            self._close_poke_hook()
+
+    def _execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
         started = pendulum.now("UTC")

@@ -268,3 +268,14 @@ def test_token_auth_paginates_too(token_hook: ModelArtsHook, emu: ModelArtsEmula
     assert len(jobs) == len({job["job_id"] for job in jobs}) == 1200
     stats = emu.stats()
     assert stats["by_endpoint"]["list_jobs"] == 3 and stats["by_endpoint"]["iam_tokens"] == 1
+
+
+def test_iam_outage_is_retried_once_per_budget_not_multiplied(
+    token_hook: ModelArtsHook, emu: ModelArtsEmulator
+) -> None:
+    emu.add_fault(kind="status", status=503, path_contains="/v3/auth/tokens")
+    with pytest.raises(ModelArtsServerError):
+        token_hook.list_training_jobs()
+    # The token POST spent its own budget; the GET around it did not start it over again.
+    assert emu.stats()["by_endpoint"]["iam_tokens"] == token_hook.retry_limit + 1
+    assert emu.stats()["by_endpoint"]["list_jobs"] == 0

@@ -264,3 +264,12 @@ def test_trigger_does_not_block_the_event_loop(emu: ModelArtsEmulator) -> None:
 def test_sensor_refuses_bad_arguments_at_parse_time(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ModelArtsValidationError):
         ModelArtsTrainingJobSensor(task_id="s", **kwargs)
+
+
+def test_poke_mode_under_password_auth_fetches_one_token_for_all_pokes(emu: ModelArtsEmulator) -> None:
+    job = _job(emu, (8, 0.8), (10, None))
+    emu.reset()
+    sensor = ModelArtsTrainingJobSensor(task_id="s", job_id=job["job_id"], modelarts_conn_id="modelarts_token", **FAST)
+    assert sensor.execute(make_context())["status"] == 10
+    stats = emu.stats()
+    assert stats["by_endpoint"]["iam_tokens"] == 1 and stats["by_endpoint"]["get_version"] >= 2
