@@ -25,7 +25,7 @@ import tenacity
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
-from airflow_provider_modelarts import api
+from airflow_provider_modelarts import __version__, api
 from airflow_provider_modelarts.auth import AkSkAuth, IamToken, IamTokenAuth, IamTokenCache, canonical_query
 from airflow_provider_modelarts.connection import (
     AUTH_AKSK,
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 DEFAULT_RETRY_LIMIT = 4
 DEFAULT_RETRY_DELAY = 1.0
 DEFAULT_RETRY_MAX_DELAY = 60.0
-USER_AGENT = "airflow-provider-modelarts"
+USER_AGENT = f"airflow-provider-modelarts/{__version__}"
 _IAM_HEADERS = {"Content-Type": "application/json;charset=utf8"}
 _T = TypeVar("_T")
 _RETRIES_SPENT = "_modelarts_retries_spent"
@@ -74,7 +74,7 @@ class ModelArtsHook(BaseHook):
 
     Reads the Airflow connection lazily, on the first call: constructing the hook does no I/O.
 
-    :param modelarts_conn_id: the :ref:`ModelArts connection <howto/connection:modelarts>` id.
+    :param modelarts_conn_id: the id of a connection of type ``modelarts``.
     :param region: overrides the connection's ``region``.
     :param project_id: overrides the connection's ``project_id``.
     :param workspace_id: overrides the connection's ``workspace_id`` (the default workspace for
@@ -124,7 +124,7 @@ class ModelArtsHook(BaseHook):
         return self.configure(self.get_connection(self.modelarts_conn_id))
 
     def configure(self, connection: Connection) -> ConnectionSettings:
-        """Use an already fetched connection (triggers fetch it asynchronously)."""
+        """Validate and use an already fetched connection (e.g. one from ``aget_connection``)."""
         settings = settings_from_connection(
             conn_id=self.modelarts_conn_id,
             login=connection.login,
