@@ -18,56 +18,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import requests
+from emulator_process import start_emulator, start_new_version
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HOME = ROOT / ".airflow-demo"
 BIN = Path(sys.executable).parent
 EXAMPLE_DAGS = ROOT / "example_dags"
-# Emulated seconds pass three times as fast as real ones.
-EMULATOR_SPEED = "3"
-# Right before each DAG run, each demo job gets a new version starting "now", so the sensors find
-# it running and really wait (about 20 s) whatever time Airflow took to start.
-# Timelines are (status code, emulated seconds in that status); None means "stays".
-NEW_VERSIONS = {
-    "example_modelarts_training_jobs": (1, [(1, 6), (7, 9), (8, 45), (10, None)]),
-    "example_modelarts_failed_job": (2, [(1, 6), (8, 30), (11, None)]),
-}
-
-
-def start_emulator(home: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
-    ready_file = home / "emulator.json"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow_provider_modelarts.emulator",
-            "--port",
-            "0",
-            "--speed",
-            EMULATOR_SPEED,
-            "--ready-file",
-            str(ready_file),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while not ready_file.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise SystemExit("The ModelArts emulator did not start")
-        time.sleep(0.1)
-    return process, json.loads(ready_file.read_text())
-
-
-def start_new_version(emulator_url: str, dag_id: str) -> None:
-    job_id, timeline = NEW_VERSIONS.get(dag_id, (None, None))
-    if job_id is not None:
-        response = requests.post(
-            f"{emulator_url}/_emulator/jobs/{job_id}/versions", json={"timeline": timeline}, timeout=10
-        )
-        response.raise_for_status()
-        print(f"Started version {response.json().get('version_id')} of demo training job {job_id}")
 
 
 def connection_uri(info: dict[str, Any]) -> str:
