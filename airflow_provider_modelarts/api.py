@@ -360,6 +360,7 @@ TOKEN_EXPIRED_CODES = frozenset({"APIGW.0307", "APIG.0307", "ModelArts.0202"})
 NOT_FOUND_CODES = frozenset({"ModelArts.2775"})
 _SECRET_PLACEHOLDER = "***"
 _MESSAGE_LIMIT = 500
+_CANONICAL_ECHO = "canonicalRequest:"
 
 
 def _first_pair(body: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -389,11 +390,13 @@ def _hint(http_status: int, code: str, message: str) -> str | None:
             "15 minutes off (for temporary credentials, also check that they have not expired)"
         )
     if "reach the limit" in lowered or ("forbidden" in lowered and code.endswith("0301")):
-        return "The AK is locked for 5 minutes after 5 bad signatures: fix the keys, then wait"
+        return (
+            "The gateway locks an AK for 5 minutes after more than 5 bad signatures in a row: fix the keys, then wait"
+        )
     if code.endswith(".0301"):
         return (
             "Check the Access Key ID and Secret Access Key (and the security token for temporary "
-            "credentials); 5 failures in a row lock the AK for 5 minutes"
+            "credentials); more than 5 failures in a row lock the AK for 5 minutes"
         )
     if code in TOKEN_EXPIRED_CODES:
         return "The IAM token expired or belongs to another region"
@@ -461,7 +464,10 @@ def error_from_response(
     # IAM's legacy body gives a numeric code; keep the HTTP status in http_status only.
     if code.isdigit():
         code = ""
-    message = redact(message, secrets)[:_MESSAGE_LIMIT]
+    # The gateway may echo its canonical request after a signature failure: useful to compare
+    # with ours when debugging, but twenty lines of noise in a task log or a UI toast.
+    message, _, echoed = message.partition(_CANONICAL_ECHO)
+    message = redact(message.rstrip(" ,"), secrets)[:_MESSAGE_LIMIT]
     hint = _hint(http_status, code, message)
     error_class: type[ModelArtsApiError]
     if http_status in (401, 403):
@@ -481,7 +487,9 @@ def error_from_response(
         error_class = ModelArtsServerError
     else:
         error_class = ModelArtsApiError
-    return error_class(http_status, code, message, request_id, hint)
+    error = error_class(http_status, code, message, request_id, hint)
+    error.server_canonical_request = redact(echoed.replace("|", "\n"), secrets) if echoed else None
+    return error
 
 
 def parse_iam_token_times(body: Any, now: pendulum.DateTime) -> tuple[pendulum.DateTime, pendulum.DateTime]:

@@ -66,6 +66,8 @@ class ModelArtsApiError(ModelArtsError):
         self.error_message = error_message
         self.request_id = request_id
         self.hint = hint
+        # What the gateway says it signed, when it echoes that after a signature failure.
+        self.server_canonical_request: str | None = None
         text = f"ModelArts API error (HTTP {http_status}"
         if error_code:
             text += f", {error_code}"

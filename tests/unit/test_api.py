@@ -167,10 +167,21 @@ def test_not_found_and_server_errors() -> None:
     assert isinstance(_error(503, b"<html>busy</html>"), ModelArtsServerError)
 
 
-def test_echoed_secrets_are_redacted() -> None:
-    body = {"error_code": "APIGW.0301", "error_msg": "verify aksk signature fail, x-security-token:TOPSECRET-TOKEN|"}
+def test_echoed_canonical_request_is_kept_apart_and_redacted() -> None:
+    echo = "GET|/v1/p/training-jobs/||host:h|x-security-token:TOPSECRET-TOKEN||host;x-security-token|e3b0"
+    body = {"error_code": "APIGW.0301", "error_msg": f"verify aksk signature fail, canonicalRequest:{echo}"}
     error = _error(401, body, secrets=["TOPSECRET-TOKEN"])
-    assert "TOPSECRET-TOKEN" not in str(error) and "***" in str(error)
+    assert error.error_message == "verify aksk signature fail" and "TOPSECRET" not in str(error)
+    assert error.server_canonical_request is not None
+    assert error.server_canonical_request.splitlines()[0] == "GET"
+    assert "x-security-token:***" in error.server_canonical_request
+
+
+def test_secrets_in_any_message_are_redacted() -> None:
+    error = _error(
+        400, {"error_code": "ModelArts.0101", "error_message": "bad value TOPSECRET-VALUE"}, secrets=["TOPSECRET-VALUE"]
+    )
+    assert "TOPSECRET-VALUE" not in str(error) and "***" in str(error)
 
 
 def test_iam_token_times() -> None:
