@@ -72,7 +72,7 @@ def _url(conn_id: str, key: str, value: Any) -> str:
     try:
         _ = parts.port
     except ValueError:
-        raise ModelArtsConnectionConfigError(conn_id, key, f"has an invalid port: {value!r}") from None
+        raise ModelArtsConnectionConfigError(conn_id, key, f"must have a port from 1 to 65535, got {value!r}") from None
     return value.strip().rstrip("/")
 
 

@@ -803,3 +803,71 @@ def test_cross_check_sdk_signer_and_aksk_auth(emu: ModelArtsEmulator) -> None:
                 assert rejected.json()["error_msg"].startswith("verify aksk signature fail, canonicalRequest:GET|")
             emu.reset()  # keep the deliberate failures from locking the AK
     assert emu.stats()["auth_failures"] == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# What a leak scan needs: secrets seen on the wire, clock skew, configurable credentials
+# ---------------------------------------------------------------------------------------------
+
+
+def test_stats_remember_every_secret_value_that_crossed_the_wire(emu: ModelArtsEmulator) -> None:
+    temp_response = get(emu, jobs_path(PROJECT), auth=TEMP)
+    bad_response = get(emu, jobs_path(PROJECT), auth=BAD_SK)
+    emu.add_fault(kind="status", status=503, count=1)
+    faulted = get(emu, jobs_path(PROJECT))  # answered by the fault, but the signature was sent
+    token = issue_token(emu)
+    get(emu, jobs_path(PROJECT), auth=TokenAuth(token))
+    get(emu, jobs_path(PROJECT), auth=TokenAuth("MII-not-issued-here"))
+    assert (temp_response.status_code, bad_response.status_code, faulted.status_code) == (200, 401, 503)
+    seen = emu.stats()["secrets_seen"]
+    assert len(seen["signatures"]) == 3  # three signed requests: accepted, refused, faulted
+    assert all(re.fullmatch(r"[0-9a-f]{64}", signature) for signature in seen["signatures"])
+    assert seen["iam_tokens"] == [token, "MII-not-issued-here"]  # issued once, presented once: kept once
+    assert seen["security_tokens"] == [DEFAULT_SECURITY_TOKEN]
+    over_http = requests.get(f"{emu.url}/_emulator/stats", timeout=10).json()["secrets_seen"]
+    assert over_http == seen
+    emu.reset()
+    assert emu.stats()["secrets_seen"] == {"signatures": [], "iam_tokens": [], "security_tokens": []}
+
+
+def test_clock_skew_makes_correct_signatures_expire(emu: ModelArtsEmulator) -> None:
+    emu.set_clock_skew(16 * 60)
+    assert_apigw(get(emu, jobs_path(PROJECT)), 401, "APIGW.0301", "calc ak sk signature fail:signature expired")
+    emu.set_clock_skew(-14 * 60)  # within the 15-minute window
+    assert get(emu, jobs_path(PROJECT)).status_code == 200
+    control = requests.put(f"{emu.url}/_emulator/clock", json={"skew_seconds": -20 * 60}, timeout=10)
+    assert control.status_code == 200 and control.json()["skew_seconds"] == -1200
+    assert get(emu, jobs_path(PROJECT)).status_code == 401
+    # Tokens are not signed, so the skew does not touch them.
+    assert get(emu, jobs_path(PROJECT), auth=TokenAuth(issue_token(emu))).status_code == 200
+    bad = requests.put(f"{emu.url}/_emulator/clock", json={"skew_seconds": "soon"}, timeout=10)
+    assert bad.status_code == 400
+    emu.reset()  # reset also puts the clock right
+    assert get(emu, jobs_path(PROJECT)).status_code == 200
+
+
+def test_cli_sets_every_credential(emu: ModelArtsEmulator) -> None:
+    from airflow_provider_modelarts.emulator.__main__ import config_from_args, parse_args
+
+    args = parse_args(
+        [
+            "--ak", "LEAKAK00000000000001", "--sk", "leak-sk", "--temp-ak", "LEAKTEMPAK0000000001",
+            "--temp-sk", "leak-temp-sk", "--security-token", "leak-security-token", "--user", "leak-account",
+            "--password", "leak-pw", "--domain", "leak-account", "--iam-user", "leak-user",
+            "--iam-password", "leak-pw2",
+        ]
+    )  # fmt: skip
+    config = config_from_args(args)
+    assert (config.access_key, config.secret_key) == ("LEAKAK00000000000001", "leak-sk")
+    assert (config.temp_access_key, config.temp_secret_key) == ("LEAKTEMPAK0000000001", "leak-temp-sk")
+    assert config.security_token == "leak-security-token"
+    assert (config.user_name, config.password, config.domain_name) == ("leak-account", "leak-pw", "leak-account")
+    assert (config.iam_user_name, config.iam_user_password) == ("leak-user", "leak-pw2")
+    for secret in ("leak-sk", "leak-temp-sk", "leak-security-token", "leak-pw"):
+        assert secret not in repr(config)
+    with ModelArtsEmulator(config) as custom:
+        temp = AkSkAuth("LEAKTEMPAK0000000001", "leak-temp-sk", PROJECT, security_token="leak-security-token")
+        assert get(custom, jobs_path(PROJECT), auth=temp).status_code == 200
+        assert get(custom, jobs_path(PROJECT), auth=TEMP).status_code == 401  # the defaults no longer work
+    default = config_from_args(parse_args([]))
+    assert default.temp_access_key == DEFAULT_TEMP_ACCESS_KEY and default.security_token == DEFAULT_SECURITY_TOKEN

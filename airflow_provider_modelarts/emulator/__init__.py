@@ -3,7 +3,8 @@
 It serves real HTTP(S) on one port: ``/v1/{project_id}/training-jobs...`` (AK/SK or token auth,
 verified as the API gateway does), ``/v3/auth/tokens`` (IAM password login) and unauthenticated
 ``/_emulator/...`` control endpoints for loopback clients. Job statuses move along seeded
-timelines, and faults (throttling, 5xx, dropped connections, bad bodies) can be injected.
+timelines, and faults (throttling, 5xx, dropped connections, bad bodies) can be injected; the gateway's
+clock can be skewed (signature expiry), and the stats keep every signature and token seen on the wire.
 
 Run it standalone with ``python -m airflow_provider_modelarts.emulator --help``.
 

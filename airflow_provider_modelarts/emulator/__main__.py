@@ -21,13 +21,18 @@ from airflow_provider_modelarts.emulator.config import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_DOMAIN_NAME,
     DEFAULT_HOST,
+    DEFAULT_IAM_USER_NAME,
+    DEFAULT_IAM_USER_PASSWORD,
     DEFAULT_JOB_COUNT,
     DEFAULT_PASSWORD,
     DEFAULT_PORT,
     DEFAULT_PROJECT_ID,
     DEFAULT_SECRET_KEY,
+    DEFAULT_SECURITY_TOKEN,
     DEFAULT_SEED,
     DEFAULT_SPEED,
+    DEFAULT_TEMP_ACCESS_KEY,
+    DEFAULT_TEMP_SECRET_KEY,
     DEFAULT_TOKEN_TTL_SECONDS,
     DEFAULT_USER_NAME,
     EmulatorConfig,
@@ -52,8 +57,39 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--user", default=DEFAULT_USER_NAME, help="account user name")
     parser.add_argument("--password", default=DEFAULT_PASSWORD, help="account password")
     parser.add_argument("--domain", default=DEFAULT_DOMAIN_NAME, help="account (domain) name")
+    parser.add_argument("--iam-user", default=DEFAULT_IAM_USER_NAME, help="IAM user name (of that account)")
+    parser.add_argument("--iam-password", default=DEFAULT_IAM_USER_PASSWORD, help="IAM user password")
+    parser.add_argument("--temp-ak", default=DEFAULT_TEMP_ACCESS_KEY, help="temporary (STS) access key")
+    parser.add_argument("--temp-sk", default=DEFAULT_TEMP_SECRET_KEY, help="temporary (STS) secret key")
+    parser.add_argument(
+        "--security-token", default=DEFAULT_SECURITY_TOKEN, help="security token of the temporary credentials"
+    )
     parser.add_argument("--ready-file", help="also write the ready JSON line to this file")
     return parser.parse_args(argv)
+
+
+def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
+    """The emulator configuration the command line asks for (``ValueError`` if it cannot work)."""
+    return EmulatorConfig(
+        host=args.host,
+        port=args.port,
+        job_count=args.jobs,
+        speed=args.speed,
+        tls=args.tls,
+        seed=args.seed,
+        token_ttl_seconds=args.token_ttl,
+        access_key=args.ak,
+        secret_key=args.sk,
+        temp_access_key=args.temp_ak,
+        temp_secret_key=args.temp_sk,
+        security_token=args.security_token,
+        project_id=args.project_id,
+        user_name=args.user,
+        password=args.password,
+        domain_name=args.domain,
+        iam_user_name=args.iam_user,
+        iam_user_password=args.iam_password,
+    )
 
 
 def _write_ready_file(path: str, line: str) -> None:
@@ -90,21 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from airflow_provider_modelarts.emulator.server import ModelArtsEmulator
 
     try:
-        config = EmulatorConfig(
-            host=args.host,
-            port=args.port,
-            job_count=args.jobs,
-            speed=args.speed,
-            tls=args.tls,
-            seed=args.seed,
-            token_ttl_seconds=args.token_ttl,
-            access_key=args.ak,
-            secret_key=args.sk,
-            project_id=args.project_id,
-            user_name=args.user,
-            password=args.password,
-            domain_name=args.domain,
-        )
+        config = config_from_args(args)
         emulator = ModelArtsEmulator(config).start()
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

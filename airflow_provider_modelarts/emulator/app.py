@@ -16,7 +16,13 @@ from typing import Any
 from urllib.parse import unquote
 
 from airflow_provider_modelarts.api import IAM_TOKENS_PATH
-from airflow_provider_modelarts.auth import HEADER_PROJECT_ID, parse_query
+from airflow_provider_modelarts.auth import (
+    HEADER_AUTH_TOKEN,
+    HEADER_PROJECT_ID,
+    HEADER_SECURITY_TOKEN,
+    parse_authorization,
+    parse_query,
+)
 from airflow_provider_modelarts.emulator import modelarts
 from airflow_provider_modelarts.emulator.catalog import VersionPlan, new_version, populate
 from airflow_provider_modelarts.emulator.config import DEFAULT_WORKSPACE_ID, EmulatorConfig
@@ -86,6 +92,7 @@ class EmulatorApp:
     def handle_api(self, request: Request) -> Outcome:
         path = unquote(request.raw_path)
         endpoint, _ = classify(path)
+        self._remember_secrets(request)
         fault = self.faults.take(path)
         delivery = "normal"
         if fault is not None:
@@ -105,6 +112,19 @@ class EmulatorApp:
             handled.response.status = 200
         self._record(request, handled, handled.response.status, fault.kind if fault else None)
         return Outcome(handled.response, delivery)
+
+    def _remember_secrets(self, request: Request) -> None:
+        """Note the credential values this request carried, faulted or not (it was sent either way)."""
+        authorization = request.header("Authorization")
+        parsed = parse_authorization(authorization) if authorization else None
+        if parsed is not None:
+            self.stats.secret_seen("signatures", parsed.signature)
+        token = request.header(HEADER_AUTH_TOKEN)
+        if token:
+            self.stats.secret_seen("iam_tokens", token)
+        security_token = request.header(HEADER_SECURITY_TOKEN)
+        if security_token:
+            self.stats.secret_seen("security_tokens", security_token)
 
     def _record(self, request: Request, handled: _Handled, status: int | None, fault: str | None) -> None:
         self.stats.record(
@@ -128,7 +148,7 @@ class EmulatorApp:
                 return _Handled(not_found_api(request.request_id), endpoint)
             response, failed = handle_token_request(request.body, self.gateway, self.config)
             if response.status == 201:
-                self.stats.token_issued()
+                self.stats.token_issued(dict(response.headers).get("X-Subject-Token"))
             return _Handled(response, endpoint, auth_failure=failed)
         if endpoint == "other" or request.method != "GET":
             return _Handled(not_found_api(request.request_id), endpoint)
@@ -159,10 +179,21 @@ class EmulatorApp:
     # -- control operations -------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Clear statistics, faults and AK locks; jobs and issued tokens stay."""
+        """Clear statistics, faults, AK locks and clock skew; jobs and issued tokens stay."""
         self.stats.reset()
         self.faults.clear()
         self.gateway.reset_locks()
+        self.gateway.clock_skew = 0.0
+
+    def set_clock_skew(self, seconds: float) -> None:
+        """Run the gateway's clock ``seconds`` ahead (negative: behind) of this machine's.
+
+        Signed requests then carry an ``X-Sdk-Date`` that is off by as much, as from a client
+        whose clock is wrong: beyond 15 minutes the gateway answers "signature expired".
+        """
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or abs(seconds) > 10 * 365 * 86400:
+            raise ValueError("skew_seconds must be a number of seconds (at most ten years either way)")
+        self.gateway.clock_skew = float(seconds)
 
     def _profile(self, version_id: int) -> int:
         # Descriptive fields of control-created versions are still seeded and reproducible.

@@ -72,6 +72,9 @@ def _route(app: EmulatorApp, request: Request) -> Response:
             if not isinstance(kind, str):
                 raise ValueError("a fault needs a 'kind'")
             return json_response(201, app.faults.add(kind, **options).describe())
+    if (method, path) == ("PUT", "/_emulator/clock"):
+        app.set_clock_skew(_body(request).get("skew_seconds", 0.0))
+        return json_response(200, {"ok": True, "skew_seconds": app.gateway.clock_skew})
     if (method, path) == ("POST", "/_emulator/jobs"):
         body = _body(request)
         return json_response(201, app.create_job(**body))

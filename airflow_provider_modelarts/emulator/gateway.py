@@ -89,6 +89,8 @@ class Gateway:
         self._failures: dict[str, int] = {}
         self._locked_until: dict[str, float] = {}
         self._tokens: dict[str, IssuedToken] = {}
+        # Seconds the gateway's clock runs ahead of the client's, for the X-Sdk-Date check only.
+        self.clock_skew = 0.0
 
     def reset_locks(self) -> None:
         with self._lock:
@@ -205,4 +207,4 @@ class Gateway:
             moment = datetime.strptime(sdk_date, SDK_DATE_FORMAT).replace(tzinfo=timezone.utc)
         except ValueError:
             return False
-        return abs(moment.timestamp() - self.clock()) <= MAX_CLOCK_SKEW_SECONDS
+        return abs(moment.timestamp() - (self.clock() + self.clock_skew)) <= MAX_CLOCK_SKEW_SECONDS

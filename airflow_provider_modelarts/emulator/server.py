@@ -75,6 +75,9 @@ class _HttpServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "api-gateway"  # what the Huawei gateway calls itself
+    # Headers and body leave in separate writes; with Nagle on, the body waits for the client's
+    # delayed ACK of the headers (~40 ms on Linux) on every response. A real gateway has no such stall.
+    disable_nagle_algorithm = True
 
     def version_string(self) -> str:
         return self.server_version
@@ -287,8 +290,12 @@ class ModelArtsEmulator:
         return self.app.stats.snapshot()
 
     def reset(self) -> None:
-        """Clear statistics, faults and AK locks (jobs and tokens stay)."""
+        """Clear statistics, faults, AK locks and clock skew (jobs and tokens stay)."""
         self.app.reset()
+
+    def set_clock_skew(self, seconds: float) -> None:
+        """Make signed requests look ``seconds`` off, as from a client with a wrong clock."""
+        self.app.set_clock_skew(seconds)
 
     def add_fault(
         self, kind: str, count: int | None = None, path_contains: str | None = None, **options: Any

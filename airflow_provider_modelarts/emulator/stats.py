@@ -1,4 +1,9 @@
-"""Thread-safe request statistics, served by ``GET /_emulator/stats`` and ``stats()``."""
+"""Thread-safe request statistics, served by ``GET /_emulator/stats`` and ``stats()``.
+
+Besides counters, the stats keep every credential-derived value that crossed the wire (AK/SK
+signatures received, IAM tokens issued or presented, security tokens presented), so that a leak
+scan knows exactly which values must never show up in a log, an XCom or an exception text.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,11 @@ from typing import Any
 
 ENDPOINTS = ("list_jobs", "list_versions", "get_version", "iam_tokens", "other")
 REQUEST_LOG_SIZE = 2000
+# Kinds of secret values the emulator saw: Authorization signatures, IAM tokens (issued by the
+# emulator or presented in X-Auth-Token) and security tokens presented in X-Security-Token.
+SECRET_KINDS = ("signatures", "iam_tokens", "security_tokens")
+# Distinct values kept per kind; a leak scan of a long run still sees the first ones.
+SECRETS_SEEN_LIMIT = 20_000
 
 
 class Stats:
@@ -27,14 +37,26 @@ class Stats:
             self._connections_opened = 0
             self._faults_served = 0
             self._log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
+            self._secrets_seen: dict[str, dict[str, None]] = {kind: {} for kind in SECRET_KINDS}
 
     def connection_opened(self) -> None:
         with self._lock:
             self._connections_opened += 1
 
-    def token_issued(self) -> None:
+    def token_issued(self, value: str | None = None) -> None:
         with self._lock:
             self._tokens_issued += 1
+        if value:
+            self.secret_seen("iam_tokens", value)
+
+    def secret_seen(self, kind: str, value: str) -> None:
+        """Remember a secret value that crossed the wire (first seen first, no duplicates)."""
+        if kind not in SECRET_KINDS:
+            raise ValueError(f"unknown secret kind {kind!r}; expected one of {', '.join(SECRET_KINDS)}")
+        with self._lock:
+            seen = self._secrets_seen[kind]
+            if value and len(seen) < SECRETS_SEEN_LIMIT:
+                seen[value] = None
 
     def record(
         self,
@@ -87,4 +109,5 @@ class Stats:
                 "connections_opened": self._connections_opened,
                 "faults_served": self._faults_served,
                 "requests": [dict(entry) for entry in self._log],
+                "secrets_seen": {kind: list(values) for kind, values in self._secrets_seen.items()},
             }

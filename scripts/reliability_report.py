@@ -1,0 +1,196 @@
+"""Run the reliability suites and write their figures into the README.
+
+Runs ``tests/reliability`` (the fault matrix, the bad-input matrix, the secret-leak scan and restart
+safety; ``make test`` runs the same tests) with a results directory in which each test records what
+it tried, then replaces the README block between ``<!-- reliability:start -->`` and
+``<!-- reliability:end -->`` with a short table of those figures. Nothing is written unless every
+test passed, so the README never shows figures of a failing run.
+
+    .venv/bin/python scripts/reliability_report.py            # run, then rewrite the README block
+    .venv/bin/python scripts/reliability_report.py --dry-run  # run, then print the block only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ElementTree
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+START_MARKER = "<!-- reliability:start -->"
+END_MARKER = "<!-- reliability:end -->"
+RESULTS_ENV = "MODELARTS_RELIABILITY_RESULTS"  # read by tests/reliability/support.py
+COMMAND = ".venv/bin/python scripts/reliability_report.py"
+SUITES = ("test_fault_matrix", "test_bad_inputs", "test_secret_leaks", "test_restart_safety")
+
+
+@dataclass(frozen=True)
+class TestCounts:
+    passed: int
+    failed: int
+    skipped: int
+    by_suite: dict[str, int]
+
+
+def run_suites(results: Path) -> tuple[int, float, Path]:
+    """Run the suites; returns pytest's exit code, the wall time and the JUnit XML path."""
+    junit = results / "junit.xml"
+    env = {**os.environ, RESULTS_ENV: str(results)}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/reliability",
+               f"--junitxml={junit}"]  # fmt: skip
+    started = time.monotonic()
+    code = subprocess.run(command, cwd=ROOT, env=env).returncode
+    return code, time.monotonic() - started, junit
+
+
+def count_tests(junit: Path) -> TestCounts:
+    passed = failed = skipped = 0
+    by_suite: Counter[str] = Counter()
+    for case in ElementTree.parse(junit).getroot().iter("testcase"):
+        outcome = {child.tag for child in case}
+        if outcome & {"failure", "error"}:
+            failed += 1
+        elif "skipped" in outcome:
+            skipped += 1
+        else:
+            passed += 1
+            suite = next((name for name in SUITES if name in case.get("classname", "")), "other")
+            by_suite[suite] += 1
+    return TestCounts(passed, failed, skipped, dict(by_suite))
+
+
+def read_records(results: Path, suite: str) -> list[dict[str, Any]]:
+    path = results / f"{suite}.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def fault_row(records: list[dict[str, Any]]) -> str:
+    faults = sorted({record["fault"] for record in records})
+    layers = sorted({record["layer"] for record in records})
+    recovered = sum(1 for record in records if record["expected"] == "success" and record["outcome"] == "success")
+    typed = sum(1 for record in records if record["expected"] != "success" and record["outcome"] != "success")
+    wrong = sum(1 for record in records if record["expected"] != "success" and record["outcome"] == "success")
+    auth_cases = [record for record in records if record["auth_refusal"]]
+    retried_auth = sum(1 for record in auth_cases if record["auth_requests_refused"] > 1)
+    within = sum(1 for record in records if record["within_budget"])
+    exact = sum(1 for record in records if record["exact_count"])
+    texts = sum(1 for record in records if record["outcome"] != "success")
+    leaks = sum(record["leaks"] for record in records)
+    return (
+        f"| Fault matrix | {len(faults)} faults × {len(layers)} layers (hook, both operators, sensor poke, deferred "
+        f"trigger) = **{len(records)} cases** | {recovered} recovered within the retry budget, {typed} ended in "
+        f"their typed error; wrong successes: **{wrong}**; 401/403 retried: **{retried_auth}** "
+        f"(of {len(auth_cases)} refusals); requests within the retry budget: {within}/{len(records)} (exact count "
+        f"asserted in {exact}); {texts} error texts checked for secrets: {leaks} found |"
+    )
+
+
+def fault_list(records: list[dict[str, Any]]) -> str:
+    names = list(dict.fromkeys(record["fault"] for record in records))
+    return "Faults: " + "; ".join(name.replace("_", " ") for name in names) + "."
+
+
+def bad_input_row(records: list[dict[str, Any]]) -> str:
+    targets = Counter(record["target"] for record in records)
+    moments = Counter(record["when"] for record in records)
+    spread = ", ".join(f"{target} {count}" for target, count in sorted(targets.items()))
+    when = ", ".join(f"{moment} {count}" for moment, count in sorted(moments.items()))
+    return (
+        f"| Bad inputs | **{len(records)} invalid inputs** ({spread}); refused at {when} | "
+        f"{len(records)}/{len(records)} refused naming the parameter and what is allowed; requests sent: **0** |"
+    )
+
+
+def leak_row(records: list[dict[str, Any]]) -> str:
+    if not records:
+        return "| Secret-leak scan | not run | - |"
+    scan = records[-1]
+    kinds = scan["secrets_by_kind"]
+    places = scan["places"]
+    return (
+        f"| Secret-leak scan | {len(scan['runs'])} `airflow dags test` runs of both example DAGs (AK/SK with "
+        f"security token, IAM password; poke and deferrable; a failed job; wrong SK; wrong password). "
+        f"**{scan['secrets_scanned']} secret values**: AK, SK, security token, password, wrong SK, wrong password, "
+        f"{kinds['iam_token']} IAM tokens, {kinds['signature']} request signatures; searched in "
+        f"{places['task and trigger log lines (stdout/stderr)']} task and trigger log lines, "
+        f"{places['exception tracebacks']} tracebacks, {places['XCom values']} XCom values, "
+        f"{places['trigger kwargs']} trigger kwargs and every byte of the metadata DB "
+        f"({scan['bytes_scanned'] / 1e6:.1f} MB in all) | secrets found: **{len(scan['findings'])}** |"
+    )
+
+
+def restart_row(records: list[dict[str, Any]]) -> str:
+    restarts = [record for record in records if record["case"].endswith(("_restart", "_down"))]
+    shared = len(records) - len(restarts)
+    outcomes = ", ".join(sorted({record["outcome"] for record in restarts}))
+    return (
+        f"| Restart safety | {len(restarts)} triggers cancelled mid-wait and re-created from their serialised "
+        f"form (outcomes: {outcomes}); {shared} cases of sensors or triggers sharing a job | same outcome as an "
+        f"undisturbed trigger: {len(restarts)}/{len(restarts)}; interference: **0** |"
+    )
+
+
+def render_block(counts: TestCounts, seconds: float, results: Path) -> str:
+    lines = [
+        START_MARKER,
+        f"Figures from the last run of `{COMMAND}`, which runs `tests/reliability/` (part of `make test`) "
+        f"and rewrites this block only if all {counts.passed} tests pass ({seconds:.0f} s on a 2-core machine).",
+        "",
+        "| Suite | Tried | Result |",
+        "|---|---|---|",
+        fault_row(read_records(results, "fault_matrix")),
+        bad_input_row(read_records(results, "bad_inputs")),
+        leak_row(read_records(results, "secret_leaks")),
+        restart_row(read_records(results, "restart_safety")),
+        "",
+        fault_list(read_records(results, "fault_matrix")),
+        END_MARKER,
+    ]
+    return "\n".join(lines)
+
+
+def replace_block(readme: str, block: str) -> str:
+    start, end = readme.find(START_MARKER), readme.find(END_MARKER)
+    if start < 0 or end < start:
+        raise SystemExit(f"README.md has no {START_MARKER} ... {END_MARKER} block")
+    return readme[:start] + block + readme[end + len(END_MARKER) :]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dry-run", action="store_true", help="print the block instead of writing the README")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="modelarts-reliability-") as directory:
+        results = Path(directory)
+        code, seconds, junit = run_suites(results)
+        if code != 0 or not junit.exists():
+            print(f"The reliability suites failed (pytest exit code {code}); the README was not changed.")
+            return 1
+        counts = count_tests(junit)
+        if counts.failed or counts.skipped or set(counts.by_suite) != set(SUITES):
+            print(f"Unexpected test outcomes {counts}; the README was not changed.")
+            return 1
+        block = render_block(counts, seconds, results)
+    if args.dry_run:
+        print(block)
+        return 0
+    README.write_text(replace_block(README.read_text(encoding="utf-8"), block), encoding="utf-8")
+    print(block)
+    print(f"\nREADME.md updated ({counts.passed} tests passed in {seconds:.0f} s).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

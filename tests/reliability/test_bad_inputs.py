@@ -1,0 +1,324 @@
+"""The bad-input matrix: invalid values for the hook, the operators, the sensor, the trigger and
+the connection are refused, with a message naming the parameter and what is allowed, before any
+request leaves (the emulator counts zero).
+
+When a value is refused depends on when it is known:
+
+* ``parse``: a literal in a DAG file is refused while Airflow parses the file (a real ``DagBag``
+  import: the DAG does not load and the import error names the parameter);
+* ``render``: a templated value is refused once rendered, when the task starts, before any call;
+* ``call``: hook arguments, trigger kwargs and connection values are refused by the call that
+  would use them.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk import DAG, BaseOperator
+
+from airflow_provider_modelarts.emulator import ModelArtsEmulator
+from airflow_provider_modelarts.emulator import config as emulator_config
+from airflow_provider_modelarts.exceptions import ModelArtsConnectionConfigError, ModelArtsValidationError
+from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+from airflow_provider_modelarts.operators.training_jobs import (
+    ModelArtsListJobVersionsOperator,
+    ModelArtsListTrainingJobsOperator,
+)
+from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
+from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
+from tests.conftest import AKSK_CONN_ID, api_requests
+from tests.integration.airflow_context import make_context
+
+from .support import record_result
+
+BAD_CONN_ID = "reliability_bad_input"
+ID_RANGE = "an integer from 1 to 9223372036854775807"
+STATUS_ALLOWED = "a ModelArts job status code from 0 to 22 or its name"
+NAME_ALLOWED = "1 to 64 letters, digits, '-' or '_'"
+REGION_ALLOWED = "a Huawei Cloud region id such as 'cn-north-4'"
+DAG_HEADER = """\
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from airflow_provider_modelarts.operators.training_jobs import (
+    ModelArtsListJobVersionsOperator,
+    ModelArtsListTrainingJobsOperator,
+)
+from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
+
+with DAG("bad_input_{name}", schedule=None, start_date=datetime(2026, 1, 1)):
+"""
+
+
+@dataclass(frozen=True)
+class BadInput:
+    """One invalid input.
+
+    :param target: what receives it: hook, operator, sensor, trigger or connection.
+    :param when: parse (DAG file), render (templated value) or call.
+    :param parameter: the parameter (or connection key) the message must name.
+    :param allowed: what is allowed, as the message must say it.
+    :param task: for ``parse``: the task expression written into a DAG file.
+    :param call: for ``call`` and ``render``: what must be refused.
+    :param connection: for connection inputs: the connection, as ``AIRFLOW_CONN_RELIABILITY_BAD_INPUT``.
+    """
+
+    name: str
+    target: str
+    when: str
+    parameter: str
+    allowed: str
+    task: str = ""
+    call: Callable[[], object] | None = None
+    connection: dict[str, Any] | None = field(default=None, hash=False)
+
+
+def hook_call(method: str, *args: Any, **kwargs: Any) -> Callable[[], object]:
+    def call() -> object:
+        hook = ModelArtsHook(AKSK_CONN_ID)
+        result = getattr(hook, method)(*args, **kwargs)
+        return list(result) if method.startswith("iter") else result
+
+    return call
+
+
+def rendered(factory: Callable[[], BaseOperator], params: dict[str, Any]) -> Callable[[], object]:
+    """Build the task in a DAG with ``params``, render its templates, then start it."""
+
+    def call() -> object:
+        with DAG("bad_input_render", schedule=None, start_date=datetime(2026, 1, 1), params=params):
+            task = factory()
+        context: dict[str, Any] = make_context()
+        context["params"] = params
+        task.render_template_fields(context)  # type: ignore[arg-type]
+        return task.execute(context)  # type: ignore[arg-type]
+
+    return call
+
+
+def connection(
+    auth_type: str = "aksk", login: str | None = None, password: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A connection to nowhere in particular: every case is refused before a request could leave."""
+    base_extra: dict[str, Any] = {
+        "region": emulator_config.DEFAULT_REGION,
+        "project_id": emulator_config.DEFAULT_PROJECT_ID,
+        "endpoint": "http://127.0.0.1:9",
+        "auth_type": auth_type,
+    }
+    base_extra.update(extra)
+    return {
+        "conn_type": "modelarts",
+        "login": emulator_config.DEFAULT_ACCESS_KEY if login is None else login,
+        "password": emulator_config.DEFAULT_SECRET_KEY if password is None else password,
+        "extra": {key: value for key, value in base_extra.items() if value is not None},
+    }
+
+
+def through_hook() -> object:
+    return ModelArtsHook(BAD_CONN_ID).list_training_jobs()
+
+
+def through_operator() -> object:
+    operator = ModelArtsListTrainingJobsOperator(task_id="t", modelarts_conn_id=BAD_CONN_ID)
+    return operator.execute(make_context())  # type: ignore[arg-type]
+
+
+def through_sensor() -> object:
+    sensor = ModelArtsTrainingJobSensor(task_id="s", job_id=1, version_id=1, modelarts_conn_id=BAD_CONN_ID)
+    return sensor.execute(make_context())  # type: ignore[arg-type]
+
+
+CASES = (
+    # -- hook methods --------------------------------------------------------------------------
+    BadInput("per_page_zero", "hook", "call", "per_page", "an integer from 1 to 1000",
+             call=hook_call("list_training_jobs", per_page=0)),
+    BadInput("per_page_above_1000", "hook", "call", "per_page", "an integer from 1 to 1000",
+             call=hook_call("list_training_jobs", per_page=1001)),
+    BadInput("per_page_text", "hook", "call", "per_page", "an integer from 1 to 1000",
+             call=hook_call("list_training_jobs", per_page="ten")),
+    BadInput("per_page_float", "hook", "call", "per_page", "an integer from 1 to 1000",
+             call=hook_call("list_training_jobs", per_page=2.5)),
+    BadInput("page_zero", "hook", "call", "page", "an integer from 1 to 65535",
+             call=hook_call("list_training_jobs", page=0)),
+    BadInput("page_above_65535", "hook", "call", "page", "an integer from 1 to 65535",
+             call=hook_call("list_training_jobs", page=65536)),
+    BadInput("page_boolean", "hook", "call", "page", "an integer from 1 to 65535",
+             call=hook_call("list_training_jobs", page=True)),
+    BadInput("status_code_23", "hook", "call", "status", STATUS_ALLOWED,
+             call=hook_call("list_training_jobs", status=23)),
+    BadInput("status_code_negative", "hook", "call", "status", STATUS_ALLOWED,
+             call=hook_call("list_training_jobs", status=-1)),
+    BadInput("status_unknown_name", "hook", "call", "status", STATUS_ALLOWED,
+             call=hook_call("list_training_jobs", status="FINISHED")),
+    BadInput("order_unknown", "hook", "call", "order", "'asc' or 'desc'",
+             call=hook_call("list_training_jobs", order="sideways")),
+    BadInput("sort_key_unknown", "hook", "call", "sort_by", "one of job_name, job_desc, status",
+             call=hook_call("list_training_jobs", sort_by="priority")),
+    BadInput("search_content_65_chars", "hook", "call", "search_content", "a string of at most 64 characters",
+             call=hook_call("list_training_jobs", search_content="x" * 65)),
+    BadInput("workspace_id_path_traversal", "hook", "call", "workspace_id", NAME_ALLOWED,
+             call=hook_call("list_training_jobs", workspace_id="../0")),
+    BadInput("max_results_zero", "hook", "call", "max_results", ID_RANGE,
+             call=hook_call("iter_training_jobs", max_results=0)),
+    BadInput("job_id_text", "hook", "call", "job_id", ID_RANGE, call=hook_call("list_job_versions", "abc")),
+    BadInput("job_id_negative", "hook", "call", "job_id", ID_RANGE, call=hook_call("list_job_versions", -5)),
+    BadInput("versions_per_page_zero", "hook", "call", "per_page", "an integer from 1 to 1000",
+             call=hook_call("list_job_versions", 1, per_page=0)),
+    BadInput("version_id_zero", "hook", "call", "version_id", ID_RANGE, call=hook_call("get_job_version", 1, 0)),
+    BadInput("version_id_decimal_text", "hook", "call", "version_id", ID_RANGE,
+             call=hook_call("get_job_version", 1, "1.5")),
+    BadInput("hook_region_malformed", "hook", "call", "region", REGION_ALLOWED,
+             call=lambda: ModelArtsHook(AKSK_CONN_ID, region="Mars")),
+    BadInput("hook_retry_limit_negative", "hook", "call", "retry_limit", "an integer from 0 to 20",
+             call=lambda: ModelArtsHook(AKSK_CONN_ID, retry_limit=-1)),
+    BadInput("hook_retry_delay_zero", "hook", "call", "retry_delay", "a number of seconds greater than 0",
+             call=lambda: ModelArtsHook(AKSK_CONN_ID, retry_delay=0)),
+    # -- operators, in a DAG file ----------------------------------------------------------------
+    BadInput("operator_per_page_5000", "operator", "parse", "per_page", "an integer from 1 to 1000",
+             task="ModelArtsListTrainingJobsOperator(task_id='t', per_page=5000)"),
+    BadInput("operator_order_unknown", "operator", "parse", "order", "'asc' or 'desc'",
+             task="ModelArtsListTrainingJobsOperator(task_id='t', order='up')"),
+    BadInput("operator_status_99", "operator", "parse", "status", STATUS_ALLOWED,
+             task="ModelArtsListTrainingJobsOperator(task_id='t', status=99)"),
+    BadInput("operator_fetch_all_text", "operator", "parse", "fetch_all", "True or False",
+             task="ModelArtsListTrainingJobsOperator(task_id='t', fetch_all='yes')"),
+    BadInput("operator_max_results_negative", "operator", "parse", "max_results", ID_RANGE,
+             task="ModelArtsListTrainingJobsOperator(task_id='t', max_results=-1)"),
+    BadInput("operator_project_id_malformed", "operator", "parse", "project_id", NAME_ALLOWED,
+             task="ModelArtsListTrainingJobsOperator(task_id='t', project_id='bad id!')"),
+    BadInput("operator_region_malformed", "operator", "parse", "region", REGION_ALLOWED,
+             task="ModelArtsListTrainingJobsOperator(task_id='t', region='Cn-North')"),
+    BadInput("versions_operator_job_id_text", "operator", "parse", "job_id", ID_RANGE,
+             task="ModelArtsListJobVersionsOperator(task_id='t', job_id='abc')"),
+    BadInput("versions_operator_page_zero", "operator", "parse", "page", "an integer from 1 to 65535",
+             task="ModelArtsListJobVersionsOperator(task_id='t', job_id=1, page=0)"),
+    # -- operators, templated ----------------------------------------------------------------
+    BadInput("operator_per_page_rendered_0", "operator", "render", "per_page", "an integer from 1 to 1000",
+             call=rendered(lambda: ModelArtsListTrainingJobsOperator(task_id="t", per_page="{{ params.n }}"),
+                           {"n": "0"})),
+    BadInput("operator_search_rendered_too_long", "operator", "render", "search_content",
+             "a string of at most 64 characters",
+             call=rendered(lambda: ModelArtsListTrainingJobsOperator(task_id="t", search_content="{{ params.q }}"),
+                           {"q": "y" * 65})),
+    BadInput("operator_sort_key_rendered_unknown", "operator", "render", "sort_by", "one of job_name",
+             call=rendered(lambda: ModelArtsListTrainingJobsOperator(task_id="t", sort_by="{{ params.key }}"),
+                           {"key": "priority"})),
+    BadInput("versions_operator_job_id_rendered_negative", "operator", "render", "job_id", ID_RANGE,
+             call=rendered(lambda: ModelArtsListJobVersionsOperator(task_id="t", job_id="{{ params.job }}"),
+                           {"job": "-3"})),
+    # -- the sensor, in a DAG file and templated --------------------------------------------------
+    BadInput("sensor_empty_target_status", "sensor", "parse", "target_status", "a non-empty collection",
+             task="ModelArtsTrainingJobSensor(task_id='s', job_id=1, target_status=[])"),
+    BadInput("sensor_overlapping_statuses", "sensor", "parse", "failure_statuses",
+             "statuses that are not also in target_status (overlap: JOBSTAT_COMPLETED)",
+             task="ModelArtsTrainingJobSensor(task_id='s', job_id=1, target_status=[10], failure_statuses=[10, 11])"),
+    BadInput("sensor_unknown_target_status", "sensor", "parse", "target_status", STATUS_ALLOWED,
+             task="ModelArtsTrainingJobSensor(task_id='s', job_id=1, target_status=99)"),
+    BadInput("sensor_job_id_text", "sensor", "parse", "job_id", ID_RANGE,
+             task="ModelArtsTrainingJobSensor(task_id='s', job_id='abc')"),
+    BadInput("sensor_version_id_negative", "sensor", "parse", "version_id", ID_RANGE,
+             task="ModelArtsTrainingJobSensor(task_id='s', job_id=1, version_id=-1)"),
+    BadInput("sensor_retry_limit_100", "sensor", "parse", "retry_limit", "an integer from 0 to 20",
+             task="ModelArtsTrainingJobSensor(task_id='s', job_id=1, modelarts_retry_limit=100)"),
+    BadInput("sensor_job_id_rendered_zero", "sensor", "render", "job_id", ID_RANGE,
+             call=rendered(lambda: ModelArtsTrainingJobSensor(task_id="s", job_id="{{ params.job }}"), {"job": "0"})),
+    BadInput("sensor_version_id_rendered_text", "sensor", "render", "version_id", ID_RANGE,
+             call=rendered(lambda: ModelArtsTrainingJobSensor(task_id="s", job_id=1, version_id="{{ params.v }}",
+                                                              deferrable=True), {"v": "latest"})),
+    BadInput("trigger_empty_target_statuses", "trigger", "call", "target_status", "a non-empty collection",
+             call=lambda: ModelArtsTrainingJobTrigger(job_id=1, version_id=1, target_statuses=[],
+                                                      failure_statuses=[11])),
+    # -- the connection ----------------------------------------------------------------------
+    BadInput("conn_unknown_auth_type", "connection", "call", "auth_type", "must be one of aksk, password",
+             call=through_hook, connection=connection(auth_type="oauth")),
+    BadInput("conn_unknown_auth_type_in_operator", "connection", "call", "auth_type", "must be one of aksk, password",
+             call=through_operator, connection=connection(auth_type="sso")),
+    BadInput("conn_missing_region", "connection", "call", "region", "is required in the connection extra",
+             call=through_hook, connection=connection(region=None)),
+    BadInput("conn_missing_project_id", "connection", "call", "project_id", "is required in the connection extra",
+             call=through_hook, connection=connection(project_id=None)),
+    BadInput("conn_malformed_region", "connection", "call", "region", REGION_ALLOWED,
+             call=through_hook, connection=connection(region="cn north 4")),
+    BadInput("conn_malformed_project_id", "connection", "call", "project_id", NAME_ALLOWED,
+             call=through_hook, connection=connection(project_id="proj/../x")),
+    BadInput("conn_endpoint_without_scheme", "connection", "call", "endpoint", "an http(s) URL such as https://host",
+             call=through_hook, connection=connection(endpoint="modelarts.example.com")),
+    BadInput("conn_endpoint_ftp", "connection", "call", "endpoint", "an http(s) URL such as https://host",
+             call=through_hook, connection=connection(endpoint="ftp://modelarts.example.com")),
+    BadInput("conn_iam_endpoint_malformed", "connection", "call", "iam_endpoint", "an http(s) URL",
+             call=through_hook, connection=connection(auth_type="password", iam_endpoint="iam")),
+    BadInput("conn_timeout_not_a_number", "connection", "call", "timeout", "a number of seconds greater than 0",
+             call=through_hook, connection=connection(timeout="soon")),
+    BadInput("conn_timeout_negative", "connection", "call", "timeout", "in (0, 3600] seconds",
+             call=through_hook, connection=connection(timeout=-1)),
+    BadInput("conn_password_auth_without_password", "connection", "call", "password", "must hold the password",
+             call=through_hook, connection=connection(auth_type="password", login="emulator-account", password="")),
+    BadInput("conn_password_auth_without_password_in_sensor", "connection", "call", "password",
+             "must hold the password",
+             call=through_sensor, connection=connection(auth_type="password", login="emulator-account", password="")),
+    BadInput("conn_aksk_without_access_key", "connection", "call", "login", "must hold the Access Key ID",
+             call=through_hook, connection=connection(login="")),
+    BadInput("conn_security_token_with_password_auth", "connection", "call", "security_token",
+             "only used with auth_type aksk", call=through_hook,
+             connection=connection(auth_type="password", login="emulator-account", security_token="tok")),
+    BadInput("conn_misspelt_extra_key", "connection", "call", "regoin", "allowed: region, project_id",
+             call=through_hook, connection=connection(regoin="cn-north-4")),
+    BadInput("conn_verify_not_boolean", "connection", "call", "verify", "true, false or a CA bundle path",
+             call=through_hook, connection=connection(verify=7)),
+)  # fmt: skip
+
+
+def refusal_text(case: BadInput, tmp_path: Path) -> str:
+    """Run the case and return the refusal's message; fail if it was not refused as it should be."""
+    if case.when == "parse":
+        dag_file = tmp_path / f"bad_input_{case.name}.py"
+        dag_file.write_text(DAG_HEADER.format(name=case.name) + textwrap.indent(case.task, "    ") + "\n")
+        bag = DagBag(dag_folder=str(dag_file))
+        assert not bag.dags, "the DAG loaded despite the invalid value"
+        errors = list(bag.import_errors.values())
+        assert len(errors) == 1
+        last_line = errors[0].strip().splitlines()[-1]
+        assert last_line.startswith("airflow_provider_modelarts.exceptions.ModelArtsValidationError:"), last_line
+        return last_line
+    assert case.call is not None
+    expected_type = ModelArtsConnectionConfigError if case.target == "connection" else ModelArtsValidationError
+    with pytest.raises(expected_type) as refused:
+        case.call()
+    error = refused.value
+    if isinstance(error, ModelArtsConnectionConfigError):
+        assert error.key == case.parameter and error.conn_id == BAD_CONN_ID
+    else:
+        assert isinstance(error, ModelArtsValidationError) and error.parameter == case.parameter
+    return str(refused.value)
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.name) for case in CASES])
+def test_bad_input_is_refused_before_any_request(
+    case: BadInput, emu: ModelArtsEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if case.connection is not None:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{BAD_CONN_ID.upper()}", json.dumps(case.connection))
+    message = refusal_text(case, tmp_path)
+    assert f"'{case.parameter}'" in message, message  # names the parameter
+    assert case.allowed in message, message  # and says what is allowed
+    assert api_requests(emu) == 0  # nothing was sent
+    assert emulator_config.DEFAULT_SECRET_KEY not in message
+    record_result("bad_inputs", {"case": case.name, "target": case.target, "when": case.when, "message": message})
+
+
+def test_the_matrix_is_broad() -> None:
+    """At least 30 inputs, spread over every target and every moment of refusal."""
+    assert len(CASES) >= 30 and len({case.name for case in CASES}) == len(CASES)
+    assert {case.target for case in CASES} == {"hook", "operator", "sensor", "trigger", "connection"}
+    assert {case.when for case in CASES} == {"parse", "render", "call"}

@@ -1,0 +1,441 @@
+"""The fault matrix: every injected fault through every layer that talks to ModelArts.
+
+Layers: the hook call, both operators, a sensor in poke mode, and the deferred trigger (whose event
+is handed to the sensor's ``execute_complete``, as Airflow does on resume). Faults are injected at
+the emulator, over real HTTP; nothing is mocked. For each cell the test asserts:
+
+* the outcome: success after retries, or the specific typed error (an ``error``/``failed`` event
+  for the trigger), and that a sensor or trigger never reports success on a fault;
+* the exact number of requests the emulator received: the retry budget (``retry_limit + 1``
+  attempts) at most, a single request for 401/403 and other non-retryable answers;
+* that the call ends within timeout × attempts plus backoff and ``Retry-After`` (no hang);
+* that no secret, signature or IAM token shows up in the error text or the event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import pytest
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.triggers.base import TriggerEvent
+
+from airflow_provider_modelarts.emulator import ModelArtsEmulator
+from airflow_provider_modelarts.exceptions import (
+    ModelArtsApiError,
+    ModelArtsAuthError,
+    ModelArtsNotFoundError,
+    ModelArtsServerError,
+    ModelArtsSignatureExpiredError,
+    ModelArtsThrottledError,
+    ModelArtsTokenExpiredError,
+    ModelArtsTransportError,
+)
+from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+from airflow_provider_modelarts.operators.training_jobs import (
+    ModelArtsListJobVersionsOperator,
+    ModelArtsListTrainingJobsOperator,
+)
+from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
+from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
+from tests.integration.airflow_context import make_context
+
+from .support import (
+    AKSK_CONN_ID,
+    BAD_SK_CONN_ID,
+    CONNECTION_SECRETS,
+    SHORT_TIMEOUT_CONN_ID,
+    TIMEOUTS,
+    TOKEN_CONN_ID,
+    find_leaks,
+    record_result,
+    secrets_from_stats,
+    wait_for_requests,
+)
+
+RETRY_LIMIT = 4  # five attempts per call: enough for a burst of 500, 502, 503 and 504
+RETRY_DELAY = 0.01
+BACKOFF_BOUND = 1.0  # per retry; the real waits here are at most 0.01 × 2^3 s
+# Generous room for a loaded 2-core machine; a hang (a retry storm, an unbounded wait) is minutes.
+SLACK_SECONDS = 20.0
+POKE_INTERVAL = 0.2
+# A sensor or trigger that waits sees its job deleted after this long.
+DELETE_AFTER = 0.6
+
+
+# ---------------------------------------------------------------------------------------------
+# Layers
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """What a layer produced: a value, or an error; for the trigger also its event."""
+
+    value: Any = None
+    error: BaseException | None = None
+    event: dict[str, Any] | None = None
+
+    @property
+    def text(self) -> str:
+        """Everything a user could read: error texts (with their causes) and the event."""
+        parts: list[str] = []
+        error, seen = self.error, set()
+        while error is not None and id(error) not in seen:
+            seen.add(id(error))
+            parts += [str(error), repr(error), str(getattr(error, "server_canonical_request", None) or "")]
+            error = error.__cause__ or error.__context__
+        if self.event is not None:
+            parts.append(json.dumps(self.event, default=str))
+        return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: int
+    version_id: int
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    run: Callable[[Job, str, int], Result]
+    # API requests of one fault-free run (the trigger reads the detail twice: poll and final event).
+    base_requests: int
+    waits: bool  # a sensor or trigger: it waits for the job, so a job can vanish meanwhile
+
+
+def _capture(call: Callable[[], Any]) -> Result:
+    try:
+        return Result(value=call())
+    except Exception as error:
+        return Result(error=error)
+
+
+def run_hook(job: Job, conn_id: str, retry_limit: int) -> Result:
+    hook = ModelArtsHook(conn_id, retry_limit=retry_limit, retry_delay=RETRY_DELAY)
+    try:
+        return _capture(lambda: hook.get_job_version(job.job_id, job.version_id))
+    finally:
+        hook.close()
+
+
+def run_list_jobs_operator(job: Job, conn_id: str, retry_limit: int) -> Result:
+    operator = ModelArtsListTrainingJobsOperator(
+        task_id="list_jobs",
+        per_page=5,
+        modelarts_conn_id=conn_id,
+        modelarts_retry_limit=retry_limit,
+        modelarts_retry_delay=RETRY_DELAY,
+    )
+    return _capture(lambda: operator.execute(make_context()))  # type: ignore[arg-type]
+
+
+def run_list_versions_operator(job: Job, conn_id: str, retry_limit: int) -> Result:
+    operator = ModelArtsListJobVersionsOperator(
+        task_id="list_versions",
+        job_id=job.job_id,
+        modelarts_conn_id=conn_id,
+        modelarts_retry_limit=retry_limit,
+        modelarts_retry_delay=RETRY_DELAY,
+    )
+    return _capture(lambda: operator.execute(make_context()))  # type: ignore[arg-type]
+
+
+def _sensor(job: Job, conn_id: str, retry_limit: int) -> ModelArtsTrainingJobSensor:
+    return ModelArtsTrainingJobSensor(
+        task_id="wait",
+        job_id=job.job_id,
+        version_id=job.version_id,
+        mode="poke",
+        poke_interval=POKE_INTERVAL,
+        timeout=60,
+        modelarts_conn_id=conn_id,
+        modelarts_retry_limit=retry_limit,
+        modelarts_retry_delay=RETRY_DELAY,
+    )
+
+
+def run_sensor(job: Job, conn_id: str, retry_limit: int) -> Result:
+    sensor = _sensor(job, conn_id, retry_limit)
+    return _capture(lambda: sensor.execute(make_context()))  # type: ignore[arg-type]
+
+
+async def first_event(trigger: ModelArtsTrainingJobTrigger, timeout: float = 60.0) -> dict[str, Any]:
+    generator = cast(AsyncGenerator[TriggerEvent, None], trigger.run())
+    try:
+        event = await asyncio.wait_for(generator.__anext__(), timeout=timeout)
+    finally:
+        await generator.aclose()
+    return dict(event.payload)
+
+
+def run_trigger(job: Job, conn_id: str, retry_limit: int) -> Result:
+    trigger = ModelArtsTrainingJobTrigger(
+        job_id=job.job_id,
+        version_id=job.version_id,
+        target_statuses=[10],
+        failure_statuses=[3, 5, 6, 11, 12, 13, 14, 16, 17, 21, 22],
+        modelarts_conn_id=conn_id,
+        poll_interval=POKE_INTERVAL,
+        end_time=time.time() + 60,
+        retry_limit=retry_limit,
+        retry_delay=RETRY_DELAY,
+    )
+    event = asyncio.run(first_event(trigger))
+    # Resume the task with the event, exactly as Airflow does after the triggerer fired.
+    sensor = _sensor(job, conn_id, retry_limit)
+    result = _capture(lambda: sensor.execute_complete(make_context(), event))  # type: ignore[arg-type]
+    result.event = event
+    return result
+
+
+LAYERS = (
+    Layer("hook", run_hook, base_requests=1, waits=False),
+    Layer("list_jobs_operator", run_list_jobs_operator, base_requests=1, waits=False),
+    Layer("list_versions_operator", run_list_versions_operator, base_requests=1, waits=False),
+    Layer("sensor_poke", run_sensor, base_requests=1, waits=True),
+    Layer("deferred_trigger", run_trigger, base_requests=2, waits=True),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Faults
+# ---------------------------------------------------------------------------------------------
+
+Arm = Callable[[ModelArtsEmulator, Job, Layer], None]
+
+
+def inject(*faults: dict[str, Any]) -> Arm:
+    """Arm emulator faults (in order: the first matching one answers) on the training-job API."""
+
+    def arm(emu: ModelArtsEmulator, job: Job, layer: Layer) -> None:
+        for fault in faults:
+            emu.add_fault(path_contains="/training-jobs", **fault)
+
+    return arm
+
+
+def skew_clock(emu: ModelArtsEmulator, job: Job, layer: Layer) -> None:
+    emu.set_clock_skew(20 * 60)  # the gateway's clock is 20 minutes ahead of ours
+
+
+def delete_job(emu: ModelArtsEmulator, job: Job, layer: Layer) -> None:
+    if layer.waits:  # the job disappears while the sensor or trigger waits for it
+        timer = threading.Timer(DELETE_AFTER, emu.delete_job, args=(job.job_id,))
+        timer.daemon = True
+        timer.start()
+    else:
+        emu.delete_job(job.job_id)
+
+
+def no_fault(emu: ModelArtsEmulator, job: Job, layer: Layer) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One row of the matrix.
+
+    :param failures: for a transient fault, how many requests fail before one gets through.
+    :param error: for a lasting fault, the typed error the hook, operators and sensor raise.
+    :param marker: text the error message (or the trigger's event message) must contain.
+    :param attempts: API requests of a lasting fault (None: the whole retry budget).
+    :param tokens: IAM token requests (password connection only).
+    :param waited: seconds the client must wait by the server's word (Retry-After): a lower bound.
+    :param settle: seconds the emulator may still be busy with a request the client gave up on.
+    """
+
+    name: str
+    arm: Arm
+    failures: int = 0
+    error: type[Exception] | None = None
+    marker: str = ""
+    attempts: int | None = None
+    conn_id: str = AKSK_CONN_ID
+    tokens: int = 0
+    retry_limit: int = RETRY_LIMIT
+    waited: float = 0.0
+    settle: float = 0.0
+    job_timeline: tuple[tuple[int, float | None], ...] = ((10, None),)
+    layers: tuple[str, ...] = field(default_factory=lambda: tuple(layer.name for layer in LAYERS))
+
+    @property
+    def transient(self) -> bool:
+        return self.error is None
+
+
+FAULTS = (
+    Fault("burst_500_502_503_504", inject(*({"kind": "status", "status": s, "count": 1} for s in (500, 502, 503, 504))),
+          failures=4),
+    Fault("endless_5xx", inject({"kind": "status", "status": 503}), error=ModelArtsServerError, marker="HTTP 503"),
+    Fault("throttled_429_with_retry_after", inject({"kind": "status", "status": 429, "retry_after": "1", "count": 1}),
+          failures=1, waited=1.0),
+    Fault("throttled_429_without_retry_after", inject({"kind": "status", "status": 429, "count": 2}), failures=2),
+    Fault("endless_429", inject({"kind": "status", "status": 429}), error=ModelArtsThrottledError, marker="HTTP 429"),
+    Fault("throttled_429_retry_after_beyond_budget", inject({"kind": "status", "status": 429, "retry_after": "3600"}),
+          error=ModelArtsThrottledError, marker="APIGW.0308", attempts=1),
+    Fault("connection_dropped_before_response", inject({"kind": "drop", "count": 2}), failures=2),
+    Fault("connection_dropped_mid_response", inject({"kind": "drop_mid", "count": 2}), failures=2),
+    Fault("connection_always_dropped_mid_response", inject({"kind": "drop_mid"}), error=ModelArtsTransportError,
+          marker="attempt(s)"),
+    Fault("response_slower_than_timeout", inject({"kind": "slow", "delay": 3.0, "count": 1}), failures=1,
+          conn_id=SHORT_TIMEOUT_CONN_ID, settle=3.0),
+    Fault("responses_always_slower_than_timeout", inject({"kind": "slow", "delay": 3.0}),
+          error=ModelArtsTransportError, marker="ReadTimeout", conn_id=SHORT_TIMEOUT_CONN_ID, retry_limit=1,
+          settle=3.0),
+    Fault("body_not_json", inject({"kind": "not_json", "count": 2}), failures=2),
+    Fault("body_never_json", inject({"kind": "not_json"}), error=ModelArtsTransportError, marker="not a JSON object"),
+    Fault("body_cut_short", inject({"kind": "truncated", "count": 2}), failures=2),
+    Fault("success_status_with_is_success_false", inject({"kind": "success_false", "count": 1}),
+          error=ModelArtsApiError, marker="ModelArts.0104", attempts=1),
+    Fault("iam_token_expired_mid_run", inject({"kind": "token_expired", "count": 1}), failures=1,
+          conn_id=TOKEN_CONN_ID, tokens=2),
+    Fault("iam_token_always_expired", inject({"kind": "token_expired"}), error=ModelArtsTokenExpiredError,
+          marker="APIGW.0307", attempts=2, conn_id=TOKEN_CONN_ID, tokens=2),
+    Fault("bad_signature_401", no_fault, error=ModelArtsAuthError, marker="APIGW.0301", attempts=1,
+          conn_id=BAD_SK_CONN_ID),
+    Fault("forbidden_403", inject({"kind": "status", "status": 403}), error=ModelArtsAuthError, marker="APIGW.0302",
+          attempts=1),
+    Fault("signature_expired_skewed_clock", skew_clock, error=ModelArtsSignatureExpiredError,
+          marker="signature expired", attempts=1),
+    Fault("job_deleted_404", delete_job, error=ModelArtsNotFoundError, marker="ModelArts.2775", attempts=1,
+          job_timeline=((8, None),), layers=("hook", "list_versions_operator", "sensor_poke", "deferred_trigger")),
+)  # fmt: skip
+
+CASES = [
+    pytest.param(fault, layer, id=f"{fault.name}-{layer.name}")
+    for fault in FAULTS
+    for layer in LAYERS
+    if layer.name in fault.layers
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# The matrix
+# ---------------------------------------------------------------------------------------------
+
+
+def expected_requests(fault: Fault, layer: Layer) -> int | None:
+    """Requests the emulator must see; None where it depends on how long the layer waited."""
+    if fault.transient:
+        return fault.tokens + layer.base_requests + fault.failures
+    if fault.name == "job_deleted_404" and layer.waits:
+        return None
+    return fault.tokens + (fault.attempts if fault.attempts is not None else fault.retry_limit + 1)
+
+
+def time_bound(fault: Fault) -> float:
+    attempts = fault.retry_limit + 1
+    timeout = TIMEOUTS[fault.conn_id]
+    return timeout * attempts * 2 + BACKOFF_BOUND * fault.retry_limit * 2 + fault.waited + SLACK_SECONDS
+
+
+def assert_outcome(fault: Fault, layer: Layer, result: Result) -> None:
+    if fault.transient:
+        # Success after retries: the task does not fail on a fault its retry budget covers.
+        assert result.error is None, f"a transient fault failed the task: {result.text}"
+        if layer.waits:
+            assert result.value["status"] == 10 and result.value["status_name"] == "JOBSTAT_COMPLETED"
+        return
+    # Never success: not a value, and for the trigger not a success event either.
+    assert result.error is not None, f"a lasting fault ended in success: {result.value!r}"
+    deleted = fault.name == "job_deleted_404"
+    if layer.name == "deferred_trigger":
+        assert result.event is not None
+        if deleted:
+            # The job is gone: the event fails the task at once, without task retries.
+            assert result.event["status"] == "failed" and "not found" in result.event["message"]
+            assert isinstance(result.error, AirflowFailException)
+        else:
+            # Retries are spent: the event reports an error, which the task's own retries handle.
+            assert result.event["status"] == "error", result.event
+            assert fault.marker in result.event["message"]
+            assert isinstance(result.error, AirflowException)
+            assert not isinstance(result.error, AirflowFailException)
+        assert result.event["version"] is None
+        return
+    if deleted and layer.name == "sensor_poke":
+        assert isinstance(result.error, AirflowFailException), result.text
+        assert "does not exist" in str(result.error) and fault.marker in str(result.error)
+        return
+    assert fault.error is not None
+    assert isinstance(result.error, fault.error), result.text
+    if fault.error is ModelArtsApiError:  # the generic error, not a subclass that would mean something else
+        assert type(result.error) is ModelArtsApiError
+    if fault.error is ModelArtsAuthError:
+        assert not isinstance(result.error, ModelArtsSignatureExpiredError | ModelArtsTokenExpiredError)
+    assert fault.marker in str(result.error)
+    echoed = getattr(result.error, "server_canonical_request", None)
+    if fault.name == "bad_signature_401" and echoed:
+        # The gateway echoed what it signed, security token included: kept for debugging, redacted.
+        assert "x-security-token:***" in echoed, echoed
+    if fault.name == "throttled_429_retry_after_beyond_budget":
+        assert isinstance(result.error, ModelArtsThrottledError) and result.error.retry_after == 3600
+
+
+@pytest.mark.usefixtures("reliability_conns")
+@pytest.mark.parametrize(("fault", "layer"), CASES)
+def test_fault_matrix(emu: ModelArtsEmulator, fault: Fault, layer: Layer) -> None:
+    created = emu.create_job(job_name=f"fault-{fault.name[:40]}-{time.monotonic_ns()}", timeline=fault.job_timeline)
+    job = Job(created["job_id"], created["version_id"])
+    fault.arm(emu, job, layer)
+
+    started = time.monotonic()
+    result = layer.run(job, fault.conn_id, fault.retry_limit)
+    elapsed = time.monotonic() - started
+
+    assert_outcome(fault, layer, result)
+    # No hang: within timeout × attempts, the backoff and any Retry-After, with generous slack.
+    assert elapsed < time_bound(fault), f"took {elapsed:.1f} s"
+    if fault.waited:
+        assert elapsed >= fault.waited  # Retry-After was honoured, not cut short
+
+    expected = expected_requests(fault, layer)
+    served = wait_for_requests(emu, expected or 0, within=fault.settle + 5)
+    stats = emu.stats()
+    if expected is not None:
+        assert served == expected, stats["requests"]
+    if fault.name == "job_deleted_404":
+        not_found = [entry for entry in stats["requests"] if entry["status"] == 404]
+        assert len(not_found) == 1  # a missing job is final: never asked again
+    budget = fault.tokens + fault.retry_limit + 1 + (layer.base_requests if fault.transient else 0)
+    api_requests = served - stats["by_endpoint"]["iam_tokens"]
+    # A sensor or trigger that waited polled the running job before it vanished: one call per poll.
+    within_budget = api_requests <= budget or (expected is None and layer.waits)
+    assert within_budget
+    if fault.conn_id != TOKEN_CONN_ID:
+        assert stats["by_endpoint"]["iam_tokens"] == 0
+    refused = [entry for entry in stats["requests"] if entry["status"] in (401, 403)]
+    auth_refusal = fault.error in (ModelArtsAuthError, ModelArtsSignatureExpiredError)
+    if auth_refusal:
+        assert len(refused) == 1  # never retried: a run of bad signatures locks the AK
+
+    # No secret, signature or IAM token in what the user reads.
+    secrets = [*CONNECTION_SECRETS, *secrets_from_stats(stats)]
+    assert secrets_from_stats(stats), "the emulator saw no credential at all"
+    leaks = find_leaks(result.text, secrets)
+    assert leaks == []
+    record_result(
+        "fault_matrix",
+        {
+            "fault": fault.name,
+            "layer": layer.name,
+            "expected": "success" if fault.transient else "typed error",
+            "outcome": "success" if result.error is None else type(result.error).__name__,
+            "requests": served,
+            "exact_count": expected is not None,
+            "within_budget": within_budget,
+            "auth_refusal": auth_refusal,
+            "auth_requests_refused": len(refused),
+            "elapsed": round(elapsed, 2),
+            "secrets_checked": len(secrets),
+            "leaks": len(leaks),
+        },
+    )
