@@ -341,6 +341,29 @@ def sort_param_for(auth_type: str) -> str:
     return SORT_PARAM_AKSK if auth_type == "aksk" else SORT_PARAM_TOKEN
 
 
+# Retries of each API call (the hook's policy; the operators, sensor and trigger pass them on).
+DEFAULT_RETRY_LIMIT = 4
+DEFAULT_RETRY_DELAY = 1.0
+DEFAULT_RETRY_MAX_DELAY = 60.0
+
+
+def validate_retry_settings(
+    retry_limit: object, retry_delay: object, retry_max_delay: object = DEFAULT_RETRY_MAX_DELAY
+) -> tuple[int, float, float]:
+    """Check the retry knobs shared by the hook, the operators, the sensor and the trigger."""
+    return (
+        coerce_int(retry_limit, "retry_limit", 0, 20),
+        _positive_float(retry_delay, "retry_delay"),
+        _positive_float(retry_max_delay, "retry_max_delay"),
+    )
+
+
+def _positive_float(value: object, parameter: str) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    raise ModelArtsValidationError(parameter, "a number of seconds greater than 0", value)
+
+
 def list_versions_query(per_page: object = None, page: object = None) -> list[tuple[str, str]]:
     """Without paging arguments, ``page=0`` asks for every version (the API's own rule, §2)."""
     if per_page is None and page is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 CONN_TYPE = "modelarts"
+DEFAULT_CONN_ID = "modelarts_default"
 AUTH_AKSK = "aksk"
 AUTH_PASSWORD = "password"
 AUTH_TYPES = (AUTH_AKSK, AUTH_PASSWORD)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperatorLink
-from airflow.sdk.execution_time.xcom import XCom
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
@@ -45,6 +44,8 @@ class ModelArtsConsoleLink(BaseOperatorLink):
     name = "ModelArts Console"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        from airflow.sdk.execution_time.xcom import XCom  # only where links are computed, on the worker
+
         value = XCom.get_value(ti_key=ti_key, key=CONSOLE_LINK_XCOM_KEY)
         if not isinstance(value, dict) or "job_id" not in value:
             return ""

@@ -134,6 +134,18 @@ class RoundPlanner:
                 }
 
 
+def hook_for(key: PollerKey) -> ModelArtsHook:
+    """The hook a poller uses: the triggers' connection, project and retry settings."""
+    return ModelArtsHook(
+        key.conn_id,
+        region=key.region,
+        project_id=key.project_id,
+        workspace_id=key.workspace_id,
+        retry_limit=key.retry_limit,
+        retry_delay=key.retry_delay,
+    )
+
+
 class SharedStatusPoller:
     """One per (event loop, :class:`PollerKey`): runs rounds while anyone watches.
 

@@ -27,6 +27,7 @@ from airflow.sdk.log import mask_secret
 
 from airflow_provider_modelarts import __version__, api
 from airflow_provider_modelarts.auth import AkSkAuth, IamToken, IamTokenAuth, IamTokenCache, canonical_query
+from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.connection import (
     AUTH_AKSK,
     CONN_TYPE,
@@ -40,15 +41,16 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsThrottledError,
     ModelArtsTokenExpiredError,
     ModelArtsTransportError,
-    ModelArtsValidationError,
 )
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
-DEFAULT_RETRY_LIMIT = 4
-DEFAULT_RETRY_DELAY = 1.0
-DEFAULT_RETRY_MAX_DELAY = 60.0
+# Re-exported: the retry defaults and their validation live with the other parameters in api.py.
+DEFAULT_RETRY_LIMIT = api.DEFAULT_RETRY_LIMIT
+DEFAULT_RETRY_DELAY = api.DEFAULT_RETRY_DELAY
+DEFAULT_RETRY_MAX_DELAY = api.DEFAULT_RETRY_MAX_DELAY
+validate_retry_settings = api.validate_retry_settings
 USER_AGENT = f"airflow-provider-modelarts/{__version__}"
 _IAM_HEADERS = {"Content-Type": "application/json;charset=utf8"}
 _T = TypeVar("_T")
@@ -86,7 +88,7 @@ class ModelArtsHook(BaseHook):
     """
 
     conn_name_attr = "modelarts_conn_id"
-    default_conn_name = "modelarts_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = CONN_TYPE
     hook_name = "Huawei Cloud ModelArts"
 
@@ -438,20 +440,3 @@ class _NoAuth(requests.auth.AuthBase):
 def _path_of(url: str) -> str:
     """The URL without scheme, host or query, for messages."""
     return urlsplit(url).path
-
-
-def validate_retry_settings(
-    retry_limit: object, retry_delay: object, retry_max_delay: object = DEFAULT_RETRY_MAX_DELAY
-) -> tuple[int, float, float]:
-    """Check the retry knobs shared by the hook, the operators, the sensor and the trigger."""
-    return (
-        api.coerce_int(retry_limit, "retry_limit", 0, 20),
-        _positive_float(retry_delay, "retry_delay"),
-        _positive_float(retry_max_delay, "retry_max_delay"),
-    )
-
-
-def _positive_float(value: object, parameter: str) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    raise ModelArtsValidationError(parameter, "a number of seconds greater than 0", value)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from airflow_provider_modelarts import api
-from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook, validate_retry_settings
+
+if TYPE_CHECKING:
+    from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
 
 class ModelArtsTaskMixin:
@@ -31,7 +35,7 @@ class ModelArtsTaskMixin:
         self.modelarts_conn_id = modelarts_conn_id
         self.region = region
         self.project_id = project_id
-        self.modelarts_retry_limit, self.modelarts_retry_delay, _ = validate_retry_settings(
+        self.modelarts_retry_limit, self.modelarts_retry_delay, _ = api.validate_retry_settings(
             modelarts_retry_limit, modelarts_retry_delay
         )
         if region is not None and not api.is_template(region):
@@ -41,6 +45,10 @@ class ModelArtsTaskMixin:
 
     def hook(self, workspace_id: str | None = None) -> ModelArtsHook:
         """A hook for the (rendered) connection arguments; it does no I/O until used."""
+        # Imported here: DAG files import the operators, and requests and the signer are only
+        # needed once a task runs.
+        from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+
         return ModelArtsHook(
             self.modelarts_conn_id,
             region=self.region,

@@ -10,8 +10,8 @@ import pendulum
 from airflow.sdk import BaseOperator
 
 from airflow_provider_modelarts import api
+from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
-from airflow_provider_modelarts.hooks.modelarts import DEFAULT_RETRY_DELAY, DEFAULT_RETRY_LIMIT, ModelArtsHook
 from airflow_provider_modelarts.links import ModelArtsConsoleLink, persist_console_link
 from airflow_provider_modelarts.operators.base import ModelArtsTaskMixin
 
@@ -50,11 +50,11 @@ class _ModelArtsOperator(ModelArtsTaskMixin, BaseOperator):
     def __init__(
         self,
         *,
-        modelarts_conn_id: str = ModelArtsHook.default_conn_name,
+        modelarts_conn_id: str = DEFAULT_CONN_ID,
         region: str | None = None,
         project_id: str | None = None,
-        modelarts_retry_limit: int = DEFAULT_RETRY_LIMIT,
-        modelarts_retry_delay: float = DEFAULT_RETRY_DELAY,
+        modelarts_retry_limit: int = api.DEFAULT_RETRY_LIMIT,
+        modelarts_retry_delay: float = api.DEFAULT_RETRY_DELAY,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

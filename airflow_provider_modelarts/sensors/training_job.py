@@ -18,15 +18,16 @@ from airflow.sdk.exceptions import (
 )
 
 from airflow_provider_modelarts import api
+from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsNotFoundError
-from airflow_provider_modelarts.hooks.modelarts import DEFAULT_RETRY_DELAY, DEFAULT_RETRY_LIMIT, ModelArtsHook
 from airflow_provider_modelarts.job_wait import WaitCondition, status_codes, version_result
 from airflow_provider_modelarts.links import ModelArtsConsoleLink, persist_console_link
 from airflow_provider_modelarts.operators.base import ModelArtsTaskMixin
-from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
 # Survives reschedules (XCom does not: a rescheduled try starts with its XComs cleared).
 PINNED_VERSION_KEY = "modelarts_pinned_version_id"
@@ -69,11 +70,11 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         target_status: int | api.JobStatus | Collection[int] = api.JobStatus.COMPLETED,
         failure_statuses: Collection[int] | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        modelarts_conn_id: str = ModelArtsHook.default_conn_name,
+        modelarts_conn_id: str = DEFAULT_CONN_ID,
         region: str | None = None,
         project_id: str | None = None,
-        modelarts_retry_limit: int = DEFAULT_RETRY_LIMIT,
-        modelarts_retry_delay: float = DEFAULT_RETRY_DELAY,
+        modelarts_retry_limit: int = api.DEFAULT_RETRY_LIMIT,
+        modelarts_retry_delay: float = api.DEFAULT_RETRY_DELAY,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -174,6 +175,9 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
             raise
         if result is not None:
             return result
+        # Imported only when deferring: the trigger pulls in Airflow's triggerer base classes.
+        from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
+
         self.defer(
             trigger=ModelArtsTrainingJobTrigger(
                 job_id=condition.job_id,

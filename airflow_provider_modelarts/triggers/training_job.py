@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_modelarts import api
+from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError
-from airflow_provider_modelarts.hooks.modelarts import DEFAULT_RETRY_DELAY, DEFAULT_RETRY_LIMIT, ModelArtsHook
 from airflow_provider_modelarts.job_wait import WaitCondition, status_codes, version_result
-from airflow_provider_modelarts.polling import PollerKey, SharedStatusPoller
+
+if TYPE_CHECKING:
+    from airflow_provider_modelarts.polling import PollerKey, SharedStatusPoller
 
 
 class ModelArtsTrainingJobTrigger(BaseTrigger):
@@ -42,14 +45,14 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
         version_id: int,
         target_statuses: list[int],
         failure_statuses: list[int],
-        modelarts_conn_id: str = ModelArtsHook.default_conn_name,
+        modelarts_conn_id: str = DEFAULT_CONN_ID,
         region: str | None = None,
         project_id: str | None = None,
         workspace_id: str | None = None,
         poll_interval: float = 60.0,
         end_time: float | None = None,
-        retry_limit: int = DEFAULT_RETRY_LIMIT,
-        retry_delay: float = DEFAULT_RETRY_DELAY,
+        retry_limit: int = api.DEFAULT_RETRY_LIMIT,
+        retry_delay: float = api.DEFAULT_RETRY_DELAY,
     ) -> None:
         super().__init__()
         self.condition = WaitCondition.validate(job_id, version_id, target_statuses, failure_statuses)
@@ -94,6 +97,8 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
         )
 
     def poller_key(self) -> PollerKey:
+        from airflow_provider_modelarts.polling import PollerKey
+
         return PollerKey(
             conn_id=self.modelarts_conn_id,
             region=self.region,
@@ -107,7 +112,10 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
         job_id, version_id = self.condition.job_id, self.condition.version_id
         assert version_id is not None
         watch = (job_id, version_id)
-        async with SharedStatusPoller.watching(self.poller_key(), watch, self.poll_interval, _make_hook) as (
+        # Imported when the trigger runs (in the triggerer), not when a DAG file imports the sensor.
+        from airflow_provider_modelarts.polling import SharedStatusPoller, hook_for
+
+        async with SharedStatusPoller.watching(self.poller_key(), watch, self.poll_interval, hook_for) as (
             poller,
             watcher_id,
         ):
@@ -154,14 +162,3 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
             return snapshot
         # The outcome was decided on the snapshot; keep its status if the detail moved on since.
         return {**detail, "status": snapshot.get("status", detail.get("status"))}
-
-
-def _make_hook(key: PollerKey) -> ModelArtsHook:
-    return ModelArtsHook(
-        key.conn_id,
-        region=key.region,
-        project_id=key.project_id,
-        workspace_id=key.workspace_id,
-        retry_limit=key.retry_limit,
-        retry_delay=key.retry_delay,
-    )

@@ -62,3 +62,28 @@ def test_importing_the_provider_emits_no_deprecation_warning() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_dag_side_imports_stay_light() -> None:
+    """Importing the operators, the sensor and the trigger (what a DAG file does) loads neither the
+    transport (requests, the hook), nor the emulator, TLS code or huaweicloudsdkcore."""
+    code = (
+        "import sys, airflow.sdk; before = set(sys.modules);"
+        "import airflow_provider_modelarts.operators.training_jobs, airflow_provider_modelarts.sensors.training_job,"
+        "airflow_provider_modelarts.triggers.training_job;"
+        "print('\\n'.join(sorted(set(sys.modules) - before)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    added = set(result.stdout.split())
+    assert "airflow_provider_modelarts.operators.training_jobs" in added
+    heavy = (
+        "requests",
+        "urllib3",
+        "tenacity",
+        "cryptography",
+        "huaweicloudsdkcore",
+        "airflow_provider_modelarts.emulator",
+    )
+    assert not {name for name in added if name.split(".")[0] in heavy or name.startswith(heavy)}
+    assert "airflow_provider_modelarts.hooks.modelarts" not in added
