@@ -14,6 +14,7 @@ known-answer vectors.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import threading
@@ -47,11 +48,14 @@ CLIENT_SIGNED_HEADERS = (
 )
 
 
+# Cached: the same keys, values and paths come back on every page and every poll.
+@functools.lru_cache(maxsize=4096)
 def encode_component(value: str) -> str:
     """Percent-encode like the SDK: only ``A-Za-z0-9-_.~`` stay literal, a space is ``%20``."""
     return quote(value, safe="~")
 
 
+@functools.lru_cache(maxsize=1024)
 def canonical_uri(path: str) -> str:
     """Decode the path, re-encode each segment and make sure it ends with ``/``.
 
@@ -87,6 +91,13 @@ def parse_query(raw_query: str, plus_is_space: bool = False) -> list[tuple[str, 
     return pairs
 
 
+@functools.lru_cache(maxsize=1024)
+def canonical_client_query(raw_query: str) -> str:
+    """The canonical form of a query requests built (``+`` for a space): what the client signs
+    and sends. Cached, since pages and polls repeat the same queries."""
+    return canonical_query(parse_query(raw_query, plus_is_space=True))
+
+
 def signed_header_names(headers: Mapping[str, str]) -> list[str]:
     """Lower-cased, sorted names of the headers to sign (names with ``_`` are never signed)."""
     return sorted({name.lower() for name in headers if "_" not in name})
@@ -110,19 +121,14 @@ def canonical_request(
     body: bytes | None,
 ) -> str:
     """The canonical request string of SDK-HMAC-SHA256 for the given headers (all are signed)."""
+    return _canonical_request(method, canonical_uri(path), canonical_query(query_pairs), headers, body)
+
+
+def _canonical_request(method: str, uri: str, query: str, headers: Mapping[str, str], body: bytes | None) -> str:
     lowered = {k.lower(): v for k, v in headers.items()}
     names = signed_header_names(headers)
     header_lines = "".join(f"{name}:{lowered[name].strip()}\n" for name in names)
-    return "\n".join(
-        [
-            method.upper(),
-            canonical_uri(path),
-            canonical_query(query_pairs),
-            header_lines,
-            ";".join(names),
-            payload_hash(body, headers),
-        ]
-    )
+    return "\n".join([method.upper(), uri, query, header_lines, ";".join(names), payload_hash(body, headers)])
 
 
 def string_to_sign(sdk_date: str, canonical: str) -> str:
@@ -165,7 +171,10 @@ def parse_authorization(value: str) -> ParsedAuthorization | None:
 
 
 def sdk_date(now: pendulum.DateTime | None = None) -> str:
-    return (now or pendulum.now("UTC")).in_timezone("UTC").strftime(SDK_DATE_FORMAT)
+    moment = now or pendulum.now("UTC")
+    if moment.utcoffset():
+        moment = moment.in_timezone("UTC")
+    return moment.strftime(SDK_DATE_FORMAT)
 
 
 class AkSkAuth(AuthBase):
@@ -202,23 +211,20 @@ class AkSkAuth(AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         assert request.url is not None and request.method is not None
         parts = urlsplit(request.url)
-        query_pairs = parse_query(parts.query, plus_is_space=True)
-        request.url = urlunsplit((parts.scheme, parts.netloc, parts.path, canonical_query(query_pairs), parts.fragment))
-        request.headers["Host"] = parts.netloc
-        request.headers[HEADER_SDK_DATE] = sdk_date(self._clock())
+        query = canonical_client_query(parts.query)
+        request.url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+        headers = request.headers
+        headers["Host"] = parts.netloc
+        headers[HEADER_SDK_DATE] = sdk_date(self._clock())
         if self.project_id:
-            request.headers[HEADER_PROJECT_ID] = self.project_id
+            headers[HEADER_PROJECT_ID] = self.project_id
         if self._security_token:
-            request.headers[HEADER_SECURITY_TOKEN] = self._security_token
-        to_sign_headers = {
-            name: value for name, value in request.headers.items() if name.lower() in CLIENT_SIGNED_HEADERS
-        }
+            headers[HEADER_SECURITY_TOKEN] = self._security_token
+        to_sign = {name: headers[name] for name in CLIENT_SIGNED_HEADERS if name in headers}
         body = request.body.encode("utf-8") if isinstance(request.body, str) else request.body
-        canonical = canonical_request(request.method, parts.path or "/", query_pairs, to_sign_headers, body)
-        signature = compute_signature(self._secret_key, string_to_sign(request.headers[HEADER_SDK_DATE], canonical))
-        request.headers["Authorization"] = authorization_header(
-            self.access_key, signed_header_names(to_sign_headers), signature
-        )
+        canonical = _canonical_request(request.method, canonical_uri(parts.path or "/"), query, to_sign, body)
+        signature = compute_signature(self._secret_key, string_to_sign(headers[HEADER_SDK_DATE], canonical))
+        headers["Authorization"] = authorization_header(self.access_key, signed_header_names(to_sign), signature)
         return request
 
 
