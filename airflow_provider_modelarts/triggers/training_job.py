@@ -141,12 +141,15 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
                     # own retries then apply); never turn it into an outcome.
                     yield self._event("error", f"checking training job {job_id} version {version_id}: {error}")
                     return
-                snapshot = current
+                previous, snapshot = snapshot, current
                 verdict, message = self.condition.judge(int(current.get("status", -1)))
                 if verdict != "waiting":
                     yield self._event(verdict, message, await self._final_detail(poller, current))
                     return
-                self.log.info("%s (shared check %d)", message, seen_round)
+                # Log changes only: hundreds of triggers share one round, and a line from each of
+                # them on every round would cost the event loop more than the round itself.
+                if previous is None or previous.get("status") != current.get("status"):
+                    self.log.info("%s (shared check %d)", message, seen_round)
 
     def _describe(self, status: object) -> str:
         if isinstance(status, int):
