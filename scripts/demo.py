@@ -26,22 +26,10 @@ BIN = Path(sys.executable).parent
 EXAMPLE_DAGS = ROOT / "example_dags"
 
 
-def connection_uri(info: dict[str, Any]) -> str:
-    from airflow_provider_modelarts.emulator import config
+def connection_json(info: dict[str, Any]) -> str:
+    from airflow_provider_modelarts.emulator import airflow_connection
 
-    return json.dumps(
-        {
-            "conn_type": "modelarts",
-            "login": config.DEFAULT_ACCESS_KEY,
-            "password": config.DEFAULT_SECRET_KEY,
-            "extra": {
-                "region": config.DEFAULT_REGION,
-                "project_id": info["project_id"],
-                "endpoint": info["url"],
-                "iam_endpoint": info["url"],
-            },
-        }
-    )
+    return json.dumps(airflow_connection(info["url"], project_id=info["project_id"]))
 
 
 def airflow_env(info: dict[str, Any], home: Path) -> dict[str, str]:
@@ -53,7 +41,7 @@ def airflow_env(info: dict[str, Any], home: Path) -> dict[str, str]:
             "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            "AIRFLOW_CONN_MODELARTS_DEFAULT": connection_uri(info),
+            "AIRFLOW_CONN_MODELARTS_DEFAULT": connection_json(info),
             "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         }
     )

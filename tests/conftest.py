@@ -16,7 +16,7 @@ os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 
 import pytest  # noqa: E402
 
-from airflow_provider_modelarts.emulator import EmulatorConfig, ModelArtsEmulator  # noqa: E402
+from airflow_provider_modelarts.emulator import EmulatorConfig, ModelArtsEmulator, airflow_connection  # noqa: E402
 from airflow_provider_modelarts.emulator import config as emulator_config  # noqa: E402
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook  # noqa: E402
 
@@ -28,21 +28,7 @@ EMULATOR_JOB_COUNT = 2345
 
 
 def connection_json(emulator: ModelArtsEmulator, login: str, password: str, **extra: object) -> str:
-    return json.dumps(
-        {
-            "conn_type": "modelarts",
-            "login": login,
-            "password": password,
-            "extra": {
-                "region": emulator_config.DEFAULT_REGION,
-                "project_id": emulator_config.DEFAULT_PROJECT_ID,
-                "endpoint": emulator.url,
-                "iam_endpoint": emulator.url,
-                "timeout": 5,
-                **extra,
-            },
-        }
-    )
+    return json.dumps(airflow_connection(emulator.url, login, password, **{"timeout": 5, **extra}))
 
 
 @pytest.fixture(scope="session")

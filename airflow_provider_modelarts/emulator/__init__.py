@@ -38,6 +38,7 @@ from airflow_provider_modelarts.emulator.config import (
     DEFAULT_WORKSPACE_ID,
     RESEARCH_WORKSPACE_ID,
     EmulatorConfig,
+    airflow_connection,
 )
 from airflow_provider_modelarts.emulator.faults import FAULT_KINDS
 
@@ -79,4 +80,5 @@ __all__ = [
     "RESEARCH_WORKSPACE_ID",
     "EmulatorConfig",
     "ModelArtsEmulator",
+    "airflow_connection",
 ]

@@ -93,3 +93,28 @@ class EmulatorConfig:
             raise ValueError("token_ttl_seconds must be > 0, ak_lock_seconds and quotas >= 0")
         if self.access_key == self.temp_access_key:
             raise ValueError("access_key and temp_access_key must differ")
+
+
+def airflow_connection(
+    url: str,
+    login: str = DEFAULT_ACCESS_KEY,
+    password: str = DEFAULT_SECRET_KEY,
+    **extra: object,
+) -> dict[str, object]:
+    """An Airflow connection (the JSON form of ``AIRFLOW_CONN_...``) for an emulator at ``url``.
+
+    Defaults to the emulator's AK/SK; pass ``auth_type="password"`` with a user and password, or
+    ``security_token=...`` with the temporary AK/SK. Other keyword arguments go into the extra.
+    """
+    return {
+        "conn_type": "modelarts",
+        "login": login,
+        "password": password,
+        "extra": {
+            "region": DEFAULT_REGION,
+            "project_id": DEFAULT_PROJECT_ID,
+            "endpoint": url,
+            "iam_endpoint": url,
+            **extra,
+        },
+    }

@@ -38,7 +38,7 @@ from typing import Any
 
 import requests
 
-from airflow_provider_modelarts.emulator import config as emulator_config
+from airflow_provider_modelarts.emulator import airflow_connection
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DAGS = ROOT / "example_dags"
@@ -137,18 +137,7 @@ class ScanReport:
 
 
 def _connection(emulator_url: str, login: str, password: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "conn_type": "modelarts",
-        "login": login,
-        "password": password,
-        "extra": {
-            "region": emulator_config.DEFAULT_REGION,
-            "project_id": emulator_config.DEFAULT_PROJECT_ID,
-            "endpoint": emulator_url,
-            "iam_endpoint": emulator_url,
-            **extra,
-        },
-    }
+    return airflow_connection(emulator_url, login, password, **extra)
 
 
 def plan_runs(creds: Credentials, url: str) -> list[Run]:

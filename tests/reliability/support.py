@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
+from airflow_provider_modelarts.emulator import ModelArtsEmulator, airflow_connection
 from airflow_provider_modelarts.emulator import config as emulator_config
 
 # Request timeouts: generous for most connections (a loaded machine must not turn into a retry),
@@ -43,21 +43,7 @@ RESULTS_ENV = "MODELARTS_RELIABILITY_RESULTS"
 
 def connection_json(url: str, login: str, password: str, timeout: object = REQUEST_TIMEOUT, **extra: object) -> str:
     """An Airflow connection (JSON form) for the emulator at ``url``."""
-    return json.dumps(
-        {
-            "conn_type": "modelarts",
-            "login": login,
-            "password": password,
-            "extra": {
-                "region": emulator_config.DEFAULT_REGION,
-                "project_id": emulator_config.DEFAULT_PROJECT_ID,
-                "endpoint": url,
-                "iam_endpoint": url,
-                "timeout": timeout,
-                **extra,
-            },
-        }
-    )
+    return json.dumps(airflow_connection(url, login, password, timeout=timeout, **extra))
 
 
 def reliability_connections(url: str) -> dict[str, str]:
