@@ -239,10 +239,6 @@ class SharedStatusPoller:
         latest = self._latest
         return latest is not None and (watch in latest.snapshots or watch in latest.errors)
 
-    async def version_detail(self, job_id: int, version_id: int) -> dict[str, Any]:
-        """One uncoalesced detail call, for the data of a trigger's final event."""
-        return await asyncio.to_thread(self.hook.get_job_version, job_id, version_id)
-
     async def _close(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._registry.get((loop, self.key)) is self:
             del self._registry[(loop, self.key)]

@@ -151,6 +151,7 @@ class ModelArtsHook(BaseHook):
         session = requests.Session()
         session.headers["User-Agent"] = USER_AGENT
         session.headers["Content-Type"] = "application/json"
+        # Also passed on every request: requests lets REQUESTS_CA_BUNDLE override a session's verify.
         session.verify = settings.verify
         session.auth = (
             AkSkAuth(settings.login, settings.password, settings.project_id, settings.security_token)
@@ -301,7 +302,7 @@ class ModelArtsHook(BaseHook):
         url = self.settings.endpoint + path + ("?" + canonical_query(query) if query else "")
 
         def get() -> dict[str, Any]:
-            return self._decode(self.session.get(url, timeout=self._timeout))
+            return self._decode(self.session.get(url, timeout=self._timeout, verify=self.settings.verify))
 
         try:
             return self._with_retries("GET", url, get)
@@ -414,7 +415,9 @@ class ModelArtsHook(BaseHook):
         body = json.dumps(payload).encode("utf-8")
 
         def post() -> requests.Response:
-            response = self.session.post(url, data=body, timeout=self._timeout, auth=_NoAuth(), headers=_IAM_HEADERS)
+            response = self.session.post(
+                url, data=body, timeout=self._timeout, auth=_NoAuth(), headers=_IAM_HEADERS, verify=self.settings.verify
+            )
             content = response.content
             if response.status_code >= 400:
                 raise api.error_from_response(response.status_code, content, response.headers, self._secrets())

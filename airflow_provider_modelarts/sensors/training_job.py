@@ -19,7 +19,7 @@ from airflow.sdk.exceptions import (
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.exceptions import ModelArtsNotFoundError
+from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError
 from airflow_provider_modelarts.job_wait import WaitCondition, status_codes, version_result
 from airflow_provider_modelarts.links import ModelArtsConsoleLink, persist_console_link
 from airflow_provider_modelarts.operators.base import ModelArtsTaskMixin
@@ -203,9 +203,27 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         status, message = event.get("status"), str(event.get("message", ""))
         if status == "success":
             self.log.info(message)
-            return event["version"]
+            return self._version_data(event)
         if status == "failed":
             raise AirflowFailException(message)
         if status == "timeout":
             raise AirflowSensorTimeout(message)
         raise AirflowException(f"Waiting for the training job failed: {message}")
+
+    def _version_data(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The version detail, read here on the worker rather than by the shared trigger rounds.
+
+        The wait succeeded on the status in the event; if the detail cannot be read now, the
+        event's data (from the status round) is returned rather than failing a finished wait.
+        """
+        polled: dict[str, Any] = event.get("version") or {}
+        hook = self.hook()
+        try:
+            detail = hook.get_job_version(event["job_id"], event["version_id"])
+        except ModelArtsError as error:
+            self.log.warning("Could not read the version detail (%s); returning the polled data", error)
+            return polled
+        finally:
+            hook.close()
+        # The outcome was decided on the polled status; keep it if the job has moved on since.
+        return version_result({**detail, "status": polled.get("status", detail.get("status"))}, event["job_id"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -15,7 +15,9 @@ from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFo
 from airflow_provider_modelarts.job_wait import WaitCondition, status_codes, version_result
 
 if TYPE_CHECKING:
-    from airflow_provider_modelarts.polling import PollerKey, SharedStatusPoller
+    from airflow_provider_modelarts.polling import PollerKey
+
+_T = TypeVar("_T")
 
 
 class ModelArtsTrainingJobTrigger(BaseTrigger):
@@ -128,11 +130,10 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
                     yield self._event("timeout", f"timed out waiting for {self._describe(status)}", snapshot)
                     return
                 try:
-                    seen_round, current = await asyncio.wait_for(
-                        poller.next_status(watcher_id, seen_round), timeout=remaining
-                    )
-                except asyncio.TimeoutError:
-                    continue  # the deadline passed while waiting: report it at the top of the loop
+                    result = await _within(poller.next_status(watcher_id, seen_round), remaining)
+                    if result is None:
+                        continue  # the deadline passed while waiting: report it at the top of the loop
+                    seen_round, current = result
                 except ModelArtsNotFoundError as error:
                     yield self._event("failed", f"training job {job_id} version {version_id} not found: {error}")
                     return
@@ -144,7 +145,10 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
                 previous, snapshot = snapshot, current
                 verdict, message = self.condition.judge(int(current.get("status", -1)))
                 if verdict != "waiting":
-                    yield self._event(verdict, message, await self._final_detail(poller, current))
+                    # The round's data goes into the event as is: the sensor reads the version
+                    # detail on the worker, so hundreds of triggers ending together cost the
+                    # triggerer no extra calls.
+                    yield self._event(verdict, message, current)
                     return
                 # Log changes only: hundreds of triggers share one round, and a line from each of
                 # them on every round would cost the event loop more than the round itself.
@@ -156,12 +160,20 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
             return self.condition.describe(status)
         return f"training job {self.condition.job_id} version {self.condition.version_id}"
 
-    async def _final_detail(self, poller: SharedStatusPoller, snapshot: dict[str, Any]) -> dict[str, Any]:
-        """The version detail for the event; the round's snapshot if that call fails."""
-        try:
-            detail = await poller.version_detail(self.condition.job_id, self.condition.version_id)  # type: ignore[arg-type]
-        except ModelArtsError as error:
-            self.log.warning("Could not read the version detail (%s); reporting the polled status", error)
-            return snapshot
-        # The outcome was decided on the snapshot; keep its status if the detail moved on since.
-        return {**detail, "status": snapshot.get("status", detail.get("status"))}
+
+async def _within(awaitable: Coroutine[Any, Any, _T], timeout: float | None) -> _T | None:
+    """``awaitable``'s result, or ``None`` once ``timeout`` seconds have passed.
+
+    Not ``asyncio.wait_for``: before Python 3.12 it can swallow a cancellation that arrives just as
+    the awaited result is ready, and a cancelled trigger would then keep polling.
+    """
+    task = asyncio.ensure_future(awaitable)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done:
+        task.cancel()
+        return None
+    return task.result()

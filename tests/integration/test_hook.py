@@ -3,6 +3,7 @@ modes, token reuse and refresh, the wire spelling of the sort parameter, retries
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -279,3 +280,22 @@ def test_iam_outage_is_retried_once_per_budget_not_multiplied(
     # The token POST spent its own budget; the GET around it did not start it over again.
     assert emu.stats()["by_endpoint"]["iam_tokens"] == token_hook.retry_limit + 1
     assert emu.stats()["by_endpoint"]["list_jobs"] == 0
+
+
+def test_a_ca_bundle_in_the_connection_wins_over_requests_ca_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests lets REQUESTS_CA_BUNDLE override a session's verify; the connection's must win."""
+    import certifi
+
+    from airflow_provider_modelarts.emulator import EmulatorConfig, airflow_connection
+
+    with ModelArtsEmulator(EmulatorConfig(job_count=3, tls=True)) as secure:
+        assert secure.ca_bundle is not None
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())  # does not know the emulator's cert
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_MODELARTS_TLS", json.dumps(airflow_connection(secure.url, verify=secure.ca_bundle))
+        )
+        hook = ModelArtsHook("modelarts_tls", retry_limit=0)
+        assert hook.list_training_jobs()["job_total_count"] == 3
+        monkeypatch.setenv("AIRFLOW_CONN_MODELARTS_TLS", json.dumps(airflow_connection(secure.url)))
+        with pytest.raises(ModelArtsTransportError):
+            ModelArtsHook("modelarts_tls", retry_limit=0).list_training_jobs()

@@ -22,6 +22,7 @@ from airflow.sdk.serde import deserialize, serialize
 from airflow_provider_modelarts.api import JobStatus
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
+from airflow_provider_modelarts.polling import SharedStatusPoller
 from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
 from tests.conftest import api_requests
@@ -273,3 +274,42 @@ def test_poke_mode_under_password_auth_fetches_one_token_for_all_pokes(emu: Mode
     assert sensor.execute(make_context())["status"] == 10
     stats = emu.stats()
     assert stats["by_endpoint"]["iam_tokens"] == 1 and stats["by_endpoint"]["get_version"] >= 2
+
+
+def test_execute_complete_reads_the_version_detail_on_the_worker(emu: ModelArtsEmulator) -> None:
+    job = _job(emu, (10, None))
+    sensor = ModelArtsTrainingJobSensor(task_id="s", job_id=job["job_id"], modelarts_retry_delay=0.01)
+    polled = {"job_id": job["job_id"], "version_id": job["version_id"], "status": 10, "job_name": "x"}
+    event = {"status": "success", "message": "done", "job_id": job["job_id"], "version_id": job["version_id"]}
+    emu.reset()
+    result = sensor.execute_complete(make_context(), {**event, "version": polled})
+    assert "spec_code" in result and result["status_name"] == "JOBSTAT_COMPLETED"
+    assert emu.stats()["by_endpoint"]["get_version"] == 1
+    # If the detail cannot be read, a finished wait is not failed: the polled data is returned.
+    emu.add_fault(kind="status", status=500)
+    fallback = ModelArtsTrainingJobSensor(task_id="s", job_id=job["job_id"], modelarts_retry_limit=0).execute_complete(
+        make_context(), {**event, "version": polled}
+    )
+    assert fallback == polled
+
+
+def test_a_trigger_cancelled_right_after_a_round_stops(emu: ModelArtsEmulator) -> None:
+    """Cancellation must never be lost, whatever moment it lands (asyncio.wait_for before 3.12
+    could swallow one that arrived just as a round's result was ready)."""
+    job = _job(emu, (8, None))
+
+    async def cancel_after_rounds() -> None:
+        for _ in range(10):
+            task = asyncio.ensure_future(_first_event(_trigger(job, poll_interval=0.05, end_time=time.time() + 60)))
+            while not SharedStatusPoller.active() or SharedStatusPoller.active()[0].rounds_run < 1:
+                await asyncio.sleep(0.001)
+            poller = SharedStatusPoller.active()[0]
+            rounds = poller.rounds_run
+            while poller.rounds_run == rounds:
+                await asyncio.sleep(0)
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=5)
+            assert done and task.cancelled()
+            assert SharedStatusPoller.active() == []
+
+    asyncio.run(cancel_after_rounds())
