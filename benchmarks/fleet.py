@@ -445,7 +445,7 @@ def _report(
         verdict(max(pages_per_round) <= bound and (direct_rounds == 0 or direct_polls <= bound * direct_rounds)),
     )
     section.row(
-        "All requests per interval, incl. each trigger's one final detail call",
+        "All requests per interval (polls and anything else)",
         f"max {max(per_interval)}, median {median(per_interval):.0f}",
         f"{naive_total:,} in the run (naive, computed)",
         f"{naive_total / fleet.total_requests:.0f}x fewer in total ({fleet.total_requests:,})",
@@ -491,9 +491,8 @@ def _report(
         f"Emulator totals: {by_endpoint['list_jobs']} list, {by_endpoint['get_version']} detail, "
         f"{by_endpoint['list_versions']} version-list requests"
         + (f" ({unlogged} requests fell outside the emulator's log)." if unlogged else "."),
-        f"Beyond the polls, each trigger makes one version-detail call when its job ends (its event carries the "
-        f"detail): {finished} calls in all, up to {max(ends_per_interval)} in one interval here, as many as "
-        "triggers ended in it.",
+        f"Ending triggers make no calls of their own: the event carries the round's data and the sensor reads the "
+        f"version detail on the worker ({finished} triggers ended, up to {max(ends_per_interval)} in one interval).",
         f"Naive baseline (computed, not run): one `get_job_version` per waiting trigger per interval = "
         f"{max(naive_per_interval)} requests in the first interval, {naive_total:,} over the run.",
         f"Lag, {len(fleet.ticks):,} ticks of {TICK * 1000:.0f} ms: {_lag_story(fleet)} A full collection of the "
@@ -515,13 +514,10 @@ def _report(
             f"Gap (lag): the worst lags are CPython full collections walking the ~{full_collection[1] // 1000}k "
             "objects Airflow loads at import; the fleet's allocations (5,000 list rows decoded per round) only "
             f"decide when they happen. Outside them the worst lag was {outside_gc * 1000:.0f} ms, and after "
-            f"`gc.freeze()`, with full collections down to a few ms, {max(frozen.lags) * 1000:.0f} ms: the late "
-            "ticks left come when several jobs end in one interval and each of their triggers makes its detail "
-            f"call through `asyncio.to_thread` (up to {max(ends_per_interval)} at once here), worker threads that "
-            "contend with the loop for the interpreter lock. Airflow freezes the start-up heap in its DAG processor "
-            "but not in its triggerer. On the provider's side: no per-trigger detail call at the end (see the "
-            "requests gap), or those calls made one after another by the poller's single worker; and list pages "
-            "decoded keeping only watched rows would make full collections rarer, though not shorter."
+            f"`gc.freeze()`, with full collections down to a few ms, {max(frozen.lags) * 1000:.0f} ms. Airflow "
+            "freezes the start-up heap in its DAG processor but not in its triggerer, and a provider should not "
+            "change the triggerer's garbage collector. On the provider's side, list pages decoded keeping only "
+            "the watched rows would make full collections rarer, though not shorter."
         )
 
 
