@@ -106,9 +106,13 @@ class Job:
 class Layer:
     name: str
     run: Callable[[Job, str, int], Result]
-    # API requests of one fault-free run (the trigger reads the detail twice: poll and final event).
+    # API requests of one fault-free run (deferred: the trigger's poll, then the resumed task's
+    # read of the version detail on the worker).
     base_requests: int
     waits: bool  # a sensor or trigger: it waits for the job, so a job can vanish meanwhile
+    # IAM logins after a successful wait besides the fault's own: the resumed task runs on a
+    # worker, with its own hook, so under password auth it obtains its own token.
+    resume_tokens: int = 0
 
 
 def _capture(call: Callable[[], Any]) -> Result:
@@ -201,7 +205,7 @@ LAYERS = (
     Layer("list_jobs_operator", run_list_jobs_operator, base_requests=1, waits=False),
     Layer("list_versions_operator", run_list_versions_operator, base_requests=1, waits=False),
     Layer("sensor_poke", run_sensor, base_requests=1, waits=True),
-    Layer("deferred_trigger", run_trigger, base_requests=2, waits=True),
+    Layer("deferred_trigger", run_trigger, base_requests=2, waits=True, resume_tokens=1),
 )
 
 
@@ -325,7 +329,8 @@ CASES = [
 def expected_requests(fault: Fault, layer: Layer) -> int | None:
     """Requests the emulator must see; None where it depends on how long the layer waited."""
     if fault.transient:
-        return fault.tokens + layer.base_requests + fault.failures
+        resume_tokens = layer.resume_tokens if fault.conn_id == TOKEN_CONN_ID else 0
+        return fault.tokens + resume_tokens + layer.base_requests + fault.failures
     if fault.name == "job_deleted_404" and layer.waits:
         return None
     return fault.tokens + (fault.attempts if fault.attempts is not None else fault.retry_limit + 1)
