@@ -46,11 +46,6 @@ from airflow_provider_modelarts.exceptions import (
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
-# Re-exported: the retry defaults and their validation live with the other parameters in api.py.
-DEFAULT_RETRY_LIMIT = api.DEFAULT_RETRY_LIMIT
-DEFAULT_RETRY_DELAY = api.DEFAULT_RETRY_DELAY
-DEFAULT_RETRY_MAX_DELAY = api.DEFAULT_RETRY_MAX_DELAY
-validate_retry_settings = api.validate_retry_settings
 USER_AGENT = f"airflow-provider-modelarts/{__version__}"
 _IAM_HEADERS = {"Content-Type": "application/json;charset=utf8"}
 _T = TypeVar("_T")
@@ -99,16 +94,16 @@ class ModelArtsHook(BaseHook):
         project_id: str | None = None,
         workspace_id: str | None = None,
         *,
-        retry_limit: int = DEFAULT_RETRY_LIMIT,
-        retry_delay: float = DEFAULT_RETRY_DELAY,
-        retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
+        retry_limit: int = api.DEFAULT_RETRY_LIMIT,
+        retry_delay: float = api.DEFAULT_RETRY_DELAY,
+        retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
     ) -> None:
         super().__init__()
         self.modelarts_conn_id = modelarts_conn_id
         self.region = api.validate_region(region) if region is not None else None
         self.project_id = api.validate_name(project_id, "project_id") if project_id is not None else None
         self.workspace_id = api.validate_name(workspace_id, "workspace_id") if workspace_id is not None else None
-        self.retry_limit, self.retry_delay, self.retry_max_delay = validate_retry_settings(
+        self.retry_limit, self.retry_delay, self.retry_max_delay = api.validate_retry_settings(
             retry_limit, retry_delay, retry_max_delay
         )
         self.request_count = 0
