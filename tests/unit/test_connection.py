@@ -297,3 +297,17 @@ def test_bad_host_port_or_schema_is_refused_naming_the_field(
     with pytest.raises(ModelArtsConnectionConfigError) as error:
         _with_host(host=host, port=port, schema=schema)
     assert error.value.key == key and problem in str(error.value)
+
+
+def test_the_hook_reads_the_host_of_a_uri_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MODELARTS_HOSTED",
+        f"modelarts://AKID:secret@10.1.2.3:8089/http?region=cn-north-4&project_id={PROJECT}",
+    )
+    assert ModelArtsHook("modelarts_hosted").settings.endpoint == "http://10.1.2.3:8089"
+
+
+def test_the_hook_reads_host_port_and_schema_of_a_json_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = {"conn_type": "modelarts", "login": "AK", "password": "SK", "host": "10.1.2.3", "port": 8443, "extra": BASE}
+    monkeypatch.setenv("AIRFLOW_CONN_MODELARTS_HOSTED", json.dumps(conn))
+    assert ModelArtsHook("modelarts_hosted").settings.endpoint == "https://10.1.2.3:8443"
