@@ -182,6 +182,11 @@ def _host_fields(conn_id: str, host: str | None, port: int | str | None, schema:
         )
     port_number = _port(conn_id, port)
     text = (host or "").strip().rstrip("/")
+    if "@" in text:
+        # Never echoed: what precedes the @ is likely an AK and SK typed into the wrong field.
+        raise ModelArtsConnectionConfigError(
+            conn_id, "host", "must be a host name only: put the user (AK) and secret in login and password"
+        )
     if "://" in text:
         host_scheme, _, text = text.partition("://")
         host_scheme = host_scheme.lower()
@@ -205,7 +210,7 @@ def _host_fields(conn_id: str, host: str | None, port: int | str | None, schema:
             raise ModelArtsConnectionConfigError(
                 conn_id, "host", f"must have a port from 1 to 65535, got {host!r}"
             ) from None
-        if not parts.hostname or parts.path or parts.query or parts.username is not None:
+        if not parts.hostname or parts.path or parts.query or parts.fragment:
             raise ModelArtsConnectionConfigError(
                 conn_id, "host", f"must be a host name such as modelarts.example.com, got {host!r}"
             )

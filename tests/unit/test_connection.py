@@ -288,7 +288,8 @@ def test_host_fields_that_contradict_the_endpoint_extra_are_refused_naming_both(
         ("https://h.example", None, "http", "host", "says https but 'schema' says http"),
         ("h.example:8089", 8090, None, "port", "(8090) and the port in 'host' ('h.example:8089') differ"),
         ("h.example/modelarts", None, None, "host", "must be a host name such as modelarts.example.com"),
-        ("AK:SK@h.example", None, None, "host", "must be a host name such as modelarts.example.com"),
+        ("AK:SK-SECRET-VALUE@h.example", None, None, "host", "must be a host name only"),
+        ("https://AK:SK-SECRET-VALUE@h.example", None, None, "host", "must be a host name only"),
     ],
 )
 def test_bad_host_port_or_schema_is_refused_naming_the_field(
@@ -297,6 +298,7 @@ def test_bad_host_port_or_schema_is_refused_naming_the_field(
     with pytest.raises(ModelArtsConnectionConfigError) as error:
         _with_host(host=host, port=port, schema=schema)
     assert error.value.key == key and problem in str(error.value)
+    assert "SK-SECRET-VALUE" not in str(error.value)
 
 
 def test_the_hook_reads_the_host_of_a_uri_connection(monkeypatch: pytest.MonkeyPatch) -> None:
