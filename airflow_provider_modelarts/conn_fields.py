@@ -52,7 +52,8 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     "endpoint": {
         "label": "ModelArts endpoint",
         "description": "Leave empty for https://modelarts.<region>.myhuaweicloud.com. Set it for a "
-        "private endpoint, another Huawei cloud, or the local emulator (e.g. http://127.0.0.1:8089).",
+        "private endpoint, another Huawei cloud, or the local emulator (e.g. http://127.0.0.1:8089). "
+        "A connection defined as a URI or JSON may give host, port and schema instead.",
         "schema": {"type": ["string", "null"], "default": None},
     },
     "iam_endpoint": {

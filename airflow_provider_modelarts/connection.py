@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +29,13 @@ from airflow_provider_modelarts.exceptions import ModelArtsConnectionConfigError
 __all__ = ["AUTH_AKSK", "AUTH_PASSWORD", "CONN_FIELDS", "CONN_TYPE", "ConnectionSettings", "settings_from_connection"]
 
 _LEGACY_PREFIX = f"extra__{CONN_TYPE}__"
+_SCHEMES = ("http", "https")
+# Every ModelArts and IAM endpoint of Huawei Cloud, public or private (VPC endpoint), serves HTTPS
+# only, and a plain-HTTP default would send signed requests in clear text by accident. Only a local
+# test server such as the emulator speaks plain HTTP, and its user says so with schema "http".
+_DEFAULT_HOST_SCHEME = "https"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,168 @@ def _timeout(conn_id: str, value: Any) -> float:
     return timeout
 
 
+def _warn_unknown_keys(conn_id: str, extra: Mapping[str, Any]) -> None:
+    """Warn about extra keys this version does not know, instead of refusing them.
+
+    A connection written for a later version of the provider (with a field this one lacks) must
+    keep working here; a typo still shows up in the task log with the key it probably meant.
+    Keys starting with ``_`` are private to other tools and are left alone.
+    """
+    for key in sorted(extra):
+        name = key.removeprefix(_LEGACY_PREFIX)
+        if name in CONN_FIELDS or key.startswith("_"):
+            continue
+        nearest = difflib.get_close_matches(name, CONN_FIELDS, n=1)
+        advice = f"did you mean {nearest[0]!r}?" if nearest else "known keys: " + ", ".join(CONN_FIELDS)
+        log.warning(
+            "Connection %r: ignoring extra key %r, which is not a ModelArts connection field; %s",
+            conn_id,
+            key,
+            advice,
+        )
+
+
+def _port(conn_id: str, value: int | str | None) -> int | None:
+    if value is None or value == "" or value == 0:
+        # Airflow's connection form sends port 0 for a connection saved without one.
+        return None
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        port = int(value)
+    except (TypeError, ValueError):
+        raise ModelArtsConnectionConfigError(
+            conn_id, "port", f"must be a port from 1 to 65535, got {value!r}"
+        ) from None
+    if not 0 < port <= 65535:
+        raise ModelArtsConnectionConfigError(conn_id, "port", f"must be a port from 1 to 65535, got {value!r}")
+    return port
+
+
+@dataclass(frozen=True)
+class _HostFields:
+    """The endpoint as the connection's own host, port and schema describe it (each may be unset)."""
+
+    scheme: str | None
+    hostname: str | None
+    port: int | None
+    written: str
+
+    def url(self, conn_id: str) -> str:
+        scheme = self.scheme or _DEFAULT_HOST_SCHEME
+        host = f"[{self.hostname}]" if self.hostname and ":" in self.hostname else self.hostname
+        port = f":{self.port}" if self.port is not None else ""
+        return _url(conn_id, "host", f"{scheme}://{host}{port}")
+
+
+def _host_fields(conn_id: str, host: str | None, port: int | str | None, schema: str | None) -> _HostFields | None:
+    """Read host, port and schema, including Airflow's URI forms, or ``None`` when none is set.
+
+    ``modelarts://AK:SK@host:8089/http?...`` gives host, port and schema ``http``;
+    ``modelarts://http://AK:SK@host:8089/?...`` keeps the scheme in the host (``http://host``).
+    """
+    scheme = (schema or "").strip().lower() or None
+    if scheme is not None and scheme not in _SCHEMES:
+        raise ModelArtsConnectionConfigError(
+            conn_id, "schema", f"must be http or https (the scheme of the ModelArts endpoint URL), got {schema!r}"
+        )
+    port_number = _port(conn_id, port)
+    text = (host or "").strip().rstrip("/")
+    if "@" in text:
+        # Never echoed: what precedes the @ is likely an AK and SK typed into the wrong field.
+        raise ModelArtsConnectionConfigError(
+            conn_id, "host", "must be a host name only: put the user (AK) and secret in login and password"
+        )
+    if "://" in text:
+        host_scheme, _, text = text.partition("://")
+        host_scheme = host_scheme.lower()
+        if host_scheme not in _SCHEMES:
+            raise ModelArtsConnectionConfigError(
+                conn_id, "host", f"must be a host name, or an http(s) URL such as https://host, got {host!r}"
+            )
+        if scheme is not None and scheme != host_scheme:
+            raise ModelArtsConnectionConfigError(
+                conn_id, "host", f"says {host_scheme} but 'schema' says {scheme}: keep one of them"
+            )
+        scheme = host_scheme
+    hostname: str | None = None
+    if text.count(":") > 1 and not text.startswith("["):
+        text = f"[{text}]"  # Airflow's URI parser drops the brackets of an IPv6 address
+    if text:
+        parts = urlsplit(f"//{text}")
+        try:
+            port_in_host = parts.port
+        except ValueError:
+            raise ModelArtsConnectionConfigError(
+                conn_id, "host", f"must have a port from 1 to 65535, got {host!r}"
+            ) from None
+        if not parts.hostname or parts.path or parts.query or parts.fragment:
+            raise ModelArtsConnectionConfigError(
+                conn_id, "host", f"must be a host name such as modelarts.example.com, got {host!r}"
+            )
+        if port_in_host is not None and port_number is not None and port_in_host != port_number:
+            raise ModelArtsConnectionConfigError(
+                conn_id, "port", f"({port_number}) and the port in 'host' ({host!r}) differ: keep one of them"
+            )
+        hostname = parts.hostname
+        port_number = port_number if port_number is not None else port_in_host
+    if scheme is None and hostname is None and port_number is None:
+        return None
+    return _HostFields(scheme=scheme, hostname=hostname, port=port_number, written=str(host or ""))
+
+
+def _endpoint(conn_id: str, region: str, extra_endpoint: Any, fields: _HostFields | None) -> str:
+    """The ModelArts endpoint: the ``endpoint`` extra, else the connection's host, else the region's.
+
+    Host, port and schema may repeat what the ``endpoint`` extra says, but must not contradict it:
+    a connection that names two servers is refused rather than resolved by a rule nobody remembers.
+    """
+    if extra_endpoint is not None:
+        endpoint = _url(conn_id, "endpoint", extra_endpoint)
+        if fields is not None:
+            _check_agreement(conn_id, endpoint, fields)
+        return endpoint
+    if fields is None:
+        return DEFAULT_ENDPOINT_TEMPLATE.format(region=region)
+    if fields.hostname is None:
+        key = "port" if fields.port is not None else "schema"
+        raise ModelArtsConnectionConfigError(
+            conn_id,
+            key,
+            "is set but the connection has no host: set host too, or put the whole URL in the 'endpoint' extra",
+        )
+    endpoint = fields.url(conn_id)
+    log.info(
+        "Connection %r: ModelArts endpoint %s, from the connection's host%s",
+        conn_id,
+        endpoint,
+        ""
+        if fields.scheme
+        else f" (no schema given, so {_DEFAULT_HOST_SCHEME}; set schema to http for a plain-HTTP server)",
+    )
+    return endpoint
+
+
+def _check_agreement(conn_id: str, endpoint: str, fields: _HostFields) -> None:
+    parts = urlsplit(endpoint)
+    endpoint_port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
+    conflicts = []
+    if fields.hostname is not None and fields.hostname != parts.hostname:
+        conflicts.append(("host", fields.written))
+    if fields.port is not None and fields.port != endpoint_port:
+        conflicts.append(("port", str(fields.port)))
+    if fields.scheme is not None and fields.scheme != parts.scheme:
+        conflicts.append(("schema", fields.scheme))
+    if conflicts:
+        key, value = conflicts[0]
+        raise ModelArtsConnectionConfigError(
+            conn_id,
+            key,
+            f"({value!r}) and the 'endpoint' extra ({endpoint!r}) name different servers: keep one of them "
+            "(the connection form sets 'endpoint'; clear host, port and schema, or make them match it)",
+        )
+
+
 def settings_from_connection(
     conn_id: str,
     login: str | None,
@@ -114,18 +285,19 @@ def settings_from_connection(
     region: str | None = None,
     project_id: str | None = None,
     workspace_id: str | None = None,
+    host: str | None = None,
+    port: int | str | None = None,
+    schema: str | None = None,
 ) -> ConnectionSettings:
     """Validate the connection's values (arguments override the connection's extras).
 
-    Every error names the connection id and the key, and never echoes a secret.
+    ``host``, ``port`` and ``schema`` are the connection's own fields (the URI form
+    ``modelarts://AK:SK@host:port/schema?region=...`` fills them); they give the ModelArts endpoint
+    when the ``endpoint`` extra is unset, with ``https`` when ``schema`` is empty. Every error names
+    the connection id and the key, and never echoes a secret; unknown extra keys are only warned about.
     """
-    unknown = sorted(
-        key for key in extra if key.removeprefix(_LEGACY_PREFIX) not in CONN_FIELDS and not key.startswith("_")
-    )
-    if unknown:
-        raise ModelArtsConnectionConfigError(
-            conn_id, unknown[0], "is not a ModelArts connection field; allowed: " + ", ".join(CONN_FIELDS)
-        )
+    _warn_unknown_keys(conn_id, extra)
+    host_fields = _host_fields(conn_id, host, port, schema)
 
     def required(key: str, override: str | None) -> Any:
         value = override if override is not None else read_extra(extra, key)
@@ -160,7 +332,7 @@ def settings_from_connection(
         raise ModelArtsConnectionConfigError(
             conn_id, "security_token", "is only used with auth_type aksk (temporary AK/SK)"
         )
-    endpoint = read_extra(extra, "endpoint") or DEFAULT_ENDPOINT_TEMPLATE.format(region=region_value)
+    endpoint = _endpoint(conn_id, region_value, read_extra(extra, "endpoint"), host_fields)
     iam_endpoint = read_extra(extra, "iam_endpoint") or DEFAULT_IAM_ENDPOINT_TEMPLATE.format(region=region_value)
     console_url = read_extra(extra, "console_url") or DEFAULT_CONSOLE_TEMPLATE
     domain_name = read_extra(extra, "domain_name")
@@ -169,7 +341,7 @@ def settings_from_connection(
         auth_type=auth_type,
         region=region_value,
         project_id=project_value,
-        endpoint=_url(conn_id, "endpoint", endpoint),
+        endpoint=endpoint,
         iam_endpoint=_url(conn_id, "iam_endpoint", iam_endpoint),
         console_url=_url(conn_id, "console_url", console_url.replace("{region}", region_value)),
         workspace_id=workspace_value,

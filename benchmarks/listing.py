@@ -8,9 +8,9 @@ Three clients list the same project, interleaved run by run so that machine nois
   1000), with no signing in the timed loop: each page's headers were signed *before* the clock
   started. The emulator still verifies them, so server work is the same as for the hook and the
   ratio isolates what the hook adds on the client (signing, validation, retries, decoding).
-* **naive**: what existing providers do (reference anchors §1): a fresh ``requests.request`` per
-  call, so a new TCP connection and TLS handshake each time, signed with ``huaweicloudsdkcore``,
-  at the API's default per_page of 10.
+* **naive**: what the existing Huawei provider's hook does (apache-airflow-providers-huawei 1.7.0):
+  a fresh ``requests.request`` per call, so a new TCP connection and TLS handshake each time,
+  signed with ``huaweicloudsdkcore``, at the API's default per_page of 10.
 """
 
 from __future__ import annotations

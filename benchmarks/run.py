@@ -9,7 +9,8 @@ The emulator runs in its own process with TLS on, so connection reuse counts as 
 the cloud. Every figure is a median of several runs after a warm-up, next to a baseline measured
 in the same run: absolute times vary with the machine and its load, ratios carry over.
 
-``--update-readme`` also writes the report between the ``performance`` markers of README.md.
+``--update-docs`` (or its older name ``--update-readme``) also writes the report between the
+``performance`` markers of docs/performance.md, which the README links to.
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
-README_START = "<!-- performance:start -->"
-README_END = "<!-- performance:end -->"
+REPORT = ROOT / "docs" / "performance.md"
+START_MARKER = "<!-- performance:start -->"
+END_MARKER = "<!-- performance:end -->"
 MEASUREMENTS = ("a", "b", "c", "d")
 # requests lets these override a Session's own ``verify`` (psf/requests#3829). The hook sets only
 # ``session.verify`` from the connection, so with either variable set (as on this machine) it would
-# verify the emulator against the system CA store and fail. See the README section for the fix.
+# verify the emulator against the system CA store and fail. The report's Environment line says so.
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 if TYPE_CHECKING:
@@ -47,7 +48,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only", default=",".join(MEASUREMENTS), help="comma-separated measurements to run (default: a,b,c,d)"
     )
-    parser.add_argument("--update-readme", action="store_true", help="write the report into README.md")
+    parser.add_argument(
+        "--update-docs",
+        "--update-readme",
+        dest="update_readme",
+        action="store_true",
+        help="write the report into docs/performance.md",
+    )
     args = parser.parse_args(argv)
     args.only = [item.strip() for item in args.only.split(",") if item.strip()]
     unknown = set(args.only) - set(MEASUREMENTS)
@@ -151,21 +158,21 @@ def render_report(sections: Sequence[Section], machine: str, runtime: float, rem
     return "\n".join(lines)
 
 
-def update_readme(report: str) -> None:
-    text = README.read_text(encoding="utf-8")
-    head, start, rest = text.partition(README_START)
-    _, end, tail = rest.partition(README_END)
+def update_report(report: str) -> None:
+    text = REPORT.read_text(encoding="utf-8")
+    head, start, rest = text.partition(START_MARKER)
+    _, end, tail = rest.partition(END_MARKER)
     if not start or not end:
-        raise SystemExit(f"README.md has no {README_START} ... {README_END} block")
+        raise SystemExit(f"{REPORT.relative_to(ROOT)} has no {START_MARKER} ... {END_MARKER} block")
     how_to = (
         "Run `make bench` (it installs the `[bench]` extra, i.e. `huaweicloudsdkcore` for the signer "
         "comparison and the existing-provider baseline, then runs `benchmarks/run.py`; about 3 minutes). "
-        "`benchmarks/run.py --quick` does fewer runs, `--only a,c` selects measurements and `--update-readme` "
+        "`benchmarks/run.py --quick` does fewer runs, `--only a,c` selects measurements and `--update-docs` "
         "rewrites this section from the run. The emulator runs in its own process with TLS on, so that its "
         "work neither competes with the measured client for the interpreter lock nor hides connection costs. "
         "The results of the last run on the project's machine:"
     )
-    README.write_text(f"{head}{start}\n{how_to}\n\n{report}\n{end}{tail}", encoding="utf-8")
+    REPORT.write_text(f"{head}{start}\n{how_to}\n\n{report}\n{end}{tail}", encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -181,8 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.rmtree(airflow_home, ignore_errors=True)
     print(report)
     if args.update_readme:
-        update_readme(report)
-        print(f"\n[bench] wrote the report into {README.relative_to(ROOT)}", file=sys.stderr)
+        update_report(report)
+        print(f"\n[bench] wrote the report into {REPORT.relative_to(ROOT)}", file=sys.stderr)
     return 0
 
 

@@ -31,7 +31,7 @@ HOST = "modelarts.cn-north-4.myhuaweicloud.com"
 PROJECT = emulator_config.DEFAULT_PROJECT_ID
 ACCESS_KEY = emulator_config.DEFAULT_ACCESS_KEY
 SECRET_KEY = emulator_config.DEFAULT_SECRET_KEY
-SDK_USER_AGENT = "huaweicloud-usdk-python/3.0"  # what the SDK client sends (reference §6a)
+SDK_USER_AGENT = "huaweicloud-usdk-python/3.0"  # what huaweicloudsdkcore 3.1.219's client sends, and signs
 BATCH = 2000  # requests signed per timing
 
 # (name, path, query pairs), as the hook would send them.

@@ -1,12 +1,12 @@
-"""Run the reliability suites and write their figures into the README.
+"""Run the reliability suites and write their figures into docs/reliability.md.
 
 Runs ``tests/reliability`` (the fault matrix, the bad-input matrix, the secret-leak scan and restart
 safety; ``make test`` runs the same tests) with a results directory in which each test records what
-it tried, then replaces the README block between ``<!-- reliability:start -->`` and
+it tried, then replaces the block of docs/reliability.md between ``<!-- reliability:start -->`` and
 ``<!-- reliability:end -->`` with a short table of those figures. Nothing is written unless every
-test passed, so the README never shows figures of a failing run.
+test passed, so the documentation never shows figures of a failing run.
 
-    .venv/bin/python scripts/reliability_report.py            # run, then rewrite the README block
+    .venv/bin/python scripts/reliability_report.py            # run, then rewrite the block in docs/reliability.md
     .venv/bin/python scripts/reliability_report.py --dry-run  # run, then print the block only
 """
 
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+REPORT = ROOT / "docs" / "reliability.md"
 START_MARKER = "<!-- reliability:start -->"
 END_MARKER = "<!-- reliability:end -->"
 RESULTS_ENV = "MODELARTS_RELIABILITY_RESULTS"  # read by tests/reliability/support.py
@@ -161,34 +161,36 @@ def render_block(counts: TestCounts, seconds: float, results: Path) -> str:
     return "\n".join(lines)
 
 
-def replace_block(readme: str, block: str) -> str:
-    start, end = readme.find(START_MARKER), readme.find(END_MARKER)
+def replace_block(document: str, block: str) -> str:
+    start, end = document.find(START_MARKER), document.find(END_MARKER)
     if start < 0 or end < start:
-        raise SystemExit(f"README.md has no {START_MARKER} ... {END_MARKER} block")
-    return readme[:start] + block + readme[end + len(END_MARKER) :]
+        raise SystemExit(f"{REPORT.relative_to(ROOT)} has no {START_MARKER} ... {END_MARKER} block")
+    return document[:start] + block + document[end + len(END_MARKER) :]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dry-run", action="store_true", help="print the block instead of writing the README")
+    parser.add_argument("--dry-run", action="store_true", help="print the block instead of writing docs/reliability.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="modelarts-reliability-") as directory:
         results = Path(directory)
         code, seconds, junit = run_suites(results)
         if code != 0 or not junit.exists():
-            print(f"The reliability suites failed (pytest exit code {code}); the README was not changed.")
+            print(
+                f"The reliability suites failed (pytest exit code {code}); {REPORT.relative_to(ROOT)} was not changed."
+            )
             return 1
         counts = count_tests(junit)
         if counts.failed or counts.skipped or set(counts.by_suite) != set(SUITES):
-            print(f"Unexpected test outcomes {counts}; the README was not changed.")
+            print(f"Unexpected test outcomes {counts}; {REPORT.relative_to(ROOT)} was not changed.")
             return 1
         block = render_block(counts, seconds, results)
     if args.dry_run:
         print(block)
         return 0
-    README.write_text(replace_block(README.read_text(encoding="utf-8"), block), encoding="utf-8")
+    REPORT.write_text(replace_block(REPORT.read_text(encoding="utf-8"), block), encoding="utf-8")
     print(block)
-    print(f"\nREADME.md updated ({counts.passed} tests passed in {seconds:.0f} s).")
+    print(f"\n{REPORT.relative_to(ROOT)} updated ({counts.passed} tests passed in {seconds:.0f} s).")
     return 0
 
 

@@ -130,6 +130,9 @@ class ModelArtsHook(BaseHook):
             region=self.region,
             project_id=self.project_id,
             workspace_id=self.workspace_id,
+            host=connection.host,
+            port=connection.port,
+            schema=connection.schema,
         )
         for secret in settings.secrets:
             mask_secret(secret)

@@ -272,8 +272,9 @@ CASES = (
     BadInput("conn_security_token_with_password_auth", "connection", "call", "security_token",
              "only used with auth_type aksk", call=through_hook,
              connection=connection(auth_type="password", login="emulator-account", security_token="tok")),
-    BadInput("conn_misspelt_extra_key", "connection", "call", "regoin", "allowed: region, project_id",
-             call=through_hook, connection=connection(regoin="cn-north-4")),
+    # A misspelt extra key only warns now (a connection written for a later version must work).
+    BadInput("conn_host_contradicts_endpoint", "connection", "call", "host", "and the 'endpoint' extra",
+             call=through_hook, connection={**connection(), "host": "modelarts.example.com"}),
     BadInput("conn_verify_not_boolean", "connection", "call", "verify", "true, false or a CA bundle path",
              call=through_hook, connection=connection(verify=7)),
 )  # fmt: skip

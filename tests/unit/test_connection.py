@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from airflow.sdk import Connection
@@ -82,7 +83,6 @@ def test_hook_constructor_does_no_io() -> None:
         ({"region": "cn-north-4", "project_id": PROJECT, "verify": 5}, "AK", "SK-VAL", "verify"),
         ({"region": "cn-north-4", "project_id": PROJECT, "auth_type": "password"}, "user", None, "password"),
         ({"region": "cn-north-4", "project_id": PROJECT}, None, "SK-VAL", "login"),
-        ({"region": "cn-north-4", "project_id": PROJECT, "projectid": "x"}, "AK", "SK-VAL", "projectid"),
         (
             {"region": "cn-north-4", "project_id": PROJECT, "auth_type": "password", "security_token": "t0ken"},
             "user",
@@ -158,3 +158,158 @@ def test_every_key_the_hook_reads_is_a_conn_field() -> None:
     legacy = {f"extra__modelarts__{name}" for name in CONN_FIELDS}
     assert extra.read and extra.read <= set(CONN_FIELDS) | legacy
     assert {key for key in extra.read if key in CONN_FIELDS} == set(CONN_FIELDS)
+
+
+# ---------------------------------------------------------------- unknown extra keys: warned, not refused
+
+BASE = {"region": "cn-north-4", "project_id": PROJECT}
+WARNING_LOGGER = "airflow_provider_modelarts.connection"
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == WARNING_LOGGER and r.levelno == logging.WARNING]
+
+
+def test_an_unknown_extra_key_warns_naming_the_nearest_known_key(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger=WARNING_LOGGER):
+        settings = _settings({**BASE, "projectid": "x", "verfy": "false"})
+    assert settings.project_id == PROJECT and settings.verify is True
+    assert _warnings(caplog) == [
+        "Connection 'my_conn': ignoring extra key 'projectid', which is not a ModelArts connection field; "
+        "did you mean 'project_id'?",
+        "Connection 'my_conn': ignoring extra key 'verfy', which is not a ModelArts connection field; "
+        "did you mean 'verify'?",
+    ]
+
+
+def test_a_key_from_a_later_version_warns_and_lists_the_known_keys(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger=WARNING_LOGGER):
+        _settings({**BASE, "extra__modelarts__api_version": "v2", "_private_tool_key": 1})
+    assert _warnings(caplog) == [
+        "Connection 'my_conn': ignoring extra key 'extra__modelarts__api_version', which is not a ModelArts "
+        "connection field; known keys: " + ", ".join(CONN_FIELDS)
+    ]
+
+
+def test_known_keys_plain_or_legacy_do_not_warn(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger=WARNING_LOGGER):
+        settings = _settings({"extra__modelarts__region": "cn-north-4", "project_id": PROJECT, "timeout": 7})
+    assert settings.region == "cn-north-4" and settings.timeout == 7.0
+    assert _warnings(caplog) == []
+
+
+# ---------------------------------------------------------------- host, port and schema as the endpoint
+
+
+def _with_host(
+    extra: dict[str, object] | None = None,
+    host: str | None = None,
+    port: int | str | None = None,
+    schema: str | None = None,
+):
+    return settings_from_connection(
+        "my_conn", "AK", "SK-SECRET-VALUE", {**BASE, **(extra or {})}, host=host, port=port, schema=schema
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "schema", "endpoint"),
+    [
+        ("127.0.0.1", 8089, "http", "http://127.0.0.1:8089"),
+        ("modelarts.example.com", None, None, "https://modelarts.example.com"),
+        ("Modelarts.Example.com", "8443", "HTTPS", "https://modelarts.example.com:8443"),
+        ("127.0.0.1:8089", None, "http", "http://127.0.0.1:8089"),
+        ("http://127.0.0.1", 8089, "", "http://127.0.0.1:8089"),
+        ("::1", 8089, "http", "http://[::1]:8089"),
+        ("modelarts.example.com", 0, "", "https://modelarts.example.com"),
+    ],
+)
+def test_host_port_and_schema_give_the_endpoint_when_the_extra_is_unset(
+    host: str, port: int | str | None, schema: str | None, endpoint: str
+) -> None:
+    settings = _with_host(host=host, port=port, schema=schema)
+    assert settings.endpoint == endpoint
+    assert settings.iam_endpoint == "https://iam.cn-north-4.myhuaweicloud.com"
+
+
+def test_the_endpoint_taken_from_host_is_logged_with_the_assumed_scheme(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger=WARNING_LOGGER):
+        _with_host(host="10.0.0.5", port=8089)
+        _with_host(host="10.0.0.5", port=8089, schema="http")
+    assert [r.getMessage() for r in caplog.records if r.name == WARNING_LOGGER] == [
+        "Connection 'my_conn': ModelArts endpoint https://10.0.0.5:8089, from the connection's host "
+        "(no schema given, so https; set schema to http for a plain-HTTP server)",
+        "Connection 'my_conn': ModelArts endpoint http://10.0.0.5:8089, from the connection's host",
+    ]
+
+
+def test_host_fields_that_repeat_the_endpoint_extra_are_accepted() -> None:
+    extra = {"endpoint": "https://modelarts.example.com/"}
+    assert _with_host(extra, host="MODELARTS.example.com").endpoint == "https://modelarts.example.com"
+    assert _with_host(extra, host="modelarts.example.com", port=443, schema="https").endpoint == (
+        "https://modelarts.example.com"
+    )
+    assert _with_host({"endpoint": "http://127.0.0.1:8089"}, port=8089, schema="http").endpoint == (
+        "http://127.0.0.1:8089"
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "schema", "key", "written"),
+    [
+        ("127.0.0.1", None, None, "host", "'127.0.0.1'"),
+        ("modelarts.example.com", 8443, None, "port", "'8443'"),
+        ("modelarts.example.com", None, "http", "schema", "'http'"),
+        (None, 8089, None, "port", "'8089'"),
+    ],
+)
+def test_host_fields_that_contradict_the_endpoint_extra_are_refused_naming_both(
+    host: str | None, port: int | None, schema: str | None, key: str, written: str
+) -> None:
+    with pytest.raises(ModelArtsConnectionConfigError) as error:
+        _with_host({"endpoint": "https://modelarts.example.com"}, host=host, port=port, schema=schema)
+    assert error.value.key == key
+    assert str(error.value) == (
+        f"Connection 'my_conn': {key!r} ({written}) and the 'endpoint' extra ('https://modelarts.example.com') "
+        "name different servers: keep one of them (the connection form sets 'endpoint'; clear host, port and "
+        "schema, or make them match it)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "schema", "key", "problem"),
+    [
+        (None, 8089, "http", "port", "is set but the connection has no host"),
+        ("", None, "http", "schema", "is set but the connection has no host"),
+        ("h.example", None, "postgres", "schema", "must be http or https"),
+        ("h.example", 70000, None, "port", "must be a port from 1 to 65535, got 70000"),
+        ("h.example", "http", None, "port", "must be a port from 1 to 65535, got 'http'"),
+        ("ftp://h.example", None, None, "host", "must be a host name, or an http(s) URL"),
+        ("https://h.example", None, "http", "host", "says https but 'schema' says http"),
+        ("h.example:8089", 8090, None, "port", "(8090) and the port in 'host' ('h.example:8089') differ"),
+        ("h.example/modelarts", None, None, "host", "must be a host name such as modelarts.example.com"),
+        ("AK:SK-SECRET-VALUE@h.example", None, None, "host", "must be a host name only"),
+        ("https://AK:SK-SECRET-VALUE@h.example", None, None, "host", "must be a host name only"),
+    ],
+)
+def test_bad_host_port_or_schema_is_refused_naming_the_field(
+    host: str | None, port: int | str | None, schema: str | None, key: str, problem: str
+) -> None:
+    with pytest.raises(ModelArtsConnectionConfigError) as error:
+        _with_host(host=host, port=port, schema=schema)
+    assert error.value.key == key and problem in str(error.value)
+    assert "SK-SECRET-VALUE" not in str(error.value)
+
+
+def test_the_hook_reads_the_host_of_a_uri_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MODELARTS_HOSTED",
+        f"modelarts://AKID:secret@10.1.2.3:8089/http?region=cn-north-4&project_id={PROJECT}",
+    )
+    assert ModelArtsHook("modelarts_hosted").settings.endpoint == "http://10.1.2.3:8089"
+
+
+def test_the_hook_reads_host_port_and_schema_of_a_json_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = {"conn_type": "modelarts", "login": "AK", "password": "SK", "host": "10.1.2.3", "port": 8443, "extra": BASE}
+    monkeypatch.setenv("AIRFLOW_CONN_MODELARTS_HOSTED", json.dumps(conn))
+    assert ModelArtsHook("modelarts_hosted").settings.endpoint == "https://10.1.2.3:8443"

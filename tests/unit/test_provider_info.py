@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from importlib import metadata, resources
+from pathlib import Path
 
 import jsonschema
 
@@ -87,3 +88,13 @@ def test_dag_side_imports_stay_light() -> None:
     )
     assert not {name for name in added if name.split(".")[0] in heavy or name.startswith(heavy)}
     assert "airflow_provider_modelarts.hooks.modelarts" not in added
+
+
+def test_the_apache_licence_ships_at_the_root_and_is_declared() -> None:
+    """hatchling copies a root LICENSE into the wheel's ``dist-info/licenses`` (checked with
+    ``pip wheel`` and ``unzip -l``); the text must be the licence that pyproject declares."""
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in text.splitlines()[1] and "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text
+    assert 'license = "Apache-2.0"' in (root / "pyproject.toml").read_text(encoding="utf-8").splitlines()
