@@ -56,15 +56,26 @@ class ErrorTable:
         (ModelArts answers a missing training job with HTTP 400).
     :param token_expired_codes: the service's own "token expired" codes (the gateway's are added).
     :param hints: what to check, per error code.
+    :param success_flag: a field of a 2xx body that is false when the call failed (v1's
+        ``is_success``); ``None`` when the API reports failures by HTTP status only.
     """
 
     not_found_codes: frozenset[str] = frozenset()
     token_expired_codes: frozenset[str] = frozenset()
     hints: Mapping[str, str] = field(default_factory=dict)
+    success_flag: str | None = None
 
     @property
     def all_token_expired_codes(self) -> frozenset[str]:
         return GATEWAY_TOKEN_EXPIRED_CODES | self.token_expired_codes
+
+    def reports_failure(self, body: Mapping[str, Any]) -> bool:
+        """Whether a 2xx body says the call failed."""
+        return self.success_flag is not None and body.get(self.success_flag) is False
+
+
+# IAM (the token request) and the gateway in front of it: no service codes of their own to add.
+IAM_ERROR_TABLE = ErrorTable()
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -163,6 +174,9 @@ def _gateway_hint(http_status: int, code: str, message: str, table: ErrorTable) 
     return None
 
 
+_NOT_FOUND_HINT = "Check the id: the object may have been deleted, or belong to another project or region"
+
+
 def error_from_response(
     http_status: int,
     body: bytes,
@@ -211,6 +225,8 @@ def error_from_response(
         error_class = ModelArtsServerError
     else:
         error_class = ModelArtsApiError
+    if error_class is ModelArtsNotFoundError and hint is None:
+        hint = _NOT_FOUND_HINT
     error = error_class(http_status, code, message, request_id, hint, retry_after=retry_after)
     error.server_canonical_request = redact(echoed.replace("|", "\n"), secrets) if echoed else None
     return error

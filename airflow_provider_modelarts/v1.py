@@ -307,7 +307,7 @@ def job_with_status_name(job: Mapping[str, Any]) -> dict[str, Any]:
 # Errors
 # ---------------------------------------------------------------------------------------------
 
-# "The token has expired" of ModelArts itself (the gateway's APIGW.0307 is added by transport).
+# "Token expired": the gateway's codes and ModelArts' own ModelArts.0202.
 TOKEN_EXPIRED_CODES = transport.GATEWAY_TOKEN_EXPIRED_CODES | frozenset({"ModelArts.0202"})
 # TrainingJobNotFound, answered with HTTP 400 rather than 404.
 NOT_FOUND_CODES = frozenset({"ModelArts.2775"})
@@ -315,6 +315,8 @@ ERROR_TABLE = transport.ErrorTable(
     not_found_codes=NOT_FOUND_CODES,
     token_expired_codes=TOKEN_EXPIRED_CODES,
     hints={"ModelArts.0210": "Check the project_id: it must be the project of this region in the same account"},
+    # A v1 answer can be HTTP 200 with ``is_success`` false and an error code.
+    success_flag="is_success",
 )
 
 
@@ -326,8 +328,3 @@ def error_from_response(
 ) -> ModelArtsApiError:
     """The typed error of a v1 error response (or a 2xx body with ``is_success`` false)."""
     return transport.error_from_response(http_status, body, headers, secrets, table=ERROR_TABLE)
-
-
-def reports_failure(body: Mapping[str, Any]) -> bool:
-    """A v1 answer can be HTTP 200 with ``is_success`` false and an error code."""
-    return body.get("is_success") is False

@@ -413,7 +413,11 @@ class ModelArtsHook(BaseHook):
             attempts = retrying.statistics.get("attempt_number", 1)
             final: Exception = ModelArtsTransportError(
                 f"{method} {_path_of(url)} failed after {attempts} attempt(s): {type(error).__name__}"
-                + ("" if idempotent or attempts > 1 else " (not resent: it may have reached the server)")
+                + (
+                    ""
+                    if idempotent or retry_policy.proves_not_sent(error)
+                    else " (not resent: it may have reached the server)"
+                )
             )
             setattr(final, retry_policy.RETRIES_SPENT_ATTRIBUTE, True)
             raise final from None
@@ -444,7 +448,7 @@ class ModelArtsHook(BaseHook):
                 f"with a body that is not a JSON object ({len(content)} bytes, "
                 f"Content-Type {response.headers.get('Content-Type')})"
             )
-        if v1.reports_failure(parsed):
+        if error_table.reports_failure(parsed):
             raise transport.error_from_response(
                 response.status_code, content, response.headers, self._secrets(), table=error_table
             )
@@ -492,6 +496,7 @@ class ModelArtsHook(BaseHook):
             idempotent=True,
             authenticated=False,
             content_type=_IAM_CONTENT_TYPE,
+            error_table=transport.IAM_ERROR_TABLE,
         )
         token_value = answer.headers.get(HEADER_SUBJECT_TOKEN)
         if not token_value:
