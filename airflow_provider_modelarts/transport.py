@@ -158,7 +158,10 @@ def _gateway_hint(http_status: int, code: str, message: str, table: ErrorTable) 
             "credentials); more than 5 failures in a row lock the AK for 5 minutes"
         )
     if code in table.all_token_expired_codes:
-        return "The IAM token expired or belongs to another region"
+        return (
+            "The IAM token expired or belongs to another region: check that the connection's region "
+            "matches its endpoint"
+        )
     if code in table.hints:
         return table.hints[code]
     if code in {"APIGW.0310", "APIG.0310"}:
