@@ -3,9 +3,11 @@
 Two ``requests.auth.AuthBase`` implementations, as requests itself models auth:
 
 * :class:`AkSkAuth` signs each request with SDK-HMAC-SHA256, canonicalising exactly as
-  ``huaweicloudsdkcore``'s ``Signer`` does (see ``reference/modelarts-api.md`` §6a).
+  ``huaweicloudsdkcore``'s ``Signer`` does (the algorithm:
+  https://support.huaweicloud.com/intl/en-us/devg-apisign/api-sign-algorithm-002.html).
 * :class:`IamTokenAuth` adds ``X-Auth-Token`` from an :class:`IamTokenCache`, which asks a
-  caller-supplied function for a new token only when the cached one is close to expiry.
+  caller-supplied function for a new token only when the cached one is close to expiry, and keeps
+  using a still valid token when an early refresh fails.
 
 The signing primitives are pure functions so that the emulator can verify signatures with the
 same canonicalisation the client uses, and so that they can be unit-tested against the SDK's
@@ -17,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ HEADER_PROJECT_ID = "X-Project-Id"
 HEADER_SECURITY_TOKEN = "X-Security-Token"
 HEADER_CONTENT_SHA256 = "X-Sdk-Content-Sha256"
 HEADER_AUTH_TOKEN = "X-Auth-Token"
+HEADER_SUBJECT_TOKEN = "X-Subject-Token"
 EMPTY_BODY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 # Headers the client signs when present. The SDK signs every header it holds; we sign a fixed
@@ -228,6 +232,19 @@ class AkSkAuth(AuthBase):
         return request
 
 
+log = logging.getLogger(__name__)
+
+# How long before expiry a token is renewed. Advisory: renewal is attempted, but if it fails the
+# cached token, still valid, keeps being used (an hour early for the usual 24-hour token, never
+# more than a tenth of a short-lived one's lifetime). Mandatory: too close to expiry to risk a
+# request with it (a request and its retries may take minutes), so a failed renewal raises.
+ADVISORY_REFRESH_SECONDS = 3600.0
+MANDATORY_REFRESH_SECONDS = 300.0
+# After a failed advisory renewal, wait this long before trying again (never past the mandatory
+# window), so an IAM outage does not add a token request and its retries to every call.
+ADVISORY_RETRY_INTERVAL_SECONDS = 300.0
+
+
 @dataclass(frozen=True)
 class IamToken:
     """An IAM token and its validity window. ``repr`` never shows the token."""
@@ -239,18 +256,31 @@ class IamToken:
     def __repr__(self) -> str:
         return f"IamToken(issued_at={self.issued_at.isoformat()}, expires_at={self.expires_at.isoformat()})"
 
+    def _seconds_left(self, now: pendulum.DateTime) -> float:
+        return (self.expires_at - now).total_seconds()
+
+    def _lifetime(self) -> float:
+        return max((self.expires_at - self.issued_at).total_seconds(), 0.0)
+
     def refresh_due(self, now: pendulum.DateTime) -> bool:
-        # Refresh early: an hour before expiry for the usual 24-hour token, but never waste most
-        # of a short-lived one (a tenth of its lifetime at most).
-        lifetime = (self.expires_at - self.issued_at).total_seconds()
-        margin = min(3600.0, max(lifetime, 0.0) / 10)
-        return (self.expires_at - now).total_seconds() <= margin
+        """Inside the advisory window: time to try to renew it."""
+        return self._seconds_left(now) <= min(ADVISORY_REFRESH_SECONDS, self._lifetime() / 10)
+
+    def refresh_required(self, now: pendulum.DateTime) -> bool:
+        """Expired, or inside the mandatory window: it must not be used any more."""
+        return self._seconds_left(now) <= min(MANDATORY_REFRESH_SECONDS, self._lifetime() / 20)
 
 
 class IamTokenCache:
     """Holds one IAM token, shared by every call of a hook, and renews it when it is due.
 
+    Like botocore's refreshable credentials, renewal has two windows. In the advisory window (up to
+    an hour before expiry) a failed renewal is logged and the cached token, still valid, is used;
+    renewal is tried again after :data:`ADVISORY_RETRY_INTERVAL_SECONDS`. Only once the token is in
+    the mandatory window (or expired, or there is none) does a failed renewal raise.
+
     :param fetch_token: obtains a new token (the hook POSTs to IAM ``/v3/auth/tokens``).
+    :param clock: returns "now"; tests inject one.
     """
 
     def __init__(
@@ -261,6 +291,7 @@ class IamTokenCache:
         self._fetch_token = fetch_token
         self._clock = clock or (lambda: pendulum.now("UTC"))
         self._token: IamToken | None = None
+        self._next_advisory_attempt: pendulum.DateTime | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -268,9 +299,29 @@ class IamTokenCache:
 
     def get(self) -> str:
         with self._lock:
-            if self._token is None or self._token.refresh_due(self._clock()):
-                self._token = self._fetch_token()
-            return self._token.value
+            now = self._clock()
+            token = self._token
+            if token is None or token.refresh_required(now):
+                return self._renew().value
+            if token.refresh_due(now) and (self._next_advisory_attempt is None or now >= self._next_advisory_attempt):
+                try:
+                    return self._renew().value
+                except Exception as error:
+                    self._next_advisory_attempt = now.add(seconds=ADVISORY_RETRY_INTERVAL_SECONDS)
+                    # The error's text is built without secrets (see exceptions.py).
+                    log.warning(
+                        "Could not renew the IAM token early (%s); the current one stays valid until %s "
+                        "and is used meanwhile. Trying again after %s.",
+                        error,
+                        token.expires_at.isoformat(),
+                        self._next_advisory_attempt.isoformat(),
+                    )
+            return token.value
+
+    def _renew(self) -> IamToken:
+        self._token = self._fetch_token()
+        self._next_advisory_attempt = None
+        return self._token
 
     def current(self) -> str | None:
         """The cached token value, if any, without fetching (for redacting error messages)."""
@@ -282,6 +333,7 @@ class IamTokenCache:
         with self._lock:
             if self._token is not None and (rejected_value is None or self._token.value == rejected_value):
                 self._token = None
+                self._next_advisory_attempt = None
 
 
 class IamTokenAuth(AuthBase):

@@ -1,20 +1,53 @@
 """One exception family for everything this provider raises.
 
-``ModelArtsError`` derives from Airflow's ``AirflowException`` so tasks fail with the normal retry
-handling unless an operator deliberately raises ``AirflowFailException``. No exception text ever
-includes a credential: messages are built from error codes, server messages and identifiers only.
+``ModelArtsError`` derives from Airflow's ``AirflowException``, so a task that hits a transient
+failure (a transport error, throttling, a 5xx once the hook's own retries are spent) fails with the
+normal task retry handling. Errors that no retry can fix derive from :class:`ModelArtsPermanentError`,
+which is also an ``AirflowFailException``: the task fails at once, without its retries. That matters
+most for authentication: each retry with a wrong secret key sends one more bad signature, and the
+gateway locks the access key for five minutes after more than five in a row.
+
+No exception text ever includes a credential: messages are built from error codes, server
+messages and identifiers only.
 """
 
 from __future__ import annotations
 
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+_SENTENCE_ENDS = (".", "!", "?")
+
+
+def join_sentences(*parts: str | None) -> str:
+    """Join message parts into sentences: ``"Bad value."`` and ``"Check X"`` give
+    ``"Bad value. Check X"``, never ``"Bad value.. Check X"`` or ``"Bad value. . Check X"``."""
+    text = ""
+    for part in parts:
+        piece = (part or "").strip()
+        if not piece:
+            continue
+        if not text:
+            text = piece
+            continue
+        text = text.rstrip(" ")
+        if not text.endswith(_SENTENCE_ENDS):
+            text += "."
+        text += " " + piece.lstrip(". ")
+    return text
 
 
 class ModelArtsError(AirflowException):
     """Base class of every error raised by this provider."""
 
 
-class ModelArtsValidationError(ModelArtsError, ValueError):
+class ModelArtsPermanentError(ModelArtsError, AirflowFailException):
+    """An error that retrying cannot fix (authentication, configuration, validation, not found).
+
+    It is an ``AirflowFailException``, so the task fails without using its ``retries``.
+    """
+
+
+class ModelArtsValidationError(ModelArtsPermanentError, ValueError):
     """A parameter value is not allowed. Raised before any request is sent.
 
     :param parameter: the parameter's name, as the user wrote it.
@@ -26,16 +59,22 @@ class ModelArtsValidationError(ModelArtsError, ValueError):
         self.parameter = parameter
         self.allowed = allowed
         self.value = value
-        super().__init__(f"Invalid value {value!r} for parameter {parameter!r}: {allowed}.")
+        message = f"Invalid value {value!r} for parameter {parameter!r}: {allowed}"
+        super().__init__(message if message.endswith(_SENTENCE_ENDS) else message + ".")
 
 
-class ModelArtsConnectionConfigError(ModelArtsError, ValueError):
+class ModelArtsConnectionConfigError(ModelArtsPermanentError, ValueError):
     """The Airflow connection is missing a value or holds a malformed one."""
 
     def __init__(self, conn_id: str, key: str, problem: str) -> None:
         self.conn_id = conn_id
         self.key = key
-        super().__init__(f"Connection {conn_id!r}: {key!r} {problem}")
+        super().__init__(
+            join_sentences(
+                f"Connection {conn_id!r}: {key!r} {problem}",
+                "Fix the connection (Admin > Connections, or its AIRFLOW_CONN_ variable or secrets backend)",
+            )
+        )
 
 
 class ModelArtsTransportError(ModelArtsError):
@@ -51,6 +90,7 @@ class ModelArtsApiError(ModelArtsError):
     :param error_message: the service's message.
     :param request_id: ``X-Request-Id`` (or the body's ``request_id``), for Huawei support.
     :param hint: what the user can check, when we know.
+    :param retry_after: seconds the server asked us to wait (``Retry-After``), if it said.
     """
 
     def __init__(
@@ -60,12 +100,15 @@ class ModelArtsApiError(ModelArtsError):
         error_message: str,
         request_id: str | None = None,
         hint: str | None = None,
+        *,
+        retry_after: float | None = None,
     ) -> None:
         self.http_status = http_status
         self.error_code = error_code
         self.error_message = error_message
         self.request_id = request_id
         self.hint = hint
+        self.retry_after = retry_after
         # What the gateway says it signed, when it echoes that after a signature failure.
         self.server_canonical_request: str | None = None
         text = f"ModelArts API error (HTTP {http_status}"
@@ -74,14 +117,13 @@ class ModelArtsApiError(ModelArtsError):
         text += f"): {error_message}"
         if request_id:
             text += f" [request id {request_id}]"
-        if hint:
-            text += f". {hint}"
-        super().__init__(text)
+        super().__init__(join_sentences(text, hint))
 
 
-class ModelArtsAuthError(ModelArtsApiError):
-    """401/403: credentials, signature, token or permissions were refused. Never retried, because
-    the gateway locks an AK for five minutes after five bad signatures."""
+class ModelArtsAuthError(ModelArtsApiError, ModelArtsPermanentError):
+    """401/403: credentials, signature, token or permissions were refused. Never retried, neither
+    by the hook nor by the task, because the gateway locks an AK for five minutes after more than
+    five bad signatures in a row."""
 
 
 class ModelArtsTokenExpiredError(ModelArtsAuthError):
@@ -98,14 +140,11 @@ class ModelArtsThrottledError(ModelArtsApiError):
     :param retry_after: seconds the server asked us to wait, if it said.
     """
 
-    def __init__(self, *args: object, retry_after: float | None = None, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.retry_after = retry_after
 
-
-class ModelArtsNotFoundError(ModelArtsApiError):
+class ModelArtsNotFoundError(ModelArtsApiError, ModelArtsPermanentError):
     """The training job or version does not exist (any more)."""
 
 
 class ModelArtsServerError(ModelArtsApiError):
-    """5xx from the service or gateway, after the retry budget was spent."""
+    """5xx from the service or gateway, after the retry budget was spent (or at once for a status
+    no retry can fix, such as 501 Not Implemented)."""

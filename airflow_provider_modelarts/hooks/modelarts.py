@@ -1,11 +1,15 @@
 """``ModelArtsHook``: authenticated calls to the ModelArts v1 training-job API.
 
 The hook owns transport: one ``requests.Session`` (connection reuse), a timeout on every request,
-and a tenacity retry policy (exponential backoff with jitter, ``Retry-After`` honoured) for
-connection errors, timeouts, cut-off or unreadable bodies, 429 and 5xx. It never retries 401/403:
-the gateway locks an AK for five minutes after five bad signatures. Authentication lives in
-:mod:`airflow_provider_modelarts.auth`; API knowledge (paths, parameters, validation, errors) in
-:mod:`airflow_provider_modelarts.api`.
+and one request path, :meth:`ModelArtsHook.request`, for any method, under a tenacity retry policy
+(exponential backoff with jitter, ``Retry-After`` honoured). Idempotent requests are retried after
+connection errors, timeouts, cut-off or unreadable bodies, 429 and the retryable 5xx; a request
+that is not idempotent is never sent twice once it may have reached the server. Nothing retries
+401/403: the gateway locks an AK for five minutes after more than five bad signatures in a row.
+
+Authentication lives in :mod:`airflow_provider_modelarts.auth`, the retry policy and error parsing
+in :mod:`airflow_provider_modelarts.transport`, the v1 API's paths, parameters and error codes in
+:mod:`airflow_provider_modelarts.v1`.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import dataclasses
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -25,8 +29,15 @@ import tenacity
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
-from airflow_provider_modelarts import __version__, api
-from airflow_provider_modelarts.auth import AkSkAuth, IamToken, IamTokenAuth, IamTokenCache, canonical_query
+from airflow_provider_modelarts import __version__, retry_policy, transport, v1
+from airflow_provider_modelarts.auth import (
+    HEADER_SUBJECT_TOKEN,
+    AkSkAuth,
+    IamToken,
+    IamTokenAuth,
+    IamTokenCache,
+    canonical_query,
+)
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.connection import (
     AUTH_AKSK,
@@ -34,36 +45,41 @@ from airflow_provider_modelarts.connection import (
     ConnectionSettings,
     settings_from_connection,
 )
+from airflow_provider_modelarts.endpoints import IAM_TOKENS_PATH
 from airflow_provider_modelarts.exceptions import (
     ModelArtsApiError,
     ModelArtsError,
-    ModelArtsServerError,
-    ModelArtsThrottledError,
     ModelArtsTokenExpiredError,
     ModelArtsTransportError,
+    join_sentences,
+)
+from airflow_provider_modelarts.transport import parse_iam_token_times
+from airflow_provider_modelarts.validation import (
+    DEFAULT_RETRY_DELAY,
+    DEFAULT_RETRY_LIMIT,
+    DEFAULT_RETRY_MAX_DELAY,
+    HOOK_RETRY_PARAMETERS,
+    validate_name,
+    validate_optional_positive_int,
+    validate_region,
+    validate_retry_settings,
 )
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
 USER_AGENT = f"airflow-provider-modelarts/{__version__}"
-_IAM_HEADERS = {"Content-Type": "application/json;charset=utf8"}
+_IAM_CONTENT_TYPE = "application/json;charset=utf8"
 _T = TypeVar("_T")
-_RETRIES_SPENT = "_modelarts_retries_spent"
-
-# Transport failures worth another attempt: every call the hook makes is an idempotent read
-# (GET, or the token POST, which only mints another token).
-_RETRYABLE_TRANSPORT_ERRORS = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
 
 
-class _UnreadableBodyError(ModelArtsTransportError):
-    """A 2xx answer whose body is not the JSON object the API documents (a proxy page, or a
-    body cut short): retried like any transport fault."""
+@dataclasses.dataclass(frozen=True)
+class ApiResponse:
+    """A successful answer: its HTTP status, headers and JSON object."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: dict[str, Any]
 
 
 class ModelArtsHook(BaseHook):
@@ -79,7 +95,9 @@ class ModelArtsHook(BaseHook):
     :param retry_limit: how many times a retryable failure is retried (0 disables retries).
     :param retry_delay: the first backoff delay in seconds; it doubles on each retry, with jitter.
     :param retry_max_delay: the longest single wait in seconds. A ``Retry-After`` longer than
-        this is not waited for: the throttling error is raised at once.
+        this is not waited for: the error is raised at once.
+    :param retry_parameter_names: the names to report a bad retry setting under (the operators and
+        the sensor pass their ``modelarts_retry_*`` argument names).
     """
 
     conn_name_attr = "modelarts_conn_id"
@@ -94,17 +112,18 @@ class ModelArtsHook(BaseHook):
         project_id: str | None = None,
         workspace_id: str | None = None,
         *,
-        retry_limit: int = api.DEFAULT_RETRY_LIMIT,
-        retry_delay: float = api.DEFAULT_RETRY_DELAY,
-        retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
+        retry_limit: int = DEFAULT_RETRY_LIMIT,
+        retry_delay: float = DEFAULT_RETRY_DELAY,
+        retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
+        retry_parameter_names: tuple[str, str, str] = HOOK_RETRY_PARAMETERS,
     ) -> None:
         super().__init__()
         self.modelarts_conn_id = modelarts_conn_id
-        self.region = api.validate_region(region) if region is not None else None
-        self.project_id = api.validate_name(project_id, "project_id") if project_id is not None else None
-        self.workspace_id = api.validate_name(workspace_id, "workspace_id") if workspace_id is not None else None
-        self.retry_limit, self.retry_delay, self.retry_max_delay = api.validate_retry_settings(
-            retry_limit, retry_delay, retry_max_delay
+        self.region = validate_region(region) if region is not None else None
+        self.project_id = validate_name(project_id, "project_id") if project_id is not None else None
+        self.workspace_id = validate_name(workspace_id, "workspace_id") if workspace_id is not None else None
+        self.retry_limit, self.retry_delay, self.retry_max_delay = validate_retry_settings(
+            retry_limit, retry_delay, retry_max_delay, names=retry_parameter_names
         )
         self.request_count = 0
         # Tests replace this to observe backoff without waiting.
@@ -172,7 +191,7 @@ class ModelArtsHook(BaseHook):
     def list_training_jobs(
         self,
         status: int | str | None = None,
-        per_page: int | str = api.DEFAULT_PER_PAGE,
+        per_page: int | str = v1.DEFAULT_PER_PAGE,
         page: int | str = 1,
         sort_by: str | None = None,
         order: str | None = None,
@@ -191,15 +210,15 @@ class ModelArtsHook(BaseHook):
         :param workspace_id: overrides the hook's and the connection's workspace.
         :return: ``{"is_success", "job_total_count", "job_count_limit", "quotas", "jobs": [...]}``
         """
-        filters = api.JobListFilters.validate(status, per_page, page, sort_by, order, search_content, workspace_id)
+        filters = v1.JobListFilters.validate(status, per_page, page, sort_by, order, search_content, workspace_id)
         return self.list_training_jobs_page(filters)
 
-    def list_training_jobs_page(self, filters: api.JobListFilters) -> dict[str, Any]:
+    def list_training_jobs_page(self, filters: v1.JobListFilters) -> dict[str, Any]:
         """:meth:`list_training_jobs` for already validated filters."""
         if filters.workspace_id is None and self.settings.workspace_id is not None:
             filters = dataclasses.replace(filters, workspace_id=self.settings.workspace_id)
-        query = filters.query(api.sort_param_for(self.settings.auth_type))
-        return self._get(api.training_jobs_path(self.settings.project_id), query)
+        query = filters.query(v1.sort_param_for(self.settings.auth_type))
+        return self._get(v1.training_jobs_path(self.settings.project_id), query)
 
     def iter_training_jobs(
         self,
@@ -208,7 +227,7 @@ class ModelArtsHook(BaseHook):
         order: str | None = None,
         search_content: str | None = None,
         workspace_id: str | None = None,
-        per_page: int | str = api.PER_PAGE_RANGE[1],
+        per_page: int | str = v1.PER_PAGE_RANGE[1],
         max_results: int | str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every matching job across pages, fetched lazily, one page per request.
@@ -217,17 +236,17 @@ class ModelArtsHook(BaseHook):
         after ``max_results`` jobs, on a short page, or once ``job_total_count`` jobs were seen,
         so N jobs cost ceil(N / per_page) requests.
         """
-        filters = api.JobListFilters.validate(status, per_page, 1, sort_by, order, search_content, workspace_id)
-        limit = api.validate_optional_positive_int(max_results, "max_results")
+        filters = v1.JobListFilters.validate(status, per_page, 1, sort_by, order, search_content, workspace_id)
+        limit = validate_optional_positive_int(max_results, "max_results")
         return self._iter_jobs(filters, limit)
 
     def iter_training_job_pages(
-        self, filters: api.JobListFilters, max_results: int | None = None
+        self, filters: v1.JobListFilters, max_results: int | None = None
     ) -> Iterator[dict[str, Any]]:
         """Each page's response body, from ``filters.page`` on, until every job (or
         ``max_results`` jobs) was returned. Operators use it to keep the page's counters."""
         seen = 0
-        for page in range(filters.page, api.PAGE_RANGE[1] + 1):
+        for page in range(filters.page, v1.PAGE_RANGE[1] + 1):
             body = self.list_training_jobs_page(dataclasses.replace(filters, page=page))
             yield body
             jobs = body.get("jobs") or []
@@ -247,15 +266,47 @@ class ModelArtsHook(BaseHook):
 
         :return: ``{"is_success", "job_id", "job_name", "job_desc", "version_count", "versions": [...]}``
         """
-        job = api.validate_id(job_id, "job_id")
-        query = api.list_versions_query(per_page, page)
-        return self._get(api.job_versions_path(self.settings.project_id, job), query)
+        job = v1.validate_id(job_id, "job_id")
+        query = v1.list_versions_query(per_page, page)
+        return self._get(v1.job_versions_path(self.settings.project_id, job), query)
 
     def get_job_version(self, job_id: int | str, version_id: int | str) -> dict[str, Any]:
         """The details of one version of a job: a flat object, as the API returns it."""
-        job = api.validate_id(job_id, "job_id")
-        version = api.validate_id(version_id, "version_id")
-        return self._get(api.job_version_path(self.settings.project_id, job, version), [])
+        job = v1.validate_id(job_id, "job_id")
+        version = v1.validate_id(version_id, "version_id")
+        return self._get(v1.job_version_path(self.settings.project_id, job, version), [])
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Sequence[tuple[str, str]] | None = None,
+        json_body: Any = None,
+        idempotent: bool,
+        error_table: transport.ErrorTable = v1.ERROR_TABLE,
+    ) -> dict[str, Any]:
+        """Send one authenticated request to the ModelArts endpoint; return the answer's JSON object.
+
+        Every call of this hook goes through here, whatever its method.
+
+        :param method: the HTTP method, e.g. ``GET`` or ``POST``.
+        :param path: the path under the endpoint, e.g. ``/v1/{project_id}/training-jobs``.
+        :param query: query pairs; sent (and signed) in canonical order and encoding.
+        :param json_body: a JSON-serialisable body, if any.
+        :param idempotent: whether sending the request twice has the same effect as once. An
+            idempotent request is retried after connection errors, timeouts, cut-off or unreadable
+            bodies, 429 and 500/502/503/504. A request that is not (creating a training job) is
+            never sent again once it may have reached the server: only a refused connection, a
+            connect timeout or a 429 is retried.
+        :param error_table: the API's error codes (not found, token expired, hints); v1's by default.
+        :raises ModelArtsApiError: (or a subclass) for an error answer.
+        :raises ModelArtsTransportError: when no answer could be read.
+        """
+        url = self.settings.endpoint + path
+        return self._exchange(
+            method.upper(), url, query=query, json_body=json_body, idempotent=idempotent, error_table=error_table
+        ).body
 
     def test_connection(self) -> tuple[bool, str]:
         """List one training job. Never raises; on failure the message says what to check."""
@@ -266,14 +317,13 @@ class ModelArtsHook(BaseHook):
             return False, f"ModelArts refused the request: {error}"
         except ModelArtsTransportError as error:
             endpoint = self.settings.endpoint
-            return (
-                False,
-                f"Could not reach ModelArts at {endpoint}: {error}. Check the region, the endpoint and the network.",
+            return False, join_sentences(
+                f"Could not reach ModelArts at {endpoint}: {error}", "Check the region, the endpoint and the network."
             )
         except ModelArtsError as error:
             return False, str(error)
         except Exception as error:
-            return False, f"Unexpected error: {type(error).__name__}: {api.redact(str(error), self._secrets())}"
+            return False, f"Unexpected error: {type(error).__name__}: {transport.redact(str(error), self._secrets())}"
         auth = "AK/SK" if settings.auth_type == AUTH_AKSK else f"IAM user {settings.login}"
         return True, (
             f"Connected to ModelArts at {settings.endpoint} ({settings.region}) with {auth}: "
@@ -282,7 +332,7 @@ class ModelArtsHook(BaseHook):
 
     # ------------------------------------------------------------------ internals
 
-    def _iter_jobs(self, filters: api.JobListFilters, limit: int | None) -> Iterator[dict[str, Any]]:
+    def _iter_jobs(self, filters: v1.JobListFilters, limit: int | None) -> Iterator[dict[str, Any]]:
         jobs = (job for body in self.iter_training_job_pages(filters, limit) for job in body.get("jobs") or [])
         yield from itertools.islice(jobs, limit)
 
@@ -295,57 +345,92 @@ class ModelArtsHook(BaseHook):
         return (*secrets, token) if token else secrets
 
     def _get(self, path: str, query: list[tuple[str, str]]) -> dict[str, Any]:
-        # The query goes on the wire in canonical form (%20 for a space, never '+'): the gateway
-        # verifies signatures against exactly that.
-        url = self.settings.endpoint + path + ("?" + canonical_query(query) if query else "")
+        return self.request("GET", path, query=query, idempotent=True)
 
-        def get() -> dict[str, Any]:
-            return self._decode(self.session.get(url, timeout=self._timeout, verify=self.settings.verify))
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        *,
+        idempotent: bool,
+        query: Sequence[tuple[str, str]] | None = None,
+        json_body: Any = None,
+        authenticated: bool = True,
+        content_type: str | None = None,
+        error_table: transport.ErrorTable = v1.ERROR_TABLE,
+    ) -> ApiResponse:
+        """The one path every request takes: send, decode, retry under the policy, and renew a
+        refused IAM token once.
+
+        The query goes on the wire in canonical form (``%20`` for a space, never ``+``): the
+        gateway verifies signatures against exactly that.
+        """
+        if query:
+            url += "?" + canonical_query(query)
+        data = json.dumps(json_body).encode("utf-8") if json_body is not None else None
+        headers = {"Content-Type": content_type} if content_type else None
+        auth = None if authenticated else _NoAuth()
+
+        def send() -> ApiResponse:
+            response = self.session.request(
+                method, url, data=data, headers=headers, auth=auth, timeout=self._timeout, verify=self.settings.verify
+            )
+            return self._decode(response, error_table)
 
         try:
-            return self._with_retries("GET", url, get)
+            return self._with_retries(method, url, send, idempotent)
         except ModelArtsTokenExpiredError:
-            if self.settings.auth_type == AUTH_AKSK:
+            if not authenticated or self.settings.auth_type == AUTH_AKSK:
                 raise
-            # The cached token was revoked or expired early: fetch a new one, once.
+            # The cached token was revoked or expired early: fetch a new one and resend, once. The
+            # gateway refused the request before the service saw it, so this is safe for any method.
             self.log.info("IAM token refused as expired; fetching a new one and retrying once")
             self.token_cache.invalidate()
-            return self._with_retries("GET", url, get)
+            return self._with_retries(method, url, send, idempotent)
 
     @property
     def _timeout(self) -> float:
         return self.settings.timeout
 
-    def _with_retries(self, method: str, url: str, send: Callable[[], _T]) -> _T:
+    def _with_retries(self, method: str, url: str, send: Callable[[], _T], idempotent: bool) -> _T:
         """Run one logical call under the retry policy; transport errors end as ModelArtsTransportError."""
 
         def attempt() -> _T:
             self.request_count += 1
             return send()
 
+        def retryable(error: BaseException) -> bool:
+            return retry_policy.may_retry(error, idempotent=idempotent, retry_max_delay=self.retry_max_delay)
+
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.retry_limit + 1),
             wait=self._wait,
-            retry=tenacity.retry_if_exception(self._is_retryable),
+            retry=tenacity.retry_if_exception(retryable),
             sleep=self.sleep,
             before_sleep=self._log_retry,
             reraise=True,
         )
         try:
             return retrying(attempt)
-        except _RETRYABLE_TRANSPORT_ERRORS as error:
+        except retry_policy.RETRYABLE_TRANSPORT_ERRORS as error:
+            attempts = retrying.statistics.get("attempt_number", 1)
             final: Exception = ModelArtsTransportError(
-                f"{method} {_path_of(url)} failed after {self.retry_limit + 1} attempt(s): {type(error).__name__}"
+                f"{method} {_path_of(url)} failed after {attempts} attempt(s): {type(error).__name__}"
+                + (
+                    ""
+                    if idempotent or retry_policy.proves_not_sent(error)
+                    else " (not resent: it may have reached the server)"
+                )
             )
-            setattr(final, _RETRIES_SPENT, True)
+            setattr(final, retry_policy.RETRIES_SPENT_ATTRIBUTE, True)
             raise final from None
         except ModelArtsError as error:
-            # An inner call (the IAM token fetch inside a GET's auth) already spent its retries:
+            # An inner call (the IAM token fetch inside a request's auth) already spent its retries:
             # the outer call must not retry it again, or attempts would multiply.
-            setattr(error, _RETRIES_SPENT, True)
+            setattr(error, retry_policy.RETRIES_SPENT_ATTRIBUTE, True)
             raise
 
-    def _decode(self, response: requests.Response) -> dict[str, Any]:
+    def _decode(self, response: requests.Response, error_table: transport.ErrorTable) -> ApiResponse:
         """The JSON object of a successful answer, or the typed error of any other."""
         content = response.content  # a body cut short raises ChunkedEncodingError here
         self.log.debug(
@@ -356,29 +441,25 @@ class ModelArtsHook(BaseHook):
             response.headers.get("X-Request-Id", "-"),
         )
         if response.status_code >= 400:
-            raise api.error_from_response(response.status_code, content, response.headers, self._secrets())
-        parsed = api.parse_json_body(content)
+            raise transport.error_from_response(
+                response.status_code, content, response.headers, self._secrets(), table=error_table
+            )
+        parsed = transport.parse_json_body(content)
         if not isinstance(parsed, dict):
-            raise _UnreadableBodyError(
+            raise retry_policy.UnreadableBodyError(
                 f"{response.request.method} {_path_of(response.url)} answered HTTP {response.status_code} "
                 f"with a body that is not a JSON object ({len(content)} bytes, "
                 f"Content-Type {response.headers.get('Content-Type')})"
             )
-        if parsed.get("is_success") is False:
-            raise api.error_from_response(response.status_code, content, response.headers, self._secrets())
-        return parsed
-
-    def _is_retryable(self, error: BaseException) -> bool:
-        if getattr(error, _RETRIES_SPENT, False):
-            return False
-        if isinstance(error, ModelArtsThrottledError):
-            # A Retry-After beyond what we are willing to wait ends the call now, not later.
-            return error.retry_after is None or error.retry_after <= self.retry_max_delay
-        return isinstance(error, (ModelArtsServerError, _UnreadableBodyError, *_RETRYABLE_TRANSPORT_ERRORS))
+        if error_table.reports_failure(parsed):
+            raise transport.error_from_response(
+                response.status_code, content, response.headers, self._secrets(), table=error_table
+            )
+        return ApiResponse(response.status_code, response.headers, parsed)
 
     def _wait(self, retry_state: tenacity.RetryCallState) -> float:
         error = retry_state.outcome.exception() if retry_state.outcome else None
-        if isinstance(error, ModelArtsThrottledError) and error.retry_after is not None:
+        if isinstance(error, ModelArtsApiError) and error.retry_after is not None:
             return error.retry_after
         return float(self._backoff(retry_state))
 
@@ -409,26 +490,24 @@ class ModelArtsHook(BaseHook):
                 "scope": {"project": {"id": settings.project_id}},
             }
         }
-        url = f"{settings.iam_endpoint}{api.IAM_TOKENS_PATH}?nocatalog=true"
-        body = json.dumps(payload).encode("utf-8")
-
-        def post() -> requests.Response:
-            response = self.session.post(
-                url, data=body, timeout=self._timeout, auth=_NoAuth(), headers=_IAM_HEADERS, verify=self.settings.verify
-            )
-            content = response.content
-            if response.status_code >= 400:
-                raise api.error_from_response(response.status_code, content, response.headers, self._secrets())
-            return response
-
-        response = self._with_retries("POST", url, post)
-        token_value = response.headers.get("X-Subject-Token")
+        # Idempotent: a repeated token request only mints another token.
+        answer = self._exchange(
+            "POST",
+            settings.iam_endpoint + IAM_TOKENS_PATH,
+            query=[("nocatalog", "true")],
+            json_body=payload,
+            idempotent=True,
+            authenticated=False,
+            content_type=_IAM_CONTENT_TYPE,
+            error_table=transport.IAM_ERROR_TABLE,
+        )
+        token_value = answer.headers.get(HEADER_SUBJECT_TOKEN)
         if not token_value:
             raise ModelArtsTransportError("IAM answered without an X-Subject-Token header")
         mask_secret(token_value)
-        token = api.parse_iam_token_times(api.parse_json_body(response.content), pendulum.now("UTC"))
-        self.log.info("Obtained an IAM token for project %s, valid until %s", settings.project_id, token[1])
-        return IamToken(value=token_value, issued_at=token[0], expires_at=token[1])
+        issued_at, expires_at = parse_iam_token_times(answer.body, pendulum.now("UTC"))
+        self.log.info("Obtained an IAM token for project %s, valid until %s", settings.project_id, expires_at)
+        return IamToken(value=token_value, issued_at=issued_at, expires_at=expires_at)
 
 
 class _NoAuth(requests.auth.AuthBase):

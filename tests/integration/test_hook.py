@@ -11,6 +11,7 @@ import pytest
 from airflow_provider_modelarts.api import JobStatus
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.exceptions import (
+    ModelArtsApiError,
     ModelArtsAuthError,
     ModelArtsNotFoundError,
     ModelArtsServerError,
@@ -231,7 +232,7 @@ def test_slow_response_times_out_and_is_retried(emu: ModelArtsEmulator, monkeypa
 
 def test_success_false_body_is_an_error_and_not_retried(hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
     emu.add_fault(kind="success_false", count=1)
-    with pytest.raises(Exception, match="ModelArts.0104"):
+    with pytest.raises(ModelArtsApiError, match="ModelArts.0104"):
         hook.list_training_jobs()
     assert api_requests(emu) == 1
 
@@ -299,3 +300,167 @@ def test_a_ca_bundle_in_the_connection_wins_over_requests_ca_bundle(monkeypatch:
         monkeypatch.setenv("AIRFLOW_CONN_MODELARTS_TLS", json.dumps(airflow_connection(secure.url)))
         with pytest.raises(ModelArtsTransportError):
             ModelArtsHook("modelarts_tls", retry_limit=0).list_training_jobs()
+
+
+# ------------------------------------------------------------------ retry classification (1h)
+
+
+def test_503_honours_retry_after(hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    waits: list[float] = []
+    hook.sleep = waits.append
+    emu.add_fault(kind="status", status=503, retry_after="0", count=1)
+    assert hook.list_training_jobs(per_page=1)["is_success"] is True
+    assert waits == [0.0] and api_requests(emu) == 2
+
+
+def test_503_retry_after_beyond_the_budget_ends_the_call_at_once(hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    waits: list[float] = []
+    hook.sleep = waits.append
+    emu.add_fault(kind="status", status=503, retry_after="3600")
+    with pytest.raises(ModelArtsServerError) as error:
+        hook.list_training_jobs()
+    assert error.value.retry_after == 3600 and waits == [] and api_requests(emu) == 1
+
+
+@pytest.mark.parametrize("status", [501, 505])
+def test_not_implemented_and_http_version_are_not_retried(
+    hook: ModelArtsHook, emu: ModelArtsEmulator, status: int
+) -> None:
+    emu.add_fault(kind="status", status=status)
+    with pytest.raises(ModelArtsServerError) as error:
+        hook.list_training_jobs()
+    assert error.value.http_status == status and api_requests(emu) == 1
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-5", "soon"])
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_retry_after_that_is_not_a_delay_is_never_slept_on(
+    hook: ModelArtsHook, emu: ModelArtsEmulator, status: int, value: str
+) -> None:
+    waits: list[float] = []
+    hook.sleep = waits.append
+    emu.add_fault(kind="status", status=status, retry_after=value, count=1)
+    assert hook.list_training_jobs(per_page=1)["is_success"] is True
+    # The usual backoff instead: finite and within retry_max_delay.
+    assert len(waits) == 1 and 0 <= waits[0] <= hook.retry_max_delay
+    assert api_requests(emu) == 2
+
+
+# ------------------------------------------------------------------ one request path, idempotent or not
+
+
+def _create_path(hook: ModelArtsHook) -> str:
+    """A POST the v1 API does not offer: the gateway answers 404 APIGW.0101 once it gets through."""
+    return f"/v1/{hook.settings.project_id}/training-jobs"
+
+
+def _posts(emu: ModelArtsEmulator) -> int:
+    return sum(1 for entry in emu.stats()["requests"] if entry["method"] == "POST")
+
+
+def test_request_is_the_path_of_every_get(hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    body = hook.request(
+        "GET", f"/v1/{hook.settings.project_id}/training-jobs", query=[("per_page", "2")], idempotent=True
+    )
+    assert len(body["jobs"]) == 2 and api_requests(emu) == 1
+
+
+@pytest.mark.parametrize("kind", ["drop", "drop_mid", "not_json", "truncated"])
+def test_a_request_that_is_not_idempotent_is_never_resent_once_it_may_have_arrived(
+    hook: ModelArtsHook, emu: ModelArtsEmulator, kind: str
+) -> None:
+    emu.add_fault(kind=kind, count=1)
+    with pytest.raises(ModelArtsTransportError):
+        hook.request("POST", _create_path(hook), json_body={"job_name": "x"}, idempotent=False)
+    assert _posts(emu) == api_requests(emu) == 1 and hook.request_count == 1
+
+
+def test_a_request_that_is_not_idempotent_is_not_resent_after_a_5xx(
+    hook: ModelArtsHook, emu: ModelArtsEmulator
+) -> None:
+    emu.add_fault(kind="status", status=503, retry_after="0")
+    with pytest.raises(ModelArtsServerError):
+        hook.request("POST", _create_path(hook), json_body={"job_name": "x"}, idempotent=False)
+    assert api_requests(emu) == 1
+
+
+def test_a_request_that_is_not_idempotent_is_resent_after_a_429(hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    waits: list[float] = []
+    hook.sleep = waits.append
+    emu.add_fault(kind="status", status=429, retry_after="0", count=1)
+    with pytest.raises(ModelArtsApiError) as error:
+        hook.request("POST", _create_path(hook), json_body={"job_name": "x"}, idempotent=False)
+    # The resent request got through the throttle: the emulator has no such API.
+    assert error.value.http_status == 404 and error.value.error_code == "APIGW.0101"
+    assert waits == [0.0] and _posts(emu) == 2
+
+
+def test_an_idempotent_post_is_resent_after_a_dropped_connection(hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    emu.add_fault(kind="drop", count=1)
+    with pytest.raises(ModelArtsApiError):
+        hook.request("POST", _create_path(hook), json_body={"job_name": "x"}, idempotent=True)
+    assert _posts(emu) == 2
+
+
+def test_a_read_timeout_does_not_resend_a_request_that_is_not_idempotent(
+    emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import connection_json
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MODELARTS_FAST",
+        connection_json(emu, "EMUAKMODELARTS000001", "EmulatorSecretKey0000DoNotUseInProduct01", timeout=0.5),
+    )
+    hook = ModelArtsHook("modelarts_fast", retry_delay=0.01, retry_max_delay=0.05)
+    emu.add_fault(kind="slow", delay=1.0, count=1)
+    with pytest.raises(ModelArtsTransportError, match="not resent"):
+        hook.request("POST", _create_path(hook), json_body={"job_name": "x"}, idempotent=False)
+    assert hook.request_count == 1
+
+
+def test_a_refused_connection_proves_the_request_was_not_sent_so_it_is_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+
+    from airflow_provider_modelarts.emulator import airflow_connection
+
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MODELARTS_NOWHERE", json.dumps(airflow_connection(f"http://127.0.0.1:{port}", timeout=1))
+    )
+    hook = ModelArtsHook("modelarts_nowhere", retry_limit=2, retry_delay=0.01, retry_max_delay=0.05)
+    hook.sleep = lambda _: None
+    with pytest.raises(ModelArtsTransportError, match="3 attempt"):
+        hook.request("POST", "/v1/p/training-jobs", json_body={"job_name": "x"}, idempotent=False)
+    assert hook.request_count == 3
+
+
+def test_an_expired_token_is_renewed_and_a_post_resent_once(token_hook: ModelArtsHook, emu: ModelArtsEmulator) -> None:
+    """The gateway refused the request before the service saw it: safe to resend even a create."""
+    token_hook.list_training_jobs(per_page=1)
+    emu.add_fault(kind="token_expired", count=1, path_contains="/training-jobs")
+    with pytest.raises(ModelArtsApiError) as error:
+        token_hook.request("POST", _create_path(token_hook), json_body={"job_name": "x"}, idempotent=False)
+    assert error.value.error_code == "APIGW.0101"
+    assert emu.stats()["by_endpoint"]["iam_tokens"] == 2 and _posts(emu) == 2 + 2  # two tokens, two creates
+
+
+# ------------------------------------------------------------------ errors that end the task (1e)
+
+
+def test_auth_errors_end_the_task_without_retries(emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from tests.conftest import connection_json
+
+    monkeypatch.setenv("AIRFLOW_CONN_MODELARTS_BADSK3", connection_json(emu, "EMUAKMODELARTS000001", "wrong-sk-777"))
+    with pytest.raises(ModelArtsAuthError) as error:
+        ModelArtsHook("modelarts_badsk3").list_training_jobs()
+    assert isinstance(error.value, AirflowFailException)
+    assert "Check the Access Key ID and Secret Access Key" in str(error.value)
+    with pytest.raises(ModelArtsNotFoundError) as missing:
+        ModelArtsHook(AKSK_CONN_ID).list_job_versions(999999)
+    assert isinstance(missing.value, AirflowFailException)

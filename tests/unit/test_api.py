@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pendulum
 import pytest
 
 from airflow_provider_modelarts import api
@@ -185,7 +186,7 @@ def test_secrets_in_any_message_are_redacted() -> None:
 
 
 def test_iam_token_times() -> None:
-    now = api.pendulum.datetime(2026, 1, 1, tz="UTC")
+    now = pendulum.datetime(2026, 1, 1, tz="UTC")
     issued, expires = api.parse_iam_token_times(
         {"token": {"issued_at": "2026-01-01T00:00:00.000000Z", "expires_at": "2026-01-02T00:00:00.000000Z"}}, now
     )
@@ -195,6 +196,6 @@ def test_iam_token_times() -> None:
 
 def test_retry_after_seconds_fraction_and_http_date() -> None:
     assert api.parse_retry_after("7") == 7.0 and api.parse_retry_after("1.5") == 1.5
-    future = api.pendulum.now("UTC").add(seconds=30).to_rfc1123_string()
+    future = pendulum.now("UTC").add(seconds=30).to_rfc1123_string()
     assert 25 <= (api.parse_retry_after(future) or 0) <= 31
     assert api.parse_retry_after("soon") is None and api.parse_retry_after(None) is None

@@ -1,4 +1,4 @@
-"""SDK-HMAC-SHA256 signing: the known-answer vectors of reference/modelarts-api.md §6a, and the
+"""SDK-HMAC-SHA256 signing: the known-answer vectors of the SDK-HMAC-SHA256 algorithm, and the
 canonicalisation edge cases the gateway is strict about."""
 
 from __future__ import annotations
