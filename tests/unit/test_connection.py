@@ -272,7 +272,8 @@ def test_host_fields_that_contradict_the_endpoint_extra_are_refused_naming_both(
     assert str(error.value) == (
         f"Connection 'my_conn': {key!r} ({written}) and the 'endpoint' extra ('https://modelarts.example.com') "
         "name different servers: keep one of them (the connection form sets 'endpoint'; clear host, port and "
-        "schema, or make them match it)"
+        "schema, or make them match it). Fix the connection (Admin > Connections, or its AIRFLOW_CONN_ variable "
+        "or secrets backend)"
     )
 
 
