@@ -237,6 +237,10 @@ def test_sort_spelling_must_match_auth_mode(emu: ModelArtsEmulator) -> None:
     assert [job["job_id"] for job in ignored["jobs"]] == by_name
     assert last_request(emu)["ignored_params"] == ["sort_by"]
     assert last_request(emu)["auth"] == "aksk"
+    # Temporary AK/SK is AK/SK authentication too: sortBy.
+    by_time = list_jobs(emu, [("per_page", "50"), ("sortBy", "create_time")], TEMP)["jobs"]
+    assert [job["create_time"] for job in by_time] == sorted(job["create_time"] for job in by_time)
+    assert last_request(emu)["ignored_params"] == [] and last_request(emu)["auth"] == "aksk-temp"
     # Under token auth it is the other way round.
     token = TokenAuth(issue_token(emu))
     by_time = list_jobs(emu, [("per_page", "50"), ("sort_by", "create_time")], token)["jobs"]

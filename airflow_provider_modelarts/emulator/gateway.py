@@ -166,6 +166,8 @@ class Gateway:
         if not self._date_is_current(sdk_date):
             return self._count_failure(access_key, MSG_EXPIRED, request_id)
         signed = [name.lower() for name in parsed.signed_headers]
+        # This gateway's own rule (the SDK always signs both): an unsigned date could be replayed
+        # for ever, an unsigned host against another endpoint.
         if "host" not in signed or signing.HEADER_DATE.lower() not in signed:
             return self._count_failure(
                 access_key, f"{MSG_SIGNATURE}, SignedHeaders must include host and x-sdk-date", request_id
