@@ -6,6 +6,7 @@ Requests are signed with the provider's ``AkSkAuth`` and, in the cross-check, wi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -43,6 +44,7 @@ from airflow_provider_modelarts.emulator import (
     DEFAULT_TEMP_SECRET_KEY,
     EmulatorConfig,
     ModelArtsEmulator,
+    signing,
 )
 
 PROJECT = DEFAULT_PROJECT_ID
@@ -235,6 +237,10 @@ def test_sort_spelling_must_match_auth_mode(emu: ModelArtsEmulator) -> None:
     assert [job["job_id"] for job in ignored["jobs"]] == by_name
     assert last_request(emu)["ignored_params"] == ["sort_by"]
     assert last_request(emu)["auth"] == "aksk"
+    # Temporary AK/SK is AK/SK authentication too: sortBy.
+    by_time = list_jobs(emu, [("per_page", "50"), ("sortBy", "create_time")], TEMP)["jobs"]
+    assert [job["create_time"] for job in by_time] == sorted(job["create_time"] for job in by_time)
+    assert last_request(emu)["ignored_params"] == [] and last_request(emu)["auth"] == "aksk-temp"
     # Under token auth it is the other way round.
     token = TokenAuth(issue_token(emu))
     by_time = list_jobs(emu, [("per_page", "50"), ("sort_by", "create_time")], token)["jobs"]
@@ -342,13 +348,14 @@ def test_version_detail_is_flat_with_documented_differences(emu: ModelArtsEmulat
 
 
 def test_not_found_shapes(emu: ModelArtsEmulator) -> None:
-    message = assert_modelarts_error(get(emu, job_versions_path(PROJECT, 987654)), 404, "ModelArts.2775")
+    # ModelArts.2775 (TrainingJobNotFound) comes with HTTP 400 in the documented error table.
+    message = assert_modelarts_error(get(emu, job_versions_path(PROJECT, 987654)), 400, "ModelArts.2775")
     assert message == "Training job (ID: 987654) not found"
     other_version = get(emu, job_versions_path(PROJECT, 2)).json()["versions"][0]["version_id"]
     response = get(emu, job_version_path(PROJECT, 1, other_version))
-    message = assert_modelarts_error(response, 404, "ModelArts.2775")
+    message = assert_modelarts_error(response, 400, "ModelArts.2775")
     assert message == f"Training job version (ID: {other_version}) not found"
-    assert_modelarts_error(get(emu, job_version_path(PROJECT, 987654, 1)), 404, "ModelArts.2775")
+    assert_modelarts_error(get(emu, job_version_path(PROJECT, 987654, 1)), 400, "ModelArts.2775")
     assert_apigw(get(emu, f"/v2/{PROJECT}/training-jobs"), 404, "APIGW.0101", "API not found")
     post = requests.post(f"{emu.url}{jobs_path(PROJECT)}", json={}, auth=AKSK, timeout=10)
     assert_apigw(post, 404, "APIGW.0101")
@@ -607,7 +614,7 @@ def test_stats_count_requests_and_connection_reuse(emu: ModelArtsEmulator) -> No
     assert stats["by_endpoint"] == {
         "list_jobs": 1, "list_versions": 1, "get_version": 1, "iam_tokens": 1, "other": 1,
     }  # fmt: skip
-    assert stats["by_status"] == {"200": 2, "404": 2, "400": 1}
+    assert stats["by_status"] == {"200": 2, "404": 1, "400": 2}
     # One keep-alive session for four requests, one for the POST, one for the stats request.
     assert stats["connections_opened"] == 3
     assert [entry["query"] for entry in stats["requests"][:3]] == ["page=1"] * 3
@@ -634,7 +641,7 @@ def test_control_endpoints_over_http(emu: ModelArtsEmulator) -> None:
     assert requests.delete(f"{control}/faults", timeout=10).status_code == 200
     assert get(emu, jobs_path(PROJECT)).status_code == 200
     assert requests.delete(f"{control}/jobs/{job_id}", timeout=10).status_code == 200
-    assert get(emu, job_versions_path(PROJECT, job_id)).status_code == 404
+    assert get(emu, job_versions_path(PROJECT, job_id)).json()["error_code"] == "ModelArts.2775"
     assert requests.delete(f"{control}/jobs/{job_id}", timeout=10).status_code == 404
     assert requests.post(f"{control}/reset", timeout=10).status_code == 200
     assert emu.stats()["requests_total"] == 0
@@ -672,6 +679,8 @@ def test_fixture_timelines_end_as_documented() -> None:
     assert {job_id: job["status"] for job_id, job in jobs.items()} == {1: 10, 2: 11, 3: 3, 4: 12, 5: 20, 6: 8}
     assert jobs[1]["duration"] == 60_000 and jobs[2]["duration"] == 40_000
     assert jobs[3]["duration"] == 15_000 and jobs[4]["duration"] == 25_000
+    # 20 ("review finished") ends the version for the server too: its duration stops at 20 s.
+    assert jobs[5]["duration"] == 20_000
 
 
 # ---------------------------------------------------------------------------------------------
@@ -717,6 +726,84 @@ def test_cli_prints_ready_line_and_stops_on_sigterm(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+# ---------------------------------------------------------------------------------------------
+# The gateway's own signature verification against the documented known-answer vectors
+# ---------------------------------------------------------------------------------------------
+
+# Inputs and answers of the SDK-HMAC-SHA256 vectors (computed with huaweicloudsdkcore 3.1.219's
+# signer and checked with plain hmac/hashlib); written out here, not taken from the client.
+VECTOR_SK = "exampleSecretKey0123456789abcdefghijklmnop"
+VECTOR_DATE = "20240102T030405Z"
+VECTOR_PROJECT = "0123456789abcdef0123456789abcdef"
+VECTOR_HEADERS = {
+    "content-type": "application/json",
+    "host": "modelarts.cn-north-4.myhuaweicloud.com",
+    "x-project-id": VECTOR_PROJECT,
+    "x-sdk-date": VECTOR_DATE,
+}
+VECTOR_JOBS = f"/v1/{VECTOR_PROJECT}/training-jobs"
+VECTOR_QUERY = "order=desc&page=1&per_page=10&search_content=my%20job%20%C3%BC~%2A&sortBy=create_time&status=8"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "extra_headers", "body", "digest", "signature"),
+    [
+        pytest.param(
+            "GET", VECTOR_JOBS, VECTOR_QUERY, {}, b"",
+            "99cb10d69fd193ceae1f4815c4ab295d3e107a021ef93316bb63000201c33afc",
+            "a287e43554bbcb75a5b0c47139d5e3be39a97d941e8961cac69c8c94650a9cc9",
+            id="V1-get-encoded-query",
+        ),
+        pytest.param(
+            "GET", f"{VECTOR_JOBS}/10/versions/20", "", {}, b"",
+            "e16ad657388a4470b65336d510526e512eb73c54bbf098b03c8f4beb3ef60724",
+            "da550b821a86c1c3ea655b158d25db95c73f49f2b8ff7f41fc31d2d3eed26c6f",
+            id="V2-get-no-query",
+        ),
+        pytest.param(
+            "POST", VECTOR_JOBS, "", {}, b'{"job_name":"demo","job_desc":"x"}',
+            "671e373aa9683f34ac1febc3409cc5cc114988cfd9e5ea743e91ed143ac03de7",
+            "573623792257741ba7469fc3f5cf0273a31c87d2a221f8bb9bacb83e0084f5c7",
+            id="V3-post-json",
+        ),
+        pytest.param(
+            "GET", f"{VECTOR_JOBS}/10/versions/20", "", {"x-security-token": "EXAMPLE-SECURITY-TOKEN"}, b"",
+            "d636fea264732a14711c5aa135324b1a7d7e8744ac8d59df86d9cc2964b61475",
+            "f2e17ab4f3d68db09b9d6ad29a7b63aa8a89ef3ab72f46d5962b1a4eaca45196",
+            id="V4-security-token",
+        ),
+    ],
+)  # fmt: skip
+def test_gateway_signing_reproduces_the_documented_vectors(
+    method: str, path: str, query: str, extra_headers: dict[str, str], body: bytes, digest: str, signature: str
+) -> None:
+    canonical = signing.canonical_request(method, path, query, {**VECTOR_HEADERS, **extra_headers}, body)
+    assert canonical.splitlines()[1] == path + "/"  # the trailing slash exists only when signing
+    assert canonical.splitlines()[2] == query  # the SDK's wire query is already canonical
+    assert hashlib.sha256(canonical.encode()).hexdigest() == digest
+    assert signing.signature(VECTOR_SK, VECTOR_DATE, canonical) == signature
+
+
+def test_gateway_parses_the_authorization_header() -> None:
+    header = "SDK-HMAC-SHA256 Access=HPUAEXAMPLEAK0000001, SignedHeaders=host;x-sdk-date, Signature=ab12"
+    assert signing.parse_authorization(header) == signing.Credential(
+        "HPUAEXAMPLEAK0000001", ("host", "x-sdk-date"), "ab12"
+    )
+    assert signing.parse_authorization("Bearer abc") is None
+    assert signing.parse_authorization("SDK-HMAC-SHA256 Access=AK, Signature=ab12") is None
+
+
+def test_gateway_canonical_forms_follow_the_signing_rules() -> None:
+    # A '+' on the wire is a plus (unquote, not unquote_plus); %2F in a path is a separator.
+    assert signing.query_pairs("q=a+b&r=a%20b&flag") == [("q", "a+b"), ("r", "a b"), ("flag", "")]
+    assert signing.canonical_query([("b", "2"), ("a", "z"), ("a", "b"), ("B", "1")]) == "B=1&a=b&a=z&b=2"
+    assert signing.canonical_path("/a%2Fb/c d") == "/a/b/c%20d/"
+    # An empty body hashes as empty even when the unsigned-payload header is present.
+    assert signing.body_digest(b"", "UNSIGNED-PAYLOAD") == hashlib.sha256(b"").hexdigest()
+    assert signing.body_digest(b"x", "UNSIGNED-PAYLOAD") == "UNSIGNED-PAYLOAD"
+    assert signing.signable_header_names(["Host", "X_Custom", "X-Sdk-Date"]) == ["host", "x-sdk-date"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -792,8 +879,8 @@ def test_cross_check_sdk_signer_and_aksk_auth(emu: ModelArtsEmulator) -> None:
         secret = DEFAULT_TEMP_SECRET_KEY if temp else DEFAULT_SECRET_KEY
         for send in (_sdk_send, _aksk_send):
             response = send(emu, path, query, secret, temp)
-            assert response.status_code in (200, 404), (send.__name__, path, query, response.text)
-            if response.status_code == 404:
+            assert response.status_code in (200, 400), (send.__name__, path, query, response.text)
+            if response.status_code == 400:
                 assert response.json()["error_code"] == "ModelArts.2775"  # authenticated, then not found
             assert last_request(emu)["auth"] == ("aksk-temp" if temp else "aksk")
         if index % 5 == 0:

@@ -8,8 +8,13 @@ clock can be skewed (signature expiry), and the stats keep every signature and t
 
 Run it standalone with ``python -m airflow_provider_modelarts.emulator --help``.
 
-``ModelArtsEmulator`` is imported lazily: it pulls in the provider's API module and through it
-Airflow, which may log on import; the command line must first route such output away from stdout.
+The emulator reads the documented API on its own (:mod:`.spec`, :mod:`.signing`) and imports
+nothing from the provider's client modules, so a misreading of the docs on either side makes a test
+fail instead of being shared. Nor does it import Airflow: it runs with the standard library (plus
+``cryptography`` for TLS).
+
+``ModelArtsEmulator`` is imported lazily, so that reading the defaults below does not load the
+HTTP server; the command line also routes stdout away before it starts the server.
 """
 
 from typing import TYPE_CHECKING, Any

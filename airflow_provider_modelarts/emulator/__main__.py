@@ -103,8 +103,8 @@ def _write_ready_file(path: str, line: str) -> None:
 def _private_stdout() -> TextIO:
     """Keep stdout for the ready line only: point fd 1 at stderr, return a copy of the original.
 
-    Libraries imported later (Airflow, through the provider's API module) may log to stdout; a
-    script reading the first stdout line must get the JSON, whatever they print.
+    Anything imported or run later (TLS setup, a library's warning) must not print before the
+    ready line: a script reading the first stdout line must get the JSON, whatever they print.
     """
     sys.stdout.flush()
     ready_stream = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")

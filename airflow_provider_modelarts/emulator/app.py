@@ -15,15 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from airflow_provider_modelarts.api import IAM_TOKENS_PATH
-from airflow_provider_modelarts.auth import (
-    HEADER_AUTH_TOKEN,
-    HEADER_PROJECT_ID,
-    HEADER_SECURITY_TOKEN,
-    parse_authorization,
-    parse_query,
-)
-from airflow_provider_modelarts.emulator import modelarts
+from airflow_provider_modelarts.emulator import modelarts, signing, spec
 from airflow_provider_modelarts.emulator.catalog import VersionPlan, new_version, populate
 from airflow_provider_modelarts.emulator.config import DEFAULT_WORKSPACE_ID, EmulatorConfig
 from airflow_provider_modelarts.emulator.faults import DELIVERY_KINDS, FaultRegistry, fault_response
@@ -41,9 +33,9 @@ from airflow_provider_modelarts.emulator.tables import ENGINE_PYTORCH, SPEC_GPU_
 
 CONTROL_PREFIX = "/_emulator/"
 _ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("list_jobs", re.compile(r"^/v1/([^/]+)/training-jobs/?$")),
-    ("list_versions", re.compile(r"^/v1/([^/]+)/training-jobs/([^/]+)/versions/?$")),
-    ("get_version", re.compile(r"^/v1/([^/]+)/training-jobs/([^/]+)/versions/([^/]+)/?$")),
+    ("list_jobs", re.compile(spec.LIST_JOBS_PATTERN)),
+    ("list_versions", re.compile(spec.LIST_VERSIONS_PATTERN)),
+    ("get_version", re.compile(spec.GET_VERSION_PATTERN)),
 )
 
 
@@ -67,7 +59,7 @@ class _Handled:
 
 def classify(path: str) -> tuple[str, tuple[str, ...]]:
     """The endpoint name of a decoded path and its captured segments."""
-    if path == IAM_TOKENS_PATH:
+    if path == spec.IAM_TOKENS_PATH:
         return "iam_tokens", ()
     for name, pattern in _ROUTES:
         match = pattern.match(path)
@@ -115,14 +107,14 @@ class EmulatorApp:
 
     def _remember_secrets(self, request: Request) -> None:
         """Note the credential values this request carried, faulted or not (it was sent either way)."""
-        authorization = request.header("Authorization")
-        parsed = parse_authorization(authorization) if authorization else None
+        authorization = request.header(signing.HEADER_AUTHORIZATION)
+        parsed = signing.parse_authorization(authorization) if authorization else None
         if parsed is not None:
             self.stats.secret_seen("signatures", parsed.signature)
-        token = request.header(HEADER_AUTH_TOKEN)
+        token = request.header(signing.HEADER_AUTH_TOKEN)
         if token:
             self.stats.secret_seen("iam_tokens", token)
-        security_token = request.header(HEADER_SECURITY_TOKEN)
+        security_token = request.header(signing.HEADER_SECURITY_TOKEN)
         if security_token:
             self.stats.secret_seen("security_tokens", security_token)
 
@@ -157,17 +149,19 @@ class EmulatorApp:
         if auth.error is not None:
             return _Handled(auth.error, endpoint, auth_failure=True)
         if auth.token is not None and auth.token.project_id is None:
-            error = modelarts_error(401, "ModelArts.0207", "The token does not contain project information.")
+            error = modelarts_error(401, spec.CODE_TOKEN_NO_PROJECT, "The token does not contain project information.")
             return _Handled(error, endpoint, auth.mode, auth_failure=True)
         project_id = groups[0]
-        header_project = request.header(HEADER_PROJECT_ID)
+        header_project = request.header(signing.HEADER_PROJECT_ID)
         if project_id != self.config.project_id or header_project not in (None, project_id):
             error = modelarts_error(
-                403, "ModelArts.0210", f"The project ID {project_id} does not match the project of the credential."
+                403,
+                spec.CODE_PROJECT_MISMATCH,
+                f"The project ID {project_id} does not match the project of the credential.",
             )
             return _Handled(error, endpoint, auth.mode, auth_failure=True)
 
-        pairs = parse_query(request.raw_query)
+        pairs = signing.query_pairs(request.raw_query)
         if endpoint == "list_jobs":
             response, ignored = modelarts.list_jobs(self.store, pairs, auth.mode, self.config.quotas)
         elif endpoint == "list_versions":

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_modelarts.api import JobStatus
 from airflow_provider_modelarts.emulator.config import DEFAULT_WORKSPACE_ID, RESEARCH_WORKSPACE_ID
 from airflow_provider_modelarts.emulator.jobs import Job, JobStore, Timeline, Version, step_starts
+from airflow_provider_modelarts.emulator.spec import Status
 from airflow_provider_modelarts.emulator.tables import (
     DESCRIPTIONS,
     ENGINE_MINDSPORE,
@@ -33,7 +33,7 @@ from airflow_provider_modelarts.emulator.tables import (
     SPECS,
 )
 
-S = JobStatus
+S = Status
 HOUR = 3600.0
 DAY = 86400.0
 BUCKET = "modelarts-emulator"
@@ -244,7 +244,7 @@ def _latest_plan(rng: random.Random, age: float, engine: int, spec: int) -> Vers
 
 
 # ---------------------------------------------------------------------------------------------
-# Version fields (reference §2 and §3a)
+# Version fields (list versions, modelarts_03_0049, and version detail, modelarts_03_0047)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -283,9 +283,11 @@ def model_metrics(rng: random.Random, status: int) -> dict[str, Any]:
 
 
 def version_fields(job: Job, version: Version, status: int, duration_ms: int, *, detail: bool) -> dict[str, Any]:
-    """A version as the API shows it: §2 (``detail=False``) or the flat §3a object.
+    """A version as the API shows it: an item of list versions (``detail=False``) or the flat
+    version-detail object.
 
-    §3a differs from §2: no ``gpu``, an added ``spec_code``, ``system_metric_list`` as an object.
+    The detail differs from the list item: no ``gpu``, an added ``spec_code``, and
+    ``system_metric_list`` as an object instead of a JSON string.
     """
     rng = random.Random(version.profile)
     engine, spec = ENGINES[version.engine], SPECS[version.spec]
@@ -362,7 +364,7 @@ def version_fields(job: Job, version: Version, status: int, duration_ms: int, *,
 
 
 def list_item(job: Job, status: int, duration_ms: int) -> dict[str, Any]:
-    """One entry of the list-jobs response (reference §1)."""
+    """One entry of the list-jobs response (``jobs[]`` of modelarts_03_0046)."""
     latest = job.latest
     return {
         "job_id": job.job_id,

@@ -36,8 +36,8 @@ DEFAULT_PASSWORD = "Emulator-Account-Pa55!"
 DEFAULT_IAM_USER_NAME = "emulator-iam-user"
 DEFAULT_IAM_USER_PASSWORD = "Emulator-IamUser-Pa55!"
 
-DEFAULT_TOKEN_TTL_SECONDS = 86400.0  # IAM tokens are valid for 24 hours (reference §6b)
-DEFAULT_AK_LOCK_SECONDS = 300.0  # APIGW locks an AK for 5 minutes (reference §5b)
+DEFAULT_TOKEN_TTL_SECONDS = 86400.0  # IAM tokens are valid for 24 hours (api-iam/iam_30_0001)
+DEFAULT_AK_LOCK_SECONDS = 300.0  # APIGW locks an AK for 5 minutes (apig_faq/apig-faq-0003)
 DEFAULT_QUOTAS = 20000
 
 # Workspaces that exist in the emulated project ("0" is the default workspace).

@@ -32,7 +32,8 @@ FAULT_KINDS = (
 DELIVERY_KINDS = frozenset({"drop_mid", "slow", "truncated"})
 
 THROTTLE_MESSAGE = "The throttling threshold has been reached: policy user over ratelimit,limit:200,time:1 minute"
-# Default (code, message) per HTTP status, from the gateway error table (reference §5b).
+# Default (code, message) per HTTP status, from the gateway error table:
+# https://support.huaweicloud.com/intl/en-us/devg-apisign/api-sign-errorcode.html
 _GATEWAY_DEFAULTS: dict[int, tuple[str, str]] = {
     400: ("APIGW.0201", "Request error"),
     401: ("APIGW.0301", "Incorrect IAM authentication information"),

@@ -1,8 +1,9 @@
-"""The API gateway's authentication: AK/SK signatures, AK locking and IAM tokens (reference §5b, §6).
+"""The API gateway's authentication: AK/SK signatures, AK locking and IAM tokens.
 
-Signatures are verified with the provider's own canonicalisation (:mod:`..auth`), applied to what
-actually arrived on the wire: the raw path, the raw query decoded the gateway's way (a ``+`` stays
-a plus) and the received values of the headers named in ``SignedHeaders``.
+Signatures are verified with the emulator's own reading of SDK-HMAC-SHA256 (:mod:`.signing`),
+applied to what actually arrived on the wire. The messages and codes are the gateway's, from
+https://support.huaweicloud.com/intl/en-us/devg-apisign/api-sign-errorcode.html and the
+``APIGW.0301`` variants in https://support.huaweicloud.com/intl/en-us/apig_faq/apig-faq-0003.html.
 """
 
 from __future__ import annotations
@@ -13,24 +14,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
-from airflow_provider_modelarts.auth import (
-    HEADER_AUTH_TOKEN,
-    HEADER_SDK_DATE,
-    HEADER_SECURITY_TOKEN,
-    SDK_DATE_FORMAT,
-    canonical_request,
-    compute_signature,
-    parse_authorization,
-    parse_query,
-    string_to_sign,
-)
+from airflow_provider_modelarts.emulator import signing
 from airflow_provider_modelarts.emulator.config import EmulatorConfig
 from airflow_provider_modelarts.emulator.responses import Request, Response, apigw_error
 
-MAX_CLOCK_SKEW_SECONDS = 15 * 60
-MAX_CONSECUTIVE_FAILURES = 5  # the 6th failure in a row locks the AK
+# "More than 5 consecutive failures lock the AK for 5 minutes" (apig-faq-0003): the 6th locks it.
+MAX_CONSECUTIVE_FAILURES = 5
 MSG_NO_AUTH = "Incorrect IAM authentication information"
 MSG_EXPIRED = "calc ak sk signature fail:signature expired"
 MSG_LOCKED = "AK access failed to reach the limit,forbidden"
@@ -112,10 +102,10 @@ class Gateway:
 
     def authenticate(self, request: Request) -> AuthResult:
         """Authenticate with X-Auth-Token if present, else with an SDK-HMAC-SHA256 signature."""
-        token_value = request.header(HEADER_AUTH_TOKEN)
+        token_value = request.header(signing.HEADER_AUTH_TOKEN)
         if token_value is not None:
             return self._check_token(token_value, request.request_id)
-        authorization = request.header("Authorization")
+        authorization = request.header(signing.HEADER_AUTHORIZATION)
         if authorization is not None:
             return self._check_signature(request, authorization)
         return self._fail(MSG_NO_AUTH, request.request_id)
@@ -161,7 +151,7 @@ class Gateway:
 
     def _check_signature(self, request: Request, authorization: str) -> AuthResult:
         request_id = request.request_id
-        parsed = parse_authorization(authorization)
+        parsed = signing.parse_authorization(authorization)
         if parsed is None:
             return self._fail(MSG_NO_AUTH, request_id)
         access_key = parsed.access_key
@@ -172,17 +162,19 @@ class Gateway:
             return self._fail(f"ak {access_key} not exist", request_id)
         secret_key, temporary = known
 
-        sdk_date = request.header(HEADER_SDK_DATE) or ""
+        sdk_date = request.header(signing.HEADER_DATE) or ""
         if not self._date_is_current(sdk_date):
             return self._count_failure(access_key, MSG_EXPIRED, request_id)
         signed = [name.lower() for name in parsed.signed_headers]
-        if "host" not in signed or HEADER_SDK_DATE.lower() not in signed:
+        # This gateway's own rule (the SDK always signs both): an unsigned date could be replayed
+        # for ever, an unsigned host against another endpoint.
+        if "host" not in signed or signing.HEADER_DATE.lower() not in signed:
             return self._count_failure(
                 access_key, f"{MSG_SIGNATURE}, SignedHeaders must include host and x-sdk-date", request_id
             )
         if temporary and (
-            request.header(HEADER_SECURITY_TOKEN) != self.config.security_token
-            or HEADER_SECURITY_TOKEN.lower() not in signed
+            request.header(signing.HEADER_SECURITY_TOKEN) != self.config.security_token
+            or signing.HEADER_SECURITY_TOKEN.lower() not in signed
         ):
             # Temporary credentials are only valid with their (signed) security token.
             return self._count_failure(
@@ -190,10 +182,15 @@ class Gateway:
             )
 
         received = {name: wire_header_value(request.header(name) or "") for name in signed}
-        canonical = canonical_request(
-            request.method, request.raw_path, parse_query(request.raw_query), received, request.body
+        canonical = signing.canonical_request(
+            request.method,
+            request.raw_path,
+            request.raw_query,
+            received,
+            request.body,
+            request.header(signing.HEADER_CONTENT_SHA256),
         )
-        expected = compute_signature(secret_key, string_to_sign(sdk_date, canonical))
+        expected = signing.signature(secret_key, sdk_date, canonical)
         if not hmac.compare_digest(expected, parsed.signature):
             # Like the real gateway, echo the canonical request (it may contain the security token).
             echoed = canonical.replace("\n", "|")
@@ -203,8 +200,4 @@ class Gateway:
         return AuthResult(MODE_AKSK_TEMP if temporary else MODE_AKSK)
 
     def _date_is_current(self, sdk_date: str) -> bool:
-        try:
-            moment = datetime.strptime(sdk_date, SDK_DATE_FORMAT).replace(tzinfo=timezone.utc)
-        except ValueError:
-            return False
-        return abs(moment.timestamp() - (self.clock() + self.clock_skew)) <= MAX_CLOCK_SKEW_SECONDS
+        return signing.date_within_window(sdk_date, self.clock() + self.clock_skew)

@@ -1,4 +1,8 @@
-"""IAM ``POST /v3/auth/tokens`` with password authentication (reference §6b)."""
+"""IAM ``POST /v3/auth/tokens`` with password authentication.
+
+https://support.huaweicloud.com/intl/en-us/api-iam/iam_30_0001.html: a 201 with the token in the
+``X-Subject-Token`` header, a project scope by id or by name (the region), 24-hour tokens.
+"""
 
 from __future__ import annotations
 

@@ -16,7 +16,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_modelarts.api import SORT_KEYS, VALID_STATUS_CODES, is_terminal_code
+from airflow_provider_modelarts.emulator.spec import (
+    ORDER_DEFAULT,
+    PAGE_DEFAULT,
+    PER_PAGE_DEFAULT,
+    SORT_KEY_DEFAULT,
+    SORT_KEYS,
+    STATUS_CODES,
+    WORKSPACE_DEFAULT,
+    is_terminal,
+)
 from airflow_provider_modelarts.emulator.tables import ENGINES
 
 TimelineStep = tuple[int, float | None]
@@ -37,7 +46,7 @@ def normalize_timeline(raw: Iterable[Sequence[Any]]) -> Timeline:
         if len(item) != 2:
             raise ValueError(f"timeline step {item!r} is not a (status, duration) pair")
         status, duration = item
-        if isinstance(status, bool) or not isinstance(status, int) or status not in VALID_STATUS_CODES:
+        if isinstance(status, bool) or not isinstance(status, int) or status not in STATUS_CODES:
             raise ValueError(f"timeline status {status!r} is not a status code 0-22")
         if duration is not None:
             if isinstance(duration, bool) or not isinstance(duration, (int, float)) or duration <= 0:
@@ -84,7 +93,7 @@ class Version:
         elapsed = max(0.0, self.offset + (now - self.anchor) * speed)
         index = max(0, bisect.bisect_right(self.starts, elapsed) - 1)
         status = self.timeline[index][0]
-        if is_terminal_code(status):
+        if is_terminal(status):
             elapsed = self.starts[index]
         return status, int(elapsed * 1000)
 
@@ -125,15 +134,15 @@ class Job:
 
 @dataclass(frozen=True)
 class ListQuery:
-    """The validated list-jobs filters (reference §1)."""
+    """The validated list-jobs filters, with the documented defaults."""
 
     status: int | None = None
-    per_page: int = 10
-    page: int = 1
-    sort_by: str = "job_name"
-    order: str = "asc"
+    per_page: int = PER_PAGE_DEFAULT
+    page: int = PAGE_DEFAULT
+    sort_by: str = SORT_KEY_DEFAULT
+    order: str = ORDER_DEFAULT
     search_content: str = ""
-    workspace_id: str = "0"
+    workspace_id: str = WORKSPACE_DEFAULT
 
 
 class JobStore:
@@ -150,7 +159,7 @@ class JobStore:
         self.anchor_wall_ms = int(time.time() * 1000)
         self.lock = threading.RLock()
         self.jobs: dict[int, Job] = {}
-        self.workspaces: set[str] = {"0"}
+        self.workspaces: set[str] = {WORKSPACE_DEFAULT}
         self.next_job_id = 1
         self.next_version_id = 100001
         self._sort_cache: dict[tuple[str, str], list[Job]] = {}

@@ -1,4 +1,8 @@
-"""The three ModelArts v1 read endpoints (reference §1, §2, §3a), with parameter validation.
+"""The three ModelArts v1 read endpoints, with the server's parameter validation.
+
+List jobs (modelarts_03_0046), list versions (modelarts_03_0049) and version detail
+(modelarts_03_0047) of https://support.huaweicloud.com/intl/en-us/api-modelarts/; the documented
+facts they rely on are in :mod:`.spec`.
 
 Each handler returns the response and the names of query parameters it ignored (unknown ones,
 and the sort spelling that does not match the auth mode), which the request log records.
@@ -9,17 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from airflow_provider_modelarts.api import (
-    DEFAULT_PER_PAGE,
-    ORDERS,
-    PAGE_RANGE,
-    PER_PAGE_RANGE,
-    SEARCH_CONTENT_MAX_LENGTH,
-    SORT_KEYS,
-    SORT_PARAM_AKSK,
-    SORT_PARAM_TOKEN,
-    VALID_STATUS_CODES,
-)
+from airflow_provider_modelarts.emulator import spec
 from airflow_provider_modelarts.emulator.catalog import list_item, version_fields
 from airflow_provider_modelarts.emulator.gateway import MODE_TOKEN
 from airflow_provider_modelarts.emulator.jobs import JobStore, ListQuery
@@ -81,39 +75,44 @@ def parse_id(raw: str) -> int | None:
 
 
 def job_not_found(job_id: int | str) -> Response:
-    return modelarts_error(404, "ModelArts.2775", f"Training job (ID: {job_id}) not found")
+    return modelarts_error(spec.HTTP_JOB_NOT_FOUND, spec.CODE_JOB_NOT_FOUND, f"Training job (ID: {job_id}) not found")
 
 
 def version_not_found(version_id: int | str) -> Response:
-    return modelarts_error(404, "ModelArts.2775", f"Training job version (ID: {version_id}) not found")
+    # No code of its own is documented for a missing version: the job's code, with its message shape.
+    message = f"Training job version (ID: {version_id}) not found"
+    return modelarts_error(spec.HTTP_JOB_NOT_FOUND, spec.CODE_JOB_NOT_FOUND, message)
 
 
 def list_query(params: Params, auth_mode: str | None, workspaces: set[str]) -> ListQuery:
     """Validate the list-jobs parameters. ``sortBy`` is read under AK/SK auth, ``sort_by`` under
-    token auth (the old SDK doc); the other spelling is left unread, so it is logged as ignored."""
+    token auth (the SDK doc modelarts_04_0160); the other spelling is left unread, so it is logged
+    as ignored."""
     status_text = params.get("status")
     status = None
     if status_text is not None:
-        if not _DIGITS.match(status_text) or int(status_text) not in VALID_STATUS_CODES:
-            raise ParameterError("status", "must be a status code from 0 to 22")
+        if not _DIGITS.match(status_text) or int(status_text) not in spec.STATUS_CODES:
+            raise ParameterError(
+                "status", f"must be a status code from {min(spec.STATUS_CODES)} to {max(spec.STATUS_CODES)}"
+            )
         status = int(status_text)
-    sort_param = SORT_PARAM_TOKEN if auth_mode == MODE_TOKEN else SORT_PARAM_AKSK
-    sort_by = params.get(sort_param) or "job_name"
-    if sort_by not in SORT_KEYS:
-        raise ParameterError(sort_param, "must be one of " + ", ".join(SORT_KEYS))
-    order = params.get("order") or "asc"
-    if order not in ORDERS:
-        raise ParameterError("order", "must be asc or desc")
+    sort_param = spec.SORT_PARAM_TOKEN if auth_mode == MODE_TOKEN else spec.SORT_PARAM_AKSK
+    sort_by = params.get(sort_param) or spec.SORT_KEY_DEFAULT
+    if sort_by not in spec.SORT_KEYS:
+        raise ParameterError(sort_param, "must be one of " + ", ".join(spec.SORT_KEYS))
+    order = params.get("order") or spec.ORDER_DEFAULT
+    if order not in spec.ORDERS:
+        raise ParameterError("order", "must be " + " or ".join(spec.ORDERS))
     search = params.get("search_content") or ""
-    if len(search) > SEARCH_CONTENT_MAX_LENGTH:
-        raise ParameterError("search_content", f"must be at most {SEARCH_CONTENT_MAX_LENGTH} characters")
-    workspace_id = params.get("workspace_id") or "0"
+    if len(search) > spec.SEARCH_CONTENT_MAX:
+        raise ParameterError("search_content", f"must be at most {spec.SEARCH_CONTENT_MAX} characters")
+    workspace_id = params.get("workspace_id") or spec.WORKSPACE_DEFAULT
     if workspace_id not in workspaces:
         raise ParameterError("workspace_id", "workspace does not exist")
     return ListQuery(
         status=status,
-        per_page=params.integer("per_page", *PER_PAGE_RANGE, DEFAULT_PER_PAGE),
-        page=params.integer("page", *PAGE_RANGE, 1),
+        per_page=params.integer("per_page", spec.PER_PAGE_MIN, spec.PER_PAGE_MAX, spec.PER_PAGE_DEFAULT),
+        page=params.integer("page", spec.PAGE_MIN, spec.PAGE_MAX, spec.PAGE_DEFAULT),
         sort_by=sort_by,
         order=order,
         search_content=search,
@@ -123,8 +122,8 @@ def list_query(params: Params, auth_mode: str | None, workspaces: set[str]) -> L
 
 def _parameter_error(error: ParameterError) -> Response:
     if error.parameter == "workspace_id":
-        # The documented code for an unknown workspace (reference §5a).
-        return modelarts_error(400, "ModelArts.0102", "Invalid parameter workspace_id: workspace does not exist.")
+        message = "Invalid parameter workspace_id: workspace does not exist."
+        return modelarts_error(400, spec.CODE_NO_WORKSPACE, message)
     return bad_parameter(error.parameter, error.allowed)
 
 
@@ -149,9 +148,9 @@ def list_jobs(store: JobStore, pairs: list[tuple[str, str]], auth_mode: str | No
 def list_versions(store: JobStore, raw_job_id: str, pairs: list[tuple[str, str]]) -> Handled:
     params = Params.from_pairs(pairs)
     try:
-        per_page = params.integer("per_page", *PER_PAGE_RANGE, DEFAULT_PER_PAGE)
-        # page 0 (the default) means no paging: every version (reference §2).
-        page = params.integer("page", 0, PAGE_RANGE[1], 0)
+        per_page = params.integer("per_page", spec.PER_PAGE_MIN, spec.PER_PAGE_MAX, spec.PER_PAGE_DEFAULT)
+        # page 0 (the default) means no paging: every version.
+        page = params.integer("page", 0, spec.PAGE_MAX, spec.VERSIONS_PAGE_DEFAULT)
     except ParameterError as error:
         return _parameter_error(error), params.ignored()
     job_id = parse_id(raw_job_id)

@@ -1,10 +1,13 @@
-"""Response values and the documented error body shapes (reference §5).
+"""Response values and the documented error body shapes.
 
 Three families of error body exist and clients must tell them apart, so each has one builder:
 
 * API gateway: ``{"error_msg", "error_code": "APIGW.xxxx", "request_id"}``
+  (https://support.huaweicloud.com/intl/en-us/devg-apisign/api-sign-errorcode.html)
 * ModelArts v1: ``{"is_success": false, "error_code": "ModelArts.xxxx", "error_message"}``
+  (the v1 pages under https://support.huaweicloud.com/intl/en-us/api-modelarts/)
 * IAM: the legacy Keystone ``{"error": {"code", "message", "title"}}`` or ``{"error_msg", "error_code"}``
+  (https://support.huaweicloud.com/intl/en-us/api-iam/iam_02_0006.html for the latter)
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from airflow_provider_modelarts.emulator import spec
 
 JSON_CONTENT_TYPE = "application/json"
 
@@ -42,12 +47,13 @@ def apigw_error(status: int, code: str, message: str, request_id: str) -> Respon
 
 
 def modelarts_error(status: int, code: str, message: str) -> Response:
-    """A ModelArts v1 error body; v1 uses ``error_message`` (reference §1, §5a)."""
+    """A ModelArts v1 error body: the v1 REST pages and their failure samples use ``error_message``
+    (e.g. https://support.huaweicloud.com/intl/en-us/api-modelarts/modelarts_03_0046.html)."""
     return json_response(status, {"is_success": False, "error_code": code, "error_message": message})
 
 
 def bad_parameter(parameter: str, allowed: str) -> Response:
-    return modelarts_error(400, "ModelArts.0101", f"Invalid parameter {parameter}: {allowed}.")
+    return modelarts_error(400, spec.CODE_BAD_PARAMETER, f"Invalid parameter {parameter}: {allowed}.")
 
 
 def not_found_api(request_id: str) -> Response:

@@ -26,7 +26,8 @@ from airflow_provider_modelarts.emulator.tls import CertificateFiles, generate_c
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 12 * 1024 * 1024  # the gateway refuses bodies over 12 MB (reference §5b)
+# The gateway refuses bodies over 12 MB (APIGW.0201, api-sign-errorcode).
+MAX_BODY_BYTES = 12 * 1024 * 1024
 IDLE_TIMEOUT_SECONDS = 120.0
 
 

@@ -21,7 +21,7 @@ class Spec(NamedTuple):
     gpu_type: str
 
 
-# Engine type codes as documented for the version detail (reference §3a). The docs list the
+# Engine type codes as documented for the version detail (modelarts_03_0047). The docs list the
 # MindSpore-GPU engine name but give it no code; 13 is this emulator's choice, which also makes
 # clients meet a code outside the documented mapping.
 ENGINES: tuple[Engine, ...] = (

@@ -408,7 +408,8 @@ def test_fault_matrix(emu: ModelArtsEmulator, fault: Fault, layer: Layer) -> Non
     if expected is not None:
         assert served == expected, stats["requests"]
     if fault.name == "job_deleted_404":
-        not_found = [entry for entry in stats["requests"] if entry["status"] == 404]
+        # Identified by its code: the documented error table pairs ModelArts.2775 with HTTP 400.
+        not_found = [entry for entry in stats["requests"] if entry["error_code"] == "ModelArts.2775"]
         assert len(not_found) == 1  # a missing job is final: never asked again
     budget = fault.tokens + fault.retry_limit + 1 + (layer.base_requests if fault.transient else 0)
     api_requests = served - stats["by_endpoint"]["iam_tokens"]
