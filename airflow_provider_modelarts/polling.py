@@ -285,7 +285,7 @@ class SharedStatusPoller(Generic[WatchT]):
     ) -> None:
         self.key = key
         made = source_factory(key)
-        source: StatusSource[Any] = RoundPlanner(made) if isinstance(made, ModelArtsHook) else made
+        source: StatusSource[Any] = made if isinstance(made, StatusSource) else RoundPlanner(made)
         self.source: StatusSource[WatchT] = source
         self.intervals: dict[int, float] = {}  # watcher id -> its poll interval
         self.watches: dict[int, WatchT] = {}  # watcher id -> what it watches
