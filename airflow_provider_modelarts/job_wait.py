@@ -87,7 +87,7 @@ class StatusScheme(Generic[StatusT]):
                 failure_parameter,
                 f"statuses that are not also in {target_parameter} ({self.names(overlap)} is in both: "
                 f"remove it from {failure_parameter} or from {target_parameter})",
-                [self.label(status) for status in self.ordered(failure)],
+                self.ordered(failure),
             )
         return failure
 
