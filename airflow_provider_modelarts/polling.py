@@ -7,9 +7,10 @@ job ids, statuses or endpoints: a :class:`StatusSource` reads a round's watches 
 snapshot or an error for each. :class:`RoundPlanner` is the source for the v1 API; a source for
 another API version (string ids, a search endpoint) plugs into the same poller.
 
-When rounds run: every watcher is checked within its own poll interval of joining, and then at
-least every own interval. A round checks every watch present, so watchers with longer intervals
-ride along on the rounds that shorter ones need (with the job list, that costs nothing more).
+When rounds run: every watcher is checked within its own poll interval of joining, and then
+again within its own interval of the end of each round that checked it. A round checks every
+watch present, so watchers with longer intervals ride along on the rounds that shorter ones need
+(with the job list, that costs nothing more).
 
 How :class:`RoundPlanner` serves a v1 round, with as few requests as the API allows:
 
@@ -370,11 +371,14 @@ class SharedStatusPoller(Generic[WatchT]):
             if delay > 0:
                 await self._sleep_until_due_or_changed(delay)
                 continue  # watchers may have joined or left meanwhile: look again
-            started = loop.time()
             checked = dict(self.watches)
             outcome = await self._round(set(checked.values()))
+            # Counted from the round's end, as poke mode sleeps after each poke: a round slowed by
+            # retries is not followed at once by another against the same struggling service, and
+            # its watchers get to act on its outcome (and leave) before anything is sent again.
+            ended = loop.time()
             for watcher_id in checked.keys() & self._due.keys():
-                self._due[watcher_id] = started + self.intervals[watcher_id]
+                self._due[watcher_id] = ended + self.intervals[watcher_id]
             self.rounds_run += 1
             outcome.number = self.rounds_run
             async with self._round_done:

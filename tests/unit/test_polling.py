@@ -142,6 +142,29 @@ def test_a_lone_watcher_is_checked_every_own_interval() -> None:
     assert run_virtual(main) == pytest.approx([FIRST_ROUND_DELAY, 30 + FIRST_ROUND_DELAY, 60 + FIRST_ROUND_DELAY])
 
 
+def test_the_next_round_waits_an_interval_after_a_slow_round_ends() -> None:
+    """A round slowed by retries is not followed at once by another: its watchers get to act on
+    its outcome (and leave) before anything is sent again."""
+
+    async def slow(func: Callable[[], _R]) -> _R:
+        if isinstance(func, functools.partial):  # a round, not the close
+            await asyncio.sleep(5.0)
+        return func()
+
+    async def main(loop: VirtualTimeLoop) -> list[float]:
+        source = FakeSource(loop)
+        poller = _poller(source, run_blocking=slow)
+        async with poller.watch("w", 1.0) as watcher:
+            seen, ends = 0, []
+            for _ in range(2):
+                seen, _ = await poller.next_status(watcher, seen)
+                ends.append(loop.time())
+        assert ends == pytest.approx([5.2, 11.2])
+        return source.times
+
+    assert run_virtual(main) == pytest.approx([5.2, 11.2])  # read after the 5 s of each round
+
+
 def test_watchers_joining_over_time_ride_on_the_running_schedule() -> None:
     """Joins never add rounds while the running schedule checks them within their interval: the
     cost stays one round per interval, however many triggers arrive."""
@@ -184,9 +207,10 @@ def test_watchers_joining_and_leaving_during_a_round() -> None:
                 assert poller.watches == {stays: "stays", joiner: "joins"} and leaver not in poller.watches
                 gate.set()
                 assert await poller.next_status(stays, 0) == (1, {"status": RUNNING})
-                # Round 1 did not check the newcomer: it waits for the next round that does.
+                # Round 1 did not check the newcomer: it waits for the next round that does, due
+                # 5 s after round 1 ended (t=1) for "stays" and 5 s after joining (t=1) for it.
                 number, _ = await poller.next_status(joiner, 0)
-                assert (number, loop.time()) == (2, pytest.approx(5.2))
+                assert (number, loop.time()) == (2, pytest.approx(6.0))
         assert [watches for _, watches in source.rounds] == [{"stays", "leaves"}, {"stays", "joins"}]
 
     run_virtual(main)
