@@ -85,8 +85,8 @@ class StatusScheme(Generic[StatusT]):
         if overlap:
             raise ModelArtsValidationError(
                 failure_parameter,
-                f"statuses that are not also in {target_parameter} ({self.names(overlap)} is in both: "
-                f"remove it from {failure_parameter} or from {target_parameter})",
+                f"statuses that are not also in {target_parameter} (overlap: {self.names(overlap)}); "
+                f"remove each from {failure_parameter} or from {target_parameter}",
                 self.ordered(failure),
             )
         return failure

@@ -94,7 +94,7 @@ def test_wait_condition_refuses_empty_and_overlapping_sets() -> None:
     # Targets that are failures by default leave the defaults (they are what the user asked for);
     # only failure_statuses the user wrote may conflict with target_status.
     assert 11 not in WaitCondition.validate(1, None, [10, 11], None).failure_statuses
-    with pytest.raises(ModelArtsValidationError, match="failure_statuses.*JOBSTAT_FAILED.*target_status"):
+    with pytest.raises(ModelArtsValidationError, match="failure_statuses.*target_status.*JOBSTAT_FAILED"):
         WaitCondition.validate(1, None, [10, 11], [11, 12])
     with pytest.raises(ModelArtsValidationError, match="target_status"):
         WaitCondition.validate(1, None, [10, 42], None)

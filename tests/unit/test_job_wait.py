@@ -48,7 +48,10 @@ def test_overlapping_statuses_the_user_gave_name_both_parameters() -> None:
         WaitCondition.validate(7, 70, [COMPLETED, FAILED], [FAILED, KILLED])
     message = str(raised.value)
     assert raised.value.parameter == "failure_statuses"
-    assert "target_status" in message and "JOBSTAT_FAILED is in both" in message
+    assert (
+        "target_status" in message
+        and "(overlap: JOBSTAT_FAILED); remove each from failure_statuses or from target_status" in message
+    )
     assert ". ." not in message and ".." not in message
 
 
