@@ -29,8 +29,8 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
     triggerer can stop it and re-create it from :meth:`serialize` at any time without changing the
     outcome. Triggers of the same connection and project in one triggerer share their status
     checks through :class:`~airflow_provider_modelarts.polling.SharedStatusPoller`: each trigger is
-    checked within its own ``poll_interval`` of starting and then at least every ``poll_interval``,
-    and blocking HTTP runs in a worker thread, never on the event loop.
+    checked within its own ``poll_interval`` of starting, and then again within ``poll_interval`` of
+    the end of each check; blocking HTTP runs in a worker thread, never on the event loop.
 
     Verdicts and messages come from :class:`~airflow_provider_modelarts.job_wait.WaitCondition`,
     as in the sensor's poke mode. An error that no retry can fix (authentication or permission,
