@@ -321,8 +321,12 @@ class SharedStatusPoller(Generic[WatchT]):
         """Register a watch for the duration of the ``async with`` block, on the shared poller
         of this event loop and key (created on first use, closed with its last watcher)."""
         poller = cls._shared(asyncio.get_running_loop(), key, source_factory)
-        async with poller.watch(watch, interval) as watcher_id:
+        # Not through watch(): one context-manager frame less for each of hundreds of triggers.
+        watcher_id = poller._join(watch, interval)
+        try:
             yield poller, watcher_id
+        finally:
+            await poller._leave(watcher_id)
 
     @classmethod
     def _shared(
@@ -336,24 +340,31 @@ class SharedStatusPoller(Generic[WatchT]):
     @asynccontextmanager
     async def watch(self, watch: WatchT, interval: float) -> AsyncIterator[int]:
         """Register one watch; the poller closes when its last watch leaves."""
-        loop = asyncio.get_running_loop()
+        watcher_id = self._join(watch, interval)
+        try:
+            yield watcher_id
+        finally:
+            await self._leave(watcher_id)
+
+    def _join(self, watch: WatchT, interval: float) -> int:
         watcher_id = next(self._watcher_ids)
         starting = not self.watches
         self.watches[watcher_id] = watch
         self.intervals[watcher_id] = interval
         # A new poller waits a moment for the watchers starting with it; a running one checks the
         # newcomer by its own interval at the latest (sooner if another watcher's round comes first).
-        self._due[watcher_id] = loop.time() + (min(FIRST_ROUND_DELAY, interval) if starting else interval)
+        delay = min(FIRST_ROUND_DELAY, interval) if starting else interval
+        self._due[watcher_id] = asyncio.get_running_loop().time() + delay
         self._schedule_changed.set()
         self._ensure_running()
-        try:
-            yield watcher_id
-        finally:
-            self.watches.pop(watcher_id, None)
-            self.intervals.pop(watcher_id, None)
-            self._due.pop(watcher_id, None)
-            if not self.watches:
-                await self._close(loop)
+        return watcher_id
+
+    async def _leave(self, watcher_id: int) -> None:
+        self.watches.pop(watcher_id, None)
+        self.intervals.pop(watcher_id, None)
+        self._due.pop(watcher_id, None)
+        if not self.watches:
+            await self._close(asyncio.get_running_loop())
 
     @classmethod
     def active(cls) -> list[SharedStatusPoller[Any]]:
