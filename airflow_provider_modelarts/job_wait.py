@@ -1,17 +1,108 @@
 """What "waiting for a training job" means, shared by the sensor (poke and reschedule) and the
-trigger (deferrable), so every mode reaches the same verdict from the same status.
+trigger (deferrable), so every mode reaches the same verdict, with the same message, from the same
+status or error.
+
+The rules are generic over how an API version writes its statuses (:class:`StatusScheme`): the v1
+API uses integer codes, the v2 API string phases. :class:`WaitCondition` is the v1 condition.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from airflow_provider_modelarts import api
-from airflow_provider_modelarts.exceptions import ModelArtsValidationError
+from airflow_provider_modelarts.exceptions import (
+    ModelArtsAuthError,
+    ModelArtsConnectionConfigError,
+    ModelArtsError,
+    ModelArtsNotFoundError,
+    ModelArtsValidationError,
+)
 
 Verdict = Literal["success", "failed", "waiting"]
+# How a check that raised ends a wait: "failed" when no retry can fix it, "error" when the
+# task's own retries may (the hook's retries of the call are spent by then).
+ErrorVerdict = Literal["failed", "error"]
+StatusT = TypeVar("StatusT", bound=Hashable)
+
+# Errors that a retry cannot fix: wrong credentials or permissions, a bad parameter or
+# connection, a job or version that does not exist.
+PERMANENT_ERRORS: tuple[type[ModelArtsError], ...] = (
+    ModelArtsAuthError,
+    ModelArtsValidationError,
+    ModelArtsConnectionConfigError,
+    ModelArtsNotFoundError,
+)
+
+
+def is_permanent(error: BaseException) -> bool:
+    """True for an error that ends a wait for good: retrying the check would fail the same way."""
+    return isinstance(error, PERMANENT_ERRORS)
+
+
+@dataclass(frozen=True)
+class StatusScheme(Generic[StatusT]):
+    """How one API version writes job statuses: their names, order and which ones are final.
+
+    :param label: a status as messages show it (v1: ``10 (JOBSTAT_COMPLETED)``).
+    :param name: a status's name (v1: ``JOBSTAT_COMPLETED``).
+    :param is_terminal: whether a job in that status can still change.
+    :param sort_key: orders statuses in messages and trigger kwargs.
+    :param default_failures: the statuses that fail a wait unless the user chooses others.
+    """
+
+    label: Callable[[StatusT], str]
+    name: Callable[[StatusT], str]
+    is_terminal: Callable[[StatusT], bool]
+    sort_key: Callable[[StatusT], Any]
+    default_failures: frozenset[StatusT]
+
+    def ordered(self, statuses: Iterable[StatusT]) -> list[StatusT]:
+        return sorted(statuses, key=self.sort_key)
+
+    def names(self, statuses: Iterable[StatusT]) -> str:
+        return ", ".join(self.name(status) for status in self.ordered(statuses))
+
+    def split(
+        self,
+        target: frozenset[StatusT],
+        failure: frozenset[StatusT] | None,
+        target_parameter: str,
+        failure_parameter: str,
+    ) -> frozenset[StatusT]:
+        """The failure statuses that go with ``target``.
+
+        Left unset, they are the defaults minus the targets: waiting for a status that is a failure
+        by default (e.g. for a job to fail) is what the user asked for, not a conflict. Set by the
+        user, they must not overlap the targets, and the error names both parameters.
+        """
+        if failure is None:
+            return self.default_failures - target
+        overlap = target & failure
+        if overlap:
+            raise ModelArtsValidationError(
+                failure_parameter,
+                f"statuses that are not also in {target_parameter} (overlap: {self.names(overlap)}); "
+                f"remove each from {failure_parameter} or from {target_parameter}",
+                self.ordered(failure),
+            )
+        return failure
+
+
+def _v1_label(code: int) -> str:
+    return f"{code} ({api.status_name(code)})"
+
+
+V1_STATUSES: StatusScheme[int] = StatusScheme(
+    label=_v1_label,
+    name=api.status_name,
+    is_terminal=api.is_terminal_code,
+    sort_key=int,
+    default_failures=frozenset(int(status) for status in api.FAILURE_STATUSES),
+)
 
 
 def status_codes(statuses: Iterable[int]) -> list[int]:
@@ -19,9 +110,57 @@ def status_codes(statuses: Iterable[int]) -> list[int]:
     return sorted(int(status) for status in statuses)
 
 
+class StatusWait(ABC, Generic[StatusT]):
+    """The verdict rules of a wait, for any status type: which statuses end it, and how.
+
+    Subclasses hold ``target_statuses`` and ``failure_statuses`` and say what is watched
+    (:attr:`subject`) and how its statuses read (:attr:`scheme`).
+    """
+
+    target_statuses: frozenset[StatusT]
+    failure_statuses: frozenset[StatusT]
+
+    @property
+    @abstractmethod
+    def scheme(self) -> StatusScheme[StatusT]:
+        """How the watched API writes statuses."""
+
+    @property
+    @abstractmethod
+    def subject(self) -> str:
+        """What is watched, as messages name it (e.g. ``training job 7 (version 70)``)."""
+
+    def describe(self, status: StatusT) -> str:
+        return f"{self.subject} has status {self.scheme.label(status)}"
+
+    def judge(self, status: StatusT) -> tuple[Verdict, str]:
+        """The verdict for a status, and a message naming what is watched and the status."""
+        description = self.describe(status)
+        wanted = self.scheme.names(self.target_statuses)
+        if status in self.target_statuses:
+            return "success", f"{description}: a target status"
+        if status in self.failure_statuses:
+            return "failed", f"{description}: a failure status"
+        if self.scheme.is_terminal(status):
+            return "failed", f"{description}: terminal, and not a target status ({wanted})"
+        return "waiting", f"{description}: waiting for {wanted}"
+
+    def judge_error(self, error: BaseException) -> tuple[ErrorVerdict, str]:
+        """How a check that raised ``error`` ends the wait, and the message saying so.
+
+        ``failed`` for errors no retry can fix (see :data:`PERMANENT_ERRORS`), ``error`` for the
+        rest (transient errors whose retries are spent): the task's own retries may still help.
+        """
+        if isinstance(error, ModelArtsNotFoundError):
+            return "failed", f"{self.subject} does not exist: {error}"
+        if is_permanent(error):
+            return "failed", f"checking {self.subject} failed, and a retry would fail the same way: {error}"
+        return "error", f"checking {self.subject} failed: {error}"
+
+
 @dataclass(frozen=True)
-class WaitCondition:
-    """The job/version to wait for, and which statuses end the wait how.
+class WaitCondition(StatusWait[int]):
+    """The v1 wait: the job/version to wait for, and which status codes end the wait how.
 
     :param job_id: the training job.
     :param version_id: the version; ``None`` until the latest version is pinned.
@@ -33,7 +172,7 @@ class WaitCondition:
     job_id: int
     version_id: int | None
     target_statuses: frozenset[int]
-    failure_statuses: frozenset[int] = field(default_factory=lambda: frozenset(api.FAILURE_STATUSES))
+    failure_statuses: frozenset[int] = field(default_factory=lambda: V1_STATUSES.default_failures)
 
     @classmethod
     def validate(
@@ -43,45 +182,28 @@ class WaitCondition:
         target_statuses: object,
         failure_statuses: object,
     ) -> WaitCondition:
-        target = api.validate_status_set(target_statuses, "target_status")
-        failure = (
-            frozenset(api.FAILURE_STATUSES)
+        """Check user values; ``failure_statuses=None`` means the defaults minus the targets."""
+        target = frozenset(int(code) for code in api.validate_status_set(target_statuses, "target_status"))
+        chosen = (
+            None
             if failure_statuses is None
-            else api.validate_status_set(failure_statuses, "failure_statuses")
+            else frozenset(int(code) for code in api.validate_status_set(failure_statuses, "failure_statuses"))
         )
-        overlap = target & failure
-        if overlap:
-            raise ModelArtsValidationError(
-                "failure_statuses",
-                "statuses that are not also in target_status (overlap: "
-                + ", ".join(api.status_name(code) for code in sorted(overlap))
-                + ")",
-                status_codes(failure),
-            )
         return cls(
             job_id=api.validate_id(job_id, "job_id"),
             version_id=api.validate_optional_positive_int(version_id, "version_id"),
-            target_statuses=frozenset(int(code) for code in target),
-            failure_statuses=frozenset(int(code) for code in failure),
+            target_statuses=target,
+            failure_statuses=V1_STATUSES.split(target, chosen, "target_status", "failure_statuses"),
         )
 
-    def describe(self, status: int) -> str:
+    @property
+    def scheme(self) -> StatusScheme[int]:
+        return V1_STATUSES
+
+    @property
+    def subject(self) -> str:
         version = f"version {self.version_id}" if self.version_id else "its latest version"
-        return f"training job {self.job_id} ({version}) has status {status} ({api.status_name(status)})"
-
-    def judge(self, status: int) -> tuple[Verdict, str]:
-        """The verdict for a status, and a message naming the job, the version and the code."""
-        description = self.describe(status)
-        if status in self.target_statuses:
-            return "success", f"{description}: a target status"
-        if status in self.failure_statuses:
-            return "failed", f"{description}: a failure status"
-        if api.is_terminal_code(status):
-            wanted = ", ".join(api.status_name(code) for code in status_codes(self.target_statuses))
-            return "failed", f"{description}: terminal, and not a target status ({wanted})"
-        return "waiting", f"{description}: waiting for " + ", ".join(
-            api.status_name(code) for code in status_codes(self.target_statuses)
-        )
+        return f"training job {self.job_id} ({version})"
 
 
 def version_result(detail: dict[str, Any], job_id: int) -> dict[str, Any]:

@@ -1,8 +1,18 @@
 """Coalesced status polling: many waiting triggers, a handful of API calls.
 
 Triggers that run in one event loop (one triggerer process) and watch jobs of the same project
-through the same connection share a :class:`SharedStatusPoller`. The poller runs one *round* per
-poll interval for every job/version watched at that moment, and picks the cheapest way to serve it:
+through the same connection share a :class:`SharedStatusPoller`. The poller runs *rounds*: each
+round reads, in one go, the state of everything watched at that moment. The poller knows nothing of
+job ids, statuses or endpoints: a :class:`StatusSource` reads a round's watches and reports a
+snapshot or an error for each. :class:`RoundPlanner` is the source for the v1 API; a source for
+another API version (string ids, a search endpoint) plugs into the same poller.
+
+When rounds run: every watcher is checked within its own poll interval of joining, and then
+again within its own interval of the end of each round that checked it. A round checks every
+watch present, so watchers with longer intervals ride along on the rounds that shorter ones need
+(with the job list, that costs nothing more).
+
+How :class:`RoundPlanner` serves a v1 round, with as few requests as the API allows:
 
 * the job list, 1000 jobs per request, whose rows carry each job's latest version and its status:
   ``ceil(T / 1000)`` requests for a project of T jobs, however many triggers wait;
@@ -13,35 +23,42 @@ poll interval for every job/version watched at that moment, and picks the cheape
 A job that the list did not show (deleted, in another workspace, or shifted between pages while the
 list changed) is asked about directly, so the list is never taken as proof that a job is gone.
 
-Correctness rules: every trigger gets its own job's status; a round's error reaches every trigger
-that waited on it (as an error, never as an outcome); a trigger that is cancelled or re-created
-only adds or removes its own watch; and the poller, its thread work and its HTTP session end with
-its last user. Blocking HTTP runs in a worker thread, never on the event loop.
+Correctness rules: every trigger gets its own job's status; an error is kept to the watches it
+concerns (one job's error never reaches another job's watchers), and reaches them as an error,
+never as an outcome; a trigger that is cancelled or re-created only adds or removes its own watch;
+and the poller, its thread work and its HTTP session end with its last user, even when a round is
+still running in its worker thread then. Blocking HTTP runs in a worker thread, never on the event
+loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import itertools
 import math
-from collections.abc import AsyncIterator, Callable, Iterable
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from airflow_provider_modelarts import api
-from airflow_provider_modelarts.exceptions import ModelArtsNotFoundError
+from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
-WatchKey = tuple[int, int]  # (job_id, version_id)
+WatchT = TypeVar("WatchT", bound=Hashable)
+_R = TypeVar("_R")
+WatchKey = tuple[int, int]  # a v1 watch: (job_id, version_id)
 # Lets triggers that start together (a triggerer restart, a fan-out DAG) join the first round.
 FIRST_ROUND_DELAY = 0.2
 
 
 @dataclass(frozen=True)
 class PollerKey:
-    """What makes two triggers' status checks interchangeable."""
+    """What makes two triggers' status checks interchangeable (and their hooks identical)."""
 
     conn_id: str
     region: str | None
@@ -49,34 +66,108 @@ class PollerKey:
     workspace_id: str | None
     retry_limit: int
     retry_delay: float
+    retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY
 
 
 @dataclass
-class RoundOutcome:
+class RoundOutcome(Generic[WatchT]):
     """What one round found for each watch: a status snapshot or the error that stopped it."""
 
     number: int
-    snapshots: dict[WatchKey, dict[str, Any]] = field(default_factory=dict)
-    errors: dict[WatchKey, BaseException] = field(default_factory=dict)
+    snapshots: dict[WatchT, dict[str, Any]] = field(default_factory=dict)
+    errors: dict[WatchT, BaseException] = field(default_factory=dict)
 
 
-class RoundPlanner:
-    """Fetch the statuses of a set of watches with as few requests as the API allows (sync)."""
+class SourceClosedError(Exception):
+    """The source was closed: a round that was still running stops before its next request."""
+
+
+class StatusSource(ABC, Generic[WatchT]):
+    """Reads the state of a round's watches (blocking; the poller calls it in a worker thread).
+
+    Subclasses implement :meth:`read` (calling :meth:`check_open` before each request) and
+    :meth:`release`. :meth:`close` may be called from another thread while a round runs: the round
+    then makes no new request (so it creates no session and fetches no token after the close), and
+    the round's own thread releases the resources once it ends, so they are released exactly once
+    and never while in use.
+    """
 
     def __init__(self, hook: ModelArtsHook) -> None:
         self.hook = hook
+        self._lock = threading.Lock()
+        self._rounds_running = 0
+        self._closed = False
+        self._released = False
+
+    def fetch(self, watches: Iterable[WatchT]) -> RoundOutcome[WatchT]:
+        """One round: a snapshot or an error for every watch (errors are kept per watch)."""
+        with self._lock:
+            if self._closed:
+                raise SourceClosedError
+            self._rounds_running += 1
+        try:
+            return self.read(set(watches))
+        finally:
+            with self._lock:
+                self._rounds_running -= 1
+            self._release_if_idle()
+
+    def close(self) -> None:
+        """Stop new requests, and release the resources now or when the running round ends."""
+        with self._lock:
+            self._closed = True
+        self._release_if_idle()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def check_open(self) -> None:
+        """Raise :class:`SourceClosedError` once closed: call before each request."""
+        if self._closed:
+            raise SourceClosedError
+
+    def _release_if_idle(self) -> None:
+        with self._lock:
+            if not self._closed or self._rounds_running or self._released:
+                return
+            self._released = True
+        self.release()
+
+    @abstractmethod
+    def read(self, watches: set[WatchT]) -> RoundOutcome[WatchT]:
+        """Read the watches' states; errors that concern only some watches go into ``errors``."""
+
+    def release(self) -> None:
+        """Close the HTTP session (called once, after the last round)."""
+        self.hook.close()
+
+
+class RoundPlanner(StatusSource[WatchKey]):
+    """The v1 source: the statuses of a set of job versions with as few requests as possible.
+
+    Errors stay with the job they concern: a job whose calls fail (not found, or a transient error
+    once the hook's retries are spent) fails only its own watches. A list page that fails leaves
+    the watches it would have served with that error: the failure says nothing about any one job,
+    and asking every one of them directly would multiply the requests sent to a failing service
+    (the hook has already retried the page). Jobs that earlier pages showed are served as usual.
+    """
+
+    def __init__(self, hook: ModelArtsHook) -> None:
+        super().__init__(hook)
         # job_total_count from the last list call: how many list pages a round would cost.
         self.known_total: int | None = None
 
-    def fetch(self, watches: Iterable[WatchKey]) -> RoundOutcome:
-        watches = set(watches)
-        outcome = RoundOutcome(number=0)
-        latest = self._from_list({job_id for job_id, _ in watches})
+    def read(self, watches: set[WatchKey]) -> RoundOutcome[WatchKey]:
+        outcome: RoundOutcome[WatchKey] = RoundOutcome(number=0)
+        latest, list_error = self._from_list({job_id for job_id, _ in watches})
         direct: dict[int, set[int]] = {}
         for job_id, version_id in watches:
             row = latest.get(job_id)
             if row is not None and row.get("version_id") == version_id:
                 outcome.snapshots[(job_id, version_id)] = dict(row)
+            elif row is None and list_error is not None:
+                outcome.errors[(job_id, version_id)] = list_error
             else:
                 direct.setdefault(job_id, set()).add(version_id)
         for job_id, version_ids in direct.items():
@@ -86,8 +177,9 @@ class RoundPlanner:
     def _list_pages(self) -> int:
         return max(1, math.ceil((self.known_total or 0) / api.PER_PAGE_RANGE[1]))
 
-    def _from_list(self, job_ids: set[int]) -> dict[int, dict[str, Any]]:
-        """Latest-version rows of the jobs, read from the job list while that is the cheaper way."""
+    def _from_list(self, job_ids: set[int]) -> tuple[dict[int, dict[str, Any]], ModelArtsError | None]:
+        """Latest-version rows of the jobs, read from the job list while that is the cheaper way,
+        and the error of the page that failed, if one did."""
         found: dict[int, dict[str, Any]] = {}
         # create_time ascending keeps pages stable while new jobs are created (they go last).
         filters = api.JobListFilters.validate(per_page=api.PER_PAGE_RANGE[1], sort_by="create_time", order="asc")
@@ -96,7 +188,11 @@ class RoundPlanner:
             pages_left = self._list_pages() - page + 1
             if pages_left >= len(job_ids) - len(found):
                 break  # asking each remaining job directly costs no more
-            body = self.hook.list_training_jobs_page(dataclasses.replace(filters, page=page))
+            self.check_open()
+            try:
+                body = self.hook.list_training_jobs_page(dataclasses.replace(filters, page=page))
+            except ModelArtsError as error:
+                return found, error
             if isinstance(body.get("job_total_count"), int):
                 self.known_total = body["job_total_count"]
             jobs = body.get("jobs") or []
@@ -104,9 +200,12 @@ class RoundPlanner:
             if len(jobs) < filters.per_page:
                 break
             page += 1
-        return found
+        return found, None
 
-    def _fetch_job(self, job_id: int, version_ids: set[int], job_is_listed: bool, outcome: RoundOutcome) -> None:
+    def _fetch_job(
+        self, job_id: int, version_ids: set[int], job_is_listed: bool, outcome: RoundOutcome[WatchKey]
+    ) -> None:
+        self.check_open()
         try:
             if len(version_ids) == 1 and not job_is_listed:
                 # Probably the latest version of a job the list did not cover: one detail call.
@@ -115,7 +214,7 @@ class RoundPlanner:
                 return
             # Older versions: one call for all the job's versions serves every watcher of the job.
             body = self.hook.list_job_versions(job_id)
-        except ModelArtsNotFoundError as error:
+        except ModelArtsError as error:
             for version_id in version_ids:
                 outcome.errors[(job_id, version_id)] = error
             return
@@ -143,59 +242,132 @@ def hook_for(key: PollerKey) -> ModelArtsHook:
         workspace_id=key.workspace_id,
         retry_limit=key.retry_limit,
         retry_delay=key.retry_delay,
+        retry_max_delay=key.retry_max_delay,
     )
 
 
-class SharedStatusPoller:
-    """One per (event loop, :class:`PollerKey`): runs rounds while anyone watches.
+def v1_source_for(key: PollerKey) -> RoundPlanner:
+    """The v1 source of a poller: a :class:`RoundPlanner` on :func:`hook_for`'s hook."""
+    return RoundPlanner(hook_for(key))
+
+
+class BlockingRunner(Protocol):
+    """Runs blocking work off the event loop (``asyncio.to_thread``; tests may run it inline)."""
+
+    def __call__(self, func: Callable[[], _R], /) -> Awaitable[_R]: ...
+
+
+# A source factory may also return a bare v1 hook (what ``watching`` took before sources existed).
+SourceFactory = Callable[[Any], "StatusSource[Any] | ModelArtsHook"]
+
+
+class SharedStatusPoller(Generic[WatchT]):
+    """One per (event loop, key): runs rounds while anyone watches.
 
     Use :meth:`watching` from a trigger; it registers the watch and yields the poller, whose
-    :meth:`next_status` returns the watch's snapshot from the next round.
+    :meth:`next_status` returns the watch's snapshot from the next round that checked it.
+
+    :param key: what the watchers share (e.g. a :class:`PollerKey`); equal keys share one poller,
+        so a key must also tell apart sources that read differently (e.g. API versions).
+    :param source_factory: builds the :class:`StatusSource` for the key (a bare v1 hook is
+        wrapped in a :class:`RoundPlanner`).
+    :param run_blocking: how a round runs off the event loop (default ``asyncio.to_thread``).
     """
 
-    _registry: ClassVar[dict[tuple[asyncio.AbstractEventLoop, PollerKey], SharedStatusPoller]] = {}
+    _registry: ClassVar[dict[tuple[asyncio.AbstractEventLoop, Hashable], SharedStatusPoller[Any]]] = {}
     _watcher_ids: ClassVar[itertools.count[int]] = itertools.count(1)
 
-    def __init__(self, key: PollerKey, hook_factory: Callable[[PollerKey], ModelArtsHook]) -> None:
+    def __init__(
+        self,
+        key: Hashable,
+        source_factory: SourceFactory,
+        *,
+        run_blocking: BlockingRunner = asyncio.to_thread,
+    ) -> None:
         self.key = key
-        self.hook = hook_factory(key)
-        self.planner = RoundPlanner(self.hook)
+        made = source_factory(key)
+        source: StatusSource[Any] = made if isinstance(made, StatusSource) else RoundPlanner(made)
+        self.source: StatusSource[WatchT] = source
         self.intervals: dict[int, float] = {}  # watcher id -> its poll interval
-        self.watches: dict[int, WatchKey] = {}  # watcher id -> what it watches
+        self.watches: dict[int, WatchT] = {}  # watcher id -> what it watches
         self.rounds_run = 0
-        self._latest: RoundOutcome | None = None
+        self._run_blocking = run_blocking
+        # watcher id -> the event-loop time by which a round must start that checks it.
+        self._due: dict[int, float] = {}
+        self._latest: RoundOutcome[WatchT] | None = None
         self._round_done = asyncio.Condition()
+        self._schedule_changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def hook(self) -> ModelArtsHook:
+        """The source's hook (its ``request_count`` shows what the rounds cost)."""
+        return self.source.hook
+
+    @property
+    def planner(self) -> StatusSource[WatchT]:
+        """The source (named for the v1 :class:`RoundPlanner`)."""
+        return self.source
 
     @classmethod
     @asynccontextmanager
     async def watching(
         cls,
-        key: PollerKey,
-        watch: WatchKey,
+        key: Hashable,
+        watch: Hashable,
         interval: float,
-        hook_factory: Callable[[PollerKey], ModelArtsHook],
-    ) -> AsyncIterator[tuple[SharedStatusPoller, int]]:
-        """Register a watch for the duration of the ``async with`` block."""
-        loop = asyncio.get_running_loop()
-        poller = cls._registry.get((loop, key))
-        if poller is None:
-            poller = cls(key, hook_factory)
-            cls._registry[(loop, key)] = poller
-        watcher_id = next(cls._watcher_ids)
-        poller.watches[watcher_id] = watch
-        poller.intervals[watcher_id] = interval
-        poller._ensure_running()
+        source_factory: SourceFactory,
+    ) -> AsyncIterator[tuple[SharedStatusPoller[Any], int]]:
+        """Register a watch for the duration of the ``async with`` block, on the shared poller
+        of this event loop and key (created on first use, closed with its last watcher)."""
+        poller = cls._shared(asyncio.get_running_loop(), key, source_factory)
+        # Not through watch(): one context-manager frame less for each of hundreds of triggers.
+        watcher_id = poller._join(watch, interval)
         try:
             yield poller, watcher_id
         finally:
-            poller.watches.pop(watcher_id, None)
-            poller.intervals.pop(watcher_id, None)
-            if not poller.watches:
-                await poller._close(loop)
+            await poller._leave(watcher_id)
 
     @classmethod
-    def active(cls) -> list[SharedStatusPoller]:
+    def _shared(
+        cls, loop: asyncio.AbstractEventLoop, key: Hashable, source_factory: SourceFactory
+    ) -> SharedStatusPoller[Any]:
+        poller = cls._registry.get((loop, key))
+        if poller is None:
+            poller = cls._registry[(loop, key)] = cls(key, source_factory)
+        return poller
+
+    @asynccontextmanager
+    async def watch(self, watch: WatchT, interval: float) -> AsyncIterator[int]:
+        """Register one watch; the poller closes when its last watch leaves."""
+        watcher_id = self._join(watch, interval)
+        try:
+            yield watcher_id
+        finally:
+            await self._leave(watcher_id)
+
+    def _join(self, watch: WatchT, interval: float) -> int:
+        watcher_id = next(self._watcher_ids)
+        starting = not self.watches
+        self.watches[watcher_id] = watch
+        self.intervals[watcher_id] = interval
+        # A new poller waits a moment for the watchers starting with it; a running one checks the
+        # newcomer by its own interval at the latest (sooner if another watcher's round comes first).
+        delay = min(FIRST_ROUND_DELAY, interval) if starting else interval
+        self._due[watcher_id] = asyncio.get_running_loop().time() + delay
+        self._schedule_changed.set()
+        self._ensure_running()
+        return watcher_id
+
+    async def _leave(self, watcher_id: int) -> None:
+        self.watches.pop(watcher_id, None)
+        self.intervals.pop(watcher_id, None)
+        self._due.pop(watcher_id, None)
+        if not self.watches:
+            await self._close(asyncio.get_running_loop())
+
+    @classmethod
+    def active(cls) -> list[SharedStatusPoller[Any]]:
         """The pollers alive in this process (for tests and diagnostics)."""
         return list(cls._registry.values())
 
@@ -204,25 +376,46 @@ class SharedStatusPoller:
             self._task = asyncio.get_running_loop().create_task(self._run(), name=f"modelarts-poller-{self.key}")
 
     async def _run(self) -> None:
-        await asyncio.sleep(FIRST_ROUND_DELAY)
+        loop = asyncio.get_running_loop()
         while self.watches:
-            watches = set(self.watches.values())
-            try:
-                outcome = await asyncio.to_thread(self.planner.fetch, watches)
-            except Exception as error:  # the whole round failed: every watcher hears about it
-                outcome = RoundOutcome(number=0, errors=dict.fromkeys(watches, error))
+            delay = min(self._due.values()) - loop.time()
+            if delay > 0:
+                await self._sleep_until_due_or_changed(delay)
+                continue  # watchers may have joined or left meanwhile: look again
+            checked = dict(self.watches)
+            outcome = await self._round(set(checked.values()))
+            # Counted from the round's end, as poke mode sleeps after each poke: a round slowed by
+            # retries is not followed at once by another against the same struggling service, and
+            # its watchers get to act on its outcome (and leave) before anything is sent again.
+            ended = loop.time()
+            for watcher_id in checked.keys() & self._due.keys():
+                self._due[watcher_id] = ended + self.intervals[watcher_id]
             self.rounds_run += 1
             outcome.number = self.rounds_run
             async with self._round_done:
                 self._latest = outcome
                 self._round_done.notify_all()
-            await asyncio.sleep(min(self.intervals.values(), default=0))
+
+    async def _sleep_until_due_or_changed(self, delay: float) -> None:
+        self._schedule_changed.clear()
+        # Not asyncio.wait_for: before Python 3.12 it can swallow the cancellation that closes us.
+        waiter = asyncio.ensure_future(self._schedule_changed.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=delay)
+        finally:
+            waiter.cancel()
+
+    async def _round(self, watches: set[WatchT]) -> RoundOutcome[WatchT]:
+        try:
+            return await self._run_blocking(functools.partial(self.source.fetch, watches))
+        except Exception as error:  # the source itself broke: every watcher of the round hears of it
+            return RoundOutcome(number=0, errors=dict.fromkeys(watches, error))
 
     async def next_status(self, watcher_id: int, after_round: int) -> tuple[int, dict[str, Any]]:
-        """The watch's snapshot from the first round numbered above ``after_round``.
+        """The watch's snapshot from the first round numbered above ``after_round`` that checked it.
 
-        Raises the round's error for this watch (e.g. ``ModelArtsNotFoundError``, or the error that
-        ended the whole round once the hook's retries were spent).
+        Raises the round's error for this watch (e.g. ``ModelArtsNotFoundError``, or the error
+        that stopped its calls once the hook's retries were spent).
         """
         watch = self.watches[watcher_id]
         async with self._round_done:
@@ -235,15 +428,17 @@ class SharedStatusPoller:
             raise outcome.errors[watch]
         return outcome.number, outcome.snapshots[watch]
 
-    def _covers(self, watch: WatchKey) -> bool:
+    def _covers(self, watch: WatchT) -> bool:
         latest = self._latest
         return latest is not None and (watch in latest.snapshots or watch in latest.errors)
 
     async def _close(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._registry.get((loop, self.key)) is self:
             del self._registry[(loop, self.key)]
+        # First stop the source: a round still running in its thread (cancelling our task does
+        # not stop it) makes no new request, and releases the session itself when it ends.
+        await self._run_blocking(self.source.close)
         if self._task is not None and not self._task.done():
             self._task.cancel()
             with suppress(asyncio.CancelledError, Exception):
                 await self._task
-        await asyncio.to_thread(self.hook.close)

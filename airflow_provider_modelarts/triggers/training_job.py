@@ -11,7 +11,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError
+from airflow_provider_modelarts.exceptions import ModelArtsError
 from airflow_provider_modelarts.job_wait import WaitCondition, status_codes, version_result
 
 if TYPE_CHECKING:
@@ -28,9 +28,15 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
     primitives and the connection id, never a secret) and the deadline is absolute, so the
     triggerer can stop it and re-create it from :meth:`serialize` at any time without changing the
     outcome. Triggers of the same connection and project in one triggerer share their status
-    checks through :class:`~airflow_provider_modelarts.polling.SharedStatusPoller` (one round per
-    poll interval, the smallest among them); blocking HTTP runs in a worker thread, never on the
-    event loop.
+    checks through :class:`~airflow_provider_modelarts.polling.SharedStatusPoller`: each trigger is
+    checked within its own ``poll_interval`` of starting, and then again within ``poll_interval`` of
+    the end of each check; blocking HTTP runs in a worker thread, never on the event loop.
+
+    Verdicts and messages come from :class:`~airflow_provider_modelarts.job_wait.WaitCondition`,
+    as in the sensor's poke mode. An error that no retry can fix (authentication or permission,
+    validation, connection configuration, a job or version that does not exist) ends the wait with
+    ``failed``; any other error, once the hook's retries are spent, with ``error``, so the task's
+    own retries may apply.
 
     :param job_id: the training job.
     :param version_id: the version (the sensor pins the latest one before deferring).
@@ -39,6 +45,9 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
     :param workspace_id: the workspace (default: the connection's).
     :param poll_interval: seconds between checks.
     :param end_time: the deadline as a Unix timestamp; ``None`` for none.
+    :param retry_limit: retries of each API call on transient errors.
+    :param retry_delay: first backoff delay of those retries, in seconds.
+    :param retry_max_delay: longest backoff delay of those retries, in seconds.
     """
 
     def __init__(
@@ -55,6 +64,7 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
         end_time: float | None = None,
         retry_limit: int = api.DEFAULT_RETRY_LIMIT,
         retry_delay: float = api.DEFAULT_RETRY_DELAY,
+        retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
     ) -> None:
         super().__init__()
         self.condition = WaitCondition.validate(job_id, version_id, target_statuses, failure_statuses)
@@ -64,8 +74,9 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
         self.workspace_id = workspace_id
         self.poll_interval = float(poll_interval)
         self.end_time = end_time
-        self.retry_limit = retry_limit
-        self.retry_delay = retry_delay
+        self.retry_limit, self.retry_delay, self.retry_max_delay = api.validate_retry_settings(
+            retry_limit, retry_delay, retry_max_delay
+        )
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -83,6 +94,7 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
                 "end_time": self.end_time,
                 "retry_limit": self.retry_limit,
                 "retry_delay": self.retry_delay,
+                "retry_max_delay": self.retry_max_delay,
             },
         )
 
@@ -108,6 +120,7 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
             workspace_id=self.workspace_id,
             retry_limit=self.retry_limit,
             retry_delay=self.retry_delay,
+            retry_max_delay=self.retry_max_delay,
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -115,9 +128,9 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
         assert version_id is not None
         watch = (job_id, version_id)
         # Imported when the trigger runs (in the triggerer), not when a DAG file imports the sensor.
-        from airflow_provider_modelarts.polling import SharedStatusPoller, hook_for
+        from airflow_provider_modelarts.polling import SharedStatusPoller, v1_source_for
 
-        async with SharedStatusPoller.watching(self.poller_key(), watch, self.poll_interval, hook_for) as (
+        async with SharedStatusPoller.watching(self.poller_key(), watch, self.poll_interval, v1_source_for) as (
             poller,
             watcher_id,
         ):
@@ -134,13 +147,11 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
                     if result is None:
                         continue  # the deadline passed while waiting: report it at the top of the loop
                     seen_round, current = result
-                except ModelArtsNotFoundError as error:
-                    yield self._event("failed", f"training job {job_id} version {version_id} not found: {error}")
-                    return
                 except ModelArtsError as error:
-                    # The round's retries are spent: report it, as a failed poke would (the task's
-                    # own retries then apply); never turn it into an outcome.
-                    yield self._event("error", f"checking training job {job_id} version {version_id}: {error}")
+                    # Never turned into an outcome: "failed" when no retry can fix it, else "error"
+                    # (the hook's retries are spent; the task's own retries then apply).
+                    outcome, message = self.condition.judge_error(error)
+                    yield self._event(outcome, message)
                     return
                 previous, snapshot = snapshot, current
                 verdict, message = self.condition.judge(int(current.get("status", -1)))

@@ -38,6 +38,7 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsTransportError,
 )
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+from airflow_provider_modelarts.job_wait import PERMANENT_ERRORS
 from airflow_provider_modelarts.operators.training_jobs import (
     ModelArtsListJobVersionsOperator,
     ModelArtsListTrainingJobsOperator,
@@ -357,6 +358,11 @@ def assert_outcome(fault: Fault, layer: Layer, result: Result) -> None:
         if deleted:
             # The job is gone: the event fails the task at once, without task retries.
             assert result.event["status"] == "failed" and "not found" in result.event["message"]
+            assert isinstance(result.error, AirflowFailException)
+        elif fault.error is not None and issubclass(fault.error, PERMANENT_ERRORS):
+            # No retry can fix it (refused credentials or permissions): failed, without task retries.
+            assert result.event["status"] == "failed", result.event
+            assert fault.marker in result.event["message"]
             assert isinstance(result.error, AirflowFailException)
         else:
             # Retries are spent: the event reports an error, which the task's own retries handle.

@@ -92,8 +92,11 @@ def test_ids_must_be_positive_integers(bad: object) -> None:
 def test_wait_condition_refuses_empty_and_overlapping_sets() -> None:
     with pytest.raises(ModelArtsValidationError, match="target_status"):
         WaitCondition.validate(1, None, [], None)
-    with pytest.raises(ModelArtsValidationError, match="failure_statuses.*JOBSTAT_FAILED"):
-        WaitCondition.validate(1, None, [10, 11], None)
+    # Targets that are failures by default leave the defaults (they are what the user asked for);
+    # only failure_statuses the user wrote may conflict with target_status.
+    assert 11 not in WaitCondition.validate(1, None, [10, 11], None).failure_statuses
+    with pytest.raises(ModelArtsValidationError, match="failure_statuses.*target_status.*JOBSTAT_FAILED"):
+        WaitCondition.validate(1, None, [10, 11], [11, 12])
     with pytest.raises(ModelArtsValidationError, match="target_status"):
         WaitCondition.validate(1, None, [10, 42], None)
 
