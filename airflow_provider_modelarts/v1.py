@@ -116,9 +116,12 @@ class JobStatus(IntEnum):
         return not self.is_terminal
 
 
-# 10 is the only success. 20 ("review finished") is deliberately *not* success: nothing says
-# training is done at that point. 12 and 13 end a job that someone stopped: terminal, not
-# success, unlike the Huawei provider that counts "Terminated" as success.
+# 10 is the only success. 12 and 13 end a job that someone stopped: terminal, not success, unlike
+# the Huawei provider that counts "Terminated" as success. 20 ("review finished",
+# https://support.huaweicloud.com/intl/en-us/api-modelarts/modelarts_03_0074.html) ends the review
+# flow: the version will not move on, so it is terminal, but nothing says training succeeded, so it
+# is not a success either. A sensor waiting for COMPLETED then fails at once instead of hanging until
+# its timeout; put 20 in target_status to accept a finished review.
 SUCCESS_STATUSES: frozenset[JobStatus] = frozenset({JobStatus.COMPLETED})
 FAILURE_STATUSES: frozenset[JobStatus] = frozenset(
     {
@@ -135,7 +138,9 @@ FAILURE_STATUSES: frozenset[JobStatus] = frozenset(
         JobStatus.MOUNT_FAILED,
     }
 )
-TERMINAL_STATUSES: frozenset[JobStatus] = SUCCESS_STATUSES | FAILURE_STATUSES
+# Terminal, but neither a success nor a failure: see the comment above.
+REVIEW_FINISHED_STATUSES: frozenset[JobStatus] = frozenset({JobStatus.CHECK_RUNNING_COMPLETED})
+TERMINAL_STATUSES: frozenset[JobStatus] = SUCCESS_STATUSES | FAILURE_STATUSES | REVIEW_FINISHED_STATUSES
 VALID_STATUS_CODES = range(0, 23)
 
 

@@ -28,8 +28,11 @@ def test_job_status_names_and_classes() -> None:
     assert api.JobStatus(22).name == "MOUNT_FAILED"
     assert [s for s in api.JobStatus if s.is_success] == [api.JobStatus.COMPLETED]
     assert {int(s) for s in api.JobStatus if s.is_failure} == {3, 5, 6, 11, 12, 13, 14, 16, 17, 21, 22}
-    # 20 (review finished) is not success, and 9 (killing) is still in progress.
-    assert api.JobStatus(20).is_in_progress and api.JobStatus(9).is_in_progress
+    # 20 (review finished) ends the version but is neither success nor failure; 9 (killing) is
+    # still in progress.
+    review_finished = api.JobStatus(20)
+    assert review_finished.is_terminal and not review_finished.is_success and not review_finished.is_failure
+    assert api.JobStatus(9).is_in_progress
     assert api.status_name(99) == "UNDOCUMENTED_99" and not api.is_terminal_code(99)
 
 
@@ -109,7 +112,7 @@ def test_wait_condition_verdicts() -> None:
         "training job 7 (version 70) has status 11 (JOBSTAT_FAILED): a failure status",
     )
     assert condition.judge(8)[0] == "waiting"
-    assert condition.judge(20)[0] == "waiting"
+    assert condition.judge(20)[0] == "failed"
     assert condition.judge(99)[0] == "waiting"
     # Terminal but neither target nor failure: the job can no longer get there.
     narrow = WaitCondition.validate(7, 70, [8], [11])

@@ -153,3 +153,14 @@ def test_the_rules_hold_for_string_phases() -> None:
     assert V2_PHASES.split(failed_target, None, "target_phase", "failure_phases") == {"Abnormal"}
     with pytest.raises(ModelArtsValidationError, match="target_phase"):
         V2_PHASES.split(failed_target, frozenset({"Failed"}), "target_phase", "failure_phases")
+
+
+def test_a_finished_review_ends_the_wait_instead_of_hanging_until_the_timeout() -> None:
+    # Status 20 ("review finished") never moves on: waiting for COMPLETED must fail at once and
+    # say how to accept it, while a user who targets 20 succeeds.
+    default = WaitCondition.validate(1, 1, api.JobStatus.COMPLETED, None)
+    verdict, message = default.judge(int(api.JobStatus.CHECK_RUNNING_COMPLETED))
+    assert verdict == "failed"
+    assert "terminal, and not a target status" in message
+    accepting = WaitCondition.validate(1, 1, [api.JobStatus.COMPLETED, api.JobStatus.CHECK_RUNNING_COMPLETED], None)
+    assert accepting.judge(20)[0] == "success"
