@@ -122,6 +122,9 @@ def test_patterns_run_to_success(dags: ModuleType, emu: ModelArtsEmulator) -> No
     )
     states = _states(run)
     assert states == {key: "success" for key in states} and len(states) == 13, states
+    # default_args reached the provider's own arguments.
+    tasks = _dag(dags, "modelarts_patterns").task_dict
+    assert tasks["wait_output"].modelarts_retry_max_delay == tasks["list_by_status"].modelarts_retry_max_delay == 0.05
     # A TaskFlow output as the argument of each operator and of the sensor.
     assert {job["status"] for job in _xcom(run, "list_by_status")} == {11}
     assert _xcom(run, "versions_of_output", key="job")["job_id"] == first["job_id"]
