@@ -33,15 +33,24 @@ FAILED_DATE = datetime(2026, 3, 3, tzinfo=timezone.utc)
 
 @pytest.fixture(scope="module")
 def dags(emulator: ModelArtsEmulator) -> Iterator[ModuleType]:
-    home = Path(os.environ["AIRFLOW_HOME"])
-    (home / "dags").mkdir(exist_ok=True)
-    target = home / "dags" / DAG_FILE.name
+    # The folders and database Airflow was configured with in this process (os.environ's
+    # AIRFLOW_HOME may have moved since: tests.conftest runs again when a test module imports it).
+    from airflow.configuration import AIRFLOW_HOME, conf
+
+    dags_folder = Path(conf.get("core", "dags_folder"))
+    dags_folder.mkdir(parents=True, exist_ok=True)
+    target = dags_folder / DAG_FILE.name
     shutil.copy(DAG_FILE, target)
     subprocess.run(
         [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
         check=True,
         capture_output=True,
-        env={**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags")},
+        env={
+            **os.environ,
+            "AIRFLOW_HOME": AIRFLOW_HOME,
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": conf.get("database", "sql_alchemy_conn"),
+        },
     )
     spec = importlib.util.spec_from_file_location("modelarts_patterns_dags", target)
     assert spec is not None and spec.loader is not None
