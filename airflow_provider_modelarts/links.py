@@ -1,7 +1,10 @@
 """The "ModelArts Console" extra link on tasks that concern one training job.
 
-Airflow 3 computes links on the worker after each try and stores the URL as an XCom, so the
-identifiers are persisted to XCom during ``execute`` and the URL is built from them here.
+Airflow 3 computes links on the worker at the end of each try, on the operator object that ran,
+and stores the URL as an XCom. ``execute`` records the identifiers on that object (and, for the
+record and for a deferred task resumed in another process, in the XCom ``modelarts_console``), so
+the link never looks up an XCom that a failed try did not get to write: that lookup made Airflow
+log "XCom not found ... modelarts_console" under every failure, which misled.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ if TYPE_CHECKING:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
 CONSOLE_LINK_XCOM_KEY = "modelarts_console"
+# Where the running operator keeps the identifiers for its link.
+CONSOLE_LINK_ATTRIBUTE = "_modelarts_console_link"
 # The old-version training job detail page of the ModelArts console.
 CONSOLE_JOB_FRAGMENT = "#/trainingJobs/trainingjobDetail?jobId={job_id}"
 CONSOLE_VERSION_FRAGMENT = "&versionId={version_id}"
@@ -32,10 +37,26 @@ def console_job_url(console_url: str, job_id: int, version_id: int | None) -> st
     return template.format(job_id=job_id, version_id=version_id if version_id is not None else "")
 
 
-def persist_console_link(context: Context, hook: ModelArtsHook, job_id: int, version_id: int | None) -> None:
-    """Store what :class:`ModelArtsConsoleLink` needs (no secret: base URL and ids only)."""
+def persist_console_link(
+    context: Context,
+    hook: ModelArtsHook,
+    job_id: int,
+    version_id: int | None,
+    operator: BaseOperator | None = None,
+) -> None:
+    """Store what :class:`ModelArtsConsoleLink` needs (no secret: base URL and ids only).
+
+    :param operator: the running operator (default: the context's ``task``).
+    """
     value: dict[str, Any] = {"console_url": hook.settings.console_url, "job_id": job_id, "version_id": version_id}
+    remember_console_link(operator if operator is not None else context.get("task"), value)
     context["ti"].xcom_push(key=CONSOLE_LINK_XCOM_KEY, value=value)
+
+
+def remember_console_link(operator: object, value: object) -> None:
+    """Keep the link's identifiers on the operator object that runs (and then renders the link)."""
+    if operator is not None and isinstance(value, dict) and "job_id" in value:
+        object.__setattr__(operator, CONSOLE_LINK_ATTRIBUTE, value)
 
 
 class ModelArtsConsoleLink(BaseOperatorLink):
@@ -44,9 +65,8 @@ class ModelArtsConsoleLink(BaseOperatorLink):
     name = "ModelArts Console"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        from airflow.sdk.execution_time.xcom import XCom  # only where links are computed, on the worker
-
-        value = XCom.get_value(ti_key=ti_key, key=CONSOLE_LINK_XCOM_KEY)
+        # No XCom lookup: a try that failed before it knew the job has no link, and says nothing.
+        value = getattr(operator, CONSOLE_LINK_ATTRIBUTE, None)
         if not isinstance(value, dict) or "job_id" not in value:
             return ""
         return console_job_url(value["console_url"], value["job_id"], value.get("version_id"))

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from airflow.sdk import DAG, task
+from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_modelarts.api import JobStatus
 from airflow_provider_modelarts.operators.training_jobs import (
@@ -41,9 +42,18 @@ with DAG(
         status=JobStatus.RUNNING,
         fetch_all=True,
         max_results=50,
+        # Only what the summary needs: keeps the XCom small however many jobs match.
+        xcom_fields=["job_id", "job_name", "status_name"],
     )
 
-    job_id = "{{ ti.xcom_pull(task_ids='list_training_jobs')[0]['job_id'] }}"
+    @task
+    def newest_job_id(jobs: list[dict[str, Any]]) -> int:
+        """A TaskFlow output can be any ModelArts argument: it is checked once resolved."""
+        if not jobs:
+            raise AirflowFailException(f"No training job matches {JOB_NAME!r}")
+        return int(jobs[0]["job_id"])
+
+    job_id = newest_job_id(list_jobs.output)
 
     list_versions = ModelArtsListJobVersionsOperator(task_id="list_job_versions", job_id=job_id)
 

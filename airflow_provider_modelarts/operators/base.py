@@ -1,20 +1,93 @@
-"""The connection and API-retry arguments every ModelArts task takes, in one place."""
+"""The connection and API-retry arguments every ModelArts task takes, and the rules every task
+shares for values Airflow resolves at run time and for what goes into XCom, in one place."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from airflow.sdk.definitions._internal.mixins import ResolveMixin
 
 from airflow_provider_modelarts import api
+from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+
+#: ``xcom_fields`` as validated: ``None`` for the task's default compact fields, ``"all"`` for the
+#: API objects unchanged, or the field names to keep.
+XComFields = tuple[str, ...] | Literal["all"] | None
+
+#: Above this size a value is still pushed, but the log says how to narrow it: large XComs slow
+#: the metadata database and every task that pulls them.
+XCOM_SIZE_WARNING_BYTES = 1024 * 1024
+
+
+class _WarningLog(Protocol):
+    def warning(self, event: Any, *args: Any, **kw: Any) -> Any: ...
+
+
+def resolved_at_runtime(value: object) -> bool:
+    """True for a value Airflow only knows when the task runs: a Jinja string, an ``XComArg``
+    (a TaskFlow output), a ``MappedArgument``, or anything else Airflow resolves (``ResolveMixin``).
+
+    Such values are validated in ``execute``, once resolved and before any request; refusing them
+    when the DAG file is parsed would break the whole file.
+    """
+    return api.is_template(value) or isinstance(value, ResolveMixin)
+
+
+def known_at_parse_time(value: object) -> object:
+    """``value`` when it is a literal; ``None`` (skip the check for now) when resolved at run time."""
+    return None if resolved_at_runtime(value) else value
+
+
+def validate_xcom_fields(value: object, parameter: str = "xcom_fields") -> XComFields:
+    """``None``, ``"all"``, or a non-empty list of field names."""
+    allowed = "None (the default compact fields), 'all' (the full API objects) or a non-empty list of field names"
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value == "all":
+            return "all"
+        raise ModelArtsValidationError(parameter, allowed, value)
+    if isinstance(value, Iterable) and not isinstance(value, Mapping):
+        fields = tuple(value)
+        if fields and all(isinstance(name, str) and name for name in fields):
+            return fields
+    raise ModelArtsValidationError(parameter, allowed, value)
+
+
+def select_fields(row: Mapping[str, Any], fields: XComFields, default: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of ``row`` that ``fields`` asks for (``None``: ``default``); missing ones are left out."""
+    if fields == "all":
+        return dict(row)
+    wanted = default if fields is None else fields
+    return {name: row[name] for name in wanted if name in row}
+
+
+def warn_if_large(log: _WarningLog, value: Any, how_to_narrow: str, key: str = "return_value") -> int:
+    """Log a warning when ``value`` serialises to more than 1 MiB; returns its size in bytes."""
+    size = len(json.dumps(value, default=str).encode())
+    if size > XCOM_SIZE_WARNING_BYTES:
+        log.warning(
+            "The XCom %r is %.1f MiB (%d bytes), over the 1 MiB this provider warns at: large XComs "
+            "slow the metadata database and every task that pulls them. To narrow it, %s",
+            key,
+            size / 1024 / 1024,
+            size,
+            how_to_narrow,
+        )
+    return size
 
 
 class ModelArtsTaskMixin:
     """Mixed into the ModelArts operators and the sensor, before the Airflow base class.
 
-    ``modelarts_retry_limit`` / ``modelarts_retry_delay`` configure the hook's retries of each API
-    call; they are prefixed so they do not clash with the task's own ``retries``/``retry_delay``.
+    ``modelarts_retry_limit`` / ``modelarts_retry_delay`` / ``modelarts_retry_max_delay`` configure
+    the hook's retries of each API call; they are prefixed so they do not clash with the task's own
+    ``retries``/``retry_delay``/``max_retry_delay``.
     """
 
     modelarts_conn_id: str
@@ -22,6 +95,7 @@ class ModelArtsTaskMixin:
     project_id: str | None
     modelarts_retry_limit: int
     modelarts_retry_delay: float
+    modelarts_retry_max_delay: float
 
     def set_connection_args(
         self,
@@ -30,17 +104,18 @@ class ModelArtsTaskMixin:
         project_id: str | None,
         modelarts_retry_limit: int,
         modelarts_retry_delay: float,
+        modelarts_retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
     ) -> None:
-        """Store the arguments, refusing bad ones now (DAG parse time) unless templated."""
+        """Store the arguments, refusing bad literal ones now (DAG parse time)."""
         self.modelarts_conn_id = modelarts_conn_id
         self.region = region
         self.project_id = project_id
-        self.modelarts_retry_limit, self.modelarts_retry_delay, _ = api.validate_retry_settings(
-            modelarts_retry_limit, modelarts_retry_delay
+        self.modelarts_retry_limit, self.modelarts_retry_delay, self.modelarts_retry_max_delay = (
+            api.validate_retry_settings(modelarts_retry_limit, modelarts_retry_delay, modelarts_retry_max_delay)
         )
-        if region is not None and not api.is_template(region):
+        if region is not None and not resolved_at_runtime(region):
             api.validate_region(region)
-        if project_id is not None and not api.is_template(project_id):
+        if project_id is not None and not resolved_at_runtime(project_id):
             api.validate_name(project_id, "project_id")
 
     def hook(self, workspace_id: str | None = None) -> ModelArtsHook:
@@ -56,4 +131,5 @@ class ModelArtsTaskMixin:
             workspace_id=workspace_id,
             retry_limit=self.modelarts_retry_limit,
             retry_delay=self.modelarts_retry_delay,
+            retry_max_delay=self.modelarts_retry_max_delay,
         )

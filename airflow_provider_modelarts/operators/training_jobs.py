@@ -13,7 +13,15 @@ from airflow_provider_modelarts import api
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.links import ModelArtsConsoleLink, persist_console_link
-from airflow_provider_modelarts.operators.base import ModelArtsTaskMixin
+from airflow_provider_modelarts.operators.base import (
+    ModelArtsTaskMixin,
+    XComFields,
+    known_at_parse_time,
+    resolved_at_runtime,
+    select_fields,
+    validate_xcom_fields,
+    warn_if_large,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -21,10 +29,42 @@ if TYPE_CHECKING:
 # Enough lines to read in a task log; the full list is in XCom.
 SUMMARY_LINES = 20
 
+#: The fields of each job that ``ModelArtsListTrainingJobsOperator`` pushes by default: what a
+#: downstream task needs to pick a job and wait for it (about 190 bytes a row).
+DEFAULT_JOB_XCOM_FIELDS = (
+    "job_id",
+    "job_name",
+    "version_id",
+    "status",
+    "status_name",
+    "create_time",
+    "duration",
+    "version_count",
+)
+
+#: The fields of each version that ``ModelArtsListJobVersionsOperator`` pushes by default: which
+#: version, how it went, where its output and logs are (about 560 bytes a row, against about 2 KB
+#: with the metric lists and the full specification).
+DEFAULT_VERSION_XCOM_FIELDS = (
+    "version_id",
+    "version_name",
+    "pre_version_id",
+    "status",
+    "status_name",
+    "create_time",
+    "start_time",
+    "duration",
+    "engine_name",
+    "engine_version",
+    "parameter",
+    "train_url",
+    "log_url",
+)
+
 
 def _parse_time_validation(values: dict[str, Any], check: Any) -> None:
-    """Run ``check`` on the values known at DAG parse time (templates are checked once rendered)."""
-    check(**{name: (None if api.is_template(value) else value) for name, value in values.items()})
+    """Run ``check`` on the values known at DAG parse time (the rest are checked once resolved)."""
+    check(**{name: known_at_parse_time(value) for name, value in values.items()})
 
 
 def _describe_job(job: dict[str, Any]) -> str:
@@ -44,6 +84,19 @@ def _describe_job(job: dict[str, Any]) -> str:
     )
 
 
+def _more_may_match(pages: list[dict[str, Any]], filters: api.JobListFilters, max_results: int | None) -> bool:
+    """Whether jobs beyond those fetched may match: the cut at ``max_results`` dropped some, or the
+    last page came back full before the project's job total was reached (the API gives no count
+    of matches, only ``job_total_count``, which counts every job of the project)."""
+    fetched = sum(len(page.get("jobs") or []) for page in pages)
+    if max_results is not None and fetched > max_results:
+        return True
+    last = pages[-1].get("jobs") or []
+    total = pages[0].get("job_total_count")
+    reached = (filters.page - 1 + len(pages) - 1) * filters.per_page + len(last)
+    return len(last) >= filters.per_page and not (isinstance(total, int) and reached >= total)
+
+
 class _ModelArtsOperator(ModelArtsTaskMixin, BaseOperator):
     """Connection and retry plumbing shared by the ModelArts operators."""
 
@@ -55,17 +108,28 @@ class _ModelArtsOperator(ModelArtsTaskMixin, BaseOperator):
         project_id: str | None = None,
         modelarts_retry_limit: int = api.DEFAULT_RETRY_LIMIT,
         modelarts_retry_delay: float = api.DEFAULT_RETRY_DELAY,
+        modelarts_retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.set_connection_args(modelarts_conn_id, region, project_id, modelarts_retry_limit, modelarts_retry_delay)
+        self.set_connection_args(
+            modelarts_conn_id,
+            region,
+            project_id,
+            modelarts_retry_limit,
+            modelarts_retry_delay,
+            modelarts_retry_max_delay,
+        )
 
 
 class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
     """List ModelArts training jobs into XCom.
 
-    Returns (XCom ``return_value``) the list of jobs, each with the API's fields unchanged plus
-    ``status_name``, and pushes ``job_total_count``, ``job_count_limit`` and ``quotas`` as XCom keys.
+    Returns (XCom ``return_value``) the list of jobs, each a compact row of
+    :data:`DEFAULT_JOB_XCOM_FIELDS` (``status_name`` added to the API's fields), and pushes
+    ``job_total_count`` (every job in the project, not only the matches), ``job_count_limit`` and
+    ``quotas`` as XCom keys. One page is returned unless ``fetch_all``; the log says when the page
+    came back full, since more jobs may then match.
 
     :param status: only jobs whose latest version has this status code or name (templated).
     :param per_page: jobs per page, 1-1000 (templated).
@@ -77,9 +141,15 @@ class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
     :param workspace_id: the workspace (templated; default: the connection's, else "0").
     :param fetch_all: False: the one page asked for; True: every page, 1000 jobs per request.
     :param max_results: stop after this many jobs (templated).
+    :param xcom_fields: the fields of each job to push: ``None`` (default) for
+        :data:`DEFAULT_JOB_XCOM_FIELDS`, ``"all"`` for the API's objects unchanged (plus
+        ``status_name``), or a list of field names.
     :param modelarts_conn_id: the ModelArts connection id (templated).
     :param region: overrides the connection's region (templated).
     :param project_id: overrides the connection's project (templated).
+    :param modelarts_retry_limit: retries of each API call on transient errors (see ``ModelArtsHook``).
+    :param modelarts_retry_delay: first backoff delay of those retries, in seconds.
+    :param modelarts_retry_max_delay: longest wait between those retries, in seconds.
     """
 
     template_fields: Sequence[str] = (
@@ -109,9 +179,11 @@ class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
         workspace_id: str | None = None,
         fetch_all: bool = False,
         max_results: int | str | None = None,
+        xcom_fields: Sequence[str] | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)
         self.status = status
         self.per_page = per_page
         self.page = page
@@ -153,19 +225,38 @@ class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
                 pages = [hook.list_training_jobs_page(filters)]
         finally:
             hook.close()
-        jobs = [api.job_with_status_name(job) for page in pages for job in page.get("jobs") or []][:max_results]
+        jobs = [api.job_with_status_name(job) for page in pages for job in page.get("jobs") or []]
+        more_may_match = _more_may_match(pages, filters, max_results)
+        jobs = jobs[:max_results]
         first = pages[0]
         ti = context["ti"]
         for key in ("job_total_count", "job_count_limit", "quotas"):
             ti.xcom_push(key=key, value=first.get(key))
-        self._log_summary(jobs, first, len(pages))
-        return jobs
+        self._log_summary(jobs, first, len(pages), filters, max_results, more_may_match)
+        rows = [select_fields(job, self.xcom_fields, DEFAULT_JOB_XCOM_FIELDS) for job in jobs]
+        warn_if_large(
+            self.log,
+            rows,
+            "set max_results, filter with status or search_content, or keep fewer fields with "
+            "xcom_fields=[...] (default: the compact fields; 'all' pushes the full API objects).",
+        )
+        return rows
 
-    def _log_summary(self, jobs: list[dict[str, Any]], first: dict[str, Any], requests: int) -> None:
+    def _log_summary(
+        self,
+        jobs: list[dict[str, Any]],
+        first: dict[str, Any],
+        requests: int,
+        filters: api.JobListFilters,
+        max_results: int | None,
+        more_may_match: bool,
+    ) -> None:
+        self.log.info("%d training job(s) returned, in %d request(s)", len(jobs), requests)
+        if more_may_match:
+            self.log.warning(self._more_may_match(filters, max_results, len(jobs)))
         self.log.info(
-            "%d training job(s) in %d request(s); the project has %s job(s), quota %s, %s more can be created",
-            len(jobs),
-            requests,
+            "The project has %s training job(s) in all (every job, not only these matches); quota %s, "
+            "%s more can be created",
             first.get("job_total_count"),
             first.get("quotas"),
             first.get("job_count_limit"),
@@ -175,21 +266,39 @@ class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
         if len(jobs) > SUMMARY_LINES:
             self.log.info("  ... and %d more (all of them are in XCom)", len(jobs) - SUMMARY_LINES)
 
+    def _more_may_match(self, filters: api.JobListFilters, max_results: int | None, returned: int) -> str:
+        if self.fetch_all:
+            return (
+                f"Stopped at max_results={max_results}: more jobs may match. Raise max_results, or narrow "
+                "the filters (status, search_content)."
+            )
+        return (
+            f"Page {filters.page} came back full ({returned} job(s), per_page={filters.per_page}): more jobs may "
+            f"match. To get them, set fetch_all=True (with max_results to cap them), ask for page={filters.page + 1}, "
+            f"or raise per_page (at most {api.PER_PAGE_RANGE[1]})."
+        )
+
 
 class ModelArtsListJobVersionsOperator(_ModelArtsOperator):
     """List the versions of a training job into XCom.
 
-    Returns (XCom ``return_value``) the versions, newest first, each with the API's fields plus
-    ``status_name``, and pushes ``{"job_id", "job_name", "job_desc", "version_count"}`` under the
-    XCom key ``job``.
+    Returns (XCom ``return_value``) the versions, newest first, each a compact row of
+    :data:`DEFAULT_VERSION_XCOM_FIELDS` (``status_name`` added to the API's fields), and pushes
+    ``{"job_id", "job_name", "job_desc", "version_count"}`` under the XCom key ``job``.
 
     :param job_id: the training job id (templated).
     :param per_page: versions per page, 1-1000 (templated). With neither ``per_page`` nor
         ``page``, every version is returned.
     :param page: the page, 1-65535 (templated).
+    :param xcom_fields: the fields of each version to push: ``None`` (default) for
+        :data:`DEFAULT_VERSION_XCOM_FIELDS`, ``"all"`` for the API's objects unchanged (plus
+        ``status_name``; about 2 KB a version, mostly ``system_metric_list``), or a list of field names.
     :param modelarts_conn_id: the ModelArts connection id (templated).
     :param region: overrides the connection's region (templated).
     :param project_id: overrides the connection's project (templated).
+    :param modelarts_retry_limit: retries of each API call on transient errors (see ``ModelArtsHook``).
+    :param modelarts_retry_delay: first backoff delay of those retries, in seconds.
+    :param modelarts_retry_max_delay: longest wait between those retries, in seconds.
     """
 
     template_fields: Sequence[str] = ("job_id", "per_page", "page", "modelarts_conn_id", "region", "project_id")
@@ -202,14 +311,16 @@ class ModelArtsListJobVersionsOperator(_ModelArtsOperator):
         job_id: int | str,
         per_page: int | str | None = None,
         page: int | str | None = None,
+        xcom_fields: Sequence[str] | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.job_id = job_id
         self.per_page = per_page
         self.page = page
+        self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)
         _parse_time_validation({"per_page": per_page, "page": page}, api.list_versions_query)
-        if not api.is_template(job_id):
+        if not resolved_at_runtime(job_id):
             api.validate_id(job_id, "job_id")
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
@@ -218,7 +329,7 @@ class ModelArtsListJobVersionsOperator(_ModelArtsOperator):
         hook = self.hook()
         try:
             body = hook.list_job_versions(job_id, self.per_page, self.page)
-            persist_console_link(context, hook, job_id, None)
+            persist_console_link(context, hook, job_id, None, operator=self)
         finally:
             hook.close()
         versions = [api.job_with_status_name(version) for version in body.get("versions") or []]
@@ -239,4 +350,11 @@ class ModelArtsListJobVersionsOperator(_ModelArtsOperator):
                 version.get("status_name", "-"),
                 version.get("engine_version", ""),
             )
-        return versions
+        rows = [select_fields(version, self.xcom_fields, DEFAULT_VERSION_XCOM_FIELDS) for version in versions]
+        warn_if_large(
+            self.log,
+            rows,
+            "page with per_page and page, or keep fewer fields with xcom_fields=[...] "
+            "(default: the compact fields; 'all' pushes the full API objects).",
+        )
+        return rows

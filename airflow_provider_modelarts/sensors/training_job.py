@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Collection, Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pendulum
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
@@ -15,47 +16,82 @@ from airflow.sdk.exceptions import (
     AirflowFailException,
     AirflowSensorTimeout,
     AirflowSkipException,
+    AirflowTaskTimeout,
+    TaskDeferralTimeout,
 )
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError
 from airflow_provider_modelarts.job_wait import WaitCondition, status_codes, version_result
-from airflow_provider_modelarts.links import ModelArtsConsoleLink, persist_console_link
-from airflow_provider_modelarts.operators.base import ModelArtsTaskMixin
+from airflow_provider_modelarts.links import (
+    CONSOLE_LINK_XCOM_KEY,
+    ModelArtsConsoleLink,
+    persist_console_link,
+    remember_console_link,
+)
+from airflow_provider_modelarts.operators.base import (
+    ModelArtsTaskMixin,
+    XComFields,
+    known_at_parse_time,
+    resolved_at_runtime,
+    select_fields,
+    validate_xcom_fields,
+    warn_if_large,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
-# Survives reschedules (XCom does not: a rescheduled try starts with its XComs cleared).
+# The prefix of the task-state keys that hold the pinned version, one key per job. Task state
+# survives reschedules and deferrals (XCom does not: a rescheduled try starts with its XComs
+# cleared), and also task retries and a user's Clear, which is why the pin records the Clear it
+# belongs to (see ``_clear_generation``).
 PINNED_VERSION_KEY = "modelarts_pinned_version_id"
+
+# Errors a task retry cannot fix: under ``soft_fail`` they skip the task. Anything else (an API
+# outage that outlasted the hook's retries, a trigger that crashed) fails it, so the task's
+# retries apply, as Airflow's BaseSensorOperator does for an exception from ``poke``.
+_PERMANENT_ERRORS = (AirflowFailException, AirflowSensorTimeout, AirflowTaskTimeout)
 
 
 class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
     """Wait until a version of a ModelArts training job reaches a target status.
 
     Succeeds when the status is one of ``target_status`` and returns (XCom ``return_value``) the
-    version's details plus ``job_id``, ``job_name`` and ``status_name``. Fails at once, without
-    using task retries, when the status is a failure status, when the job reaches any other
-    terminal status, or when the job or version does not exist. The same ``timeout`` applies in
-    poke, reschedule and deferrable mode, counted from the first check.
+    version's details plus ``job_id``, ``job_name`` and ``status_name`` (not the API's
+    ``is_success``). Fails at once, without using task retries, when the status is a failure
+    status, when the job reaches any other terminal status, or when the job or version does not
+    exist. The same ``timeout`` applies in poke, reschedule and deferrable mode, counted from the
+    first check, and so do ``soft_fail`` and ``never_fail``: ``soft_fail`` skips on a failure
+    status, a missing job or version, and a timeout, while an API outage that outlasted the
+    retries fails the task (so its retries apply); ``never_fail`` skips on any error. The skip
+    message keeps the reason.
+
+    Without ``version_id``, the job's latest version is pinned at the first check and kept across
+    reschedules, deferrals and task retries of the run; a Clear of the task pins the latest
+    version again, and so does a different ``job_id``.
 
     :param job_id: the training job id (templated).
     :param version_id: the version to watch (templated). When omitted, the job's latest version
         at the first check is pinned, logged and pushed to XCom (key ``version_id``), so a version
-        created later does not switch the target.
+        created later does not switch the target (until the task is cleared).
     :param target_status: a status code, a :class:`JobStatus`, or a collection of them
         (default ``JobStatus.COMPLETED``).
     :param failure_statuses: statuses that fail the sensor (default: every terminal failure code).
     :param deferrable: wait in the triggerer instead of a worker slot (default:
-        ``[operators] default_deferrable``).
+        ``[operators] default_deferrable``). It frees the worker slot by itself, so
+        ``mode="reschedule"`` has no effect with it (a warning says so).
+    :param xcom_fields: the fields of the version to push: ``None`` (default) or ``"all"`` for
+        every field of the API's version detail, or a list of field names.
     :param modelarts_conn_id: the ModelArts connection id (templated).
     :param region: overrides the connection's region (templated).
     :param project_id: overrides the connection's project (templated).
     :param modelarts_retry_limit: retries of each API call on transient errors (see ``ModelArtsHook``).
     :param modelarts_retry_delay: first backoff delay of those retries, in seconds.
+    :param modelarts_retry_max_delay: longest wait between those retries, in seconds.
     """
 
     template_fields: Sequence[str] = ("job_id", "version_id", "modelarts_conn_id", "region", "project_id")
@@ -75,13 +111,15 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         project_id: str | None = None,
         modelarts_retry_limit: int = api.DEFAULT_RETRY_LIMIT,
         modelarts_retry_delay: float = api.DEFAULT_RETRY_DELAY,
+        modelarts_retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
+        xcom_fields: Sequence[str] | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        # Refuse bad values at DAG parse time; templated ones are checked once rendered.
+        # Refuse bad literal values at DAG parse time; the rest are checked once resolved.
         condition = WaitCondition.validate(
-            1 if api.is_template(job_id) else job_id,
-            None if api.is_template(version_id) else version_id,
+            1 if resolved_at_runtime(job_id) else job_id,
+            known_at_parse_time(version_id),
             target_status,
             failure_statuses,
         )
@@ -90,22 +128,69 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         self.target_statuses = condition.target_statuses
         self.failure_statuses = condition.failure_statuses
         self.deferrable = deferrable
-        self.set_connection_args(modelarts_conn_id, region, project_id, modelarts_retry_limit, modelarts_retry_delay)
+        self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)
+        self.set_connection_args(
+            modelarts_conn_id,
+            region,
+            project_id,
+            modelarts_retry_limit,
+            modelarts_retry_delay,
+            modelarts_retry_max_delay,
+        )
+        if deferrable and self.mode == "reschedule":
+            # Not refused: [operators] default_deferrable may turn deferrable on for every sensor.
+            warnings.warn(
+                f"ModelArtsTrainingJobSensor {self.task_id!r}: mode='reschedule' has no effect with "
+                "deferrable=True; the sensor waits in the triggerer, which frees the worker slot already. "
+                "Drop mode='reschedule', or set deferrable=False to reschedule instead.",
+                UserWarning,
+                stacklevel=2,
+            )
 
     def _condition(self, context: Context, hook: ModelArtsHook) -> WaitCondition:
-        """The rendered, validated condition, with the version pinned on the first check."""
+        """The resolved, validated condition, with the version pinned on the first check."""
         condition = WaitCondition.validate(self.job_id, self.version_id, self.target_statuses, self.failure_statuses)
         if condition.version_id is not None:
             return condition
+        pinned = self._pinned_version(context, hook, condition.job_id)
+        return dataclasses.replace(condition, version_id=pinned)
+
+    def _pinned_version(self, context: Context, hook: ModelArtsHook, job_id: int) -> int:
+        """The version pinned for ``job_id`` since the task was last cleared; pins the latest if none.
+
+        Keyed by job, so a run that resolves another ``job_id`` never reuses this job's pin.
+        """
+        key = f"{PINNED_VERSION_KEY}:{job_id}"
+        generation = self._clear_generation(context)
         store = context.get("task_state_store")
-        pinned = store.get(PINNED_VERSION_KEY) if store is not None else getattr(self, "_pinned_version", None)
-        if pinned is None:
-            pinned = self._latest_version(hook, condition.job_id)
-            self.log.info("Pinned training job %s to its latest version %s", condition.job_id, pinned)
-            self._pinned_version = pinned
-            if store is not None:
-                store.set(PINNED_VERSION_KEY, pinned)
-        return dataclasses.replace(condition, version_id=api.validate_id(pinned, "version_id"))
+        pins: dict[str, Any] = self.__dict__.setdefault("_pins_without_store", {})
+        stored = store.get(key) if store is not None else pins.get(key)
+        if isinstance(stored, dict) and stored.get("clear_generation") == generation:
+            return api.validate_id(stored.get("version_id"), "version_id")
+        version_id = self._latest_version(hook, job_id)
+        self.log.info(
+            "Pinned training job %s to its latest version %s%s",
+            job_id,
+            version_id,
+            " (the task was cleared since the last pin)" if isinstance(stored, dict) else "",
+        )
+        pin: dict[str, Any] = {"version_id": version_id, "clear_generation": generation}
+        if store is not None:
+            store.set(key, pin)
+        else:
+            pins[key] = pin
+        return version_id
+
+    def _clear_generation(self, context: Context) -> int:
+        """Which Clear of this task instance the current try belongs to: 0 before any Clear.
+
+        Airflow 3.3 keeps task state across a Clear, and a Clear is the user asking for the wait
+        again, so the pin must tell a Clear apart from a reschedule, a deferral and a task retry.
+        A Clear sets ``max_tries`` to ``try_number + retries``; retries, reschedules and deferrals
+        leave it alone. So ``max_tries - retries`` is the try number at which the task was last
+        cleared: the same rule Airflow uses to find a sensor's first reschedule.
+        """
+        return int(context["ti"].max_tries) - int(self.retries or 0)
 
     def _latest_version(self, hook: ModelArtsHook, job_id: int) -> int:
         try:
@@ -126,7 +211,7 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         hook = self._poke_hook
         try:
             condition = self._condition(context, hook)
-            persist_console_link(context, hook, condition.job_id, condition.version_id)
+            persist_console_link(context, hook, condition.job_id, condition.version_id, operator=self)
             context["ti"].xcom_push(key="version_id", value=condition.version_id)
             try:
                 detail = hook.get_job_version(condition.job_id, condition.version_id)  # type: ignore[arg-type]
@@ -138,11 +223,31 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
             self._close_poke_hook()
             raise
         verdict, message = condition.judge(int(detail.get("status", -1)))
-        message = message[0].upper() + message[1:]
+        message = _sentence(message)
         if verdict == "failed":
             raise AirflowFailException(message)
         self.log.info(message)
-        return condition, version_result(detail, condition.job_id) if verdict == "success" else None
+        return condition, self._xcom_value(version_result(detail, condition.job_id)) if verdict == "success" else None
+
+    def _xcom_value(self, result: dict[str, Any]) -> dict[str, Any]:
+        """What the sensor returns: the version without the API's envelope flag, or the chosen fields."""
+        value = {name: field for name, field in result.items() if name != "is_success"}
+        if isinstance(self.xcom_fields, tuple):
+            value = select_fields(value, self.xcom_fields, self.xcom_fields)
+        warn_if_large(self.log, value, "keep fewer fields with xcom_fields=[...].")
+        return value
+
+    def _skip_or_raise(self, error: BaseException) -> NoReturn:
+        """Apply ``soft_fail`` and ``never_fail`` the same way in every mode, keeping the reason.
+
+        Airflow's own rules for an exception from ``poke``: ``soft_fail`` skips on an error a
+        retry cannot fix, ``never_fail`` skips on any error, and anything else fails the task.
+        """
+        if self.soft_fail and isinstance(error, _PERMANENT_ERRORS):
+            raise AirflowSkipException(f"Skipping due to soft_fail: {error}") from error
+        if self.never_fail and not isinstance(error, AirflowSkipException):
+            raise AirflowSkipException(f"Skipping due to never_fail: {error}") from error
+        raise error
 
     @cached_property
     def _poke_hook(self) -> ModelArtsHook:
@@ -153,7 +258,11 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
             self.__dict__.pop("_poke_hook").close()
 
     def poke(self, context: Context) -> PokeReturnValue:
-        _, result = self._check(context)
+        try:
+            _, result = self._check(context)
+        except Exception as error:
+            # Here rather than in BaseSensorOperator.execute, whose soft_fail skip drops the reason.
+            self._skip_or_raise(error)
         return PokeReturnValue(is_done=result is not None, xcom_value=result)
 
     def execute(self, context: Context) -> Any:
@@ -169,10 +278,8 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         try:
             # Check once first: a finished job needs no round trip through the triggerer.
             condition, result = self._check(context)
-        except AirflowFailException as error:
-            if self.soft_fail:
-                raise AirflowSkipException(f"Skipping due to soft_fail: {error}") from error
-            raise
+        except Exception as error:
+            self._skip_or_raise(error)
         if result is not None:
             return result
         # Imported only when deferring: the trigger pulls in Airflow's triggerer base classes.
@@ -191,9 +298,47 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
                 end_time=started.add(seconds=self.timeout).timestamp(),
                 retry_limit=self.modelarts_retry_limit,
                 retry_delay=self.modelarts_retry_delay,
+                **self._trigger_retry_max_delay(),
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),
+        )
+
+    def _trigger_retry_max_delay(self) -> dict[str, Any]:
+        """The trigger's ``retry_max_delay`` kwarg, when it differs from the trigger's default.
+
+        Passed only then so trigger kwargs stay readable by a triggerer whose trigger predates the
+        kwarg; with the kwarg in place everywhere this can become a plain keyword argument.
+        """
+        if self.modelarts_retry_max_delay == api.DEFAULT_RETRY_MAX_DELAY:
+            return {}
+        return {"retry_max_delay": self.modelarts_retry_max_delay}
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """Resume after the deferral, with ``soft_fail``/``never_fail`` applied as in poke mode.
+
+        BaseSensorOperator.resume_execution skips on any AirflowException under ``soft_fail``,
+        including a transient ``error`` event; poke mode fails the task then, so its retries apply.
+        """
+        self._restore_console_link(context)
+        try:
+            try:
+                # BaseOperator's: dispatch to execute_complete, or raise what the trigger's failure was.
+                return super(BaseSensorOperator, self).resume_execution(next_method, next_kwargs, context)
+            except TaskDeferralTimeout as error:
+                raise AirflowSensorTimeout(*error.args) from error
+        except Exception as error:
+            self._skip_or_raise(error)
+
+    def _restore_console_link(self, context: Context) -> None:
+        """A resumed task runs in a new process: read back the link the deferring try stored.
+
+        The XCom exists (it was written before deferring, and a resume does not clear XComs), so
+        the lookup does not make Airflow log "XCom not found".
+        """
+        ti = context["ti"]
+        remember_console_link(
+            self, ti.xcom_pull(task_ids=self.task_id, key=CONSOLE_LINK_XCOM_KEY, map_indexes=ti.map_index)
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
@@ -202,12 +347,13 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
             raise AirflowException("The ModelArts trigger ended without an event")
         status, message = event.get("status"), str(event.get("message", ""))
         if status == "success":
-            self.log.info(message)
-            return self._version_data(event)
+            self.log.info(_sentence(message))
+            return self._xcom_value(self._version_data(event))
         if status == "failed":
-            raise AirflowFailException(message)
+            raise AirflowFailException(_sentence(message))
         if status == "timeout":
-            raise AirflowSensorTimeout(message)
+            raise AirflowSensorTimeout(_sentence(message))
+        # "error": the trigger's API retries were spent; this fails the try, so task retries apply.
         raise AirflowException(f"Waiting for the training job failed: {message}")
 
     def _version_data(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -227,3 +373,8 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
             hook.close()
         # The outcome was decided on the polled status; keep it if the job has moved on since.
         return version_result({**detail, "status": polled.get("status", detail.get("status"))}, event["job_id"])
+
+
+def _sentence(message: str) -> str:
+    """A message as a sentence (capitalised), the same in poke, reschedule and deferrable mode."""
+    return message[:1].upper() + message[1:]

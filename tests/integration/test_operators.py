@@ -3,19 +3,26 @@ and parse-time validation (no request for bad input)."""
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime
+from typing import Any
 
 import pytest
-from airflow.sdk import DAG
+import structlog
+from airflow.sdk import DAG, task
 
+from airflow_provider_modelarts.api import DEFAULT_RETRY_MAX_DELAY
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
+from airflow_provider_modelarts.operators import base as operator_base
 from airflow_provider_modelarts.operators.training_jobs import (
+    DEFAULT_JOB_XCOM_FIELDS,
+    DEFAULT_VERSION_XCOM_FIELDS,
     ModelArtsListJobVersionsOperator,
     ModelArtsListTrainingJobsOperator,
 )
-from tests.conftest import TOKEN_CONN_ID, api_requests
+from tests.conftest import EMULATOR_JOB_COUNT, TOKEN_CONN_ID, api_requests
 from tests.integration.airflow_context import make_context
 
 
@@ -119,3 +126,124 @@ def test_versions_operator_refuses_bad_ids_at_parse_time() -> None:
         with pytest.raises(ModelArtsValidationError, match="job_id"):
             ModelArtsListJobVersionsOperator(task_id="v", job_id=bad)
     ModelArtsListJobVersionsOperator(task_id="v", job_id="{{ ti.xcom_pull('x') }}")  # checked once rendered
+
+
+# -- item 1a: values Airflow resolves at run time -------------------------------------------------
+
+
+def test_taskflow_outputs_are_accepted_at_parse_time_and_checked_once_resolved(emu: ModelArtsEmulator) -> None:
+    with DAG("parse", schedule=None, start_date=datetime(2026, 1, 1)):
+
+        @task
+        def pick() -> str:
+            return "FAILED"
+
+        listing = ModelArtsListTrainingJobsOperator(task_id="t", status=pick(), per_page=pick(), region=pick())
+        versions = ModelArtsListJobVersionsOperator(task_id="v", job_id=pick(), page=pick())
+        ModelArtsListJobVersionsOperator.partial(task_id="mapped").expand(job_id=[1, 2])
+        ModelArtsListTrainingJobsOperator.partial(task_id="mapped_list").expand(status=pick())
+    # What the XComArgs resolved to is checked in execute, before any request.
+    listing.status, listing.per_page, listing.region = "FAILED", "5000", None
+    with pytest.raises(ModelArtsValidationError, match="per_page"):
+        listing.execute(make_context())
+    versions.job_id, versions.page = "abc", None
+    with pytest.raises(ModelArtsValidationError, match="job_id"):
+        versions.execute(make_context())
+    assert api_requests(emu) == 0
+
+
+# -- item 1j: compact XCom rows ---------------------------------------------------------------------
+
+
+def _row_bytes(rows: list[dict[str, Any]]) -> float:
+    return len(json.dumps(rows).encode()) / len(rows)
+
+
+def test_list_rows_are_compact_by_default_and_xcom_fields_chooses(emu: ModelArtsEmulator) -> None:
+    compact = ModelArtsListTrainingJobsOperator(task_id="t", per_page=1000).execute(make_context())
+    assert all(list(row) == list(DEFAULT_JOB_XCOM_FIELDS) for row in compact)
+    full = ModelArtsListTrainingJobsOperator(task_id="t", per_page=1000, xcom_fields="all").execute(make_context())
+    assert all("job_desc" in row and set(DEFAULT_JOB_XCOM_FIELDS) <= set(row) for row in full)
+    chosen = ModelArtsListTrainingJobsOperator(
+        task_id="t", per_page=1000, xcom_fields=["job_id", "status_name"]
+    ).execute(make_context())
+    assert chosen == [{"job_id": row["job_id"], "status_name": row["status_name"]} for row in full]
+    # The sizes the README quotes (bytes per row, JSON), with the emulator's realistic rows.
+    assert _row_bytes(compact) < 200 < _row_bytes(full)
+
+
+def test_version_rows_drop_the_metric_lists_by_default(emu: ModelArtsEmulator) -> None:
+    compact = ModelArtsListJobVersionsOperator(task_id="v", job_id=1).execute(make_context())
+    full = ModelArtsListJobVersionsOperator(task_id="v", job_id=1, xcom_fields="all").execute(make_context())
+    assert all(list(row) == [f for f in DEFAULT_VERSION_XCOM_FIELDS if f in row] for row in compact)
+    assert all("system_metric_list" in row and "is_success" not in row for row in full)
+    assert [row["version_id"] for row in compact] == [row["version_id"] for row in full]
+    assert _row_bytes(compact) < 700 and _row_bytes(full) > 1500
+
+
+@pytest.mark.parametrize("bad", ["some", [], [""], {"job_id": 1}, 5])
+def test_bad_xcom_fields_are_refused_at_parse_time(bad: object) -> None:
+    with pytest.raises(ModelArtsValidationError, match="xcom_fields"):
+        ModelArtsListTrainingJobsOperator(task_id="t", xcom_fields=bad)  # type: ignore[arg-type]
+
+
+def test_a_value_over_the_warning_size_is_pushed_with_a_warning_naming_how_to_narrow_it(
+    emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(operator_base, "XCOM_SIZE_WARNING_BYTES", 10_000)
+    with structlog.testing.capture_logs() as logs:
+        jobs = ModelArtsListTrainingJobsOperator(task_id="t", per_page=1000).execute(make_context())
+    size = len(json.dumps(jobs).encode())
+    warnings = [entry["event"] for entry in logs if entry["log_level"] == "warning" and "XCom" in entry["event"]]
+    assert len(warnings) == 1 and f"({size} bytes)" in warnings[0]
+    assert "max_results" in warnings[0] and "xcom_fields" in warnings[0]
+    with structlog.testing.capture_logs() as logs:
+        ModelArtsListTrainingJobsOperator(task_id="t", per_page=10).execute(make_context())
+    assert not [entry for entry in logs if "XCom" in entry["event"]]
+
+
+# -- item 1k: a full page says more may match ---------------------------------------------------------
+
+
+def _log_lines(operator: ModelArtsListTrainingJobsOperator) -> tuple[list[dict[str, Any]], list[str]]:
+    with structlog.testing.capture_logs() as logs:
+        jobs = operator.execute(make_context())
+    return jobs, [entry["event"] for entry in logs]
+
+
+def test_a_full_page_says_more_jobs_may_match_and_how_to_get_them(emu: ModelArtsEmulator) -> None:
+    failed = ModelArtsListTrainingJobsOperator(task_id="t", status="FAILED", per_page=1000).execute(make_context())
+    assert len(failed) > 10
+    jobs, lines = _log_lines(ModelArtsListTrainingJobsOperator(task_id="t", status="FAILED"))
+    assert len(jobs) == 10
+    assert "10 training job(s) returned, in 1 request(s)" in lines
+    assert any(
+        "Page 1 came back full (10 job(s), per_page=10): more jobs may match" in line
+        and "fetch_all=True" in line
+        and "page=2" in line
+        for line in lines
+    )
+    # The project's total is never quoted as if it were the number of matches.
+    totals = [line for line in lines if str(EMULATOR_JOB_COUNT) in line]
+    assert totals and all("every job, not only these matches" in line for line in totals)
+    _, lines = _log_lines(ModelArtsListTrainingJobsOperator(task_id="t", status="FAILED", per_page=1000))
+    assert not any("more jobs may match" in line for line in lines)
+
+
+def test_fetch_all_cut_by_max_results_says_more_may_match(emu: ModelArtsEmulator) -> None:
+    jobs, lines = _log_lines(ModelArtsListTrainingJobsOperator(task_id="t", fetch_all=True, max_results=1500))
+    assert len(jobs) == 1500 and any("Stopped at max_results=1500: more jobs may match" in line for line in lines)
+    _, lines = _log_lines(ModelArtsListTrainingJobsOperator(task_id="t", fetch_all=True))
+    assert not any("more jobs may match" in line for line in lines)
+
+
+# -- item 1h: retry_max_delay ---------------------------------------------------------------------------
+
+
+def test_retry_max_delay_reaches_the_hook() -> None:
+    for operator in (
+        ModelArtsListTrainingJobsOperator(task_id="t", modelarts_retry_max_delay=3),
+        ModelArtsListJobVersionsOperator(task_id="v", job_id=1, modelarts_retry_max_delay=3),
+    ):
+        assert operator.hook().retry_max_delay == 3.0
+    assert ModelArtsListTrainingJobsOperator(task_id="t").hook().retry_max_delay == DEFAULT_RETRY_MAX_DELAY

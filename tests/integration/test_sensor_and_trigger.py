@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import (
+    AirflowException,
     AirflowFailException,
     AirflowRescheduleException,
     AirflowSensorTimeout,
@@ -129,7 +130,9 @@ def test_deferrable_checks_first_then_defers_with_a_safe_trigger(emu: ModelArtsE
         assert secret not in text
     event = asyncio.run(_first_event(trigger))
     assert event["status"] == "success" and event["version"]["status_name"] == "JOBSTAT_COMPLETED"
-    result = sensor.execute_complete(make_context(), event)
+    # Resumed as Airflow does it: through resume_execution, on a new operator object.
+    resumed = ModelArtsTrainingJobSensor(task_id="s", job_id=job["job_id"], deferrable=True, **FAST)
+    result = resumed.resume_execution(deferred.value.method_name, {"event": event}, make_context())
     assert result["version_id"] == job["version_id"] and result["job_id"] == job["job_id"]
 
 
@@ -146,14 +149,27 @@ def test_deferrable_returns_at_once_for_a_finished_job(emu: ModelArtsEmulator) -
     [
         ({"status": "failed", "message": "job failed"}, AirflowFailException),
         ({"status": "timeout", "message": "too slow"}, AirflowSensorTimeout),
-        ({"status": "error", "message": "boom"}, Exception),
-        (None, Exception),
+        ({"status": "error", "message": "boom"}, AirflowException),
+        (None, AirflowException),
     ],
 )
-def test_execute_complete_raises_on_anything_but_success(event: dict[str, Any] | None, error: type) -> None:
+def test_resume_raises_on_anything_but_success(event: dict[str, Any] | None, error: type) -> None:
     sensor = ModelArtsTrainingJobSensor(task_id="s", job_id=1)
-    with pytest.raises(error):
-        sensor.execute_complete(make_context(), event)
+    with pytest.raises(error) as raised:
+        sensor.resume_execution("execute_complete", {"event": event}, make_context())
+    assert type(raised.value) is error
+
+
+def test_resume_after_airflow_timed_the_trigger_out_is_a_sensor_timeout() -> None:
+    from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR, TriggerFailureReason
+
+    timeout = {"error": TriggerFailureReason.TRIGGER_TIMEOUT}
+    with pytest.raises(AirflowSensorTimeout):
+        ModelArtsTrainingJobSensor(task_id="s", job_id=1).resume_execution(TRIGGER_FAIL_REPR, timeout, make_context())
+    with pytest.raises(AirflowSkipException, match="^Skipping due to soft_fail: "):
+        ModelArtsTrainingJobSensor(task_id="s", job_id=1, soft_fail=True).resume_execution(
+            TRIGGER_FAIL_REPR, timeout, make_context()
+        )
 
 
 async def _first_event(trigger: ModelArtsTrainingJobTrigger) -> dict[str, Any]:

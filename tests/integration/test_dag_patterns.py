@@ -1,0 +1,200 @@
+"""The DAG patterns users write, run for real with ``dag.test()`` (Airflow's own scheduling loop,
+task runner, XCom, task state store, inline triggerer and Clear) against the emulator.
+
+The DAGs are in ``tests/integration/dags/modelarts_patterns.py``; ``dag.test()`` needs them in the
+DAG bundle, so the file is copied into this test session's DAGs folder and the metadata database
+is created once for the module.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from airflow_provider_modelarts.emulator import ModelArtsEmulator
+from airflow_provider_modelarts.links import CONSOLE_LINK_XCOM_KEY, ModelArtsConsoleLink
+
+DAG_FILE = Path(__file__).parent / "dags" / "modelarts_patterns.py"
+LOGICAL_DATE = datetime(2026, 3, 1, tzinfo=timezone.utc)
+RERUN_DATE = datetime(2026, 3, 2, tzinfo=timezone.utc)
+FAILED_DATE = datetime(2026, 3, 3, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def dags(emulator: ModelArtsEmulator) -> Iterator[ModuleType]:
+    # The folders and database Airflow was configured with in this process (os.environ's
+    # AIRFLOW_HOME may have moved since: tests.conftest runs again when a test module imports it).
+    from airflow.configuration import AIRFLOW_HOME, conf
+
+    dags_folder = Path(conf.get("core", "dags_folder"))
+    dags_folder.mkdir(parents=True, exist_ok=True)
+    target = dags_folder / DAG_FILE.name
+    shutil.copy(DAG_FILE, target)
+    subprocess.run(
+        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "AIRFLOW_HOME": AIRFLOW_HOME,
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": conf.get("database", "sql_alchemy_conn"),
+        },
+    )
+    spec = importlib.util.spec_from_file_location("modelarts_patterns_dags", target)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    yield module
+
+
+def _dag(module: ModuleType, dag_id: str) -> Any:
+    from airflow.sdk import DAG
+
+    return next(value for value in vars(module).values() if isinstance(value, DAG) and value.dag_id == dag_id)
+
+
+def _states(run: Any) -> dict[tuple[str, int], str]:
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances(session=session)}
+
+
+def _xcom(run: Any, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.scalars(
+            XComModel.get_many(
+                run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id, key=key, map_indexes=map_index
+            ).with_only_columns(XComModel.value)
+        ).first()
+    return XComModel.deserialize_value(type("Row", (), {"value": row})()) if row is not None else None
+
+
+def _clear_and_rerun(dag: Any, run: Any) -> Any:
+    """Clear every task of ``run`` as the UI does (``clear_task_instances``), then run it again.
+
+    Not a second ``dag.test()``: it deletes the run and creates a new one, and the run's task
+    state with it, so it would show a new run rather than a Clear. The loop below is the one
+    ``dag.test()`` runs (Airflow's scheduling step, then its in-process task runner and inline
+    triggerer for each scheduled task instance).
+    """
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import clear_task_instances
+    from airflow.sdk.definitions.dag import _run_task
+    from airflow.sdk.timezone import utcnow
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState, TaskInstanceState
+
+    with create_session() as session:
+        dag_run = session.scalars(select(DagRun).where(DagRun.run_id == run.run_id)).one()
+        clear_task_instances(list(dag_run.get_task_instances(session=session)), session, DagRunState.RUNNING)
+    with create_session() as session:
+        dag_run = session.scalars(select(DagRun).where(DagRun.run_id == run.run_id)).one()
+        dag_run.dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
+        while dag_run.state == DagRunState.RUNNING:
+            session.expire_all()
+            schedulable, _ = dag_run.update_state(session=session)
+            for ti in schedulable:
+                if ti.state != TaskInstanceState.UP_FOR_RESCHEDULE:
+                    ti.try_number += 1
+                ti.state = TaskInstanceState.SCHEDULED
+                ti.scheduled_dttm = utcnow()
+            session.commit()
+            for ti in dag_run.get_task_instances(session=session):
+                if ti.state == TaskInstanceState.SCHEDULED:
+                    _run_task(ti=ti, task=dag.task_dict[ti.task_id], run_triggerer=True)
+        return dag_run
+
+
+def test_patterns_run_to_success(dags: ModuleType, emu: ModelArtsEmulator) -> None:
+    first = emu.create_job(job_name="pattern-one", timeline=[(8, 0.5), (10, None)])
+    second = emu.create_job(job_name="pattern-two", timeline=[(10, None)])
+    run = _dag(dags, "modelarts_patterns").test(
+        logical_date=LOGICAL_DATE,
+        run_conf={"job_id": first["job_id"], "job_ids": [first["job_id"], second["job_id"]], "status": "FAILED"},
+    )
+    states = _states(run)
+    assert states == {key: "success" for key in states} and len(states) == 13, states
+    # default_args reached the provider's own arguments.
+    tasks = _dag(dags, "modelarts_patterns").task_dict
+    assert tasks["wait_output"].modelarts_retry_max_delay == tasks["list_by_status"].modelarts_retry_max_delay == 0.05
+    # A TaskFlow output as the argument of each operator and of the sensor.
+    assert {job["status"] for job in _xcom(run, "list_by_status")} == {11}
+    assert _xcom(run, "versions_of_output", key="job")["job_id"] == first["job_id"]
+    for task_id in ("wait_output", "wait_output_deferrable", "wait_params"):
+        result = _xcom(run, task_id)
+        assert (result["job_id"], result["version_id"], result["status"]) == (first["job_id"], first["version_id"], 10)
+        assert "is_success" not in result
+    # .partial().expand(): each map index watched its own job, with its own pinned version.
+    for index, job in enumerate((first, second)):
+        assert _xcom(run, "versions_each", key="job", map_index=index)["job_id"] == job["job_id"]
+        assert _xcom(run, "wait_each", map_index=index)["version_id"] == job["version_id"]
+    # Jinja from XCom.
+    assert _xcom(run, "versions_from_xcom", key="job")["job_id"] == first["job_id"]
+    # The console link of a sensor, rendered by Airflow at the end of the try.
+    link = _xcom(run, "wait_output", key=ModelArtsConsoleLink().xcom_key)
+    assert link.endswith(f"jobId={first['job_id']}&versionId={first['version_id']}")
+
+
+def test_a_cleared_sensor_waits_for_the_latest_version_and_follows_a_new_job_id(
+    dags: ModuleType, emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dag = _dag(dags, "modelarts_clear_rerun")
+    job = emu.create_job(job_name="clear-rerun", timeline=[(10, None)])
+    monkeypatch.setenv("AIRFLOW_VAR_MODELARTS_JOB_ID", str(job["job_id"]))
+    run = dag.test(logical_date=RERUN_DATE, run_after=RERUN_DATE)
+    assert _states(run) == {("wait", -1): "success"}
+    assert _xcom(run, "wait")["version_id"] == job["version_id"]
+
+    newer = emu.add_version(job["job_id"], timeline=[(10, None)])
+    rerun = _clear_and_rerun(dag, run)
+    assert _states(rerun) == {("wait", -1): "success"}
+    assert _xcom(rerun, "wait")["version_id"] == newer["version_id"]  # before: the old version's result
+
+    # The cleared run resolves another job_id: that job's latest version, not the other job's pin.
+    other = emu.create_job(job_name="clear-rerun-other", timeline=[(10, None)])
+    monkeypatch.setenv("AIRFLOW_VAR_MODELARTS_JOB_ID", str(other["job_id"]))
+    rerun = _clear_and_rerun(dag, run)
+    assert _states(rerun) == {("wait", -1): "success"}  # before: failed, "version ... does not exist"
+    assert _xcom(rerun, "wait")["version_id"] == other["version_id"]
+
+
+def test_a_failed_sensor_does_not_look_up_a_console_link_it_never_stored(
+    dags: ModuleType, emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow logs "XCom not found" for every lookup of a missing XCom: after a try that failed
+    before it knew the job, the link must not look one up. Airflow's XCom client is observed here
+    (it still does its work); nothing of the provider is replaced."""
+    from airflow.sdk.api.client import XComOperations
+
+    looked_up: list[str] = []
+    original_get = XComOperations.get
+
+    def observed_get(
+        self: XComOperations, dag_id: str, run_id: str, task_id: str, key: str, *args: Any, **kwargs: Any
+    ) -> Any:
+        looked_up.append(key)
+        return original_get(self, dag_id, run_id, task_id, key, *args, **kwargs)
+
+    monkeypatch.setattr(XComOperations, "get", observed_get)
+    monkeypatch.setenv("AIRFLOW_VAR_MODELARTS_JOB_ID", "987654")
+    run = _dag(dags, "modelarts_clear_rerun").test(logical_date=FAILED_DATE, run_after=FAILED_DATE)
+    assert _states(run) == {("wait", -1): "failed"}
+    assert CONSOLE_LINK_XCOM_KEY not in looked_up
+    assert _xcom(run, "wait", key=ModelArtsConsoleLink().xcom_key) == ""

@@ -1,0 +1,321 @@
+"""The sensor reaches the same verdict, with the same message, in poke, reschedule and deferrable
+mode (soft_fail and never_fail included); its pinned version belongs to one job and one Clear; its
+arguments may be resolved at run time; its console link never looks up a missing XCom.
+
+Each mode runs as Airflow runs it: ``execute`` for each try or reschedule, the trigger's own
+``run()`` for the deferral, and ``resume_execution`` to resume, with task contexts that keep
+task state and XComs as Airflow 3.3 does (``airflow_context.TaskInstanceRuns``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from datetime import datetime
+from typing import Any
+
+import pytest
+from airflow.sdk import DAG, task
+from airflow.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowRescheduleException,
+    AirflowSkipException,
+    TaskDeferred,
+)
+
+from airflow_provider_modelarts.emulator import ModelArtsEmulator
+from airflow_provider_modelarts.exceptions import ModelArtsServerError, ModelArtsValidationError
+from airflow_provider_modelarts.links import CONSOLE_LINK_XCOM_KEY, ModelArtsConsoleLink
+from airflow_provider_modelarts.sensors.training_job import PINNED_VERSION_KEY, ModelArtsTrainingJobSensor
+from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
+from tests.conftest import api_requests
+from tests.integration.airflow_context import TaskInstanceRuns, TaskStateStore, make_context
+
+FAST = {"poke_interval": 0.1, "timeout": 30, "modelarts_retry_delay": 0.01}
+MODES = ("poke", "reschedule", "deferrable")
+
+
+def _job(emu: ModelArtsEmulator, *timeline: tuple[int, float | None]) -> dict[str, Any]:
+    return emu.create_job(job_name=f"verdict-{time.monotonic_ns()}", timeline=list(timeline))
+
+
+def _sensor(mode: str, job_id: Any, **kwargs: Any) -> ModelArtsTrainingJobSensor:
+    if mode == "deferrable":
+        return ModelArtsTrainingJobSensor(task_id="s", job_id=job_id, deferrable=True, **FAST, **kwargs)
+    return ModelArtsTrainingJobSensor(task_id="s", job_id=job_id, mode=mode, deferrable=False, **FAST, **kwargs)
+
+
+async def _first_event(trigger: ModelArtsTrainingJobTrigger) -> dict[str, Any]:
+    generator = trigger.run()
+    try:
+        event = await asyncio.wait_for(generator.__anext__(), timeout=30)
+    finally:
+        await generator.aclose()
+    return dict(event.payload)
+
+
+def _run_until_done(mode: str, job_id: Any, runs: TaskInstanceRuns | None = None, **kwargs: Any) -> Any:
+    """Run the sensor as Airflow would in ``mode`` until it returns or raises its verdict."""
+    runs = runs or TaskInstanceRuns(task_id="s")
+    if mode == "poke":
+        return _sensor(mode, job_id, **kwargs).execute(runs.context())  # type: ignore[arg-type]
+    if mode == "reschedule":
+        for _ in range(300):
+            try:
+                return _sensor(mode, job_id, **kwargs).execute(runs.context())  # type: ignore[arg-type]
+            except AirflowRescheduleException:
+                runs.reschedule()
+                time.sleep(FAST["poke_interval"])
+        raise AssertionError("the rescheduled sensor never finished")
+    try:
+        return _sensor(mode, job_id, **kwargs).execute(runs.context())  # type: ignore[arg-type]
+    except TaskDeferred as deferred:
+        event = asyncio.run(_first_event(deferred.trigger))  # type: ignore[arg-type]
+        runs.resume()
+        resumed = _sensor(mode, job_id, **kwargs)  # a resumed task runs in a new process
+        return resumed.resume_execution(deferred.method_name, {"event": event}, runs.context())  # type: ignore[arg-type]
+
+
+def _outcome(mode: str, job_id: Any, **kwargs: Any) -> tuple[type[BaseException], str]:
+    with pytest.raises(AirflowException) as raised:
+        _run_until_done(mode, job_id, **kwargs)
+    return type(raised.value), str(raised.value)
+
+
+# -- item 1f: soft_fail and never_fail --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected_type", "prefix"),
+    [
+        ({}, AirflowFailException, ""),
+        ({"soft_fail": True}, AirflowSkipException, "Skipping due to soft_fail: "),
+        ({"never_fail": True}, AirflowSkipException, "Skipping due to never_fail: "),
+    ],
+)
+def test_a_failure_status_gets_the_same_verdict_and_message_in_every_mode(
+    emu: ModelArtsEmulator, flags: dict[str, bool], expected_type: type, prefix: str
+) -> None:
+    outcomes = {}
+    for mode in MODES:
+        # Running when checked first, so the deferrable sensor defers and the trigger decides.
+        job = _job(emu, (8, 0.6), (11, None))
+        outcomes[mode] = _outcome(mode, job["job_id"], **flags)
+        expected = (
+            f"{prefix}Training job {job['job_id']} (version {job['version_id']}) has status 11 (JOBSTAT_FAILED): "
+            "a failure status"
+        )
+        assert outcomes[mode] == (expected_type, expected), mode
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_soft_fail_does_not_skip_an_api_outage_so_task_retries_apply(emu: ModelArtsEmulator, mode: str) -> None:
+    job = _job(emu, (8, None))
+    if mode == "deferrable":
+        # The first check passes; the outage starts once the trigger polls.
+        with pytest.raises(TaskDeferred) as deferred:
+            _sensor(mode, job["job_id"], soft_fail=True, modelarts_retry_limit=0).execute(make_context())
+        emu.add_fault(kind="status", status=500)
+        event = asyncio.run(_first_event(deferred.value.trigger))  # type: ignore[arg-type]
+        assert event["status"] == "error"
+        with pytest.raises(AirflowException) as raised:
+            _sensor(mode, job["job_id"], soft_fail=True).resume_execution(
+                "execute_complete", {"event": event}, make_context()
+            )
+        # Before: BaseSensorOperator.resume_execution skipped any AirflowException under soft_fail.
+        assert type(raised.value) is AirflowException and "HTTP 500" in str(raised.value)
+        return
+    emu.add_fault(kind="status", status=500)
+    with pytest.raises(ModelArtsServerError):
+        _run_until_done(mode, job["job_id"], soft_fail=True, modelarts_retry_limit=0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_never_fail_skips_an_api_outage_with_its_reason(emu: ModelArtsEmulator, mode: str) -> None:
+    job = _job(emu, (8, None))
+    emu.add_fault(kind="status", status=500)
+    with pytest.raises(AirflowSkipException, match=r"^Skipping due to never_fail: .*HTTP 500"):
+        _run_until_done(mode, job["job_id"], never_fail=True, modelarts_retry_limit=0)
+
+
+def test_never_fail_is_honoured_on_the_check_before_deferring(emu: ModelArtsEmulator) -> None:
+    job = _job(emu, (11, None))
+    sensor = _sensor("deferrable", job["job_id"], never_fail=True)
+    with pytest.raises(AirflowSkipException, match=r"^Skipping due to never_fail: .*JOBSTAT_FAILED"):
+        sensor.execute(make_context())  # type: ignore[arg-type]
+
+
+def test_a_soft_fail_skip_in_poke_mode_keeps_the_reason(emu: ModelArtsEmulator) -> None:
+    job = _job(emu, (11, None))
+    with pytest.raises(AirflowSkipException, match=r"^Skipping due to soft_fail: .*status 11 \(JOBSTAT_FAILED\)"):
+        _sensor("poke", job["job_id"], soft_fail=True).execute(make_context())  # type: ignore[arg-type]
+
+
+# -- item 1n: reschedule with deferrable ------------------------------------------------------
+
+
+def test_reschedule_mode_with_deferrable_warns_that_it_has_no_effect() -> None:
+    with pytest.warns(UserWarning, match=r"mode='reschedule' has no effect with deferrable=True"):
+        ModelArtsTrainingJobSensor(task_id="s", job_id=1, mode="reschedule", deferrable=True)
+
+
+# -- item 1d: the pinned version ---------------------------------------------------------------
+
+
+def test_the_pin_survives_reschedules_and_retries_and_a_clear_pins_the_latest_again(emu: ModelArtsEmulator) -> None:
+    job = _job(emu, (8, None))
+    runs = TaskInstanceRuns(task_id="s", retries=2)
+
+    def check() -> Any:
+        sensor = ModelArtsTrainingJobSensor(task_id="s", job_id=job["job_id"], mode="reschedule", retries=2, **FAST)
+        with pytest.raises(AirflowRescheduleException):
+            sensor.execute(runs.context())  # type: ignore[arg-type]
+        return runs.context()["ti"].xcom["version_id"]
+
+    assert check() == job["version_id"]
+    second = emu.add_version(job["job_id"], timeline=[(8, None)])
+    runs.reschedule()
+    assert check() == job["version_id"]
+    runs.retry()  # a task retry in the same run keeps watching the same version
+    assert check() == job["version_id"]
+    runs.clear()  # the user asks for the wait again: the latest version, as on a first run
+    assert check() == second["version_id"]
+    third = emu.add_version(job["job_id"], timeline=[(8, None)])
+    runs.retry()
+    assert check() == second["version_id"] != third["version_id"]
+    runs.clear()
+    assert check() == third["version_id"]
+
+
+def test_a_cleared_sensor_reports_the_new_version_not_the_old_result(emu: ModelArtsEmulator) -> None:
+    job = _job(emu, (10, None))
+    runs = TaskInstanceRuns(task_id="s")
+    first = _run_until_done("poke", job["job_id"], runs)
+    assert first["version_id"] == job["version_id"] and first["status"] == 10
+    newer = emu.add_version(job["job_id"], timeline=[(11, None)])
+    runs.clear()
+    with pytest.raises(AirflowFailException, match=f"version {newer['version_id']}.*JOBSTAT_FAILED"):
+        _run_until_done("poke", job["job_id"], runs)
+
+
+def test_a_pin_belongs_to_its_job(emu: ModelArtsEmulator) -> None:
+    first, second = _job(emu, (10, None)), _job(emu, (10, None))
+    store = TaskStateStore()
+    result = _run_until_done("poke", first["job_id"], TaskInstanceRuns(task_id="s", store=store))
+    assert result["version_id"] == first["version_id"]
+    # The same task instance state, another job_id (e.g. templated from params): its own latest version.
+    result = _run_until_done("poke", second["job_id"], TaskInstanceRuns(task_id="s", store=store))
+    assert result["version_id"] == second["version_id"]
+    assert set(store.values) == {f"{PINNED_VERSION_KEY}:{first['job_id']}", f"{PINNED_VERSION_KEY}:{second['job_id']}"}
+
+
+def test_mapped_sensors_keep_their_pins_apart(emu: ModelArtsEmulator) -> None:
+    jobs = [_job(emu, (10, None)), _job(emu, (10, None))]
+    store = TaskStateStore()
+    for index, job in enumerate(jobs):
+        runs = TaskInstanceRuns(task_id="s", map_index=index, store=store)
+        assert _run_until_done("reschedule", job["job_id"], runs)["version_id"] == job["version_id"]
+    assert [list(store.for_map_index(index).values) for index in (0, 1)] == [
+        [f"{PINNED_VERSION_KEY}:{job['job_id']}"] for job in jobs
+    ]
+
+
+# -- item 1a: arguments resolved at run time ------------------------------------------------------
+
+
+def test_taskflow_outputs_and_mapped_arguments_are_accepted_at_parse_time() -> None:
+    from airflow.sdk import task_group
+
+    with DAG("parse", schedule=None, start_date=datetime(2026, 1, 1)):
+
+        @task
+        def pick() -> int:
+            return 1
+
+        ModelArtsTrainingJobSensor(task_id="plain", job_id=pick(), version_id=pick())
+        ModelArtsTrainingJobSensor.partial(task_id="mapped").expand(job_id=[1, 2])
+
+        @task_group
+        def per_job(job_id: int) -> None:
+            ModelArtsTrainingJobSensor(task_id="in_group", job_id=job_id)  # job_id is a MappedArgument here
+
+        per_job.expand(job_id=[1, 2])
+
+
+def test_a_resolved_bad_job_id_is_refused_before_any_request(emu: ModelArtsEmulator) -> None:
+    with DAG("parse", schedule=None, start_date=datetime(2026, 1, 1)):
+
+        @task
+        def pick() -> int:
+            return 1
+
+        sensor = ModelArtsTrainingJobSensor(task_id="s", job_id=pick(), **FAST)
+    sensor.job_id = "abc"  # what the XComArg resolved to
+    with pytest.raises(ModelArtsValidationError, match="job_id"):
+        sensor.execute(make_context())  # type: ignore[arg-type]
+    assert api_requests(emu) == 0
+
+
+# -- item 1j: what the sensor pushes -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_result_has_no_api_envelope_flag_and_xcom_fields_narrows_it(emu: ModelArtsEmulator, mode: str) -> None:
+    job = _job(emu, (8, 0.3), (10, None))
+    result = _run_until_done(mode, job["job_id"])
+    assert "is_success" not in result and {"job_id", "version_id", "status_name", "spec_code"} <= set(result)
+    narrow = _run_until_done(mode, job["job_id"], xcom_fields=["version_id", "status_name", "train_url"])
+    expected = {"version_id": job["version_id"], "status_name": "JOBSTAT_COMPLETED", "train_url": result["train_url"]}
+    assert narrow == expected
+
+
+# -- item 1h: retry_max_delay ----------------------------------------------------------------------
+
+
+def test_retry_max_delay_reaches_the_hook_and_the_trigger(emu: ModelArtsEmulator) -> None:
+    sensor = ModelArtsTrainingJobSensor(task_id="s", job_id=1, deferrable=True, modelarts_retry_max_delay=7.5)
+    assert sensor.hook().retry_max_delay == 7.5
+    if "retry_max_delay" not in inspect.signature(ModelArtsTrainingJobTrigger).parameters:
+        pytest.skip("the trigger's retry_max_delay kwarg is added in a parallel change")
+    job = _job(emu, (8, None))
+    deferring = ModelArtsTrainingJobSensor(
+        task_id="s", job_id=job["job_id"], deferrable=True, modelarts_retry_max_delay=7.5, **FAST
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        deferring.execute(make_context())  # type: ignore[arg-type]
+    assert deferred.value.trigger.serialize()[1]["retry_max_delay"] == 7.5
+
+
+def test_retry_max_delay_is_validated_naming_the_parameter() -> None:
+    with pytest.raises(ModelArtsValidationError, match="retry_max_delay"):
+        ModelArtsTrainingJobSensor(task_id="s", job_id=1, modelarts_retry_max_delay=0)
+
+
+# -- item 1l: the console link -----------------------------------------------------------------------
+
+
+def test_the_console_link_of_a_try_that_failed_early_is_empty_and_looks_nothing_up(emu: ModelArtsEmulator) -> None:
+    sensor = ModelArtsTrainingJobSensor(task_id="s", job_id=987654, **FAST)
+    with pytest.raises(AirflowFailException, match="does not exist"):
+        sensor.execute(make_context())  # type: ignore[arg-type]
+    # Before: an XCom lookup for "modelarts_console", which Airflow logs as "XCom not found".
+    assert ModelArtsConsoleLink().get_link(sensor, ti_key=None) == ""  # type: ignore[arg-type]
+
+
+def test_the_console_link_survives_a_deferral_into_the_resumed_process(emu: ModelArtsEmulator) -> None:
+    job = _job(emu, (8, 0.4), (10, None))
+    runs = TaskInstanceRuns(task_id="s")
+    sensor = _sensor("deferrable", job["job_id"])
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute(runs.context())  # type: ignore[arg-type]
+    link = ModelArtsConsoleLink().get_link(sensor, ti_key=None)  # type: ignore[arg-type]
+    assert f"jobId={job['job_id']}&versionId={job['version_id']}" in link
+    event = asyncio.run(_first_event(deferred.value.trigger))  # type: ignore[arg-type]
+    runs.resume()
+    resumed = _sensor("deferrable", job["job_id"])
+    context = runs.context()
+    assert CONSOLE_LINK_XCOM_KEY in context["ti"].xcom
+    resumed.resume_execution("execute_complete", {"event": event}, context)  # type: ignore[arg-type]
+    assert ModelArtsConsoleLink().get_link(resumed, ti_key=None) == link  # type: ignore[arg-type]
