@@ -11,6 +11,7 @@ from airflow.sdk.definitions._internal.mixins import ResolveMixin
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
+from airflow_provider_modelarts.validation import TASK_RETRY_PARAMETERS, validate_retry_settings
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -111,7 +112,9 @@ class ModelArtsTaskMixin:
         self.region = region
         self.project_id = project_id
         self.modelarts_retry_limit, self.modelarts_retry_delay, self.modelarts_retry_max_delay = (
-            api.validate_retry_settings(modelarts_retry_limit, modelarts_retry_delay, modelarts_retry_max_delay)
+            validate_retry_settings(
+                modelarts_retry_limit, modelarts_retry_delay, modelarts_retry_max_delay, names=TASK_RETRY_PARAMETERS
+            )
         )
         if region is not None and not resolved_at_runtime(region):
             api.validate_region(region)

@@ -215,10 +215,12 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
             context["ti"].xcom_push(key="version_id", value=condition.version_id)
             try:
                 detail = hook.get_job_version(condition.job_id, condition.version_id)  # type: ignore[arg-type]
-            except ModelArtsNotFoundError as error:
-                raise AirflowFailException(
-                    f"Training job {condition.job_id} version {condition.version_id} does not exist: {error}"
-                ) from None
+            except ModelArtsError as error:
+                # Worded as the trigger words the same error, so every mode says the same thing.
+                error_verdict, error_message = condition.judge_error(error)
+                if error_verdict == "failed":
+                    raise AirflowFailException(_sentence(error_message)) from None
+                raise
         except BaseException:
             self._close_poke_hook()
             raise
@@ -298,21 +300,11 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
                 end_time=started.add(seconds=self.timeout).timestamp(),
                 retry_limit=self.modelarts_retry_limit,
                 retry_delay=self.modelarts_retry_delay,
-                **self._trigger_retry_max_delay(),
+                retry_max_delay=self.modelarts_retry_max_delay,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),
         )
-
-    def _trigger_retry_max_delay(self) -> dict[str, Any]:
-        """The trigger's ``retry_max_delay`` kwarg, when it differs from the trigger's default.
-
-        Passed only then so trigger kwargs stay readable by a triggerer whose trigger predates the
-        kwarg; with the kwarg in place everywhere this can become a plain keyword argument.
-        """
-        if self.modelarts_retry_max_delay == api.DEFAULT_RETRY_MAX_DELAY:
-            return {}
-        return {"retry_max_delay": self.modelarts_retry_max_delay}
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         """Resume after the deferral, with ``soft_fail``/``never_fail`` applied as in poke mode.

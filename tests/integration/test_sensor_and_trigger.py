@@ -75,7 +75,7 @@ def test_custom_target_status_running(emu: ModelArtsEmulator) -> None:
 def test_missing_job_and_missing_version_fail_without_retries(emu: ModelArtsEmulator) -> None:
     with pytest.raises(AirflowFailException, match="Training job 987654 does not exist"):
         ModelArtsTrainingJobSensor(task_id="s", job_id=987654, **FAST).execute(make_context())
-    with pytest.raises(AirflowFailException, match="version 999999999 does not exist"):
+    with pytest.raises(AirflowFailException, match=r"Training job 1 \(version 999999999\) does not exist"):
         ModelArtsTrainingJobSensor(task_id="s", job_id=1, version_id=999999999, **FAST).execute(make_context())
 
 
@@ -274,7 +274,7 @@ def test_trigger_does_not_block_the_event_loop(emu: ModelArtsEmulator) -> None:
         {"job_id": 1, "version_id": -1},
         {"job_id": 1, "target_status": []},
         {"job_id": 1, "target_status": 77},
-        {"job_id": 1, "target_status": [10, 11]},
+        {"job_id": 1, "target_status": [10, 11], "failure_statuses": [11]},
         {"job_id": 1, "failure_statuses": [10]},
     ],
 )
