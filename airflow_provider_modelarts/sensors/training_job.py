@@ -219,7 +219,7 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
                 # Worded as the trigger words the same error, so every mode says the same thing.
                 error_verdict, error_message = condition.judge_error(error)
                 if error_verdict == "failed":
-                    raise AirflowFailException(_sentence(error_message)) from None
+                    raise AirflowFailException(_sentence(error_message)) from error
                 raise
         except BaseException:
             self._close_poke_hook()

@@ -229,7 +229,7 @@ CASES = (
              task="ModelArtsTrainingJobSensor(task_id='s', job_id='abc')"),
     BadInput("sensor_version_id_negative", "sensor", "parse", "version_id", ID_RANGE,
              task="ModelArtsTrainingJobSensor(task_id='s', job_id=1, version_id=-1)"),
-    BadInput("sensor_retry_limit_100", "sensor", "parse", "retry_limit", "an integer from 0 to 20",
+    BadInput("sensor_retry_limit_100", "sensor", "parse", "modelarts_retry_limit", "an integer from 0 to 20",
              task="ModelArtsTrainingJobSensor(task_id='s', job_id=1, modelarts_retry_limit=100)"),
     BadInput("sensor_job_id_rendered_zero", "sensor", "render", "job_id", ID_RANGE,
              call=rendered(lambda: ModelArtsTrainingJobSensor(task_id="s", job_id="{{ params.job }}"), {"job": "0"})),
