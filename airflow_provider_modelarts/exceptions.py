@@ -145,6 +145,12 @@ class ModelArtsNotFoundError(ModelArtsApiError, ModelArtsPermanentError):
     """The training job or version does not exist (any more)."""
 
 
+class ModelArtsRequestRejectedError(ModelArtsApiError, ModelArtsPermanentError):
+    """4xx other than auth, not found, throttling and conflicts: the service or its gateway refused
+    the request itself (e.g. 400 ``ModelArts.0101`` invalid parameter, 404 ``APIGW.0101`` no such
+    API at this endpoint). Resending the same request gets the same answer, so no retry is spent."""
+
+
 class ModelArtsServerError(ModelArtsApiError):
     """5xx from the service or gateway, after the retry budget was spent (or at once for a status
     no retry can fix, such as 501 Not Implemented)."""

@@ -15,10 +15,9 @@ from typing import Any, Generic, Literal, TypeVar
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.exceptions import (
-    ModelArtsAuthError,
-    ModelArtsConnectionConfigError,
     ModelArtsError,
     ModelArtsNotFoundError,
+    ModelArtsPermanentError,
     ModelArtsValidationError,
 )
 
@@ -29,13 +28,8 @@ ErrorVerdict = Literal["failed", "error"]
 StatusT = TypeVar("StatusT", bound=Hashable)
 
 # Errors that a retry cannot fix: wrong credentials or permissions, a bad parameter or
-# connection, a job or version that does not exist.
-PERMANENT_ERRORS: tuple[type[ModelArtsError], ...] = (
-    ModelArtsAuthError,
-    ModelArtsValidationError,
-    ModelArtsConnectionConfigError,
-    ModelArtsNotFoundError,
-)
+# connection, a request the service refused as such, a job or version that does not exist.
+PERMANENT_ERRORS: tuple[type[ModelArtsError], ...] = (ModelArtsPermanentError,)
 
 
 def is_permanent(error: BaseException) -> bool:

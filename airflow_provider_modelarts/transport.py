@@ -28,6 +28,7 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsApiError,
     ModelArtsAuthError,
     ModelArtsNotFoundError,
+    ModelArtsRequestRejectedError,
     ModelArtsServerError,
     ModelArtsSignatureExpiredError,
     ModelArtsThrottledError,
@@ -177,6 +178,9 @@ def _gateway_hint(http_status: int, code: str, message: str, table: ErrorTable) 
     return None
 
 
+# 4xx answers that may change without the request changing: a request timeout, a conflict with the
+# object's current state (e.g. terminating a job that already ended), "too early".
+_STATE_DEPENDENT_4XX = frozenset({408, 409, 425})
 _NOT_FOUND_HINT = "Check the id: the object may have been deleted, or belong to another project or region"
 
 
@@ -226,6 +230,8 @@ def error_from_response(
         error_class = ModelArtsNotFoundError
     elif http_status >= 500:
         error_class = ModelArtsServerError
+    elif 400 <= http_status < 500 and http_status not in _STATE_DEPENDENT_4XX:
+        error_class = ModelArtsRequestRejectedError
     else:
         error_class = ModelArtsApiError
     if error_class is ModelArtsNotFoundError and hint is None:

@@ -6,12 +6,14 @@ import json
 
 import pendulum
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.exceptions import (
     ModelArtsApiError,
     ModelArtsAuthError,
     ModelArtsNotFoundError,
+    ModelArtsRequestRejectedError,
     ModelArtsServerError,
     ModelArtsSignatureExpiredError,
     ModelArtsThrottledError,
@@ -127,7 +129,9 @@ def _error(status: int, body: object, headers: dict[str, str] | None = None, **k
 def test_modelarts_body_with_error_message_or_error_msg() -> None:
     for key in ("error_message", "error_msg"):
         error = _error(400, {"is_success": False, "error_code": "ModelArts.0101", key: "bad per_page"})
-        assert type(error) is ModelArtsApiError
+        # A request the service refuses as such gets the same answer when resent: no retry helps.
+        assert type(error) is ModelArtsRequestRejectedError
+        assert isinstance(error, AirflowFailException)
         assert (error.http_status, error.error_code, error.error_message) == (400, "ModelArts.0101", "bad per_page")
 
 
@@ -205,3 +209,20 @@ def test_retry_after_seconds_fraction_and_http_date() -> None:
     future = pendulum.now("UTC").add(seconds=30).to_rfc1123_string()
     assert 25 <= (api.parse_retry_after(future) or 0) <= 31
     assert api.parse_retry_after("soon") is None and api.parse_retry_after(None) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (409, ModelArtsApiError),
+        (408, ModelArtsApiError),
+        (400, ModelArtsRequestRejectedError),
+        (404, ModelArtsRequestRejectedError),
+    ],
+)
+def test_only_4xx_that_may_change_on_their_own_keep_task_retries(status: int, expected: type) -> None:
+    # 404 here is the gateway's "no such API" (wrong endpoint or region): resending cannot help.
+    code = "APIGW.0101" if status == 404 else "ModelArts.0000"
+    error = _error(status, {"error_code": code, "error_msg": "refused"})
+    assert type(error) is expected
+    assert isinstance(error, AirflowFailException) == (expected is ModelArtsRequestRejectedError)

@@ -18,6 +18,7 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsError,
     ModelArtsNotFoundError,
     ModelArtsPermanentError,
+    ModelArtsRequestRejectedError,
     ModelArtsServerError,
     ModelArtsSignatureExpiredError,
     ModelArtsThrottledError,
@@ -201,7 +202,10 @@ def test_error_codes_are_data_of_each_api() -> None:
     table = transport.ErrorTable(not_found_codes=frozenset({"ModelArts.9999"}))
     body = json.dumps({"error_code": "ModelArts.9999", "error_msg": "gone"}).encode()
     assert isinstance(transport.error_from_response(400, body, {}, table=table), ModelArtsNotFoundError)
-    assert type(transport.error_from_response(400, body, {}, table=transport.ErrorTable())) is ModelArtsApiError
+    assert (
+        type(transport.error_from_response(400, body, {}, table=transport.ErrorTable()))
+        is ModelArtsRequestRejectedError
+    )
 
 
 # ------------------------------------------------------------------------------- retry settings
