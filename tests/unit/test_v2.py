@@ -149,7 +149,7 @@ def test_phase_classes_tell_progress_success_failure_and_stopped_apart() -> None
 
 
 def test_a_phase_equals_and_prints_as_the_api_spelling() -> None:
-    assert JobPhase.COMPLETED == "Completed" and "Completed" in {JobPhase.COMPLETED}
+    assert JobPhase.COMPLETED == "Completed" and "Completed" in {JobPhase.COMPLETED}  # type: ignore[comparison-overlap]
     assert JobPhase.COMPLETED in {"Completed"}
     assert f"{JobPhase.RUNNING}" == str(JobPhase.RUNNING) == "Running"
     assert json.dumps([JobPhase.FAILED]) == '["Failed"]'
@@ -411,12 +411,14 @@ def test_the_page_iterator_keeps_each_body_and_starts_at_the_given_page(monkeypa
 # ---------------------------------------------------------------------------------------------
 
 
-def _error(status: int, code: str, table: transport.ErrorTable = v2.ERROR_TABLE, **headers: str) -> ModelArtsApiError:
+def _error(
+    status: int, code: str, table: transport.ErrorTable = v2.ERROR_TABLE, headers: Mapping[str, str] | None = None
+) -> ModelArtsApiError:
     body = json.dumps(
         {"error_code": code, "error_msg": f"message of {code}", "error_solution": f"solution of {code}"}
     ).encode()
     return transport.error_from_response(
-        status, body, {"X-Request-Id": "req-1", **headers}, ("SK-SECRET",), table=table
+        status, body, {"X-Request-Id": "req-1", **(headers or {})}, ("SK-SECRET",), table=table
     )
 
 
@@ -436,7 +438,7 @@ def test_training_job_not_found_is_http_400_modelarts_2775() -> None:
 
 @pytest.mark.parametrize("code", ["ModelArts.2799", "APIG.0308"])
 def test_throttling_codes_are_throttled_errors_and_retried(code: str) -> None:
-    error = _error(429, code, **{"Retry-After": "3"})
+    error = _error(429, code, headers={"Retry-After": "3"})
     assert type(error) is ModelArtsThrottledError
     assert error.retry_after == 3.0
     assert retry_policy.may_retry(error, idempotent=True, retry_max_delay=60)
