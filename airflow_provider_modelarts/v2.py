@@ -204,7 +204,7 @@ def validate_phase(value: object, parameter: str = "phase") -> JobPhase:
     if isinstance(value, JobPhase):
         return value
     if isinstance(value, str):
-        known = parse_phase(value) or JobPhase.__members__.get(value.strip().upper())
+        known = parse_phase(value)
         if known is not None:
             return known
     raise ModelArtsValidationError(parameter, "one of " + ", ".join(phase.value for phase in JobPhase), value)

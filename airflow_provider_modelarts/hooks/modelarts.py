@@ -1,4 +1,4 @@
-"""``ModelArtsHook``: authenticated calls to the ModelArts v1 training-job API.
+"""``ModelArtsHook``: authenticated calls to the ModelArts v1 and v2 training-job APIs.
 
 The hook owns transport: one ``requests.Session`` (connection reuse), a timeout on every request,
 and one request path, :meth:`ModelArtsHook.request`, for any method, under a tenacity retry policy
@@ -8,8 +8,8 @@ that is not idempotent is never sent twice once it may have reached the server. 
 401/403: the gateway locks an AK for five minutes after more than five bad signatures in a row.
 
 Authentication lives in :mod:`airflow_provider_modelarts.auth`, the retry policy and error parsing
-in :mod:`airflow_provider_modelarts.transport`, the v1 API's paths, parameters and error codes in
-:mod:`airflow_provider_modelarts.v1`.
+in :mod:`airflow_provider_modelarts.transport`, each API's paths, parameters and error codes in
+:mod:`airflow_provider_modelarts.v1` and :mod:`airflow_provider_modelarts.v2`.
 """
 
 from __future__ import annotations
@@ -83,7 +83,8 @@ class ApiResponse:
 
 
 class ModelArtsHook(BaseHook):
-    """Interact with Huawei Cloud ModelArts v1 ("old-version") training jobs.
+    """Interact with Huawei Cloud ModelArts training jobs: v1 ("old-version") jobs with integer
+    ids and versions, and v2 jobs (every job created since 2023-06-30) with UUID ids and phases.
 
     Reads the Airflow connection lazily, on the first call: constructing the hook does no I/O.
 
