@@ -9,11 +9,12 @@ API uses integer codes, the v2 API string phases. :class:`WaitCondition` is the 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 from airflow_provider_modelarts import api
+from airflow_provider_modelarts import v2 as v2_api
 from airflow_provider_modelarts.exceptions import (
     ModelArtsError,
     ModelArtsNotFoundError,
@@ -206,3 +207,75 @@ def version_result(detail: dict[str, Any], job_id: int) -> dict[str, Any]:
     result.setdefault("job_id", job_id)
     result.setdefault("job_name", detail.get("job_name"))
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# v2: string phases (Creating ... Abnormal) of jobs with UUID ids
+# ---------------------------------------------------------------------------------------------
+
+V2_PHASES: StatusScheme[str] = StatusScheme(
+    label=str,
+    name=str,
+    is_terminal=v2_api.is_terminal_phase,
+    sort_key=v2_api.phase_sort_key,
+    # Failed, Abnormal and Terminated; with Completed they are the terminal phases.
+    default_failures=frozenset(phase.value for phase in v2_api.FAILURE_PHASES),
+)
+
+
+@dataclass(frozen=True)
+class PhaseWaitCondition(StatusWait[str]):
+    """The v2 wait: the training job to wait for, and which phases end the wait how.
+
+    Phases are plain strings (the API's spelling), so they go into trigger kwargs as they are.
+
+    :param training_job_id: the job's UUID.
+    :param target_statuses: phases that end the wait successfully.
+    :param failure_statuses: phases that end it with a failure. Any other terminal phase also
+        fails the wait, since the job can no longer reach a target phase.
+    """
+
+    training_job_id: str
+    target_statuses: frozenset[str]
+    failure_statuses: frozenset[str] = field(default_factory=lambda: V2_PHASES.default_failures)
+
+    @classmethod
+    def validate(
+        cls,
+        training_job_id: object,
+        target_phases: object = (v2_api.JobPhase.COMPLETED,),
+        failure_phases: object = None,
+    ) -> PhaseWaitCondition:
+        """Check user values; ``failure_phases=None`` means the defaults minus the targets."""
+        target = frozenset(phase.value for phase in v2_api.validate_phases(target_phases, "target_phases"))
+        chosen = (
+            None
+            if failure_phases is None
+            else frozenset(phase.value for phase in v2_api.validate_phases(failure_phases, "failure_phases"))
+        )
+        return cls(
+            training_job_id=v2_api.validate_training_job_id(training_job_id),
+            target_statuses=target,
+            failure_statuses=V2_PHASES.split(target, chosen, "target_phases", "failure_phases"),
+        )
+
+    @property
+    def scheme(self) -> StatusScheme[str]:
+        return V2_PHASES
+
+    @property
+    def subject(self) -> str:
+        return f"training job {self.training_job_id}"
+
+    def describe(self, status: str) -> str:
+        return f"{self.subject} is {status}"
+
+    def judge_job(self, job: Mapping[str, Any]) -> tuple[Verdict, str]:
+        """The verdict for a job object; a failure message adds ``secondary_phase`` and each
+        task's exit code and message. A job without a phase is still waited for."""
+        phase = v2_api.phase_of(job)
+        if phase is None:
+            return "waiting", f"{self.subject} has no phase yet: waiting for {self.scheme.names(self.target_statuses)}"
+        verdict, message = self.judge(phase)
+        outcome = v2_api.describe_outcome(job) if verdict == "failed" else ""
+        return verdict, f"{message} ({outcome})" if outcome else message

@@ -9,7 +9,12 @@ from __future__ import annotations
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsError, ModelArtsTransportError
+from airflow_provider_modelarts.exceptions import (
+    ModelArtsApiError,
+    ModelArtsError,
+    ModelArtsThrottledError,
+    ModelArtsTransportError,
+)
 from airflow_provider_modelarts.transport import is_retryable_status
 
 # Transport failures worth another attempt of an idempotent request.
@@ -53,9 +58,11 @@ def may_retry(error: BaseException, *, idempotent: bool, retry_max_delay: float)
     if getattr(error, RETRIES_SPENT_ATTRIBUTE, False):
         return False
     if isinstance(error, ModelArtsApiError):
-        if not is_retryable_status(error.http_status):
+        # A throttled request was refused before anything was done: safe to resend, any method.
+        throttled = isinstance(error, ModelArtsThrottledError)
+        if not (throttled or is_retryable_status(error.http_status)):
             return False
-        if error.http_status != 429 and not idempotent:
+        if not (throttled or idempotent):
             return False
         return error.retry_after is None or error.retry_after <= retry_max_delay
     if isinstance(error, ModelArtsError) and not isinstance(error, UnreadableBodyError):

@@ -59,12 +59,15 @@ class ErrorTable:
     :param hints: what to check, per error code.
     :param success_flag: a field of a 2xx body that is false when the call failed (v1's
         ``is_success``); ``None`` when the API reports failures by HTTP status only.
+    :param throttled_codes: codes that mean the request was throttled, whatever the HTTP status
+        (HTTP 429 always does).
     """
 
     not_found_codes: frozenset[str] = frozenset()
     token_expired_codes: frozenset[str] = frozenset()
     hints: Mapping[str, str] = field(default_factory=dict)
     success_flag: str | None = None
+    throttled_codes: frozenset[str] = frozenset()
 
     @property
     def all_token_expired_codes(self) -> frozenset[str]:
@@ -215,7 +218,10 @@ def error_from_response(
     message, _, echoed = message.partition(_CANONICAL_ECHO)
     message = redact(message.rstrip(" ,"), secrets)[:_MESSAGE_LIMIT]
     hint = _gateway_hint(http_status, code, message, table) or solution
-    retry_after = parse_retry_after(headers.get("Retry-After")) if is_retryable_status(http_status) else None
+    throttled = http_status == 429 or code in table.throttled_codes
+    retry_after = (
+        parse_retry_after(headers.get("Retry-After")) if throttled or is_retryable_status(http_status) else None
+    )
     error_class: type[ModelArtsApiError]
     if http_status in (401, 403):
         if code in table.all_token_expired_codes:
@@ -224,7 +230,7 @@ def error_from_response(
             error_class = ModelArtsSignatureExpiredError
         else:
             error_class = ModelArtsAuthError
-    elif http_status == 429:
+    elif throttled:
         error_class = ModelArtsThrottledError
     elif code in table.not_found_codes or (http_status == 404 and not code.startswith(GATEWAY_CODE_PREFIXES)):
         error_class = ModelArtsNotFoundError

@@ -1,4 +1,4 @@
-"""``ModelArtsHook``: authenticated calls to the ModelArts v1 training-job API.
+"""``ModelArtsHook``: authenticated calls to the ModelArts v1 and v2 training-job APIs.
 
 The hook owns transport: one ``requests.Session`` (connection reuse), a timeout on every request,
 and one request path, :meth:`ModelArtsHook.request`, for any method, under a tenacity retry policy
@@ -8,8 +8,8 @@ that is not idempotent is never sent twice once it may have reached the server. 
 401/403: the gateway locks an AK for five minutes after more than five bad signatures in a row.
 
 Authentication lives in :mod:`airflow_provider_modelarts.auth`, the retry policy and error parsing
-in :mod:`airflow_provider_modelarts.transport`, the v1 API's paths, parameters and error codes in
-:mod:`airflow_provider_modelarts.v1`.
+in :mod:`airflow_provider_modelarts.transport`, each API's paths, parameters and error codes in
+:mod:`airflow_provider_modelarts.v1` and :mod:`airflow_provider_modelarts.v2`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import dataclasses
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -29,7 +29,7 @@ import tenacity
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
-from airflow_provider_modelarts import __version__, retry_policy, transport, v1
+from airflow_provider_modelarts import __version__, retry_policy, transport, v1, v2
 from airflow_provider_modelarts.auth import (
     HEADER_SUBJECT_TOKEN,
     AkSkAuth,
@@ -83,7 +83,8 @@ class ApiResponse:
 
 
 class ModelArtsHook(BaseHook):
-    """Interact with Huawei Cloud ModelArts v1 ("old-version") training jobs.
+    """Interact with Huawei Cloud ModelArts training jobs: v1 ("old-version") jobs with integer
+    ids and versions, and v2 jobs (every job created since 2023-06-30) with UUID ids and phases.
 
     Reads the Airflow connection lazily, on the first call: constructing the hook does no I/O.
 
@@ -276,6 +277,114 @@ class ModelArtsHook(BaseHook):
         version = v1.validate_id(version_id, "version_id")
         return self._get(v1.job_version_path(self.settings.project_id, job, version), [])
 
+    # ------------------------------------------------------------------ v2 training jobs
+
+    def get_training_job(self, training_job_id: str) -> dict[str, Any]:
+        """A v2 training job (``GET /v2/{project_id}/training-jobs/{id}``), as the API returns it.
+
+        :param training_job_id: the job's UUID.
+        :raises ModelArtsNotFoundError: the job does not exist (``ModelArts.2775``).
+        """
+        job_id = v2.validate_training_job_id(training_job_id)
+        path = v2.training_job_path(self.settings.project_id, job_id)
+        return self.request("GET", path, idempotent=True, error_table=v2.ERROR_TABLE)
+
+    def search_training_jobs(
+        self,
+        phase: str | Iterable[str] | None = None,
+        name: str | None = None,
+        filters: Iterable[Mapping[str, Any] | v2.SearchFilter] | None = None,
+        sort_by: str = v2.DEFAULT_SORT_BY,
+        order: str = v2.DEFAULT_ORDER,
+        limit: int | str = v2.DEFAULT_LIMIT,
+        offset: int | str = 0,
+        workspace_id: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of v2 training jobs (``POST /v2/{project_id}/training-job-searches``): the
+        response body as the API returns it.
+
+        :param phase: one phase or several (Creating, Pending, Running, Terminating, Completed,
+            Failed, Terminated, Abnormal); sent as ``{"key": "phase", "operator": "in"}``.
+        :param name: part of a job name; sent as ``{"key": "name", "operator": "like"}``.
+        :param filters: further conditions ``{"key", "operator", "value": [str, ...]}``; keys
+            name, create_time, phase, algorithm_name, kind, user_id, runtime_type; operators
+            between, like, in, not.
+        :param sort_by: the field to sort by, ``create_time`` by default.
+        :param order: ``desc`` (default) or ``asc``.
+        :param limit: jobs per page, 1-50.
+        :param offset: the page number, 0 for the first page (the API's meaning of ``offset``).
+        :param workspace_id: ``"0"`` or a 32-character workspace id; defaults to the hook's and
+            then the connection's workspace, else the API's default workspace.
+        :return: ``{"total", "count", "limit", "offset", "sort_by", "order", "workspace_id",
+            "items": [job, ...], ...}``; ``count`` is the number of matches.
+        """
+        search = v2.JobSearch.validate(phase, name, filters, sort_by, order, limit, offset, workspace_id)
+        return self.search_training_jobs_page(search)
+
+    def search_training_jobs_page(self, search: v2.JobSearch) -> dict[str, Any]:
+        """:meth:`search_training_jobs` for an already validated search."""
+        if search.workspace_id is None and self.settings.workspace_id is not None:
+            workspace = v2.validate_workspace_id(
+                self.settings.workspace_id, f"workspace_id (of the hook or connection {self.modelarts_conn_id!r})"
+            )
+            search = dataclasses.replace(search, workspace_id=workspace)
+        path = v2.training_job_searches_path(self.settings.project_id)
+        return self.request("POST", path, json_body=search.body(), idempotent=True, error_table=v2.ERROR_TABLE)
+
+    def iter_training_jobs_v2(
+        self,
+        phase: str | Iterable[str] | None = None,
+        name: str | None = None,
+        filters: Iterable[Mapping[str, Any] | v2.SearchFilter] | None = None,
+        sort_by: str = v2.DEFAULT_SORT_BY,
+        order: str = v2.DEFAULT_ORDER,
+        workspace_id: str | None = None,
+        limit: int | str = v2.DEFAULT_LIMIT,
+        max_results: int | str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every v2 job that matches, fetched lazily, one page of ``limit`` per request.
+
+        Arguments are validated when this is called, before anything is fetched. C matches cost
+        ceil(C / limit) requests (one when nothing matches); paging stops sooner after
+        ``max_results`` jobs. A job seen on an earlier page is not yielded again (a job created
+        while paging shifts the later pages by one).
+        """
+        search = v2.JobSearch.validate(phase, name, filters, sort_by, order, limit, 0, workspace_id)
+        most = validate_optional_positive_int(max_results, "max_results")
+        return self._iter_v2_jobs(search, most)
+
+    def iter_training_job_search_pages(
+        self, search: v2.JobSearch, max_results: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Each search page's body, from page ``search.offset`` on, until every match (or
+        ``max_results`` jobs) was returned. Operators use it to keep the page's counters.
+
+        Stops after a short page, once the pages cover ``count`` (the matches the first answer
+        reported), after ``max_results`` jobs, or on a page with no job not seen before (so a
+        server that ignored ``offset`` could not keep it paging).
+        """
+        seen: set[str] = set()
+        page = search.offset
+        pages = None
+        while True:
+            body = self.search_training_jobs_page(dataclasses.replace(search, offset=page))
+            yield body
+            items = [item for item in body.get("items") or [] if isinstance(item, Mapping)]
+            ids = {str(v2.job_row(item)["id"]) for item in items}
+            new = ids - seen
+            seen |= ids
+            count = body.get("count")
+            if pages is None and isinstance(count, int) and not isinstance(count, bool):
+                pages = v2.pages_needed(count, search.limit)
+            page += 1
+            if (
+                len(items) < search.limit
+                or not new
+                or (pages is not None and page >= pages)
+                or (max_results is not None and len(seen) >= max_results)
+            ):
+                return
+
     def request(
         self,
         method: str,
@@ -335,6 +444,19 @@ class ModelArtsHook(BaseHook):
     def _iter_jobs(self, filters: v1.JobListFilters, limit: int | None) -> Iterator[dict[str, Any]]:
         jobs = (job for body in self.iter_training_job_pages(filters, limit) for job in body.get("jobs") or [])
         yield from itertools.islice(jobs, limit)
+
+    def _iter_v2_jobs(self, search: v2.JobSearch, most: int | None) -> Iterator[dict[str, Any]]:
+        seen: set[object] = set()
+
+        def first_sightings() -> Iterator[dict[str, Any]]:
+            for body in self.iter_training_job_search_pages(search, most):
+                for job in body.get("items") or []:
+                    job_id = v2.job_row(job)["id"]
+                    if job_id not in seen:
+                        seen.add(job_id)
+                        yield job
+
+        yield from itertools.islice(first_sightings(), most)
 
     def _secrets(self) -> tuple[str, ...]:
         """Values to redact from server messages (gateway errors can echo signed headers)."""
