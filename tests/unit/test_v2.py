@@ -18,6 +18,7 @@ from airflow_provider_modelarts import retry_policy, transport, v1, v2
 from airflow_provider_modelarts.exceptions import (
     ModelArtsApiError,
     ModelArtsNotFoundError,
+    ModelArtsRequestRejectedError,
     ModelArtsServerError,
     ModelArtsThrottledError,
     ModelArtsTokenExpiredError,
@@ -450,8 +451,8 @@ def test_a_throttling_code_is_recognised_whatever_http_status_carries_it(code: s
     error = _error(400, code)
     assert type(error) is ModelArtsThrottledError
     assert retry_policy.may_retry(error, idempotent=True, retry_max_delay=60)
-    # The v1 table does not know v2's codes: the same answer is a plain API error there.
-    assert type(_error(400, code, table=v1.ERROR_TABLE)) is ModelArtsApiError
+    # The v1 table does not know v2's codes: the same answer is a refused request there.
+    assert type(_error(400, code, table=v1.ERROR_TABLE)) is ModelArtsRequestRejectedError
 
 
 @pytest.mark.parametrize(
@@ -459,7 +460,7 @@ def test_a_throttling_code_is_recognised_whatever_http_status_carries_it(code: s
     [
         (401, "ModelArts.0202", ModelArtsTokenExpiredError),
         (500, "ModelArts.0010", ModelArtsServerError),
-        (400, "ModelArts.2788", ModelArtsApiError),
+        (400, "ModelArts.2788", ModelArtsRequestRejectedError),
         (409, "ModelArts.2796", ModelArtsApiError),
     ],
 )
