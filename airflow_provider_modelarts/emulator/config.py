@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 0
 DEFAULT_JOB_COUNT = 120
+# v2 training jobs (UUID ids, string phases), served beside the v1 ones.
+DEFAULT_V2_JOB_COUNT = 120
 DEFAULT_SPEED = 1.0
 DEFAULT_SEED = 7
 DEFAULT_REGION = "cn-north-4"
@@ -60,6 +62,7 @@ class EmulatorConfig:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     job_count: int = DEFAULT_JOB_COUNT
+    v2_job_count: int = DEFAULT_V2_JOB_COUNT
     speed: float = DEFAULT_SPEED
     tls: bool = False
     seed: int = DEFAULT_SEED
@@ -85,6 +88,8 @@ class EmulatorConfig:
             raise ValueError(f"port must be 0-65535, got {self.port}")
         if not 0 <= self.job_count <= MAX_JOB_COUNT:
             raise ValueError(f"job_count must be 0-{MAX_JOB_COUNT}, got {self.job_count}")
+        if not 0 <= self.v2_job_count <= MAX_JOB_COUNT:
+            raise ValueError(f"v2_job_count must be 0-{MAX_JOB_COUNT}, got {self.v2_job_count}")
         if not (math.isfinite(self.speed) and self.speed > 0):
             raise ValueError(f"speed must be a positive number, got {self.speed}")
         if not _PROJECT_ID_PATTERN.match(self.project_id):
