@@ -53,6 +53,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--speed", type=float, default=DEFAULT_SPEED, help="emulated seconds per real second")
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a self-signed certificate")
+    parser.add_argument(
+        "--manual-clock", action="store_true", help="job timelines move only with POST /_emulator/advance"
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--token-ttl", type=float, default=DEFAULT_TOKEN_TTL_SECONDS, help="IAM token lifetime (s)")
     parser.add_argument("--ak", default=DEFAULT_ACCESS_KEY, help="access key")
@@ -79,6 +82,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         port=args.port,
         job_count=args.jobs,
         v2_job_count=args.v2_jobs,
+        manual_clock=args.manual_clock,
         speed=args.speed,
         tls=args.tls,
         seed=args.seed,

@@ -94,8 +94,10 @@ class EmulatorApp:
 
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
-        # Real seconds the job clocks have been moved forward by advance_time().
+        # Real seconds the job clocks have been moved forward by advance_time(); with a manual
+        # clock they stand at the instant of construction otherwise.
         self._time_advanced = 0.0
+        self._clock_base = time.monotonic() if config.manual_clock else None
         self.store = JobStore(config.speed, self._job_clock)
         populate(self.store, config.job_count, config.seed)
         self.training_jobs = TrainingJobStore(config.speed, self._job_clock)
@@ -105,7 +107,8 @@ class EmulatorApp:
         self.stats = Stats()
 
     def _job_clock(self) -> float:
-        return time.monotonic() + self._time_advanced
+        base = time.monotonic() if self._clock_base is None else self._clock_base
+        return base + self._time_advanced
 
     def advance_time(self, seconds: float) -> None:
         """Move every job timeline (v1 and v2) ``seconds`` of real time forward at once, so a test

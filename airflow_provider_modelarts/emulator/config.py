@@ -55,7 +55,9 @@ class EmulatorConfig:
     """Everything that shapes one emulator instance. Every field has a default.
 
     ``speed`` multiplies real elapsed time into emulated time for job timelines (20 makes a
-    60-second job finish in 3 real seconds). Token lifetime and AK lock time are real seconds.
+    60-second job finish in 3 real seconds). With ``manual_clock`` the job timelines stand still
+    except for ``advance_time`` (real seconds, multiplied by ``speed`` too). Token lifetime and
+    AK lock time are real seconds.
     ``repr`` hides the secrets so the config can be logged.
     """
 
@@ -81,6 +83,8 @@ class EmulatorConfig:
     token_ttl_seconds: float = DEFAULT_TOKEN_TTL_SECONDS
     ak_lock_seconds: float = DEFAULT_AK_LOCK_SECONDS
     quotas: int = DEFAULT_QUOTAS
+    # Job timelines move only when advance_time() says so: tests see exact phases and durations.
+    manual_clock: bool = False
 
     def __post_init__(self) -> None:
         # Fail at construction, not at the first request, when a value cannot work.

@@ -137,7 +137,9 @@ def parse_search(raw_body: bytes, workspaces: set[str]) -> Search:
     workspace_id = _string(body, "workspace_id", v2_spec.WORKSPACE_DEFAULT)
     if workspace_id not in workspaces:
         raise SearchError(v2_spec.WORKSPACE_NOT_FOUND)
-    raw_filters = body.get("filters") or []
+    raw_filters = body.get("filters")
+    if raw_filters is None:
+        raw_filters = []
     if not isinstance(raw_filters, list):
         raise SearchError(v2_spec.INVALID_PARAM, "filters")
     conditions = tuple(condition for condition in map(_condition, raw_filters) if condition is not None)
