@@ -519,6 +519,19 @@ def test_throttling_and_other_faults_on_v2_paths(emu: ModelArtsEmulator) -> None
     assert [entry["status"] for entry in stats["requests"]] == [429, 200, 429, 500, 503, None, 200]
 
 
+def test_the_gateway_throttling_code_of_the_docs(emu: ModelArtsEmulator) -> None:
+    message = "The throttling threshold has been reached: policy user over ratelimit,limit:5,time:1 second"
+    emu.add_fault(kind="status", status=429, error_code="APIG.0308", error_message=message, count=1)
+    assert_apigw(post_search(emu, {}), 429, "APIG.0308", message)
+
+
+def test_the_query_string_is_not_read(emu: ModelArtsEmulator) -> None:
+    # The docs' example posts to ".../training-job-searches?limit=1"; the body decides the page.
+    response = requests.post(f"{emu.url}{SEARCH_PATH}?limit=1", json={"limit": 3}, auth=AKSK, timeout=10)
+    assert len(response.json()["items"]) == 3
+    assert emu.stats()["requests"][-1]["ignored_params"] == ["limit"]
+
+
 def test_v1_bodies_keep_the_v1_shape_under_the_same_fault(emu: ModelArtsEmulator) -> None:
     emu.add_fault(kind="status", status=429, error_code="ModelArts.2799", count=1)
     response = requests.get(f"{emu.url}/v1/{PROJECT}/training-jobs", auth=AKSK, timeout=10)
@@ -571,6 +584,25 @@ def test_speed_multiplies_emulated_time() -> None:
         emu.advance_time(2.0)
         assert job(emu, created["id"])["status"]["phase"] == "Completed"
         assert job(emu, created["id"])["status"]["duration"] == 60_000
+
+
+def test_jobs_move_with_the_real_clock_by_default() -> None:
+    # At a million emulated seconds per real second, a one-second step is over before the next request.
+    with ModelArtsEmulator(EmulatorConfig(job_count=0, v2_job_count=0, speed=1e6)) as emu:
+        created = emu.create_training_job("quick", [("Creating", 1), ("Running", 1), ("Completed", None)])
+        status = job(emu, created["id"])["status"]
+    assert (status["phase"], status["duration"]) == ("Completed", 1000)
+
+
+def test_cli_sets_the_v2_options() -> None:
+    from airflow_provider_modelarts.emulator.__main__ import config_from_args, parse_args
+
+    config = config_from_args(parse_args(["--v2-jobs", "3", "--manual-clock"]))
+    assert (config.v2_job_count, config.manual_clock) == (3, True)
+    default = config_from_args(parse_args([]))
+    assert (default.v2_job_count, default.manual_clock) == (120, False)
+    with pytest.raises(ValueError, match="v2_job_count"):
+        EmulatorConfig(v2_job_count=-1)
 
 
 def test_demo_jobs_end_as_described() -> None:

@@ -210,11 +210,15 @@ class EmulatorApp:
             return _Handled(error, endpoint, auth.mode, auth_failure=True)
 
         pairs = signing.query_pairs(request.raw_query)
-        if endpoint == "search_training_jobs":
-            # The body carries the search; the query string has nothing the API reads.
-            return _Handled(v2.search_training_jobs(self.training_jobs, request.body), endpoint, auth.mode)
-        if endpoint == "get_training_job":
-            return _Handled(v2.show_training_job(self.training_jobs, groups[1]), endpoint, auth.mode)
+        if is_v2:
+            # Neither v2 call reads the query string (the search is in the body; the docs' example
+            # still shows "?limit=1"): its parameters are logged as ignored.
+            ignored = sorted({name for name, _ in pairs})
+            if endpoint == "search_training_jobs":
+                response = v2.search_training_jobs(self.training_jobs, request.body)
+            else:
+                response = v2.show_training_job(self.training_jobs, groups[1])
+            return _Handled(response, endpoint, auth.mode, ignored)
         if endpoint == "list_jobs":
             response, ignored = modelarts.list_jobs(self.store, pairs, auth.mode, self.config.quotas)
         elif endpoint == "list_versions":
