@@ -41,10 +41,11 @@ from airflow_provider_modelarts.emulator.v2_catalog import (
     populate_training_jobs,
 )
 from airflow_provider_modelarts.emulator.v2_jobs import (
-    TaskOutcome,
+    UUID_PATTERN,
     TrainingJob,
     TrainingJobStore,
     normalize_phase_timeline,
+    task_failures,
 )
 
 CONTROL_PREFIX = "/_emulator/"
@@ -344,10 +345,10 @@ class EmulatorApp:
         if flavor_id is not None and flavor_id not in flavors:
             raise ValueError(f"flavor_id must be one of {', '.join(flavors)}")
         flavor = FLAVOR_V100 if flavor_id is None else flavors.index(flavor_id)
-        failures = _failures(steps[-1][0], node_count, exit_code, message, task_statuses)
+        failures = task_failures(steps[-1][0], node_count, exit_code, message, task_statuses)
         if job_id is None:
             job_id = str(uuid.uuid4())
-        elif not isinstance(job_id, str) or not _UUID.fullmatch(job_id.lower()):
+        elif not isinstance(job_id, str) or not UUID_PATTERN.fullmatch(job_id.lower()):
             raise ValueError("job_id must be a UUID string")
         plan = JobPlan(
             steps, float(offset), flavor, node_count=node_count, failures=failures, algorithm_name=algorithm_name
@@ -391,40 +392,3 @@ class EmulatorApp:
         if job is None:
             raise KeyError(f"Training job (ID: {job_id}) not found")
         return job
-
-
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-def _failures(
-    final_phase: str,
-    node_count: int,
-    exit_code: int | None,
-    message: str | None,
-    task_statuses: Iterable[dict[str, Any]] | None,
-) -> tuple[TaskOutcome, ...]:
-    """The failing tasks of a job created through the control API (only a Failed job has any)."""
-    tasks = {f"worker-{index}" for index in range(node_count)}
-    if task_statuses is not None:
-        if exit_code is not None or message is not None:
-            raise ValueError("give either exit_code/message or task_statuses, not both")
-        outcomes = []
-        for item in task_statuses:
-            if not isinstance(item, dict) or item.get("task") not in tasks:
-                raise ValueError(f"task_statuses entries need a task among {', '.join(sorted(tasks))}")
-            code, text = item.get("exit_code", 1), item.get("message", "")
-            if isinstance(code, bool) or not isinstance(code, int) or not isinstance(text, str):
-                raise ValueError("a task status needs an integer exit_code and a string message")
-            outcomes.append(TaskOutcome(item["task"], code, text))
-    else:
-        code = 1 if exit_code is None else exit_code
-        if isinstance(code, bool) or not isinstance(code, int):
-            raise ValueError("exit_code must be an integer")
-        if message is not None and not isinstance(message, str):
-            raise ValueError("message must be a string")
-        outcomes = [TaskOutcome("worker-0", code, message or f"Process exited with code {code}")]
-    if final_phase != v2_spec.FAILED:
-        if task_statuses is not None or exit_code is not None or message is not None:
-            raise ValueError("exit codes and messages are for timelines that end Failed")
-        return ()
-    return tuple(outcomes)

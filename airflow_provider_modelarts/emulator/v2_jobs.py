@@ -13,6 +13,7 @@ the task names (``worker-0`` ...) that task lists and logs are keyed by are :att
 from __future__ import annotations
 
 import bisect
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -217,3 +218,40 @@ class TrainingJobStore:
         """Real seconds of an emulated span from a job's creation in this store: the future runs
         ``speed`` times faster, seeded history (negative spans) is kept as it is."""
         return emulated / self.speed if emulated > 0 else emulated
+
+
+UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def task_failures(
+    final_phase: str,
+    node_count: int,
+    exit_code: int | None,
+    message: str | None,
+    task_statuses: Iterable[dict[str, Any]] | None,
+) -> tuple[TaskOutcome, ...]:
+    """The failing tasks of a job created through the control API (only a Failed job has any)."""
+    tasks = {f"worker-{index}" for index in range(node_count)}
+    if task_statuses is not None:
+        if exit_code is not None or message is not None:
+            raise ValueError("give either exit_code/message or task_statuses, not both")
+        outcomes = []
+        for item in task_statuses:
+            if not isinstance(item, dict) or item.get("task") not in tasks:
+                raise ValueError(f"task_statuses entries need a task among {', '.join(sorted(tasks))}")
+            code, text = item.get("exit_code", 1), item.get("message", "")
+            if isinstance(code, bool) or not isinstance(code, int) or not isinstance(text, str):
+                raise ValueError("a task status needs an integer exit_code and a string message")
+            outcomes.append(TaskOutcome(item["task"], code, text))
+    else:
+        code = 1 if exit_code is None else exit_code
+        if isinstance(code, bool) or not isinstance(code, int):
+            raise ValueError("exit_code must be an integer")
+        if message is not None and not isinstance(message, str):
+            raise ValueError("message must be a string")
+        outcomes = [TaskOutcome("worker-0", code, message or f"Process exited with code {code}")]
+    if final_phase != v2_spec.FAILED:
+        if task_statuses is not None or exit_code is not None or message is not None:
+            raise ValueError("exit codes and messages are for timelines that end Failed")
+        return ()
+    return tuple(outcomes)
