@@ -613,6 +613,7 @@ def test_stats_count_requests_and_connection_reuse(emu: ModelArtsEmulator) -> No
     assert stats["requests_total"] == 5  # control requests are not counted
     assert stats["by_endpoint"] == {
         "list_jobs": 1, "list_versions": 1, "get_version": 1, "iam_tokens": 1, "other": 1,
+        "search_training_jobs": 0, "get_training_job": 0,
     }  # fmt: skip
     assert stats["by_status"] == {"200": 2, "404": 1, "400": 2}
     # One keep-alive session for four requests, one for the POST, one for the stats request.

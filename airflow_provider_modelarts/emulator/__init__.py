@@ -1,14 +1,16 @@
-"""A local emulator of the ModelArts v1 training-job API and IAM tokens, for tests and demos.
+"""A local emulator of the ModelArts v1 and v2 training-job APIs and IAM tokens, for tests and demos.
 
-It serves real HTTP(S) on one port: ``/v1/{project_id}/training-jobs...`` (AK/SK or token auth,
-verified as the API gateway does), ``/v3/auth/tokens`` (IAM password login) and unauthenticated
-``/_emulator/...`` control endpoints for loopback clients. Job statuses move along seeded
-timelines, and faults (throttling, 5xx, dropped connections, bad bodies) can be injected; the gateway's
-clock can be skewed (signature expiry), and the stats keep every signature and token seen on the wire.
+It serves real HTTP(S) on one port: ``/v1/{project_id}/training-jobs...``, the v2
+``POST /v2/{project_id}/training-job-searches`` and ``GET /v2/{project_id}/training-jobs/{id}``
+(AK/SK or token auth, verified as the API gateway does), ``/v3/auth/tokens`` (IAM password
+login) and unauthenticated ``/_emulator/...`` control endpoints for loopback clients. Job statuses
+(v1) and phases (v2) move along seeded timelines, and faults (throttling, 5xx, dropped
+connections, bad bodies) can be injected; the gateway's clock can be skewed (signature expiry),
+and the stats keep every signature and token seen on the wire.
 
 Run it standalone with ``python -m airflow_provider_modelarts.emulator --help``.
 
-The emulator reads the documented API on its own (:mod:`.spec`, :mod:`.signing`) and imports
+The emulator reads the documented API on its own (:mod:`.spec`, :mod:`.v2_spec`, :mod:`.signing`) and imports
 nothing from the provider's client modules, so a misreading of the docs on either side makes a test
 fail instead of being shared. Nor does it import Airflow: it runs with the standard library (plus
 ``cryptography`` for TLS).
@@ -40,12 +42,14 @@ from airflow_provider_modelarts.emulator.config import (
     DEFAULT_TEMP_SECRET_KEY,
     DEFAULT_TOKEN_TTL_SECONDS,
     DEFAULT_USER_NAME,
+    DEFAULT_V2_JOB_COUNT,
     DEFAULT_WORKSPACE_ID,
     RESEARCH_WORKSPACE_ID,
     EmulatorConfig,
     airflow_connection,
 )
 from airflow_provider_modelarts.emulator.faults import FAULT_KINDS
+from airflow_provider_modelarts.emulator.v2_catalog import DEMO_TRAINING_JOBS, RESEARCH_WORKSPACE_ID_V2
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.emulator.server import ModelArtsEmulator
@@ -67,6 +71,8 @@ __all__ = [
     "DEFAULT_IAM_USER_NAME",
     "DEFAULT_IAM_USER_PASSWORD",
     "DEFAULT_JOB_COUNT",
+    "DEFAULT_V2_JOB_COUNT",
+    "DEMO_TRAINING_JOBS",
     "DEFAULT_PASSWORD",
     "DEFAULT_PORT",
     "DEFAULT_PROJECT_ID",
@@ -83,6 +89,7 @@ __all__ = [
     "DEFAULT_WORKSPACE_ID",
     "FAULT_KINDS",
     "RESEARCH_WORKSPACE_ID",
+    "RESEARCH_WORKSPACE_ID_V2",
     "EmulatorConfig",
     "ModelArtsEmulator",
     "airflow_connection",

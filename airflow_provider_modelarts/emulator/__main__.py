@@ -35,6 +35,7 @@ from airflow_provider_modelarts.emulator.config import (
     DEFAULT_TEMP_SECRET_KEY,
     DEFAULT_TOKEN_TTL_SECONDS,
     DEFAULT_USER_NAME,
+    DEFAULT_V2_JOB_COUNT,
     EmulatorConfig,
 )
 
@@ -47,8 +48,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
     parser.add_argument("--jobs", type=int, default=DEFAULT_JOB_COUNT, help="number of jobs in the project")
+    parser.add_argument(
+        "--v2-jobs", type=int, default=DEFAULT_V2_JOB_COUNT, help="number of v2 training jobs in the project"
+    )
     parser.add_argument("--speed", type=float, default=DEFAULT_SPEED, help="emulated seconds per real second")
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a self-signed certificate")
+    parser.add_argument(
+        "--manual-clock", action="store_true", help="job timelines move only with POST /_emulator/advance"
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--token-ttl", type=float, default=DEFAULT_TOKEN_TTL_SECONDS, help="IAM token lifetime (s)")
     parser.add_argument("--ak", default=DEFAULT_ACCESS_KEY, help="access key")
@@ -74,6 +81,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         host=args.host,
         port=args.port,
         job_count=args.jobs,
+        v2_job_count=args.v2_jobs,
+        manual_clock=args.manual_clock,
         speed=args.speed,
         tls=args.tls,
         seed=args.seed,

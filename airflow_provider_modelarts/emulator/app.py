@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from airflow_provider_modelarts.emulator import modelarts, signing, spec
+from airflow_provider_modelarts.emulator import modelarts, signing, spec, v2, v2_spec
 from airflow_provider_modelarts.emulator.catalog import VersionPlan, new_version, populate
 from airflow_provider_modelarts.emulator.config import DEFAULT_WORKSPACE_ID, EmulatorConfig
 from airflow_provider_modelarts.emulator.faults import DELIVERY_KINDS, FaultRegistry, fault_response
@@ -27,16 +28,37 @@ from airflow_provider_modelarts.emulator.responses import (
     Response,
     modelarts_error,
     not_found_api,
+    v2_error,
 )
 from airflow_provider_modelarts.emulator.stats import Stats
 from airflow_provider_modelarts.emulator.tables import ENGINE_PYTORCH, SPEC_GPU_V100
+from airflow_provider_modelarts.emulator.v2_catalog import (
+    FLAVOR_V100,
+    FLAVORS,
+    USERS,
+    JobPlan,
+    new_training_job,
+    populate_training_jobs,
+)
+from airflow_provider_modelarts.emulator.v2_jobs import (
+    UUID_PATTERN,
+    TrainingJob,
+    TrainingJobStore,
+    normalize_phase_timeline,
+    task_failures,
+)
 
 CONTROL_PREFIX = "/_emulator/"
 _ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("list_jobs", re.compile(spec.LIST_JOBS_PATTERN)),
     ("list_versions", re.compile(spec.LIST_VERSIONS_PATTERN)),
     ("get_version", re.compile(spec.GET_VERSION_PATTERN)),
+    ("search_training_jobs", re.compile(v2_spec.SEARCH_JOBS_PATTERN)),
+    ("get_training_job", re.compile(v2_spec.GET_JOB_PATTERN)),
 )
+# The one method each API answers; any other is "API not found" at the gateway.
+_METHODS = {"search_training_jobs": "POST"}
+V2_ENDPOINTS = frozenset({"search_training_jobs", "get_training_job"})
 
 
 @dataclass
@@ -73,11 +95,29 @@ class EmulatorApp:
 
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
-        self.store = JobStore(config.speed)
+        # Real seconds the job clocks have been moved forward by advance_time(); with a manual
+        # clock they stand at the instant of construction otherwise.
+        self._time_advanced = 0.0
+        self._clock_base = time.monotonic() if config.manual_clock else None
+        self.store = JobStore(config.speed, self._job_clock)
         populate(self.store, config.job_count, config.seed)
+        self.training_jobs = TrainingJobStore(config.speed, self._job_clock)
+        populate_training_jobs(self.training_jobs, config.v2_job_count, config.seed)
         self.gateway = Gateway(config)
         self.faults = FaultRegistry()
         self.stats = Stats()
+
+    def _job_clock(self) -> float:
+        base = time.monotonic() if self._clock_base is None else self._clock_base
+        return base + self._time_advanced
+
+    def advance_time(self, seconds: float) -> None:
+        """Move every job timeline (v1 and v2) ``seconds`` of real time forward at once, so a test
+        sees a job's later phases without waiting (emulated time moves ``speed`` times as much).
+        Tokens, AK locks and signatures keep the real clock."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 10 * 365 * 86400:
+            raise ValueError("seconds must be a number from 0 to ten years")
+        self._time_advanced += float(seconds)
 
     # -- API requests -------------------------------------------------------------------------
 
@@ -91,7 +131,7 @@ class EmulatorApp:
             if fault.kind == "drop":
                 self._record(request, _Handled(Response(0, b""), endpoint), None, fault.kind)
                 return Outcome(None, "drop")
-            replacement = fault_response(fault, request.request_id)
+            replacement = fault_response(fault, request.request_id, v2=endpoint in V2_ENDPOINTS)
             if replacement is not None:
                 self._record(request, _Handled(replacement, endpoint), replacement.status, fault.kind)
                 return Outcome(replacement)
@@ -142,26 +182,44 @@ class EmulatorApp:
             if response.status == 201:
                 self.stats.token_issued(dict(response.headers).get("X-Subject-Token"))
             return _Handled(response, endpoint, auth_failure=failed)
-        if endpoint == "other" or request.method != "GET":
+        if endpoint == "other" or request.method != _METHODS.get(endpoint, "GET"):
             return _Handled(not_found_api(request.request_id), endpoint)
+        is_v2 = endpoint in V2_ENDPOINTS
 
         auth = self.gateway.authenticate(request)
         if auth.error is not None:
             return _Handled(auth.error, endpoint, auth_failure=True)
         if auth.token is not None and auth.token.project_id is None:
-            error = modelarts_error(401, spec.CODE_TOKEN_NO_PROJECT, "The token does not contain project information.")
+            if is_v2:
+                error = v2_error(v2_spec.TOKEN_NO_PROJECT)
+            else:
+                error = modelarts_error(
+                    401, spec.CODE_TOKEN_NO_PROJECT, "The token does not contain project information."
+                )
             return _Handled(error, endpoint, auth.mode, auth_failure=True)
         project_id = groups[0]
         header_project = request.header(signing.HEADER_PROJECT_ID)
         if project_id != self.config.project_id or header_project not in (None, project_id):
-            error = modelarts_error(
-                403,
-                spec.CODE_PROJECT_MISMATCH,
-                f"The project ID {project_id} does not match the project of the credential.",
-            )
+            if is_v2:
+                error = v2_error(v2_spec.PROJECT_MISMATCH)
+            else:
+                error = modelarts_error(
+                    403,
+                    spec.CODE_PROJECT_MISMATCH,
+                    f"The project ID {project_id} does not match the project of the credential.",
+                )
             return _Handled(error, endpoint, auth.mode, auth_failure=True)
 
         pairs = signing.query_pairs(request.raw_query)
+        if is_v2:
+            # Neither v2 call reads the query string (the search is in the body; the docs' example
+            # still shows "?limit=1"): its parameters are logged as ignored.
+            ignored = sorted({name for name, _ in pairs})
+            if endpoint == "search_training_jobs":
+                response = v2.search_training_jobs(self.training_jobs, request.body)
+            else:
+                response = v2.show_training_job(self.training_jobs, groups[1])
+            return _Handled(response, endpoint, auth.mode, ignored)
         if endpoint == "list_jobs":
             response, ignored = modelarts.list_jobs(self.store, pairs, auth.mode, self.config.quotas)
         elif endpoint == "list_versions":
@@ -246,3 +304,91 @@ class EmulatorApp:
     def delete_job(self, job_id: int) -> None:
         if not self.store.delete(job_id):
             raise KeyError(f"Training job (ID: {job_id}) not found")
+
+    # -- v2 training jobs ---------------------------------------------------------------------
+
+    def create_training_job(
+        self,
+        name: str,
+        timeline: Iterable[Sequence[Any]],
+        *,
+        workspace_id: str = v2_spec.WORKSPACE_DEFAULT,
+        description: str = "",
+        node_count: int = 1,
+        flavor_id: str | None = None,
+        exit_code: int | None = None,
+        message: str | None = None,
+        task_statuses: Iterable[dict[str, Any]] | None = None,
+        algorithm_name: str = "",
+        runtime_type: str = "",
+        job_id: str | None = None,
+        offset: float = 0.0,
+    ) -> dict[str, Any]:
+        """Create a v2 job that starts its phase ``timeline`` now (``offset`` seconds into it).
+
+        A job whose timeline ends Failed reports ``exit_code`` (default 1) and ``message`` for
+        worker-0, or ``task_statuses`` (``[{"task", "exit_code", "message"}]``) for any tasks.
+        Returns ``{"id", "name"}``; ``id`` is a fresh UUID unless ``job_id`` is given.
+        """
+        steps = normalize_phase_timeline(timeline)
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+            raise ValueError("name must be 1-64 letters, digits, underscores or hyphens")
+        if not isinstance(workspace_id, str) or not workspace_id or not isinstance(description, str):
+            raise ValueError("workspace_id must be a non-empty string and description a string")
+        if isinstance(node_count, bool) or not isinstance(node_count, int) or not 1 <= node_count <= 64:
+            raise ValueError("node_count must be an integer from 1 to 64")
+        if isinstance(offset, bool) or not isinstance(offset, (int, float)) or offset < 0:
+            raise ValueError("offset must be a number of seconds >= 0")
+        if not isinstance(algorithm_name, str) or not isinstance(runtime_type, str):
+            raise ValueError("algorithm_name and runtime_type must be strings")
+        flavors = [flavor.flavor_id for flavor in FLAVORS]
+        if flavor_id is not None and flavor_id not in flavors:
+            raise ValueError(f"flavor_id must be one of {', '.join(flavors)}")
+        flavor = FLAVOR_V100 if flavor_id is None else flavors.index(flavor_id)
+        failures = task_failures(steps[-1][0], node_count, exit_code, message, task_statuses)
+        if job_id is None:
+            job_id = str(uuid.uuid4())
+        elif not isinstance(job_id, str) or not UUID_PATTERN.fullmatch(job_id.lower()):
+            raise ValueError("job_id must be a UUID string")
+        plan = JobPlan(
+            steps, float(offset), flavor, node_count=node_count, failures=failures, algorithm_name=algorithm_name
+        )
+        store = self.training_jobs
+        with store.lock:
+            job = new_training_job(
+                store,
+                job_id,
+                name,
+                plan,
+                profile=self.config.seed * 1_000_003 + len(store.jobs),
+                description=description,
+                workspace_id=workspace_id,
+                user=USERS[0],
+                now=store.now(),
+                runtime_type=runtime_type,
+            )
+        return {"id": job.job_id, "name": job.name}
+
+    def set_training_job_timeline(self, job_id: str, timeline: Iterable[Sequence[Any]]) -> None:
+        """Replace a v2 job's timeline; it starts over now."""
+        steps = normalize_phase_timeline(timeline)
+        store = self.training_jobs
+        with store.lock:
+            job = self._training_job(job_id)
+            job.restart(steps, store.now())
+
+    def terminate_training_job(self, job_id: str) -> bool:
+        """Terminate as the API's terminate action would; False if the phase does not allow it."""
+        store = self.training_jobs
+        with store.lock:
+            return self._training_job(job_id).terminate(store.now(), store.speed)
+
+    def delete_training_job(self, job_id: str) -> None:
+        if not self.training_jobs.delete(job_id):
+            raise KeyError(f"Training job (ID: {job_id}) not found")
+
+    def _training_job(self, job_id: str) -> TrainingJob:
+        job = self.training_jobs.get(job_id) if isinstance(job_id, str) else None
+        if job is None:
+            raise KeyError(f"Training job (ID: {job_id}) not found")
+        return job

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 0
 DEFAULT_JOB_COUNT = 120
+# v2 training jobs (UUID ids, string phases), served beside the v1 ones.
+DEFAULT_V2_JOB_COUNT = 120
 DEFAULT_SPEED = 1.0
 DEFAULT_SEED = 7
 DEFAULT_REGION = "cn-north-4"
@@ -53,13 +55,16 @@ class EmulatorConfig:
     """Everything that shapes one emulator instance. Every field has a default.
 
     ``speed`` multiplies real elapsed time into emulated time for job timelines (20 makes a
-    60-second job finish in 3 real seconds). Token lifetime and AK lock time are real seconds.
+    60-second job finish in 3 real seconds). With ``manual_clock`` the job timelines stand still
+    except for ``advance_time`` (real seconds, multiplied by ``speed`` too). Token lifetime and
+    AK lock time are real seconds.
     ``repr`` hides the secrets so the config can be logged.
     """
 
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     job_count: int = DEFAULT_JOB_COUNT
+    v2_job_count: int = DEFAULT_V2_JOB_COUNT
     speed: float = DEFAULT_SPEED
     tls: bool = False
     seed: int = DEFAULT_SEED
@@ -78,6 +83,8 @@ class EmulatorConfig:
     token_ttl_seconds: float = DEFAULT_TOKEN_TTL_SECONDS
     ak_lock_seconds: float = DEFAULT_AK_LOCK_SECONDS
     quotas: int = DEFAULT_QUOTAS
+    # Job timelines move only when advance_time() says so: tests see exact phases and durations.
+    manual_clock: bool = False
 
     def __post_init__(self) -> None:
         # Fail at construction, not at the first request, when a value cannot work.
@@ -85,6 +92,8 @@ class EmulatorConfig:
             raise ValueError(f"port must be 0-65535, got {self.port}")
         if not 0 <= self.job_count <= MAX_JOB_COUNT:
             raise ValueError(f"job_count must be 0-{MAX_JOB_COUNT}, got {self.job_count}")
+        if not 0 <= self.v2_job_count <= MAX_JOB_COUNT:
+            raise ValueError(f"v2_job_count must be 0-{MAX_JOB_COUNT}, got {self.v2_job_count}")
         if not (math.isfinite(self.speed) and self.speed > 0):
             raise ValueError(f"speed must be a positive number, got {self.speed}")
         if not _PROJECT_ID_PATTERN.match(self.project_id):

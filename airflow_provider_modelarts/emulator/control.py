@@ -2,6 +2,25 @@
 
 They mirror the Python API so that a test or a demo in another process (or another language) can
 steer the emulator. They are never counted as API requests and never faulted.
+
+v2 training jobs:
+
+* ``POST /_emulator/v2/training-jobs`` with ``{"name", "timeline", ...}`` creates a job whose
+  timeline starts now, e.g. ``{"name": "my-job", "timeline": [["Creating", 1], ["Pending", 2],
+  ["Running", 5], ["Failed", null]], "exit_code": 137, "message": "OOMKilled"}``; answers 201
+  ``{"id", "name"}``. Optional: ``workspace_id``, ``description``, ``node_count``, ``flavor_id``,
+  ``exit_code``/``message`` (worker-0 of a job that ends Failed) or ``task_statuses``,
+  ``algorithm_name``, ``runtime_type``, ``job_id`` (a UUID), ``offset`` (seconds already elapsed).
+  A step may name its secondary phase third: ``["Abnormal", null, "CreateFailed"]``.
+* ``PUT /_emulator/v2/training-jobs/{id}/timeline`` with ``{"timeline"}`` restarts it on a new one.
+* ``POST /_emulator/v2/training-jobs/{id}/terminate``: Terminating, then Terminated (409 when the
+  phase is not Creating, Pending or Running).
+* ``DELETE /_emulator/v2/training-jobs/{id}``.
+
+``POST /_emulator/advance`` with ``{"seconds"}`` moves every job timeline (v1 and v2) that much
+real time forward at once (``speed`` times as many emulated seconds).
+
+Bad input answers 400 ``{"error"}``, an unknown job 404.
 """
 
 from __future__ import annotations
@@ -17,6 +36,9 @@ from airflow_provider_modelarts.emulator.responses import Request, Response, jso
 _JOB = re.compile(r"^/_emulator/jobs/([0-9]+)$")
 _VERSIONS = re.compile(r"^/_emulator/jobs/([0-9]+)/versions$")
 _TIMELINE = re.compile(r"^/_emulator/jobs/([0-9]+)/versions/([0-9]+)/timeline$")
+_V2_JOB = re.compile(r"^/_emulator/v2/training-jobs/([^/]+)$")
+_V2_TIMELINE = re.compile(r"^/_emulator/v2/training-jobs/([^/]+)/timeline$")
+_V2_TERMINATE = re.compile(r"^/_emulator/v2/training-jobs/([^/]+)/terminate$")
 
 
 def _is_loopback(host: str) -> bool:
@@ -75,6 +97,9 @@ def _route(app: EmulatorApp, request: Request) -> Response:
     if (method, path) == ("PUT", "/_emulator/clock"):
         app.set_clock_skew(_body(request).get("skew_seconds", 0.0))
         return json_response(200, {"ok": True, "skew_seconds": app.gateway.clock_skew})
+    if (method, path) == ("POST", "/_emulator/advance"):
+        app.advance_time(_body(request).get("seconds", 0.0))
+        return json_response(200, {"ok": True})
     if (method, path) == ("POST", "/_emulator/jobs"):
         body = _body(request)
         return json_response(201, app.create_job(**body))
@@ -89,4 +114,29 @@ def _route(app: EmulatorApp, request: Request) -> Response:
     if match and method == "DELETE":
         app.delete_job(int(match[1]))
         return json_response(200, {"ok": True})
-    return json_response(404, {"error": f"no control endpoint {method} {path}"})
+    return _route_v2(app, method, path, request) or json_response(
+        404, {"error": f"no control endpoint {method} {path}"}
+    )
+
+
+def _route_v2(app: EmulatorApp, method: str, path: str, request: Request) -> Response | None:
+    """v2 training jobs: create with a phase timeline, replace the timeline, terminate, delete."""
+    if (method, path) == ("POST", "/_emulator/v2/training-jobs"):
+        body = _body(request)
+        if "name" not in body or "timeline" not in body:
+            raise ValueError("a v2 training job needs a 'name' and a 'timeline'")
+        return json_response(201, app.create_training_job(**body))
+    match = _V2_TIMELINE.match(path)
+    if match and method == "PUT":
+        app.set_training_job_timeline(match[1], _body(request).get("timeline", ()))
+        return json_response(200, {"ok": True})
+    match = _V2_TERMINATE.match(path)
+    if match and method == "POST":
+        if not app.terminate_training_job(match[1]):
+            return json_response(409, {"error": "the job's phase does not allow terminating it"})
+        return json_response(200, {"ok": True})
+    match = _V2_JOB.match(path)
+    if match and method == "DELETE":
+        app.delete_training_job(match[1])
+        return json_response(200, {"ok": True})
+    return None

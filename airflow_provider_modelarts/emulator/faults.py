@@ -12,9 +12,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_modelarts.emulator import v2_spec
 from airflow_provider_modelarts.emulator.responses import (
     Response,
     apigw_error,
+    json_response,
     modelarts_error,
 )
 
@@ -122,11 +124,14 @@ class FaultRegistry:
         return None
 
 
-def fault_response(fault: Fault, request_id: str) -> Response | None:
-    """The response that replaces the real one, or ``None`` for delivery-only kinds and drop."""
+def fault_response(fault: Fault, request_id: str, v2: bool = False) -> Response | None:
+    """The response that replaces the real one, or ``None`` for delivery-only kinds and drop.
+
+    ``v2``: the request was for a v2 path, so a ``ModelArts.*`` code comes in the v2 error body.
+    """
     options = fault.options
     if fault.kind == "status":
-        return _status_response(options, request_id)
+        return _status_response(options, request_id, v2)
     if fault.kind == "not_json":
         return Response(200, HTML_BODY, content_type="text/html")
     if fault.kind == "success_false":
@@ -140,24 +145,37 @@ def fault_response(fault: Fault, request_id: str) -> Response | None:
     return None
 
 
-def _status_response(options: dict[str, Any], request_id: str) -> Response:
+def _modelarts_fault(status: int, code: str, message: str | None, v2: bool, v1_default: str) -> Response:
+    if not v2:
+        return modelarts_error(status, code, message if message is not None else v1_default)
+    # The v2 body; the documented throttling code keeps its documented message and solution.
+    documented = v2_spec.TOO_MANY_REQUESTS if code == v2_spec.TOO_MANY_REQUESTS.code else None
+    payload = {
+        "error_code": code,
+        "error_msg": message if message is not None else (documented.message if documented else "Internal error."),
+        "error_solution": documented.solution if documented else "Please try again later",
+    }
+    return json_response(status, payload)
+
+
+def _status_response(options: dict[str, Any], request_id: str, v2: bool = False) -> Response:
     status = int(options.get("status", 500))
     headers = []
     if options.get("retry_after") is not None:
         headers.append(("Retry-After", str(options["retry_after"])))
+    message = str(options["error_message"]) if "error_message" in options else None
     if status == 500 and "error_code" not in options:
         # A ModelArts backend failure rather than a gateway one.
-        response = modelarts_error(500, "ModelArts.0010", str(options.get("error_message", "Internal error.")))
+        response = _modelarts_fault(500, "ModelArts.0010", message, v2, "Internal error.")
         response.headers = headers
         return response
     default_code, default_message = _GATEWAY_DEFAULTS.get(
         status, ("APIGW.0201" if status < 500 else "APIGW.0601", "Gateway error")
     )
     code = str(options.get("error_code", default_code))
-    message = str(options.get("error_message", default_message))
     if code.startswith("ModelArts."):
-        response = modelarts_error(status, code, message)
+        response = _modelarts_fault(status, code, message, v2, default_message)
     else:
-        response = apigw_error(status, code, message, request_id)
+        response = apigw_error(status, code, message if message is not None else default_message, request_id)
     response.headers = headers
     return response

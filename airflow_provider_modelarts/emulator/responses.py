@@ -6,6 +6,8 @@ Three families of error body exist and clients must tell them apart, so each has
   (https://support.huaweicloud.com/intl/en-us/devg-apisign/api-sign-errorcode.html)
 * ModelArts v1: ``{"is_success": false, "error_code": "ModelArts.xxxx", "error_message"}``
   (the v1 pages under https://support.huaweicloud.com/intl/en-us/api-modelarts/)
+* ModelArts v2: ``{"error_code": "ModelArts.xxxx", "error_msg", "error_solution"}`` (the failure
+  example of https://support.huaweicloud.com/intl/en-us/api-modelarts/CreateTrainingJob.html)
 * IAM: the legacy Keystone ``{"error": {"code", "message", "title"}}`` or ``{"error_msg", "error_code"}``
   (https://support.huaweicloud.com/intl/en-us/api-iam/iam_02_0006.html for the latter)
 """
@@ -16,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_modelarts.emulator import spec
+from airflow_provider_modelarts.emulator import spec, v2_spec
 
 JSON_CONTENT_TYPE = "application/json"
 
@@ -50,6 +52,14 @@ def modelarts_error(status: int, code: str, message: str) -> Response:
     """A ModelArts v1 error body: the v1 REST pages and their failure samples use ``error_message``
     (e.g. https://support.huaweicloud.com/intl/en-us/api-modelarts/modelarts_03_0046.html)."""
     return json_response(status, {"is_success": False, "error_code": code, "error_message": message})
+
+
+def v2_error(error: v2_spec.ErrorCode, *args: str) -> Response:
+    """A ModelArts v2 error body; ``args`` fill the ``%s`` of the documented message."""
+    message = error.message % args if args else error.message
+    return json_response(
+        error.status, {"error_code": error.code, "error_msg": message, "error_solution": error.solution}
+    )
 
 
 def bad_parameter(parameter: str, allowed: str) -> Response:

@@ -203,7 +203,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class ModelArtsEmulator:
-    """A local ModelArts v1 + IAM emulator serving real HTTP(S) in a background thread.
+    """A local ModelArts v1 + v2 + IAM emulator serving real HTTP(S) in a background thread.
 
     Usage::
 
@@ -319,3 +319,31 @@ class ModelArtsEmulator:
 
     def delete_job(self, job_id: int) -> None:
         self.app.delete_job(job_id)
+
+    def advance_time(self, seconds: float) -> None:
+        """Move every job timeline ``seconds`` of real time forward (``speed`` times as many
+        emulated seconds), as if that much time had passed; auth clocks are not affected."""
+        self.app.advance_time(seconds)
+
+    # -- v2 training jobs ---------------------------------------------------------------------
+
+    def create_training_job(self, name: str, timeline: Any, **options: Any) -> dict[str, Any]:
+        """Create a v2 job whose phase timeline starts now; returns ``{"id", "name"}``.
+
+        ``timeline`` is e.g. ``[("Creating", 1), ("Pending", 2), ("Running", 5), ("Completed", None)]``
+        (emulated seconds; a third item names the secondary phase). Options: ``workspace_id``,
+        ``description``, ``node_count``, ``flavor_id``, ``exit_code`` and ``message`` (worker-0 of a
+        job that ends Failed) or ``task_statuses``, ``algorithm_name``, ``runtime_type``, ``job_id``,
+        ``offset``.
+        """
+        return self.app.create_training_job(name, timeline, **options)
+
+    def set_training_job_timeline(self, job_id: str, timeline: Any) -> None:
+        self.app.set_training_job_timeline(job_id, timeline)
+
+    def terminate_training_job(self, job_id: str) -> bool:
+        """Terminating, then Terminated; False when the job's phase does not allow it."""
+        return self.app.terminate_training_job(job_id)
+
+    def delete_training_job(self, job_id: str) -> None:
+        self.app.delete_training_job(job_id)

@@ -11,7 +11,15 @@ import threading
 from collections import Counter, deque
 from typing import Any
 
-ENDPOINTS = ("list_jobs", "list_versions", "get_version", "iam_tokens", "other")
+ENDPOINTS = (
+    "list_jobs",
+    "list_versions",
+    "get_version",
+    "search_training_jobs",
+    "get_training_job",
+    "iam_tokens",
+    "other",
+)
 REQUEST_LOG_SIZE = 2000
 # Kinds of secret values the emulator saw: Authorization signatures, IAM tokens (issued by the
 # emulator or presented in X-Auth-Token) and security tokens presented in X-Security-Token.

@@ -1,0 +1,172 @@
+"""The ModelArts v2 training-job API as its public documentation describes it, read for the server.
+
+Like :mod:`.spec` for v1, this is the emulator's own reading of the docs; it shares nothing with
+the provider's client code, so a misreading on either side makes a test fail.
+
+Sources (page ids are the same on Huawei Cloud and Open Telekom Cloud, whose API reference is
+published as ``opentelekomcloud-docs/modelarts`` on GitHub, ``api-ref/source/...``):
+
+* search ("Querying a Training Job List", ``ListTrainingJobs``):
+  https://support.huaweicloud.com/intl/en-us/api-modelarts/ListTrainingJobs.html,
+  ``training_management/querying_a_training_job_list.rst``
+* show ("Querying the Details About a Training Job", ``ShowTrainingJobDetails``):
+  https://support.huaweicloud.com/intl/en-us/api-modelarts/ShowTrainingJobDetails.html,
+  ``training_management/querying_the_details_about_a_training_job.rst``
+* error codes: https://support.huaweicloud.com/intl/en-us/api-modelarts/modelarts_03_0095.html,
+  ``appendix/error_codes.rst``; the v2 error body ``{"error_msg", "error_code", "error_solution"}``
+  is the failure example of "Creating a Training Job" (``training_management/creating_a_training_job.rst``)
+* the official SDK ``huaweicloudsdkmodelarts`` (``v1/model/status.py``, ``job_searches.py``,
+  ``filter.py``, ``list_training_jobs_response.py``) for the response models.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+# ---------------------------------------------------------------------------------------------
+# Paths (decoded; a trailing slash is tolerated as for v1)
+# ---------------------------------------------------------------------------------------------
+
+SEARCH_JOBS_PATTERN = r"^/v2/([^/]+)/training-job-searches/?$"
+GET_JOB_PATTERN = r"^/v2/([^/]+)/training-jobs/([^/]+)/?$"
+
+# ---------------------------------------------------------------------------------------------
+# Phases (Status table of ShowTrainingJobDetails; the SDK's model/status.py)
+# ---------------------------------------------------------------------------------------------
+
+CREATING = "Creating"
+PENDING = "Pending"
+RUNNING = "Running"
+TERMINATING = "Terminating"
+COMPLETED = "Completed"
+FAILED = "Failed"
+TERMINATED = "Terminated"
+ABNORMAL = "Abnormal"
+PHASES = (CREATING, PENDING, RUNNING, TERMINATING, COMPLETED, FAILED, TERMINATED, ABNORMAL)
+# Phases after which nothing more happens to a job (its duration stops growing). The docs give
+# meanings, not a lifecycle; Abnormal is final here as in the docs' only example of it
+# (phase Abnormal, secondary_phase CreateFailed, duration 0).
+FINAL_PHASES = frozenset({COMPLETED, FAILED, TERMINATED, ABNORMAL})
+# Terminate is allowed in these phases only (terminating_a_training_job.rst: 409 ModelArts.2796).
+TERMINABLE_PHASES = frozenset({CREATING, PENDING, RUNNING})
+
+# "The level-2 status ... is an internal detailed status ... Dependency is not recommended."
+SECONDARY_PHASES = (
+    "Creating",
+    "Queuing",
+    "Running",
+    "Failed",
+    "Completed",
+    "Terminating",
+    "Terminated",
+    "CreateFailed",
+    "TerminatedFailed",
+    "Unknown",
+    "Lost",
+)
+# The secondary phase shown with each phase unless a timeline step names another one.
+DEFAULT_SECONDARY = {
+    CREATING: "Creating",
+    PENDING: "Queuing",
+    RUNNING: "Running",
+    TERMINATING: "Terminating",
+    COMPLETED: "Completed",
+    FAILED: "Failed",
+    TERMINATED: "Terminated",
+    ABNORMAL: "CreateFailed",
+}
+
+# ---------------------------------------------------------------------------------------------
+# The search body (JobSearches) and its response
+# ---------------------------------------------------------------------------------------------
+
+# "offset: Number of pages for querying jobs. The minimum value is 0. For example, if this
+# parameter is set to 0, the query starts from the first page." A page number, not a record offset.
+OFFSET_MIN = 0
+# "limit: Number of records on each page ... The value ranges from 1 to 50." No default is
+# documented; 10 is this emulator's choice (the usual Huawei page size).
+LIMIT_MIN, LIMIT_MAX, LIMIT_DEFAULT = 1, 50, 10
+SORT_BY_DEFAULT = "create_time"
+# Only the default is documented. These are the job fields the emulator can sort by; anything
+# else is ModelArts.2790 UnsupportedSortBy.
+SORT_KEYS = ("create_time", "name", "duration", "phase")
+ORDERS = ("asc", "desc")
+ORDER_DEFAULT = "desc"
+WORKSPACE_DEFAULT = "0"
+AI_PROJECT_DEFAULT = "default-ai-project"
+TRAIN_TYPES = ("job", "ftjob")
+
+# Filter keys from the request example, with the operators each one takes. The docs list the
+# operators (between, like, in, not) but not which key takes which: time ranges take between,
+# names take like, enumerations take in and not.
+OPERATORS = ("between", "like", "in", "not")
+FILTER_OPERATORS: dict[str, tuple[str, ...]] = {
+    "name": ("like", "in", "not"),
+    "create_time": ("between",),
+    "phase": ("in", "not"),
+    "algorithm_name": ("like", "in", "not"),
+    "kind": ("in", "not"),
+    "user_id": ("in", "not"),
+    "runtime_type": ("in", "not"),
+}
+# Job kinds of the SDK's Job model.
+KINDS = (
+    "job",
+    "federated_pool_job",
+    "edge_job",
+    "hetero_job",
+    "mrs_job",
+    "autosearch_job",
+    "diag_job",
+    "visualization_job",
+)
+
+# ---------------------------------------------------------------------------------------------
+# Error codes (modelarts_03_0095): HTTP status, error_msg (the table's Description column, as in
+# the create example: ModelArts.2755 -> "algorithm not found.") and error_solution (Solution)
+# ---------------------------------------------------------------------------------------------
+
+
+class ErrorCode(NamedTuple):
+    status: int
+    code: str
+    message: str  # may contain one %s
+    solution: str
+
+
+JOB_NOT_FOUND = ErrorCode(
+    400,
+    "ModelArts.2775",
+    "Training job (ID: %s) not found.",
+    "Check whether the training job information in the request is valid.",
+)
+INVALID_JSON_BODY = ErrorCode(400, "ModelArts.2787", "Invalid JSON request body.", "Check the request body.")
+INVALID_PARAM = ErrorCode(400, "ModelArts.2788", "Invalid parameter(%s).", "Check the request parameter.")
+UNSUPPORTED_SORT_BY = ErrorCode(
+    400, "ModelArts.2790", "Unsupported sorting item.", "Check whether the sorting item is valid."
+)
+UNSUPPORTED_CONDITION_KEY = ErrorCode(
+    400, "ModelArts.2807", "Unsupported condition key (%s)", "Check whether the key of search is valid."
+)
+UNSUPPORTED_CONDITION_OPERATOR = ErrorCode(
+    400, "ModelArts.2808", "Unsupported condition operator (%s)", "Check whether the operator of search is valid."
+)
+UNSUPPORTED_CONDITION_VALUE = ErrorCode(
+    400, "ModelArts.2809", "Unsupported condition value (%s)", "Check whether the value of search is valid."
+)
+WORKSPACE_NOT_FOUND = ErrorCode(400, "ModelArts.0102", "The workspace does not exist.", "Check the current workspace.")
+TOO_MANY_REQUESTS = ErrorCode(429, "ModelArts.2799", "services too many requests", "Please try again later")
+# The gateway-side checks keep v1's codes and statuses (see app.py), in the v2 body shape; these two
+# rows of the table carry their message in the Error Message column.
+TOKEN_NO_PROJECT = ErrorCode(
+    401,
+    "ModelArts.0207",
+    "Token must contain project info of current region.",
+    "Add project information to the token.",
+)
+PROJECT_MISMATCH = ErrorCode(
+    403,
+    "ModelArts.0210",
+    "The project id in the request URL does not match the token.",
+    "Use the correct project ID to generate a token.",
+)
