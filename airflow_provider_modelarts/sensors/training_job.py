@@ -23,7 +23,7 @@ from airflow.sdk.exceptions import (
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError
-from airflow_provider_modelarts.job_wait import WaitCondition, status_codes, version_result
+from airflow_provider_modelarts.job_wait import WaitCondition, is_permanent, status_codes, version_result
 from airflow_provider_modelarts.links import (
     CONSOLE_LINK_ATTRIBUTE,
     CONSOLE_LINK_XCOM_KEY,
@@ -156,14 +156,6 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
                 stacklevel=2,
             )
 
-    def _condition(self, context: Context, hook: ModelArtsHook) -> WaitCondition:
-        """The resolved, validated condition, with the version pinned on the first check."""
-        condition = WaitCondition.validate(self.job_id, self.version_id, self.target_statuses, self.failure_statuses)
-        if condition.version_id is not None:
-            return condition
-        pinned = self._pinned_version(context, hook, condition.job_id)
-        return dataclasses.replace(condition, version_id=pinned)
-
     def _pinned_version(self, context: Context, hook: ModelArtsHook, job_id: int) -> int:
         """The version pinned for ``job_id`` since the task was last cleared; pins the latest if none.
 
@@ -225,18 +217,25 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         # One hook for all pokes of this try: one session, and one IAM token under password auth.
         hook = self._poke_hook
         try:
-            condition = self._condition(context, hook)
+            condition = WaitCondition.validate(
+                self.job_id, self.version_id, self.target_statuses, self.failure_statuses
+            )
+            if condition.version_id is None:
+                try:
+                    pinned = self._pinned_version(context, hook, condition.job_id)
+                except ModelArtsError as error:
+                    # An outage while pinning reads as one while checking; errors no retry can fix
+                    # (credentials, connection) keep their own words, as the first request's errors.
+                    if is_permanent(error):
+                        raise
+                    raise _check_error(condition, error) from error
+                condition = dataclasses.replace(condition, version_id=pinned)
             persist_console_link(context, hook, condition.job_id, condition.version_id, operator=self)
             context["ti"].xcom_push(key="version_id", value=condition.version_id)
             try:
                 detail = hook.get_job_version(condition.job_id, condition.version_id)  # type: ignore[arg-type]
             except ModelArtsError as error:
-                # Worded as the trigger words the same error, so every mode says the same thing.
-                error_verdict, error_message = condition.judge_error(error)
-                if error_verdict == "failed":
-                    raise AirflowFailException(_sentence(error_message)) from error
-                # Transient, and the hook's retries are spent: the task's own retries may help.
-                raise AirflowException(_sentence(error_message)) from error
+                raise _check_error(condition, error) from error
         except BaseException:
             self._close_poke_hook()
             raise
@@ -416,6 +415,16 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
             hook.close()
         # The outcome was decided on the polled status; keep it if the job has moved on since.
         return version_result({**detail, "status": polled.get("status", detail.get("status"))}, event["job_id"])
+
+
+def _check_error(condition: WaitCondition, error: ModelArtsError) -> AirflowException:
+    """A failed check, worded as the trigger words it so that every mode says the same thing:
+    ``AirflowFailException`` when no retry can fix it, else a plain ``AirflowException`` (the hook's
+    retries are spent; the task's own retries may help)."""
+    verdict, message = condition.judge_error(error)
+    if verdict == "failed":
+        return AirflowFailException(_sentence(message))
+    return AirflowException(_sentence(message))
 
 
 def _with_cause(error: AirflowSensorTimeout, cause: BaseException) -> AirflowSensorTimeout:

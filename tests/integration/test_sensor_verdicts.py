@@ -130,8 +130,11 @@ def test_soft_fail_does_not_skip_an_api_outage_so_task_retries_apply(emu: ModelA
         assert type(raised.value) is AirflowException and "HTTP 500" in str(raised.value)
         return
     emu.add_fault(kind="status", status=500)
-    with pytest.raises(ModelArtsServerError):
+    with pytest.raises(AirflowException) as raised:
         _run_until_done(mode, job["job_id"], soft_fail=True, modelarts_retry_limit=0)
+    # The outage hits the request that pins the latest version: worded as every check error is.
+    assert type(raised.value) is AirflowException and type(raised.value.__cause__) is ModelArtsServerError
+    assert str(raised.value).startswith(f"Checking training job {job['job_id']} (its latest version) failed: ")
 
 
 @pytest.mark.parametrize("mode", MODES)
