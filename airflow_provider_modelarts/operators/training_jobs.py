@@ -146,11 +146,13 @@ class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
     :param order: asc or desc (templated; asc when omitted).
     :param search_content: text matched against job names, at most 64 characters (templated).
     :param workspace_id: the workspace (templated; default: the connection's, else "0").
-    :param fetch_all: False: the one page asked for; True: every page, 1000 jobs per request.
+    :param fetch_all: False: the one page asked for; True: every page, 1000 jobs per request
+        (not templated).
     :param max_results: stop after this many jobs (templated).
     :param xcom_fields: the fields of each job to push: ``None`` (default) for
         :data:`DEFAULT_JOB_XCOM_FIELDS`, ``"all"`` for the API's objects unchanged (plus
-        ``status_name``), or a list of field names.
+        ``status_name``), or a list of field names (not templated; a name no row has is logged as a
+        warning, with the nearest field the rows have).
     :param modelarts_conn_id: the ModelArts connection id (templated).
     :param region: overrides the connection's region (templated).
     :param project_id: overrides the connection's project (templated).
@@ -312,7 +314,8 @@ class ModelArtsListJobVersionsOperator(_ModelArtsOperator):
     :param page: the page, 1-65535 (templated).
     :param xcom_fields: the fields of each version to push: ``None`` (default) for
         :data:`DEFAULT_VERSION_XCOM_FIELDS`, ``"all"`` for the API's objects unchanged (plus
-        ``status_name``; about 2 KB a version, mostly ``system_metric_list``), or a list of field names.
+        ``status_name``; about 2 KB a version, mostly ``system_metric_list``), or a list of field names
+        (not templated; a name no row has is logged as a warning, with the nearest field the rows have).
     :param modelarts_conn_id: the ModelArts connection id (templated).
     :param region: overrides the connection's region (templated).
     :param project_id: overrides the connection's project (templated).

@@ -70,24 +70,32 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
     first check, and so do ``soft_fail`` and ``never_fail``: ``soft_fail`` skips on a failure
     status, a missing job or version, and a timeout, while an API outage that outlasted the
     retries fails the task (so its retries apply); ``never_fail`` skips on any error. The skip
-    message keeps the reason.
+    message keeps the reason, and the message is the same in every mode, e.g. ``Sensor has timed
+    out after 3600 s waiting for training job 7 (version 70) to reach JOBSTAT_COMPLETED; last
+    check: status 8 (JOBSTAT_RUNNING).``
 
     Without ``version_id``, the job's latest version is pinned at the first check and kept across
-    reschedules, deferrals and task retries of the run; a Clear of the task pins the latest
-    version again, and so does a different ``job_id``.
+    reschedules, deferrals and task retries of the run (and an edit of the DAG's ``retries``); a
+    Clear of the task pins the latest version again, and so does a different ``job_id``.
+
+    ``target_status``, ``failure_statuses``, ``xcom_fields`` and the ``modelarts_retry_*``
+    arguments are not templated: they take literal values only, and a Jinja string or a TaskFlow
+    output there is refused when the DAG file is parsed, naming the argument.
 
     :param job_id: the training job id (templated).
     :param version_id: the version to watch (templated). When omitted, the job's latest version
         at the first check is pinned, logged and pushed to XCom (key ``version_id``), so a version
         created later does not switch the target (until the task is cleared).
     :param target_status: a status code, a :class:`JobStatus`, or a collection of them
-        (default ``JobStatus.COMPLETED``).
+        (default ``JobStatus.COMPLETED``). Not templated.
     :param failure_statuses: statuses that fail the sensor (default: every terminal failure code).
+        Not templated.
     :param deferrable: wait in the triggerer instead of a worker slot (default:
         ``[operators] default_deferrable``). It frees the worker slot by itself, so
         ``mode="reschedule"`` has no effect with it (a warning says so).
     :param xcom_fields: the fields of the version to push: ``None`` (default) or ``"all"`` for
-        every field of the API's version detail, or a list of field names.
+        every field of the API's version detail, or a list of field names (not templated). A name the
+        version does not have is logged as a warning, with the nearest field it has.
     :param modelarts_conn_id: the ModelArts connection id (templated).
     :param region: overrides the connection's region (templated).
     :param project_id: overrides the connection's project (templated).
