@@ -140,6 +140,13 @@ class StatusWait(ABC, Generic[StatusT]):
             return "failed", f"{description}: terminal, and not a target status ({wanted})"
         return "waiting", f"{description}: waiting for {wanted}"
 
+    def timeout_message(self, timeout: float, last_status: StatusT | None = None) -> str:
+        """What a timed-out wait says, in every mode: the timeout, what was awaited, the last status."""
+        seconds = int(timeout) if float(timeout).is_integer() else round(timeout, 3)
+        wanted = self.scheme.names(self.target_statuses)
+        last = "" if last_status is None else f"; last check: status {self.scheme.label(last_status)}"
+        return f"Sensor has timed out after {seconds} s waiting for {self.subject} to reach {wanted}{last}."
+
     def judge_error(self, error: BaseException) -> tuple[ErrorVerdict, str]:
         """How a check that raised ``error`` ends the wait, and the message saying so.
 

@@ -3,8 +3,9 @@ shares for values Airflow resolves at run time and for what goes into XCom, in o
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from airflow.sdk.definitions._internal.mixins import ResolveMixin
@@ -68,6 +69,31 @@ def select_fields(row: Mapping[str, Any], fields: XComFields, default: tuple[str
     return {name: row[name] for name in wanted if name in row}
 
 
+def warn_missing_fields(
+    log: _WarningLog, rows: Sequence[Mapping[str, Any]], fields: XComFields, what: str = "a row"
+) -> list[str]:
+    """Warn about each field ``fields`` asks for that none of ``rows`` has (a misspelling, most
+    likely), naming the nearest field they do have; returns those names.
+
+    A warning, not an error: which fields the API returns varies with the job (optional fields are
+    left out) and may grow, so a list known when the DAG is parsed would refuse good names.
+    """
+    if not isinstance(fields, tuple) or not rows:
+        return []
+    known = sorted({name for row in rows for name in row})
+    missing = [name for name in fields if name not in known]
+    for name in missing:
+        nearest = difflib.get_close_matches(name, known, n=1)
+        log.warning(
+            "xcom_fields asks for %r, which %s, so it is left out of the XCom.%s Fields there: %s",
+            name,
+            f"{what} does not have" if len(rows) == 1 else f"none of the {len(rows)} rows has",
+            f" Did you mean {nearest[0]!r}?" if nearest else "",
+            ", ".join(known),
+        )
+    return missing
+
+
 def warn_if_large(log: _WarningLog, value: Any, how_to_narrow: str, key: str = "return_value") -> int:
     """Log a warning when ``value`` serialises to more than 1 MiB; returns its size in bytes."""
     size = len(json.dumps(value, default=str).encode())
@@ -98,6 +124,20 @@ class ModelArtsTaskMixin:
     modelarts_retry_delay: float
     modelarts_retry_max_delay: float
 
+    def require_literal(self, value: object, parameter: str) -> None:
+        """Refuse, naming ``parameter``, a value Airflow resolves at run time for an argument that
+        is not templated: Airflow would hand the task the unresolved object or string."""
+        if not resolved_at_runtime(value):
+            return
+        templated = ", ".join(getattr(self, "template_fields", ()))
+        raise ModelArtsValidationError(
+            parameter,
+            f"a literal value written in the DAG file; {parameter} is not templated, so a Jinja string, a "
+            f"TaskFlow output (XComArg) or a mapped argument is never resolved for it. The templated "
+            f"arguments of {type(self).__name__} are: {templated}",
+            value,
+        )
+
     def set_connection_args(
         self,
         modelarts_conn_id: str,
@@ -108,6 +148,9 @@ class ModelArtsTaskMixin:
         modelarts_retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
     ) -> None:
         """Store the arguments, refusing bad literal ones now (DAG parse time)."""
+        retry_values = (modelarts_retry_limit, modelarts_retry_delay, modelarts_retry_max_delay)
+        for parameter, value in zip(TASK_RETRY_PARAMETERS, retry_values, strict=True):
+            self.require_literal(value, parameter)
         self.modelarts_conn_id = modelarts_conn_id
         self.region = region
         self.project_id = project_id

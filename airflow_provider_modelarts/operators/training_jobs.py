@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pendulum
 from airflow.sdk import BaseOperator
@@ -21,6 +21,7 @@ from airflow_provider_modelarts.operators.base import (
     select_fields,
     validate_xcom_fields,
     warn_if_large,
+    warn_missing_fields,
 )
 
 if TYPE_CHECKING:
@@ -84,17 +85,23 @@ def _describe_job(job: dict[str, Any]) -> str:
     )
 
 
-def _more_may_match(pages: list[dict[str, Any]], filters: api.JobListFilters, max_results: int | None) -> bool:
-    """Whether jobs beyond those fetched may match: the cut at ``max_results`` dropped some, or the
-    last page came back full before the project's job total was reached (the API gives no count
-    of matches, only ``job_total_count``, which counts every job of the project)."""
+#: Why more jobs than those returned may match: ``"cut"`` when ``max_results`` dropped jobs that
+#: were fetched, ``"full"`` when the last page came back full.
+MoreMayMatch = Literal["cut", "full"] | None
+
+
+def _more_may_match(pages: list[dict[str, Any]], filters: api.JobListFilters, max_results: int | None) -> MoreMayMatch:
+    """Whether jobs beyond those returned may match, and why: the cut at ``max_results`` dropped
+    some, or the last page came back full before the project's job total was reached (the API
+    gives no count of matches, only ``job_total_count``, which counts every job of the project)."""
     fetched = sum(len(page.get("jobs") or []) for page in pages)
     if max_results is not None and fetched > max_results:
-        return True
+        return "cut"
     last = pages[-1].get("jobs") or []
     total = pages[0].get("job_total_count")
     reached = (filters.page - 1 + len(pages) - 1) * filters.per_page + len(last)
-    return len(last) >= filters.per_page and not (isinstance(total, int) and reached >= total)
+    full = len(last) >= filters.per_page and not (isinstance(total, int) and reached >= total)
+    return "full" if full else None
 
 
 class _ModelArtsOperator(ModelArtsTaskMixin, BaseOperator):
@@ -139,11 +146,13 @@ class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
     :param order: asc or desc (templated; asc when omitted).
     :param search_content: text matched against job names, at most 64 characters (templated).
     :param workspace_id: the workspace (templated; default: the connection's, else "0").
-    :param fetch_all: False: the one page asked for; True: every page, 1000 jobs per request.
+    :param fetch_all: False: the one page asked for; True: every page, 1000 jobs per request
+        (not templated).
     :param max_results: stop after this many jobs (templated).
     :param xcom_fields: the fields of each job to push: ``None`` (default) for
         :data:`DEFAULT_JOB_XCOM_FIELDS`, ``"all"`` for the API's objects unchanged (plus
-        ``status_name``), or a list of field names.
+        ``status_name``), or a list of field names (not templated; a name no row has is logged as a
+        warning, with the nearest field the rows have).
     :param modelarts_conn_id: the ModelArts connection id (templated).
     :param region: overrides the connection's region (templated).
     :param project_id: overrides the connection's project (templated).
@@ -183,6 +192,8 @@ class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.require_literal(fetch_all, "fetch_all")
+        self.require_literal(xcom_fields, "xcom_fields")
         self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)
         self.status = status
         self.per_page = per_page
@@ -233,6 +244,7 @@ class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
         for key in ("job_total_count", "job_count_limit", "quotas"):
             ti.xcom_push(key=key, value=first.get(key))
         self._log_summary(jobs, first, len(pages), filters, max_results, more_may_match)
+        warn_missing_fields(self.log, jobs, self.xcom_fields)
         rows = [select_fields(job, self.xcom_fields, DEFAULT_JOB_XCOM_FIELDS) for job in jobs]
         warn_if_large(
             self.log,
@@ -249,11 +261,11 @@ class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
         requests: int,
         filters: api.JobListFilters,
         max_results: int | None,
-        more_may_match: bool,
+        more_may_match: MoreMayMatch,
     ) -> None:
         self.log.info("%d training job(s) returned, in %d request(s)", len(jobs), requests)
         if more_may_match:
-            self.log.warning(self._more_may_match(filters, max_results, len(jobs)))
+            self.log.warning(self._more_may_match(filters, max_results, len(jobs), more_may_match))
         self.log.info(
             "The project has %s training job(s) in all (every job, not only these matches); quota %s, "
             "%s more can be created",
@@ -266,11 +278,21 @@ class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
         if len(jobs) > SUMMARY_LINES:
             self.log.info("  ... and %d more (all of them are in XCom)", len(jobs) - SUMMARY_LINES)
 
-    def _more_may_match(self, filters: api.JobListFilters, max_results: int | None, returned: int) -> str:
+    def _more_may_match(
+        self, filters: api.JobListFilters, max_results: int | None, returned: int, reason: MoreMayMatch
+    ) -> str:
         if self.fetch_all:
             return (
                 f"Stopped at max_results={max_results}: more jobs may match. Raise max_results, or narrow "
                 "the filters (status, search_content)."
+            )
+        if reason == "cut":
+            # The rest of this page was fetched and dropped: the next page would skip those jobs.
+            return (
+                f"Kept the first {returned} job(s) of page {filters.page}: max_results={max_results} cut the "
+                f"page (per_page={filters.per_page}), and more jobs match. To get them, raise max_results or "
+                "leave it out (with fetch_all=True it also reads the pages after this one), or narrow the "
+                "filters (status, search_content)."
             )
         return (
             f"Page {filters.page} came back full ({returned} job(s), per_page={filters.per_page}): more jobs may "
@@ -292,7 +314,8 @@ class ModelArtsListJobVersionsOperator(_ModelArtsOperator):
     :param page: the page, 1-65535 (templated).
     :param xcom_fields: the fields of each version to push: ``None`` (default) for
         :data:`DEFAULT_VERSION_XCOM_FIELDS`, ``"all"`` for the API's objects unchanged (plus
-        ``status_name``; about 2 KB a version, mostly ``system_metric_list``), or a list of field names.
+        ``status_name``; about 2 KB a version, mostly ``system_metric_list``), or a list of field names
+        (not templated; a name no row has is logged as a warning, with the nearest field the rows have).
     :param modelarts_conn_id: the ModelArts connection id (templated).
     :param region: overrides the connection's region (templated).
     :param project_id: overrides the connection's project (templated).
@@ -318,6 +341,7 @@ class ModelArtsListJobVersionsOperator(_ModelArtsOperator):
         self.job_id = job_id
         self.per_page = per_page
         self.page = page
+        self.require_literal(xcom_fields, "xcom_fields")
         self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)
         _parse_time_validation({"per_page": per_page, "page": page}, api.list_versions_query)
         if not resolved_at_runtime(job_id):
@@ -350,6 +374,7 @@ class ModelArtsListJobVersionsOperator(_ModelArtsOperator):
                 version.get("status_name", "-"),
                 version.get("engine_version", ""),
             )
+        warn_missing_fields(self.log, versions, self.xcom_fields)
         rows = [select_fields(version, self.xcom_fields, DEFAULT_VERSION_XCOM_FIELDS) for version in versions]
         warn_if_large(
             self.log,

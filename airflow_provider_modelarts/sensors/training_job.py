@@ -23,8 +23,9 @@ from airflow.sdk.exceptions import (
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError
-from airflow_provider_modelarts.job_wait import WaitCondition, status_codes, version_result
+from airflow_provider_modelarts.job_wait import WaitCondition, is_permanent, status_codes, version_result
 from airflow_provider_modelarts.links import (
+    CONSOLE_LINK_ATTRIBUTE,
     CONSOLE_LINK_XCOM_KEY,
     ModelArtsConsoleLink,
     persist_console_link,
@@ -38,6 +39,7 @@ from airflow_provider_modelarts.operators.base import (
     select_fields,
     validate_xcom_fields,
     warn_if_large,
+    warn_missing_fields,
 )
 
 if TYPE_CHECKING:
@@ -47,8 +49,8 @@ if TYPE_CHECKING:
 
 # The prefix of the task-state keys that hold the pinned version, one key per job. Task state
 # survives reschedules and deferrals (XCom does not: a rescheduled try starts with its XComs
-# cleared), and also task retries and a user's Clear, which is why the pin records the Clear it
-# belongs to (see ``_clear_generation``).
+# cleared), and also task retries and a user's Clear, which is why the pin records the task
+# instance's ``max_tries`` it was made under (see ``_pin_is_current``).
 PINNED_VERSION_KEY = "modelarts_pinned_version_id"
 
 # Errors a task retry cannot fix: under ``soft_fail`` they skip the task. Anything else (an API
@@ -68,24 +70,32 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
     first check, and so do ``soft_fail`` and ``never_fail``: ``soft_fail`` skips on a failure
     status, a missing job or version, and a timeout, while an API outage that outlasted the
     retries fails the task (so its retries apply); ``never_fail`` skips on any error. The skip
-    message keeps the reason.
+    message keeps the reason, and the message is the same in every mode, e.g. ``Sensor has timed
+    out after 3600 s waiting for training job 7 (version 70) to reach JOBSTAT_COMPLETED; last
+    check: status 8 (JOBSTAT_RUNNING).``
 
     Without ``version_id``, the job's latest version is pinned at the first check and kept across
-    reschedules, deferrals and task retries of the run; a Clear of the task pins the latest
-    version again, and so does a different ``job_id``.
+    reschedules, deferrals and task retries of the run (and an edit of the DAG's ``retries``); a
+    Clear of the task pins the latest version again, and so does a different ``job_id``.
+
+    ``target_status``, ``failure_statuses``, ``xcom_fields`` and the ``modelarts_retry_*``
+    arguments are not templated: they take literal values only, and a Jinja string or a TaskFlow
+    output there is refused when the DAG file is parsed, naming the argument.
 
     :param job_id: the training job id (templated).
     :param version_id: the version to watch (templated). When omitted, the job's latest version
         at the first check is pinned, logged and pushed to XCom (key ``version_id``), so a version
         created later does not switch the target (until the task is cleared).
     :param target_status: a status code, a :class:`JobStatus`, or a collection of them
-        (default ``JobStatus.COMPLETED``).
+        (default ``JobStatus.COMPLETED``). Not templated.
     :param failure_statuses: statuses that fail the sensor (default: every terminal failure code).
+        Not templated.
     :param deferrable: wait in the triggerer instead of a worker slot (default:
         ``[operators] default_deferrable``). It frees the worker slot by itself, so
         ``mode="reschedule"`` has no effect with it (a warning says so).
     :param xcom_fields: the fields of the version to push: ``None`` (default) or ``"all"`` for
-        every field of the API's version detail, or a list of field names.
+        every field of the API's version detail, or a list of field names (not templated). A name the
+        version does not have is logged as a warning, with the nearest field it has.
     :param modelarts_conn_id: the ModelArts connection id (templated).
     :param region: overrides the connection's region (templated).
     :param project_id: overrides the connection's project (templated).
@@ -116,6 +126,13 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        # Not templated: a value Airflow would resolve at run time never reaches them resolved.
+        for parameter, value in (
+            ("target_status", target_status),
+            ("failure_statuses", failure_statuses),
+            ("xcom_fields", xcom_fields),
+        ):
+            self.require_literal(value, parameter)
         # Refuse bad literal values at DAG parse time; the rest are checked once resolved.
         condition = WaitCondition.validate(
             1 if resolved_at_runtime(job_id) else job_id,
@@ -147,50 +164,48 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
                 stacklevel=2,
             )
 
-    def _condition(self, context: Context, hook: ModelArtsHook) -> WaitCondition:
-        """The resolved, validated condition, with the version pinned on the first check."""
-        condition = WaitCondition.validate(self.job_id, self.version_id, self.target_statuses, self.failure_statuses)
-        if condition.version_id is not None:
-            return condition
-        pinned = self._pinned_version(context, hook, condition.job_id)
-        return dataclasses.replace(condition, version_id=pinned)
-
     def _pinned_version(self, context: Context, hook: ModelArtsHook, job_id: int) -> int:
         """The version pinned for ``job_id`` since the task was last cleared; pins the latest if none.
 
         Keyed by job, so a run that resolves another ``job_id`` never reuses this job's pin.
         """
         key = f"{PINNED_VERSION_KEY}:{job_id}"
-        generation = self._clear_generation(context)
+        max_tries = int(context["ti"].max_tries)
         store = context.get("task_state_store")
         pins: dict[str, Any] = self.__dict__.setdefault("_pins_without_store", {})
         stored = store.get(key) if store is not None else pins.get(key)
-        if isinstance(stored, dict) and stored.get("clear_generation") == generation:
+        if isinstance(stored, dict) and self._pin_is_current(stored, max_tries):
             return api.validate_id(stored.get("version_id"), "version_id")
         version_id = self._latest_version(hook, job_id)
+        # Said only when known: a pin in the earlier format cannot tell a Clear from an edit of retries.
+        cleared = isinstance(stored, dict) and "max_tries" in stored
         self.log.info(
             "Pinned training job %s to its latest version %s%s",
             job_id,
             version_id,
-            " (the task was cleared since the last pin)" if isinstance(stored, dict) else "",
+            " (the task was cleared since the last pin)" if cleared else "",
         )
-        pin: dict[str, Any] = {"version_id": version_id, "clear_generation": generation}
+        pin: dict[str, Any] = {"version_id": version_id, "max_tries": max_tries}
         if store is not None:
             store.set(key, pin)
         else:
             pins[key] = pin
         return version_id
 
-    def _clear_generation(self, context: Context) -> int:
-        """Which Clear of this task instance the current try belongs to: 0 before any Clear.
+    def _pin_is_current(self, pin: dict[str, Any], max_tries: int) -> bool:
+        """Whether ``pin`` was made since the task instance was last cleared.
 
         Airflow 3.3 keeps task state across a Clear, and a Clear is the user asking for the wait
         again, so the pin must tell a Clear apart from a reschedule, a deferral and a task retry.
-        A Clear sets ``max_tries`` to ``try_number + retries``; retries, reschedules and deferrals
-        leave it alone. So ``max_tries - retries`` is the try number at which the task was last
-        cleared: the same rule Airflow uses to find a sensor's first reschedule.
+        A Clear sets ``max_tries`` to ``try_number + retries`` (``clear_task_instances``), which
+        differs from the value before as long as ``retries`` was not lowered by at least the tries
+        run since; retries, reschedules and deferrals leave it alone, and so does an edit of the
+        DAG's ``retries`` without a Clear (Airflow does not update ``max_tries`` then).
         """
-        return int(context["ti"].max_tries) - int(self.retries or 0)
+        if "max_tries" in pin:
+            return bool(pin["max_tries"] == max_tries)
+        # A pin stored by an earlier release: the try number of the last Clear, ``max_tries - retries``.
+        return bool(pin.get("clear_generation") == max_tries - int(self.retries or 0))
 
     def _latest_version(self, hook: ModelArtsHook, job_id: int) -> int:
         try:
@@ -210,17 +225,25 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         # One hook for all pokes of this try: one session, and one IAM token under password auth.
         hook = self._poke_hook
         try:
-            condition = self._condition(context, hook)
+            condition = WaitCondition.validate(
+                self.job_id, self.version_id, self.target_statuses, self.failure_statuses
+            )
+            if condition.version_id is None:
+                try:
+                    pinned = self._pinned_version(context, hook, condition.job_id)
+                except ModelArtsError as error:
+                    # An outage while pinning reads as one while checking; errors no retry can fix
+                    # (credentials, connection) keep their own words, as the first request's errors.
+                    if is_permanent(error):
+                        raise
+                    raise _check_error(condition, error) from error
+                condition = dataclasses.replace(condition, version_id=pinned)
             persist_console_link(context, hook, condition.job_id, condition.version_id, operator=self)
             context["ti"].xcom_push(key="version_id", value=condition.version_id)
             try:
                 detail = hook.get_job_version(condition.job_id, condition.version_id)  # type: ignore[arg-type]
             except ModelArtsError as error:
-                # Worded as the trigger words the same error, so every mode says the same thing.
-                error_verdict, error_message = condition.judge_error(error)
-                if error_verdict == "failed":
-                    raise AirflowFailException(_sentence(error_message)) from error
-                raise
+                raise _check_error(condition, error) from error
         except BaseException:
             self._close_poke_hook()
             raise
@@ -229,12 +252,15 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         if verdict == "failed":
             raise AirflowFailException(message)
         self.log.info(message)
+        # What a timeout in poke or reschedule mode reports as the last check (see _timed_out).
+        self._last_check: tuple[WaitCondition, int] = (condition, int(detail.get("status", -1)))
         return condition, self._xcom_value(version_result(detail, condition.job_id)) if verdict == "success" else None
 
     def _xcom_value(self, result: dict[str, Any]) -> dict[str, Any]:
         """What the sensor returns: the version without the API's envelope flag, or the chosen fields."""
         value = {name: field for name, field in result.items() if name != "is_success"}
         if isinstance(self.xcom_fields, tuple):
+            warn_missing_fields(self.log, [value], self.xcom_fields, "the version")
             value = select_fields(value, self.xcom_fields, self.xcom_fields)
         warn_if_large(self.log, value, "keep fewer fields with xcom_fields=[...].")
         return value
@@ -275,7 +301,16 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
 
     def _execute(self, context: Context) -> Any:
         if not self.deferrable:
-            return super().execute(context)
+            try:
+                return super().execute(context)
+            except AirflowSensorTimeout as error:
+                self._skip_or_raise(self._timed_out(error))
+            except AirflowSkipException as error:
+                # BaseSensorOperator.execute skips a timeout under soft_fail with its own wording
+                # and no cause; every skip that poke raises has its cause.
+                if not (self.soft_fail and error.__cause__ is None):
+                    raise
+                self._skip_or_raise(self._timed_out(error))
         started = pendulum.now("UTC")
         try:
             # Check once first: a finished job needs no round trip through the triggerer.
@@ -306,6 +341,17 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
             timeout=timedelta(seconds=self.timeout),
         )
 
+    def _timed_out(self, error: BaseException) -> AirflowSensorTimeout:
+        """Airflow's timeout of a poke or reschedule try, worded as the deferrable mode words it."""
+        last_check: tuple[WaitCondition, int] | None = self.__dict__.get("_last_check")
+        if last_check is None:  # no check got as far as a status: nothing to add to Airflow's words
+            return error if isinstance(error, AirflowSensorTimeout) else AirflowSensorTimeout(*error.args)
+        condition, status = last_check
+        return _with_cause(AirflowSensorTimeout(condition.timeout_message(self.timeout, status)), error)
+
+    def _condition_for(self, job_id: int, version_id: int | None) -> WaitCondition:
+        return WaitCondition(job_id, version_id, self.target_statuses, self.failure_statuses)
+
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         """Resume after the deferral, with ``soft_fail``/``never_fail`` applied as in poke mode.
 
@@ -318,9 +364,20 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
                 # BaseOperator's: dispatch to execute_complete, or raise what the trigger's failure was.
                 return super(BaseSensorOperator, self).resume_execution(next_method, next_kwargs, context)
             except TaskDeferralTimeout as error:
-                raise AirflowSensorTimeout(*error.args) from error
+                # The deferral's own timeout beat the trigger's timeout event: no last status.
+                raise AirflowSensorTimeout(self._deferred_timeout_message()) from error
         except Exception as error:
             self._skip_or_raise(error)
+
+    def _deferred_timeout_message(self, event: dict[str, Any] | None = None) -> str:
+        """The timeout message of a deferred wait, from the trigger's event or, when the deferral's
+        own timeout came first, from the identifiers the deferring try stored for its link."""
+        known: dict[str, Any] = {**(getattr(self, CONSOLE_LINK_ATTRIBUTE, None) or {}), **(event or {})}
+        job_id, version_id, last_status = known.get("job_id"), known.get("version_id"), known.get("job_status")
+        if not isinstance(job_id, int):
+            job_id = self.job_id if isinstance(self.job_id, int) else 0
+        condition = self._condition_for(job_id, version_id if isinstance(version_id, int) else None)
+        return condition.timeout_message(self.timeout, last_status if isinstance(last_status, int) else None)
 
     def _restore_console_link(self, context: Context) -> None:
         """A resumed task runs in a new process: read back the link the deferring try stored.
@@ -344,9 +401,10 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         if status == "failed":
             raise AirflowFailException(_sentence(message))
         if status == "timeout":
-            raise AirflowSensorTimeout(_sentence(message))
+            # Worded here, not by the trigger, so poke, reschedule and deferrable mode say the same.
+            raise AirflowSensorTimeout(self._deferred_timeout_message(event))
         # "error": the trigger's API retries were spent; this fails the try, so task retries apply.
-        raise AirflowException(f"Waiting for the training job failed: {message}")
+        raise AirflowException(_sentence(message))
 
     def _version_data(self, event: dict[str, Any]) -> dict[str, Any]:
         """The version detail, read here on the worker rather than by the shared trigger rounds.
@@ -365,6 +423,21 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
             hook.close()
         # The outcome was decided on the polled status; keep it if the job has moved on since.
         return version_result({**detail, "status": polled.get("status", detail.get("status"))}, event["job_id"])
+
+
+def _check_error(condition: WaitCondition, error: ModelArtsError) -> AirflowException:
+    """A failed check, worded as the trigger words it so that every mode says the same thing:
+    ``AirflowFailException`` when no retry can fix it, else a plain ``AirflowException`` (the hook's
+    retries are spent; the task's own retries may help)."""
+    verdict, message = condition.judge_error(error)
+    if verdict == "failed":
+        return AirflowFailException(_sentence(message))
+    return AirflowException(_sentence(message))
+
+
+def _with_cause(error: AirflowSensorTimeout, cause: BaseException) -> AirflowSensorTimeout:
+    error.__cause__ = cause
+    return error
 
 
 def _sentence(message: str) -> str:

@@ -247,3 +247,56 @@ def test_retry_max_delay_reaches_the_hook() -> None:
     ):
         assert operator.hook().retry_max_delay == 3.0
     assert ModelArtsListTrainingJobsOperator(task_id="t").hook().retry_max_delay == DEFAULT_RETRY_MAX_DELAY
+
+
+# -- review fixes ------------------------------------------------------------------------------------------
+
+
+def test_max_results_below_per_page_says_it_cut_the_page_not_that_the_page_came_back_full(
+    emu: ModelArtsEmulator,
+) -> None:
+    jobs, lines = _log_lines(ModelArtsListTrainingJobsOperator(task_id="t", per_page=10, max_results=5))
+    assert len(jobs) == 5
+    warnings = [line for line in lines if "more jobs" in line]
+    # Before: "Page 1 came back full (5 job(s), per_page=10) ... ask for page=2", which skips jobs 6-10.
+    assert warnings == [
+        "Kept the first 5 job(s) of page 1: max_results=5 cut the page (per_page=10), and more jobs match. "
+        "To get them, raise max_results or leave it out (with fetch_all=True it also reads the pages after "
+        "this one), or narrow the filters (status, search_content)."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("operator", "parameter"),
+    [
+        (ModelArtsListTrainingJobsOperator, "xcom_fields"),
+        (ModelArtsListTrainingJobsOperator, "fetch_all"),
+        (ModelArtsListTrainingJobsOperator, "modelarts_retry_limit"),
+        (ModelArtsListTrainingJobsOperator, "modelarts_retry_delay"),
+        (ModelArtsListJobVersionsOperator, "xcom_fields"),
+        (ModelArtsListJobVersionsOperator, "modelarts_retry_max_delay"),
+    ],
+)
+def test_a_taskflow_output_on_an_argument_that_is_not_templated_is_refused_naming_it(
+    operator: type[ModelArtsListTrainingJobsOperator | ModelArtsListJobVersionsOperator], parameter: str
+) -> None:
+    with DAG("parse", schedule=None, start_date=datetime(2026, 1, 1)):
+
+        @task
+        def pick() -> int:
+            return 10
+
+        extra = {"job_id": 1} if operator is ModelArtsListJobVersionsOperator else {}
+        # Before: a raw TypeError, or a validation error that did not say why.
+        with pytest.raises(ModelArtsValidationError, match=rf"'{parameter}': a literal value .*is not templated"):
+            operator(task_id="t", **extra, **{parameter: pick()})
+
+
+def test_a_misspelt_xcom_field_warns_naming_it_and_the_nearest_field(emu: ModelArtsEmulator) -> None:
+    operator = ModelArtsListTrainingJobsOperator(task_id="t", per_page=3, xcom_fields=["job_id", "jobid", "job_nmae"])
+    rows, lines = _log_lines(operator)
+    assert len(rows) == 3 and all(set(row) == {"job_id"} for row in rows)
+    misspelt = [line for line in lines if line.startswith("xcom_fields asks for")]
+    assert len(misspelt) == 2
+    assert misspelt[0].startswith("xcom_fields asks for 'jobid', which none of the 3 rows has, so it is left out")
+    assert "Did you mean 'job_id'?" in misspelt[0] and "Did you mean 'job_name'?" in misspelt[1]

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import structlog
 from airflow.sdk import DAG, task
+from airflow.sdk.bases.operator import TriggerFailureReason
 from airflow.sdk.exceptions import (
     AirflowException,
     AirflowFailException,
     AirflowRescheduleException,
+    AirflowSensorTimeout,
     AirflowSkipException,
     TaskDeferred,
 )
@@ -127,8 +130,11 @@ def test_soft_fail_does_not_skip_an_api_outage_so_task_retries_apply(emu: ModelA
         assert type(raised.value) is AirflowException and "HTTP 500" in str(raised.value)
         return
     emu.add_fault(kind="status", status=500)
-    with pytest.raises(ModelArtsServerError):
+    with pytest.raises(AirflowException) as raised:
         _run_until_done(mode, job["job_id"], soft_fail=True, modelarts_retry_limit=0)
+    # The outage hits the request that pins the latest version: worded as every check error is.
+    assert type(raised.value) is AirflowException and type(raised.value.__cause__) is ModelArtsServerError
+    assert str(raised.value).startswith(f"Checking training job {job['job_id']} (its latest version) failed: ")
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -318,3 +324,217 @@ def test_the_console_link_survives_a_deferral_into_the_resumed_process(emu: Mode
     assert CONSOLE_LINK_XCOM_KEY in context["ti"].xcom
     resumed.resume_execution("execute_complete", {"event": event}, context)  # type: ignore[arg-type]
     assert ModelArtsConsoleLink().get_link(resumed, ti_key=None) == link  # type: ignore[arg-type]
+
+
+# -- review fixes: the same timeout and outage message in every mode ----------------------------------
+
+
+def _timeout_outcome(mode: str, job_id: int, **flags: Any) -> tuple[type[BaseException], str]:
+    """Run the sensor in ``mode`` on a job that never finishes, with ``timeout=1``, until it times out."""
+    runs = TaskInstanceRuns(task_id="s")
+    kwargs: dict[str, Any] = {**FAST, "timeout": 1, **flags}
+    with pytest.raises(AirflowException) as raised:
+        if mode == "reschedule":
+            context = runs.context()
+            # Airflow counts a rescheduled sensor's timeout from its first reschedule: long ago here.
+            context["ti"].first_reschedule_date = datetime.now(UTC) - timedelta(minutes=5)
+            ModelArtsTrainingJobSensor(task_id="s", job_id=job_id, mode=mode, deferrable=False, **kwargs).execute(
+                context  # type: ignore[arg-type]
+            )
+        elif mode == "poke":
+            ModelArtsTrainingJobSensor(task_id="s", job_id=job_id, deferrable=False, **kwargs).execute(
+                runs.context()  # type: ignore[arg-type]
+            )
+        else:
+            sensor = ModelArtsTrainingJobSensor(task_id="s", job_id=job_id, deferrable=True, **kwargs)
+            try:
+                sensor.execute(runs.context())  # type: ignore[arg-type]
+            except TaskDeferred as deferred:
+                event = asyncio.run(_first_event(deferred.trigger))  # type: ignore[arg-type]
+                assert event["status"] == "timeout"
+                runs.resume()
+                resumed = ModelArtsTrainingJobSensor(task_id="s", job_id=job_id, deferrable=True, **kwargs)
+                resumed.resume_execution(deferred.method_name, {"event": event}, runs.context())  # type: ignore[arg-type]
+    return type(raised.value), str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected_type", "prefix"),
+    [
+        ({}, AirflowSensorTimeout, ""),
+        ({"soft_fail": True}, AirflowSkipException, "Skipping due to soft_fail: "),
+        ({"never_fail": True}, AirflowSkipException, "Skipping due to never_fail: "),
+    ],
+)
+def test_a_timeout_gets_the_same_verdict_and_message_in_every_mode(
+    emu: ModelArtsEmulator, flags: dict[str, bool], expected_type: type, prefix: str
+) -> None:
+    job = _job(emu, (8, None))
+    expected = (
+        f"{prefix}Sensor has timed out after 1 s waiting for training job {job['job_id']} (version "
+        f"{job['version_id']}) to reach JOBSTAT_COMPLETED; last check: status 8 (JOBSTAT_RUNNING)."
+    )
+    for mode in MODES:
+        # Before: poke/reschedule said "Sensor has timed out; run duration of X seconds exceeds ..." (and
+        # skipped without "Skipping due to soft_fail: "), deferrable "Timed out waiting for ... has status 8".
+        assert _timeout_outcome(mode, job["job_id"], **flags) == (expected_type, expected), mode
+
+
+def test_a_deferral_timeout_that_beats_the_trigger_says_what_was_awaited(emu: ModelArtsEmulator) -> None:
+    job = _job(emu, (8, None))
+    runs = TaskInstanceRuns(task_id="s")
+    with pytest.raises(TaskDeferred):
+        _sensor("deferrable", job["job_id"], soft_fail=True).execute(runs.context())  # type: ignore[arg-type]
+    runs.resume()
+    resumed = _sensor("deferrable", job["job_id"], soft_fail=True)
+    with pytest.raises(AirflowSkipException) as raised:
+        resumed.resume_execution("__fail__", {"error": TriggerFailureReason.TRIGGER_TIMEOUT}, runs.context())  # type: ignore[arg-type]
+    assert str(raised.value) == (
+        f"Skipping due to soft_fail: Sensor has timed out after 30 s waiting for training job {job['job_id']} "
+        f"(version {job['version_id']}) to reach JOBSTAT_COMPLETED."
+    )
+    assert type(raised.value.__cause__) is AirflowSensorTimeout
+
+
+def _outage_outcome(emu: ModelArtsEmulator, mode: str, job: dict[str, Any], **flags: Any) -> BaseException:
+    """The error of the sensor in ``mode`` when every request for the job answers 503 once it waits."""
+    kwargs: dict[str, Any] = {"version_id": job["version_id"], "modelarts_retry_limit": 0, **flags}
+    fault = {"kind": "status", "status": 503, "path_contains": f"/training-jobs/{job['job_id']}"}
+    runs = TaskInstanceRuns(task_id="s")
+    with pytest.raises(AirflowException) as raised:
+        if mode != "deferrable":
+            emu.add_fault(**fault)
+            _run_until_done(mode, job["job_id"], runs, **kwargs)
+        else:
+            try:
+                _sensor(mode, job["job_id"], **kwargs).execute(runs.context())  # type: ignore[arg-type]
+            except TaskDeferred as deferred:
+                emu.add_fault(**fault)  # the outage starts once the trigger polls
+                event = asyncio.run(_first_event(deferred.trigger))  # type: ignore[arg-type]
+                runs.resume()
+                _sensor(mode, job["job_id"], **kwargs).resume_execution(  # type: ignore[arg-type]
+                    deferred.method_name, {"event": event}, runs.context()
+                )
+    emu.clear_faults()
+    return raised.value
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected_type", "prefix"),
+    [
+        ({}, AirflowException, ""),
+        ({"soft_fail": True}, AirflowException, ""),
+        ({"never_fail": True}, AirflowSkipException, "Skipping due to never_fail: "),
+    ],
+)
+def test_an_outage_gets_the_same_verdict_and_message_in_every_mode(
+    emu: ModelArtsEmulator, flags: dict[str, bool], expected_type: type, prefix: str
+) -> None:
+    job = _job(emu, (8, None))
+    expected = (
+        f"{prefix}Checking training job {job['job_id']} (version {job['version_id']}) failed: "
+        "ModelArts API error (HTTP 503"
+    )
+    for mode in MODES:
+        error = _outage_outcome(emu, mode, job, **flags)
+        # Before: deferrable said "Waiting for the training job failed: checking ...", poke the bare API error.
+        assert type(error) is expected_type, (mode, error)
+        assert str(error).startswith(expected), (mode, str(error))
+        if mode != "deferrable":  # the typed error stays reachable where the sensor saw it
+            cause = error.__cause__.__cause__ if prefix else error.__cause__
+            assert type(cause) is ModelArtsServerError, mode
+
+
+# -- review fixes: run-time values on arguments that are not templated --------------------------------
+
+
+@pytest.mark.parametrize("parameter", ["target_status", "failure_statuses", "xcom_fields", "modelarts_retry_limit"])
+def test_a_taskflow_output_on_an_argument_that_is_not_templated_is_refused_naming_it(parameter: str) -> None:
+    with DAG("parse", schedule=None, start_date=datetime(2026, 1, 1)):
+
+        @task
+        def pick() -> int:
+            return 10
+
+        # Before: a raw TypeError (or a generic validation error) that broke the whole DAG file.
+        with pytest.raises(ModelArtsValidationError, match=rf"'{parameter}': .*{parameter} is not templated"):
+            ModelArtsTrainingJobSensor(task_id="s", job_id=1, **{parameter: pick()})
+
+
+def test_jinja_on_target_status_is_refused_and_the_message_lists_the_templated_arguments() -> None:
+    with pytest.raises(
+        ModelArtsValidationError, match=r"templated arguments of ModelArtsTrainingJobSensor are: job_id"
+    ):
+        ModelArtsTrainingJobSensor(task_id="s", job_id=1, target_status="{{ params.status }}")
+
+
+# -- review fixes: editing retries without a Clear keeps the pin ---------------------------------------
+
+
+def test_editing_retries_in_the_dag_without_a_clear_keeps_the_pin(emu: ModelArtsEmulator) -> None:
+    job = _job(emu, (8, None))
+    runs = TaskInstanceRuns(task_id="s", retries=2)
+
+    def check(retries: int) -> tuple[Any, list[str]]:
+        sensor = ModelArtsTrainingJobSensor(
+            task_id="s", job_id=job["job_id"], mode="reschedule", retries=retries, **FAST
+        )
+        with structlog.testing.capture_logs() as logs, pytest.raises(AirflowRescheduleException):
+            sensor.execute(runs.context())  # type: ignore[arg-type]
+        return runs.context()["ti"].xcom["version_id"], [entry["event"] for entry in logs]
+
+    assert check(retries=2)[0] == job["version_id"]
+    newer = emu.add_version(job["job_id"], timeline=[(8, None)])
+    runs.reschedule()
+    # The DAG file now says retries=3; Airflow leaves the task instance's max_tries alone.
+    version, lines = check(retries=3)
+    assert version == job["version_id"], "the pin switched without a Clear"
+    assert not any("Pinned" in line for line in lines)
+    runs.retries = 3
+    runs.clear()
+    version, lines = check(retries=3)
+    assert version == newer["version_id"]
+    assert any("Pinned" in line and "(the task was cleared since the last pin)" in line for line in lines)
+
+
+def test_the_first_pin_does_not_claim_a_clear(emu: ModelArtsEmulator) -> None:
+    job = _job(emu, (8, None))
+    sensor = ModelArtsTrainingJobSensor(task_id="s", job_id=job["job_id"], mode="reschedule", **FAST)
+    with structlog.testing.capture_logs() as logs, pytest.raises(AirflowRescheduleException):
+        sensor.execute(make_context())  # type: ignore[arg-type]
+    pinned = [entry["event"] for entry in logs if "Pinned" in entry["event"]]
+    assert pinned == [f"Pinned training job {job['job_id']} to its latest version {job['version_id']}"]
+
+
+def test_a_pin_stored_in_the_earlier_format_is_kept_until_a_clear(emu: ModelArtsEmulator) -> None:
+    job = _job(emu, (8, None))
+    newer = emu.add_version(job["job_id"], timeline=[(8, None)])
+    runs = TaskInstanceRuns(task_id="s", retries=1)
+    key = f"{PINNED_VERSION_KEY}:{job['job_id']}"
+    runs.store.set(key, {"version_id": job["version_id"], "clear_generation": 0})
+
+    def check() -> Any:
+        sensor = ModelArtsTrainingJobSensor(task_id="s", job_id=job["job_id"], mode="reschedule", retries=1, **FAST)
+        with pytest.raises(AirflowRescheduleException):
+            sensor.execute(runs.context())  # type: ignore[arg-type]
+        return runs.context()["ti"].xcom["version_id"]
+
+    assert check() == job["version_id"]
+    runs.clear()
+    assert check() == newer["version_id"]
+    assert runs.store.get(key) == {"version_id": newer["version_id"], "max_tries": runs.max_tries}
+
+
+# -- review fixes: a misspelt xcom_fields warns -----------------------------------------------------------
+
+
+def test_a_misspelt_xcom_field_warns_with_the_nearest_field(emu: ModelArtsEmulator) -> None:
+    job = _job(emu, (10, None))
+    sensor = ModelArtsTrainingJobSensor(task_id="s", job_id=job["job_id"], xcom_fields=["version_id", "staus"], **FAST)
+    with structlog.testing.capture_logs() as logs:
+        result = sensor.execute(make_context())  # type: ignore[arg-type]
+    assert result == {"version_id": job["version_id"]}
+    warnings = [entry["event"] for entry in logs if entry["log_level"] == "warning"]
+    assert len(warnings) == 1
+    assert "xcom_fields asks for 'staus', which the version does not have" in warnings[0]
+    assert "Did you mean 'status'?" in warnings[0]
