@@ -10,7 +10,16 @@ another API version (string ids, a search endpoint) plugs into the same poller.
 When rounds run: every watcher is checked within its own poll interval of joining, and then
 again within its own interval of the end of each round that checked it. A round checks every
 watch present, so watchers with longer intervals ride along on the rounds that shorter ones need
-(with the job list, that costs nothing more).
+(with the job list, that costs nothing more). Rounds start at least :data:`MIN_ROUND_SPACING`
+after the previous one ended, whatever the intervals: one trigger with ``poll_interval=0`` must
+not make the poller of every trigger it shares with run rounds back to back.
+
+Which connection a round uses: the one as it is when the round starts. A poller lives as long as
+any of its triggers waits (for days, on a busy triggerer), so its source re-reads the Airflow
+connection before each round (:meth:`ModelArtsHook.refresh_connection`: one connection lookup per
+round, no request to ModelArts) and switches to the new settings when the user rotated keys,
+changed the IAM password or moved the endpoint. Otherwise triggers deferred after the change would
+be checked with the old settings, and those deferred before it would keep using revoked keys.
 
 How :class:`RoundPlanner` serves a v1 round, with as few requests as the API allows:
 
@@ -54,6 +63,10 @@ _R = TypeVar("_R")
 WatchKey = tuple[int, int]  # a v1 watch: (job_id, version_id)
 # Lets triggers that start together (a triggerer restart, a fan-out DAG) join the first round.
 FIRST_ROUND_DELAY = 0.2
+# The shortest time from the end of one round to the start of the next, in seconds. A round serves
+# every trigger of the poller, so a single tiny poll_interval would otherwise make rounds run back
+# to back for all of them, against the API's rate limits. Read at run time (tests may lower it).
+MIN_ROUND_SPACING = 1.0
 
 
 @dataclass(frozen=True)
@@ -86,8 +99,12 @@ class StatusSource(ABC, Generic[WatchT]):
     """Reads the state of a round's watches (blocking; the poller calls it in a worker thread).
 
     Subclasses implement :meth:`read` (calling :meth:`check_open` before each request) and
-    :meth:`release`. :meth:`close` may be called from another thread while a round runs: the round
-    then makes no new request (so it creates no session and fetches no token after the close), and
+    :meth:`release`, and may override :meth:`connection_changed`. Each round starts by re-reading
+    the hook's connection (:meth:`ModelArtsHook.refresh_connection`: one connection lookup per
+    round, no request to ModelArts), so a round always uses the connection as it is then.
+
+    :meth:`close` may be called from another thread while a round runs: the round then makes no
+    new request (so it creates no session and fetches no token after the close), and
     the round's own thread releases the resources once it ends, so they are released exactly once
     and never while in use.
     """
@@ -106,6 +123,10 @@ class StatusSource(ABC, Generic[WatchT]):
                 raise SourceClosedError
             self._rounds_running += 1
         try:
+            # In the round's worker thread, like every other read of the connection: a lookup may
+            # block (a secrets backend, or the API server from the triggerer).
+            if self.hook.refresh_connection():
+                self.connection_changed()
             return self.read(set(watches))
         finally:
             with self._lock:
@@ -134,6 +155,10 @@ class StatusSource(ABC, Generic[WatchT]):
             self._released = True
         self.release()
 
+    def connection_changed(self) -> None:
+        """Forget what was learnt through the old connection settings (another endpoint or
+        project may look different). The hook has already closed its old session."""
+
     @abstractmethod
     def read(self, watches: set[WatchT]) -> RoundOutcome[WatchT]:
         """Read the watches' states; errors that concern only some watches go into ``errors``."""
@@ -157,6 +182,9 @@ class RoundPlanner(StatusSource[WatchKey]):
         super().__init__(hook)
         # job_total_count from the last list call: how many list pages a round would cost.
         self.known_total: int | None = None
+
+    def connection_changed(self) -> None:
+        self.known_total = None  # another endpoint or project: its size is unknown
 
     def read(self, watches: set[WatchKey]) -> RoundOutcome[WatchKey]:
         outcome: RoundOutcome[WatchKey] = RoundOutcome(number=0)
@@ -294,6 +322,8 @@ class SharedStatusPoller(Generic[WatchT]):
         self._run_blocking = run_blocking
         # watcher id -> the event-loop time by which a round must start that checks it.
         self._due: dict[int, float] = {}
+        # When the last round ended (event-loop time): the next starts MIN_ROUND_SPACING later.
+        self._last_round_end = -math.inf
         self._latest: RoundOutcome[WatchT] | None = None
         self._round_done = asyncio.Condition()
         self._schedule_changed = asyncio.Event()
@@ -378,7 +408,8 @@ class SharedStatusPoller(Generic[WatchT]):
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while self.watches:
-            delay = min(self._due.values()) - loop.time()
+            start = max(min(self._due.values()), self._last_round_end + MIN_ROUND_SPACING)
+            delay = start - loop.time()
             if delay > 0:
                 await self._sleep_until_due_or_changed(delay)
                 continue  # watchers may have joined or left meanwhile: look again
@@ -387,7 +418,7 @@ class SharedStatusPoller(Generic[WatchT]):
             # Counted from the round's end, as poke mode sleeps after each poke: a round slowed by
             # retries is not followed at once by another against the same struggling service, and
             # its watchers get to act on its outcome (and leave) before anything is sent again.
-            ended = loop.time()
+            ended = self._last_round_end = loop.time()
             for watcher_id in checked.keys() & self._due.keys():
                 self._due[watcher_id] = ended + self.intervals[watcher_id]
             self.rounds_run += 1

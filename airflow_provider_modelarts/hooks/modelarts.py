@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
@@ -126,7 +127,11 @@ class ModelArtsHook(BaseHook):
         self.retry_limit, self.retry_delay, self.retry_max_delay = validate_retry_settings(
             retry_limit, retry_delay, retry_max_delay, names=retry_parameter_names
         )
+        self._retry_parameter_names = retry_parameter_names
         self.request_count = 0
+        # What the settings were built from (secrets included: never logged or shown), so that
+        # refresh_connection can tell an unchanged connection without validating it again.
+        self._connection_fields: tuple[Any, ...] | None = None
         # Tests replace this to observe backoff without waiting.
         self.sleep: Callable[[float], None] = time.sleep
 
@@ -157,7 +162,45 @@ class ModelArtsHook(BaseHook):
         for secret in settings.secrets:
             mask_secret(secret)
         self.__dict__["settings"] = settings
+        self._connection_fields = _fields_of(connection)
         return settings
+
+    def refresh_connection(self) -> bool:
+        """Read the Airflow connection again, and use its new settings if they changed.
+
+        For a hook that outlives a connection edit: the triggerer's shared poller keeps one hook
+        while any trigger of the connection waits, and calls this before each round. When the
+        settings changed (rotated keys, a new IAM password, another endpoint, region or project),
+        the old session is closed and the cached IAM token dropped, so the next request opens a
+        session with the new settings (and fetches a token with the new password).
+
+        Cost: one connection lookup (the secrets backend, or the API server from a triggerer);
+        never a request to ModelArts or IAM. An unchanged connection is not validated again, so it
+        logs nothing. Raises what the first read would raise (the connection is gone or invalid).
+
+        :return: whether the settings changed. A first read (nothing to compare with) is no change.
+        """
+        connection = self.get_connection(self.modelarts_conn_id)
+        previous = self.__dict__.get("settings")
+        if previous is not None and _fields_of(connection) == self._connection_fields:
+            return False
+        current = self.configure(connection)
+        if previous is None or current == previous:
+            return False
+        self.close()
+        self.__dict__.pop("token_cache", None)
+        # Field names only: some of the values are secrets.
+        changed = [
+            item.name
+            for item in dataclasses.fields(current)
+            if getattr(current, item.name) != getattr(previous, item.name)
+        ]
+        self.log.info(
+            "Connection %r changed (%s): the next requests use its new settings",
+            self.modelarts_conn_id,
+            ", ".join(changed),
+        )
+        return True
 
     def get_conn(self) -> requests.Session:
         """The hook's ``requests.Session``, authenticated for the connection's auth type."""
@@ -547,10 +590,27 @@ class ModelArtsHook(BaseHook):
             setattr(final, retry_policy.RETRIES_SPENT_ATTRIBUTE, True)
             raise final from None
         except ModelArtsError as error:
+            self._explain_retry_after_beyond_budget(error, idempotent, retrying.statistics.get("attempt_number", 1))
             # An inner call (the IAM token fetch inside a request's auth) already spent its retries:
             # the outer call must not retry it again, or attempts would multiply.
             setattr(error, retry_policy.RETRIES_SPENT_ATTRIBUTE, True)
             raise
+
+    def _explain_retry_after_beyond_budget(self, error: ModelArtsError, idempotent: bool, attempts: int) -> None:
+        """Add to the message why an answer the policy retries ended the call at once: its
+        ``Retry-After`` was longer than ``retry_max_delay`` (otherwise the user sees a 503 or 429
+        and wonders why the retries were not used). The exception type stays the same."""
+        if not isinstance(error, ModelArtsApiError) or error.retry_after is None:
+            return
+        if error.retry_after <= self.retry_max_delay or attempts > self.retry_limit:
+            return  # waited for, or the retries were spent anyway
+        if not retry_policy.may_retry(error, idempotent=idempotent, retry_max_delay=math.inf):
+            return  # not retried for another reason (e.g. a request that is not idempotent)
+        reason = (
+            f"Not retried: the server asked to retry after {error.retry_after:g} s, longer than "
+            f"{self._retry_parameter_names[2]} {self.retry_max_delay:g} s"
+        )
+        error.args = (join_sentences(str(error), reason), *error.args[1:])
 
     def _decode(self, response: requests.Response, error_table: transport.ErrorTable) -> ApiResponse:
         """The JSON object of a successful answer, or the typed error of any other."""
@@ -637,6 +697,18 @@ class _NoAuth(requests.auth.AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         return request
+
+
+def _fields_of(connection: Connection) -> tuple[Any, ...]:
+    """What :meth:`ModelArtsHook.configure` builds the settings from."""
+    return (
+        connection.login,
+        connection.password,
+        connection.host,
+        connection.port,
+        connection.schema,
+        connection.extra_dejson,
+    )
 
 
 def _path_of(url: str) -> str:

@@ -30,7 +30,11 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
     outcome. Triggers of the same connection and project in one triggerer share their status
     checks through :class:`~airflow_provider_modelarts.polling.SharedStatusPoller`: each trigger is
     checked within its own ``poll_interval`` of starting, and then again within ``poll_interval`` of
-    the end of each check; blocking HTTP runs in a worker thread, never on the event loop.
+    the end of each check (but checks start at least
+    :data:`~airflow_provider_modelarts.polling.MIN_ROUND_SPACING`, 1 s, apart); blocking HTTP runs
+    in a worker thread, never on the event loop. Each check reads the Airflow connection as it is
+    then, so a connection edited while triggers wait (rotated keys, a new password, another
+    endpoint) applies from their next check.
 
     Verdicts and messages come from :class:`~airflow_provider_modelarts.job_wait.WaitCondition`,
     as in the sensor's poke mode. An error that no retry can fix (authentication or permission,
@@ -43,7 +47,7 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
     :param target_statuses: status codes that end the wait successfully.
     :param failure_statuses: status codes that fail it.
     :param workspace_id: the workspace (default: the connection's).
-    :param poll_interval: seconds between checks.
+    :param poll_interval: seconds between checks; under 1 s, checks are still 1 s apart.
     :param end_time: the deadline as a Unix timestamp; ``None`` for none.
     :param retry_limit: retries of each API call on transient errors.
     :param retry_delay: first backoff delay of those retries, in seconds.

@@ -101,7 +101,9 @@ def test_watchers_of_older_versions_share_one_versions_call_per_job(emu: ModelAr
     newer = emu.add_version(job["job_id"], timeline=[(8, None)])
     emu.reset()
     triggers = [_trigger(job["job_id"], job["version_id"]) for _ in range(3)]
-    triggers.append(_trigger(job["job_id"], newer["version_id"], end_time=time.time() + 1.5))
+    # Past the third round (rounds start at least MIN_ROUND_SPACING, 1 s, apart), which only the
+    # newest version's watcher is left for.
+    triggers.append(_trigger(job["job_id"], newer["version_id"], end_time=time.time() + 3.0))
     events = _run_all(triggers)
     assert [event["status"] for event in events] == ["success", "success", "success", "timeout"]
     assert events[3]["job_status"] == 8

@@ -7,11 +7,15 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
+
 from airflow_provider_modelarts import api
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
+from airflow_provider_modelarts.emulator import EmulatorConfig, ModelArtsEmulator
+from airflow_provider_modelarts.emulator import config as emulator_config
 from airflow_provider_modelarts.job_wait import WaitCondition
 from airflow_provider_modelarts.polling import SharedStatusPoller, hook_for
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
+from tests.conftest import connection_json
 
 EVENT_KEYS = {"status", "message", "job_id", "version_id", "job_status", "version"}
 
@@ -60,8 +64,8 @@ def test_a_short_interval_trigger_joining_a_long_sleep_is_checked_before_its_dea
         while not SharedStatusPoller.active() or SharedStatusPoller.active()[0].rounds_run < 1:
             await asyncio.sleep(0.01)
         rounds_before = SharedStatusPoller.active()[0].rounds_run
-        fast_job = emu.create_job(job_name="fast-watch", timeline=[(8, 0.3), (10, None)])
-        fast = await _event(_trigger(fast_job, poll_interval=0.2, end_time=time.time() + 3))
+        fast_job = emu.create_job(job_name="fast-watch", timeline=[(8, 1.8), (10, None)])
+        fast = await _event(_trigger(fast_job, poll_interval=1.0, end_time=time.time() + 5))
         rounds = SharedStatusPoller.active()[0].rounds_run - rounds_before
         slow.cancel()
         await asyncio.gather(slow, return_exceptions=True)
@@ -69,7 +73,7 @@ def test_a_short_interval_trigger_joining_a_long_sleep_is_checked_before_its_dea
 
     fast, rounds = asyncio.run(main())
     assert fast["status"] == "success" and fast["job_status"] == 10
-    assert rounds >= 2  # checked on its own 0.2 s rhythm, not the slow watcher's 30 s
+    assert rounds >= 2  # checked on its own 1 s rhythm, not the slow watcher's 30 s
     assert SharedStatusPoller.active() == []
 
 
@@ -144,3 +148,69 @@ def test_retry_max_delay_is_serialized_and_reaches_the_pollers_hook() -> None:
     default = ModelArtsTrainingJobTrigger(job_id=7, version_id=70, target_statuses=[10], failure_statuses=[11])
     assert default.serialize()[1]["retry_max_delay"] == api.DEFAULT_RETRY_MAX_DELAY
     assert default.poller_key() != trigger.poller_key()  # different hooks, so different pollers
+
+
+# -- a poller outlives connection edits ------------------------------------------------------------
+
+MOVING_CONN_ID = "modelarts_moving"
+OTHER_AK, OTHER_SK = "NEWAKNEWAKNEWAK00001", "NewSecretKeyForEmulatorB0000000000000000"
+
+
+def test_a_trigger_deferred_after_the_connection_moved_is_checked_at_the_new_endpoint(
+    emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review's reproduction: the shared poller kept the connection it read when it was
+    created, so a sensor deferred after the user moved the connection (new endpoint, new keys) was
+    checked at the old endpoint, with the old keys, for as long as an older trigger kept it alive."""
+    variable = f"AIRFLOW_CONN_{MOVING_CONN_ID.upper()}"
+    monkeypatch.setenv(
+        variable, connection_json(emu, emulator_config.DEFAULT_ACCESS_KEY, emulator_config.DEFAULT_SECRET_KEY)
+    )
+    waiting_on_a = emu.create_job(job_name="moving-a", timeline=[(8, None)])
+    with ModelArtsEmulator(EmulatorConfig(job_count=3, access_key=OTHER_AK, secret_key=OTHER_SK)) as other:
+        done_on_b = other.create_job(job_name="moving-b", timeline=[(10, None)])
+
+        async def main() -> tuple[dict[str, Any], dict[str, Any], int]:
+            first = asyncio.ensure_future(
+                _event(_trigger(waiting_on_a, modelarts_conn_id=MOVING_CONN_ID, poll_interval=1.0))
+            )
+            while not SharedStatusPoller.active() or SharedStatusPoller.active()[0].rounds_run < 1:
+                await asyncio.sleep(0.01)
+            # Between rounds (the next starts a second after this one ended): the user moves the
+            # connection to B, with B's keys, and a sensor defers on a job of B.
+            monkeypatch.setenv(variable, connection_json(other, OTHER_AK, OTHER_SK))
+            served_by_a = emu.stats()["requests_total"]
+            other.reset()
+            second = await _event(_trigger(done_on_b, modelarts_conn_id=MOVING_CONN_ID, poll_interval=1.0))
+            return await first, second, served_by_a
+
+        first, second, served_by_a = asyncio.run(main())
+        at_b = other.stats()
+    assert SharedStatusPoller.active() == []
+    assert second["status"] == "success" and second["job_status"] == 10
+    assert second["version"]["version_id"] == done_on_b["version_id"]
+    # The trigger deferred before the edit is checked at B too, in the same round: its job is not there.
+    assert first["status"] == "failed" and "not found" in first["message"]
+    # One round at B: the list (B's size is learnt anew) and the detail of the job it did not show.
+    assert at_b["requests_total"] == 2 and at_b["by_endpoint"]["list_jobs"] == 1
+    assert at_b["by_endpoint"]["get_version"] == 1
+    assert emu.stats()["requests_total"] == served_by_a  # nothing more went to A
+
+
+def test_a_retry_after_beyond_retry_max_delay_says_why_the_call_was_not_retried(emu: ModelArtsEmulator) -> None:
+    job = emu.create_job(job_name="retry-after-too-long", timeline=[(8, None)])
+    emu.reset()
+    emu.add_fault(kind="status", status=503, retry_after="3600", path_contains=f"/training-jobs/{job['job_id']}/")
+    (event,) = _run_all(_trigger(job, retry_limit=2, retry_max_delay=60))
+    assert event["status"] == "error" and "HTTP 503" in event["message"]
+    assert "the server asked to retry after 3600 s, longer than retry_max_delay 60 s" in event["message"]
+    assert emu.stats()["requests_total"] == 1  # not waited for, not retried
+
+
+def test_a_503_whose_retries_are_spent_does_not_blame_retry_max_delay(emu: ModelArtsEmulator) -> None:
+    job = emu.create_job(job_name="retry-after-spent", timeline=[(8, None)])
+    emu.reset()
+    emu.add_fault(kind="status", status=503, retry_after="3600", path_contains=f"/training-jobs/{job['job_id']}/")
+    (event,) = _run_all(_trigger(job, retry_limit=0, retry_max_delay=60))
+    assert event["status"] == "error" and "HTTP 503" in event["message"]
+    assert "retry_max_delay" not in event["message"] and emu.stats()["requests_total"] == 1

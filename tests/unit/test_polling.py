@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
+import logging
 import math
 import selectors
 import threading
@@ -13,15 +15,20 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+import structlog
 
 from airflow_provider_modelarts import api
+from airflow_provider_modelarts.auth import AkSkAuth
+from airflow_provider_modelarts.emulator import airflow_connection
 from airflow_provider_modelarts.exceptions import (
     ModelArtsAuthError,
     ModelArtsNotFoundError,
     ModelArtsServerError,
 )
+from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.polling import (
     FIRST_ROUND_DELAY,
+    MIN_ROUND_SPACING,
     PollerKey,
     RoundOutcome,
     RoundPlanner,
@@ -77,11 +84,22 @@ async def inline(func: Callable[[], _R]) -> _R:
     return func()
 
 
+class UnchangingConnection:
+    """The hook of a :class:`FakeSource`: its connection never changes."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def refresh_connection(self) -> bool:
+        self.reads += 1
+        return False
+
+
 class FakeSource(StatusSource[Hashable]):
     """Every watch is RUNNING unless told otherwise; records when each round ran and what it read."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(hook=None)  # type: ignore[arg-type]
+        super().__init__(hook=UnchangingConnection())  # type: ignore[arg-type]
         self.loop = loop
         self.rounds: list[tuple[float, frozenset[Hashable]]] = []
         self.statuses: dict[Hashable, int] = {}
@@ -140,6 +158,29 @@ def test_a_lone_watcher_is_checked_every_own_interval() -> None:
         return source.times
 
     assert run_virtual(main) == pytest.approx([FIRST_ROUND_DELAY, 30 + FIRST_ROUND_DELAY, 60 + FIRST_ROUND_DELAY])
+
+
+def test_a_zero_interval_does_not_make_rounds_run_back_to_back() -> None:
+    """One trigger with ``poll_interval=0`` shares its rounds with every trigger of the poller:
+    rounds still start MIN_ROUND_SPACING after the previous one ended (they used to repeat at once,
+    for ever, at the same instant)."""
+
+    async def yielding(func: Callable[[], _R]) -> _R:
+        await asyncio.sleep(0)  # as a thread would: a poller without spacing then fails fast, not hangs
+        return func()
+
+    async def main(loop: VirtualTimeLoop) -> list[float]:
+        source = FakeSource(loop)
+        poller = _poller(source, run_blocking=yielding)
+        async with poller.watch("eager", 0.0) as eager, poller.watch("patient", 60.0):
+            seen = 0
+            for _ in range(4):
+                seen, _ = await poller.next_status(eager, seen)
+        assert source.rounds[-1][1] == {"eager", "patient"}
+        return source.times
+
+    assert MIN_ROUND_SPACING == 1.0
+    assert run_virtual(main) == pytest.approx([0.0, 1.0, 2.0, 3.0])
 
 
 def test_the_next_round_waits_an_interval_after_a_slow_round_ends() -> None:
@@ -258,11 +299,17 @@ class FakeHook:
     """A v1 project of ``total`` jobs (ids 1..total, oldest first), each with version ``10 * id``.
 
     Counts requests per endpoint, and models the real hook's lazily created session: a request
-    after :meth:`close` opens a new one.
+    after :meth:`close` opens a new one. :meth:`switch_connection` models a user editing the
+    Airflow connection: the next :meth:`refresh_connection` reads it, closes the session and from
+    then on the hook talks to another project (its size and statuses).
     """
 
     def __init__(self, total: int) -> None:
         self.total = total
+        self.connection_reads = 0
+        self.edited_connection: tuple[int, dict[tuple[int, int], int]] | None = None
+        # Connection reads and requests, in order: "connection", "list 1", "detail 7", ...
+        self.calls: list[str] = []
         self.status: dict[tuple[int, int], int] = {}
         self.older_versions: dict[int, list[int]] = {}
         self.deleted: set[int] = set()
@@ -284,7 +331,20 @@ class FakeHook:
             self.session_open = True
             self.sessions_opened += 1
         self.requests.append((endpoint, arg))
+        self.calls.append(f"{endpoint} {arg}")
         self.before_request(endpoint, arg)
+
+    def switch_connection(self, total: int, status: dict[tuple[int, int], int]) -> None:
+        self.edited_connection = (total, status)
+
+    def refresh_connection(self) -> bool:
+        self.connection_reads += 1
+        self.calls.append("connection")
+        if self.edited_connection is None:
+            return False
+        (self.total, self.status), self.edited_connection = self.edited_connection, None
+        self.close()
+        return True
 
     def _exists(self, job_id: int) -> bool:
         return 1 <= job_id <= self.total and job_id not in self.deleted
@@ -420,6 +480,141 @@ def test_an_auth_error_on_the_list_reaches_every_watch_it_served() -> None:
     outcome = _planner(hook).fetch(_latest_watches(1, 2))
     assert not outcome.snapshots and set(outcome.errors) == _latest_watches(1, 2)
     assert hook.requests == [("list", 1)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The connection as it is at each round (a poller outlives connection edits)
+# ---------------------------------------------------------------------------------------------
+
+
+def _rounds_of(calls: list[str]) -> list[list[str]]:
+    """Each round's requests, sorted (a round asks for jobs in no set order), checking that each
+    round starts with exactly one connection lookup."""
+    assert calls[0] == "connection"
+    rounds: list[list[str]] = []
+    for call in calls:
+        if call == "connection":
+            rounds.append([])
+        else:
+            rounds[-1].append(call)
+    return [sorted(requests) for requests in rounds]
+
+
+def test_each_round_reads_the_connection_first_and_sends_nothing_more_for_it() -> None:
+    hook = FakeHook(total=2500)
+    planner = _planner(hook)
+    watches = _latest_watches(1500, 2400)
+    for _ in range(2):
+        planner.fetch(watches)
+    # One connection lookup a round, before its requests; no extra request to ModelArts.
+    assert _rounds_of(hook.calls) == [["detail 1500", "detail 2400", "list 1"], ["detail 1500", "detail 2400"]]
+    assert hook.sessions_opened == 1 and hook.closes == 0
+
+
+def test_an_edited_connection_serves_the_next_round_and_its_project_size_is_learnt_again() -> None:
+    hook = FakeHook(total=2500)
+    planner = _planner(hook)
+    watches = _latest_watches(1500, 2400)
+    planner.fetch(watches)
+    assert planner.known_total == 2500
+    # The user points the connection at another project, of 5 jobs, where job 3 has completed.
+    hook.switch_connection(total=5, status={(3, 30): COMPLETED})
+    hook.calls.clear()
+    outcome = planner.fetch(watches | _latest_watches(3))
+    # The old session was closed before the round's first request, and the old project's size
+    # was forgotten: one list page covers the new project (it used to cost a call per job).
+    assert _rounds_of(hook.calls) == [["detail 1500", "detail 2400", "list 1"]]
+    assert hook.calls[1] == "list 1" and hook.closes == 1 and hook.sessions_opened == 2 and planner.known_total == 5
+    assert outcome.snapshots[(3, 30)]["status"] == COMPLETED
+    assert set(outcome.errors) == _latest_watches(1500, 2400)
+    assert all(isinstance(error, ModelArtsNotFoundError) for error in outcome.errors.values())
+
+
+def test_a_watcher_joining_after_a_connection_edit_is_checked_with_the_new_connection() -> None:
+    """The review's reproduction, deterministically: a busy poller (an older watcher keeps it
+    alive) used to serve a newcomer with the connection read when the poller was created."""
+    hook = FakeHook(total=2500)
+
+    async def main(loop: VirtualTimeLoop) -> dict[str, Any]:
+        poller = _poller(_planner(hook))  # type: ignore[arg-type]
+        async with poller.watch((2001, 20010), 30.0) as old:
+            await poller.next_status(old, 0)
+            assert hook.calls == ["connection", "detail 2001"]
+            await asyncio.sleep(10 - loop.time())
+            hook.switch_connection(total=5, status={(3, 30): COMPLETED})
+            async with poller.watch((3, 30), 1.0) as new:
+                _, snapshot = await poller.next_status(new, poller.rounds_run)
+                with pytest.raises(ModelArtsNotFoundError):  # the old watch is checked there too
+                    await poller.next_status(old, 1)
+            assert loop.time() == pytest.approx(11.0)  # within its own interval of joining
+        return snapshot
+
+    assert run_virtual(main)["status"] == COMPLETED and hook.connection_reads == 2
+    assert _rounds_of(hook.calls) == [["detail 2001"], ["detail 2001", "list 1"]]
+    assert hook.closes == 2  # the edit closed the old session; the last watcher, the new one
+
+
+ROTATING_CONN_ID = "modelarts_rotating"
+OLD_SK, NEW_SK = "OldSecretKey000000000000000000000000000001", "NewSecretKey000000000000000000000000000002"
+
+
+def _set_connection(monkeypatch: pytest.MonkeyPatch, login: str, password: str, **extra: object) -> None:
+    # Nothing listens there: these tests make no request.
+    connection = airflow_connection("http://127.0.0.1:9", login, password, **extra)
+    monkeypatch.setenv(f"AIRFLOW_CONN_{ROTATING_CONN_ID.upper()}", json.dumps(connection))
+
+
+def test_the_hook_switches_to_an_edited_connection_and_drops_the_old_session(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _set_connection(monkeypatch, "OLDAKOLDAKOLDAK00001", OLD_SK)
+    hook = ModelArtsHook(ROTATING_CONN_ID)
+    assert hook.refresh_connection() is False  # the first read: nothing to compare with
+    session = hook.session
+    assert hook.refresh_connection() is False and hook.session is session
+    _set_connection(monkeypatch, "NEWAKNEWAKNEWAK00002", NEW_SK, endpoint="http://127.0.0.2:9")
+    with caplog.at_level(logging.INFO), structlog.testing.capture_logs() as hook_logs:
+        assert hook.refresh_connection() is True
+    assert hook.settings.login == "NEWAKNEWAKNEWAK00002" and hook.settings.endpoint == "http://127.0.0.2:9"
+    assert hook.session is not session and isinstance(hook.session.auth, AkSkAuth)
+    assert hook.session.auth.access_key == "NEWAKNEWAKNEWAK00002"
+    # The log names what changed, never a value that is secret.
+    assert [entry["event"] for entry in hook_logs] == [
+        f"Connection {ROTATING_CONN_ID!r} changed (endpoint, login, password): the next requests use its new settings"
+    ]
+    assert all(secret not in text for secret in (OLD_SK, NEW_SK) for text in (caplog.text, str(hook_logs)))
+    assert hook.request_count == 0
+
+
+def test_an_unchanged_connection_is_not_validated_again_so_each_round_logs_nothing(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _set_connection(monkeypatch, "OLDAKOLDAKOLDAK00001", OLD_SK, extra_for_a_later_version="x")
+    hook = ModelArtsHook(ROTATING_CONN_ID)
+    with caplog.at_level(logging.INFO):
+        assert hook.refresh_connection() is False
+        assert "extra_for_a_later_version" in caplog.text  # warned once, when first read
+        caplog.clear()
+        with structlog.testing.capture_logs() as hook_logs:
+            for _ in range(3):
+                assert hook.refresh_connection() is False
+    assert caplog.records == [] and hook_logs == []
+    session = hook.session
+    # An edit that changes no setting (an ignored key) keeps the session.
+    _set_connection(monkeypatch, "OLDAKOLDAKOLDAK00001", OLD_SK, extra_for_a_later_version="y")
+    assert hook.refresh_connection() is False and hook.session is session
+
+
+def test_a_new_iam_password_drops_the_cached_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    _set_connection(monkeypatch, "emulator-account", "Old-Password-1", auth_type="password")
+    hook = ModelArtsHook(ROTATING_CONN_ID)
+    old_cache = hook.token_cache
+    _ = hook.session
+    _set_connection(monkeypatch, "emulator-account", "New-Password-2", auth_type="password")
+    assert hook.refresh_connection() is True
+    assert hook.token_cache is not old_cache and hook.token_cache.current() is None
+    assert hook.session.auth.cache is hook.token_cache  # type: ignore[union-attr]
+    assert hook.settings.password == "New-Password-2" and hook.request_count == 0
 
 
 def test_hook_for_passes_every_retry_setting() -> None:
