@@ -57,6 +57,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+from airflow_provider_modelarts.validation import TASK_RETRY_PARAMETERS
 
 WatchT = TypeVar("WatchT", bound=Hashable)
 _R = TypeVar("_R")
@@ -271,6 +272,8 @@ def hook_for(key: PollerKey) -> ModelArtsHook:
         retry_limit=key.retry_limit,
         retry_delay=key.retry_delay,
         retry_max_delay=key.retry_max_delay,
+        # Triggers are deferred by the sensors, whose users wrote modelarts_retry_*.
+        retry_parameter_names=TASK_RETRY_PARAMETERS,
     )
 
 

@@ -178,4 +178,5 @@ class ModelArtsTaskMixin:
             retry_limit=self.modelarts_retry_limit,
             retry_delay=self.modelarts_retry_delay,
             retry_max_delay=self.modelarts_retry_max_delay,
+            retry_parameter_names=TASK_RETRY_PARAMETERS,
         )

@@ -203,7 +203,7 @@ def test_a_retry_after_beyond_retry_max_delay_says_why_the_call_was_not_retried(
     emu.add_fault(kind="status", status=503, retry_after="3600", path_contains=f"/training-jobs/{job['job_id']}/")
     (event,) = _run_all(_trigger(job, retry_limit=2, retry_max_delay=60))
     assert event["status"] == "error" and "HTTP 503" in event["message"]
-    assert "the server asked to retry after 3600 s, longer than retry_max_delay 60 s" in event["message"]
+    assert "the server asked to retry after 3600 s, longer than modelarts_retry_max_delay 60 s" in event["message"]
     assert emu.stats()["requests_total"] == 1  # not waited for, not retried
 
 
