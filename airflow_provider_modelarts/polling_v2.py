@@ -57,7 +57,8 @@ class PhaseSource(StatusSource[str]):
         super().__init__(hook)
         # The search's count of active jobs at the last round that searched: how many pages it costs.
         self.known_active: int | None = None
-        # Watched jobs the last round found outside the search (read directly): expected again.
+        # Watched jobs the last round read directly and found outside the active phases (another
+        # workspace, an undocumented phase): they will cost a direct read again.
         self.outside_search: set[str] = set()
         # create_time ascending: jobs created while paging go last instead of shifting the pages.
         self._search = v2.JobSearch.validate(phase=ACTIVE_PHASES, order="asc", limit=SEARCH_PAGE_SIZE)
@@ -72,13 +73,18 @@ class PhaseSource(StatusSource[str]):
         missing = set(watches)
         if self.search_pages() + len(expected_outside) < len(watches):
             missing = self._from_search(watches, outcome)
-        self.outside_search = set(missing)
         for training_job_id in sorted(missing):
             self.check_open()
             try:
                 outcome.snapshots[training_job_id] = self.hook.get_training_job(training_job_id)
             except ModelArtsError as error:
                 outcome.errors[training_job_id] = error
+        # Jobs read directly that are still active were read so only because that was cheaper.
+        self.outside_search = {
+            training_job_id
+            for training_job_id in missing
+            if training_job_id in outcome.snapshots and not _is_active(outcome.snapshots[training_job_id])
+        }
         return outcome
 
     def _from_search(self, watches: set[str], outcome: RoundOutcome[str]) -> set[str]:
@@ -112,6 +118,11 @@ class PhaseSource(StatusSource[str]):
             if len(items) < SEARCH_PAGE_SIZE or page >= self.search_pages():
                 break
         return missing
+
+
+def _is_active(job: dict[str, Any]) -> bool:
+    phase = v2.parse_phase(v2.phase_of(job) or "")
+    return phase is not None and phase.is_in_progress
 
 
 def _job_id(job: dict[str, Any]) -> str | None:
