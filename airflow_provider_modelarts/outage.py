@@ -15,6 +15,7 @@ deferral (in the trigger's kwargs) and a trigger re-created from its serialised 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,6 +23,11 @@ from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 
 #: How long a wait rides out consecutive failed checks by default.
 DEFAULT_MAX_OUTAGE = timedelta(minutes=15)
+
+
+def wall_clock() -> float:
+    """Now, as the Unix time outages are measured in (tests replace it to compress time)."""
+    return time.time()
 
 
 def validate_max_outage(value: object, parameter: str = "max_outage") -> float:

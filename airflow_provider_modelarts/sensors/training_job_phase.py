@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Collection, Sequence
 from datetime import timedelta
@@ -21,6 +20,7 @@ from airflow.sdk.exceptions import (
 )
 
 from airflow_provider_modelarts import api, v2
+from airflow_provider_modelarts import outage as outage_clock
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsError
 from airflow_provider_modelarts.job_wait import PhaseWaitCondition
@@ -174,7 +174,7 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
             error_verdict, error_message = condition.judge_error(error)
             if error_verdict == "failed":
                 raise AirflowFailException(_sentence(error_message)) from error
-            rides_out, how_long = outage.failed_check(time.time())
+            rides_out, how_long = outage.failed_check(outage_clock.wall_clock())
             self._save_outage(context, condition, outage)
             if rides_out:
                 self.log.warning("%s: %s", _sentence(error_message), how_long)

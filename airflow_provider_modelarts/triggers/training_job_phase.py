@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_modelarts import api, v2
+from airflow_provider_modelarts import outage as outage_clock
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsError
 from airflow_provider_modelarts.job_wait import PhaseWaitCondition
@@ -152,7 +153,7 @@ class ModelArtsTrainingJobPhaseTrigger(BaseTrigger):
                 except ModelArtsError as error:
                     outcome, message = self.condition.judge_error(error)
                     if outcome == "error":
-                        rides_out, how_long = self.outage.failed_check(time.time())
+                        rides_out, how_long = self.outage.failed_check(outage_clock.wall_clock())
                         if rides_out:
                             self.log.warning("%s: %s", message, how_long)
                             # The round that failed is the latest: wait for the next one.
