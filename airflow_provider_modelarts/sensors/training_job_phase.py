@@ -107,6 +107,8 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
         self.training_job_id = training_job_id
         self.target_phases = condition.target_statuses
         self.failure_phases = condition.failure_statuses
+        if workspace_id is not None and not resolved_at_runtime(workspace_id):
+            v2.validate_workspace_id(workspace_id)
         self.deferrable = deferrable
         self.max_outage = validate_max_outage(max_outage)
         self.workspace_id = workspace_id
@@ -128,7 +130,10 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
             )
 
     def _condition(self) -> PhaseWaitCondition:
-        """The condition with the resolved ``training_job_id``, validated before any request."""
+        """The condition with the resolved ``training_job_id``, validated before any request
+        (and ``workspace_id``, which the deferrable mode's search uses)."""
+        if self.workspace_id is not None:
+            self.workspace_id = v2.validate_workspace_id(self.workspace_id)
         return PhaseWaitCondition.validate(self.training_job_id, self.target_phases, self.failure_phases)
 
     # ------------------------------------------------------------------ the outage, across tries

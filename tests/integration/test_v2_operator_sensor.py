@@ -334,6 +334,7 @@ def test_the_trigger_kwargs_are_json_without_secrets_and_survive_re_creation(emu
         {"training_job_id": str(uuid.uuid4()), "target_phases": ["Completed"], "failure_phases": ["Completed"]},
         {"training_job_id": str(uuid.uuid4()), "max_outage": -1},
         {"training_job_id": str(uuid.uuid4()), "max_outage": "15m"},
+        {"training_job_id": str(uuid.uuid4()), "workspace_id": "not-a-workspace"},
     ],
 )
 def test_the_sensor_refuses_bad_literal_arguments_at_parse_time(kwargs: dict[str, Any]) -> None:
