@@ -31,9 +31,24 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.hooks.modelarts"]}],
-        "operators": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.operators.training_jobs"]}],
-        "sensors": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.sensors.training_job"]}],
-        "triggers": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.triggers.training_job"]}],
+        "operators": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [f"{PACKAGE}.operators.training_jobs", f"{PACKAGE}.operators.training_jobs_v2"],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [f"{PACKAGE}.sensors.training_job", f"{PACKAGE}.sensors.training_job_phase"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [f"{PACKAGE}.triggers.training_job", f"{PACKAGE}.triggers.training_job_phase"],
+            }
+        ],
         "extra-links": [f"{PACKAGE}.links.ModelArtsConsoleLink"],
         "connection-types": [
             {

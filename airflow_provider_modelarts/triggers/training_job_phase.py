@@ -1,0 +1,174 @@
+"""``ModelArtsTrainingJobPhaseTrigger``: the deferrable half of :class:`ModelArtsTrainingJobPhaseSensor`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_modelarts import api, v2
+from airflow_provider_modelarts import outage as outage_clock
+from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
+from airflow_provider_modelarts.exceptions import ModelArtsError
+from airflow_provider_modelarts.job_wait import PhaseWaitCondition
+from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
+from airflow_provider_modelarts.triggers.training_job import _within
+
+if TYPE_CHECKING:
+    from airflow_provider_modelarts.polling_v2 import PhasePollerKey
+
+
+class ModelArtsTrainingJobPhaseTrigger(BaseTrigger):
+    """Poll one v2 training job until it reaches a target phase or a terminal one.
+
+    Emits exactly one event, ``{"status": "success" | "failed" | "timeout" | "error", "message",
+    "training_job_id", "phase", "summary"}`` (``summary``: :func:`~airflow_provider_modelarts.v2.job_summary`
+    of the job, once it was read). Everything it needs is in its kwargs (JSON primitives and the
+    connection id, never a secret) and the deadline is absolute, so the triggerer can re-create it
+    from :meth:`serialize` at any time. Triggers of one connection and project share their checks
+    through the coalesced poller (:mod:`airflow_provider_modelarts.polling_v2`): a round searches the
+    active phases and reads directly only the watched jobs the search did not show.
+
+    Verdicts and messages come from :class:`~airflow_provider_modelarts.job_wait.PhaseWaitCondition`,
+    as in the sensor's poke and reschedule modes. An error no retry can fix ends the wait with
+    ``failed``. A transient one (the hook's retries spent) is ridden out, logged, until the failed
+    checks have gone on for ``max_outage`` seconds; then the event is ``error``, so the task's
+    own retries apply.
+
+    :param training_job_id: the job's UUID.
+    :param target_phases: phases that end the wait successfully.
+    :param failure_phases: phases that fail it (any other terminal phase fails it too).
+    :param workspace_id: the workspace the shared search looks in (default: the connection's).
+    :param poll_interval: seconds between checks.
+    :param end_time: the deadline as a Unix timestamp; ``None`` for none.
+    :param retry_limit: retries of each API call on transient errors.
+    :param retry_delay: first backoff delay of those retries, in seconds.
+    :param retry_max_delay: longest backoff delay of those retries, in seconds.
+    :param max_outage: seconds of consecutive failed checks to ride out.
+    :param outage_started_at: when the current run of failed checks began (Unix time), if one has:
+        set by the sensor when its first check failed, and kept by :meth:`serialize`.
+    """
+
+    def __init__(
+        self,
+        training_job_id: str,
+        target_phases: list[str],
+        failure_phases: list[str],
+        modelarts_conn_id: str = DEFAULT_CONN_ID,
+        region: str | None = None,
+        project_id: str | None = None,
+        workspace_id: str | None = None,
+        poll_interval: float = 60.0,
+        end_time: float | None = None,
+        retry_limit: int = api.DEFAULT_RETRY_LIMIT,
+        retry_delay: float = api.DEFAULT_RETRY_DELAY,
+        retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
+        max_outage: float = DEFAULT_MAX_OUTAGE.total_seconds(),
+        outage_started_at: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.condition = PhaseWaitCondition.validate(training_job_id, target_phases, failure_phases)
+        self.modelarts_conn_id = modelarts_conn_id
+        self.region = region
+        self.project_id = project_id
+        self.workspace_id = workspace_id
+        self.poll_interval = float(poll_interval)
+        self.end_time = end_time
+        self.retry_limit, self.retry_delay, self.retry_max_delay = api.validate_retry_settings(
+            retry_limit, retry_delay, retry_max_delay
+        )
+        self.outage = Outage(validate_max_outage(max_outage), outage_started_at)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "training_job_id": self.condition.training_job_id,
+                "target_phases": self.condition.scheme.ordered(self.condition.target_statuses),
+                "failure_phases": self.condition.scheme.ordered(self.condition.failure_statuses),
+                "modelarts_conn_id": self.modelarts_conn_id,
+                "region": self.region,
+                "project_id": self.project_id,
+                "workspace_id": self.workspace_id,
+                "poll_interval": self.poll_interval,
+                "end_time": self.end_time,
+                "retry_limit": self.retry_limit,
+                "retry_delay": self.retry_delay,
+                "retry_max_delay": self.retry_max_delay,
+                "max_outage": self.outage.max_outage,
+                "outage_started_at": self.outage.started_at,
+            },
+        )
+
+    def poller_key(self) -> PhasePollerKey:
+        from airflow_provider_modelarts.polling_v2 import PhasePollerKey
+
+        return PhasePollerKey(
+            conn_id=self.modelarts_conn_id,
+            region=self.region,
+            project_id=self.project_id,
+            workspace_id=self.workspace_id,
+            retry_limit=self.retry_limit,
+            retry_delay=self.retry_delay,
+            retry_max_delay=self.retry_max_delay,
+        )
+
+    def _event(self, status: str, message: str, job: dict[str, Any] | None = None) -> TriggerEvent:
+        return TriggerEvent(
+            {
+                "status": status,
+                "message": message,
+                "training_job_id": self.condition.training_job_id,
+                "phase": v2.phase_of(job) if job else None,
+                "summary": v2.job_summary(job) if job else None,
+            }
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        # Imported when the trigger runs (in the triggerer), not when a DAG file imports the sensor.
+        from airflow_provider_modelarts.polling import SharedStatusPoller
+        from airflow_provider_modelarts.polling_v2 import v2_source_for
+
+        watch = self.condition.training_job_id
+        async with SharedStatusPoller.watching(self.poller_key(), watch, self.poll_interval, v2_source_for) as (
+            poller,
+            watcher_id,
+        ):
+            seen_round = poller.rounds_run
+            job: dict[str, Any] | None = None
+            while True:
+                remaining = None if self.end_time is None else self.end_time - time.time()
+                if remaining is not None and remaining <= 0:
+                    phase = v2.phase_of(job) if job else None
+                    what = self.condition.describe(phase) if phase else self.condition.subject
+                    yield self._event("timeout", f"timed out waiting for {self.condition.subject}: {what}", job)
+                    return
+                try:
+                    result = await _within(poller.next_status(watcher_id, seen_round), remaining)
+                    if result is None:
+                        continue  # the deadline passed while waiting: report it at the top of the loop
+                    seen_round, current = result
+                except ModelArtsError as error:
+                    outcome, message = self.condition.judge_error(error)
+                    if outcome == "error":
+                        rides_out, how_long = self.outage.failed_check(outage_clock.wall_clock())
+                        if rides_out:
+                            self.log.warning("%s: %s", message, how_long)
+                            # The round that failed is the latest: wait for the next one.
+                            seen_round = poller.rounds_run
+                            continue
+                        message = f"{message} ({how_long})"
+                    yield self._event(outcome, message)
+                    return
+                if self.outage.succeeded_check():
+                    self.log.info("%s answered again: the API outage is over", self.condition.subject)
+                previous, job = job, current
+                verdict, message = self.condition.judge_job(current)
+                if verdict != "waiting":
+                    yield self._event(verdict, message, current)
+                    return
+                # Log changes only: hundreds of triggers share one round.
+                if previous is None or v2.phase_of(previous) != v2.phase_of(current):
+                    self.log.info("%s (shared check %d)", message, seen_round)
