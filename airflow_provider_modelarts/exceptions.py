@@ -7,7 +7,8 @@ includes a credential: messages are built from error codes, server messages and 
 
 from __future__ import annotations
 
-from airflow.sdk.exceptions import AirflowException
+# The shim resolves airflow.sdk.exceptions on 3.1+ and airflow.exceptions on 3.0.
+from airflow.providers.common.compat.sdk import AirflowException
 
 
 class ModelArtsError(AirflowException):

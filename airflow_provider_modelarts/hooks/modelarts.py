@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import pendulum
 import requests
 import tenacity
-from airflow.sdk import BaseHook
+from airflow.providers.common.compat.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
 from airflow_provider_modelarts import __version__, api
