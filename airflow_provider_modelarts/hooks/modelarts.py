@@ -25,7 +25,7 @@ import tenacity
 from airflow.providers.common.compat.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
-from airflow_provider_modelarts import __version__, api
+from airflow_provider_modelarts import __version__, api, connection_form
 from airflow_provider_modelarts.auth import AkSkAuth, IamToken, IamTokenAuth, IamTokenCache, canonical_query
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.connection import (
@@ -86,6 +86,16 @@ class ModelArtsHook(BaseHook):
     default_conn_name = DEFAULT_CONN_ID
     conn_type = CONN_TYPE
     hook_name = "Huawei Cloud ModelArts"
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The connection form's extra fields on Airflow 3.0/3.1 (3.2+ reads ``conn-fields`` instead)."""
+        return connection_form.connection_form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Hidden, relabelled and placeholder standard fields on Airflow 3.0/3.1 (3.2+ reads the provider info)."""
+        return connection_form.ui_field_behaviour()
 
     def __init__(
         self,
