@@ -30,6 +30,8 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from asgiref.sync import sync_to_async
+
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.exceptions import ModelArtsNotFoundError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -208,7 +210,9 @@ class SharedStatusPoller:
         while self.watches:
             watches = set(self.watches.values())
             try:
-                outcome = await asyncio.to_thread(self.planner.fetch, watches)
+                # asgiref's thread, not asyncio.to_thread: on Airflow 3.0 the triggerer's comms channel
+                # (read by the fetch's Connection lookup) is only safe from threads asgiref started.
+                outcome = await sync_to_async(self.planner.fetch, thread_sensitive=False)(watches)
             except Exception as error:  # the whole round failed: every watcher hears about it
                 outcome = RoundOutcome(number=0, errors=dict.fromkeys(watches, error))
             self.rounds_run += 1
