@@ -256,7 +256,11 @@ class E2E:
         print(f"      AIRFLOW_HOME={HOME.relative_to(ROOT)}, API server port {api_port}")
 
     def check_provider_listed(self) -> None:
-        providers = json.loads(self.airflow_cli("providers", "list", "--output", "json"))
+        output = self.airflow_cli("providers", "list", "--output", "json")
+        # Airflow 3.0 with a newer alembic logs "setup plugin alembic..." lines to stdout first.
+        start = output.find("[{")
+        check(start >= 0, f"no JSON list in `airflow providers list --output json`:\n{output[-2000:]}")
+        providers, _ = json.JSONDecoder().raw_decode(output, start)
         listed = {provider["package_name"]: provider["version"] for provider in providers}
         print(f"      airflow providers list: airflow-provider-modelarts {listed.get('airflow-provider-modelarts')}")
         check("airflow-provider-modelarts" in listed, f"airflow-provider-modelarts is not listed: {sorted(listed)}")
