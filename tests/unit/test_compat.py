@@ -6,6 +6,7 @@ depends on the Airflow release is written against the flags and checked there.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import subprocess
@@ -62,7 +63,14 @@ def test_version_flags_follow_the_running_airflow() -> None:
 
 def _import_package_with_airflow(version: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Execute the package's __init__.py afresh (as a throwaway module) while Airflow claims ``version``."""
-    monkeypatch.setattr(airflow, "__version__", version)
+    real_version = importlib.metadata.version
+
+    def fake_version(distribution: str) -> str:
+        if distribution in ("apache-airflow-core", "apache-airflow"):
+            return version
+        return real_version(distribution)
+
+    monkeypatch.setattr(importlib.metadata, "version", fake_version)
     spec = importlib.util.spec_from_file_location("_modelarts_guard_probe", airflow_provider_modelarts.__file__)
     assert spec is not None and spec.loader is not None
     spec.loader.exec_module(importlib.util.module_from_spec(spec))
@@ -77,6 +85,17 @@ def test_import_below_the_floor_fails_with_one_clear_message(version: str, monke
 @pytest.mark.parametrize("version", ["3.0.0", "3.0.0rc1", "3.3.2", "3.4.0", "4.0.0.dev0"])
 def test_import_at_or_above_the_floor_succeeds(version: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _import_package_with_airflow(version, monkeypatch)
+
+
+def test_importing_the_package_does_not_import_airflow(tmp_path: Path) -> None:
+    """The emulator's command line imports the package before it routes Airflow's stdout logging away."""
+    script = "import sys, airflow_provider_modelarts; print('airflow' in sys.modules)"
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout == "False\n"
 
 
 def test_declared_floor_matches_the_import_guard() -> None:
