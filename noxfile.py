@@ -71,7 +71,14 @@ MATRIX: dict[str, AirflowEnv] = {
         browser_e2e=True,
     ),
     "3.1": AirflowEnv("3.1.8", "3.11"),
-    "3.2": AirflowEnv("3.2.2", "3.12"),
+    "3.2": AirflowEnv(
+        "3.2.2",
+        "3.12",
+        # fastapi 0.137+ fails to build the execution API's routes ("TITerminalStatePayload needs a
+        # discriminator field"; 3.3 caps fastapi<0.137), and with svcs 26 the in-process execution API
+        # of `airflow dags test` has no services registry (every task start answers 500).
+        pins=("fastapi<0.137", "svcs<26"),
+    ),
     "3.3": AirflowEnv("3.3.2", "3.13", browser_e2e=True),
 }
 
