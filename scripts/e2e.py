@@ -42,7 +42,7 @@ from urllib.parse import quote
 
 import requests
 from e2e_support import ProcessGroup, Step, StepReport, check, free_port, port_is_free, tail, wait_for
-from emulator_process import emulator_command, start_new_version, wait_until_ready
+from emulator_process import emulator_command, wait_until_ready
 
 try:
     from playwright.sync_api import (
@@ -91,6 +91,11 @@ DAG_ID = "example_modelarts_training_jobs"
 DEFERRED_TASK = "wait_for_training_deferrable"
 TRIGGER_CLASS = "airflow_provider_modelarts.triggers.training_job.ModelArtsTrainingJobTrigger"
 DEMO_JOB_ID = 1
+# The new version of the demo job: (status code, emulated seconds; the emulator runs 3x faster).
+# Running for 50 s real time, longer than demo.py's 20 s: on a loaded 2-core machine the upstream
+# list tasks and a slow worker start took over 30 s, and the deferrable sensor then found the job
+# already completed and never deferred (seen in the Airflow 3.0 browser run of `make matrix`).
+E2E_TIMELINE = [(1, 6), (7, 9), (8, 150), (10, None)]
 # As long as a real SK (40 characters), so only the signature check can reject it.
 WRONG_SECRET_KEY = "WrongSecretKey00000000000000000000000001"
 SUCCESS_MESSAGE = "Connected to ModelArts"
@@ -429,9 +434,13 @@ class E2E:
         wait_for(
             f"the DAG {DAG_ID} to be parsed", lambda: self.api("GET", f"/api/v2/dags/{DAG_ID}").ok, DAG_PARSE_TIMEOUT
         )
-        # A fresh version of demo job 1 that runs for about 20 s from now, so the sensors really wait.
-        self.version_id = start_new_version(self.emulator["url"], DAG_ID)
-        check(self.version_id is not None, f"no demo job version for {DAG_ID}")
+        # A fresh version of demo job 1 that starts now, so the sensors really wait (E2E_TIMELINE).
+        response = requests.post(
+            f"{self.emulator['url']}/_emulator/jobs/{DEMO_JOB_ID}/versions", json={"timeline": E2E_TIMELINE}, timeout=10
+        )
+        check(response.ok, f"the emulator refused a new version: HTTP {response.status_code} {response.text[:300]}")
+        self.version_id = int(response.json()["version_id"])
+        print(f"      started version {self.version_id} of demo training job {DEMO_JOB_ID}")
 
     def trigger_dag_run_by_api(self) -> None:
         self.prepare_dag_run()
