@@ -1,10 +1,12 @@
 # Two commands matter: `make demo` and `make test`. Both create .venv on first use.
+# `make test` is the one-environment developer loop (the Airflow pyproject.toml resolves to);
+# `make matrix` runs noxfile.py: the built wheel against every supported Airflow minor.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck unit demo bench e2e clean
+.PHONY: venv test lint typecheck unit demo bench e2e matrix clean
 
 venv: $(STAMP)
 
@@ -15,8 +17,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: venv
-	$(BIN)/ruff check airflow_provider_modelarts tests example_dags benchmarks scripts
-	$(BIN)/ruff format --check airflow_provider_modelarts tests example_dags benchmarks scripts
+	$(BIN)/ruff check airflow_provider_modelarts tests example_dags benchmarks scripts noxfile.py
+	$(BIN)/ruff format --check airflow_provider_modelarts tests example_dags benchmarks scripts noxfile.py
 
 typecheck: venv
 	$(BIN)/mypy
@@ -35,5 +37,10 @@ e2e: venv
 	$(BIN)/python -m pip install --quiet -e ".[e2e]"
 	$(BIN)/python scripts/e2e.py
 
+# Sessions and their Airflow/Python pairs: `$(BIN)/nox -l`; one of them: `$(BIN)/nox -s "compat(3.0)"`.
+matrix: venv
+	$(BIN)/python -m pip install --quiet -e ".[matrix]"
+	$(BIN)/nox
+
 clean:
-	rm -rf $(VENV) .airflow-demo artifacts
+	rm -rf $(VENV) .airflow-demo artifacts .nox dist .e2e

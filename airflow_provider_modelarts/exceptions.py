@@ -13,7 +13,8 @@ messages and identifiers only.
 
 from __future__ import annotations
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+# The shim resolves airflow.sdk.exceptions on 3.1+ and airflow.exceptions on 3.0.
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 _SENTENCE_ENDS = (".", "!", "?")
 

@@ -54,6 +54,8 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+from asgiref.sync import sync_to_async
+
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -283,13 +285,23 @@ def v1_source_for(key: PollerKey) -> RoundPlanner:
 
 
 class BlockingRunner(Protocol):
-    """Runs blocking work off the event loop (``asyncio.to_thread``; tests may run it inline)."""
+    """Runs blocking work off the event loop (a worker thread; tests may run it inline)."""
 
     def __call__(self, func: Callable[[], _R], /) -> Awaitable[_R]: ...
 
 
 # A source factory may also return a bare v1 hook (what ``watching`` took before sources existed).
 SourceFactory = Callable[[Any], "StatusSource[Any] | ModelArtsHook"]
+
+
+async def _in_worker_thread(function: Callable[[], _R]) -> _R:
+    """Run ``function`` in a worker thread that asgiref started, not ``asyncio.to_thread``'s.
+
+    A round reads the Airflow connection, and on Airflow 3.0 the triggerer's channel to the
+    supervisor is only safe from threads asgiref started: from ``asyncio.to_thread`` its replies
+    come back out of order ("Response read out of order") and the triggerer crashes.
+    """
+    return await sync_to_async(function, thread_sensitive=False)()
 
 
 class SharedStatusPoller(Generic[WatchT]):
@@ -302,7 +314,7 @@ class SharedStatusPoller(Generic[WatchT]):
         so a key must also tell apart sources that read differently (e.g. API versions).
     :param source_factory: builds the :class:`StatusSource` for the key (a bare v1 hook is
         wrapped in a :class:`RoundPlanner`).
-    :param run_blocking: how a round runs off the event loop (default ``asyncio.to_thread``).
+    :param run_blocking: how a round runs off the event loop (default: a worker thread started by asgiref).
     """
 
     _registry: ClassVar[dict[tuple[asyncio.AbstractEventLoop, Hashable], SharedStatusPoller[Any]]] = {}
@@ -313,7 +325,7 @@ class SharedStatusPoller(Generic[WatchT]):
         key: Hashable,
         source_factory: SourceFactory,
         *,
-        run_blocking: BlockingRunner = asyncio.to_thread,
+        run_blocking: BlockingRunner = _in_worker_thread,
     ) -> None:
         self.key = key
         made = source_factory(key)

@@ -27,10 +27,10 @@ from urllib.parse import urlsplit
 import pendulum
 import requests
 import tenacity
-from airflow.sdk import BaseHook
+from airflow.providers.common.compat.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
-from airflow_provider_modelarts import __version__, retry_policy, transport, v1, v2
+from airflow_provider_modelarts import __version__, connection_form, retry_policy, transport, v1, v2
 from airflow_provider_modelarts.auth import (
     HEADER_SUBJECT_TOKEN,
     AkSkAuth,
@@ -106,6 +106,16 @@ class ModelArtsHook(BaseHook):
     default_conn_name = DEFAULT_CONN_ID
     conn_type = CONN_TYPE
     hook_name = "Huawei Cloud ModelArts"
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The connection form's extra fields on Airflow 3.0/3.1 (3.2+ reads ``conn-fields`` instead)."""
+        return connection_form.connection_form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Hidden, relabelled and placeholder standard fields on Airflow 3.0/3.1 (3.2+ reads the provider info)."""
+        return connection_form.ui_field_behaviour()
 
     def __init__(
         self,

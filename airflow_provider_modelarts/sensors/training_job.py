@@ -10,15 +10,16 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import pendulum
-from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
-from airflow.sdk.exceptions import (
+from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
     AirflowSkipException,
     AirflowTaskTimeout,
     TaskDeferralTimeout,
+    conf,
 )
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
@@ -41,6 +42,7 @@ from airflow_provider_modelarts.operators.base import (
     warn_if_large,
     warn_missing_fields,
 )
+from airflow_provider_modelarts.version_compat import task_state_store
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -171,7 +173,7 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         """
         key = f"{PINNED_VERSION_KEY}:{job_id}"
         max_tries = int(context["ti"].max_tries)
-        store = context.get("task_state_store")
+        store = task_state_store(context)
         pins: dict[str, Any] = self.__dict__.setdefault("_pins_without_store", {})
         stored = store.get(key) if store is not None else pins.get(key)
         if isinstance(stored, dict) and self._pin_is_current(stored, max_tries):

@@ -9,15 +9,16 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import pendulum
-from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
-from airflow.sdk.exceptions import (
+from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
     AirflowSkipException,
     AirflowTaskTimeout,
     TaskDeferralTimeout,
+    conf,
 )
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_modelarts import api, v2
 from airflow_provider_modelarts import outage as outage_clock
@@ -26,6 +27,7 @@ from airflow_provider_modelarts.exceptions import ModelArtsError
 from airflow_provider_modelarts.job_wait import PhaseWaitCondition
 from airflow_provider_modelarts.operators.base import ModelArtsTaskMixin, resolved_at_runtime
 from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
+from airflow_provider_modelarts.version_compat import task_state_store
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -154,7 +156,7 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
 
     def _outage_store(self, context: Context) -> Any:
         """The task state store (it survives reschedules); without one, this operator object."""
-        store = context.get("task_state_store")
+        store = task_state_store(context)
         return store if store is not None else self.__dict__.setdefault("_outage_without_store", _DictStore())
 
     @staticmethod

@@ -10,15 +10,20 @@ import time
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import (
+from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
-    AirflowRescheduleException,
     AirflowSensorTimeout,
     AirflowSkipException,
     TaskDeferred,
 )
-from airflow.sdk.serde import deserialize, serialize
+
+try:
+    from airflow.sdk.exceptions import AirflowRescheduleException
+    from airflow.sdk.serde import deserialize, serialize
+except ImportError:  # Airflow 3.0: both live in core
+    from airflow.exceptions import AirflowRescheduleException  # type: ignore[no-redef]
+    from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef]
 
 from airflow_provider_modelarts.api import JobStatus
 from airflow_provider_modelarts.emulator import ModelArtsEmulator

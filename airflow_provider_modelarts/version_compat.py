@@ -1,0 +1,63 @@
+"""Which Airflow release this runs on, and the one place that decides what each release offers.
+
+Like the official providers' ``version_compat.py``: flags computed once from ``airflow.__version__``,
+plus the helpers the operators, sensor and trigger call instead of testing versions themselves.
+Names that only moved (``BaseHook``, ``conf``, the exceptions) come from
+``airflow.providers.common.compat.sdk`` instead; this module covers what the shim does not.
+
+Features newer than the floor (3.0.0), and what happens below them:
+
+* ``task_state_store`` (3.3): :func:`task_state_store` returns ``None`` below 3.3. The sensor then
+  keeps the pinned version on the operator instance, which lives for one try in ``poke`` mode and
+  through a deferral, but not across reschedules: in ``reschedule`` mode each reschedule pins the
+  latest version again. XComs are no fallback: Airflow clears a task's XComs at the start of every
+  non-deferral run, reschedules included.
+* declarative ``conn-fields`` (3.2): below 3.2 the connection form comes from the hook's
+  ``get_connection_form_widgets`` / ``get_ui_field_behaviour``, generated from the same declaration
+  by :mod:`airflow_provider_modelarts.connection_form`.
+* ``BaseTrigger.on_kill`` (3.3): below 3.3 the triggerer never calls it, so a deferred wait that is
+  marked failed or cleared does not stop anything remotely (this provider's trigger only polls).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+def get_base_airflow_version_tuple() -> tuple[int, int, int]:
+    """The running Airflow's (major, minor, micro), pre-release and local tags dropped."""
+    from airflow import __version__
+    from packaging.version import Version
+
+    version = Version(__version__)
+    return version.major, version.minor, version.micro
+
+
+AIRFLOW_VERSION = get_base_airflow_version_tuple()
+AIRFLOW_V_3_1_PLUS = AIRFLOW_VERSION >= (3, 1, 0)
+AIRFLOW_V_3_2_PLUS = AIRFLOW_VERSION >= (3, 2, 0)
+AIRFLOW_V_3_3_PLUS = AIRFLOW_VERSION >= (3, 3, 0)
+AIRFLOW_V_3_4_PLUS = AIRFLOW_VERSION >= (3, 4, 0)
+
+
+class StateStore(Protocol):
+    """What this provider uses of Airflow 3.3's ``task_state_store``: a per-task-instance key/value store."""
+
+    def get(self, key: str) -> Any: ...
+
+    def set(self, key: str, value: Any) -> None: ...
+
+
+def task_state_store(context: Context) -> StateStore | None:
+    """The task instance's ``task_state_store`` on Airflow 3.3+, else ``None`` (see the module docstring).
+
+    State kept there survives reschedules and deferrals within the task instance; the caller keeps
+    its own copy for the ``None`` case.
+    """
+    if not AIRFLOW_V_3_3_PLUS:
+        return None
+    store: StateStore | None = context.get("task_state_store")
+    return store

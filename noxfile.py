@@ -1,0 +1,200 @@
+"""The compatibility matrix: ``make matrix`` runs ``nox`` with this file.
+
+The wheel is built once (session ``wheel``). Every ``compat`` session installs that wheel, never the
+source tree, next to one Airflow release in a fresh uv-managed virtualenv, and then:
+
+1. checks that ``pip install --dry-run <wheel>`` on that Airflow keeps it (no upgrade, no resolver error);
+2. runs the unit and integration suites and the emulator tests from a copy of the repository that
+   has no ``airflow_provider_modelarts`` folder, so the tests can only import the installed wheel
+   (``tests/unit/test_compat.py`` also asserts it);
+3. the example DAGs under ``airflow dags test`` are part of the integration suite
+   (``tests/integration/test_example_dags.py``);
+4. runs ``scripts/e2e.py --headless``: a real Airflow stack (api-server, scheduler, dag-processor and
+   a separate ``airflow triggerer`` process) runs the example DAG, and its deferrable sensor must be
+   seen deferred on that triggerer.
+
+The ``e2e`` sessions run the browser end-to-end test (``scripts/e2e.py``) on the floor and on the
+newest release, whose connection forms differ (hook widgets below 3.2, declarative conn-fields from 3.2).
+
+``tests/reliability`` (slow fault injection and restart runs) stays in the single-environment
+``make test`` loop.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+DIST = ROOT / "dist"
+# nox and uv live in the project's .venv (make venv); use that uv whatever PATH says.
+UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or "uv"
+PIP = [sys.executable, "-m", "pip"]
+
+# The interpreters come from the machine (pyenv), never from a download: this network has none.
+os.environ["UV_PYTHON_DOWNLOADS"] = "never"
+nox.options.default_venv_backend = "uv"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["wheel", "compat", "e2e"]
+
+
+@dataclass(frozen=True)
+class AirflowEnv:
+    """One cell of the matrix: an Airflow release, the Python it runs on, and what must be held back."""
+
+    airflow: str
+    python: str
+    # Dependencies newer than this Airflow release works with, held back here and only here.
+    # Each entry says why; Airflow's own constraint files cannot be fetched from this network.
+    pins: tuple[str, ...] = ()
+    browser_e2e: bool = False
+
+
+# The floor's latest patch, every minor above it, and the newest release on the index. Keep the
+# table in docs/compatibility.md and CHANGELOG.md in step with this one.
+MATRIX: dict[str, AirflowEnv] = {
+    "3.0": AirflowEnv(
+        "3.0.6",
+        "3.10",
+        # With cadwyn 8 / fastapi 0.162 the 3.0.6 execution API answers every task start with 422
+        # ("Input should be a valid dictionary"); 3.0.6 was released with cadwyn 5.4 and fastapi 0.116.
+        # PyJWT 2.11+ refuses the issuer None that 3.0.6 puts in every API token (500 on /auth/token,
+        # so no UI login and no REST API).
+        pins=("cadwyn<6", "fastapi<0.117", "pyjwt<2.11"),
+        browser_e2e=True,
+    ),
+    "3.1": AirflowEnv("3.1.8", "3.11"),
+    "3.2": AirflowEnv(
+        "3.2.2",
+        "3.12",
+        # fastapi 0.137+ fails to build the execution API's routes ("TITerminalStatePayload needs a
+        # discriminator field"; 3.3 caps fastapi<0.137), and with svcs 26 the in-process execution API
+        # of `airflow dags test` has no services registry (every task start answers 500).
+        pins=("fastapi<0.137", "svcs<26"),
+    ),
+    "3.3": AirflowEnv("3.3.2", "3.13", browser_e2e=True),
+}
+
+# What the repository copy used by the tests contains: everything the suites read, but not the package.
+TEST_TREE = ("tests", "scripts", "example_dags", "pyproject.toml")
+SUITES = ("tests/unit", "tests/integration", "tests/test_emulator.py")
+AIRFLOW_DISTRIBUTIONS = {"apache-airflow", "apache-airflow-core", "apache-airflow-task-sdk"}
+
+
+def interpreter(version: str) -> str:
+    """The machine's python<version>: on PATH, else pyenv's (the CI image has 3.10-3.13 there)."""
+    found = shutil.which(f"python{version}")
+    candidates = sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")))
+    if candidates:
+        return candidates[-1]
+    return found or f"python{version}"
+
+
+def built_wheel() -> Path:
+    wheels = sorted(DIST.glob("airflow_provider_modelarts-*.whl"))
+    if len(wheels) != 1:
+        raise RuntimeError(f"expected exactly one wheel in {DIST} (run the 'wheel' session), found {wheels}")
+    return wheels[0]
+
+
+def wheel_requirement(extras: str = "") -> str:
+    wheel = built_wheel()
+    return f"airflow-provider-modelarts{extras} @ {wheel.as_uri()}"
+
+
+@nox.session(python=False)
+def wheel(session: nox.Session) -> None:
+    """Build the provider wheel once; every other session installs this file."""
+    shutil.rmtree(DIST, ignore_errors=True)
+    session.run_install(UV, "build", "--wheel", "--out-dir", str(DIST), str(ROOT), external=True)
+    session.log(f"built {built_wheel().name}")
+
+
+def install_airflow(session: nox.Session, env: AirflowEnv) -> None:
+    session.install(f"apache-airflow=={env.airflow}", *env.pins)
+
+
+def install_wheel(session: nox.Session, env: AirflowEnv, extras: str) -> None:
+    """The built wheel with ``extras``, Airflow held at the environment's release.
+
+    ``--reinstall-package``: the wheel keeps its version number between builds, so uv would
+    otherwise keep the copy installed by an earlier run of a reused environment.
+    """
+    requirements = [wheel_requirement(extras), f"apache-airflow=={env.airflow}", *env.pins]
+    session.install("--reinstall-package", "airflow-provider-modelarts", *requirements)
+
+
+def check_dry_run_keeps_airflow(session: nox.Session, env: AirflowEnv) -> None:
+    """What a user with this Airflow does: ``pip install --dry-run`` of our wheel must keep their Airflow."""
+    report_path = Path(session.create_tmp()) / "pip-dry-run.json"
+    session.run_install(
+        *PIP,
+        "--python",
+        str(Path(session.bin) / "python"),
+        "install",
+        "--dry-run",
+        "--quiet",
+        "--report",
+        str(report_path),
+        str(built_wheel()),
+        external=True,
+    )
+    report = json.loads(report_path.read_text())
+    would_install = {item["metadata"]["name"].lower(): item["metadata"]["version"] for item in report["install"]}
+    touched = {name: version for name, version in would_install.items() if name in AIRFLOW_DISTRIBUTIONS}
+    if touched:
+        session.error(f"pip install --dry-run of the wheel on Airflow {env.airflow} would change Airflow: {touched}")
+    session.log(f"pip install --dry-run keeps Airflow {env.airflow}; it would install {sorted(would_install)}")
+
+
+def test_tree(session: nox.Session) -> Path:
+    """A copy of the repository without the package, so only the installed wheel can be imported."""
+    tree = Path(session.create_tmp()) / "repo"
+    shutil.rmtree(tree, ignore_errors=True)
+    tree.mkdir()
+    for name in TEST_TREE:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tree / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, tree / name)
+    return tree
+
+
+@nox.session(requires=["wheel"])
+@nox.parametrize(
+    ("python", "airflow"),
+    [(interpreter(env.python), env.airflow) for env in MATRIX.values()],
+    ids=list(MATRIX),
+)
+def compat(session: nox.Session, airflow: str) -> None:
+    """Unit + integration suites, example DAGs and a real triggerer, on one Airflow release."""
+    env = next(env for env in MATRIX.values() if env.airflow == airflow)
+    install_airflow(session, env)
+    check_dry_run_keeps_airflow(session, env)
+    install_wheel(session, env, "[test]")
+    tree = test_tree(session)
+    session.chdir(tree)
+    run_env = {"MODELARTS_EXPECT_INSTALLED_WHEEL": "1", "MODELARTS_EXPECT_AIRFLOW": env.airflow}
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *(session.posargs or SUITES), env=run_env)
+    session.run("python", "scripts/e2e.py", "--headless", env=run_env)
+
+
+@nox.session(requires=["wheel"])
+@nox.parametrize(
+    ("python", "airflow"),
+    [(interpreter(env.python), env.airflow) for env in MATRIX.values() if env.browser_e2e],
+    ids=[minor for minor, env in MATRIX.items() if env.browser_e2e],
+)
+def e2e(session: nox.Session, airflow: str) -> None:
+    """The browser end-to-end test (connection form, Test button, DAG run, console link)."""
+    env = next(env for env in MATRIX.values() if env.airflow == airflow)
+    install_wheel(session, env, "[e2e]")
+    session.run("python", str(ROOT / "scripts" / "e2e.py"), env={"MODELARTS_EXPECT_AIRFLOW": env.airflow})
