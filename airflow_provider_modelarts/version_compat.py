@@ -26,6 +26,18 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+__all__ = [
+    "AIRFLOW_VERSION",
+    "AIRFLOW_V_3_1_PLUS",
+    "AIRFLOW_V_3_2_PLUS",
+    "AIRFLOW_V_3_3_PLUS",
+    "AIRFLOW_V_3_4_PLUS",
+    "StateStore",
+    "TaskDeferralTimeout",
+    "get_base_airflow_version_tuple",
+    "task_state_store",
+]
+
 
 def get_base_airflow_version_tuple() -> tuple[int, int, int]:
     """The running Airflow's (major, minor, micro), pre-release and local tags dropped."""
@@ -41,6 +53,12 @@ AIRFLOW_V_3_1_PLUS = AIRFLOW_VERSION >= (3, 1, 0)
 AIRFLOW_V_3_2_PLUS = AIRFLOW_VERSION >= (3, 2, 0)
 AIRFLOW_V_3_3_PLUS = AIRFLOW_VERSION >= (3, 3, 0)
 AIRFLOW_V_3_4_PLUS = AIRFLOW_VERSION >= (3, 4, 0)
+
+
+try:  # the Task SDK's, from Airflow 3.1 (the common-compat shim has no entry for it)
+    from airflow.sdk.exceptions import TaskDeferralTimeout
+except ImportError:  # Airflow 3.0 keeps it in core
+    from airflow.exceptions import TaskDeferralTimeout  # type: ignore[no-redef,unused-ignore]
 
 
 class StateStore(Protocol):

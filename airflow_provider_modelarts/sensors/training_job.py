@@ -16,7 +16,6 @@ from airflow.providers.common.compat.sdk import (
     AirflowSensorTimeout,
     AirflowSkipException,
     AirflowTaskTimeout,
-    TaskDeferralTimeout,
     conf,
 )
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
@@ -42,7 +41,7 @@ from airflow_provider_modelarts.operators.base import (
     warn_if_large,
     warn_missing_fields,
 )
-from airflow_provider_modelarts.version_compat import task_state_store
+from airflow_provider_modelarts.version_compat import TaskDeferralTimeout, task_state_store
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

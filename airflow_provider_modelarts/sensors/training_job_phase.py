@@ -15,7 +15,6 @@ from airflow.providers.common.compat.sdk import (
     AirflowSensorTimeout,
     AirflowSkipException,
     AirflowTaskTimeout,
-    TaskDeferralTimeout,
     conf,
 )
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
@@ -27,7 +26,7 @@ from airflow_provider_modelarts.exceptions import ModelArtsError
 from airflow_provider_modelarts.job_wait import PhaseWaitCondition
 from airflow_provider_modelarts.operators.base import ModelArtsTaskMixin, resolved_at_runtime
 from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
-from airflow_provider_modelarts.version_compat import task_state_store
+from airflow_provider_modelarts.version_compat import TaskDeferralTimeout, task_state_store
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

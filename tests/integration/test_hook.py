@@ -452,8 +452,7 @@ def test_an_expired_token_is_renewed_and_a_post_resent_once(token_hook: ModelArt
 
 
 def test_auth_errors_end_the_task_without_retries(emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    from airflow.sdk.exceptions import AirflowFailException
-
+    from tests.airflow_names import AirflowFailException
     from tests.conftest import connection_json
 
     monkeypatch.setenv("AIRFLOW_CONN_MODELARTS_BADSK3", connection_json(emu, "EMUAKMODELARTS000001", "wrong-sk-777"))

@@ -18,19 +18,13 @@ from airflow.providers.common.compat.sdk import (
     TaskDeferred,
 )
 
-try:
-    from airflow.sdk.exceptions import AirflowRescheduleException
-    from airflow.sdk.serde import deserialize, serialize
-except ImportError:  # Airflow 3.0: both live in core
-    from airflow.exceptions import AirflowRescheduleException  # type: ignore[no-redef]
-    from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef]
-
 from airflow_provider_modelarts.api import JobStatus
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.polling import SharedStatusPoller
 from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
+from tests.airflow_names import AirflowRescheduleException, deserialize, serialize
 from tests.conftest import api_requests
 from tests.integration.airflow_context import TaskStateStore, make_context
 

@@ -17,21 +17,21 @@ from typing import Any
 import pytest
 import structlog
 from airflow.sdk import DAG, task
-from airflow.sdk.bases.operator import TriggerFailureReason
-from airflow.sdk.exceptions import (
-    AirflowException,
-    AirflowFailException,
-    AirflowRescheduleException,
-    AirflowSensorTimeout,
-    AirflowSkipException,
-    TaskDeferred,
-)
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.exceptions import ModelArtsServerError, ModelArtsValidationError
 from airflow_provider_modelarts.links import CONSOLE_LINK_XCOM_KEY, ModelArtsConsoleLink
 from airflow_provider_modelarts.sensors.training_job import PINNED_VERSION_KEY, ModelArtsTrainingJobSensor
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
+from tests.airflow_names import (
+    AirflowException,
+    AirflowFailException,
+    AirflowRescheduleException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    TaskDeferred,
+    TriggerFailureReason,
+)
 from tests.conftest import api_requests
 from tests.integration.airflow_context import TaskInstanceRuns, TaskStateStore, make_context
 

@@ -18,13 +18,6 @@ from typing import Any
 
 import pytest
 import structlog
-from airflow.sdk.exceptions import (
-    AirflowException,
-    AirflowRescheduleException,
-    AirflowSkipException,
-    TaskDeferred,
-)
-from airflow.sdk.serde import deserialize, serialize
 
 from airflow_provider_modelarts import outage
 from airflow_provider_modelarts.emulator import (
@@ -39,6 +32,14 @@ from airflow_provider_modelarts.operators.training_jobs_v2 import ModelArtsSearc
 from airflow_provider_modelarts.polling import SharedStatusPoller
 from airflow_provider_modelarts.sensors.training_job_phase import ModelArtsTrainingJobPhaseSensor
 from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
+from tests.airflow_names import (
+    AirflowException,
+    AirflowRescheduleException,
+    AirflowSkipException,
+    TaskDeferred,
+    deserialize,
+    serialize,
+)
 from tests.conftest import api_requests, connection_json
 from tests.integration.airflow_context import TaskInstanceRuns, TaskStateStore, make_context
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
@@ -45,6 +44,7 @@ from airflow_provider_modelarts.operators.training_jobs import (
 )
 from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
+from tests.airflow_names import AirflowException, AirflowFailException
 from tests.integration.airflow_context import make_context
 
 from .support import (

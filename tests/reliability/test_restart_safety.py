@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
-from airflow.sdk.serde import deserialize, serialize
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.polling import SharedStatusPoller
 from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
+from tests.airflow_names import AirflowFailException, deserialize, serialize
 from tests.integration.airflow_context import make_context
 
 from .support import record_result

@@ -6,7 +6,6 @@ import json
 
 import pendulum
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.exceptions import (
@@ -21,6 +20,7 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsValidationError,
 )
 from airflow_provider_modelarts.job_wait import WaitCondition
+from tests.airflow_names import AirflowFailException
 
 
 def test_job_status_names_and_classes() -> None:

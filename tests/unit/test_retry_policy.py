@@ -7,7 +7,6 @@ import json
 import pendulum
 import pytest
 import requests
-from airflow.sdk.exceptions import AirflowFailException
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from airflow_provider_modelarts import api, transport, v1
@@ -34,6 +33,7 @@ from airflow_provider_modelarts.retry_policy import (
     proves_not_sent,
 )
 from airflow_provider_modelarts.validation import TASK_RETRY_PARAMETERS, validate_retry_settings
+from tests.airflow_names import AirflowFailException
 
 # ------------------------------------------------------------------------------- Retry-After
 
