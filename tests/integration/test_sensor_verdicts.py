@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -337,7 +337,7 @@ def _timeout_outcome(mode: str, job_id: int, **flags: Any) -> tuple[type[BaseExc
         if mode == "reschedule":
             context = runs.context()
             # Airflow counts a rescheduled sensor's timeout from its first reschedule: long ago here.
-            context["ti"].first_reschedule_date = datetime.now(UTC) - timedelta(minutes=5)
+            context["ti"].first_reschedule_date = datetime.now(timezone.utc) - timedelta(minutes=5)
             ModelArtsTrainingJobSensor(task_id="s", job_id=job_id, mode=mode, deferrable=False, **kwargs).execute(
                 context  # type: ignore[arg-type]
             )
