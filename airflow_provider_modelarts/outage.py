@@ -95,34 +95,40 @@ def outage_key(job: object) -> str:
     return f"{OUTAGE_STARTED_KEY}:{job}"
 
 
-def load_outage(context: Context, key: str, max_outage: float, without_store: MutableMapping[str, Any]) -> Outage:
-    """The outage a sensor's earlier checks of this try left under ``key``, if any.
+def load_outage(context: Context, key: str, max_outage: float, sensor: object) -> Outage:
+    """The outage the earlier checks of this try of ``sensor`` left under ``key``, if any.
 
-    Read from the task state store (it survives reschedules) or, where Airflow has none,
-    from ``without_store``, the sensor's own mapping.
+    Read from the task state store (it survives reschedules) or, where Airflow has none, from
+    the sensor object (which lives for one try in poke mode and through a deferral's first check,
+    not across reschedules).
     """
     store = task_state_store(context)
-    stored = store.get(key) if store is not None else without_store.get(key)
+    stored = store.get(key) if store is not None else _without_store(sensor).get(key)
     started = None
     if isinstance(stored, dict) and stored.get("try_number") == _try_number(context):
         started = stored.get("started_at")
     return Outage(max_outage, started if isinstance(started, (int, float)) else None)
 
 
-def save_outage(context: Context, key: str, outage: Outage, without_store: MutableMapping[str, Any]) -> None:
-    """Keep ``outage`` for the next check of this try (see :func:`load_outage`)."""
+def save_outage(context: Context, key: str, outage: Outage, sensor: object) -> None:
+    """Keep ``outage`` for the next check of this try of ``sensor`` (see :func:`load_outage`)."""
     store = task_state_store(context)
-    if outage.started_at is None:
-        if store is not None:
-            store.delete(key)
+    if store is None:
+        records = _without_store(sensor)
+        if outage.started_at is None:
+            records.pop(key, None)
         else:
-            without_store.pop(key, None)
-        return
-    value = {"started_at": outage.started_at, "try_number": _try_number(context)}
-    if store is not None:
-        store.set(key, value)
+            records[key] = {"started_at": outage.started_at, "try_number": _try_number(context)}
+    elif outage.started_at is None:
+        store.delete(key)
     else:
-        without_store[key] = value
+        store.set(key, {"started_at": outage.started_at, "try_number": _try_number(context)})
+
+
+def _without_store(sensor: object) -> MutableMapping[str, Any]:
+    """The sensor's own outage records, for an Airflow without a task state store."""
+    records: MutableMapping[str, Any] = sensor.__dict__.setdefault("_outage_by_key", {})
+    return records
 
 
 def _try_number(context: Context) -> int:

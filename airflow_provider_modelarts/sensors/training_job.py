@@ -307,16 +307,10 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
 
     # The outage is kept per job, not per version: an outage can begin before the version is pinned.
     def _outage(self, context: Context, condition: WaitCondition) -> Outage:
-        return load_outage(context, outage_key(condition.job_id), self.max_outage, self._outage_without_store)
+        return load_outage(context, outage_key(condition.job_id), self.max_outage, self)
 
     def _save_outage(self, context: Context, condition: WaitCondition, outage: Outage) -> None:
-        save_outage(context, outage_key(condition.job_id), outage, self._outage_without_store)
-
-    @property
-    def _outage_without_store(self) -> dict[str, Any]:
-        """Where the outage is kept when Airflow has no task state store: this operator object."""
-        without_store: dict[str, Any] = self.__dict__.setdefault("_outage_by_key", {})
-        return without_store
+        save_outage(context, outage_key(condition.job_id), outage, self)
 
     def _xcom_value(self, result: dict[str, Any]) -> dict[str, Any]:
         """What the sensor returns: the version without the API's envelope flag, or the chosen fields."""
@@ -380,6 +374,8 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
             while result is None and condition.version_id is None:
                 # An outage hid the version to pin, and the trigger watches a pinned version: ride
                 # it out here, as poke mode does, until the version is known (max_outage bounds it).
+                if pendulum.now("UTC") >= started.add(seconds=self.timeout):
+                    raise AirflowSensorTimeout(self._deferred_timeout_message())
                 time.sleep(self.poke_interval)
                 condition, result = self._check(context)
         except Exception as error:

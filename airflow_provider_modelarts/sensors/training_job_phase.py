@@ -145,16 +145,10 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
     # ------------------------------------------------------------------ the outage, across tries
 
     def _outage(self, context: Context, condition: PhaseWaitCondition) -> Outage:
-        return load_outage(context, outage_key(condition.training_job_id), self.max_outage, self._outage_without_store)
+        return load_outage(context, outage_key(condition.training_job_id), self.max_outage, self)
 
     def _save_outage(self, context: Context, condition: PhaseWaitCondition, outage: Outage) -> None:
-        save_outage(context, outage_key(condition.training_job_id), outage, self._outage_without_store)
-
-    @property
-    def _outage_without_store(self) -> dict[str, Any]:
-        """Where the outage is kept when Airflow has no task state store: this operator object."""
-        without_store: dict[str, Any] = self.__dict__.setdefault("_outage_by_key", {})
-        return without_store
+        save_outage(context, outage_key(condition.training_job_id), outage, self)
 
     # ------------------------------------------------------------------ checks
 

@@ -32,6 +32,7 @@ from tests.airflow_names import (
     AirflowException,
     AirflowFailException,
     AirflowRescheduleException,
+    AirflowSensorTimeout,
     TaskDeferred,
     deserialize,
     serialize,
@@ -399,3 +400,28 @@ def test_a_trigger_re_created_mid_outage_keeps_counting_from_the_outage_start(
 def test_a_bad_max_outage_is_refused_at_parse_time_naming_it(value: object) -> None:
     with pytest.raises(ModelArtsValidationError, match="'max_outage'"):
         ModelArtsTrainingJobSensor(task_id="wait", job_id=1, max_outage=value)  # type: ignore[arg-type]
+
+
+def test_a_deferrable_sensor_whose_pin_outage_outlasts_its_timeout_times_out(
+    emu: ModelArtsEmulator, minute_clock: None
+) -> None:
+    job = _job(emu, (RUNNING, None))
+    _outage(emu, job)
+    expected = rf"^Sensor has timed out after 0.2 s waiting for training job {job['job_id']} "
+    with pytest.raises(AirflowSensorTimeout, match=expected):
+        _sensor(job, deferrable=True, timeout=0.2).execute(make_context())  # type: ignore[arg-type]
+    emu.clear_faults()
+
+
+def test_without_a_task_state_store_poke_mode_keeps_the_outage_on_the_sensor(
+    emu: ModelArtsEmulator, minute_clock: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow before 3.3 has no task state store: the outage is counted on the sensor object."""
+    monkeypatch.setattr(outage, "task_state_store", lambda context: None)
+    job = _job(emu, (RUNNING, None))
+    _outage(emu, job)
+    modes = ThreeModes(job, version_id=job["version_id"])
+    results = [modes.check_poke() for _ in range(16)]
+    emu.clear_faults()
+    assert results[:15] == [("return", "waiting")] * 15
+    assert results[15][0] == "AirflowException" and "reaching max_outage 900 s" in results[15][1]
