@@ -68,6 +68,8 @@ class StateStore(Protocol):
 
     def set(self, key: str, value: Any) -> None: ...
 
+    def delete(self, key: str) -> None: ...
+
 
 def task_state_store(context: Context) -> StateStore | None:
     """The task instance's ``task_state_store`` on Airflow 3.3+, else ``None`` (see the module docstring).

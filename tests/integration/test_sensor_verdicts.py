@@ -118,7 +118,8 @@ def test_soft_fail_does_not_skip_an_api_outage_so_task_retries_apply(emu: ModelA
     if mode == "deferrable":
         # The first check passes; the outage starts once the trigger polls.
         with pytest.raises(TaskDeferred) as deferred:
-            _sensor(mode, job["job_id"], soft_fail=True, modelarts_retry_limit=0).execute(make_context())
+            # max_outage=0: the outage fails the try at once (these tests are about soft_fail).
+            _sensor(mode, job["job_id"], soft_fail=True, modelarts_retry_limit=0, max_outage=0).execute(make_context())
         emu.add_fault(kind="status", status=500)
         event = asyncio.run(_first_event(deferred.value.trigger))  # type: ignore[arg-type]
         assert event["status"] == "error"
@@ -131,7 +132,7 @@ def test_soft_fail_does_not_skip_an_api_outage_so_task_retries_apply(emu: ModelA
         return
     emu.add_fault(kind="status", status=500)
     with pytest.raises(AirflowException) as raised:
-        _run_until_done(mode, job["job_id"], soft_fail=True, modelarts_retry_limit=0)
+        _run_until_done(mode, job["job_id"], soft_fail=True, modelarts_retry_limit=0, max_outage=0)
     # The outage hits the request that pins the latest version: worded as every check error is.
     assert type(raised.value) is AirflowException and type(raised.value.__cause__) is ModelArtsServerError
     assert str(raised.value).startswith(f"Checking training job {job['job_id']} (its latest version) failed: ")
@@ -142,7 +143,7 @@ def test_never_fail_skips_an_api_outage_with_its_reason(emu: ModelArtsEmulator, 
     job = _job(emu, (8, None))
     emu.add_fault(kind="status", status=500)
     with pytest.raises(AirflowSkipException, match=r"^Skipping due to never_fail: .*HTTP 500"):
-        _run_until_done(mode, job["job_id"], never_fail=True, modelarts_retry_limit=0)
+        _run_until_done(mode, job["job_id"], never_fail=True, modelarts_retry_limit=0, max_outage=0)
 
 
 def test_never_fail_is_honoured_on_the_check_before_deferring(emu: ModelArtsEmulator) -> None:
@@ -398,7 +399,8 @@ def test_a_deferral_timeout_that_beats_the_trigger_says_what_was_awaited(emu: Mo
 
 def _outage_outcome(emu: ModelArtsEmulator, mode: str, job: dict[str, Any], **flags: Any) -> BaseException:
     """The error of the sensor in ``mode`` when every request for the job answers 503 once it waits."""
-    kwargs: dict[str, Any] = {"version_id": job["version_id"], "modelarts_retry_limit": 0, **flags}
+    # max_outage=0: the first failed check ends the wait (riding outages out: test_sensor_outage.py).
+    kwargs: dict[str, Any] = {"version_id": job["version_id"], "modelarts_retry_limit": 0, "max_outage": 0, **flags}
     fault = {"kind": "status", "status": 503, "path_contains": f"/training-jobs/{job['job_id']}"}
     runs = TaskInstanceRuns(task_id="s")
     with pytest.raises(AirflowException) as raised:
@@ -448,7 +450,9 @@ def test_an_outage_gets_the_same_verdict_and_message_in_every_mode(
 # -- review fixes: run-time values on arguments that are not templated --------------------------------
 
 
-@pytest.mark.parametrize("parameter", ["target_status", "failure_statuses", "xcom_fields", "modelarts_retry_limit"])
+@pytest.mark.parametrize(
+    "parameter", ["target_status", "failure_statuses", "xcom_fields", "modelarts_retry_limit", "max_outage"]
+)
 def test_a_taskflow_output_on_an_argument_that_is_not_templated_is_refused_naming_it(parameter: str) -> None:
     with DAG("parse", schedule=None, start_date=datetime(2026, 1, 1)):
 

@@ -164,6 +164,9 @@ def _sensor(job: Job, conn_id: str, retry_limit: int) -> ModelArtsTrainingJobSen
         modelarts_conn_id=conn_id,
         modelarts_retry_limit=retry_limit,
         modelarts_retry_delay=RETRY_DELAY,
+        # One check's retry budget is what the matrix measures: a lasting fault ends the wait at
+        # the first failed check (riding outages out is tests/integration/test_sensor_outage.py).
+        max_outage=0,
     )
 
 
@@ -192,6 +195,7 @@ def run_trigger(job: Job, conn_id: str, retry_limit: int) -> Result:
         end_time=time.time() + 60,
         retry_limit=retry_limit,
         retry_delay=RETRY_DELAY,
+        max_outage=0,  # as in _sensor
     )
     event = asyncio.run(first_event(trigger))
     # Resume the task with the event, exactly as Airflow does after the triggerer fired.
