@@ -169,7 +169,7 @@ def update_report(report: str) -> None:
         raise SystemExit(f"{REPORT.relative_to(ROOT)} has no {START_MARKER} ... {END_MARKER} block")
     how_to = (
         "Run `make bench` (it installs the `[bench]` extra, i.e. `huaweicloudsdkcore` for the signer "
-        "comparison and the existing-provider baseline, then runs `benchmarks/run.py`; about 3 minutes). "
+        "comparison and the existing-provider baseline, then runs `benchmarks/run.py`; about 4 minutes). "
         "`benchmarks/run.py --quick` does fewer runs, `--only a,c` selects measurements and `--update-docs` "
         "rewrites this section from the run. The emulator runs in its own process with TLS on, so that its "
         "work neither competes with the measured client for the interpreter lock nor hides connection costs. "
