@@ -50,6 +50,10 @@ class FakeV2Hook:
     def count(self, endpoint: str) -> int:
         return sum(1 for name, _ in self.requests if name == endpoint)
 
+    def refresh_connection(self) -> bool:
+        """The shared poller re-reads the connection before each round; here it never changes."""
+        return False
+
     def _job(self, training_job_id: str) -> dict[str, Any]:
         return {
             "metadata": {"id": training_job_id, "name": f"job-{training_job_id[-4:]}"},
