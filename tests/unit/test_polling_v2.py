@@ -81,10 +81,6 @@ class FakeV2Hook:
             raise ModelArtsNotFoundError(400, "ModelArts.2775", f"Training job {training_job_id} not found")
         return self._job(training_job_id)
 
-    def refresh_connection(self) -> bool:
-        # The poller re-reads the connection before each round; this project's never changes.
-        return False
-
     def close(self) -> None:
         self.closes += 1
 
