@@ -15,7 +15,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-import structlog
 from airflow.sdk import DAG, task
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
@@ -23,6 +22,7 @@ from airflow_provider_modelarts.exceptions import ModelArtsServerError, ModelArt
 from airflow_provider_modelarts.links import CONSOLE_LINK_XCOM_KEY, ModelArtsConsoleLink
 from airflow_provider_modelarts.sensors.training_job import PINNED_VERSION_KEY, ModelArtsTrainingJobSensor
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
+from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.airflow_names import (
     AirflowException,
     AirflowFailException,
@@ -34,6 +34,7 @@ from tests.airflow_names import (
 )
 from tests.conftest import api_requests
 from tests.integration.airflow_context import TaskInstanceRuns, TaskStateStore, make_context
+from tests.log_capture import capture_task_logs
 
 FAST = {"poke_interval": 0.1, "timeout": 30, "modelarts_retry_delay": 0.01}
 MODES = ("poke", "reschedule", "deferrable")
@@ -170,6 +171,7 @@ def test_reschedule_mode_with_deferrable_warns_that_it_has_no_effect() -> None:
 # -- item 1d: the pinned version ---------------------------------------------------------------
 
 
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="task_state_store arrived in Airflow 3.3")
 def test_the_pin_survives_reschedules_and_retries_and_a_clear_pins_the_latest_again(emu: ModelArtsEmulator) -> None:
     job = _job(emu, (8, None))
     runs = TaskInstanceRuns(task_id="s", retries=2)
@@ -206,6 +208,7 @@ def test_a_cleared_sensor_reports_the_new_version_not_the_old_result(emu: ModelA
         _run_until_done("poke", job["job_id"], runs)
 
 
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="task_state_store arrived in Airflow 3.3")
 def test_a_pin_belongs_to_its_job(emu: ModelArtsEmulator) -> None:
     first, second = _job(emu, (10, None)), _job(emu, (10, None))
     store = TaskStateStore()
@@ -217,6 +220,7 @@ def test_a_pin_belongs_to_its_job(emu: ModelArtsEmulator) -> None:
     assert set(store.values) == {f"{PINNED_VERSION_KEY}:{first['job_id']}", f"{PINNED_VERSION_KEY}:{second['job_id']}"}
 
 
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="task_state_store arrived in Airflow 3.3")
 def test_mapped_sensors_keep_their_pins_apart(emu: ModelArtsEmulator) -> None:
     jobs = [_job(emu, (10, None)), _job(emu, (10, None))]
     store = TaskStateStore()
@@ -475,6 +479,7 @@ def test_jinja_on_target_status_is_refused_and_the_message_lists_the_templated_a
 # -- review fixes: editing retries without a Clear keeps the pin ---------------------------------------
 
 
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="task_state_store arrived in Airflow 3.3")
 def test_editing_retries_in_the_dag_without_a_clear_keeps_the_pin(emu: ModelArtsEmulator) -> None:
     job = _job(emu, (8, None))
     runs = TaskInstanceRuns(task_id="s", retries=2)
@@ -483,7 +488,7 @@ def test_editing_retries_in_the_dag_without_a_clear_keeps_the_pin(emu: ModelArts
         sensor = ModelArtsTrainingJobSensor(
             task_id="s", job_id=job["job_id"], mode="reschedule", retries=retries, **FAST
         )
-        with structlog.testing.capture_logs() as logs, pytest.raises(AirflowRescheduleException):
+        with capture_task_logs() as logs, pytest.raises(AirflowRescheduleException):
             sensor.execute(runs.context())  # type: ignore[arg-type]
         return runs.context()["ti"].xcom["version_id"], [entry["event"] for entry in logs]
 
@@ -504,12 +509,13 @@ def test_editing_retries_in_the_dag_without_a_clear_keeps_the_pin(emu: ModelArts
 def test_the_first_pin_does_not_claim_a_clear(emu: ModelArtsEmulator) -> None:
     job = _job(emu, (8, None))
     sensor = ModelArtsTrainingJobSensor(task_id="s", job_id=job["job_id"], mode="reschedule", **FAST)
-    with structlog.testing.capture_logs() as logs, pytest.raises(AirflowRescheduleException):
+    with capture_task_logs() as logs, pytest.raises(AirflowRescheduleException):
         sensor.execute(make_context())  # type: ignore[arg-type]
     pinned = [entry["event"] for entry in logs if "Pinned" in entry["event"]]
     assert pinned == [f"Pinned training job {job['job_id']} to its latest version {job['version_id']}"]
 
 
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="task_state_store arrived in Airflow 3.3")
 def test_a_pin_stored_in_the_earlier_format_is_kept_until_a_clear(emu: ModelArtsEmulator) -> None:
     job = _job(emu, (8, None))
     newer = emu.add_version(job["job_id"], timeline=[(8, None)])
@@ -535,7 +541,7 @@ def test_a_pin_stored_in_the_earlier_format_is_kept_until_a_clear(emu: ModelArts
 def test_a_misspelt_xcom_field_warns_with_the_nearest_field(emu: ModelArtsEmulator) -> None:
     job = _job(emu, (10, None))
     sensor = ModelArtsTrainingJobSensor(task_id="s", job_id=job["job_id"], xcom_fields=["version_id", "staus"], **FAST)
-    with structlog.testing.capture_logs() as logs:
+    with capture_task_logs() as logs:
         result = sensor.execute(make_context())  # type: ignore[arg-type]
     assert result == {"version_id": job["version_id"]}
     warnings = [entry["event"] for entry in logs if entry["log_level"] == "warning"]
