@@ -83,7 +83,7 @@ MATRIX: dict[str, AirflowEnv] = {
 }
 
 # What the repository copy used by the tests contains: everything the suites read, but not the package.
-TEST_TREE = ("tests", "scripts", "example_dags", "pyproject.toml")
+TEST_TREE = ("tests", "scripts", "example_dags", "pyproject.toml", "LICENSE")
 SUITES = ("tests/unit", "tests/integration", "tests/test_emulator.py")
 AIRFLOW_DISTRIBUTIONS = {"apache-airflow", "apache-airflow-core", "apache-airflow-task-sdk"}
 

@@ -16,13 +16,24 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
+from airflow_provider_modelarts.version_compat import task_state_store
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 #: How long a wait rides out consecutive failed checks by default.
 DEFAULT_MAX_OUTAGE = timedelta(minutes=15)
+
+# The task-state key prefix (one key per watched job) of the current outage's start. Task state
+# survives reschedules (XCom does not); the try number scopes it, so a task retry after an outage
+# that failed the try starts with a fresh max_outage.
+OUTAGE_STARTED_KEY = "modelarts_outage_started_at"
 
 
 def wall_clock() -> float:
@@ -70,3 +81,55 @@ class Outage:
         ended = self.started_at is not None
         self.started_at = None
         return ended
+
+
+def record_failed_check(outage: Outage, message: str) -> tuple[bool, str]:
+    """Record a check that failed with ``message`` now: whether the wait rides it out, and what
+    to say, the same in every mode (a warning to log, or the message the wait fails with)."""
+    rides_out, how_long = outage.failed_check(wall_clock())
+    return rides_out, f"{message}: {how_long}" if rides_out else f"{message} ({how_long})"
+
+
+def outage_key(job: object) -> str:
+    """The task-state key of the outage of the wait for ``job``."""
+    return f"{OUTAGE_STARTED_KEY}:{job}"
+
+
+def load_outage(context: Context, key: str, max_outage: float, sensor: object) -> Outage:
+    """The outage the earlier checks of this try of ``sensor`` left under ``key``, if any.
+
+    Read from the task state store (it survives reschedules) or, where Airflow has none, from
+    the sensor object (which lives for one try in poke mode and through a deferral's first check,
+    not across reschedules).
+    """
+    store = task_state_store(context)
+    stored = store.get(key) if store is not None else _without_store(sensor).get(key)
+    started = None
+    if isinstance(stored, dict) and stored.get("try_number") == _try_number(context):
+        started = stored.get("started_at")
+    return Outage(max_outage, started if isinstance(started, (int, float)) else None)
+
+
+def save_outage(context: Context, key: str, outage: Outage, sensor: object) -> None:
+    """Keep ``outage`` for the next check of this try of ``sensor`` (see :func:`load_outage`)."""
+    store = task_state_store(context)
+    if store is None:
+        records = _without_store(sensor)
+        if outage.started_at is None:
+            records.pop(key, None)
+        else:
+            records[key] = {"started_at": outage.started_at, "try_number": _try_number(context)}
+    elif outage.started_at is None:
+        store.delete(key)
+    else:
+        store.set(key, {"started_at": outage.started_at, "try_number": _try_number(context)})
+
+
+def _without_store(sensor: object) -> MutableMapping[str, Any]:
+    """The sensor's own outage records, for an Airflow without a task state store."""
+    records: MutableMapping[str, Any] = sensor.__dict__.setdefault("_outage_by_key", {})
+    return records
+
+
+def _try_number(context: Context) -> int:
+    return int(getattr(context["ti"], "try_number", 0) or 0)

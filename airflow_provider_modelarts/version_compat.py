@@ -15,6 +15,9 @@ Features newer than the floor (3.0.0), and what happens below them:
 * declarative ``conn-fields`` (3.2): below 3.2 the connection form comes from the hook's
   ``get_connection_form_widgets`` / ``get_ui_field_behaviour``, generated from the same declaration
   by :mod:`airflow_provider_modelarts.connection_form`.
+* quiet connection reads (3.1): from 3.1 the Task SDK's ``BaseHook.get_connection`` logs each lookup
+  at DEBUG; 3.0's core ``BaseHook`` logs it at INFO. :func:`get_connection_quietly` reads a
+  connection without that INFO line, for lookups repeated every poll round.
 * ``BaseTrigger.on_kill`` (3.3): below 3.3 the triggerer never calls it, so a deferred wait that is
   marked failed or cleared does not stop anything remotely (this provider's trigger only polls).
 """
@@ -24,7 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.sdk import Connection, Context
 
 __all__ = [
     "AIRFLOW_VERSION",
@@ -35,6 +38,7 @@ __all__ = [
     "StateStore",
     "TaskDeferralTimeout",
     "get_base_airflow_version_tuple",
+    "get_connection_quietly",
     "task_state_store",
 ]
 
@@ -68,6 +72,8 @@ class StateStore(Protocol):
 
     def set(self, key: str, value: Any) -> None: ...
 
+    def delete(self, key: str) -> None: ...
+
 
 def task_state_store(context: Context) -> StateStore | None:
     """The task instance's ``task_state_store`` on Airflow 3.3+, else ``None`` (see the module docstring).
@@ -79,3 +85,23 @@ def task_state_store(context: Context) -> StateStore | None:
         return None
     store: StateStore | None = context.get("task_state_store")
     return store
+
+
+class _ConnectionReader(Protocol):
+    def get_connection(self, conn_id: str) -> Connection: ...
+
+
+def get_connection_quietly(hook: _ConnectionReader, conn_id: str) -> Connection:
+    """``hook.get_connection(conn_id)``, without a log line at INFO for each call.
+
+    For lookups repeated every poll round (a triggerer would otherwise log one line per round).
+    From 3.1 ``get_connection`` logs at DEBUG and is called as it is. Airflow 3.0's core
+    ``BaseHook.get_connection`` is ``Connection.get_connection_from_secrets`` plus an INFO line;
+    below 3.1 this calls the former alone.
+    """
+    if AIRFLOW_V_3_1_PLUS:
+        return hook.get_connection(conn_id)
+    from airflow.models.connection import Connection as CoreConnection
+
+    connection: Connection = CoreConnection.get_connection_from_secrets(conn_id)
+    return connection

@@ -29,6 +29,8 @@ START_TIMEOUT_SECONDS = 60.0
 CREATE_THREADS = 4
 
 Timeline = Sequence[tuple[int, float | None]]
+# A v2 job's timeline: (phase, seconds in it); None means "stays".
+PhaseTimeline = Sequence[tuple[str, float | None]]
 
 
 class EmulatorProcess:
@@ -37,10 +39,12 @@ class EmulatorProcess:
     :param job_count: jobs the emulator seeds itself (0: the benchmark creates exactly the jobs it
         needs, all in the default workspace, so the project's size is exactly what it says).
     :param speed: emulated seconds per real second for job timelines.
+    :param v2_job_count: v2 training jobs the emulator seeds itself (0 by default, as for v1).
     """
 
-    def __init__(self, job_count: int = 0, speed: float = 1.0) -> None:
+    def __init__(self, job_count: int = 0, speed: float = 1.0, v2_job_count: int = 0) -> None:
         self.job_count = job_count
+        self.v2_job_count = v2_job_count
         self.speed = speed
         self.url = ""
         self.ca_bundle = ""
@@ -60,6 +64,8 @@ class EmulatorProcess:
             "0",
             "--jobs",
             str(self.job_count),
+            "--v2-jobs",
+            str(self.v2_job_count),
             "--speed",
             str(self.speed),
             "--ready-file",
@@ -129,6 +135,16 @@ class EmulatorProcess:
         """Restart a version's timeline now (the job count stays the same)."""
         steps = [[status, duration] for status, duration in timeline]
         self._call("PUT", f"/_emulator/jobs/{job_id}/versions/{version_id}/timeline", {"timeline": steps})
+
+    def create_training_jobs(self, specs: Sequence[tuple[str, PhaseTimeline]]) -> list[dict[str, Any]]:
+        """Create v2 training jobs ``(name, phase timeline)``; returns ``{"id", "name"}`` of each, in order."""
+        with ThreadPoolExecutor(CREATE_THREADS) as pool:
+            return list(pool.map(lambda spec: self.create_training_job(*spec), specs))
+
+    def create_training_job(self, name: str, timeline: PhaseTimeline) -> dict[str, Any]:
+        """Create one v2 training job whose phase timeline starts when this request is served."""
+        steps = [[phase, duration] for phase, duration in timeline]
+        return dict(self._call("POST", "/_emulator/v2/training-jobs", {"name": name, "timeline": steps}))
 
     # -- how the provider finds it ----------------------------------------------------------
 

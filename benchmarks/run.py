@@ -3,7 +3,8 @@
 a. listing all 10,000 jobs of a project (hook vs a bare session vs the existing providers' pattern);
 b. signing cost per request (this provider's signer vs huaweicloudsdkcore's);
 c. import cost of the operators, the sensor and the trigger on top of ``import airflow.sdk``;
-d. a fleet of 500 training-job triggers in one event loop over 5,000 jobs.
+d. a fleet of 500 training-job triggers in one event loop over 5,000 jobs;
+e. a fleet of 500 v2 phase triggers in one event loop over 1,500 active v2 jobs.
 
 The emulator runs in its own process with TLS on, so connection reuse counts as it does against
 the cloud. Every figure is a median of several runs after a warm-up, next to a baseline measured
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "performance.md"
 START_MARKER = "<!-- performance:start -->"
 END_MARKER = "<!-- performance:end -->"
-MEASUREMENTS = ("a", "b", "c", "d")
+MEASUREMENTS = ("a", "b", "c", "d", "e")
 # requests lets these override a Session's own ``verify`` (psf/requests#3829). The hook sets only
 # ``session.verify`` from the connection, so with either variable set (as on this machine) it would
 # verify the emulator against the system CA store and fail. The report's Environment line says so.
@@ -46,7 +47,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="benchmarks/run.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs, for trying the benchmark out")
     parser.add_argument(
-        "--only", default=",".join(MEASUREMENTS), help="comma-separated measurements to run (default: a,b,c,d)"
+        "--only", default=",".join(MEASUREMENTS), help="comma-separated measurements to run (default: a,b,c,d,e)"
     )
     parser.add_argument(
         "--update-docs",
@@ -92,13 +93,13 @@ def describe_machine() -> str:
     )
 
 
-def run_fleet() -> Section:
-    """(d) in a fresh interpreter: its garbage collector must see a triggerer's heap, not this one's."""
+def run_fleet(module: str = "benchmarks.fleet") -> Section:
+    """(d) or (e) in a fresh interpreter: its garbage collector must see a triggerer's heap, not this one's."""
     from benchmarks.common import section_from_json
 
     with tempfile.TemporaryDirectory(prefix="modelarts-bench-fleet-") as directory:
         output = Path(directory) / "fleet.json"
-        command = [sys.executable, "-m", "benchmarks.fleet", "--output", str(output)]
+        command = [sys.executable, "-m", module, "--output", str(output)]
         subprocess.run(command, cwd=ROOT, env=os.environ.copy(), check=True)
         return section_from_json(output.read_text(encoding="utf-8"))
 
@@ -123,8 +124,10 @@ def run_measurements(selected: Sequence[str], quick: bool) -> list[Section]:
             from benchmarks import imports
 
             section = imports.run(repeats=3 if quick else 7, env=os.environ)
-        else:
+        elif key == "d":
             section = run_fleet()
+        else:
+            section = run_fleet("benchmarks.fleet_v2")
         section.seconds = time.monotonic() - start
         print(f"[bench] {key} done in {section.seconds:.0f} s", file=sys.stderr, flush=True)
         sections.append(section)
@@ -166,7 +169,7 @@ def update_report(report: str) -> None:
         raise SystemExit(f"{REPORT.relative_to(ROOT)} has no {START_MARKER} ... {END_MARKER} block")
     how_to = (
         "Run `make bench` (it installs the `[bench]` extra, i.e. `huaweicloudsdkcore` for the signer "
-        "comparison and the existing-provider baseline, then runs `benchmarks/run.py`; about 3 minutes). "
+        "comparison and the existing-provider baseline, then runs `benchmarks/run.py`; about 4 minutes). "
         "`benchmarks/run.py --quick` does fewer runs, `--only a,c` selects measurements and `--update-docs` "
         "rewrites this section from the run. The emulator runs in its own process with TLS on, so that its "
         "work neither competes with the measured client for the interpreter lock nor hides connection costs. "

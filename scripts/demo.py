@@ -1,8 +1,9 @@
-"""``make demo``: run the example DAG against the local ModelArts emulator and show its XComs.
+"""``make demo``: run the example DAGs for both APIs against the local ModelArts emulator and show their XComs.
 
 Starts the emulator on a free loopback port, points ``AIRFLOW_CONN_MODELARTS_DEFAULT`` at it,
-runs ``airflow dags test`` with a throwaway AIRFLOW_HOME (SQLite), prints what every task pushed to
-XCom, stops the emulator, and exits non-zero if any task failed.
+runs ``airflow dags test`` for the v1 example and then the v2 example, one after the other against
+the one emulator, with a throwaway AIRFLOW_HOME (SQLite), prints what every task pushed to XCom,
+stops the emulator, and exits non-zero if any task failed.
 """
 
 from __future__ import annotations
@@ -18,12 +19,24 @@ import time
 from pathlib import Path
 from typing import Any
 
-from emulator_process import start_emulator, start_new_version
+from emulator_process import start_emulator, start_new_v2_job, start_new_version
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HOME = ROOT / ".airflow-demo"
 BIN = Path(sys.executable).parent
 EXAMPLE_DAGS = ROOT / "example_dags"
+# The v1 example (old-version jobs) and the v2 example (every job created since 2023-06-30).
+DEFAULT_DAGS = ["example_modelarts_training_jobs", "example_modelarts_v2"]
+# The fields a one-line summary shows, v1 names first, then v2 names.
+NAME_FIELDS = ("job_name", "version_name", "name")
+STATUS_FIELDS = ("status_name", "phase")
+SUMMARY_FIELDS = (
+    # v1 jobs and versions
+    "job_id", "job_name", "version_id", "version_name", "status", "status_name",
+    # v2 training jobs
+    "id", "name", "phase", "secondary_phase",
+    "duration",
+)  # fmt: skip
 
 
 def connection_json(info: dict[str, Any]) -> str:
@@ -75,24 +88,31 @@ def print_xcoms(dag_id: str, home: Path) -> bool:
     return run_state == "success"
 
 
+def first_field(item: dict[str, Any], fields: tuple[str, ...]) -> Any:
+    """The first of ``fields`` the row has: v1 rows and v2 rows name the same things differently."""
+    return next((item[field] for field in fields if item.get(field) is not None), None)
+
+
 def summarize(value: Any) -> str:
-    """One readable line per XCom: a list of jobs or versions is shown by its names and statuses."""
+    """One readable line per XCom: a list of jobs or versions (v1) or of training jobs (v2) is shown
+    by its names and statuses or phases."""
     if isinstance(value, list) and value and isinstance(value[0], dict):
-        names = [f"{item.get('job_name') or item.get('version_name')}={item.get('status_name')}" for item in value[:5]]
+        names = [f"{first_field(item, NAME_FIELDS)}={first_field(item, STATUS_FIELDS)}" for item in value[:5]]
         more = f" ... (+{len(value) - 5} more)" if len(value) > 5 else ""
         return f"{len(value)} item(s): " + ", ".join(names) + more
     if isinstance(value, dict) and len(json.dumps(value)) > 300:
-        keys = ("job_id", "job_name", "version_id", "version_name", "status", "status_name", "duration")
-        return json.dumps({key: value[key] for key in keys if key in value}) + " (abridged)"
+        return json.dumps({key: value[key] for key in SUMMARY_FIELDS if key in value}) + " (abridged)"
     return json.dumps(value)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dag", action="append", help="DAG id(s) to run (default: the main example)")
+    parser.add_argument(
+        "--dag", action="append", help=f"DAG id(s) to run, in order (default: {', '.join(DEFAULT_DAGS)})"
+    )
     parser.add_argument("--home", type=Path, default=DEFAULT_HOME, help="throwaway AIRFLOW_HOME (wiped first)")
     args = parser.parse_args()
-    dag_ids = args.dag or ["example_modelarts_training_jobs"]
+    dag_ids = args.dag or DEFAULT_DAGS
     home: Path = args.home.resolve()
 
     shutil.rmtree(home, ignore_errors=True)
@@ -108,7 +128,9 @@ def main() -> int:
         env = airflow_env(info, home)
         subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
         for dag_id in dag_ids:
+            # A fresh job (v1: a new version) starting now, so the DAG's sensors really wait.
             start_new_version(info["url"], dag_id)
+            start_new_v2_job(info["url"], dag_id)
             result = subprocess.run([str(BIN / "airflow"), "dags", "test", dag_id], env=env)
             ok = print_xcoms(dag_id, home) and result.returncode == 0 and ok
     finally:

@@ -1,8 +1,8 @@
 """The local ModelArts emulator as a child process, shared by ``scripts/demo.py`` and ``scripts/e2e.py``.
 
 Starts ``python -m airflow_provider_modelarts.emulator`` on a free loopback port, waits for its ready
-file, and gives a demo training job a fresh version through the emulator's control API so that a
-sensor finds it running and really waits.
+file, and, through the emulator's control API, gives a v1 demo training job a fresh version or
+creates a fresh v2 demo training job, so that a sensor finds it running and really waits.
 """
 
 from __future__ import annotations
@@ -24,6 +24,15 @@ EMULATOR_SPEED = "3"
 NEW_VERSIONS = {
     "example_modelarts_training_jobs": (1, [(1, 6), (7, 9), (8, 60), (10, None)]),
     "example_modelarts_failed_job": (2, [(1, 6), (8, 30), (11, None)]),
+}
+# Right before the v2 DAG run, a fresh v2 job under the name the DAG searches for: the newest
+# match, so the DAG picks it and its sensor defers and waits (about 35 s: room for a slow Airflow
+# start on a loaded machine, while `make demo` stays near one minute). Steps are (phase, emulated seconds).
+NEW_V2_JOBS = {
+    "example_modelarts_v2": (
+        "demo-v2-resnet50-train",
+        [["Creating", 6], ["Pending", 9], ["Running", 90], ["Completed", None]],
+    ),
 }
 START_TIMEOUT_SECONDS = 60.0
 
@@ -85,3 +94,17 @@ def start_new_version(emulator_url: str, dag_id: str) -> int | None:
     version_id: int = response.json()["version_id"]
     print(f"Started version {version_id} of demo training job {job_id}")
     return version_id
+
+
+def start_new_v2_job(emulator_url: str, dag_id: str) -> str | None:
+    """Create the DAG's fresh v2 demo job, starting now; its id, or None for other DAGs."""
+    name, timeline = NEW_V2_JOBS.get(dag_id, (None, None))
+    if name is None:
+        return None
+    response = requests.post(
+        f"{emulator_url}/_emulator/v2/training-jobs", json={"name": name, "timeline": timeline}, timeout=10
+    )
+    response.raise_for_status()
+    job_id: str = response.json()["id"]
+    print(f"Created v2 demo training job {name} ({job_id})")
+    return job_id

@@ -88,12 +88,15 @@ def fault_row(records: list[dict[str, Any]]) -> str:
     exact = sum(1 for record in records if record["exact_count"])
     texts = sum(1 for record in records if record["outcome"] != "success")
     leaks = sum(record["leaks"] for record in records)
+    v2_cases = sum(1 for record in records if record["layer"].startswith("v2_"))
     return (
-        f"| Fault matrix | {len(faults)} faults × {len(layers)} layers (hook, both operators, sensor poke, deferred "
-        f"trigger) = **{len(records)} cases** | {recovered} recovered within the retry budget, {typed} ended in "
-        f"their typed error; wrong successes: **{wrong}**; 401/403 retried: **{retried_auth}** "
-        f"(of {len(auth_cases)} refusals); requests within the retry budget: {within}/{len(records)} (exact count "
-        f"asserted in {exact}); {texts} error texts checked for secrets: {leaks} found |"
+        f"| Fault matrix | {len(faults)} faults × {len(layers)} layers (v1: hook, both operators, sensor poke, "
+        "deferred trigger; v2: hook get and search, search operator, phase sensor poke, phase trigger) = "
+        f"**{len(records)} cases** ({len(records) - v2_cases} v1, {v2_cases} v2) | "
+        f"{recovered} recovered within the retry budget, {typed} ended in their typed error; "
+        f"wrong successes: **{wrong}**; 401/403 retried: **{retried_auth}** (of {len(auth_cases)} refusals); "
+        f"requests within the retry budget: {within}/{len(records)} (exact count asserted in {exact}); "
+        f"{texts} error texts checked for secrets: {leaks} found |"
     )
 
 

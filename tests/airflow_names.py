@@ -26,6 +26,13 @@ except ImportError:  # Airflow 3.0
     from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef,unused-ignore]
 
 try:
+    from airflow.serialization.serialized_objects import DagSerialization
+except ImportError:  # Airflow 3.0 and 3.1
+    from airflow.serialization.serialized_objects import (  # type: ignore[attr-defined,no-redef,unused-ignore]
+        SerializedDAG as DagSerialization,
+    )
+
+try:
     from airflow.sdk.bases.operator import TriggerFailureReason
 except ImportError:  # Airflow 3.0
     from airflow.models.trigger import TriggerFailureReason  # type: ignore[no-redef,unused-ignore]
@@ -37,6 +44,7 @@ __all__ = [
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "AirflowTaskTimeout",
+    "DagSerialization",
     "TaskDeferralTimeout",
     "TaskDeferred",
     "TriggerFailureReason",

@@ -65,6 +65,7 @@ from airflow_provider_modelarts.validation import (
     validate_region,
     validate_retry_settings,
 )
+from airflow_provider_modelarts.version_compat import get_connection_quietly
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -190,7 +191,7 @@ class ModelArtsHook(BaseHook):
 
         :return: whether the settings changed. A first read (nothing to compare with) is no change.
         """
-        connection = self.get_connection(self.modelarts_conn_id)
+        connection = get_connection_quietly(self, self.modelarts_conn_id)
         previous = self.__dict__.get("settings")
         if previous is not None and _fields_of(connection) == self._connection_fields:
             return False

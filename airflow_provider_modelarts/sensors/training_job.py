@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 import warnings
 from collections.abc import Collection, Sequence
 from datetime import timedelta
@@ -41,6 +42,15 @@ from airflow_provider_modelarts.operators.base import (
     warn_if_large,
     warn_missing_fields,
 )
+from airflow_provider_modelarts.outage import (
+    DEFAULT_MAX_OUTAGE,
+    Outage,
+    load_outage,
+    outage_key,
+    record_failed_check,
+    save_outage,
+    validate_max_outage,
+)
 from airflow_provider_modelarts.version_compat import TaskDeferralTimeout, task_state_store
 
 if TYPE_CHECKING:
@@ -75,6 +85,12 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
     out after 3600 s waiting for training job 7 (version 70) to reach JOBSTAT_COMPLETED; last
     check: status 8 (JOBSTAT_RUNNING).``
 
+    API outages are ridden out: a check that fails with a transient error (5xx, 429, timeout,
+    connection error) once the hook's retries are spent is logged and the wait goes on, until the
+    failed checks have lasted ``max_outage``; then the task fails as any error fails it, so its
+    retries apply. Authentication, validation and not-found errors are never ridden out. The same
+    holds in poke, reschedule and deferrable mode, and for a trigger re-created from its kwargs.
+
     Without ``version_id``, the job's latest version is pinned at the first check and kept across
     reschedules, deferrals and task retries of the run (and an edit of the DAG's ``retries``); a
     Clear of the task pins the latest version again, and so does a different ``job_id``.
@@ -94,6 +110,8 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
     :param deferrable: wait in the triggerer instead of a worker slot (default:
         ``[operators] default_deferrable``). It frees the worker slot by itself, so
         ``mode="reschedule"`` has no effect with it (a warning says so).
+    :param max_outage: how long a run of failed checks is ridden out: a ``timedelta`` or seconds
+        (default 15 minutes; 0 fails at the first failed check, as earlier releases did). Not templated.
     :param xcom_fields: the fields of the version to push: ``None`` (default) or ``"all"`` for
         every field of the API's version detail, or a list of field names (not templated). A name the
         version does not have is logged as a warning, with the nearest field it has.
@@ -124,6 +142,7 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         modelarts_retry_delay: float = api.DEFAULT_RETRY_DELAY,
         modelarts_retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
         xcom_fields: Sequence[str] | str | None = None,
+        max_outage: timedelta | float = DEFAULT_MAX_OUTAGE,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -132,6 +151,7 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
             ("target_status", target_status),
             ("failure_statuses", failure_statuses),
             ("xcom_fields", xcom_fields),
+            ("max_outage", max_outage),
         ):
             self.require_literal(value, parameter)
         # Refuse bad literal values at DAG parse time; the rest are checked once resolved.
@@ -147,6 +167,7 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         self.failure_statuses = condition.failure_statuses
         self.deferrable = deferrable
         self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)
+        self.max_outage = validate_max_outage(max_outage)
         self.set_connection_args(
             modelarts_conn_id,
             region,
@@ -221,14 +242,18 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         """One check: the condition (version pinned) and, once the wait succeeded, the result.
 
         Raises ``AirflowFailException`` (no task retries) for a failure or foreign terminal
-        status and for a job or version that does not exist.
+        status and for a job or version that does not exist; an ``AirflowException`` for a
+        transient error once the outage it is part of has lasted ``max_outage``. A transient
+        error before that is logged and the check reads as still waiting.
         """
         # One hook for all pokes of this try: one session, and one IAM token under password auth.
         hook = self._poke_hook
+        condition: WaitCondition | None = None
         try:
             condition = WaitCondition.validate(
                 self.job_id, self.version_id, self.target_statuses, self.failure_statuses
             )
+            outage = self._outage(context, condition)
             if condition.version_id is None:
                 try:
                     pinned = self._pinned_version(context, hook, condition.job_id)
@@ -237,17 +262,24 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
                     # (credentials, connection) keep their own words, as the first request's errors.
                     if is_permanent(error):
                         raise
-                    raise _check_error(condition, error) from error
+                    raise self._failed_check(context, condition, outage, error) from error
                 condition = dataclasses.replace(condition, version_id=pinned)
             persist_console_link(context, hook, condition.job_id, condition.version_id, operator=self)
             context["ti"].xcom_push(key="version_id", value=condition.version_id)
             try:
                 detail = hook.get_job_version(condition.job_id, condition.version_id)  # type: ignore[arg-type]
             except ModelArtsError as error:
-                raise _check_error(condition, error) from error
+                raise self._failed_check(context, condition, outage, error) from error
+        except _RiddenOut:
+            self._close_poke_hook()
+            assert condition is not None
+            return condition, None
         except BaseException:
             self._close_poke_hook()
             raise
+        if outage.succeeded_check():
+            self.log.info("%s answered again: the API outage is over", condition.subject)
+            self._save_outage(context, condition, outage)
         verdict, message = condition.judge(int(detail.get("status", -1)))
         message = _sentence(message)
         if verdict == "failed":
@@ -256,6 +288,29 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         # What a timeout in poke or reschedule mode reports as the last check (see _timed_out).
         self._last_check: tuple[WaitCondition, int] = (condition, int(detail.get("status", -1)))
         return condition, self._xcom_value(version_result(detail, condition.job_id)) if verdict == "success" else None
+
+    def _failed_check(
+        self, context: Context, condition: WaitCondition, outage: Outage, error: ModelArtsError
+    ) -> Exception:
+        """What a check that failed with ``error`` raises: ``AirflowFailException`` when no retry
+        can fix it; for a transient error, ``_RiddenOut`` (logged) while the outage is shorter than
+        ``max_outage``, then an ``AirflowException`` worded as the trigger's ``error`` event."""
+        verdict, message = condition.judge_error(error)
+        if verdict == "failed":
+            return AirflowFailException(_sentence(message))
+        rides_out, message = record_failed_check(outage, _sentence(message))
+        self._save_outage(context, condition, outage)
+        if rides_out:
+            self.log.warning(message)
+            return _RiddenOut()
+        return AirflowException(message)
+
+    # The outage is kept per job, not per version: an outage can begin before the version is pinned.
+    def _outage(self, context: Context, condition: WaitCondition) -> Outage:
+        return load_outage(context, outage_key(condition.job_id), self.max_outage, self)
+
+    def _save_outage(self, context: Context, condition: WaitCondition, outage: Outage) -> None:
+        save_outage(context, outage_key(condition.job_id), outage, self)
 
     def _xcom_value(self, result: dict[str, Any]) -> dict[str, Any]:
         """What the sensor returns: the version without the API's envelope flag, or the chosen fields."""
@@ -316,6 +371,13 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         try:
             # Check once first: a finished job needs no round trip through the triggerer.
             condition, result = self._check(context)
+            while result is None and condition.version_id is None:
+                # An outage hid the version to pin, and the trigger watches a pinned version: ride
+                # it out here, as poke mode does, until the version is known (max_outage bounds it).
+                if pendulum.now("UTC") >= started.add(seconds=self.timeout):
+                    raise AirflowSensorTimeout(self._deferred_timeout_message())
+                time.sleep(self.poke_interval)
+                condition, result = self._check(context)
         except Exception as error:
             self._skip_or_raise(error)
         if result is not None:
@@ -337,6 +399,8 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
                 retry_limit=self.modelarts_retry_limit,
                 retry_delay=self.modelarts_retry_delay,
                 retry_max_delay=self.modelarts_retry_max_delay,
+                max_outage=self.max_outage,
+                outage_started_at=self._outage(context, condition).started_at,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),
@@ -404,7 +468,7 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         if status == "timeout":
             # Worded here, not by the trigger, so poke, reschedule and deferrable mode say the same.
             raise AirflowSensorTimeout(self._deferred_timeout_message(event))
-        # "error": the trigger's API retries were spent; this fails the try, so task retries apply.
+        # "error": an outage outlasted max_outage; this fails the try, so task retries apply.
         raise AirflowException(_sentence(message))
 
     def _version_data(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -426,14 +490,8 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         return version_result({**detail, "status": polled.get("status", detail.get("status"))}, event["job_id"])
 
 
-def _check_error(condition: WaitCondition, error: ModelArtsError) -> AirflowException:
-    """A failed check, worded as the trigger words it so that every mode says the same thing:
-    ``AirflowFailException`` when no retry can fix it, else a plain ``AirflowException`` (the hook's
-    retries are spent; the task's own retries may help)."""
-    verdict, message = condition.judge_error(error)
-    if verdict == "failed":
-        return AirflowFailException(_sentence(message))
-    return AirflowException(_sentence(message))
+class _RiddenOut(Exception):
+    """A check failed with a transient error that the wait rides out (see ``max_outage``)."""
 
 
 def _with_cause(error: AirflowSensorTimeout, cause: BaseException) -> AirflowSensorTimeout:

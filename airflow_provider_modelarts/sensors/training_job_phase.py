@@ -20,23 +20,28 @@ from airflow.providers.common.compat.sdk import (
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_modelarts import api, v2
-from airflow_provider_modelarts import outage as outage_clock
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsError
 from airflow_provider_modelarts.job_wait import PhaseWaitCondition
 from airflow_provider_modelarts.operators.base import ModelArtsTaskMixin, resolved_at_runtime
-from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
-from airflow_provider_modelarts.version_compat import TaskDeferralTimeout, task_state_store
+from airflow_provider_modelarts.outage import (
+    DEFAULT_MAX_OUTAGE,
+    OUTAGE_STARTED_KEY,
+    Outage,
+    load_outage,
+    outage_key,
+    record_failed_check,
+    save_outage,
+    validate_max_outage,
+)
+from airflow_provider_modelarts.version_compat import TaskDeferralTimeout
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
-# The task-state key prefix (one key per job) of the current outage's start. Task state survives
-# reschedules (XCom does not); the try number scopes it, so a task retry after an outage that
-# failed the try starts with a fresh max_outage.
-OUTAGE_STARTED_KEY = "modelarts_outage_started_at"
+__all__ = ["OUTAGE_STARTED_KEY", "ModelArtsTrainingJobPhaseSensor"]
 # Stands in for a training_job_id Airflow resolves at run time, for the checks at DAG parse time.
 _PLACEHOLDER_JOB_ID = "00000000-0000-0000-0000-000000000000"
 # Errors a task retry cannot fix: under soft_fail they skip the task (as for the v1 sensor).
@@ -140,27 +145,10 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
     # ------------------------------------------------------------------ the outage, across tries
 
     def _outage(self, context: Context, condition: PhaseWaitCondition) -> Outage:
-        stored = self._outage_store(context).get(self._outage_key(condition))
-        started = None
-        if isinstance(stored, dict) and stored.get("try_number") == _try_number(context):
-            started = stored.get("started_at")
-        return Outage(self.max_outage, started if isinstance(started, (int, float)) else None)
+        return load_outage(context, outage_key(condition.training_job_id), self.max_outage, self)
 
     def _save_outage(self, context: Context, condition: PhaseWaitCondition, outage: Outage) -> None:
-        store, key = self._outage_store(context), self._outage_key(condition)
-        if outage.started_at is None:
-            store.delete(key)
-        else:
-            store.set(key, {"started_at": outage.started_at, "try_number": _try_number(context)})
-
-    def _outage_store(self, context: Context) -> Any:
-        """The task state store (it survives reschedules); without one, this operator object."""
-        store = task_state_store(context)
-        return store if store is not None else self.__dict__.setdefault("_outage_without_store", _DictStore())
-
-    @staticmethod
-    def _outage_key(condition: PhaseWaitCondition) -> str:
-        return f"{OUTAGE_STARTED_KEY}:{condition.training_job_id}"
+        save_outage(context, outage_key(condition.training_job_id), outage, self)
 
     # ------------------------------------------------------------------ checks
 
@@ -180,12 +168,12 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
             error_verdict, error_message = condition.judge_error(error)
             if error_verdict == "failed":
                 raise AirflowFailException(_sentence(error_message)) from error
-            rides_out, how_long = outage.failed_check(outage_clock.wall_clock())
+            rides_out, message = record_failed_check(outage, _sentence(error_message))
             self._save_outage(context, condition, outage)
             if rides_out:
-                self.log.warning("%s: %s", _sentence(error_message), how_long)
+                self.log.warning(message)
                 return condition, None, outage
-            raise AirflowException(f"{_sentence(error_message)} ({how_long})") from error
+            raise AirflowException(message) from error
         except BaseException:
             self._close_poke_hook()
             raise
@@ -287,20 +275,6 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
             raise AirflowSensorTimeout(message)
         # "error": an outage outlasted max_outage; this fails the try, so task retries apply.
         raise AirflowException(message)
-
-
-class _DictStore(dict[str, Any]):
-    """The task state store's get/set/delete, in memory (contexts without a store)."""
-
-    def set(self, key: str, value: Any) -> None:
-        self[key] = value
-
-    def delete(self, key: str) -> None:
-        self.pop(key, None)
-
-
-def _try_number(context: Context) -> int:
-    return int(getattr(context["ti"], "try_number", 0) or 0)
 
 
 def _sentence(message: str) -> str:

@@ -13,6 +13,7 @@ from airflow_provider_modelarts import api
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsError
 from airflow_provider_modelarts.job_wait import WaitCondition, status_codes, version_result
+from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, record_failed_check, validate_max_outage
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.polling import PollerKey
@@ -39,8 +40,9 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
     Verdicts and messages come from :class:`~airflow_provider_modelarts.job_wait.WaitCondition`,
     as in the sensor's poke mode. An error that no retry can fix (authentication or permission,
     validation, connection configuration, a job or version that does not exist) ends the wait with
-    ``failed``; any other error, once the hook's retries are spent, with ``error``, so the task's
-    own retries may apply.
+    ``failed``. Any other error (the hook's retries spent) is ridden out, logged, until the failed
+    checks have gone on for ``max_outage`` seconds; then the event is ``error``, so the task's own
+    retries may apply.
 
     :param job_id: the training job.
     :param version_id: the version (the sensor pins the latest one before deferring).
@@ -52,6 +54,9 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
     :param retry_limit: retries of each API call on transient errors.
     :param retry_delay: first backoff delay of those retries, in seconds.
     :param retry_max_delay: longest backoff delay of those retries, in seconds.
+    :param max_outage: seconds of consecutive failed checks to ride out (0: none).
+    :param outage_started_at: when the current run of failed checks began (Unix time), if one has:
+        set by the sensor when its first check failed, and kept by :meth:`serialize`.
     """
 
     def __init__(
@@ -69,6 +74,8 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
         retry_limit: int = api.DEFAULT_RETRY_LIMIT,
         retry_delay: float = api.DEFAULT_RETRY_DELAY,
         retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
+        max_outage: float = DEFAULT_MAX_OUTAGE.total_seconds(),
+        outage_started_at: float | None = None,
     ) -> None:
         super().__init__()
         self.condition = WaitCondition.validate(job_id, version_id, target_statuses, failure_statuses)
@@ -81,6 +88,7 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
         self.retry_limit, self.retry_delay, self.retry_max_delay = api.validate_retry_settings(
             retry_limit, retry_delay, retry_max_delay
         )
+        self.outage = Outage(validate_max_outage(max_outage), outage_started_at)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -99,6 +107,8 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
                 "retry_limit": self.retry_limit,
                 "retry_delay": self.retry_delay,
                 "retry_max_delay": self.retry_max_delay,
+                "max_outage": self.outage.max_outage,
+                "outage_started_at": self.outage.started_at,
             },
         )
 
@@ -152,11 +162,20 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
                         continue  # the deadline passed while waiting: report it at the top of the loop
                     seen_round, current = result
                 except ModelArtsError as error:
-                    # Never turned into an outcome: "failed" when no retry can fix it, else "error"
-                    # (the hook's retries are spent; the task's own retries then apply).
+                    # "failed" when no retry can fix it; a transient error (the hook's retries
+                    # spent) is ridden out up to max_outage, then "error" (task retries apply).
                     outcome, message = self.condition.judge_error(error)
+                    if outcome == "error":
+                        rides_out, message = record_failed_check(self.outage, message)
+                        if rides_out:
+                            self.log.warning(message)
+                            # The round that failed is the latest: wait for the next one.
+                            seen_round = poller.rounds_run
+                            continue
                     yield self._event(outcome, message)
                     return
+                if self.outage.succeeded_check():
+                    self.log.info("%s answered again: the API outage is over", self._describe(None))
                 previous, snapshot = snapshot, current
                 verdict, message = self.condition.judge(int(current.get("status", -1)))
                 if verdict != "waiting":

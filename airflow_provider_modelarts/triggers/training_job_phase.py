@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_modelarts import api, v2
-from airflow_provider_modelarts import outage as outage_clock
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsError
 from airflow_provider_modelarts.job_wait import PhaseWaitCondition
-from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
+from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, record_failed_check, validate_max_outage
 from airflow_provider_modelarts.triggers.training_job import _within
 
 if TYPE_CHECKING:
@@ -153,13 +152,12 @@ class ModelArtsTrainingJobPhaseTrigger(BaseTrigger):
                 except ModelArtsError as error:
                     outcome, message = self.condition.judge_error(error)
                     if outcome == "error":
-                        rides_out, how_long = self.outage.failed_check(outage_clock.wall_clock())
+                        rides_out, message = record_failed_check(self.outage, message)
                         if rides_out:
-                            self.log.warning("%s: %s", message, how_long)
+                            self.log.warning(message)
                             # The round that failed is the latest: wait for the next one.
                             seen_round = poller.rounds_run
                             continue
-                        message = f"{message} ({how_long})"
                     yield self._event(outcome, message)
                     return
                 if self.outage.succeeded_check():

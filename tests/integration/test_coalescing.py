@@ -136,7 +136,8 @@ def test_a_failed_round_reaches_every_watcher_as_an_error_not_an_outcome(emu: Mo
     jobs = [emu.create_job(job_name=f"round-error-{i}", timeline=[(10, None)]) for i in range(2)]
     emu.reset()
     emu.add_fault(kind="status", status=500)
-    events = _run_all([_trigger(job["job_id"], job["version_id"], retry_limit=1) for job in jobs])
+    # max_outage=0: the failed round ends both waits (riding it out: test_sensor_outage.py).
+    events = _run_all([_trigger(job["job_id"], job["version_id"], retry_limit=1, max_outage=0) for job in jobs])
     assert [event["status"] for event in events] == ["error", "error"]
     assert all("HTTP 500" in event["message"] for event in events)
     assert emu.stats()["requests_total"] == 2  # one round: its first list call, tried twice (retry_limit=1)

@@ -19,11 +19,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pendulum
 import pytest
 from sqlalchemy import select
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.links import CONSOLE_LINK_XCOM_KEY, ModelArtsConsoleLink
+from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_1_PLUS
 
 DAG_FILE = Path(__file__).parent / "dags" / "modelarts_patterns.py"
 LOGICAL_DATE = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -76,12 +78,17 @@ def _xcom(run: Any, task_id: str, key: str = "return_value", map_index: int = -1
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
+    # A plain select, not XComModel.get_many: that returns a legacy Query on Airflow 3.0 and a
+    # Select from 3.1, and only the Select has with_only_columns.
+    query = select(XComModel.value).where(
+        XComModel.dag_id == run.dag_id,
+        XComModel.run_id == run.run_id,
+        XComModel.task_id == task_id,
+        XComModel.key == key,
+        XComModel.map_index == map_index,
+    )
     with create_session() as session:
-        row = session.scalars(
-            XComModel.get_many(
-                run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id, key=key, map_indexes=map_index
-            ).with_only_columns(XComModel.value)
-        ).first()
+        row = session.scalars(query).first()
     return XComModel.deserialize_value(type("Row", (), {"value": row})()) if row is not None else None
 
 
@@ -96,17 +103,19 @@ def _clear_and_rerun(dag: Any, run: Any) -> Any:
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import clear_task_instances
     from airflow.sdk.definitions.dag import _run_task
-    from airflow.sdk.timezone import utcnow
-    from airflow.serialization.serialized_objects import DagSerialization
     from airflow.utils.session import create_session
     from airflow.utils.state import DagRunState, TaskInstanceState
+
+    from tests.airflow_names import DagSerialization
 
     with create_session() as session:
         dag_run = session.scalars(select(DagRun).where(DagRun.run_id == run.run_id)).one()
         clear_task_instances(list(dag_run.get_task_instances(session=session)), session, DagRunState.RUNNING)
     with create_session() as session:
         dag_run = session.scalars(select(DagRun).where(DagRun.run_id == run.run_id)).one()
-        dag_run.dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
+        # What dag.test() schedules with: the serialized DAG from 3.1, the DAG itself on 3.0.
+        scheduler_dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
+        dag_run.dag = scheduler_dag if AIRFLOW_V_3_1_PLUS else dag
         while dag_run.state == DagRunState.RUNNING:
             session.expire_all()
             schedulable, _ = dag_run.update_state(session=session)
@@ -114,11 +123,16 @@ def _clear_and_rerun(dag: Any, run: Any) -> Any:
                 if ti.state != TaskInstanceState.UP_FOR_RESCHEDULE:
                     ti.try_number += 1
                 ti.state = TaskInstanceState.SCHEDULED
-                ti.scheduled_dttm = utcnow()
+                ti.scheduled_dttm = pendulum.now("UTC")
             session.commit()
             for ti in dag_run.get_task_instances(session=session):
-                if ti.state == TaskInstanceState.SCHEDULED:
+                if ti.state != TaskInstanceState.SCHEDULED:
+                    continue
+                if AIRFLOW_V_3_1_PLUS:
                     _run_task(ti=ti, task=dag.task_dict[ti.task_id], run_triggerer=True)
+                else:  # 3.0's _run_task takes the task on the task instance
+                    ti.task = dag.task_dict[ti.task_id]
+                    _run_task(ti=ti, run_triggerer=True)
         return dag_run
 
 

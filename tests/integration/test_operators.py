@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-import structlog
 from airflow.sdk import DAG, task
 
 from airflow_provider_modelarts.api import DEFAULT_RETRY_MAX_DELAY
@@ -24,6 +23,7 @@ from airflow_provider_modelarts.operators.training_jobs import (
 )
 from tests.conftest import EMULATOR_JOB_COUNT, TOKEN_CONN_ID, api_requests
 from tests.integration.airflow_context import make_context
+from tests.log_capture import capture_task_logs
 
 
 def test_list_one_page_pushes_jobs_and_counters(emu: ModelArtsEmulator) -> None:
@@ -191,13 +191,13 @@ def test_a_value_over_the_warning_size_is_pushed_with_a_warning_naming_how_to_na
     emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(operator_base, "XCOM_SIZE_WARNING_BYTES", 10_000)
-    with structlog.testing.capture_logs() as logs:
+    with capture_task_logs() as logs:
         jobs = ModelArtsListTrainingJobsOperator(task_id="t", per_page=1000).execute(make_context())
     size = len(json.dumps(jobs).encode())
     warnings = [entry["event"] for entry in logs if entry["log_level"] == "warning" and "XCom" in entry["event"]]
     assert len(warnings) == 1 and f"({size} bytes)" in warnings[0]
     assert "max_results" in warnings[0] and "xcom_fields" in warnings[0]
-    with structlog.testing.capture_logs() as logs:
+    with capture_task_logs() as logs:
         ModelArtsListTrainingJobsOperator(task_id="t", per_page=10).execute(make_context())
     assert not [entry for entry in logs if "XCom" in entry["event"]]
 
@@ -206,7 +206,7 @@ def test_a_value_over_the_warning_size_is_pushed_with_a_warning_naming_how_to_na
 
 
 def _log_lines(operator: ModelArtsListTrainingJobsOperator) -> tuple[list[dict[str, Any]], list[str]]:
-    with structlog.testing.capture_logs() as logs:
+    with capture_task_logs() as logs:
         jobs = operator.execute(make_context())
     return jobs, [entry["event"] for entry in logs]
 

@@ -24,6 +24,7 @@ from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.polling import SharedStatusPoller
 from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
+from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.airflow_names import AirflowRescheduleException, deserialize, serialize
 from tests.conftest import api_requests
 from tests.integration.airflow_context import TaskStateStore, make_context
@@ -99,6 +100,7 @@ def test_poke_mode_times_out(emu: ModelArtsEmulator) -> None:
         sensor.execute(make_context())
 
 
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="task_state_store arrived in Airflow 3.3")
 def test_reschedule_mode_pins_the_version_across_tries(emu: ModelArtsEmulator) -> None:
     job = _job(emu, (8, 1.0), (10, None))
     store = TaskStateStore()
@@ -110,6 +112,21 @@ def test_reschedule_mode_pins_the_version_across_tries(emu: ModelArtsEmulator) -
     again = ModelArtsTrainingJobSensor(task_id="s", job_id=job["job_id"], mode="reschedule", **FAST)
     result = again.execute(make_context(store))
     assert result["version_id"] == job["version_id"] != newer["version_id"]
+
+
+@pytest.mark.skipif(AIRFLOW_V_3_3_PLUS, reason="the behaviour without task_state_store (Airflow 3.3)")
+def test_below_airflow_3_3_each_reschedule_pins_the_latest_version_again(emu: ModelArtsEmulator) -> None:
+    """The documented limitation: without a task state store the pin does not survive a reschedule."""
+    job = _job(emu, (8, None))
+    store = TaskStateStore()
+    first = ModelArtsTrainingJobSensor(task_id="s", job_id=job["job_id"], mode="reschedule", **FAST)
+    with pytest.raises(AirflowRescheduleException):
+        first.execute(make_context(store))
+    newer = emu.add_version(job["job_id"], timeline=[(10, None)])
+    again = ModelArtsTrainingJobSensor(task_id="s", job_id=job["job_id"], mode="reschedule", **FAST)
+    result = again.execute(make_context(store))
+    assert result["version_id"] == newer["version_id"] != job["version_id"]
+    assert store.values == {}
 
 
 def test_deferrable_checks_first_then_defers_with_a_safe_trigger(emu: ModelArtsEmulator) -> None:
@@ -211,7 +228,8 @@ def test_trigger_times_out_at_its_absolute_deadline(emu: ModelArtsEmulator) -> N
 def test_trigger_reports_an_error_once_retries_are_spent(emu: ModelArtsEmulator) -> None:
     job = _job(emu, (8, None))
     emu.add_fault(kind="status", status=500)
-    event = asyncio.run(_first_event(_trigger(job, retry_limit=2)))
+    # max_outage=0: no outage is ridden out, so the first round whose retries are spent ends the wait.
+    event = asyncio.run(_first_event(_trigger(job, retry_limit=2, max_outage=0)))
     assert event["status"] == "error" and "HTTP 500" in event["message"]
     assert api_requests(emu) == 3
 

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-import structlog
 from airflow.sdk import DAG, task
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
@@ -23,6 +22,7 @@ from airflow_provider_modelarts.exceptions import ModelArtsServerError, ModelArt
 from airflow_provider_modelarts.links import CONSOLE_LINK_XCOM_KEY, ModelArtsConsoleLink
 from airflow_provider_modelarts.sensors.training_job import PINNED_VERSION_KEY, ModelArtsTrainingJobSensor
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
+from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.airflow_names import (
     AirflowException,
     AirflowFailException,
@@ -34,6 +34,7 @@ from tests.airflow_names import (
 )
 from tests.conftest import api_requests
 from tests.integration.airflow_context import TaskInstanceRuns, TaskStateStore, make_context
+from tests.log_capture import capture_task_logs
 
 FAST = {"poke_interval": 0.1, "timeout": 30, "modelarts_retry_delay": 0.01}
 MODES = ("poke", "reschedule", "deferrable")
@@ -118,7 +119,8 @@ def test_soft_fail_does_not_skip_an_api_outage_so_task_retries_apply(emu: ModelA
     if mode == "deferrable":
         # The first check passes; the outage starts once the trigger polls.
         with pytest.raises(TaskDeferred) as deferred:
-            _sensor(mode, job["job_id"], soft_fail=True, modelarts_retry_limit=0).execute(make_context())
+            # max_outage=0: the outage fails the try at once (these tests are about soft_fail).
+            _sensor(mode, job["job_id"], soft_fail=True, modelarts_retry_limit=0, max_outage=0).execute(make_context())
         emu.add_fault(kind="status", status=500)
         event = asyncio.run(_first_event(deferred.value.trigger))  # type: ignore[arg-type]
         assert event["status"] == "error"
@@ -131,7 +133,7 @@ def test_soft_fail_does_not_skip_an_api_outage_so_task_retries_apply(emu: ModelA
         return
     emu.add_fault(kind="status", status=500)
     with pytest.raises(AirflowException) as raised:
-        _run_until_done(mode, job["job_id"], soft_fail=True, modelarts_retry_limit=0)
+        _run_until_done(mode, job["job_id"], soft_fail=True, modelarts_retry_limit=0, max_outage=0)
     # The outage hits the request that pins the latest version: worded as every check error is.
     assert type(raised.value) is AirflowException and type(raised.value.__cause__) is ModelArtsServerError
     assert str(raised.value).startswith(f"Checking training job {job['job_id']} (its latest version) failed: ")
@@ -142,7 +144,7 @@ def test_never_fail_skips_an_api_outage_with_its_reason(emu: ModelArtsEmulator, 
     job = _job(emu, (8, None))
     emu.add_fault(kind="status", status=500)
     with pytest.raises(AirflowSkipException, match=r"^Skipping due to never_fail: .*HTTP 500"):
-        _run_until_done(mode, job["job_id"], never_fail=True, modelarts_retry_limit=0)
+        _run_until_done(mode, job["job_id"], never_fail=True, modelarts_retry_limit=0, max_outage=0)
 
 
 def test_never_fail_is_honoured_on_the_check_before_deferring(emu: ModelArtsEmulator) -> None:
@@ -169,6 +171,7 @@ def test_reschedule_mode_with_deferrable_warns_that_it_has_no_effect() -> None:
 # -- item 1d: the pinned version ---------------------------------------------------------------
 
 
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="task_state_store arrived in Airflow 3.3")
 def test_the_pin_survives_reschedules_and_retries_and_a_clear_pins_the_latest_again(emu: ModelArtsEmulator) -> None:
     job = _job(emu, (8, None))
     runs = TaskInstanceRuns(task_id="s", retries=2)
@@ -205,6 +208,7 @@ def test_a_cleared_sensor_reports_the_new_version_not_the_old_result(emu: ModelA
         _run_until_done("poke", job["job_id"], runs)
 
 
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="task_state_store arrived in Airflow 3.3")
 def test_a_pin_belongs_to_its_job(emu: ModelArtsEmulator) -> None:
     first, second = _job(emu, (10, None)), _job(emu, (10, None))
     store = TaskStateStore()
@@ -216,6 +220,7 @@ def test_a_pin_belongs_to_its_job(emu: ModelArtsEmulator) -> None:
     assert set(store.values) == {f"{PINNED_VERSION_KEY}:{first['job_id']}", f"{PINNED_VERSION_KEY}:{second['job_id']}"}
 
 
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="task_state_store arrived in Airflow 3.3")
 def test_mapped_sensors_keep_their_pins_apart(emu: ModelArtsEmulator) -> None:
     jobs = [_job(emu, (10, None)), _job(emu, (10, None))]
     store = TaskStateStore()
@@ -398,7 +403,8 @@ def test_a_deferral_timeout_that_beats_the_trigger_says_what_was_awaited(emu: Mo
 
 def _outage_outcome(emu: ModelArtsEmulator, mode: str, job: dict[str, Any], **flags: Any) -> BaseException:
     """The error of the sensor in ``mode`` when every request for the job answers 503 once it waits."""
-    kwargs: dict[str, Any] = {"version_id": job["version_id"], "modelarts_retry_limit": 0, **flags}
+    # max_outage=0: the first failed check ends the wait (riding outages out: test_sensor_outage.py).
+    kwargs: dict[str, Any] = {"version_id": job["version_id"], "modelarts_retry_limit": 0, "max_outage": 0, **flags}
     fault = {"kind": "status", "status": 503, "path_contains": f"/training-jobs/{job['job_id']}"}
     runs = TaskInstanceRuns(task_id="s")
     with pytest.raises(AirflowException) as raised:
@@ -448,7 +454,9 @@ def test_an_outage_gets_the_same_verdict_and_message_in_every_mode(
 # -- review fixes: run-time values on arguments that are not templated --------------------------------
 
 
-@pytest.mark.parametrize("parameter", ["target_status", "failure_statuses", "xcom_fields", "modelarts_retry_limit"])
+@pytest.mark.parametrize(
+    "parameter", ["target_status", "failure_statuses", "xcom_fields", "modelarts_retry_limit", "max_outage"]
+)
 def test_a_taskflow_output_on_an_argument_that_is_not_templated_is_refused_naming_it(parameter: str) -> None:
     with DAG("parse", schedule=None, start_date=datetime(2026, 1, 1)):
 
@@ -471,6 +479,7 @@ def test_jinja_on_target_status_is_refused_and_the_message_lists_the_templated_a
 # -- review fixes: editing retries without a Clear keeps the pin ---------------------------------------
 
 
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="task_state_store arrived in Airflow 3.3")
 def test_editing_retries_in_the_dag_without_a_clear_keeps_the_pin(emu: ModelArtsEmulator) -> None:
     job = _job(emu, (8, None))
     runs = TaskInstanceRuns(task_id="s", retries=2)
@@ -479,7 +488,7 @@ def test_editing_retries_in_the_dag_without_a_clear_keeps_the_pin(emu: ModelArts
         sensor = ModelArtsTrainingJobSensor(
             task_id="s", job_id=job["job_id"], mode="reschedule", retries=retries, **FAST
         )
-        with structlog.testing.capture_logs() as logs, pytest.raises(AirflowRescheduleException):
+        with capture_task_logs() as logs, pytest.raises(AirflowRescheduleException):
             sensor.execute(runs.context())  # type: ignore[arg-type]
         return runs.context()["ti"].xcom["version_id"], [entry["event"] for entry in logs]
 
@@ -500,12 +509,13 @@ def test_editing_retries_in_the_dag_without_a_clear_keeps_the_pin(emu: ModelArts
 def test_the_first_pin_does_not_claim_a_clear(emu: ModelArtsEmulator) -> None:
     job = _job(emu, (8, None))
     sensor = ModelArtsTrainingJobSensor(task_id="s", job_id=job["job_id"], mode="reschedule", **FAST)
-    with structlog.testing.capture_logs() as logs, pytest.raises(AirflowRescheduleException):
+    with capture_task_logs() as logs, pytest.raises(AirflowRescheduleException):
         sensor.execute(make_context())  # type: ignore[arg-type]
     pinned = [entry["event"] for entry in logs if "Pinned" in entry["event"]]
     assert pinned == [f"Pinned training job {job['job_id']} to its latest version {job['version_id']}"]
 
 
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="task_state_store arrived in Airflow 3.3")
 def test_a_pin_stored_in_the_earlier_format_is_kept_until_a_clear(emu: ModelArtsEmulator) -> None:
     job = _job(emu, (8, None))
     newer = emu.add_version(job["job_id"], timeline=[(8, None)])
@@ -531,7 +541,7 @@ def test_a_pin_stored_in_the_earlier_format_is_kept_until_a_clear(emu: ModelArts
 def test_a_misspelt_xcom_field_warns_with_the_nearest_field(emu: ModelArtsEmulator) -> None:
     job = _job(emu, (10, None))
     sensor = ModelArtsTrainingJobSensor(task_id="s", job_id=job["job_id"], xcom_fields=["version_id", "staus"], **FAST)
-    with structlog.testing.capture_logs() as logs:
+    with capture_task_logs() as logs:
         result = sensor.execute(make_context())  # type: ignore[arg-type]
     assert result == {"version_id": job["version_id"]}
     warnings = [entry["event"] for entry in logs if entry["log_level"] == "warning"]

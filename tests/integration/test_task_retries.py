@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -17,10 +18,14 @@ from pathlib import Path
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator, airflow_connection
 from airflow_provider_modelarts.emulator import config as emulator_config
+from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_1_PLUS
 
 BIN = Path(sys.executable).parent
 DAG_ID = "modelarts_wrong_secret_key"
 TIMEOUT = 300
+AIRFLOW_3_0_MASK_SECRET_TRACE = re.compile(
+    r"\[debug +\] Sending request +msg=MaskSecret\(value='Not-The-Secret-Key-0001'"
+)
 
 DAG_FILE = textwrap.dedent(
     f"""
@@ -51,6 +56,9 @@ def _airflow_env(home: Path, connection: dict[str, object]) -> dict[str, str]:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW_CONN_MODELARTS_BADSK": json.dumps(connection),
             "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+            # Airflow 3.0 renders a task's exception with rich, wrapped at the console width (80
+            # columns without a terminal), which would split the messages this test looks for.
+            "COLUMNS": "1000",
         }
     )
     return env
@@ -88,4 +96,12 @@ def test_wrong_secret_key_sends_one_bad_signature_and_fails_without_task_retries
     # The log says why, and what to check.
     output = run.stdout + run.stderr
     assert "APIGW.0301" in output and "Check the Access Key ID and Secret Access Key" in output
-    assert "Not-The-Secret-Key-0001" not in output
+    lines_with_the_secret = [line for line in output.splitlines() if "Not-The-Secret-Key-0001" in line]
+    if AIRFLOW_V_3_1_PLUS:
+        assert lines_with_the_secret == []
+    else:
+        # Airflow 3.0's in-process test supervisor (dag.test(), `airflow dags test`) logs each
+        # mask_secret request, value included, at DEBUG before masking it; Airflow itself sends the
+        # connection's password so when it reads the connection. 3.1 masks first. Nothing else may
+        # show the secret.
+        assert all(AIRFLOW_3_0_MASK_SECRET_TRACE.search(line) for line in lines_with_the_secret)

@@ -82,7 +82,8 @@ def test_an_endless_5xx_on_one_jobs_path_fails_only_its_own_trigger(emu: ModelAr
     broken = emu.create_job(job_name="broken", timeline=[(8, None)])
     emu.reset()
     emu.add_fault(kind="status", status=500, path_contains=f"/training-jobs/{broken['job_id']}/")
-    healthy_event, broken_event = _run_all(_trigger(healthy), _trigger(broken))
+    # max_outage=0: the first failed check ends the broken job's wait (outages: test_sensor_outage.py).
+    healthy_event, broken_event = _run_all(_trigger(healthy), _trigger(broken, max_outage=0))
     assert healthy_event["status"] == "success" and healthy_event["job_status"] == 10
     assert broken_event["status"] == "error" and "HTTP 500" in broken_event["message"]
     assert broken_event["message"].startswith(f"checking training job {broken['job_id']} (version ")
@@ -201,7 +202,7 @@ def test_a_retry_after_beyond_retry_max_delay_says_why_the_call_was_not_retried(
     job = emu.create_job(job_name="retry-after-too-long", timeline=[(8, None)])
     emu.reset()
     emu.add_fault(kind="status", status=503, retry_after="3600", path_contains=f"/training-jobs/{job['job_id']}/")
-    (event,) = _run_all(_trigger(job, retry_limit=2, retry_max_delay=60))
+    (event,) = _run_all(_trigger(job, retry_limit=2, retry_max_delay=60, max_outage=0))
     assert event["status"] == "error" and "HTTP 503" in event["message"]
     assert "the server asked to retry after 3600 s, longer than modelarts_retry_max_delay 60 s" in event["message"]
     assert emu.stats()["requests_total"] == 1  # not waited for, not retried
@@ -211,6 +212,6 @@ def test_a_503_whose_retries_are_spent_does_not_blame_retry_max_delay(emu: Model
     job = emu.create_job(job_name="retry-after-spent", timeline=[(8, None)])
     emu.reset()
     emu.add_fault(kind="status", status=503, retry_after="3600", path_contains=f"/training-jobs/{job['job_id']}/")
-    (event,) = _run_all(_trigger(job, retry_limit=0, retry_max_delay=60))
+    (event,) = _run_all(_trigger(job, retry_limit=0, retry_max_delay=60, max_outage=0))
     assert event["status"] == "error" and "HTTP 503" in event["message"]
     assert "retry_max_delay" not in event["message"] and emu.stats()["requests_total"] == 1

@@ -17,7 +17,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-import structlog
 
 from airflow_provider_modelarts import outage
 from airflow_provider_modelarts.emulator import (
@@ -32,6 +31,7 @@ from airflow_provider_modelarts.operators.training_jobs_v2 import ModelArtsSearc
 from airflow_provider_modelarts.polling import SharedStatusPoller
 from airflow_provider_modelarts.sensors.training_job_phase import ModelArtsTrainingJobPhaseSensor
 from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
+from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.airflow_names import (
     AirflowException,
     AirflowRescheduleException,
@@ -42,6 +42,7 @@ from tests.airflow_names import (
 )
 from tests.conftest import api_requests, connection_json
 from tests.integration.airflow_context import TaskInstanceRuns, TaskStateStore, make_context
+from tests.log_capture import capture_task_logs
 
 CONN_ID = "modelarts_v2_manual"
 V2_JOBS = 12
@@ -189,7 +190,7 @@ def test_fetch_all_pages_through_every_match_and_stops_at_max_results(emu: Model
 
 def test_a_full_page_warns_that_more_jobs_may_match(emu: ModelArtsEmulator) -> None:
     operator = ModelArtsSearchTrainingJobsOperator(task_id="search", limit=2, modelarts_conn_id=CONN_ID)
-    with structlog.testing.capture_logs() as logs:
+    with capture_task_logs() as logs:
         assert len(operator.execute(make_context())) == 2
     warnings = [entry["event"] for entry in logs if entry["log_level"] == "warning"]
     assert len(warnings) == 1
@@ -388,6 +389,7 @@ def test_the_deferrable_mode_rides_out_a_ten_minute_outage(emu: ModelArtsEmulato
     assert emu.stats()["requests_total"] == 1 + 11 + 1  # the first check, 11 failed rounds, the verdict
 
 
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="task_state_store arrived in Airflow 3.3")
 def test_an_outage_longer_than_max_outage_fails_through_the_normal_path_in_every_mode(
     emu: ModelArtsEmulator, minute_clock: None
 ) -> None:
@@ -407,6 +409,25 @@ def test_an_outage_longer_than_max_outage_fails_through_the_normal_path_in_every
         assert kind == "AirflowException"
         assert "failing for 900.0 s, reaching max_outage 900 s" in message and "HTTP 503" in message
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.skipif(AIRFLOW_V_3_3_PLUS, reason="the behaviour without task_state_store (Airflow 3.3)")
+def test_below_airflow_3_3_only_reschedule_mode_restarts_the_outage_count_at_each_reschedule(
+    emu: ModelArtsEmulator, minute_clock: None
+) -> None:
+    """The documented limitation: without a task state store the outage start does not survive a
+    reschedule, so reschedule mode keeps waiting; poke and deferrable mode fail at max_outage."""
+    job = _job(emu, ("Running", None))
+    modes = ThreeModes(job)
+    emu.add_fault(kind="status", status=503, path_contains=job)
+    assert [modes.check_reschedule() for _ in range(16)] == [("return", "waiting")] * 16
+    poke = [modes.check_poke() for _ in range(16)]
+    assert poke[:15] == [("return", "waiting")] * 15
+    outcomes = [poke[15], modes.deferrable()]
+    emu.clear_faults()
+    for kind, message in outcomes:
+        assert kind == "AirflowException"
+        assert "failing for 900.0 s, reaching max_outage 900 s" in message and "HTTP 503" in message
 
 
 def test_auth_errors_are_never_ridden_out(emu: ModelArtsEmulator, minute_clock: None) -> None:

@@ -1,5 +1,5 @@
-"""The bad-input matrix: invalid values for the hook, the operators, the sensor, the trigger and
-the connection are refused, with a message naming the parameter and what is allowed, before any
+"""The bad-input matrix: invalid values for the hook, the operators, the sensors, the triggers and
+the connection (v1 and v2 APIs) are refused, with a message naming the parameter and what is allowed, before any
 request leaves (the emulator counts zero).
 
 When a value is refused depends on when it is known:
@@ -33,8 +33,11 @@ from airflow_provider_modelarts.operators.training_jobs import (
     ModelArtsListJobVersionsOperator,
     ModelArtsListTrainingJobsOperator,
 )
+from airflow_provider_modelarts.operators.training_jobs_v2 import ModelArtsSearchTrainingJobsOperator
 from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
+from airflow_provider_modelarts.sensors.training_job_phase import ModelArtsTrainingJobPhaseSensor
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
+from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
 from tests.conftest import AKSK_CONN_ID, api_requests
 from tests.integration.airflow_context import make_context
 
@@ -45,6 +48,16 @@ ID_RANGE = "an integer from 1 to 9223372036854775807"
 STATUS_ALLOWED = "a ModelArts job status code from 0 to 22 or its name"
 NAME_ALLOWED = "1 to 64 letters, digits, '-' or '_'"
 REGION_ALLOWED = "a Huawei Cloud region id such as 'cn-north-4'"
+UUID_ALLOWED = "a v2 training job id: a UUID"
+PHASES = "Creating, Pending, Running, Terminating, Completed, Failed, Terminated, Abnormal"
+PHASE_ALLOWED = f"one of {PHASES}"
+LIMIT_ALLOWED = "an integer from 1 to 50"
+OFFSET_ALLOWED = "an integer from 0 to 9223372036854775807"
+FILTER_KEY_ALLOWED = "one of name, create_time, phase, algorithm_name, kind, user_id, runtime_type"
+FILTER_OPERATOR_ALLOWED = "one of between, like, in, not"
+FILTERS_ALLOWED = "a list of conditions, each a mapping with exactly 'key', 'operator' and 'value'"
+MAX_OUTAGE_ALLOWED = "a timedelta or a number of seconds, 0 or more"
+JOB_UUID = "6f3c2a1e-7b4d-4e0a-9c1f-2d3e4f5a6b01"
 DAG_HEADER = """\
 from datetime import datetime
 
@@ -54,7 +67,9 @@ from airflow_provider_modelarts.operators.training_jobs import (
     ModelArtsListJobVersionsOperator,
     ModelArtsListTrainingJobsOperator,
 )
+from airflow_provider_modelarts.operators.training_jobs_v2 import ModelArtsSearchTrainingJobsOperator
 from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
+from airflow_provider_modelarts.sensors.training_job_phase import ModelArtsTrainingJobPhaseSensor
 
 with DAG("bad_input_{name}", schedule=None, start_date=datetime(2026, 1, 1)):
 """
@@ -239,6 +254,99 @@ CASES = (
     BadInput("trigger_empty_target_statuses", "trigger", "call", "target_status", "a non-empty collection",
              call=lambda: ModelArtsTrainingJobTrigger(job_id=1, version_id=1, target_statuses=[],
                                                       failure_statuses=[11])),
+    # -- v2: hook methods --------------------------------------------------------------------------
+    BadInput("v2_training_job_id_v1_style", "hook", "call", "training_job_id", UUID_ALLOWED,
+             call=hook_call("get_training_job", "12345")),
+    BadInput("v2_training_job_id_path_traversal", "hook", "call", "training_job_id", UUID_ALLOWED,
+             call=hook_call("get_training_job", f"../{JOB_UUID}")),
+    BadInput("v2_limit_zero", "hook", "call", "limit", LIMIT_ALLOWED, call=hook_call("search_training_jobs", limit=0)),
+    BadInput("v2_limit_51", "hook", "call", "limit", LIMIT_ALLOWED, call=hook_call("search_training_jobs", limit=51)),
+    BadInput("v2_limit_text", "hook", "call", "limit", LIMIT_ALLOWED,
+             call=hook_call("search_training_jobs", limit="all")),
+    BadInput("v2_offset_negative", "hook", "call", "offset", OFFSET_ALLOWED,
+             call=hook_call("search_training_jobs", offset=-1)),
+    BadInput("v2_order_unknown", "hook", "call", "order", "'asc' or 'desc'",
+             call=hook_call("search_training_jobs", order="newest")),
+    BadInput("v2_sort_by_malformed", "hook", "call", "sort_by", "a job field name such as 'create_time'",
+             call=hook_call("search_training_jobs", sort_by="create_time; drop")),
+    BadInput("v2_phase_unknown", "hook", "call", "phase", PHASE_ALLOWED,
+             call=hook_call("search_training_jobs", phase="Finished")),
+    BadInput("v2_phase_v1_status_name", "hook", "call", "phase", PHASE_ALLOWED,
+             call=hook_call("search_training_jobs", phase=["Running", "JOBSTAT_COMPLETED"])),
+    BadInput("v2_phase_empty_list", "hook", "call", "phase", "a phase or a non-empty list of phases",
+             call=hook_call("search_training_jobs", phase=[])),
+    BadInput("v2_name_65_chars", "hook", "call", "name", "a non-empty part of a job name, at most 64 characters",
+             call=hook_call("search_training_jobs", name="n" * 65)),
+    BadInput("v2_workspace_id_malformed", "hook", "call", "workspace_id", "'0' (the default workspace)",
+             call=hook_call("search_training_jobs", workspace_id="../0")),
+    BadInput("v2_filter_key_unknown", "hook", "call", "filters[].key", FILTER_KEY_ALLOWED,
+             call=hook_call("search_training_jobs", filters=[{"key": "owner", "operator": "in", "value": ["me"]}])),
+    BadInput("v2_filter_operator_unknown", "hook", "call", "filters[].operator", FILTER_OPERATOR_ALLOWED,
+             call=hook_call("search_training_jobs", filters=[{"key": "name", "operator": "=", "value": ["a"]}])),
+    BadInput("v2_filter_phase_value_unknown", "hook", "call", "filters[].value", PHASE_ALLOWED,
+             call=hook_call("search_training_jobs", filters=[{"key": "phase", "operator": "in", "value": ["Done"]}])),
+    BadInput("v2_filter_between_one_value", "hook", "call", "filters[].value", "two strings (from, to) for 'between'",
+             call=hook_call("search_training_jobs",
+                            filters=[{"key": "create_time", "operator": "between", "value": ["1700000000000"]}])),
+    BadInput("v2_filter_extra_field", "hook", "call", "filters", FILTERS_ALLOWED,
+             call=hook_call("search_training_jobs",
+                            filters=[{"key": "name", "operator": "like", "value": ["a"], "limit": 1}])),
+    BadInput("v2_filters_one_mapping", "hook", "call", "filters", FILTERS_ALLOWED,
+             call=hook_call("search_training_jobs", filters={"key": "name", "operator": "like", "value": ["a"]})),
+    BadInput("v2_iter_limit_zero", "hook", "call", "limit", LIMIT_ALLOWED,
+             call=hook_call("iter_training_jobs_v2", limit=0)),
+    BadInput("v2_iter_max_results_zero", "hook", "call", "max_results", ID_RANGE,
+             call=hook_call("iter_training_jobs_v2", max_results=0)),
+    # -- v2: the search operator, in a DAG file and templated ---------------------------------------
+    BadInput("v2_operator_limit_100", "operator", "parse", "limit", LIMIT_ALLOWED,
+             task="ModelArtsSearchTrainingJobsOperator(task_id='t', limit=100)"),
+    BadInput("v2_operator_offset_negative", "operator", "parse", "offset", OFFSET_ALLOWED,
+             task="ModelArtsSearchTrainingJobsOperator(task_id='t', offset=-2)"),
+    BadInput("v2_operator_order_unknown", "operator", "parse", "order", "'asc' or 'desc'",
+             task="ModelArtsSearchTrainingJobsOperator(task_id='t', order='up')"),
+    BadInput("v2_operator_phase_unknown", "operator", "parse", "phase", PHASE_ALLOWED,
+             task="ModelArtsSearchTrainingJobsOperator(task_id='t', phase=['Running', 'Done'])"),
+    BadInput("v2_operator_filter_operator_unknown", "operator", "parse", "filters[].operator", FILTER_OPERATOR_ALLOWED,
+             task="ModelArtsSearchTrainingJobsOperator(task_id='t', "
+                  "filters=[{'key': 'name', 'operator': 'eq', 'value': ['x']}])"),
+    BadInput("v2_operator_fetch_all_text", "operator", "parse", "fetch_all", "True or False",
+             task="ModelArtsSearchTrainingJobsOperator(task_id='t', fetch_all='yes')"),
+    BadInput("v2_operator_max_results_zero", "operator", "parse", "max_results", ID_RANGE,
+             task="ModelArtsSearchTrainingJobsOperator(task_id='t', max_results=0)"),
+    BadInput("v2_operator_limit_rendered_0", "operator", "render", "limit", LIMIT_ALLOWED,
+             call=rendered(lambda: ModelArtsSearchTrainingJobsOperator(task_id="t", limit="{{ params.n }}"),
+                           {"n": "0"})),
+    BadInput("v2_operator_phase_rendered_unknown", "operator", "render", "phase", PHASE_ALLOWED,
+             call=rendered(lambda: ModelArtsSearchTrainingJobsOperator(task_id="t", phase="{{ params.phase }}"),
+                           {"phase": "Succeeded"})),
+    BadInput("v2_operator_filter_key_rendered_unknown", "operator", "render", "filters[].key", FILTER_KEY_ALLOWED,
+             call=rendered(lambda: ModelArtsSearchTrainingJobsOperator(
+                 task_id="t", filters=[{"key": "{{ params.key }}", "operator": "in", "value": ["v100"]}]),
+                 {"key": "flavor"})),
+    # -- v2: the phase sensor, in a DAG file and templated, and its trigger --------------------------
+    BadInput("v2_sensor_training_job_id_v1_style", "sensor", "parse", "training_job_id", UUID_ALLOWED,
+             task="ModelArtsTrainingJobPhaseSensor(task_id='s', training_job_id='42')"),
+    BadInput("v2_sensor_target_phase_unknown", "sensor", "parse", "target_phases", PHASE_ALLOWED,
+             task=f"ModelArtsTrainingJobPhaseSensor(task_id='s', training_job_id='{JOB_UUID}', "
+                  "target_phases=['Succeeded'])"),
+    BadInput("v2_sensor_overlapping_phases", "sensor", "parse", "failure_phases", "Completed",
+             task=f"ModelArtsTrainingJobPhaseSensor(task_id='s', training_job_id='{JOB_UUID}', "
+                  "failure_phases=['Completed', 'Failed'])"),
+    BadInput("v2_sensor_max_outage_negative", "sensor", "parse", "max_outage", MAX_OUTAGE_ALLOWED,
+             task=f"ModelArtsTrainingJobPhaseSensor(task_id='s', training_job_id='{JOB_UUID}', max_outage=-1)"),
+    BadInput("v2_sensor_max_outage_text", "sensor", "parse", "max_outage", MAX_OUTAGE_ALLOWED,
+             task=f"ModelArtsTrainingJobPhaseSensor(task_id='s', training_job_id='{JOB_UUID}', max_outage='15m')"),
+    BadInput("v2_sensor_workspace_id_malformed", "sensor", "parse", "workspace_id", "'0' (the default workspace)",
+             task=f"ModelArtsTrainingJobPhaseSensor(task_id='s', training_job_id='{JOB_UUID}', workspace_id='ws 1')"),
+    BadInput("v2_sensor_training_job_id_rendered", "sensor", "render", "training_job_id", UUID_ALLOWED,
+             call=rendered(lambda: ModelArtsTrainingJobPhaseSensor(task_id="s", training_job_id="{{ params.job }}",
+                                                                   deferrable=True), {"job": "not-a-uuid"})),
+    BadInput("v2_trigger_training_job_id_malformed", "trigger", "call", "training_job_id", UUID_ALLOWED,
+             call=lambda: ModelArtsTrainingJobPhaseTrigger(training_job_id="1", target_phases=["Completed"],
+                                                           failure_phases=["Failed"])),
+    BadInput("v2_trigger_max_outage_negative", "trigger", "call", "max_outage", MAX_OUTAGE_ALLOWED,
+             call=lambda: ModelArtsTrainingJobPhaseTrigger(training_job_id=JOB_UUID, target_phases=["Completed"],
+                                                           failure_phases=["Failed"], max_outage=-60)),
     # -- the connection ----------------------------------------------------------------------
     BadInput("conn_unknown_auth_type", "connection", "call", "auth_type", "must be one of aksk, password",
              call=through_hook, connection=connection(auth_type="oauth")),

@@ -1,8 +1,13 @@
 """The fault matrix: every injected fault through every layer that talks to ModelArts.
 
-Layers: the hook call, both operators, a sensor in poke mode, and the deferred trigger (whose event
-is handed to the sensor's ``execute_complete``, as Airflow does on resume). Faults are injected at
-the emulator, over real HTTP; nothing is mocked. For each cell the test asserts:
+Layers, for the v1 API: the hook call, both operators, a sensor in poke mode, and the deferred
+trigger (whose event is handed to the sensor's ``execute_complete``, as Airflow does on resume);
+for the v2 API: the hook's ``get_training_job`` and ``search_training_jobs``, the search operator,
+the phase sensor in poke mode and the phase trigger (its event handed to the phase sensor's
+``execute_complete``). The v2 waits run with ``max_outage=0``: riding out an outage is tested in
+tests/integration/test_v2_operator_sensor.py; here a fault past the retries must end the wait as
+in v1. Faults are injected at the emulator, over real HTTP; nothing is mocked. For each cell the
+test asserts:
 
 * the outcome: success after retries, or the specific typed error (an ``error``/``failed`` event
   for the trigger), and that a sensor or trigger never reports success on a fault;
@@ -23,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pytest
-from airflow.triggers.base import TriggerEvent
+from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.exceptions import (
@@ -42,8 +47,11 @@ from airflow_provider_modelarts.operators.training_jobs import (
     ModelArtsListJobVersionsOperator,
     ModelArtsListTrainingJobsOperator,
 )
+from airflow_provider_modelarts.operators.training_jobs_v2 import ModelArtsSearchTrainingJobsOperator
 from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
+from airflow_provider_modelarts.sensors.training_job_phase import ModelArtsTrainingJobPhaseSensor
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
+from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
 from tests.airflow_names import AirflowException, AirflowFailException
 from tests.integration.airflow_context import make_context
 
@@ -99,8 +107,12 @@ class Result:
 
 @dataclass(frozen=True)
 class Job:
-    job_id: int
-    version_id: int
+    """The job a cell works on: a v1 job and version, or a v2 training job (its UUID and name)."""
+
+    job_id: int = 0
+    version_id: int = 0
+    training_job_id: str = ""
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,12 @@ class Layer:
     # IAM logins after a successful wait besides the fault's own: the resumed task runs on a
     # worker, with its own hook, so under password auth it obtains its own token.
     resume_tokens: int = 0
+    api: str = "v1"  # which API the layer calls: "v1" or "v2"
+
+    @property
+    def fault_path(self) -> str:
+        """Where faults are injected: every path of the layer's API (v2 search included)."""
+        return "/training-jobs" if self.api == "v1" else "/v2/"
 
 
 def _capture(call: Callable[[], Any]) -> Result:
@@ -164,6 +182,9 @@ def _sensor(job: Job, conn_id: str, retry_limit: int) -> ModelArtsTrainingJobSen
         modelarts_conn_id=conn_id,
         modelarts_retry_limit=retry_limit,
         modelarts_retry_delay=RETRY_DELAY,
+        # One check's retry budget is what the matrix measures: a lasting fault ends the wait at
+        # the first failed check (riding outages out is tests/integration/test_sensor_outage.py).
+        max_outage=0,
     )
 
 
@@ -172,7 +193,7 @@ def run_sensor(job: Job, conn_id: str, retry_limit: int) -> Result:
     return _capture(lambda: sensor.execute(make_context()))  # type: ignore[arg-type]
 
 
-async def first_event(trigger: ModelArtsTrainingJobTrigger, timeout: float = 60.0) -> dict[str, Any]:
+async def first_event(trigger: BaseTrigger, timeout: float = 60.0) -> dict[str, Any]:
     generator = cast(AsyncGenerator[TriggerEvent, None], trigger.run())
     try:
         event = await asyncio.wait_for(generator.__anext__(), timeout=timeout)
@@ -192,10 +213,79 @@ def run_trigger(job: Job, conn_id: str, retry_limit: int) -> Result:
         end_time=time.time() + 60,
         retry_limit=retry_limit,
         retry_delay=RETRY_DELAY,
+        max_outage=0,  # as in _sensor
     )
     event = asyncio.run(first_event(trigger))
     # Resume the task with the event, exactly as Airflow does after the triggerer fired.
     sensor = _sensor(job, conn_id, retry_limit)
+    result = _capture(lambda: sensor.execute_complete(make_context(), event))  # type: ignore[arg-type]
+    result.event = event
+    return result
+
+
+def run_hook_v2_get(job: Job, conn_id: str, retry_limit: int) -> Result:
+    hook = ModelArtsHook(conn_id, retry_limit=retry_limit, retry_delay=RETRY_DELAY)
+    try:
+        return _capture(lambda: hook.get_training_job(job.training_job_id))
+    finally:
+        hook.close()
+
+
+def run_hook_v2_search(job: Job, conn_id: str, retry_limit: int) -> Result:
+    hook = ModelArtsHook(conn_id, retry_limit=retry_limit, retry_delay=RETRY_DELAY)
+    try:
+        return _capture(lambda: hook.search_training_jobs(name=job.name, limit=5))
+    finally:
+        hook.close()
+
+
+def run_search_operator_v2(job: Job, conn_id: str, retry_limit: int) -> Result:
+    operator = ModelArtsSearchTrainingJobsOperator(
+        task_id="search_jobs",
+        name=job.name,
+        limit=5,
+        modelarts_conn_id=conn_id,
+        modelarts_retry_limit=retry_limit,
+        modelarts_retry_delay=RETRY_DELAY,
+    )
+    return _capture(lambda: operator.execute(make_context()))  # type: ignore[arg-type]
+
+
+def _phase_sensor(job: Job, conn_id: str, retry_limit: int) -> ModelArtsTrainingJobPhaseSensor:
+    return ModelArtsTrainingJobPhaseSensor(
+        task_id="wait_v2",
+        training_job_id=job.training_job_id,
+        mode="poke",
+        poke_interval=POKE_INTERVAL,
+        timeout=60,
+        max_outage=0,
+        modelarts_conn_id=conn_id,
+        modelarts_retry_limit=retry_limit,
+        modelarts_retry_delay=RETRY_DELAY,
+    )
+
+
+def run_phase_sensor(job: Job, conn_id: str, retry_limit: int) -> Result:
+    sensor = _phase_sensor(job, conn_id, retry_limit)
+    return _capture(lambda: sensor.execute(make_context()))  # type: ignore[arg-type]
+
+
+def run_phase_trigger(job: Job, conn_id: str, retry_limit: int) -> Result:
+    trigger = ModelArtsTrainingJobPhaseTrigger(
+        training_job_id=job.training_job_id,
+        target_phases=["Completed"],
+        failure_phases=["Failed", "Abnormal", "Terminated"],
+        modelarts_conn_id=conn_id,
+        poll_interval=POKE_INTERVAL,
+        end_time=time.time() + 60,
+        retry_limit=retry_limit,
+        retry_delay=RETRY_DELAY,
+        max_outage=0,
+    )
+    event = asyncio.run(first_event(trigger))
+    # Resume the task with the event, as Airflow does; the v2 event carries the summary, so the
+    # resumed task sends no request.
+    sensor = _phase_sensor(job, conn_id, retry_limit)
     result = _capture(lambda: sensor.execute_complete(make_context(), event))  # type: ignore[arg-type]
     result.event = event
     return result
@@ -207,7 +297,13 @@ LAYERS = (
     Layer("list_versions_operator", run_list_versions_operator, base_requests=1, waits=False),
     Layer("sensor_poke", run_sensor, base_requests=1, waits=True),
     Layer("deferred_trigger", run_trigger, base_requests=2, waits=True, resume_tokens=1),
+    Layer("v2_hook_get", run_hook_v2_get, base_requests=1, waits=False, api="v2"),
+    Layer("v2_hook_search", run_hook_v2_search, base_requests=1, waits=False, api="v2"),
+    Layer("v2_search_operator", run_search_operator_v2, base_requests=1, waits=False, api="v2"),
+    Layer("v2_phase_sensor_poke", run_phase_sensor, base_requests=1, waits=True, api="v2"),
+    Layer("v2_phase_trigger", run_phase_trigger, base_requests=1, waits=True, api="v2"),
 )
+V1_LAYERS = tuple(layer.name for layer in LAYERS if layer.api == "v1")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,7 +318,7 @@ def inject(*faults: dict[str, Any]) -> Arm:
 
     def arm(emu: ModelArtsEmulator, job: Job, layer: Layer) -> None:
         for fault in faults:
-            emu.add_fault(path_contains="/training-jobs", **fault)
+            emu.add_fault(path_contains=layer.fault_path, **fault)
 
     return arm
 
@@ -232,12 +328,17 @@ def skew_clock(emu: ModelArtsEmulator, job: Job, layer: Layer) -> None:
 
 
 def delete_job(emu: ModelArtsEmulator, job: Job, layer: Layer) -> None:
+    delete: Callable[[], None] = (
+        (lambda: emu.delete_job(job.job_id))
+        if layer.api == "v1"
+        else (lambda: emu.delete_training_job(job.training_job_id))
+    )
     if layer.waits:  # the job disappears while the sensor or trigger waits for it
-        timer = threading.Timer(DELETE_AFTER, emu.delete_job, args=(job.job_id,))
+        timer = threading.Timer(DELETE_AFTER, delete)
         timer.daemon = True
         timer.start()
     else:
-        emu.delete_job(job.job_id)
+        delete()
 
 
 def no_fault(emu: ModelArtsEmulator, job: Job, layer: Layer) -> None:
@@ -269,6 +370,8 @@ class Fault:
     waited: float = 0.0
     settle: float = 0.0
     job_timeline: tuple[tuple[int, float | None], ...] = ((10, None),)
+    # The same timeline for a v2 job: (phase, emulated seconds).
+    phase_timeline: tuple[tuple[str, float | None], ...] = (("Completed", None),)
     layers: tuple[str, ...] = field(default_factory=lambda: tuple(layer.name for layer in LAYERS))
 
     @property
@@ -298,8 +401,9 @@ FAULTS = (
     Fault("body_not_json", inject({"kind": "not_json", "count": 2}), failures=2),
     Fault("body_never_json", inject({"kind": "not_json"}), error=ModelArtsTransportError, marker="not a JSON object"),
     Fault("body_cut_short", inject({"kind": "truncated", "count": 2}), failures=2),
+    # v1 only: the v2 API has no is_success field.
     Fault("success_status_with_is_success_false", inject({"kind": "success_false", "count": 1}),
-          error=ModelArtsApiError, marker="ModelArts.0104", attempts=1),
+          error=ModelArtsApiError, marker="ModelArts.0104", attempts=1, layers=V1_LAYERS),
     Fault("iam_token_expired_mid_run", inject({"kind": "token_expired", "count": 1}), failures=1,
           conn_id=TOKEN_CONN_ID, tokens=2),
     Fault("iam_token_always_expired", inject({"kind": "token_expired"}), error=ModelArtsTokenExpiredError,
@@ -311,7 +415,9 @@ FAULTS = (
     Fault("signature_expired_skewed_clock", skew_clock, error=ModelArtsSignatureExpiredError,
           marker="signature expired", attempts=1),
     Fault("job_deleted_404", delete_job, error=ModelArtsNotFoundError, marker="ModelArts.2775", attempts=1,
-          job_timeline=((8, None),), layers=("hook", "list_versions_operator", "sensor_poke", "deferred_trigger")),
+          job_timeline=((8, None),), phase_timeline=(("Running", None),),
+          layers=("hook", "list_versions_operator", "sensor_poke", "deferred_trigger",
+                  "v2_hook_get", "v2_phase_sensor_poke", "v2_phase_trigger")),
 )  # fmt: skip
 
 CASES = [
@@ -347,13 +453,15 @@ def assert_outcome(fault: Fault, layer: Layer, result: Result) -> None:
     if fault.transient:
         # Success after retries: the task does not fail on a fault its retry budget covers.
         assert result.error is None, f"a transient fault failed the task: {result.text}"
-        if layer.waits:
+        if layer.waits and layer.api == "v1":
             assert result.value["status"] == 10 and result.value["status_name"] == "JOBSTAT_COMPLETED"
+        elif layer.waits:
+            assert result.value["phase"] == "Completed"
         return
     # Never success: not a value, and for the trigger not a success event either.
     assert result.error is not None, f"a lasting fault ended in success: {result.value!r}"
     deleted = fault.name == "job_deleted_404"
-    if layer.name == "deferred_trigger":
+    if layer.name in ("deferred_trigger", "v2_phase_trigger"):
         assert result.event is not None
         if deleted:
             # The job is gone: the event fails the task at once, without task retries.
@@ -370,21 +478,22 @@ def assert_outcome(fault: Fault, layer: Layer, result: Result) -> None:
             assert fault.marker in result.event["message"]
             assert isinstance(result.error, AirflowException)
             assert not isinstance(result.error, AirflowFailException)
-        assert result.event["version"] is None
+        # Nothing about the job: a fault never passes for a job's state.
+        assert result.event.get("version" if layer.api == "v1" else "summary") is None
         return
-    if deleted and layer.name == "sensor_poke":
+    if deleted and layer.name in ("sensor_poke", "v2_phase_sensor_poke"):
         assert isinstance(result.error, AirflowFailException), result.text
         assert "does not exist" in str(result.error) and fault.marker in str(result.error)
         return
     assert fault.error is not None
-    if layer.name == "sensor_poke" and issubclass(fault.error, PERMANENT_ERRORS):
+    if layer.name in ("sensor_poke", "v2_phase_sensor_poke") and issubclass(fault.error, PERMANENT_ERRORS):
         # Worded as the deferred trigger words it, so every mode gives the same message; the typed
         # error stays reachable as the cause.
         assert type(result.error) is AirflowFailException, result.text
         assert "a retry would fail the same way" in str(result.error)
         assert fault.marker in str(result.error)
         result = Result(error=result.error.__cause__)
-    elif layer.name == "sensor_poke":
+    elif layer.name in ("sensor_poke", "v2_phase_sensor_poke"):
         # Retries are spent: the trigger's "error" wording, as a plain AirflowException so the task's
         # own retries apply; the typed error stays reachable as the cause.
         assert type(result.error) is AirflowException, result.text
@@ -408,12 +517,21 @@ def assert_outcome(fault: Fault, layer: Layer, result: Result) -> None:
 @pytest.mark.usefixtures("reliability_conns")
 @pytest.mark.parametrize(("fault", "layer"), CASES)
 def test_fault_matrix(emu: ModelArtsEmulator, fault: Fault, layer: Layer) -> None:
-    created = emu.create_job(job_name=f"fault-{fault.name[:40]}-{time.monotonic_ns()}", timeline=fault.job_timeline)
-    job = Job(created["job_id"], created["version_id"])
+    name = f"fault-{fault.name[:40]}-{time.monotonic_ns()}"
+    if layer.api == "v1":
+        created = emu.create_job(job_name=name, timeline=fault.job_timeline)
+        job = Job(created["job_id"], created["version_id"])
+    else:
+        created = emu.create_training_job(name, [list(step) for step in fault.phase_timeline])
+        job = Job(training_job_id=created["id"], name=name)
     fault.arm(emu, job, layer)
 
     started = time.monotonic()
-    result = layer.run(job, fault.conn_id, fault.retry_limit)
+    try:
+        result = layer.run(job, fault.conn_id, fault.retry_limit)
+    finally:
+        if layer.api == "v2" and job.training_job_id in emu.app.training_jobs.jobs:
+            emu.delete_training_job(job.training_job_id)  # the session emulator's other tests count v2 jobs
     elapsed = time.monotonic() - started
 
     assert_outcome(fault, layer, result)

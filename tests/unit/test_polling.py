@@ -15,7 +15,6 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import Any, TypeVar
 
 import pytest
-import structlog
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.auth import AkSkAuth
@@ -37,6 +36,7 @@ from airflow_provider_modelarts.polling import (
     StatusSource,
     hook_for,
 )
+from tests.log_capture import capture_task_logs
 
 _R = TypeVar("_R")
 PAGE = api.PER_PAGE_RANGE[1]
@@ -573,7 +573,7 @@ def test_the_hook_switches_to_an_edited_connection_and_drops_the_old_session(
     session = hook.session
     assert hook.refresh_connection() is False and hook.session is session
     _set_connection(monkeypatch, "NEWAKNEWAKNEWAK00002", NEW_SK, endpoint="http://127.0.0.2:9")
-    with caplog.at_level(logging.INFO), structlog.testing.capture_logs() as hook_logs:
+    with caplog.at_level(logging.INFO), capture_task_logs() as hook_logs:
         assert hook.refresh_connection() is True
     assert hook.settings.login == "NEWAKNEWAKNEWAK00002" and hook.settings.endpoint == "http://127.0.0.2:9"
     assert hook.session is not session and isinstance(hook.session.auth, AkSkAuth)
@@ -595,7 +595,7 @@ def test_an_unchanged_connection_is_not_validated_again_so_each_round_logs_nothi
         assert hook.refresh_connection() is False
         assert "extra_for_a_later_version" in caplog.text  # warned once, when first read
         caplog.clear()
-        with structlog.testing.capture_logs() as hook_logs:
+        with capture_task_logs() as hook_logs:
             for _ in range(3):
                 assert hook.refresh_connection() is False
     assert caplog.records == [] and hook_logs == []

@@ -50,6 +50,10 @@ class FakeV2Hook:
     def count(self, endpoint: str) -> int:
         return sum(1 for name, _ in self.requests if name == endpoint)
 
+    def refresh_connection(self) -> bool:
+        """The shared poller re-reads the connection before each round; here it never changes."""
+        return False
+
     def _job(self, training_job_id: str) -> dict[str, Any]:
         return {
             "metadata": {"id": training_job_id, "name": f"job-{training_job_id[-4:]}"},
@@ -76,10 +80,6 @@ class FakeV2Hook:
         if training_job_id not in self.phases:
             raise ModelArtsNotFoundError(400, "ModelArts.2775", f"Training job {training_job_id} not found")
         return self._job(training_job_id)
-
-    def refresh_connection(self) -> bool:
-        # The poller re-reads the connection before each round; this project's never changes.
-        return False
 
     def close(self) -> None:
         self.closes += 1
