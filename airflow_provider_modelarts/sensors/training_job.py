@@ -16,7 +16,6 @@ from airflow.providers.common.compat.sdk import (
     AirflowFailException,
     AirflowSensorTimeout,
     AirflowSkipException,
-    AirflowTaskTimeout,
     conf,
 )
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
@@ -51,6 +50,7 @@ from airflow_provider_modelarts.outage import (
     save_outage,
     validate_max_outage,
 )
+from airflow_provider_modelarts.sensors.base import sentence, skip_or_raise
 from airflow_provider_modelarts.version_compat import TaskDeferralTimeout, task_state_store
 
 if TYPE_CHECKING:
@@ -67,7 +67,6 @@ PINNED_VERSION_KEY = "modelarts_pinned_version_id"
 # Errors a task retry cannot fix: under ``soft_fail`` they skip the task. Anything else (an API
 # outage that outlasted the hook's retries, a trigger that crashed) fails it, so the task's
 # retries apply, as Airflow's BaseSensorOperator does for an exception from ``poke``.
-_PERMANENT_ERRORS = (AirflowFailException, AirflowSensorTimeout, AirflowTaskTimeout)
 
 
 class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
@@ -281,7 +280,7 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
             self.log.info("%s answered again: the API outage is over", condition.subject)
             self._save_outage(context, condition, outage)
         verdict, message = condition.judge(int(detail.get("status", -1)))
-        message = _sentence(message)
+        message = sentence(message)
         if verdict == "failed":
             raise AirflowFailException(message)
         self.log.info(message)
@@ -297,8 +296,8 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         ``max_outage``, then an ``AirflowException`` worded as the trigger's ``error`` event."""
         verdict, message = condition.judge_error(error)
         if verdict == "failed":
-            return AirflowFailException(_sentence(message))
-        rides_out, message = record_failed_check(outage, _sentence(message))
+            return AirflowFailException(sentence(message))
+        rides_out, message = record_failed_check(outage, sentence(message))
         self._save_outage(context, condition, outage)
         if rides_out:
             self.log.warning(message)
@@ -322,16 +321,7 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         return value
 
     def _skip_or_raise(self, error: BaseException) -> NoReturn:
-        """Apply ``soft_fail`` and ``never_fail`` the same way in every mode, keeping the reason.
-
-        Airflow's own rules for an exception from ``poke``: ``soft_fail`` skips on an error a
-        retry cannot fix, ``never_fail`` skips on any error, and anything else fails the task.
-        """
-        if self.soft_fail and isinstance(error, _PERMANENT_ERRORS):
-            raise AirflowSkipException(f"Skipping due to soft_fail: {error}") from error
-        if self.never_fail and not isinstance(error, AirflowSkipException):
-            raise AirflowSkipException(f"Skipping due to never_fail: {error}") from error
-        raise error
+        skip_or_raise(error, soft_fail=self.soft_fail, never_fail=self.never_fail)
 
     @cached_property
     def _poke_hook(self) -> ModelArtsHook:
@@ -461,15 +451,15 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
             raise AirflowException("The ModelArts trigger ended without an event")
         status, message = event.get("status"), str(event.get("message", ""))
         if status == "success":
-            self.log.info(_sentence(message))
+            self.log.info(sentence(message))
             return self._xcom_value(self._version_data(event))
         if status == "failed":
-            raise AirflowFailException(_sentence(message))
+            raise AirflowFailException(sentence(message))
         if status == "timeout":
             # Worded here, not by the trigger, so poke, reschedule and deferrable mode say the same.
             raise AirflowSensorTimeout(self._deferred_timeout_message(event))
         # "error": an outage outlasted max_outage; this fails the try, so task retries apply.
-        raise AirflowException(_sentence(message))
+        raise AirflowException(sentence(message))
 
     def _version_data(self, event: dict[str, Any]) -> dict[str, Any]:
         """The version detail, read here on the worker rather than by the shared trigger rounds.
@@ -497,8 +487,3 @@ class _RiddenOut(Exception):
 def _with_cause(error: AirflowSensorTimeout, cause: BaseException) -> AirflowSensorTimeout:
     error.__cause__ = cause
     return error
-
-
-def _sentence(message: str) -> str:
-    """A message as a sentence (capitalised), the same in poke, reschedule and deferrable mode."""
-    return message[:1].upper() + message[1:]

@@ -13,8 +13,6 @@ from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
-    AirflowSkipException,
-    AirflowTaskTimeout,
     conf,
 )
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
@@ -34,6 +32,7 @@ from airflow_provider_modelarts.outage import (
     save_outage,
     validate_max_outage,
 )
+from airflow_provider_modelarts.sensors.base import sentence, skip_or_raise
 from airflow_provider_modelarts.version_compat import TaskDeferralTimeout
 
 if TYPE_CHECKING:
@@ -45,7 +44,6 @@ __all__ = ["OUTAGE_STARTED_KEY", "ModelArtsTrainingJobPhaseSensor"]
 # Stands in for a training_job_id Airflow resolves at run time, for the checks at DAG parse time.
 _PLACEHOLDER_JOB_ID = "00000000-0000-0000-0000-000000000000"
 # Errors a task retry cannot fix: under soft_fail they skip the task (as for the v1 sensor).
-_PERMANENT_ERRORS = (AirflowFailException, AirflowSensorTimeout, AirflowTaskTimeout)
 
 
 class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
@@ -167,8 +165,8 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
             self._close_poke_hook()
             error_verdict, error_message = condition.judge_error(error)
             if error_verdict == "failed":
-                raise AirflowFailException(_sentence(error_message)) from error
-            rides_out, message = record_failed_check(outage, _sentence(error_message))
+                raise AirflowFailException(sentence(error_message)) from error
+            rides_out, message = record_failed_check(outage, sentence(error_message))
             self._save_outage(context, condition, outage)
             if rides_out:
                 self.log.warning(message)
@@ -181,7 +179,7 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
             self.log.info("%s answered again: the API outage is over", condition.subject)
             self._save_outage(context, condition, outage)
         verdict, message = condition.judge_job(job)
-        message = _sentence(message)
+        message = sentence(message)
         if verdict == "failed":
             raise AirflowFailException(message)
         self.log.info(message)
@@ -196,13 +194,7 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
             self.__dict__.pop("_poke_hook").close()
 
     def _skip_or_raise(self, error: BaseException) -> NoReturn:
-        """``soft_fail`` skips on an error a retry cannot fix, ``never_fail`` on any error; the
-        skip message keeps the reason. The v1 sensor's rule, in every mode."""
-        if self.soft_fail and isinstance(error, _PERMANENT_ERRORS):
-            raise AirflowSkipException(f"Skipping due to soft_fail: {error}") from error
-        if self.never_fail and not isinstance(error, AirflowSkipException):
-            raise AirflowSkipException(f"Skipping due to never_fail: {error}") from error
-        raise error
+        skip_or_raise(error, soft_fail=self.soft_fail, never_fail=self.never_fail)
 
     def poke(self, context: Context) -> PokeReturnValue:
         try:
@@ -265,7 +257,7 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
         """Resume after the trigger's event: return the job summary, or raise."""
         if not event:
             raise AirflowException("The ModelArts trigger ended without an event")
-        status, message = event.get("status"), _sentence(str(event.get("message", "")))
+        status, message = event.get("status"), sentence(str(event.get("message", "")))
         if status == "success":
             self.log.info(message)
             return event.get("summary")
@@ -275,8 +267,3 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
             raise AirflowSensorTimeout(message)
         # "error": an outage outlasted max_outage; this fails the try, so task retries apply.
         raise AirflowException(message)
-
-
-def _sentence(message: str) -> str:
-    """A message as a sentence (capitalised), the same in poke, reschedule and deferrable mode."""
-    return message[:1].upper() + message[1:]
