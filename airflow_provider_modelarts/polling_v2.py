@@ -9,17 +9,26 @@ jobs the search cannot show (another workspace, or an undocumented phase). For W
 active jobs in the project and E watched jobs missing from the active set, a round costs
 ``ceil(A / 50) + E`` requests, or ``W`` (one ``GET`` per watcher) when that is fewer:
 
-* the plan uses what the last round learnt: the number of active jobs (the search's ``count``)
-  and which watches the search did not show;
+* the plan uses what the last round learnt: the number of active jobs (the search's ``count``),
+  which watches the search did not show, and how many watched jobs left the active set (as many
+  are expected to leave by this round: near the end of a fleet, when most watched jobs are ending,
+  reading each one beats searching pages that show none of them);
 * paging stops as soon as every watched job was found, and switches to direct reads when the
   pages left would cost at least as much as reading the jobs still missing.
 
-Pages are sorted by ``create_time`` ascending, so jobs created while paging go last instead of
-shifting the pages. A job the search did not show is always read directly: the search is never
-taken as proof that a job is gone or finished. Errors stay with the watches they concern, as in
-the v1 :class:`~airflow_provider_modelarts.polling.RoundPlanner`: a failed page fails the
-watches it would have served (asking each job instead would multiply the requests sent to a
-failing service), and a failed ``GET`` fails only its job's watches.
+Pages are offsets into the active set sorted by ``create_time`` ascending, and a round reads them
+last page first. Jobs leave the active set while a round pages (they finish), and each one that
+leaves moves every later job one place towards the front. Read front to back, a job on the page
+boundary would then slip into a page already read and cost a direct read; read back to front, it
+only moves into a page still to come (and may be seen twice, which is harmless). New jobs have the
+newest ``create_time``, so they go last and move nothing. Only the first round, which does not know
+yet how many pages there are, reads page 0 before the others. A job the search did not show is
+always read directly: the search is never taken as proof that a job is gone or finished.
+
+Errors stay with the watches they concern, as in the v1
+:class:`~airflow_provider_modelarts.polling.RoundPlanner`: a failed page fails the watches it would
+have served (asking each job instead would multiply the requests sent to a failing service), and a
+failed ``GET`` fails only its job's watches.
 """
 
 from __future__ import annotations
@@ -70,8 +79,11 @@ class PhaseSource(StatusSource[str]):
     def read(self, watches: set[str]) -> RoundOutcome[str]:
         outcome: RoundOutcome[str] = RoundOutcome(number=0)
         expected_outside = watches & self.outside_search
+        # As many watched jobs as left the active set last round (their watches are gone now) are
+        # expected to leave it by this round: the search will not show them, so each costs a read.
+        expected_leaving = min(len(self.outside_search - watches), len(watches) - len(expected_outside))
         missing = set(watches)
-        if self.search_pages() + len(expected_outside) < len(watches):
+        if self.search_pages() + len(expected_outside) + expected_leaving < len(watches):
             missing = self._from_search(watches, outcome)
         for training_job_id in sorted(missing):
             self.check_open()
@@ -90,14 +102,18 @@ class PhaseSource(StatusSource[str]):
     def _from_search(self, watches: set[str], outcome: RoundOutcome[str]) -> set[str]:
         """Serve the watches the active-phase search shows; return those left to read directly.
 
-        A page that fails fails the watches still unserved (they get no direct read).
+        Pages are read last first (see the module's docstring). A page that fails fails the
+        watches still unserved (they get no direct read).
         """
         missing = set(watches)
-        page = 0
+        read_pages: set[int] = set()
         while missing:
-            pages_left = self.search_pages() - page
-            if page > 0 and pages_left >= len(missing):
-                break  # reading each remaining job directly costs no more
+            page_count = self.search_pages()
+            pages_left = [page for page in range(page_count) if page not in read_pages]
+            if not pages_left or (read_pages and len(pages_left) >= len(missing)):
+                break  # nothing left to search, or reading each remaining job directly costs no more
+            # Page 0 while the size is unknown (its count tells the size); then the last page left.
+            page = 0 if self.known_active is None else pages_left[-1]
             self.check_open()
             try:
                 body = self.hook.search_training_jobs_page(dataclasses.replace(self._search, offset=page))
@@ -105,18 +121,15 @@ class PhaseSource(StatusSource[str]):
                 for training_job_id in missing:
                     outcome.errors[training_job_id] = error
                 return set()
+            read_pages.add(page)
             count = body.get("count")
-            if isinstance(count, int) and not isinstance(count, bool):
-                self.known_active = count
-            items = [item for item in body.get("items") or [] if isinstance(item, dict)]
-            for item in items:
-                found = _job_id(item)
+            # Without a count (never seen), assume the pages read so far were all there is.
+            self.known_active = count if isinstance(count, int) and not isinstance(count, bool) else 0
+            for item in body.get("items") or []:
+                found = _job_id(item) if isinstance(item, dict) else None
                 if found is not None and found in missing:
                     outcome.snapshots[found] = item
                     missing.discard(found)
-            page += 1
-            if len(items) < SEARCH_PAGE_SIZE or page >= self.search_pages():
-                break
         return missing
 
 

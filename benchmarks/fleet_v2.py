@@ -322,9 +322,9 @@ def _report(section: Section, jobs: list[WatchedJob], fleet: FleetRun, stats: di
     if over:
         worst = ", ".join(f"round {number}: {spent} > {bound}" for number, spent, bound in over[:6])
         section.notes.append(
-            f"Gap (requests): {len(over)} rounds cost more than the bound ({worst}). Pages are offsets into the "
-            "active set sorted by create_time; watched jobs that end while a round pages shift the later pages, "
-            "so active jobs slip between two pages; the round reads those directly (the active direct reads above)."
+            f"Gap (requests): {len(over)} rounds cost more than the bound ({worst}). A round chooses "
+            "between searching and reading each job before it knows E: it expects as many watched jobs to leave "
+            "the active set as left by the last round, and pays the difference when that guess is wrong."
         )
 
 

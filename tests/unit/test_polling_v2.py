@@ -41,6 +41,9 @@ class FakeV2Hook:
         self.requests: list[tuple[str, Any]] = []
         self.failing_pages: dict[int, Exception] = {}
         self.failing_jobs: dict[str, Exception] = {}
+        # Jobs that end (become Completed) while a round pages through the active set: each search
+        # page served ends the next one of the queue, just after the page was taken.
+        self.ending_queue: list[str] = []
         self.closes = 0
 
     @property
@@ -71,6 +74,8 @@ class FakeV2Hook:
         assert (condition.key, condition.operator) == ("phase", "in") and search.order == "asc"
         matching = [job for job, phase in self.phases.items() if phase in condition.value]
         page = matching[search.offset * search.limit : (search.offset + 1) * search.limit]
+        if self.ending_queue:
+            self.phases[self.ending_queue.pop(0)] = "Completed"
         return {"total": len(self.phases), "count": len(matching), "items": [self._job(job) for job in page]}
 
     def get_training_job(self, training_job_id: str) -> dict[str, Any]:
@@ -117,15 +122,60 @@ def test_many_watchers_cost_one_request_per_page_of_active_jobs() -> None:
     for _ in range(2):
         outcome = planner.fetch(watches)
         assert set(outcome.snapshots) == watches and not outcome.errors
-    assert hook.requests == [("search", page) for page in (0, 1, 2)] * 2
+    # The first round learns the size from page 0, then reads the others last first.
+    assert hook.requests == [("search", page) for page in (0, 2, 1, 2, 1, 0)]
     assert math.ceil(120 / SEARCH_PAGE_SIZE) == 3
 
 
 def test_paging_stops_once_every_watched_job_was_found() -> None:
     hook = project(active=120)
-    watches = set(running(hook)[:60])  # on pages 0 and 1 of 3
-    source(hook).fetch(watches)
-    assert hook.requests == [("search", 0), ("search", 1)]
+    planner = source(hook)
+    watches = set(running(hook)[50:])  # on pages 1 and 2 of 3
+    planner.fetch(watches)
+    hook.requests.clear()
+    planner.fetch(watches)
+    assert hook.requests == [("search", 2), ("search", 1)]
+
+
+def test_jobs_ending_while_a_round_pages_do_not_slip_past_it() -> None:
+    """Each job that leaves the active set moves the later ones a place towards the front. Read
+    front to back, the job on a page boundary would slip into the page already read and cost a
+    direct read although it is still active; read back to front, it is found on the next page."""
+    hook = project(active=150)
+    planner = source(hook)
+    watches = set(running(hook))
+    planner.fetch(watches)
+    hook.requests.clear()
+    # An early job ends just after the round's first page (page 2) was served: every later job,
+    # the first of page 2 included, moves a place towards the front.
+    first = running(hook)[3]
+    hook.ending_queue = [first]
+    outcome = planner.fetch(watches)
+    assert set(outcome.snapshots) == watches and not outcome.errors
+    still_active_read_directly = [arg for name, arg in hook.requests if name == "get" and hook.phases[arg] in ACTIVE]
+    assert still_active_read_directly == []
+    assert [name for name, _ in hook.requests].count("search") == 3
+    assert ("get", first) in hook.requests  # it left the active set: E = 1
+
+
+def test_a_round_costs_the_bound_while_jobs_end_under_it() -> None:
+    """Fleet-like: 10 jobs end during every page; each round still costs ceil(A / 50) + E."""
+    hook = project(active=1000)
+    planner = source(hook)
+    watches = set(running(hook)[::2])
+    planner.fetch(watches)
+    for round_number in range(5):
+        hook.requests.clear()
+        active_at_start = len(running(hook))
+        ended_before = {job for job in watches if hook.phases[job] not in ACTIVE}
+        pages = math.ceil(active_at_start / SEARCH_PAGE_SIZE)
+        watched_active = [job for job in running(hook) if job in watches]
+        hook.ending_queue = watched_active[round_number::7][:pages][::-1]
+        outcome = planner.fetch(watches)
+        assert set(outcome.snapshots) == watches and not outcome.errors
+        left = {job for job in watches if hook.phases[job] not in ACTIVE} - ended_before
+        assert hook.request_count <= pages + len(left) + len(ended_before & watches), round_number
+        assert all(hook.phases[arg] not in ACTIVE for name, arg in hook.requests if name == "get")
 
 
 def test_jobs_that_left_the_active_set_cost_one_read_each() -> None:
@@ -204,11 +254,11 @@ def test_a_failed_page_fails_the_watches_it_would_have_served_and_reads_none_dir
     hook.requests.clear()
     hook.failing_pages[1] = ModelArtsServerError(503, "ModelArts.0001", "unavailable")
     outcome = planner.fetch(watches)
-    on_page_zero = watches & set(running(hook)[:SEARCH_PAGE_SIZE])
-    assert set(outcome.snapshots) == on_page_zero
-    assert set(outcome.errors) == watches - on_page_zero
+    on_page_two = watches & set(running(hook)[2 * SEARCH_PAGE_SIZE :])
+    assert set(outcome.snapshots) == on_page_two
+    assert set(outcome.errors) == watches - on_page_two
     assert all(error is hook.failing_pages[1] for error in outcome.errors.values())
-    assert hook.requests == [("search", 0), ("search", 1)]
+    assert hook.requests == [("search", 2), ("search", 1)]
 
 
 def test_one_jobs_transient_error_stays_with_that_job() -> None:
@@ -258,8 +308,8 @@ def test_a_fleet_of_500_waiting_sensors_against_one_call_per_sensor() -> None:
 
     run_virtual(main)
     active_after = 1200 - 7
-    # Round 1 stops paging after page 20, with only the newest job left: one read beats 4 pages.
-    assert rounds == [20 + 1, math.ceil(active_after / SEARCH_PAGE_SIZE) + 7]
+    # Round 1 reads page 0 (to learn the size), then the others last first: all 24 pages.
+    assert rounds == [24, math.ceil(active_after / SEARCH_PAGE_SIZE) + 7]
     assert rounds[0] <= min(500, math.ceil(1200 / SEARCH_PAGE_SIZE))
     assert hook.closes == 1
 
@@ -273,3 +323,24 @@ def test_a_round_never_costs_more_than_one_read_per_watcher_once_the_project_is_
     hook.requests.clear()
     planner.fetch(watches)
     assert hook.request_count <= min(watchers, math.ceil(2000 / SEARCH_PAGE_SIZE))
+
+
+def test_when_most_watched_jobs_are_ending_a_round_reads_each_instead_of_searching() -> None:
+    """E is learnt from the last round: 20 watched jobs left the active set then, so 20 more are
+    expected to leave by this round. With 25 watchers and 20 pages, reading each (25) beats
+    searching (20 pages + about 20 reads)."""
+    hook = project(active=1000)
+    planner = source(hook)
+    watches = set(running(hook)[-45:])
+    planner.fetch(watches)
+    ending = sorted(watches)[:20]
+    for training_job_id in ending:
+        hook.phases[training_job_id] = "Completed"
+    planner.fetch(watches)  # they are found to have left: their watchers end
+    watches -= set(ending)
+    for training_job_id in sorted(watches)[:18]:
+        hook.phases[training_job_id] = "Failed"
+    hook.requests.clear()
+    outcome = planner.fetch(watches)
+    assert set(outcome.snapshots) == watches and not outcome.errors
+    assert hook.count("search") == 0 and hook.request_count == len(watches) == 25
