@@ -25,13 +25,20 @@ CONSOLE_LINK_ATTRIBUTE = "_modelarts_console_link"
 # The old-version training job detail page of the ModelArts console.
 CONSOLE_JOB_FRAGMENT = "#/trainingJobs/trainingjobDetail?jobId={job_id}"
 CONSOLE_VERSION_FRAGMENT = "&versionId={version_id}"
+# The training job detail page of a v2 (new-version) job. [UNCERTAIN] The console's routes are not
+# documented; this one is the route public clients link to. A console_url holding {job_id}
+# overrides it.
+CONSOLE_TRAINING_JOB_FRAGMENT = "#/training/detail/{job_id}"
 
 
-def console_job_url(console_url: str, job_id: int, version_id: int | None) -> str:
-    """The console URL of a job (and version). A ``console_url`` holding ``{job_id}`` is used as
-    the whole template, for consoles whose routes differ."""
+def console_job_url(console_url: str, job_id: int | str, version_id: int | None) -> str:
+    """The console URL of a job (and version): a v1 job has an integer id, a v2 job a UUID. A
+    ``console_url`` holding ``{job_id}`` is used as the whole template, for consoles whose routes
+    differ."""
     if "{job_id}" in console_url:
         template = console_url
+    elif isinstance(job_id, str):
+        template = console_url + CONSOLE_TRAINING_JOB_FRAGMENT
     else:
         template = console_url + CONSOLE_JOB_FRAGMENT + (CONSOLE_VERSION_FRAGMENT if version_id else "")
     return template.format(job_id=job_id, version_id=version_id if version_id is not None else "")
@@ -40,7 +47,7 @@ def console_job_url(console_url: str, job_id: int, version_id: int | None) -> st
 def persist_console_link(
     context: Context,
     hook: ModelArtsHook,
-    job_id: int,
+    job_id: int | str,
     version_id: int | None,
     operator: BaseOperator | None = None,
 ) -> None:

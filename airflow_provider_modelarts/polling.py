@@ -294,7 +294,7 @@ class BlockingRunner(Protocol):
 SourceFactory = Callable[[Any], "StatusSource[Any] | ModelArtsHook"]
 
 
-async def _in_worker_thread(function: Callable[[], _R]) -> _R:
+async def run_in_worker_thread(function: Callable[[], _R]) -> _R:
     """Run ``function`` in a worker thread that asgiref started, not ``asyncio.to_thread``'s.
 
     A round reads the Airflow connection, and on Airflow 3.0 the triggerer's channel to the
@@ -325,7 +325,7 @@ class SharedStatusPoller(Generic[WatchT]):
         key: Hashable,
         source_factory: SourceFactory,
         *,
-        run_blocking: BlockingRunner = _in_worker_thread,
+        run_blocking: BlockingRunner = run_in_worker_thread,
     ) -> None:
         self.key = key
         made = source_factory(key)

@@ -19,7 +19,8 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_modelarts import api, v2
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.exceptions import ModelArtsError
+from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsValidationError
+from airflow_provider_modelarts.job_logs import JobLogFollower
 from airflow_provider_modelarts.job_wait import PhaseWaitCondition
 from airflow_provider_modelarts.operators.base import ModelArtsTaskMixin, resolved_at_runtime
 from airflow_provider_modelarts.outage import (
@@ -28,12 +29,12 @@ from airflow_provider_modelarts.outage import (
     Outage,
     load_outage,
     outage_key,
-    record_failed_check,
     save_outage,
     validate_max_outage,
 )
+from airflow_provider_modelarts.phase_check import check_phase
 from airflow_provider_modelarts.sensors.base import sentence, skip_or_raise
-from airflow_provider_modelarts.version_compat import TaskDeferralTimeout
+from airflow_provider_modelarts.version_compat import TaskDeferralTimeout, task_state_store
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
 __all__ = ["OUTAGE_STARTED_KEY", "ModelArtsTrainingJobPhaseSensor"]
+# The task-state key prefix (one key per watched job) of the log follower's position.
+LOG_POSITION_KEY = "modelarts_log_position"
 # Stands in for a training_job_id Airflow resolves at run time, for the checks at DAG parse time.
 _PLACEHOLDER_JOB_ID = "00000000-0000-0000-0000-000000000000"
 # Errors a task retry cannot fix: under soft_fail they skip the task (as for the v1 sensor).
@@ -71,6 +74,11 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
         ``[operators] default_deferrable``); ``mode="reschedule"`` has no effect with it.
     :param max_outage: how long a run of failed checks is ridden out: a ``timedelta`` or seconds
         (default 15 minutes; 0 fails at the first failed check, as the v1 sensor does).
+    :param print_log: stream the job's task logs into the task log while waiting (default False):
+        one log request per job task per check while it runs, the rest of each log once it ended.
+        In reschedule mode the position survives reschedules in the task state store (Airflow
+        3.3+); below 3.3 each reschedule reads the logs from the start again and marks the lines
+        printed before as ``(repeated)``.
     :param modelarts_conn_id: the ModelArts connection id (templated).
     :param region: overrides the connection's region (templated).
     :param project_id: overrides the connection's project (templated).
@@ -92,6 +100,7 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
         failure_phases: Collection[str] | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         max_outage: timedelta | float = DEFAULT_MAX_OUTAGE,
+        print_log: bool = False,
         modelarts_conn_id: str = DEFAULT_CONN_ID,
         region: str | None = None,
         project_id: str | None = None,
@@ -115,6 +124,11 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
             v2.validate_workspace_id(workspace_id)
         self.deferrable = deferrable
         self.max_outage = validate_max_outage(max_outage)
+        self.require_literal(print_log, "print_log")
+        if not isinstance(print_log, bool):
+            raise ModelArtsValidationError("print_log", "True or False", print_log)
+        self.print_log = print_log
+        self._logs: JobLogFollower | None = None
         self.workspace_id = workspace_id
         self.set_connection_args(
             modelarts_conn_id,
@@ -158,32 +172,50 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
         """
         condition = self._condition()
         outage = self._outage(context, condition)
-        hook = self._poke_hook
+        started_at = outage.started_at
         try:
-            job = hook.get_training_job(condition.training_job_id)
-        except ModelArtsError as error:
-            self._close_poke_hook()
-            error_verdict, error_message = condition.judge_error(error)
-            if error_verdict == "failed":
-                raise AirflowFailException(sentence(error_message)) from error
-            rides_out, message = record_failed_check(outage, sentence(error_message))
-            self._save_outage(context, condition, outage)
-            if rides_out:
-                self.log.warning(message)
-                return condition, None, outage
-            raise AirflowException(message) from error
+            verdict, message, job = check_phase(self._poke_hook, condition, outage, self.log)
         except BaseException:
             self._close_poke_hook()
             raise
-        if outage.succeeded_check():
-            self.log.info("%s answered again: the API outage is over", condition.subject)
-            self._save_outage(context, condition, outage)
-        verdict, message = condition.judge_job(job)
-        message = sentence(message)
+        finally:
+            if outage.started_at != started_at:
+                self._save_outage(context, condition, outage)
+        if job is None:
+            self._close_poke_hook()
+            return condition, None, outage
+        if self.print_log:
+            self._follow_log(context, condition, job)
         if verdict == "failed":
             raise AirflowFailException(message)
         self.log.info(message)
         return condition, v2.job_summary(job) if verdict == "success" else None, outage
+
+    def _follow_log(self, context: Context, condition: PhaseWaitCondition, job: dict[str, Any]) -> None:
+        """Print the job's new log lines; the position survives reschedules where Airflow has a
+        task state store (see ``print_log``). A log that cannot be read never fails the wait."""
+        store = task_state_store(context)
+        key = f"{LOG_POSITION_KEY}:{condition.training_job_id}"
+        try_number = context["ti"].try_number
+        if self._logs is None:
+            saved = store.get(key) if store is not None else None
+            state = saved.get("cursors") if isinstance(saved, dict) and saved.get("try_number") == try_number else None
+            # Below 3.3 a reschedule starts over without the position the earlier pokes reached.
+            catching_up = store is None and self.reschedule and _rescheduled_before(context)
+
+            def save(cursors: dict[str, Any]) -> None:
+                if store is not None:
+                    store.set(key, {"try_number": try_number, "cursors": cursors})
+
+            self._logs = JobLogFollower(
+                self._poke_hook, condition.training_job_id, self.log.info, state, save, catching_up=catching_up
+            )
+        try:
+            self._logs.poll(job)
+        except ModelArtsError as error:
+            self.log.warning("Could not read the training job's log: %s", error)
+        if store is not None:
+            store.set(key, {"try_number": try_number, "cursors": self._logs.state()})
 
     @cached_property
     def _poke_hook(self) -> ModelArtsHook:
@@ -238,6 +270,9 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
                 retry_max_delay=self.modelarts_retry_max_delay,
                 max_outage=self.max_outage,
                 outage_started_at=outage.started_at,
+                print_log=self.print_log,
+                log_state=self._logs.state() if self._logs is not None else None,
+                log_xcom=_xcom_target(context) if self.print_log else None,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),
@@ -267,3 +302,15 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
             raise AirflowSensorTimeout(message)
         # "error": an outage outlasted max_outage; this fails the try, so task retries apply.
         raise AirflowException(message)
+
+
+def _rescheduled_before(context: Context) -> bool:
+    """Whether this try was rescheduled before (so earlier pokes may have printed log lines)."""
+    first = context["ti"].get_first_reschedule_date(context)
+    return first is not None
+
+
+def _xcom_target(context: Context) -> dict[str, Any]:
+    """Where a trigger keeps the task's log position: the deferred task instance's XCom."""
+    ti = context["ti"]
+    return {"dag_id": ti.dag_id, "task_id": ti.task_id, "run_id": ti.run_id, "map_index": ti.map_index}

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_modelarts import api, v2
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsError
+from airflow_provider_modelarts.job_submission import terminate_quietly
 from airflow_provider_modelarts.job_wait import PhaseWaitCondition
 from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, record_failed_check, validate_max_outage
 from airflow_provider_modelarts.triggers.training_job import _within
 
 if TYPE_CHECKING:
+    from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
     from airflow_provider_modelarts.polling_v2 import PhasePollerKey
+
+_T = TypeVar("_T")
+#: The XCom key under which a deferred task's log follower keeps its position.
+LOG_STATE_XCOM_KEY = "modelarts_log_position"
 
 
 class ModelArtsTrainingJobPhaseTrigger(BaseTrigger):
@@ -48,6 +54,17 @@ class ModelArtsTrainingJobPhaseTrigger(BaseTrigger):
     :param max_outage: seconds of consecutive failed checks to ride out.
     :param outage_started_at: when the current run of failed checks began (Unix time), if one has:
         set by the sensor when its first check failed, and kept by :meth:`serialize`.
+    :param print_log: follow the job's task logs into the task log (trigger log records are shown
+        in the task log), with :class:`~airflow_provider_modelarts.job_logs.JobLogFollower`: one log
+        request per task per round while the job runs, and the rest of each log once it ended,
+        before the event.
+    :param log_state: the follower's state when the task deferred (what it printed already).
+    :param log_xcom: ``{"dag_id", "task_id", "run_id", "map_index"}`` of the deferred task: the
+        follower's state is saved in its XCom :data:`LOG_STATE_XCOM_KEY` before each page is
+        printed, so a trigger re-created after a triggerer restart reads on from there (XComs
+        survive the deferral; Airflow clears them only when a try starts).
+    :param terminate_on_kill: terminate the job in :meth:`on_kill`, when a user marks the
+        deferred task failed or success, or clears it (called by Airflow 3.3+).
     """
 
     def __init__(
@@ -66,6 +83,10 @@ class ModelArtsTrainingJobPhaseTrigger(BaseTrigger):
         retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
         max_outage: float = DEFAULT_MAX_OUTAGE.total_seconds(),
         outage_started_at: float | None = None,
+        print_log: bool = False,
+        log_state: dict[str, Any] | None = None,
+        log_xcom: dict[str, Any] | None = None,
+        terminate_on_kill: bool = False,
     ) -> None:
         super().__init__()
         self.condition = PhaseWaitCondition.validate(training_job_id, target_phases, failure_phases)
@@ -79,6 +100,10 @@ class ModelArtsTrainingJobPhaseTrigger(BaseTrigger):
             retry_limit, retry_delay, retry_max_delay
         )
         self.outage = Outage(validate_max_outage(max_outage), outage_started_at)
+        self.print_log = bool(print_log)
+        self.log_state = log_state
+        self.log_xcom = log_xcom
+        self.terminate_on_kill = bool(terminate_on_kill)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -98,6 +123,10 @@ class ModelArtsTrainingJobPhaseTrigger(BaseTrigger):
                 "retry_max_delay": self.retry_max_delay,
                 "max_outage": self.outage.max_outage,
                 "outage_started_at": self.outage.started_at,
+                "print_log": self.print_log,
+                "log_state": self.log_state,
+                "log_xcom": self.log_xcom,
+                "terminate_on_kill": self.terminate_on_kill,
             },
         )
 
@@ -125,12 +154,57 @@ class ModelArtsTrainingJobPhaseTrigger(BaseTrigger):
             }
         )
 
+    async def _log_follower(self) -> _TriggerLogs:
+        from airflow_provider_modelarts.polling import hook_for
+
+        saved = await _in_thread(self._load_log_state)
+        return _TriggerLogs(self, hook_for(self.poller_key()), saved if saved is not None else self.log_state)
+
+    def _load_log_state(self) -> dict[str, Any] | None:
+        """The follower state a trigger of this deferral saved last (``None``: none yet)."""
+        if not self.log_xcom:
+            return None
+        from airflow.providers.common.compat.sdk import XCom
+
+        try:
+            value = XCom.get_one(key=LOG_STATE_XCOM_KEY, **self.log_xcom)
+        except Exception as error:  # the log is a convenience: never fail the wait for it
+            self.log.warning("Could not read the saved log position (%s); reading on from the deferral's", error)
+            return None
+        return value if isinstance(value, dict) else None
+
+    def save_log_state(self, state: dict[str, Any]) -> None:
+        """Keep the follower's state in the task's XCom (blocking; called in a worker thread)."""
+        self.log_state = state
+        if not self.log_xcom:
+            return
+        from airflow.providers.common.compat.sdk import XCom
+
+        try:
+            XCom.set(key=LOG_STATE_XCOM_KEY, value=state, **self.log_xcom)
+        except Exception as error:
+            self.log.warning("Could not save the log position (%s); a triggerer restart may repeat lines", error)
+
+    async def on_kill(self) -> None:
+        """Terminate the job when a user kills the deferred task (Airflow 3.3+ calls this on
+        mark failed, mark success and clear; never on a triggerer restart or a timeout)."""
+        if not self.terminate_on_kill:
+            return
+        from airflow_provider_modelarts.polling import hook_for
+
+        hook = hook_for(self.poller_key())
+        try:
+            await _in_thread(lambda: terminate_quietly(hook, self.condition.training_job_id, self.log))
+        finally:
+            hook.close()
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # Imported when the trigger runs (in the triggerer), not when a DAG file imports the sensor.
         from airflow_provider_modelarts.polling import SharedStatusPoller
         from airflow_provider_modelarts.polling_v2 import v2_source_for
 
         watch = self.condition.training_job_id
+        logs = await self._log_follower() if self.print_log else None
         async with SharedStatusPoller.watching(self.poller_key(), watch, self.poll_interval, v2_source_for) as (
             poller,
             watcher_id,
@@ -163,6 +237,8 @@ class ModelArtsTrainingJobPhaseTrigger(BaseTrigger):
                 if self.outage.succeeded_check():
                     self.log.info("%s answered again: the API outage is over", self.condition.subject)
                 previous, job = job, current
+                if logs is not None:
+                    await logs.poll(current)
                 verdict, message = self.condition.judge_job(current)
                 if verdict != "waiting":
                     yield self._event(verdict, message, current)
@@ -170,3 +246,29 @@ class ModelArtsTrainingJobPhaseTrigger(BaseTrigger):
                 # Log changes only: hundreds of triggers share one round.
                 if previous is None or v2.phase_of(previous) != v2.phase_of(current):
                     self.log.info("%s (shared check %d)", message, seen_round)
+
+
+async def _in_thread(function: Callable[[], _T]) -> _T:
+    """Blocking work (HTTP, the Task SDK's XCom calls) off the event loop."""
+    from airflow_provider_modelarts.polling import run_in_worker_thread
+
+    return await run_in_worker_thread(function)
+
+
+class _TriggerLogs:
+    """The trigger's log follower: polled in a worker thread, its lines logged by the trigger."""
+
+    def __init__(self, trigger: ModelArtsTrainingJobPhaseTrigger, hook: ModelArtsHook, state: dict[str, Any] | None):
+        from airflow_provider_modelarts.job_logs import JobLogFollower
+
+        self.hook = hook
+        self.follower = JobLogFollower(
+            hook, trigger.condition.training_job_id, trigger.log.info, state=state, save=trigger.save_log_state
+        )
+        self.log = trigger.log
+
+    async def poll(self, job: dict[str, Any]) -> None:
+        try:
+            await _in_thread(lambda: self.follower.poll(job))
+        except ModelArtsError as error:  # the log is a convenience: never fail the wait for it
+            self.log.warning("Could not read the training job's log: %s", error)

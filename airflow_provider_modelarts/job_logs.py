@@ -1,0 +1,182 @@
+"""Following a v2 training job's task logs into the Airflow task log.
+
+Each task of a job (``worker-0``, ``worker-1`` ... from ``status.tasks``) has its own log, read
+in pages from a cursor (:meth:`ModelArtsHook.follow_training_job_log`, the AOM endpoint, with the
+cursor reading of :class:`~airflow_provider_modelarts.v2.TaskLogCursor`). A
+:class:`JobLogFollower` keeps one cursor per task and, each time it is polled, asks each task for
+the lines after its cursor: one request per task per poll, and none for a task whose log was read
+to its end after the job ended. When the job has ended, a poll drains each log to its end (a
+burst of more than one page per task is possible only then), so the task log gets every line.
+
+What a line looks like in the task log: ``[worker-0] <the line>``, in order per task.
+
+Surviving restarts. The follower's state (:meth:`JobLogFollower.state`, JSON) is saved through a
+callback *before* a page is printed, with the page marked as being printed. A follower rebuilt
+from a saved state (a triggerer restart re-creates the trigger; a reschedule starts a new
+process) reads on from the last page known printed; if a page was being printed when the state
+was saved, that page may have reached the task log already, so it is printed again marked
+``(repeated)``. So no line is lost, and a line can repeat only inside a page marked as repeated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from airflow_provider_modelarts import v2
+from airflow_provider_modelarts.exceptions import ModelArtsError
+
+#: Lines of each task's log a failure message quotes.
+FAILURE_TAIL_LINES = 20
+REPEATED_MARK = "(repeated) "
+
+
+class LogReader(Protocol):
+    """What the follower uses of :class:`~airflow_provider_modelarts.hooks.modelarts.ModelArtsHook`."""
+
+    def follow_training_job_log(
+        self, training_job_id: str, task_id: str, cursor: v2.TaskLogCursor | None = None
+    ) -> tuple[v2.TaskLogCursor, list[str]]: ...
+
+    def read_training_job_log(
+        self,
+        training_job_id: str,
+        task_id: str,
+        base_line: str | None = None,
+        lines: int = ...,
+        order: str = ...,
+    ) -> v2.TaskLogPage | None: ...
+
+
+@dataclass
+class TaskFollow:
+    """Where one task's log has been printed to.
+
+    :param cursor: the API cursor after the last page printed (:class:`v2.TaskLogCursor`).
+    :param printing: a page's printing began from ``cursor`` (set only in saved states): the next
+        page may repeat lines already in the task log.
+    :param exhausted: the job ended and this log was read to its end: no more requests.
+    """
+
+    cursor: v2.TaskLogCursor = field(default_factory=v2.TaskLogCursor)
+    printing: bool = False
+    exhausted: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cursor": asdict(self.cursor), "printing": self.printing, "exhausted": self.exhausted}
+
+    @classmethod
+    def from_json(cls, saved: Mapping[str, Any]) -> TaskFollow:
+        raw = saved.get("cursor")
+        try:
+            cursor = v2.TaskLogCursor(**raw) if isinstance(raw, Mapping) else v2.TaskLogCursor()
+        except TypeError:  # saved by another version of the provider: start over
+            cursor = v2.TaskLogCursor()
+        return cls(cursor, saved.get("printing") is True, saved.get("exhausted") is True)
+
+
+class JobLogFollower:
+    """Prints the new lines of a job's task logs each time :meth:`poll` is called.
+
+    :param reader: the hook (or anything with ``follow_training_job_log``).
+    :param training_job_id: the job.
+    :param emit: where a line goes (e.g. ``self.log.info``); called once per line.
+    :param state: a state saved by an earlier follower of the same job (see the module docstring).
+    :param save: called with :meth:`state` before each page is printed (``None``: nothing to save).
+    :param catching_up: mark every page as repeated until one reaches the current end of the log:
+        for a follower that starts over without the state of an earlier one that printed lines
+        into the same task log (a reschedule below Airflow 3.3, which has no task state store).
+    """
+
+    def __init__(
+        self,
+        reader: LogReader,
+        training_job_id: str,
+        emit: Callable[[str], None],
+        state: Mapping[str, Any] | None = None,
+        save: Callable[[dict[str, Any]], None] | None = None,
+        catching_up: bool = False,
+    ) -> None:
+        self.reader = reader
+        self.training_job_id = training_job_id
+        self.emit = emit
+        self.save = save
+        self.catching_up = catching_up
+        self.caught_up: set[str] = set()  # tasks whose catch-up reached the end of their log
+        self.tasks: dict[str, TaskFollow] = {
+            task: TaskFollow.from_json(saved)
+            for task, saved in (state or {}).items()
+            if isinstance(task, str) and isinstance(saved, Mapping)
+        }
+        self.requests = 0  # log requests sent, for tests and benchmarks
+
+    def state(self) -> dict[str, Any]:
+        """The per-task positions as JSON-serialisable data, to rebuild a follower later."""
+        return {task: follow.to_json() for task, follow in self.tasks.items()}
+
+    def poll(self, job: Mapping[str, Any]) -> int:
+        """Print what each task logged since the last poll; returns the number of lines printed.
+
+        :param job: the job object as last read (its ``status.tasks`` and phase decide which
+            logs to read and whether to drain them).
+        """
+        ended = _has_ended(job)
+        printed = 0
+        for task in _tasks_of(job):
+            follow = self.tasks.setdefault(task, TaskFollow())
+            while not follow.exhausted:
+                self.requests += 1
+                cursor, lines = self.reader.follow_training_job_log(self.training_job_id, task, follow.cursor)
+                printed += self._print(task, follow, cursor, lines)
+                reached_end = len(lines) < cursor.page_size - 1  # one line may be a dropped repeat
+                if reached_end:
+                    self.caught_up.add(task)
+                # While the job runs: one request per task per poll. Once it ended: to the end.
+                if not ended:
+                    break
+                if reached_end:
+                    follow.exhausted = True
+        return printed
+
+    def _print(self, task: str, follow: TaskFollow, cursor: v2.TaskLogCursor, lines: list[str]) -> int:
+        if lines:
+            repeated = follow.printing or (self.catching_up and task not in self.caught_up)
+            # Saved first, marked as printing: a follower rebuilt from this state marks the page.
+            follow.printing = True
+            if self.save is not None:
+                self.save(self.state())
+            prefix = f"[{task}] " + (REPEATED_MARK if repeated else "")
+            for line in lines:
+                self.emit(prefix + line)
+        follow.cursor, follow.printing = cursor, False
+        return len(lines)
+
+
+def read_log_tail(reader: LogReader, training_job_id: str, tasks: Iterable[str]) -> dict[str, list[str]]:
+    """The last :data:`FAILURE_TAIL_LINES` lines of each task's log (one request per task), for a
+    failure message. A task whose log cannot be read is left out: the message is still worth having."""
+    tails: dict[str, list[str]] = {}
+    for task in tasks:
+        try:
+            page = reader.read_training_job_log(training_job_id, task, lines=FAILURE_TAIL_LINES, order="desc")
+        except ModelArtsError:
+            continue
+        if page is not None and page.lines():
+            # Newest first from the API: turned back into reading order.
+            tails[task] = list(reversed(page.lines()))
+    return tails
+
+
+def format_log_tail(tails: Mapping[str, list[str]]) -> str:
+    """The tails of :func:`read_log_tail` as message text, one ``[task] line`` per line."""
+    return "\n".join(f"[{task}] {line}" for task, lines in tails.items() for line in lines)
+
+
+def _tasks_of(job: Mapping[str, Any]) -> list[str]:
+    return [task for task in v2.job_row(job)["tasks"] if isinstance(task, str)]
+
+
+def _has_ended(job: Mapping[str, Any]) -> bool:
+    phase = v2.parse_phase(v2.phase_of(job) or "")
+    return phase is not None and phase.is_terminal

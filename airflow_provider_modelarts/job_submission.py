@@ -1,0 +1,240 @@
+"""One training job per task instance, across retries, crashes and Clears: what a try submits.
+
+A try of :class:`~airflow_provider_modelarts.operators.training_job_create.ModelArtsCreateTrainingJobOperator`
+first looks for the jobs earlier tries of the same task instance created, then decides
+(:func:`plan_submission`):
+
+* an earlier job of the same *generation* (no Clear since) that is still active: reconnect to it
+  and wait, whatever the try (a retry, or a rerun after a worker crash);
+* one that Completed: do not train again; its result is the task's result;
+* one that ended otherwise (Failed, Abnormal, Terminated) or was deleted: create a new job, under a
+  derived name (``<name>-try<N>``), since a job name is unique in a project;
+* an earlier job of an older generation: the user cleared the task and expects training again:
+  create a new job under a derived name (the old one was terminated when the Clear killed the
+  task, if ``terminate_on_kill``);
+* no earlier job: create the job under the name the user gave. If a job this task did not create
+  already has that name, fail with a clear message (``on_name_conflict="fail"``, the default) or
+  create it under a derived name (``"suffix"``).
+
+How a try finds the earlier jobs. Every job the operator creates carries two annotations in
+``metadata.annotations``: :data:`TASK_INSTANCE_ANNOTATION` (a digest of dag id, task id, run id
+and map index: never the names themselves, which can be long or private) and
+:data:`GENERATION_ANNOTATION` (the task instance's ``max_tries`` when it was created, which only
+a Clear changes). A try searches the project for jobs named like the user's name (one search
+request per 50 matches) and keeps those whose annotation is its own; on Airflow 3.3+ the job id
+is also kept in the task state store, read first. The search also covers a crash between the
+create and the save, which the task state store alone cannot (the limit Airflow's
+``ResumableJobMixin`` documents). [UNCERTAIN] The docs list ``annotations`` as a map of strings
+with example keys, not which keys the service keeps; if it dropped these, a retry below 3.3 would
+find no job of its own and report the name conflict instead of reconnecting.
+
+What a Clear means: the user asks for the task to run again, so a Clear trains again, under a
+derived name, even when the earlier job Completed. A retry never does: it reconnects, or creates
+a new job only after a failed one.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from airflow_provider_modelarts import v2
+from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsJobEndedError, ModelArtsValidationError
+
+if TYPE_CHECKING:
+    from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+
+TASK_INSTANCE_ANNOTATION = "airflow-task-instance"
+GENERATION_ANNOTATION = "airflow-generation"
+#: Choices of ``on_name_conflict``.
+NAME_CONFLICT_CHOICES = ("fail", "suffix")
+# Derived names keep this much of the user's name, so one search (like) finds them all.
+NAME_SEARCH_PREFIX = 48
+
+
+@dataclass(frozen=True)
+class TaskInstanceIdentity:
+    """The task instance a job belongs to, and the try and generation that create it."""
+
+    dag_id: str
+    task_id: str
+    run_id: str
+    map_index: int
+    try_number: int
+    max_tries: int
+
+    @property
+    def digest(self) -> str:
+        """24 hex characters identifying the task instance (any try, any generation)."""
+        raw = "\x1f".join((self.dag_id, self.task_id, self.run_id, str(self.map_index)))
+        return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
+
+    @property
+    def generation(self) -> str:
+        return str(self.max_tries)
+
+    def annotations(self) -> dict[str, str]:
+        return {TASK_INSTANCE_ANNOTATION: self.digest, GENERATION_ANNOTATION: self.generation}
+
+
+class Action(enum.Enum):
+    CREATE = "create"
+    RECONNECT = "reconnect"
+    ALREADY_COMPLETED = "already_completed"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a try does: create ``body`` (the job to send), or use ``job`` (an earlier try's)."""
+
+    action: Action
+    reason: str
+    job: dict[str, Any] | None = None
+    body: dict[str, Any] | None = None
+
+
+class NameConflictError(ModelArtsValidationError):
+    """The job's name is taken by a job this task did not create."""
+
+    def __init__(self, name: str, taken_by: str | None) -> None:
+        super().__init__(
+            "job.metadata.name",
+            "a name no other job in the project has; or on_name_conflict='suffix' to create the job "
+            "under a derived name",
+            name,
+        )
+        self.name = name
+        self.taken_by = taken_by
+        self.args = (
+            f"A training job named {name!r} already exists (id {taken_by}) and was not created by this task. "
+            "Choose another job.metadata.name, or set on_name_conflict='suffix' to create the job under a "
+            "derived name",
+        )
+
+
+def validate_on_name_conflict(value: object) -> str:
+    if value in NAME_CONFLICT_CHOICES:
+        return str(value)
+    raise ModelArtsValidationError("on_name_conflict", " or ".join(repr(c) for c in NAME_CONFLICT_CHOICES), value)
+
+
+def search_name(body: Mapping[str, Any]) -> str:
+    """The ``like`` term that finds the job's name and every name derived from it."""
+    return str(body["metadata"]["name"])[:NAME_SEARCH_PREFIX]
+
+
+def derived_name(name: str, suffix: str) -> str:
+    """``name`` plus ``suffix``, cut to the API's 64 characters by shortening ``name``."""
+    return name[: v2.JOB_NAME_MAX_LENGTH - len(suffix)] + suffix
+
+
+def own_jobs(candidates: Iterable[Mapping[str, Any]], identity: TaskInstanceIdentity) -> list[dict[str, Any]]:
+    """The candidates this task instance created (any generation), newest first."""
+    mine = [dict(job) for job in candidates if _annotation(job, TASK_INSTANCE_ANNOTATION) == identity.digest]
+    return sorted(mine, key=lambda job: _create_time(job), reverse=True)
+
+
+def plan_submission(
+    body: Mapping[str, Any],
+    identity: TaskInstanceIdentity,
+    earlier: list[dict[str, Any]],
+    name_holder: Mapping[str, Any] | None,
+    on_name_conflict: str = "fail",
+) -> Plan:
+    """Decide what this try does (see the module docstring).
+
+    :param body: the validated create body (its ``metadata.name`` is the user's name).
+    :param identity: this try's task instance.
+    :param earlier: the jobs earlier tries of this task instance created, newest first
+        (:func:`own_jobs`; a job from the task state store goes first).
+    :param name_holder: the job now holding the user's name, if any.
+    :param on_name_conflict: ``"fail"`` or ``"suffix"``.
+    """
+    name = str(body["metadata"]["name"])
+    latest = earlier[0] if earlier else None
+    if latest is not None:
+        phase = v2.parse_phase(v2.phase_of(latest) or "")
+        job_id, job_name = v2.job_row(latest)["id"], v2.job_row(latest)["name"]
+        same_generation = _annotation(latest, GENERATION_ANNOTATION) == identity.generation
+        if same_generation and (phase is None or phase.is_in_progress):
+            return Plan(
+                Action.RECONNECT,
+                f"reconnecting to training job {job_id} ({job_name}), created by an earlier try",
+                job=latest,
+            )
+        if same_generation and phase is not None and phase.is_success:
+            return Plan(
+                Action.ALREADY_COMPLETED,
+                f"training job {job_id} ({job_name}), created by an earlier try, already Completed: not training again",
+                job=latest,
+            )
+        why = (
+            f"the task was cleared since training job {job_id} ({job_name}) was created: training again"
+            if not same_generation
+            else f"training job {job_id} ({job_name}) of an earlier try ended {phase}: creating a new job"
+        )
+        return Plan(Action.CREATE, why, body=_with_name(body, identity, _retry_name(name, identity)))
+    if name_holder is not None:
+        holder_id = v2.job_row(name_holder)["id"]
+        if on_name_conflict != "suffix":
+            raise NameConflictError(name, holder_id if isinstance(holder_id, str) else None)
+        return Plan(
+            Action.CREATE,
+            f"the name {name!r} is taken by training job {holder_id}: creating the job under a derived name",
+            body=_with_name(body, identity, derived_name(name, f"-{identity.digest[:8]}-try{identity.try_number}")),
+        )
+    return Plan(Action.CREATE, f"creating training job {name!r}", body=_with_name(body, identity, name))
+
+
+def _retry_name(name: str, identity: TaskInstanceIdentity) -> str:
+    return derived_name(name, f"-try{identity.try_number}")
+
+
+def _with_name(body: Mapping[str, Any], identity: TaskInstanceIdentity, name: str) -> dict[str, Any]:
+    """A copy of ``body`` with ``name`` and this task instance's annotations (the user's own kept)."""
+    job = copy.deepcopy(dict(body))
+    metadata = dict(job.get("metadata") or {})
+    metadata["name"] = name
+    metadata["annotations"] = {**dict(metadata.get("annotations") or {}), **identity.annotations()}
+    job["metadata"] = metadata
+    return job
+
+
+def _annotation(job: Mapping[str, Any], key: str) -> str | None:
+    metadata = job.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
+    value = annotations.get(key) if isinstance(annotations, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
+def _create_time(job: Mapping[str, Any]) -> int:
+    value = v2.job_row(job)["create_time"]
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+class _Log(Protocol):
+    def info(self, event: Any, *args: Any, **kw: Any) -> Any: ...
+
+    def warning(self, event: Any, *args: Any, **kw: Any) -> Any: ...
+
+
+def terminate_quietly(hook: ModelArtsHook, training_job_id: str, log: _Log) -> None:
+    """Terminate a job on kill: a job that already ended is fine, and an error is logged, not
+    raised (Airflow is already ending the task; the message says what to check by hand)."""
+    try:
+        hook.terminate_training_job(training_job_id)
+    except ModelArtsJobEndedError:
+        log.info("Training job %s had already ended: nothing to terminate", training_job_id)
+        return
+    except ModelArtsError as error:
+        log.warning(
+            "Could not terminate training job %s (%s): it may still be running; stop it in the ModelArts console",
+            training_job_id,
+            error,
+        )
+        return
+    log.info("Terminated training job %s", training_job_id)

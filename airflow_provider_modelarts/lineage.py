@@ -1,0 +1,79 @@
+"""OpenLineage for a training job: its OBS and dataset inputs and its OBS outputs as datasets.
+
+Used by :meth:`ModelArtsCreateTrainingJobOperator.get_openlineage_facets_on_complete`; the
+OpenLineage classes are imported here, when lineage is extracted, so the provider works without
+the openlineage provider (an optional extra: ``pip install airflow-provider-modelarts[openlineage]``).
+
+Naming: an OBS object ``obs://bucket/path/`` is ``Dataset(namespace="obs://bucket", name="path/")``,
+as object stores are named in OpenLineage (``s3://bucket``). [UNCERTAIN] The OpenLineage naming
+spec has no registered OBS scheme. A ModelArts dataset input without an OBS URL is named
+``Dataset(namespace="modelarts", name="datasets/<id>/versions/<version_id>")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.openlineage.facet import Dataset, RunFacet
+    from airflow.providers.openlineage.extractors import OperatorLineage
+
+    TrainingJobLineage = OperatorLineage[Dataset, RunFacet]
+
+#: The run facet's ``source``: where the external id is an id.
+LINEAGE_SOURCE = "modelarts"
+
+
+def obs_dataset_name(url: str) -> tuple[str, str] | None:
+    """``(namespace, name)`` of an ``obs://bucket/path`` URL; ``None`` for anything else."""
+    if not url.startswith("obs://"):
+        return None
+    bucket, _, path = url[len("obs://") :].partition("/")
+    if not bucket:
+        return None
+    return f"obs://{bucket}", path or "/"
+
+
+def channel_datasets(channels: object) -> Iterator[tuple[str, str]]:
+    """``(namespace, name)`` of each input or output channel of a job body or job object."""
+    for channel in channels if isinstance(channels, list) else []:
+        remote = channel.get("remote") if isinstance(channel, Mapping) else None
+        if not isinstance(remote, Mapping):
+            continue
+        obs, dataset = _mapping(remote.get("obs")), _mapping(remote.get("dataset"))
+        url = obs.get("obs_url") or dataset.get("obs_url")
+        named = obs_dataset_name(url) if isinstance(url, str) else None
+        if named is not None:
+            yield named
+        elif dataset.get("id"):
+            yield "modelarts", f"datasets/{dataset['id']}/versions/{dataset.get('version_id') or 'latest'}"
+
+
+def training_job_lineage(
+    body: Mapping[str, Any] | None, job: Mapping[str, Any] | None, training_job_id: str | None
+) -> TrainingJobLineage:
+    """Inputs and outputs from the create body the task sent (falling back to the job object it
+    read), and the job id in an ``externalQuery`` run facet."""
+    from airflow.providers.common.compat.openlineage.facet import Dataset, ExternalQueryRunFacet
+    from airflow.providers.openlineage.extractors import OperatorLineage
+
+    def algorithm(source: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        value = source.get("algorithm") if isinstance(source, Mapping) else None
+        return value if isinstance(value, Mapping) else {}
+
+    sent, read = algorithm(body), algorithm(job)
+    inputs = list(dict.fromkeys(channel_datasets(sent.get("inputs") or read.get("inputs"))))
+    outputs = list(dict.fromkeys(channel_datasets(sent.get("outputs") or read.get("outputs"))))
+    run_facets: dict[str, Any] = {}
+    if training_job_id:
+        run_facets["externalQuery"] = ExternalQueryRunFacet(externalQueryId=training_job_id, source=LINEAGE_SOURCE)
+    return OperatorLineage(
+        inputs=[Dataset(namespace=namespace, name=name) for namespace, name in inputs],
+        outputs=[Dataset(namespace=namespace, name=name) for namespace, name in outputs],
+        run_facets=run_facets,
+    )
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}

@@ -1,0 +1,464 @@
+"""``ModelArtsCreateTrainingJobOperator``: submit a v2 training job, wait for it, stream its logs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from airflow.providers.common.compat.sdk import AirflowException, conf
+from airflow.sdk import BaseOperator
+
+from airflow_provider_modelarts import api, v2
+from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
+from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError, ModelArtsValidationError
+from airflow_provider_modelarts.job_logs import JobLogFollower, format_log_tail, read_log_tail
+from airflow_provider_modelarts.job_submission import (
+    Action,
+    Plan,
+    TaskInstanceIdentity,
+    own_jobs,
+    plan_submission,
+    search_name,
+    terminate_quietly,
+    validate_on_name_conflict,
+)
+from airflow_provider_modelarts.job_wait import PhaseWaitCondition
+from airflow_provider_modelarts.links import (
+    CONSOLE_LINK_ATTRIBUTE,
+    CONSOLE_LINK_XCOM_KEY,
+    ModelArtsConsoleLink,
+    console_job_url,
+    persist_console_link,
+    remember_console_link,
+)
+from airflow_provider_modelarts.operators.base import (
+    ModelArtsTaskMixin,
+    XComFields,
+    resolved_at_runtime,
+    validate_xcom_fields,
+)
+from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
+from airflow_provider_modelarts.phase_check import check_phase
+from airflow_provider_modelarts.sensors.base import sentence
+from airflow_provider_modelarts.validation import positive_seconds
+from airflow_provider_modelarts.version_compat import task_state_store
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_modelarts.lineage import TrainingJobLineage
+
+    from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+
+#: The XCom key holding the id of the job the task created (pushed before the wait).
+TRAINING_JOB_ID_XCOM_KEY = "training_job_id"
+#: The task-state key (Airflow 3.3+) of the job this task instance created.
+SUBMITTED_JOB_STATE_KEY = "modelarts_submitted_training_job"
+# Phases that count as the job's failure unless they are targets: every terminal phase but Completed.
+_FAILURE_PHASES = ("Failed", "Abnormal", "Terminated")
+
+
+class ModelArtsTrainingJobFailedError(AirflowException):
+    """The training job ended in a failure phase. A task retry creates a new job (see the operator)."""
+
+
+class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
+    """Create a v2 ModelArts training job, wait until it ends, and stream its logs into the task log.
+
+    The job body is the API's create body (``kind``, ``metadata``, ``algorithm``, ``spec`` ...),
+    checked before any request (:func:`~airflow_provider_modelarts.v2.validate_job_create`). A
+    literal body is checked when the DAG is parsed; a templated one once rendered.
+
+    **One job per task instance.** Before it creates anything, a try looks for the jobs earlier
+    tries of the same task instance created (:mod:`~airflow_provider_modelarts.job_submission`): a
+    retry, or a rerun after a worker crash, reconnects to a job still active and does not run a
+    Completed one again; only after a failed one does it create a new job, under a derived name
+    (``<name>-try<N>``). A name taken by a job this task did not create fails the task with a clear
+    message (``on_name_conflict="fail"``) or is replaced by a derived one (``"suffix"``). A
+    **Clear** trains again (the user asks for the task to run again), under a derived name.
+
+    **Before the wait**, the job id is recorded: in the XCom ``training_job_id``, in the task's
+    "ModelArts Console" link, and (Airflow 3.3+) in the task state store.
+
+    **The wait** has the phase sensor's semantics (same verdicts, same messages, ``max_outage``);
+    deferred, it joins the same coalesced poller. A job that ends in a failure phase fails the try
+    with :class:`ModelArtsTrainingJobFailedError`, whose message gives the phase,
+    ``secondary_phase``, each task's exit code and message, and the last lines of each task's log;
+    the task's retries apply (each creates a new job). Errors no retry can fix (authentication,
+    validation, a name conflict) end the task without retries.
+
+    **Logs.** With ``print_log``, the job's log lines appear in the task log while it runs
+    (``[worker-0] ...``), in the synchronous and the deferred wait alike: one log request per job
+    task per poll interval while it runs, none once a task's log was read to its end.
+
+    **Kill.** With ``terminate_on_kill``, a task that is killed, marked failed or success, or
+    times out terminates the job (``on_kill``); a deferred task does the same through the
+    trigger's ``on_kill`` on Airflow 3.3+ (below it the triggerer never calls it). A job that
+    already ended is fine.
+
+    **XCom** ``return_value``: a compact summary (under 4 KB for ordinary jobs): ``id``, ``name``,
+    ``phase``, ``duration``, ``task_statuses`` (each task's exit code), ``outputs`` (OBS URL by
+    output name) and ``console_url``; ``xcom_fields="all"`` pushes the job object as the API
+    returns it, a list of names keeps those fields of the summary.
+
+    :param job: the create body (templated; rendered as JSON in the UI).
+    :param wait_for_completion: wait until the job ends (default); ``False`` returns once created.
+    :param deferrable: wait in the triggerer instead of a worker slot (default:
+        ``[operators] default_deferrable``).
+    :param poll_interval: seconds between checks of the job (default 60).
+    :param max_outage: how long a run of failed checks is ridden out: a ``timedelta`` or seconds
+        (default 15 minutes).
+    :param print_log: stream the job's task logs into the task log (default True).
+    :param terminate_on_kill: terminate the job when the task is killed (default True).
+    :param on_name_conflict: ``"fail"`` (default) or ``"suffix"``: what to do when the job's name
+        is taken by a job this task did not create.
+    :param xcom_fields: ``None`` (the compact summary), ``"all"`` (the job object) or field names.
+    :param workspace_id: the workspace the create's name lookup and the shared search look in
+        (templated; default: the connection's).
+    :param modelarts_conn_id: the ModelArts connection id (templated).
+    :param region: overrides the connection's region (templated).
+    :param project_id: overrides the connection's project (templated).
+    :param modelarts_retry_limit: retries of each API call on transient errors (see ``ModelArtsHook``).
+    :param modelarts_retry_delay: first backoff delay of those retries, in seconds.
+    :param modelarts_retry_max_delay: longest wait between those retries, in seconds.
+    """
+
+    template_fields: Sequence[str] = ("job", "modelarts_conn_id", "region", "project_id", "workspace_id")
+    template_fields_renderers = {"job": "json"}
+    operator_extra_links = (ModelArtsConsoleLink(),)
+    ui_color = "#e6f0ff"
+
+    def __init__(
+        self,
+        *,
+        job: dict[str, Any],
+        wait_for_completion: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 60.0,
+        max_outage: timedelta | float = DEFAULT_MAX_OUTAGE,
+        print_log: bool = True,
+        terminate_on_kill: bool = True,
+        on_name_conflict: str = "fail",
+        xcom_fields: Sequence[str] | str | None = None,
+        workspace_id: str | None = None,
+        modelarts_conn_id: str = DEFAULT_CONN_ID,
+        region: str | None = None,
+        project_id: str | None = None,
+        modelarts_retry_limit: int = api.DEFAULT_RETRY_LIMIT,
+        modelarts_retry_delay: float = api.DEFAULT_RETRY_DELAY,
+        modelarts_retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        for name, value in (
+            ("wait_for_completion", wait_for_completion),
+            ("deferrable", deferrable),
+            ("poll_interval", poll_interval),
+            ("max_outage", max_outage),
+            ("print_log", print_log),
+            ("terminate_on_kill", terminate_on_kill),
+            ("on_name_conflict", on_name_conflict),
+            ("xcom_fields", xcom_fields),
+        ):
+            self.require_literal(value, name)
+        # A literal body is checked now (DAG parse time); one with templates or XComArgs once rendered.
+        if not _resolved_at_runtime_anywhere(job):
+            v2.validate_job_create(job)
+        self.job = job
+        self.wait_for_completion = _flag(wait_for_completion, "wait_for_completion")
+        self.deferrable = _flag(deferrable, "deferrable")
+        self.poll_interval = positive_seconds(poll_interval, "poll_interval")
+        self.max_outage = validate_max_outage(max_outage)
+        self.print_log = _flag(print_log, "print_log")
+        self.terminate_on_kill = _flag(terminate_on_kill, "terminate_on_kill")
+        self.on_name_conflict = validate_on_name_conflict(on_name_conflict)
+        self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)
+        if workspace_id is not None and not resolved_at_runtime(workspace_id):
+            v2.validate_workspace_id(workspace_id)
+        self.workspace_id = workspace_id
+        self.set_connection_args(
+            modelarts_conn_id,
+            region,
+            project_id,
+            modelarts_retry_limit,
+            modelarts_retry_delay,
+            modelarts_retry_max_delay,
+        )
+        # Set once the job is known: on_kill terminates it; lineage reads the job's data.
+        self.training_job_id: str | None = None
+        self._last_job: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ submit or reconnect
+
+    def execute(self, context: Context) -> Any:
+        body = v2.validate_job_create(self.job)
+        if self.workspace_id is not None:
+            self.workspace_id = v2.validate_workspace_id(self.workspace_id)
+        hook = self.hook(self.workspace_id)
+        try:
+            job, plan = self._submit(context, hook, body)
+            if plan.action is Action.ALREADY_COMPLETED or not self.wait_for_completion:
+                return self._result(job)
+            if self.deferrable:
+                return self._wait_deferred(context, hook, job)
+            return self._wait(context, hook, job)
+        finally:
+            hook.close()
+
+    def _submit(self, context: Context, hook: ModelArtsHook, body: dict[str, Any]) -> tuple[dict[str, Any], Plan]:
+        """Find this task instance's earlier jobs, decide, and create or reconnect (see the class docstring)."""
+        ti = context["ti"]
+        identity = TaskInstanceIdentity(
+            dag_id=ti.dag_id,
+            task_id=ti.task_id,
+            run_id=ti.run_id,
+            map_index=ti.map_index if ti.map_index is not None else -1,
+            try_number=ti.try_number,
+            max_tries=ti.max_tries,
+        )
+        name = str(body["metadata"]["name"])
+        candidates = list(hook.iter_training_jobs_v2(name=search_name(body), workspace_id=self.workspace_id))
+        stored = self._stored_job(context, hook)
+        if stored is not None and all(v2.job_row(job)["id"] != v2.job_row(stored)["id"] for job in candidates):
+            candidates.append(stored)
+        earlier = own_jobs(candidates, identity)
+        holder = next((job for job in candidates if v2.job_row(job)["name"] == name), None)
+        plan = plan_submission(body, identity, earlier, holder, self.on_name_conflict)
+        self.log.info(sentence(plan.reason))
+        if plan.action is Action.CREATE:
+            assert plan.body is not None
+            job = hook.create_training_job(plan.body)
+        else:
+            assert plan.job is not None
+            job = plan.job
+        self._record(context, hook, job)
+        return job, plan
+
+    def _stored_job(self, context: Context, hook: ModelArtsHook) -> dict[str, Any] | None:
+        """The job the task state store (Airflow 3.3+) names, read again; ``None`` if none or gone."""
+        store = task_state_store(context)
+        record = store.get(SUBMITTED_JOB_STATE_KEY) if store is not None else None
+        job_id = record.get("training_job_id") if isinstance(record, dict) else None
+        if not isinstance(job_id, str):
+            return None
+        try:
+            return hook.get_training_job(job_id)
+        except ModelArtsNotFoundError:
+            return None  # deleted since: as if there were none
+
+    def _record(self, context: Context, hook: ModelArtsHook, job: dict[str, Any]) -> None:
+        """Keep the job id before waiting: XCom, console link, task state store; ``on_kill`` uses it."""
+        row = v2.job_row(job)
+        self.training_job_id = str(row["id"])
+        self._last_job = job
+        context["ti"].xcom_push(key=TRAINING_JOB_ID_XCOM_KEY, value=self.training_job_id)
+        persist_console_link(context, hook, self.training_job_id, None, operator=self)
+        store = task_state_store(context)
+        if store is not None:
+            store.set(SUBMITTED_JOB_STATE_KEY, {"training_job_id": self.training_job_id, "name": row["name"]})
+
+    # ------------------------------------------------------------------ waiting
+
+    def _condition(self) -> PhaseWaitCondition:
+        assert self.training_job_id is not None
+        return PhaseWaitCondition.validate(self.training_job_id, ["Completed"], list(_FAILURE_PHASES))
+
+    def _wait(self, context: Context, hook: ModelArtsHook, job: dict[str, Any]) -> Any:
+        """Wait in this worker: one read per ``poll_interval``, logs followed as the job runs."""
+        condition = self._condition()
+        outage = Outage(self.max_outage)
+        logs = self._log_follower(hook)
+        while True:
+            verdict, message, current = check_phase(hook, condition, outage, self.log)
+            if current is not None:
+                self._last_job = current
+                self._poll_logs(logs, current)
+                if verdict != "waiting":
+                    return self._finish(hook, verdict, message, current)
+            time.sleep(self.poll_interval)
+
+    def _wait_deferred(self, context: Context, hook: ModelArtsHook, job: dict[str, Any]) -> Any:
+        """Check once (a job already ended needs no triggerer), then defer to the phase trigger."""
+        condition = self._condition()
+        outage = Outage(self.max_outage)
+        logs = self._log_follower(hook)
+        verdict, message, current = check_phase(hook, condition, outage, self.log)
+        if current is not None:
+            self._last_job = current
+            self._poll_logs(logs, current)
+            if verdict != "waiting":
+                return self._finish(hook, verdict, message, current)
+        from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
+
+        ti = context["ti"]
+        self.defer(
+            trigger=ModelArtsTrainingJobPhaseTrigger(
+                training_job_id=condition.training_job_id,
+                target_phases=["Completed"],
+                failure_phases=list(_FAILURE_PHASES),
+                modelarts_conn_id=self.modelarts_conn_id,
+                region=self.region,
+                project_id=self.project_id,
+                workspace_id=self.workspace_id,
+                poll_interval=self.poll_interval,
+                end_time=None,
+                retry_limit=self.modelarts_retry_limit,
+                retry_delay=self.modelarts_retry_delay,
+                retry_max_delay=self.modelarts_retry_max_delay,
+                max_outage=self.max_outage,
+                outage_started_at=outage.started_at,
+                print_log=self.print_log,
+                log_state=logs.state() if logs is not None else None,
+                log_xcom={"dag_id": ti.dag_id, "task_id": ti.task_id, "run_id": ti.run_id, "map_index": ti.map_index},
+                terminate_on_kill=self.terminate_on_kill,
+            ),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger's event (in a new process): return the result, or raise."""
+        self._restore_console_link(context)
+        if not event:
+            raise AirflowException("The ModelArts trigger ended without an event")
+        self.training_job_id = str(event.get("training_job_id") or "") or self.training_job_id
+        status, message = event.get("status"), sentence(str(event.get("message", "")))
+        summary = event.get("summary")
+        if status in ("success", "failed") and isinstance(summary, dict):
+            hook = self.hook(self.workspace_id)
+            try:
+                job = hook.get_training_job(str(self.training_job_id)) if self.xcom_fields == "all" else None
+                self._last_job = job or _job_from_summary(summary)
+                return self._finish(hook, "success" if status == "success" else "failed", message, self._last_job)
+            finally:
+                hook.close()
+        # "error": an outage outlasted max_outage; this fails the try, so task retries apply.
+        raise AirflowException(message)
+
+    def _restore_console_link(self, context: Context) -> None:
+        ti = context["ti"]
+        value = ti.xcom_pull(task_ids=self.task_id, key=CONSOLE_LINK_XCOM_KEY, map_indexes=ti.map_index)
+        remember_console_link(self, value)
+
+    def _finish(self, hook: ModelArtsHook, verdict: str, message: str, job: dict[str, Any]) -> Any:
+        if verdict == "success":
+            self.log.info(message)
+            return self._result(job)
+        self._fail(hook, message, job)
+
+    def _fail(self, hook: ModelArtsHook, message: str, job: dict[str, Any]) -> NoReturn:
+        """Fail with everything needed to see why without the console: the verdict's message (phase,
+        secondary phase, exit codes and messages) and the last lines of each task's log."""
+        tail = format_log_tail(read_log_tail(hook, str(self.training_job_id), v2.job_row(job)["tasks"]))
+        full = f"{message}\nLast lines of the job's log:\n{tail}" if tail else message
+        self.log.error(full)
+        raise ModelArtsTrainingJobFailedError(full)
+
+    # ------------------------------------------------------------------ logs, result, kill
+
+    def _log_follower(self, hook: ModelArtsHook) -> JobLogFollower | None:
+        if not self.print_log or self.training_job_id is None:
+            return None
+        return JobLogFollower(hook, self.training_job_id, self.log.info)
+
+    def _poll_logs(self, logs: JobLogFollower | None, job: dict[str, Any]) -> None:
+        if logs is None:
+            return
+        try:
+            logs.poll(job)
+        except ModelArtsError as error:  # the log is a convenience: never fail the job's wait for it
+            self.log.warning("Could not read the training job's log: %s", error)
+
+    def _result(self, job: dict[str, Any]) -> Any:
+        """The XCom value: the compact summary (or the job object, or chosen fields)."""
+        if self.xcom_fields == "all":
+            return job
+        summary = compact_summary(job, self._console_url())
+        if self.xcom_fields is None:
+            return summary
+        return {name: summary[name] for name in self.xcom_fields if name in summary}
+
+    def _console_url(self) -> str | None:
+        value = getattr(self, CONSOLE_LINK_ATTRIBUTE, None)
+        if isinstance(value, dict) and value.get("job_id"):
+            return console_job_url(value["console_url"], value["job_id"], None)
+        return None
+
+    def on_kill(self) -> None:
+        """Terminate the job when the task is killed, marked failed or success, or times out."""
+        if not self.terminate_on_kill or self.training_job_id is None:
+            return
+        hook = self.hook(self.workspace_id)
+        try:
+            terminate_quietly(hook, self.training_job_id, self.log)
+        finally:
+            hook.close()
+
+    # ------------------------------------------------------------------ OpenLineage
+
+    def get_openlineage_facets_on_complete(self, task_instance: object) -> TrainingJobLineage:
+        """The job's OBS and dataset inputs and its OBS outputs, from the body the task sent and the
+        job it read last (no API call), with the training job id in a run facet."""
+        from airflow_provider_modelarts.lineage import training_job_lineage
+
+        return training_job_lineage(self.job, self._last_job, self.training_job_id)
+
+    def get_openlineage_facets_on_failure(self, task_instance: object) -> TrainingJobLineage:
+        return self.get_openlineage_facets_on_complete(task_instance)
+
+
+def compact_summary(job: Mapping[str, Any], console_url: str | None) -> dict[str, Any]:
+    """What the operator pushes by default: small, and what a downstream task needs."""
+    summary = v2.job_summary(job)
+    return {
+        "id": summary["id"],
+        "name": summary["name"],
+        "phase": summary["phase"],
+        "secondary_phase": summary["secondary_phase"],
+        "duration": summary["duration"],
+        "task_statuses": [{"task": s["task"], "exit_code": s["exit_code"]} for s in summary["task_statuses"]],
+        "outputs": summary["outputs"],
+        "console_url": console_url,
+    }
+
+
+def _job_from_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """A job object with what a summary holds (the trigger's event carries the summary only)."""
+    return {
+        "metadata": {"id": summary.get("id"), "name": summary.get("name"), "create_time": summary.get("create_time")},
+        "status": {
+            "phase": summary.get("phase"),
+            "secondary_phase": summary.get("secondary_phase"),
+            "duration": summary.get("duration"),
+            "start_time": summary.get("start_time"),
+            "tasks": summary.get("tasks") or [],
+            "task_statuses": summary.get("task_statuses") or [],
+        },
+        "algorithm": {
+            "outputs": [
+                {"name": name, "remote": {"obs": {"obs_url": url}}}
+                for name, url in (summary.get("outputs") or {}).items()
+            ]
+        },
+        "spec": {"resource": {"flavor_id": summary.get("flavor"), "node_count": summary.get("node_count")}},
+    }
+
+
+def _resolved_at_runtime_anywhere(value: object) -> bool:
+    """Whether ``value`` or anything nested in it is resolved by Airflow at run time."""
+    if resolved_at_runtime(value):
+        return True
+    if isinstance(value, Mapping):
+        return any(
+            _resolved_at_runtime_anywhere(key) or _resolved_at_runtime_anywhere(item) for key, item in value.items()
+        )
+    if isinstance(value, (list, tuple)):
+        return any(_resolved_at_runtime_anywhere(item) for item in value)
+    return False
+
+
+def _flag(value: object, parameter: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ModelArtsValidationError(parameter, "True or False", value)

@@ -1,0 +1,130 @@
+"""The submission planner: what a try of the create operator does, given the jobs earlier tries
+of its task instance created. Pure logic, no HTTP."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from airflow_provider_modelarts import v2
+from airflow_provider_modelarts.exceptions import ModelArtsValidationError
+from airflow_provider_modelarts.job_submission import (
+    GENERATION_ANNOTATION,
+    TASK_INSTANCE_ANNOTATION,
+    Action,
+    NameConflictError,
+    TaskInstanceIdentity,
+    derived_name,
+    own_jobs,
+    plan_submission,
+    search_name,
+    validate_on_name_conflict,
+)
+
+BODY: dict[str, Any] = {
+    "kind": "job",
+    "metadata": {"name": "resnet-train", "annotations": {"fault-tolerance/job-retry-num": "2"}},
+    "algorithm": {"code_dir": "obs://bucket/code/", "boot_file": "obs://bucket/code/train.py"},
+    "spec": {"resource": {"flavor_id": "modelarts.vm.cpu.8u", "node_count": 1}},
+}
+
+
+def identity(try_number: int = 1, max_tries: int = 3, map_index: int = -1) -> TaskInstanceIdentity:
+    return TaskInstanceIdentity("dag", "train", "manual__2026-11-26", map_index, try_number, max_tries)
+
+
+def job(name: str, phase: str, who: TaskInstanceIdentity | None, create_time: int = 1, job_id: str = "") -> dict[str, Any]:
+    annotations = who.annotations() if who is not None else {}
+    return {
+        "metadata": {"id": job_id or f"id-{name}-{create_time}", "name": name, "create_time": create_time,
+                     "annotations": annotations},
+        "status": {"phase": phase},
+    }
+
+
+def test_a_first_try_creates_the_job_under_the_users_name_with_its_annotations() -> None:
+    before = copy.deepcopy(BODY)
+    plan = plan_submission(BODY, identity(), [], None)
+    assert plan.action is Action.CREATE and plan.body is not None
+    assert plan.body["metadata"]["name"] == "resnet-train"
+    assert plan.body["metadata"]["annotations"] == {
+        "fault-tolerance/job-retry-num": "2",
+        TASK_INSTANCE_ANNOTATION: identity().digest,
+        GENERATION_ANNOTATION: "3",
+    }
+    assert BODY == before  # the user's body is never changed
+
+
+@pytest.mark.parametrize("phase", ["Creating", "Pending", "Running", "Terminating"])
+def test_a_retry_reconnects_to_an_active_job_of_its_own(phase: str) -> None:
+    earlier = job("resnet-train", phase, identity(try_number=1))
+    plan = plan_submission(BODY, identity(try_number=2), [earlier], earlier)
+    assert plan.action is Action.RECONNECT and plan.job is earlier
+
+
+def test_a_retry_does_not_train_again_after_a_completed_job() -> None:
+    earlier = job("resnet-train", "Completed", identity(try_number=1))
+    plan = plan_submission(BODY, identity(try_number=2), [earlier], earlier)
+    assert plan.action is Action.ALREADY_COMPLETED and plan.job is earlier
+
+
+@pytest.mark.parametrize("phase", ["Failed", "Abnormal", "Terminated"])
+def test_a_retry_after_a_failed_job_creates_a_new_one_under_a_derived_name(phase: str) -> None:
+    earlier = job("resnet-train", phase, identity(try_number=1))
+    plan = plan_submission(BODY, identity(try_number=2), [earlier], earlier)
+    assert plan.action is Action.CREATE and plan.body is not None
+    assert plan.body["metadata"]["name"] == "resnet-train-try2"
+
+
+def test_a_clear_trains_again_even_after_a_completed_job() -> None:
+    """A Clear sets max_tries to try_number + retries: the generation changes."""
+    earlier = job("resnet-train", "Completed", identity(try_number=1, max_tries=3))
+    plan = plan_submission(BODY, identity(try_number=4, max_tries=6), [earlier], earlier)
+    assert plan.action is Action.CREATE and plan.body is not None
+    assert plan.body["metadata"]["name"] == "resnet-train-try4"
+    assert plan.body["metadata"]["annotations"][GENERATION_ANNOTATION] == "6"
+    assert "cleared" in plan.reason
+
+
+def test_a_name_taken_by_another_task_fails_clearly_by_default() -> None:
+    other = job("resnet-train", "Running", identity(map_index=7), job_id="0b1c")
+    with pytest.raises(NameConflictError) as caught:
+        plan_submission(BODY, identity(), [], other)
+    assert isinstance(caught.value, ModelArtsValidationError)
+    assert "'resnet-train' already exists (id 0b1c)" in str(caught.value)
+    assert "on_name_conflict='suffix'" in str(caught.value)
+
+
+def test_a_name_taken_by_another_task_gets_a_derived_name_on_request() -> None:
+    other = job("resnet-train", "Completed", None)
+    plan = plan_submission(BODY, identity(try_number=1), [], other, on_name_conflict="suffix")
+    assert plan.action is Action.CREATE and plan.body is not None
+    assert plan.body["metadata"]["name"] == f"resnet-train-{identity().digest[:8]}-try1"
+
+
+def test_derived_names_stay_within_64_characters_and_share_the_search_prefix() -> None:
+    long_name = "x" * 64
+    name = derived_name(long_name, "-try12")
+    assert len(name) == v2.JOB_NAME_MAX_LENGTH == 64 and name.endswith("-try12")
+    assert name.startswith(search_name({"metadata": {"name": long_name}}))
+
+
+def test_own_jobs_are_those_of_this_task_instance_newest_first() -> None:
+    mine_old = job("resnet-train", "Failed", identity(try_number=1), create_time=1)
+    mine_new = job("resnet-train-try2", "Running", identity(try_number=2), create_time=2)
+    other_map_index = job("resnet-train-7", "Running", identity(map_index=7), create_time=3)
+    stranger = job("resnet-train-x", "Running", None, create_time=4)
+    assert own_jobs([mine_old, other_map_index, mine_new, stranger], identity()) == [mine_new, mine_old]
+
+
+def test_the_task_instance_digest_names_the_instance_not_the_try() -> None:
+    assert identity(try_number=1).digest == identity(try_number=5, max_tries=9).digest
+    assert identity().digest != identity(map_index=0).digest
+    assert len(identity().digest) == 24
+
+
+def test_on_name_conflict_names_what_is_allowed() -> None:
+    with pytest.raises(ModelArtsValidationError, match="on_name_conflict"):
+        validate_on_name_conflict("rename")
