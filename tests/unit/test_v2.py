@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import requests
 from airflow.sdk import Connection
 
 from airflow_provider_modelarts import retry_policy, transport, v1, v2
@@ -1097,3 +1098,31 @@ def test_the_lifecycle_codes_have_hints() -> None:
         assert code in v2.ERROR_TABLE.hints
     assert "metadata.name" in str(_error(400, "ModelArts.2751"))
     assert {"ModelArts.2776", "ModelArts.2818"} == v2.LOG_NOT_READY_CODES
+
+
+def _response(status: int, content: bytes) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = content
+    response.url = "https://modelarts.example/v2/p/training-jobs/x"
+    response.request = requests.Request("GET", response.url).prepare()
+    return response
+
+
+@pytest.mark.parametrize(("status", "content"), [(204, b""), (202, b""), (202, b"  "), (204, b'{"a": 1}')])
+def test_an_empty_202_or_any_204_is_an_empty_answer_not_an_unreadable_body(status: int, content: bytes) -> None:
+    hook = ModelArtsHook("v2_unit")
+    answer = hook._decode(_response(status, content), v2.ERROR_TABLE)
+    assert answer.status == status and answer.body == ({"a": 1} if content.startswith(b"{") else {})
+
+
+def test_a_json_array_is_read_only_where_the_call_documents_one() -> None:
+    hook = ModelArtsHook("v2_unit")
+    tasks = b'[{"task": "worker-0", "ip": "10.0.0.1", "host_ip": "10.0.1.1", "schedule_count": 0}]'
+    assert hook._decode(_response(200, tasks), v2.ERROR_TABLE, list_body=True).body == {
+        "__list__": [{"task": "worker-0", "ip": "10.0.0.1", "host_ip": "10.0.1.1", "schedule_count": 0}]
+    }
+    with pytest.raises(retry_policy.UnreadableBodyError):
+        hook._decode(_response(200, tasks), v2.ERROR_TABLE)
+    with pytest.raises(retry_policy.UnreadableBodyError):
+        hook._decode(_response(200, b""), v2.ERROR_TABLE)
