@@ -498,7 +498,7 @@ class ModelArtsHook(BaseHook):
                         if found is not None:
                             return found
                     raise ModelArtsDuplicateJobNameError(name, error) from None
-                if not _create_may_have_happened(error):
+                if not _write_may_have_happened(error):
                     raise
                 unclear = error
             except ModelArtsTransportError as error:
@@ -570,7 +570,7 @@ class ModelArtsHook(BaseHook):
             self.request("DELETE", path, idempotent=False, error_table=v2.ERROR_TABLE)
             return
         except ModelArtsApiError as error:
-            if not _create_may_have_happened(error):
+            if not _write_may_have_happened(error):
                 raise
             unclear: ModelArtsError = error
         except ModelArtsTransportError as error:
@@ -975,7 +975,7 @@ def _fields_of(connection: Connection) -> tuple[Any, ...]:
     )
 
 
-def _create_may_have_happened(error: ModelArtsApiError) -> bool:
+def _write_may_have_happened(error: ModelArtsApiError) -> bool:
     """Whether a write answered with this error may still have been carried out: a 500, 502,
     503 or 504 can come from the gateway or the service after the body arrived. A throttled
     request (429, or a throttling code) was refused before anything was done."""
