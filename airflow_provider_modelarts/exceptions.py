@@ -155,3 +155,42 @@ class ModelArtsRequestRejectedError(ModelArtsApiError, ModelArtsPermanentError):
 class ModelArtsServerError(ModelArtsApiError):
     """5xx from the service or gateway, after the retry budget was spent (or at once for a status
     no retry can fix, such as 501 Not Implemented)."""
+
+
+class ModelArtsDuplicateJobNameError(ModelArtsRequestRejectedError):
+    """400 ``ModelArts.2751``: a training job with this name already exists, so the create was
+    refused. Permanent: the same body gets the same answer.
+
+    :param job_name: the name the create asked for.
+    """
+
+    def __init__(self, job_name: str, error: ModelArtsApiError) -> None:
+        self.job_name = job_name
+        super().__init__(
+            error.http_status,
+            error.error_code,
+            join_sentences(f"A training job named {job_name!r} already exists", error.error_message),
+            error.request_id,
+            error.hint,
+            retry_after=error.retry_after,
+        )
+
+
+class ModelArtsJobEndedError(ModelArtsApiError, ModelArtsPermanentError):
+    """409 ``ModelArts.2796``: the job has already ended, so it cannot be terminated (the API
+    terminates Creating, Pending and Running jobs only). Permanent. Callers that only want the job
+    stopped catch this to treat terminate as idempotent.
+
+    :param training_job_id: the job that was asked to terminate.
+    """
+
+    def __init__(self, training_job_id: str, error: ModelArtsApiError) -> None:
+        self.training_job_id = training_job_id
+        super().__init__(
+            error.http_status,
+            error.error_code,
+            join_sentences(f"Training job {training_job_id} has already ended", error.error_message),
+            error.request_id,
+            error.hint,
+            retry_after=error.retry_after,
+        )

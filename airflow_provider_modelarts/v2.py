@@ -9,6 +9,8 @@ querying a training job list, https://support.huaweicloud.com/intl/en-us/api-mod
 querying a job's details, https://support.huaweicloud.com/intl/en-us/api-modelarts/ShowTrainingJobDetails.html ;
 terminating a job, https://support.huaweicloud.com/intl/en-us/api-modelarts/StopTrainingJob.html ;
 AOM logs, https://support.huaweicloud.com/api-modelarts/ShowTrainingJobLogsFromAom.html ;
+creating a job, https://support.huaweicloud.com/intl/en-us/api-modelarts/CreateTrainingJob.html ;
+deleting a job, https://support.huaweicloud.com/intl/en-us/api-modelarts/DeleteTrainingJob.html ;
 error codes, https://support.huaweicloud.com/intl/en-us/api-modelarts/modelarts_03_0095.html ;
 and the official SDK's models (PyPI ``huaweicloudsdkmodelarts``, ``v1/model/job_searches.py``,
 ``filter.py``, ``status.py``). The same pages are mirrored in
@@ -23,7 +25,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -389,6 +391,416 @@ def pages_needed(count: int, limit: int) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# The create body (``POST /v2/{project_id}/training-jobs``)
+# ---------------------------------------------------------------------------------------------
+
+# The job kinds of the SDK's Job model; the create page documents only "job" (the default).
+JOB_KINDS = (
+    "job",
+    "federated_pool_job",
+    "edge_job",
+    "hetero_job",
+    "mrs_job",
+    "autosearch_job",
+    "diag_job",
+    "visualization_job",
+)
+DEFAULT_JOB_KIND = "job"
+# metadata.name: "1 to 64 characters consisting of only digits, letters, underscores (_), and
+# hyphens (-)" (CreateTrainingJob, JobMetadata).
+JOB_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+JOB_NAME_ALLOWED = "1 to 64 characters, each a letter, a digit, '_' or '-'"
+DESCRIPTION_MAX_LENGTH = 256
+# algorithm.environments in a request: a map of strings, at most 100 pairs, keys up to 8192
+# characters and values up to 4096 (SDK JobAlgorithm; responses give a list of maps instead).
+ENVIRONMENTS_MAX_PAIRS = 100
+ENVIRONMENT_KEY_MAX_LENGTH = 8192
+ENVIRONMENT_VALUE_MAX_LENGTH = 4096
+# The three ways to name the algorithm and the three ways to name the engine, each a set of keys
+# that go together (CreateTrainingJob, JobAlgorithm and JobEngine).
+ALGORITHM_WAYS: tuple[tuple[str, ...], ...] = (
+    ("id",),
+    ("subscription_id", "item_version_id"),
+    ("code_dir", "boot_file"),
+)
+ENGINE_WAYS: tuple[tuple[str, ...], ...] = (("engine_id",), ("engine_name", "engine_version"), ("image_url",))
+
+
+def _ways_text(ways: tuple[tuple[str, ...], ...]) -> str:
+    return " | ".join(" + ".join(way) for way in ways)
+
+
+def validate_job_name(value: object, parameter: str = "name") -> str:
+    """A whole training job name: 1-64 letters, digits, ``_`` or ``-`` (not stripped: a space is
+    an error the API would report too)."""
+    if isinstance(value, str) and JOB_NAME_PATTERN.match(value):
+        return value
+    raise ModelArtsValidationError(parameter, JOB_NAME_ALLOWED, value)
+
+
+def validate_job_create(job: object, parameter: str = "job") -> dict[str, Any]:
+    """Check a create body before it is sent, and return a normalised copy (the input is never
+    changed): ``kind`` defaults to ``"job"``, ``metadata.workspace_id`` and ``node_count`` given
+    as digit strings (a rendered template) become ``"0"``-style strings and ints.
+
+    The rules are the documented ones the service enforces (CreateTrainingJob and the SDK's
+    ``Job`` model); each error names the exact path the user wrote, e.g. ``job.metadata.name``,
+    ``job.algorithm``, ``job.spec.resource.node_count``, ``job.algorithm.inputs[1].remote``:
+
+    - the body, ``metadata``, ``algorithm``, ``spec`` and ``spec.resource`` are mappings;
+    - ``metadata.name`` is 1-64 letters, digits, ``_`` or ``-``; ``description`` at most 256
+      characters; ``annotations`` a map of strings; ``workspace_id`` ``"0"`` or 32 characters;
+    - the algorithm is named exactly one way: ``id`` | ``subscription_id`` + ``item_version_id``
+      | ``code_dir`` + ``boot_file`` (a half-given way names its missing key);
+    - ``algorithm.engine``, if given, is named at most one way: ``engine_id`` | ``engine_name``
+      + ``engine_version`` | ``image_url``;
+    - every ``inputs``/``outputs`` entry has a ``name`` and ``remote.obs.obs_url`` or
+      ``remote.dataset`` (with an ``id``);
+    - ``environments`` is a map of strings (the request form; responses carry a list of maps);
+    - ``spec.resource`` has ``flavor_id`` (public pool) or ``pool_id`` (dedicated pool);
+      ``node_count``, if given, is an integer >= 1 (its maximum depends on the flavor: the
+      service answers ``ModelArts.2793`` above it).
+    """
+    body = _plain_mapping(job, parameter, "a mapping: the create body (kind, metadata, algorithm, spec, ...)")
+    kind = body.get("kind", DEFAULT_JOB_KIND)
+    if kind not in JOB_KINDS:
+        raise ModelArtsValidationError(f"{parameter}.kind", "one of " + ", ".join(JOB_KINDS), kind)
+    body["kind"] = kind
+    body["metadata"] = _validate_metadata(body.get("metadata"), f"{parameter}.metadata")
+    body["algorithm"] = _validate_algorithm(body.get("algorithm"), f"{parameter}.algorithm")
+    body["spec"] = _validate_spec(body.get("spec"), f"{parameter}.spec")
+    return body
+
+
+def job_name_of(body: Mapping[str, Any]) -> str:
+    """``metadata.name`` of a body :func:`validate_job_create` returned."""
+    return str(_mapping(body.get("metadata"))["name"])
+
+
+def _plain(value: object) -> Any:
+    """A deep copy made of plain dicts and lists, so the normalised body never shares (and never
+    changes) the caller's objects, and any mapping type serialises as JSON."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _plain_mapping(value: object, parameter: str, allowed: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
+        raise ModelArtsValidationError(parameter, allowed, value)
+    copied: dict[str, Any] = _plain(value)
+    return copied
+
+
+def _non_empty_string(value: object, parameter: str, allowed: str = "a non-empty string") -> str:
+    if isinstance(value, str) and value.strip():
+        return value
+    raise ModelArtsValidationError(parameter, allowed, value)
+
+
+def _string_map(value: object, parameter: str, allowed: str) -> dict[str, str]:
+    if isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return dict(value)
+    raise ModelArtsValidationError(parameter, allowed, value)
+
+
+def _validate_metadata(value: object, parameter: str) -> dict[str, Any]:
+    metadata = _plain_mapping(value, parameter, "a mapping with at least 'name'")
+    metadata["name"] = validate_job_name(metadata.get("name"), f"{parameter}.name")
+    if metadata.get("workspace_id") is not None:
+        metadata["workspace_id"] = validate_workspace_id(metadata["workspace_id"], f"{parameter}.workspace_id")
+    description = metadata.get("description")
+    if description is not None and not (isinstance(description, str) and len(description) <= DESCRIPTION_MAX_LENGTH):
+        raise ModelArtsValidationError(
+            f"{parameter}.description", f"a string of at most {DESCRIPTION_MAX_LENGTH} characters", description
+        )
+    if metadata.get("annotations") is not None:
+        _string_map(metadata["annotations"], f"{parameter}.annotations", "a map of strings to strings")
+    return metadata
+
+
+def _validate_algorithm(value: object, parameter: str) -> dict[str, Any]:
+    algorithm = _plain_mapping(
+        value, parameter, f"a mapping that names the algorithm exactly one way: {_ways_text(ALGORITHM_WAYS)}"
+    )
+    _exactly_one_way(algorithm, ALGORITHM_WAYS, parameter, required=True)
+    for key in (key for way in ALGORITHM_WAYS for key in way if key in algorithm):
+        _non_empty_string(algorithm[key], f"{parameter}.{key}")
+    if algorithm.get("engine") is not None:
+        engine = _plain_mapping(
+            algorithm["engine"],
+            f"{parameter}.engine",
+            f"a mapping naming the engine one way: {_ways_text(ENGINE_WAYS)}",
+        )
+        _exactly_one_way(engine, ENGINE_WAYS, f"{parameter}.engine", required=False)
+        for key in (key for way in ENGINE_WAYS for key in way if key in engine):
+            _non_empty_string(engine[key], f"{parameter}.engine.{key}")
+    for channel in ("inputs", "outputs"):
+        if algorithm.get(channel) is not None:
+            _validate_channels(algorithm[channel], f"{parameter}.{channel}")
+    environments = algorithm.get("environments")
+    if environments is not None:
+        allowed = (
+            f"a map of strings to strings (at most {ENVIRONMENTS_MAX_PAIRS} pairs; keys up to "
+            f"{ENVIRONMENT_KEY_MAX_LENGTH} characters, values up to {ENVIRONMENT_VALUE_MAX_LENGTH}); "
+            "the list-of-maps form is how responses show it, not what a create takes"
+        )
+        pairs = _string_map(environments, f"{parameter}.environments", allowed)
+        too_long = any(
+            len(k) > ENVIRONMENT_KEY_MAX_LENGTH or len(v) > ENVIRONMENT_VALUE_MAX_LENGTH for k, v in pairs.items()
+        )
+        if len(pairs) > ENVIRONMENTS_MAX_PAIRS or too_long or "" in pairs:
+            raise ModelArtsValidationError(f"{parameter}.environments", allowed, environments)
+    return algorithm
+
+
+def _exactly_one_way(
+    value: Mapping[str, Any], ways: tuple[tuple[str, ...], ...], parameter: str, *, required: bool
+) -> None:
+    """One way given whole (or none, when not required); a half-given way names its missing key."""
+    allowed = ("exactly one of: " if required else "at most one of: ") + _ways_text(ways)
+    started = [way for way in ways if any(value.get(key) is not None for key in way)]
+    if len(started) > 1 or (required and not started):
+        given = {key: value[key] for way in started for key in way if value.get(key) is not None}
+        raise ModelArtsValidationError(parameter, allowed, given or dict(value))
+    for way in started:
+        for key in way:
+            if value.get(key) is None:
+                raise ModelArtsValidationError(
+                    f"{parameter}.{key}", f"given with {' + '.join(k for k in way if k != key)} ({allowed})", None
+                )
+
+
+def _validate_channels(value: object, parameter: str) -> None:
+    allowed = "a list of channels, each {'name': ..., 'remote': {'obs': {'obs_url': ...}} or {'dataset': {'id': ...}}}"
+    if not isinstance(value, (list, tuple)):
+        raise ModelArtsValidationError(parameter, allowed, value)
+    for index, channel in enumerate(value):
+        where = f"{parameter}[{index}]"
+        if not isinstance(channel, Mapping):
+            raise ModelArtsValidationError(where, allowed, channel)
+        _non_empty_string(channel.get("name"), f"{where}.name")
+        remote = channel.get("remote")
+        remote_allowed = "{'obs': {'obs_url': 'obs://bucket/path/'}} or {'dataset': {'id': ..., 'version_id': ...}}"
+        if not isinstance(remote, Mapping):
+            raise ModelArtsValidationError(f"{where}.remote", remote_allowed, remote)
+        obs, dataset = remote.get("obs"), remote.get("dataset")
+        if obs is not None and dataset is not None:
+            raise ModelArtsValidationError(f"{where}.remote", "one of " + remote_allowed, remote)
+        if obs is not None:
+            url = obs.get("obs_url") if isinstance(obs, Mapping) else None
+            _non_empty_string(url, f"{where}.remote.obs.obs_url", "an OBS path such as 'obs://bucket/path/'")
+        elif dataset is not None:
+            dataset_id = dataset.get("id") if isinstance(dataset, Mapping) else None
+            _non_empty_string(dataset_id, f"{where}.remote.dataset.id", "the dataset's id")
+        else:
+            raise ModelArtsValidationError(f"{where}.remote", remote_allowed, remote)
+
+
+def _validate_spec(value: object, parameter: str) -> dict[str, Any]:
+    spec = _plain_mapping(value, parameter, "a mapping with 'resource'")
+    resource = _plain_mapping(
+        spec.get("resource"), f"{parameter}.resource", "a mapping with 'flavor_id' (public pool) or 'pool_id'"
+    )
+    pool_or_flavor = [key for key in ("flavor_id", "pool_id") if resource.get(key) is not None]
+    if not pool_or_flavor:
+        raise ModelArtsValidationError(
+            f"{parameter}.resource",
+            "'flavor_id' (a public pool's flavor) or 'pool_id' (a dedicated pool, with its flavor_id)",
+            dict(resource),
+        )
+    for key in pool_or_flavor:
+        _non_empty_string(resource[key], f"{parameter}.resource.{key}")
+    if resource.get("node_count") is not None:
+        resource["node_count"] = coerce_int(resource["node_count"], f"{parameter}.resource.node_count", 1, LONG_MAX)
+    spec["resource"] = resource
+    return spec
+
+
+# ---------------------------------------------------------------------------------------------
+# Tasks and their logs (AOM)
+# ---------------------------------------------------------------------------------------------
+
+# "worker-0" for one node, "worker-0", "worker-1", ... for several (ShowTrainingJobLogsFromAom).
+_TASK_ID_PATTERN = re.compile(r"^worker-(0|[1-9][0-9]{0,5})$")
+LOG_LINES_RANGE = (1, 500)
+DEFAULT_LOG_LINES = 500
+DEFAULT_LOG_ORDER = "asc"
+
+
+def validate_task_id(value: object, parameter: str = "task_id") -> str:
+    """A task name from ``status.tasks``: ``worker-0``, ``worker-1``, ..."""
+    if isinstance(value, str) and _TASK_ID_PATTERN.match(value):
+        return value
+    raise ModelArtsValidationError(parameter, "a task name such as 'worker-0' (from the job's status.tasks)", value)
+
+
+def validate_log_lines(value: object, parameter: str = "lines") -> int:
+    return coerce_int(value, parameter, *LOG_LINES_RANGE)
+
+
+def validate_base_line(value: object, parameter: str = "base_line") -> str | None:
+    """A cursor from an earlier page (its ``start_line`` or ``end_line``), or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and value.strip() and len(value) <= 128 and value.isprintable():
+        return value.strip()
+    raise ModelArtsValidationError(parameter, "a position from an earlier page (its start_line or end_line)", value)
+
+
+def log_query(base_line: str | None, lines: int, order: str) -> list[tuple[str, str]]:
+    """The query of one AOM page; no ``base_line`` at all when there is none (the docs' "empty")."""
+    query = [("lines", str(lines)), ("order", order)]
+    if base_line is not None:
+        query.insert(0, ("base_line", base_line))
+    return query
+
+
+@dataclass(frozen=True)
+class TaskLogPage:
+    """One page of a task's log from AOM (``GET .../training-jobs/{id}/logs/{task_id}``).
+
+    :param start_line: the position of the page's first line, as the API gives it (a string;
+        the v1 docs' example is a nanosecond-like number such as ``"1551252759254000002"``).
+    :param end_line: the position of its last line (see :class:`TaskLogCursor` for how it is used).
+    :param line_count: the API's ``lines``: how many lines the page holds.
+    :param content: the lines, joined by ``\\n``.
+    """
+
+    start_line: str | None
+    end_line: str | None
+    line_count: int
+    content: str
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> TaskLogPage:
+        content = body.get("content")
+        count = body.get("lines")
+        # The v1 example gives "lines" as a string ("1"): accept both.
+        if isinstance(count, str) and count.strip().isdecimal():
+            count = int(count)
+        text = content if isinstance(content, str) else ""
+        return cls(
+            start_line=_position(body.get("start_line")),
+            end_line=_position(body.get("end_line")),
+            line_count=count if isinstance(count, int) and not isinstance(count, bool) else len(_split_lines(text)),
+            content=text,
+        )
+
+    def lines(self) -> list[str]:
+        """The page's lines, without their line ends (``\\r\\n`` too); a final newline does not
+        make an empty last line."""
+        return _split_lines(self.content)
+
+
+def _position(value: object) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _split_lines(content: str) -> list[str]:
+    if not content:
+        return []
+    lines = content.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+@dataclass(frozen=True)
+class TaskLogCursor:
+    """Where a follower of one task's log is, and what it learned about the API's positions.
+
+    How a task's log is followed from its first line, every line once and in order (the exact
+    reading implemented by :meth:`next_query` and :meth:`advance`):
+
+    1. **First call**: no ``base_line`` at all, ``order=asc``, ``lines=500``. The docs say an
+       empty ``base_line`` "starts from the newest log" and that ``asc`` is "oldest to newest";
+       we read the pair as "the log from its first line, oldest first" while the log is young (a
+       follower starts when the job starts, so the first page holds the whole log so far). If a
+       service answered the *newest* 500 lines instead, a follower that starts after more than
+       500 lines were written would miss the older ones: that is the one limit of this reading,
+       and why a follower should start as soon as the job exists.
+    2. **Every later call**: ``base_line`` = the previous page's ``end_line``, ``order=asc``.
+    3. **Is ``base_line`` inclusive?** The docs do not say, so both readings are handled:
+       - *inclusive* (the page starts *at* ``base_line``): the new page's ``start_line`` equals
+         the previous ``end_line`` and its first line is the previous page's last line again. That
+         first line is dropped.
+       - *exclusive* (the page starts after it): ``start_line`` differs from the previous
+         ``end_line``, and every line is new.
+       - *half-open positions*: ``end_line`` may be where the *next* line will go rather than
+         the last line's own position (the v1 docs' example gives ``start_line`` ...002 and
+         ``end_line`` ...003 for a one-line page). Then a page starting at the previous
+         ``end_line`` starts with a *new* line, which must be kept.
+       The cursor tells these apart from what it sees (:attr:`repeats_end_line`): a one-line page
+       whose ``start_line`` equals its ``end_line`` proves ``end_line`` is the last line's own
+       position (so a page starting there repeats it: drop); a one-line page with two different
+       positions, or a page starting at the previous ``end_line`` with a *different* first line,
+       proves the positions are half-open (never drop). Until either is learned, a first line at
+       exactly the previous ``end_line`` with exactly the previous last line's text is taken as
+       the repeat. The one case this cannot tell apart: half-open positions *and* a task that
+       printed the same line twice across a page boundary before any one-line page was seen.
+       (If the service skipped the line at an exclusive, half-open ``base_line``, no client
+       reading could recover it; nothing in the docs suggests that combination.)
+    4. **No new lines**: an empty page (or a page whose only line is the repeat) leaves the
+       cursor where it was, so the next call asks from the same position. HTTP 204 /
+       ``ModelArts.2776`` (the log does not exist yet) is not a page: the cursor stays at the
+       start, and the next call is a first call again.
+    5. A page without an ``end_line`` keeps the previous ``base_line`` (nothing to move to).
+
+    :param base_line: the ``base_line`` of the next call (``None``: the first call).
+    :param last_line: the text of the last line returned so far, to recognise its repeat.
+    :param repeats_end_line: whether a page that starts at the previous ``end_line`` starts with
+        the previous last line again, once learned (``None``: not yet; see point 3).
+    :param lines_read: how many lines were returned so far (repeats not counted).
+    """
+
+    base_line: str | None = None
+    last_line: str | None = None
+    repeats_end_line: bool | None = None
+    lines_read: int = 0
+    page_size: int = field(default=DEFAULT_LOG_LINES)
+
+    def next_query(self) -> list[tuple[str, str]]:
+        """The query of the next call (see the class docstring, points 1 and 2)."""
+        return log_query(self.base_line, self.page_size, DEFAULT_LOG_ORDER)
+
+    def advance(self, page: TaskLogPage | None) -> tuple[TaskLogCursor, list[str]]:
+        """The cursor after ``page`` (the answer to :meth:`next_query`; ``None`` for 204), and the
+        page's lines that were not returned before, in order."""
+        if page is None:
+            return self, []
+        lines = page.lines()
+        repeats = self.repeats_end_line
+        if page.line_count == 1 and len(lines) == 1 and page.start_line and page.end_line:
+            repeats = page.start_line == page.end_line
+        at_previous_end = (
+            self.base_line is not None and page.start_line is not None and page.start_line == self.base_line
+        )
+        if at_previous_end and lines and self.last_line is not None:
+            if repeats is None and lines[0] != self.last_line:
+                repeats = False  # a new line at the old end: the positions are half-open
+            if repeats is True or (repeats is None and lines[0] == self.last_line):
+                lines = lines[1:]
+        if not lines:
+            return TaskLogCursor(self.base_line, self.last_line, repeats, self.lines_read, self.page_size), []
+        cursor = TaskLogCursor(
+            base_line=page.end_line or self.base_line,
+            last_line=lines[-1],
+            repeats_end_line=repeats,
+            lines_read=self.lines_read + len(lines),
+            page_size=self.page_size,
+        )
+        return cursor, lines
+
+
+# ---------------------------------------------------------------------------------------------
 # Compact forms of a job object, for XCom and messages
 # ---------------------------------------------------------------------------------------------
 
@@ -484,6 +896,14 @@ NOT_FOUND_CODES = frozenset({"ModelArts.2775"})
 # ModelArts' own TooManyRequests and the gateway's throttling threshold (both documented as HTTP
 # 429; recognised by code too, so a throttle is retried whatever status carries it).
 THROTTLED_CODES = frozenset({"ModelArts.2799", "APIG.0308", "APIGW.0308"})
+# The lifecycle codes the hook turns into typed errors (see the hook's create, terminate and log
+# calls) or reads as "no data yet".
+DUPLICATE_NAME_CODE = "ModelArts.2751"  # 400 DuplicateTrainingJobName
+NOT_ALLOWED_TO_TERMINATE_CODE = "ModelArts.2796"  # 409: the job has already ended
+UNSUPPORTED_ACTION_CODE = "ModelArts.2812"  # 400: an action_type other than terminate
+# "Not ready to fetch the log" (HTTP 204) and "the log has not been generated" (400): both mean
+# no line exists yet, which a follower reads as an empty answer, never as a failure.
+LOG_NOT_READY_CODES = frozenset({"ModelArts.2776", "ModelArts.2818"})
 _PROJECT_HINT = "Check the project_id: it must be the project of this region in the same account"
 ERROR_TABLE = transport.ErrorTable(
     not_found_codes=NOT_FOUND_CODES,
@@ -497,5 +917,20 @@ ERROR_TABLE = transport.ErrorTable(
         "ModelArts.2807": "Check filters: the API does not support this filter key",
         "ModelArts.2808": "Check filters: the API does not support this filter operator",
         "ModelArts.2809": "Check filters: the API does not support this filter value",
+        DUPLICATE_NAME_CODE: "A training job with this name already exists: choose another metadata.name",
+        "ModelArts.2755": "Check algorithm.id (or subscription_id and item_version_id): no such algorithm",
+        "ModelArts.2763": "Check spec.resource.flavor_id: the flavor is not valid for this job",
+        "ModelArts.2780": "Check algorithm.engine: no such engine (GET .../training-job-engines lists them)",
+        "ModelArts.2781": "Check spec.resource.flavor_id: no such flavor (GET .../training-job-flavors lists them)",
+        "ModelArts.2791": "Check the OBS paths of the body (code_dir, boot_file, inputs and outputs)",
+        "ModelArts.2793": "Check spec.resource.node_count: it is above the flavor's maximum",
+        "ModelArts.2806": "A custom image needs both algorithm.engine.image_url and algorithm.command",
+        "ModelArts.2815": "The training job quota is used up: delete finished jobs or raise the quota",
+        "ModelArts.2833": "The free flavor allows fewer running jobs: wait, or choose another flavor",
+        NOT_ALLOWED_TO_TERMINATE_CODE: "The job has ended: only Creating, Pending and Running jobs can be terminated",
+        UNSUPPORTED_ACTION_CODE: "The actions endpoint accepts only {'action_type': 'terminate'}",
+        "ModelArts.2776": "The task's log is not ready yet: ask again later",
+        "ModelArts.2818": "The task has not written any log yet: ask again later",
+        "ModelArts.2819": "The task's log was already cleared (logs stay 30 days unless exported to OBS)",
     },
 )

@@ -49,7 +49,11 @@ from airflow_provider_modelarts.connection import (
 from airflow_provider_modelarts.endpoints import IAM_TOKENS_PATH
 from airflow_provider_modelarts.exceptions import (
     ModelArtsApiError,
+    ModelArtsDuplicateJobNameError,
     ModelArtsError,
+    ModelArtsJobEndedError,
+    ModelArtsNotFoundError,
+    ModelArtsThrottledError,
     ModelArtsTokenExpiredError,
     ModelArtsTransportError,
     join_sentences,
@@ -72,6 +76,8 @@ if TYPE_CHECKING:
 
 USER_AGENT = f"airflow-provider-modelarts/{__version__}"
 _IAM_CONTENT_TYPE = "application/json;charset=utf8"
+# Where _decode puts a JSON array answer (only for calls that document one).
+_LIST_KEY = "__list__"
 _T = TypeVar("_T")
 
 
@@ -439,6 +445,215 @@ class ModelArtsHook(BaseHook):
             ):
                 return
 
+    # ------------------------------------------------------------------ v2 job lifecycle
+
+    def create_training_job(self, job: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a v2 training job (``POST /v2/{project_id}/training-jobs``, answered with 201 and
+        the job object) and return the job object.
+
+        The body is checked first (:func:`v2.validate_job_create`): a bad one raises
+        ``ModelArtsValidationError`` naming the path, e.g. ``job.spec.resource.node_count``, and
+        nothing is sent. The normalised copy is what is sent; ``job`` is never changed.
+
+        A create is not idempotent, so it is never resent blindly. When an attempt ends without a
+        clear answer (a timeout, a connection dropped after the body was sent, an unreadable 2xx,
+        or 500/502/503/504 once the request may have reached the service), the hook first searches
+        for a job with exactly this name (:meth:`find_training_jobs_by_name`): if one exists it is
+        returned, else the body is sent again, at most ``retry_limit`` more times with backoff.
+        Failures that prove nothing was created (refused connection, connect timeout, 429) are
+        retried by the request itself. So one call makes at most one job.
+
+        Duplicate names: a 400 ``ModelArts.2751`` raises :class:`ModelArtsDuplicateJobNameError`
+        (permanent). The one exception: when the same call already had an ambiguous failure, a
+        2751 on the resend most likely means that earlier attempt created the job after all (and
+        the search did not list it yet); then the job with that name is returned. The API gives no
+        way to tell our job from another one of the same name, so this is a documented guess,
+        made only after an ambiguous failure of the same call. Callers that must never adopt a job
+        they did not create should pass a name nobody else uses (e.g. one derived from the task
+        instance).
+
+        :param job: the create body (``kind``, ``metadata``, ``algorithm``, ``spec``, ...).
+        :return: the created (or, after an ambiguous failure, the found) job object.
+        :raises ModelArtsValidationError: the body breaks a documented rule (nothing was sent).
+        :raises ModelArtsDuplicateJobNameError: the name is taken.
+        :raises ModelArtsTransportError: no attempt got a clear answer, the job was not found
+            after the last one, or checking for it failed.
+        """
+        body = v2.validate_job_create(job)
+        name = v2.job_name_of(body)
+        workspace = body["metadata"].get("workspace_id")
+        path = v2.training_jobs_path(self.settings.project_id)
+        unclear: ModelArtsError | None = None
+        for attempt in range(self.retry_limit + 1):
+            if attempt:
+                delay = min(self.retry_max_delay, self.retry_delay * 2 ** (attempt - 1))
+                self.log.warning("Training job %r was not created: sending the create again in %.1f s", name, delay)
+                self.sleep(delay)
+            try:
+                return self.request("POST", path, json_body=body, idempotent=False, error_table=v2.ERROR_TABLE)
+            except ModelArtsApiError as error:
+                if error.error_code == v2.DUPLICATE_NAME_CODE:
+                    if unclear is not None:
+                        found = self._find_created_job(name, workspace, error)
+                        if found is not None:
+                            return found
+                    raise ModelArtsDuplicateJobNameError(name, error) from None
+                if not _write_may_have_happened(error):
+                    raise
+                unclear = error
+            except ModelArtsTransportError as error:
+                unclear = error
+            self.log.warning("Creating training job %r got no clear answer (%s): looking for it by name", name, unclear)
+            found = self._find_created_job(name, workspace, unclear)
+            if found is not None:
+                return found
+        assert unclear is not None  # the loop only ends here after an unclear attempt
+        raise ModelArtsTransportError(
+            join_sentences(
+                f"Creating training job {name!r} got no clear answer in {self.retry_limit + 1} attempt(s), "
+                f"and no job of that name exists: {unclear}"
+            )
+        ) from unclear
+
+    def find_training_jobs_by_name(self, name: str, workspace_id: str | None = None) -> list[dict[str, Any]]:
+        """The v2 jobs whose ``metadata.name`` is exactly ``name``, newest first.
+
+        The search's ``name`` condition is a ``like`` (``"train"`` also matches
+        ``"train-2"``), so every page of matches is read and only exact names are kept: C
+        matches cost ceil(C / 50) requests (one when there are none).
+
+        :param name: a whole job name (1-64 letters, digits, ``_`` or ``-``).
+        :param workspace_id: ``"0"`` or a 32-character workspace id; defaults to the hook's and
+            then the connection's workspace.
+        """
+        job_name = v2.validate_job_name(name, "name")
+        search = v2.JobSearch.validate(name=job_name, workspace_id=workspace_id)
+        return [job for job in self._iter_v2_jobs(search, None) if v2.job_row(job)["name"] == job_name]
+
+    def terminate_training_job(self, training_job_id: str) -> dict[str, Any]:
+        """Terminate a v2 job (``POST .../training-jobs/{id}/actions`` with
+        ``{"action_type": "terminate"}``, answered with 202 and the job object).
+
+        Sent as idempotent (retried after a timeout or a dropped connection): a resend of a
+        terminate that did reach the service finds the job Terminating or Terminated, and
+        gets ``ModelArts.2796`` like any terminate of an ended job.
+
+        :return: the job object (its phase is usually Terminating).
+        :raises ModelArtsJobEndedError: 409 ``ModelArts.2796``: the job is no longer Creating,
+            Pending or Running (it ended, or is already terminating). Catch it to treat the
+            terminate as idempotent.
+        :raises ModelArtsNotFoundError: no such job (``ModelArts.2775``).
+        """
+        job_id = v2.validate_training_job_id(training_job_id)
+        path = v2.training_job_actions_path(self.settings.project_id, job_id)
+        try:
+            return self.request(
+                "POST", path, json_body=dict(v2.TERMINATE_ACTION), idempotent=True, error_table=v2.ERROR_TABLE
+            )
+        except ModelArtsApiError as error:
+            if error.error_code == v2.NOT_ALLOWED_TO_TERMINATE_CODE:
+                raise ModelArtsJobEndedError(job_id, error) from None
+            raise
+
+    def delete_training_job(self, training_job_id: str) -> None:
+        """Delete a v2 job (``DELETE .../training-jobs/{id}``, answered with 202 and no body).
+
+        When the delete gets no clear answer (timeout, dropped connection, 5xx), the hook reads
+        the job: gone means the delete did happen (success); still there means it is sent again
+        once (under the usual retries). A job that did not exist in the first place raises.
+
+        :raises ModelArtsNotFoundError: no such job (``ModelArts.2775``).
+        """
+        job_id = v2.validate_training_job_id(training_job_id)
+        path = v2.training_job_path(self.settings.project_id, job_id)
+        try:
+            self.request("DELETE", path, idempotent=False, error_table=v2.ERROR_TABLE)
+            return
+        except ModelArtsApiError as error:
+            if not _write_may_have_happened(error):
+                raise
+            unclear: ModelArtsError = error
+        except ModelArtsTransportError as error:
+            unclear = error
+        self.log.warning(
+            "Deleting training job %s got no clear answer (%s): checking whether it is gone", job_id, unclear
+        )
+        try:
+            self.get_training_job(job_id)
+        except ModelArtsNotFoundError:
+            return
+        self.request("DELETE", path, idempotent=True, error_table=v2.ERROR_TABLE)
+
+    def list_training_job_tasks(self, training_job_id: str) -> list[dict[str, Any]]:
+        """A job's tasks (``GET .../training-jobs/{id}/tasks``): ``[{"task", "ip", "host_ip",
+        "schedule_count"}, ...]`` (the SDK's ``TaskHistory``), as the API returns them.
+
+        The API answers with a JSON array; an object holding the list under ``items`` or
+        ``tasks`` is accepted too.
+        """
+        job_id = v2.validate_training_job_id(training_job_id)
+        url = self.settings.endpoint + v2.training_job_tasks_path(self.settings.project_id, job_id)
+        answer = self._exchange("GET", url, idempotent=True, error_table=v2.ERROR_TABLE, list_body=True)
+        tasks: list[Any] = next(
+            (answer.body[key] for key in (_LIST_KEY, "items", "tasks") if isinstance(answer.body.get(key), list)), []
+        )
+        return [dict(task) for task in tasks if isinstance(task, Mapping)]
+
+    def read_training_job_log(
+        self,
+        training_job_id: str,
+        task_id: str,
+        base_line: str | None = None,
+        lines: int = v2.DEFAULT_LOG_LINES,
+        order: str = v2.DEFAULT_LOG_ORDER,
+    ) -> v2.TaskLogPage | None:
+        """One page of a task's log from AOM (``GET .../training-jobs/{id}/logs/{task_id}``).
+
+        Arguments are checked before any request. To follow a log from its first line, every
+        line once, use :meth:`follow_training_job_log` or :class:`v2.TaskLogCursor` (which
+        documents the cursor reading).
+
+        :param task_id: a task name from ``status.tasks``: ``worker-0``, ``worker-1``, ...
+        :param base_line: a position from an earlier page (``end_line`` to read on); ``None``
+            sends no ``base_line`` (the service then starts from the newest log, per the docs).
+        :param lines: 1-500 lines per page.
+        :param order: ``asc`` (oldest to newest) or ``desc`` (newest to oldest).
+        :return: the page, or ``None`` while the log does not exist yet (HTTP 204 /
+            ``ModelArts.2776``, or ``ModelArts.2818``): never an error.
+        """
+        job_id = v2.validate_training_job_id(training_job_id)
+        task = v2.validate_task_id(task_id)
+        cursor = v2.validate_base_line(base_line)
+        count = v2.validate_log_lines(lines)
+        direction = v2.validate_order(order)
+        url = self.settings.endpoint + v2.training_job_aom_logs_path(self.settings.project_id, job_id, task)
+        try:
+            answer = self._exchange(
+                "GET", url, query=v2.log_query(cursor, count, direction), idempotent=True, error_table=v2.ERROR_TABLE
+            )
+        except ModelArtsApiError as error:
+            if error.error_code in v2.LOG_NOT_READY_CODES:
+                return None
+            raise
+        if answer.status == 204 or answer.body.get("error_code") in v2.LOG_NOT_READY_CODES:
+            return None
+        return v2.TaskLogPage.from_body(answer.body)
+
+    def follow_training_job_log(
+        self, training_job_id: str, task_id: str, cursor: v2.TaskLogCursor | None = None
+    ) -> tuple[v2.TaskLogCursor, list[str]]:
+        """The lines of a task's log not returned before, in order, and the cursor to pass next
+        time: one request per call, and calling it until the job ended and no line comes returns
+        every line once (the reading is in :class:`v2.TaskLogCursor`).
+
+        :param cursor: what the previous call returned; ``None`` to start at the first line.
+        """
+        current = cursor or v2.TaskLogCursor()
+        page = self.read_training_job_log(
+            training_job_id, task_id, current.base_line, current.page_size, v2.DEFAULT_LOG_ORDER
+        )
+        return current.advance(page)
+
     def request(
         self,
         method: str,
@@ -512,6 +727,31 @@ class ModelArtsHook(BaseHook):
 
         yield from itertools.islice(first_sightings(), most)
 
+    def _find_created_job(self, name: str, workspace: str | None, unclear: ModelArtsError) -> dict[str, Any] | None:
+        """After a create without a clear answer: the job of this name, if one exists (newest).
+
+        If the check itself fails, nobody can tell whether the job exists, so the create must not
+        be sent again: raise, saying what to look for.
+        """
+        try:
+            found = self.find_training_jobs_by_name(name, workspace)
+        except ModelArtsError as error:
+            raise ModelArtsTransportError(
+                join_sentences(
+                    f"Creating training job {name!r} got no clear answer ({unclear})",
+                    f"Checking whether it was created failed too ({error})",
+                    f"Look for a job named {name!r} before creating it again",
+                )
+            ) from error
+        if not found:
+            return None
+        if len(found) > 1:
+            self.log.warning("%d training jobs are named %r: using the newest", len(found), name)
+        self.log.warning(
+            "Training job %r exists (id %s): the create did reach ModelArts", name, v2.job_row(found[0])["id"]
+        )
+        return found[0]
+
     def _secrets(self) -> tuple[str, ...]:
         """Values to redact from server messages (gateway errors can echo signed headers)."""
         settings = self.__dict__.get("settings")
@@ -534,6 +774,7 @@ class ModelArtsHook(BaseHook):
         authenticated: bool = True,
         content_type: str | None = None,
         error_table: transport.ErrorTable = v1.ERROR_TABLE,
+        list_body: bool = False,
     ) -> ApiResponse:
         """The one path every request takes: send, decode, retry under the policy, and renew a
         refused IAM token once.
@@ -551,7 +792,7 @@ class ModelArtsHook(BaseHook):
             response = self.session.request(
                 method, url, data=data, headers=headers, auth=auth, timeout=self._timeout, verify=self.settings.verify
             )
-            return self._decode(response, error_table)
+            return self._decode(response, error_table, list_body=list_body)
 
         try:
             return self._with_retries(method, url, send, idempotent)
@@ -623,8 +864,15 @@ class ModelArtsHook(BaseHook):
         )
         error.args = (join_sentences(str(error), reason), *error.args[1:])
 
-    def _decode(self, response: requests.Response, error_table: transport.ErrorTable) -> ApiResponse:
-        """The JSON object of a successful answer, or the typed error of any other."""
+    def _decode(
+        self, response: requests.Response, error_table: transport.ErrorTable, *, list_body: bool = False
+    ) -> ApiResponse:
+        """The JSON object of a successful answer, or the typed error of any other.
+
+        A 204, and a 202 without a body (a v2 delete), are an empty object: HTTP gives a 204 no
+        body, and the v2 log API answers 204 while a log is not ready. With ``list_body`` a JSON
+        array (the v2 task list) comes back as ``{_LIST_KEY: [...]}``.
+        """
         content = response.content  # a body cut short raises ChunkedEncodingError here
         self.log.debug(
             "ModelArts %s %s -> %s (request id %s)",
@@ -637,7 +885,12 @@ class ModelArtsHook(BaseHook):
             raise transport.error_from_response(
                 response.status_code, content, response.headers, self._secrets(), table=error_table
             )
+        if response.status_code == 204 or (response.status_code == 202 and not content.strip()):
+            empty = transport.parse_json_body(content) if content.strip() else None
+            return ApiResponse(response.status_code, response.headers, empty if isinstance(empty, dict) else {})
         parsed = transport.parse_json_body(content)
+        if list_body and isinstance(parsed, list):
+            return ApiResponse(response.status_code, response.headers, {_LIST_KEY: parsed})
         if not isinstance(parsed, dict):
             raise retry_policy.UnreadableBodyError(
                 f"{response.request.method} {_path_of(response.url)} answered HTTP {response.status_code} "
@@ -720,6 +973,13 @@ def _fields_of(connection: Connection) -> tuple[Any, ...]:
         connection.schema,
         connection.extra_dejson,
     )
+
+
+def _write_may_have_happened(error: ModelArtsApiError) -> bool:
+    """Whether a write answered with this error may still have been carried out: a 500, 502,
+    503 or 504 can come from the gateway or the service after the body arrived. A throttled
+    request (429, or a throttling code) was refused before anything was done."""
+    return error.http_status in (500, 502, 503, 504) and not isinstance(error, ModelArtsThrottledError)
 
 
 def _path_of(url: str) -> str:

@@ -12,16 +12,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import requests
 from airflow.sdk import Connection
 
 from airflow_provider_modelarts import retry_policy, transport, v1, v2
 from airflow_provider_modelarts.exceptions import (
     ModelArtsApiError,
+    ModelArtsDuplicateJobNameError,
+    ModelArtsJobEndedError,
     ModelArtsNotFoundError,
+    ModelArtsPermanentError,
     ModelArtsRequestRejectedError,
     ModelArtsServerError,
     ModelArtsThrottledError,
     ModelArtsTokenExpiredError,
+    ModelArtsTransportError,
     ModelArtsValidationError,
 )
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -615,3 +620,509 @@ def test_bad_wait_arguments_name_the_parameter(kwargs: dict[str, Any], parameter
     with pytest.raises(ModelArtsValidationError) as error:
         PhaseWaitCondition.validate(**arguments)
     assert error.value.parameter == parameter
+
+
+# ---------------------------------------------------------------------------------------------
+# The create body
+# ---------------------------------------------------------------------------------------------
+
+
+def _create_body() -> dict[str, Any]:
+    """A body shaped like the CreateTrainingJob example (code_dir + boot_file, one input, one
+    output, a public flavor)."""
+    return {
+        "kind": "job",
+        "metadata": {"name": "train-resnet_1", "description": "nightly", "annotations": {"a": "b"}},
+        "algorithm": {
+            "code_dir": "obs://bucket/code/",
+            "boot_file": "obs://bucket/code/train.py",
+            "engine": {"engine_name": "PyTorch", "engine_version": "pytorch_1.8.0-cuda_10.2-py_3.7-ubuntu_18.04"},
+            "inputs": [
+                {"name": "data_url", "remote": {"obs": {"obs_url": "obs://bucket/data/"}}},
+                {"name": "dataset", "remote": {"dataset": {"id": "ds-1", "version_id": "v-1"}}},
+            ],
+            "outputs": [{"name": "train_url", "remote": {"obs": {"obs_url": "obs://bucket/out/"}}}],
+            "environments": {"EPOCHS": "3"},
+        },
+        "spec": {"resource": {"flavor_id": "modelarts.vm.cpu.8u", "node_count": 1}},
+    }
+
+
+def _with(path: str, value: object) -> dict[str, Any]:
+    """The example body with one value replaced (``_DELETE`` removes the key)."""
+    body = _create_body()
+    *parents, last = path.split(".")
+    target: Any = body
+    for key in parents:
+        target = target[int(key)] if isinstance(target, list) else target[key]
+    if value is _DELETE:
+        del target[last]
+    elif isinstance(target, list):
+        target[int(last)] = value
+    else:
+        target[last] = value
+    return body
+
+
+_DELETE = object()
+
+
+def test_a_valid_body_comes_back_normalised_without_changing_the_input() -> None:
+    body = _create_body()
+    del body["kind"]
+    body["spec"]["resource"]["node_count"] = "2"
+    before = json.loads(json.dumps(body))
+    normalised = v2.validate_job_create(body)
+    assert body == before
+    assert normalised["kind"] == "job"
+    assert normalised["spec"]["resource"]["node_count"] == 2
+    assert normalised["metadata"] is not body["metadata"]
+    assert normalised["algorithm"]["inputs"][0] is not body["algorithm"]["inputs"][0]
+    normalised["algorithm"]["inputs"][0]["name"] = "changed"
+    assert body["algorithm"]["inputs"][0]["name"] == "data_url"
+
+
+@pytest.mark.parametrize(
+    "algorithm",
+    [
+        {"id": "2e5451fe-913f-4492-821a-2981031382f7"},
+        {"subscription_id": "sub-1", "item_version_id": "ver-1"},
+        {"code_dir": "obs://b/c/", "boot_file": "obs://b/c/t.py", "engine": {"image_url": "swr/x:1"}},
+        {"code_dir": "obs://b/c/", "boot_file": "obs://b/c/t.py", "engine": {"engine_id": "pytorch-cp36"}},
+    ],
+)
+def test_each_documented_way_to_name_the_algorithm_and_engine_is_accepted(algorithm: dict[str, Any]) -> None:
+    assert v2.validate_job_create(_with("algorithm", algorithm))["algorithm"] == algorithm
+
+
+def test_a_dedicated_pool_without_flavor_is_accepted() -> None:
+    assert v2.validate_job_create(_with("spec.resource", {"pool_id": "pool-1"}))["spec"]["resource"] == {
+        "pool_id": "pool-1"
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "parameter"),
+    [
+        ([("kind", "job")], "job"),
+        (None, "job"),
+        (_with("kind", "notebook"), "job.kind"),
+        (_with("metadata", _DELETE), "job.metadata"),
+        (_with("metadata", "train"), "job.metadata"),
+        (_with("metadata.name", _DELETE), "job.metadata.name"),
+        (_with("metadata.name", ""), "job.metadata.name"),
+        (_with("metadata.name", "a" * 65), "job.metadata.name"),
+        (_with("metadata.name", "train resnet"), "job.metadata.name"),
+        (_with("metadata.name", "train.resnet"), "job.metadata.name"),
+        (_with("metadata.name", "训练"), "job.metadata.name"),
+        (_with("metadata.name", 12), "job.metadata.name"),
+        (_with("metadata.workspace_id", "ws"), "job.metadata.workspace_id"),
+        (_with("metadata.description", "d" * 257), "job.metadata.description"),
+        (_with("metadata.annotations", {"a": 1}), "job.metadata.annotations"),
+        (_with("algorithm", _DELETE), "job.algorithm"),
+        (_with("algorithm", {"command": "python t.py"}), "job.algorithm"),
+        (_with("algorithm.id", "algo-1"), "job.algorithm"),
+        (_with("algorithm", {"id": "a", "subscription_id": "s", "item_version_id": "v"}), "job.algorithm"),
+        (_with("algorithm.boot_file", _DELETE), "job.algorithm.boot_file"),
+        (_with("algorithm", {"subscription_id": "s"}), "job.algorithm.item_version_id"),
+        (_with("algorithm.code_dir", ""), "job.algorithm.code_dir"),
+        (_with("algorithm.engine", "pytorch"), "job.algorithm.engine"),
+        (_with("algorithm.engine", {"engine_id": "e", "image_url": "i"}), "job.algorithm.engine"),
+        (_with("algorithm.engine", {"engine_name": "PyTorch"}), "job.algorithm.engine.engine_version"),
+        (_with("algorithm.engine", {"image_url": ""}), "job.algorithm.engine.image_url"),
+        (_with("algorithm.inputs", {"name": "data_url"}), "job.algorithm.inputs"),
+        (_with("algorithm.inputs.0", "obs://bucket/data/"), "job.algorithm.inputs[0]"),
+        (_with("algorithm.inputs.0.name", _DELETE), "job.algorithm.inputs[0].name"),
+        (_with("algorithm.inputs.1.remote", _DELETE), "job.algorithm.inputs[1].remote"),
+        (_with("algorithm.inputs.1.remote", {}), "job.algorithm.inputs[1].remote"),
+        (_with("algorithm.inputs.0.remote.obs", {"url": "obs://b/"}), "job.algorithm.inputs[0].remote.obs.obs_url"),
+        (_with("algorithm.inputs.1.remote.dataset", {"version_id": "v"}), "job.algorithm.inputs[1].remote.dataset.id"),
+        (
+            _with("algorithm.inputs.0.remote", {"obs": {"obs_url": "obs://b/"}, "dataset": {"id": "d"}}),
+            "job.algorithm.inputs[0].remote",
+        ),
+        (_with("algorithm.outputs.0.remote.obs.obs_url", ""), "job.algorithm.outputs[0].remote.obs.obs_url"),
+        (_with("algorithm.outputs.0.name", ""), "job.algorithm.outputs[0].name"),
+        (_with("algorithm.environments", [{"EPOCHS": "3"}]), "job.algorithm.environments"),
+        (_with("algorithm.environments", {"EPOCHS": 3}), "job.algorithm.environments"),
+        (_with("algorithm.environments", {f"K{n}": "v" for n in range(101)}), "job.algorithm.environments"),
+        (_with("algorithm.environments", {"K": "v" * 4097}), "job.algorithm.environments"),
+        (_with("spec", _DELETE), "job.spec"),
+        (_with("spec.resource", _DELETE), "job.spec.resource"),
+        (_with("spec.resource", {"node_count": 1}), "job.spec.resource"),
+        (_with("spec.resource.flavor_id", ""), "job.spec.resource.flavor_id"),
+        (_with("spec.resource.node_count", 0), "job.spec.resource.node_count"),
+        (_with("spec.resource.node_count", -1), "job.spec.resource.node_count"),
+        (_with("spec.resource.node_count", 1.5), "job.spec.resource.node_count"),
+        (_with("spec.resource.node_count", True), "job.spec.resource.node_count"),
+        (_with("spec.resource.node_count", "two"), "job.spec.resource.node_count"),
+    ],
+)
+def test_each_create_rule_names_the_path_the_user_wrote(body: object, parameter: str) -> None:
+    with pytest.raises(ModelArtsValidationError) as error:
+        v2.validate_job_create(body)
+    assert error.value.parameter == parameter
+    assert error.value.allowed
+
+
+def test_the_parameter_prefix_is_the_callers() -> None:
+    with pytest.raises(ModelArtsValidationError) as error:
+        v2.validate_job_create(_with("metadata.name", "bad name"), parameter="training_job")
+    assert error.value.parameter == "training_job.metadata.name"
+    assert "1 to 64" in error.value.allowed
+
+
+def test_the_algorithm_error_lists_the_three_ways() -> None:
+    with pytest.raises(ModelArtsValidationError) as error:
+        v2.validate_job_create(_with("algorithm", {"command": "python t.py"}))
+    assert error.value.allowed == "exactly one of: id | subscription_id + item_version_id | code_dir + boot_file"
+
+
+# ---------------------------------------------------------------------------------------------
+# Log pages and the cursor
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_log_page_reads_the_documented_fields() -> None:
+    page = v2.TaskLogPage.from_body(
+        {"start_line": "1551252759254000002", "end_line": "1551252759254000004", "lines": 2, "content": "a\r\nb\n"}
+    )
+    assert page == v2.TaskLogPage("1551252759254000002", "1551252759254000004", 2, "a\r\nb\n")
+    assert page.lines() == ["a", "b"]
+
+
+def test_a_log_page_accepts_numbers_and_a_string_count_as_in_the_v1_example() -> None:
+    page = v2.TaskLogPage.from_body({"start_line": 1551252759254000002, "end_line": "", "lines": "1", "content": "x"})
+    assert (page.start_line, page.end_line, page.line_count, page.lines()) == ("1551252759254000002", None, 1, ["x"])
+    empty = v2.TaskLogPage.from_body({})
+    assert (empty.start_line, empty.end_line, empty.line_count, empty.lines()) == (None, None, 0, [])
+
+
+class FakeAom:
+    """A task log served under one reading of the docs. Line i (0-based) has position 1000 + i.
+
+    ``inclusive``: a page starts at ``base_line`` itself (else just after it). ``half_open``:
+    ``end_line`` is the position after the page's last line (else the last line's own). An empty
+    base_line with order=asc starts at the first line."""
+
+    def __init__(self, inclusive: bool, half_open: bool, lines: Sequence[str] = ()) -> None:
+        self.inclusive = inclusive
+        self.half_open = half_open
+        self.log: list[str] = list(lines)
+        self.calls: list[list[tuple[str, str]]] = []
+
+    def page(self, query: Sequence[tuple[str, str]]) -> v2.TaskLogPage | None:
+        self.calls.append(list(query))
+        if not self.log:
+            return None  # HTTP 204, ModelArts.2776
+        args = dict(query)
+        assert args["order"] == "asc"
+        after = 0 if self.inclusive else 1
+        first = int(args["base_line"]) - 1000 + after if "base_line" in args else 0
+        chosen = self.log[first : first + int(args["lines"])]
+        if not chosen:
+            return v2.TaskLogPage(None, None, 0, "")
+        last = first + len(chosen) - 1
+        end = last + 1 if self.half_open else last
+        return v2.TaskLogPage(str(1000 + first), str(1000 + end), len(chosen), "\n".join(chosen) + "\n")
+
+
+def _follow(aom: FakeAom, rounds: Sequence[Sequence[str]], page_size: int = 3) -> list[str]:
+    """Append each round's lines to the log, then read once; finally read until nothing comes."""
+    cursor = v2.TaskLogCursor(page_size=page_size)
+    seen: list[str] = []
+    for new_lines in rounds:
+        aom.log.extend(new_lines)
+        cursor, lines = cursor.advance(aom.page(cursor.next_query()))
+        seen.extend(lines)
+    for _ in range(len(aom.log) + 2):
+        cursor, lines = cursor.advance(aom.page(cursor.next_query()))
+        seen.extend(lines)
+    assert cursor.lines_read == len(seen)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("inclusive", "half_open"),
+    [(True, False), (False, False), (True, True)],
+    ids=["inclusive", "exclusive", "half-open"],
+)
+def test_following_a_log_gets_every_line_once_in_order_under_each_reading(inclusive: bool, half_open: bool) -> None:
+    rounds = [[], ["epoch 1"], [], ["epoch 2", "loss 0.5", "epoch 3", "loss 0.4", "done"], [], ["tail"]]
+    aom = FakeAom(inclusive, half_open)
+    assert _follow(aom, rounds) == [line for batch in rounds for line in batch]
+    assert "base_line" not in dict(aom.calls[0])
+
+
+@pytest.mark.parametrize(("inclusive", "half_open"), [(True, False), (False, False), (True, True)])
+def test_identical_lines_are_kept_once_the_positions_are_learned(inclusive: bool, half_open: bool) -> None:
+    # A one-line first page teaches the cursor what end_line means; later repeats of the same
+    # text across a page boundary are then real lines.
+    rounds = [["start"], ["."], ["."], [".", ".", "."], ["."]]
+    assert _follow(FakeAom(inclusive, half_open), rounds, page_size=2) == [line for r in rounds for line in r]
+
+
+def test_the_cursor_learns_what_end_line_means_from_a_one_line_page() -> None:
+    closed = v2.TaskLogCursor().advance(v2.TaskLogPage("7", "7", 1, "x\n"))[0]
+    half_open = v2.TaskLogCursor().advance(v2.TaskLogPage("7", "8", 1, "x\n"))[0]
+    assert (closed.repeats_end_line, half_open.repeats_end_line) == (True, False)
+    assert (closed.base_line, closed.last_line) == ("7", "x")
+
+
+def test_no_log_yet_and_an_empty_page_leave_the_cursor_where_it_was() -> None:
+    cursor = v2.TaskLogCursor()
+    assert cursor.advance(None) == (cursor, [])
+    cursor, lines = cursor.advance(v2.TaskLogPage("1", "2", 2, "a\nb"))
+    assert (cursor.base_line, lines) == ("2", ["a", "b"])
+    assert cursor.advance(v2.TaskLogPage(None, None, 0, "")) == (cursor, [])
+    assert cursor.next_query() == [("base_line", "2"), ("lines", "500"), ("order", "asc")]
+
+
+# ---------------------------------------------------------------------------------------------
+# The hook's lifecycle calls, with request() replaced by a scripted fake
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ScriptedApi:
+    """Answers each request with the next scripted outcome for its method and path kind
+    (``create``, ``search``, ``terminate``, ``delete``, ``show``): a dict, or an exception."""
+
+    script: dict[str, list[Any]]
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Sequence[tuple[str, str]] | None = None,
+        json_body: Any = None,
+        idempotent: bool,
+        error_table: transport.ErrorTable = v1.ERROR_TABLE,
+    ) -> dict[str, Any]:
+        if path.endswith("/training-jobs") and method == "POST":
+            kind = "create"
+            assert not idempotent and error_table is v2.ERROR_TABLE
+        elif path.endswith("/training-job-searches"):
+            kind = "search"
+            assert json_body["filters"] == [{"key": "name", "operator": "like", "value": ["train-1"]}]
+        elif path.endswith("/actions"):
+            kind = "terminate"
+            assert json_body == {"action_type": "terminate"}
+        else:
+            kind = "delete" if method == "DELETE" else "show"
+        self.calls.append((kind, method))
+        outcome = self.script[kind].pop(0)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return dict(outcome)
+
+
+def _scripted_hook(monkeypatch: pytest.MonkeyPatch, **script: list[Any]) -> tuple[ModelArtsHook, ScriptedApi]:
+    api = ScriptedApi({key: list(value) for key, value in script.items()})
+    hook = _hook(monkeypatch, FakeProject(job_count=0))
+    monkeypatch.setattr(hook, "request", api.request)
+    hook.sleep = lambda seconds: None
+    return hook, api
+
+
+def _search_answer(*names: str) -> dict[str, Any]:
+    items = [_job(name, n) for n, name in enumerate(names)]
+    return {"total": 100, "count": len(items), "limit": 50, "offset": 0, "items": items}
+
+
+CREATED = _job("train-1", 7)
+LOST = ModelArtsTransportError("POST /v2/p/training-jobs failed after 1 attempt(s): ReadTimeout")
+
+
+def _create(hook: ModelArtsHook) -> dict[str, Any]:
+    return hook.create_training_job(_with("metadata.name", "train-1"))
+
+
+def test_a_create_is_one_non_idempotent_post_of_the_normalised_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook, api = _scripted_hook(monkeypatch, create=[CREATED])
+    assert _create(hook) == CREATED
+    assert api.calls == [("create", "POST")]
+
+
+def test_a_bad_body_is_named_before_any_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook, api = _scripted_hook(monkeypatch)
+    with pytest.raises(ModelArtsValidationError) as error:
+        hook.create_training_job(_with("spec.resource.node_count", 0))
+    assert error.value.parameter == "job.spec.resource.node_count"
+    assert api.calls == []
+
+
+def test_an_unclear_create_whose_job_exists_returns_it_without_resending(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook, api = _scripted_hook(
+        monkeypatch, create=[LOST], search=[_search_answer("train-1-old", "train-1", "xtrain-1")]
+    )
+    assert v2.job_row(_create(hook))["name"] == "train-1"
+    assert api.calls == [("create", "POST"), ("search", "POST")]
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_5xx_create_is_checked_then_resent_once_when_no_job_exists(
+    monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    hook, api = _scripted_hook(
+        monkeypatch, create=[_error(status, "APIGW.0201"), CREATED], search=[_search_answer("train-10")]
+    )
+    assert _create(hook) == CREATED
+    assert api.calls == [("create", "POST"), ("search", "POST"), ("create", "POST")]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [_error(400, "ModelArts.2788"), _error(501, "APIGW.0201"), _error(429, "ModelArts.2799"), _error(403, "X.1")],
+)
+def test_a_clear_refusal_of_a_create_is_raised_at_once(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    hook, api = _scripted_hook(monkeypatch, create=[error])
+    with pytest.raises(type(error)):
+        _create(hook)
+    assert api.calls == [("create", "POST")]
+
+
+def test_unclear_creates_are_resent_at_most_retry_limit_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook, api = _scripted_hook(monkeypatch, create=[LOST] * 5, search=[_search_answer()] * 5)
+    with pytest.raises(ModelArtsTransportError) as error:
+        _create(hook)
+    assert "no job of that name exists" in str(error.value)
+    assert [kind for kind, _ in api.calls] == ["create", "search"] * (hook.retry_limit + 1)
+
+
+def test_a_failed_check_stops_the_create_instead_of_resending(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook, api = _scripted_hook(monkeypatch, create=[LOST], search=[ModelArtsTransportError("search down")])
+    with pytest.raises(ModelArtsTransportError) as error:
+        _create(hook)
+    assert "Look for a job named 'train-1'" in str(error.value)
+    assert api.calls == [("create", "POST"), ("search", "POST")]
+
+
+def test_a_duplicate_name_is_a_permanent_typed_error_carrying_the_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook, api = _scripted_hook(monkeypatch, create=[_error(400, "ModelArts.2751")])
+    with pytest.raises(ModelArtsDuplicateJobNameError) as error:
+        _create(hook)
+    assert (error.value.job_name, error.value.error_code, error.value.http_status) == ("train-1", "ModelArts.2751", 400)
+    assert isinstance(error.value, ModelArtsPermanentError)
+    assert "train-1" in str(error.value)
+    assert api.calls == [("create", "POST")]
+
+
+def test_a_duplicate_name_after_an_unclear_attempt_of_the_same_call_returns_that_job(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The first attempt created the job but its answer was lost, and the search did not list
+    # it yet: the resend gets 2751, and the job is ours.
+    hook, api = _scripted_hook(
+        monkeypatch,
+        create=[LOST, _error(400, "ModelArts.2751")],
+        search=[_search_answer(), _search_answer("train-1")],
+    )
+    assert v2.job_row(_create(hook))["name"] == "train-1"
+    assert [kind for kind, _ in api.calls] == ["create", "search", "create", "search"]
+
+
+def test_find_by_name_keeps_exact_names_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook, api = _scripted_hook(monkeypatch, search=[_search_answer("train-1", "train-10", "my-train-1", "train-1")])
+    assert [v2.job_row(job)["name"] for job in hook.find_training_jobs_by_name("train-1")] == ["train-1", "train-1"]
+    with pytest.raises(ModelArtsValidationError) as error:
+        hook.find_training_jobs_by_name("train 1")
+    assert error.value.parameter == "name"
+    assert api.calls == [("search", "POST")]
+
+
+def test_terminating_an_ended_job_is_a_permanent_job_ended_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook, api = _scripted_hook(monkeypatch, terminate=[CREATED, _error(409, "ModelArts.2796")])
+    assert hook.terminate_training_job(JOB_ID) == CREATED
+    with pytest.raises(ModelArtsJobEndedError) as error:
+        hook.terminate_training_job(JOB_ID.upper())
+    assert (error.value.training_job_id, error.value.error_code, error.value.http_status) == (
+        JOB_ID,
+        "ModelArts.2796",
+        409,
+    )
+    assert isinstance(error.value, ModelArtsPermanentError)
+    assert api.calls == [("terminate", "POST")] * 2
+
+
+def test_other_terminate_errors_keep_their_types(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook, _ = _scripted_hook(monkeypatch, terminate=[_error(400, "ModelArts.2775"), _error(400, "ModelArts.2812")])
+    with pytest.raises(ModelArtsNotFoundError):
+        hook.terminate_training_job(JOB_ID)
+    with pytest.raises(ModelArtsRequestRejectedError) as error:
+        hook.terminate_training_job(JOB_ID)
+    assert "terminate" in (error.value.hint or "")
+
+
+def test_an_unclear_delete_of_a_job_that_is_gone_succeeds(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook, api = _scripted_hook(monkeypatch, delete=[LOST], show=[_error(400, "ModelArts.2775")])
+    assert hook.delete_training_job(JOB_ID) is None
+    assert api.calls == [("delete", "DELETE"), ("show", "GET")]
+
+
+def test_an_unclear_delete_of_a_job_still_there_is_sent_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook, api = _scripted_hook(monkeypatch, delete=[_error(502, "APIGW.0201"), {}], show=[CREATED])
+    assert hook.delete_training_job(JOB_ID) is None
+    assert api.calls == [("delete", "DELETE"), ("show", "GET"), ("delete", "DELETE")]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parameter"),
+    [
+        ({"training_job_id": "job-1"}, "training_job_id"),
+        ({"task_id": "worker_0"}, "task_id"),
+        ({"task_id": "ps-0"}, "task_id"),
+        ({"task_id": "worker-01"}, "task_id"),
+        ({"lines": 0}, "lines"),
+        ({"lines": 501}, "lines"),
+        ({"order": "newest"}, "order"),
+        ({"base_line": ""}, "base_line"),
+        ({"base_line": -1}, "base_line"),
+    ],
+)
+def test_log_arguments_are_checked_before_any_request(
+    monkeypatch: pytest.MonkeyPatch, kwargs: dict[str, Any], parameter: str
+) -> None:
+    hook, api = _scripted_hook(monkeypatch)
+    monkeypatch.setattr(hook, "_exchange", lambda *args, **kw: pytest.fail("no request expected"))
+    arguments: dict[str, Any] = {"training_job_id": JOB_ID, "task_id": "worker-0", **kwargs}
+    with pytest.raises(ModelArtsValidationError) as error:
+        hook.read_training_job_log(**arguments)
+    assert error.value.parameter == parameter
+
+
+def test_the_lifecycle_codes_have_hints() -> None:
+    for code in ("ModelArts.2751", "ModelArts.2796", "ModelArts.2812", "ModelArts.2776", "ModelArts.2818"):
+        assert code in v2.ERROR_TABLE.hints
+    assert "metadata.name" in str(_error(400, "ModelArts.2751"))
+    assert {"ModelArts.2776", "ModelArts.2818"} == v2.LOG_NOT_READY_CODES
+
+
+def _response(status: int, content: bytes) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = content
+    response.url = "https://modelarts.example/v2/p/training-jobs/x"
+    response.request = requests.Request("GET", response.url).prepare()
+    return response
+
+
+@pytest.mark.parametrize(("status", "content"), [(204, b""), (202, b""), (202, b"  "), (204, b'{"a": 1}')])
+def test_an_empty_202_or_any_204_is_an_empty_answer_not_an_unreadable_body(status: int, content: bytes) -> None:
+    hook = ModelArtsHook("v2_unit")
+    answer = hook._decode(_response(status, content), v2.ERROR_TABLE)
+    assert answer.status == status and answer.body == ({"a": 1} if content.startswith(b"{") else {})
+
+
+def test_a_json_array_is_read_only_where_the_call_documents_one() -> None:
+    hook = ModelArtsHook("v2_unit")
+    tasks = b'[{"task": "worker-0", "ip": "10.0.0.1", "host_ip": "10.0.1.1", "schedule_count": 0}]'
+    assert hook._decode(_response(200, tasks), v2.ERROR_TABLE, list_body=True).body == {
+        "__list__": [{"task": "worker-0", "ip": "10.0.0.1", "host_ip": "10.0.1.1", "schedule_count": 0}]
+    }
+    with pytest.raises(retry_policy.UnreadableBodyError):
+        hook._decode(_response(200, tasks), v2.ERROR_TABLE)
+    with pytest.raises(retry_policy.UnreadableBodyError):
+        hook._decode(_response(200, b""), v2.ERROR_TABLE)
