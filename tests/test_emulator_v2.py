@@ -426,10 +426,19 @@ def test_show_unknown_job_is_documented_400(emu: ModelArtsEmulator, job_id: str)
 
 def test_wrong_methods_and_paths_are_unknown_apis(emu: ModelArtsEmulator) -> None:
     assert_apigw(requests.get(f"{emu.url}{SEARCH_PATH}", auth=AKSK, timeout=10), 404, "APIGW.0101", "API not found")
-    deleted = requests.delete(f"{emu.url}{job_path(FINISHED)}", auth=AKSK, timeout=10)
-    assert_apigw(deleted, 404, "APIGW.0101")
-    assert_apigw(requests.post(f"{emu.url}/v2/{PROJECT}/training-jobs", auth=AKSK, timeout=10), 404, "APIGW.0101")
-    assert emu.stats()["by_endpoint"]["search_training_jobs"] == 1 and emu.stats()["by_endpoint"]["other"] == 1
+    # Update (PUT) is not emulated; the collection answers POST (create) only.
+    updated = requests.put(f"{emu.url}{job_path(FINISHED)}", json={}, auth=AKSK, timeout=10)
+    assert_apigw(updated, 404, "APIGW.0101")
+    assert_apigw(requests.get(f"{emu.url}/v2/{PROJECT}/training-jobs", auth=AKSK, timeout=10), 404, "APIGW.0101")
+    unknown = requests.post(f"{emu.url}{job_path(FINISHED)}/restart", auth=AKSK, timeout=10)
+    assert_apigw(unknown, 404, "APIGW.0101")
+    assert {name: count for name, count in emu.stats()["by_endpoint"].items() if count} == {
+        "search_training_jobs": 1,
+        "get_training_job": 1,
+        "create_training_job": 1,
+        "other": 1,
+    }
+    assert job(emu, FINISHED)["status"]["phase"] == "Completed"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -347,3 +347,38 @@ class ModelArtsEmulator:
 
     def delete_training_job(self, job_id: str) -> None:
         self.app.delete_training_job(job_id)
+
+    def set_create_plan(
+        self,
+        name_prefix: str,
+        timeline: Any,
+        *,
+        exit_code: int | None = None,
+        message: str | None = None,
+        task_statuses: list[dict[str, Any]] | None = None,
+        logs: dict[str, list[Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Decide what a job created through the API does when its name starts with ``name_prefix``
+        (the longest matching prefix wins): its phase ``timeline`` (as for
+        :meth:`create_training_job`), the exit codes of a job that ends Failed, and ``logs``, the
+        lines each task prints (``{"worker-0": ["line", ...]}`` spread over Running, or
+        ``[[seconds_after_running_began, "line"], ...]``). Returns the plan as stored."""
+        return self.app.create_plans.put(
+            name_prefix, timeline, exit_code=exit_code, message=message, task_statuses=task_statuses, logs=logs
+        )
+
+    def remove_create_plan(self, name_prefix: str) -> None:
+        self.app.create_plans.remove(name_prefix)
+
+    def clear_create_plans(self) -> None:
+        self.app.create_plans.clear()
+
+    def terminations(self, job_id: str | None = None) -> list[dict[str, Any]]:
+        """The terminate actions the API received (``{"id", "name", "phase_before", "status",
+        "time"}``, status 202 or 409), of one job or all, in order; cleared by :meth:`reset`."""
+        entries = self.app.terminations()
+        return [entry for entry in entries if job_id is None or entry["id"] == job_id.lower()]
+
+    def task_log(self, job_id: str, task: str) -> list[str]:
+        """A task's whole log at this instant (what a client reading every page should have)."""
+        return self.app.task_log(job_id, task)
