@@ -660,3 +660,23 @@ def test_a_slow_answer_after_the_work_creates_the_job_once() -> None:
 def test_the_slow_fault_checks_after() -> None:
     with pytest.raises(ValueError, match="after must be true or false"):
         FaultRegistry().add("slow", after="yes")
+
+
+def test_control_created_jobs_print_given_lines_and_the_control_log_endpoint(emu: ModelArtsEmulator) -> None:
+    body = {"name": "ctl", "timeline": [["Running", 4], ["Completed", None]], "logs": {"worker-0": ["a", "b"]}}
+    made = requests.post(f"{emu.url}/_emulator/v2/training-jobs", json=body, timeout=10)
+    assert made.status_code == 201, made.text
+    job_id = made.json()["id"]
+    url = f"{emu.url}/_emulator/v2/training-jobs/{job_id}/logs"
+    assert requests.get(f"{url}/worker-0", timeout=10).json() == {"lines": ["a"]}
+    emu.advance_time(2.0)
+    assert requests.get(f"{url}/worker-0", timeout=10).json() == {"lines": ["a", "b"]}
+    assert requests.get(f"{url}/worker-1", timeout=10).status_code == 404
+    bad = requests.post(
+        f"{emu.url}/_emulator/v2/training-jobs",
+        json={"name": "ctl2", "timeline": [["Running", None]], "logs": {"worker-0": [["soon", "x"]]}},
+        timeout=10,
+    )
+    assert bad.status_code == 400 and bad.json() == {
+        "error": "a log line's time is a number of seconds >= 0 after Running began"
+    }

@@ -47,7 +47,7 @@ from airflow_provider_modelarts.emulator.v2_jobs import (
     normalize_phase_timeline,
     task_failures,
 )
-from airflow_provider_modelarts.emulator.v2_lifecycle import CreatePlans
+from airflow_provider_modelarts.emulator.v2_lifecycle import CreatePlans, normalize_logs
 
 CONTROL_PREFIX = "/_emulator/"
 # (endpoint, path pattern, the one method it answers); a path that matches with another method is
@@ -374,11 +374,14 @@ class EmulatorApp:
         runtime_type: str = "",
         job_id: str | None = None,
         offset: float = 0.0,
+        logs: dict[str, list[Any]] | None = None,
     ) -> dict[str, Any]:
         """Create a v2 job that starts its phase ``timeline`` now (``offset`` seconds into it).
 
         A job whose timeline ends Failed reports ``exit_code`` (default 1) and ``message`` for
         worker-0, or ``task_statuses`` (``[{"task", "exit_code", "message"}]``) for any tasks.
+        ``logs`` gives the lines tasks print, as for a create plan (see
+        :meth:`.CreatePlans.put`); other tasks print plausible default lines.
         Returns ``{"id", "name"}``; ``id`` is a fresh UUID unless ``job_id`` is given.
         """
         steps = normalize_phase_timeline(timeline)
@@ -397,6 +400,7 @@ class EmulatorApp:
             raise ValueError(f"flavor_id must be one of {', '.join(flavors)}")
         flavor = FLAVOR_V100 if flavor_id is None else flavors.index(flavor_id)
         failures = task_failures(steps[-1][0], node_count, exit_code, message, task_statuses)
+        scripts = normalize_logs(logs, steps)
         if job_id is None:
             job_id = str(uuid.uuid4())
         elif not isinstance(job_id, str) or not UUID_PATTERN.fullmatch(job_id.lower()):
@@ -418,6 +422,7 @@ class EmulatorApp:
                 now=store.now(),
                 runtime_type=runtime_type,
             )
+            job.log_scripts = scripts
         return {"id": job.job_id, "name": job.name}
 
     def set_training_job_timeline(self, job_id: str, timeline: Iterable[Sequence[Any]]) -> None:

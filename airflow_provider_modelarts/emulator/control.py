@@ -10,7 +10,8 @@ v2 training jobs:
   ["Running", 5], ["Failed", null]], "exit_code": 137, "message": "OOMKilled"}``; answers 201
   ``{"id", "name"}``. Optional: ``workspace_id``, ``description``, ``node_count``, ``flavor_id``,
   ``exit_code``/``message`` (worker-0 of a job that ends Failed) or ``task_statuses``,
-  ``algorithm_name``, ``runtime_type``, ``job_id`` (a UUID), ``offset`` (seconds already elapsed).
+  ``algorithm_name``, ``runtime_type``, ``job_id`` (a UUID), ``offset`` (seconds already elapsed),
+  ``logs`` (the lines tasks print, as for a create plan below).
   A step may name its secondary phase third: ``["Abnormal", null, "CreateFailed"]``.
 * ``PUT /_emulator/v2/training-jobs/{id}/timeline`` with ``{"timeline"}`` restarts it on a new one.
 * ``POST /_emulator/v2/training-jobs/{id}/terminate``: Terminating, then Terminated (409 when the

@@ -334,7 +334,7 @@ class ModelArtsEmulator:
         (emulated seconds; a third item names the secondary phase). Options: ``workspace_id``,
         ``description``, ``node_count``, ``flavor_id``, ``exit_code`` and ``message`` (worker-0 of a
         job that ends Failed) or ``task_statuses``, ``algorithm_name``, ``runtime_type``, ``job_id``,
-        ``offset``.
+        ``offset``, ``logs`` (``{"worker-0": ["line", ...]}``, as for :meth:`set_create_plan`).
         """
         return self.app.create_training_job(name, timeline, **options)
 

@@ -117,7 +117,7 @@ class CreatePlan:
             return task_failures(self.timeline[-1][0], node_count, None, None, kept or None)
 
 
-def _normalize_logs(raw: Any, timeline: PhaseTimeline) -> dict[str, tuple[tuple[float, str], ...]] | None:
+def normalize_logs(raw: Any, timeline: PhaseTimeline) -> dict[str, tuple[tuple[float, str], ...]] | None:
     """``{"worker-0": ["line", ...]}`` (spread evenly over Running, the first at its start) or
     ``{"worker-0": [[seconds_after_running_began, "line"], ...]}``."""
     if raw is None:
@@ -171,7 +171,7 @@ class CreatePlans:
         statuses = tuple(task_statuses) if task_statuses is not None else None
         # Check the exit codes against the widest job now rather than at create time.
         task_failures(steps[-1][0], v2_spec.NODE_COUNT_MAX, exit_code, message, statuses)
-        scripts = _normalize_logs(logs, steps)
+        scripts = normalize_logs(logs, steps)
         raw = {
             "name_prefix": prefix,
             "timeline": [list(step[:2]) + ([step[2]] if step[2] else []) for step in steps],
