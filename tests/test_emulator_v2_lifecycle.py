@@ -401,6 +401,7 @@ def test_create_plans_over_http(emu: ModelArtsEmulator) -> None:
     bad = requests.put(f"{url}/cli-", json=completes, timeout=10)
     assert bad.status_code == 400 and "Failed" in bad.json()["error"]
     assert requests.put(f"{url}/cli-", json={"exit_code": 1}, timeout=10).status_code == 400
+    assert [plan["name_prefix"] for plan in emu.create_plans()] == ["cli-"]
     assert requests.delete(f"{url}/cli-", timeout=10).status_code == 200
     assert requests.delete(f"{url}/cli-", timeout=10).status_code == 404
     assert requests.get(url, timeout=10).json() == {"plans": []}
@@ -429,8 +430,10 @@ def test_terminate_is_202_then_409_once_the_job_has_ended(emu: ModelArtsEmulator
     records = emu.terminations(job_id)
     assert [(entry["phase_before"], entry["status"]) for entry in records] == [("Running", 202), ("Terminated", 409)]
     assert requests.get(f"{emu.url}/_emulator/v2/terminations", timeout=10).json() == {"terminations": records}
+    emu.set_create_plan("kept-", [("Running", None)])
     emu.reset()
     assert emu.terminations() == []
+    assert [plan["name_prefix"] for plan in emu.create_plans()] == ["kept-"]  # plans stay, like jobs
 
 
 def test_terminate_in_creating_and_after_completion(emu: ModelArtsEmulator) -> None:

@@ -278,9 +278,8 @@ class EmulatorApp:
     # -- control operations -------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Clear statistics, faults, AK locks, clock skew, create plans and the record of
-        terminate calls; jobs and issued tokens stay."""
-        self.create_plans.clear()
+        """Clear statistics, faults, AK locks, clock skew and the record of terminate calls; jobs,
+        create plans and issued tokens stay."""
         with self.training_jobs.lock:
             self.training_jobs.terminations.clear()
         self.stats.reset()

@@ -21,7 +21,7 @@ v2 training jobs:
 * ``PUT /_emulator/v2/create-plans/{name_prefix}`` with ``{"timeline", "exit_code", "message",
   "task_statuses", "logs"}`` (all but ``timeline`` optional) decides what a job created through
   the API (``POST /v2/{project_id}/training-jobs``) does when its name starts with
-  ``name_prefix`` (the longest matching prefix wins; plans stay until removed or reset):
+  ``name_prefix`` (the longest matching prefix wins; plans stay until removed, like jobs):
   ``{"timeline": [["Creating", 1], ["Pending", 1], ["Running", 6], ["Failed", null]],
   "exit_code": 137, "message": "OOMKilled", "logs": {"worker-0": ["epoch 1", "epoch 2"]}}``.
   ``logs`` maps a task to its lines, spread evenly over Running with the first at its start, or
@@ -29,7 +29,8 @@ v2 training jobs:
   ``GET /_emulator/v2/create-plans`` lists them; ``DELETE`` on a prefix removes one, on
   ``/_emulator/v2/create-plans`` all.
 * ``GET /_emulator/v2/terminations``: ``{"terminations": [{"id", "name", "phase_before",
-  "status", "time"}]}``, every terminate action the API received (202 or 409), in order.
+  "status", "time"}]}``, every terminate action the API received (202 or 409), in order, since
+  the last ``POST /_emulator/reset``.
 * ``GET /_emulator/v2/training-jobs/{id}/logs/{task}``: ``{"lines": [...]}``, the task's whole log
   at this instant (what a client that read every page should have seen).
 

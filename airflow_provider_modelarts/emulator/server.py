@@ -291,7 +291,8 @@ class ModelArtsEmulator:
         return self.app.stats.snapshot()
 
     def reset(self) -> None:
-        """Clear statistics, faults, AK locks and clock skew (jobs and tokens stay)."""
+        """Clear statistics, faults, AK locks, clock skew and the terminate record (jobs, create
+        plans and tokens stay)."""
         self.app.reset()
 
     def set_clock_skew(self, seconds: float) -> None:
@@ -366,6 +367,10 @@ class ModelArtsEmulator:
         return self.app.create_plans.put(
             name_prefix, timeline, exit_code=exit_code, message=message, task_statuses=task_statuses, logs=logs
         )
+
+    def create_plans(self) -> list[dict[str, Any]]:
+        """The create plans, as :meth:`set_create_plan` returned them."""
+        return self.app.create_plans.list()
 
     def remove_create_plan(self, name_prefix: str) -> None:
         self.app.create_plans.remove(name_prefix)
