@@ -129,7 +129,7 @@ def search_name(body: Mapping[str, Any]) -> str:
 
 def derived_name(name: str, suffix: str) -> str:
     """``name`` plus ``suffix``, cut to the API's 64 characters by shortening ``name``."""
-    return name[: v2.JOB_NAME_MAX_LENGTH - len(suffix)] + suffix
+    return name[: v2.NAME_MAX_LENGTH - len(suffix)] + suffix
 
 
 def own_jobs(candidates: Iterable[Mapping[str, Any]], identity: TaskInstanceIdentity) -> list[dict[str, Any]]:

@@ -48,10 +48,11 @@ from airflow_provider_modelarts.version_compat import task_state_store
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
     from airflow_provider_modelarts.lineage import TrainingJobLineage
 
-    from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-
+# Between two checks of the synchronous wait (tests replace it with the emulator's clock).
+sleep = time.sleep
 #: The XCom key holding the id of the job the task created (pushed before the wait).
 TRAINING_JOB_ID_XCOM_KEY = "training_job_id"
 #: The task-state key (Airflow 3.3+) of the job this task instance created.
@@ -277,7 +278,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
                 self._poll_logs(logs, current)
                 if verdict != "waiting":
                     return self._finish(hook, verdict, message, current)
-            time.sleep(self.poll_interval)
+            sleep(self.poll_interval)
 
     def _wait_deferred(self, context: Context, hook: ModelArtsHook, job: dict[str, Any]) -> Any:
         """Check once (a job already ended needs no triggerer), then defer to the phase trigger."""

@@ -61,7 +61,11 @@ class RecordingTaskInstance:
         max_tries: int = 0,
         map_index: int = -1,
         xcom: dict[str, Any] | None = None,
+        dag_id: str = "modelarts_test_dag",
+        run_id: str = "manual__2026-03-01T00:00:00+00:00",
     ) -> None:
+        self.dag_id = dag_id
+        self.run_id = run_id
         self.task_id = task_id
         self.try_number = try_number
         self.max_tries = max_tries
@@ -95,8 +99,15 @@ class TaskInstanceRuns:
     """
 
     def __init__(
-        self, *, task_id: str = "t", retries: int = 0, map_index: int = -1, store: TaskStateStore | None = None
+        self,
+        *,
+        task_id: str = "t",
+        retries: int = 0,
+        map_index: int = -1,
+        store: TaskStateStore | None = None,
+        run_id: str = "manual__2026-03-01T00:00:00+00:00",
     ) -> None:
+        self.run_id = run_id
         self.task_id = task_id
         self.retries = retries
         self.map_index = map_index
@@ -112,6 +123,7 @@ class TaskInstanceRuns:
             max_tries=self.max_tries,
             map_index=self.map_index,
             xcom=self.xcom,
+            run_id=self.run_id,
         )
         return {"ti": ti, "task_instance": ti, "task_state_store": self.store, "map_index": self.map_index}
 

@@ -35,11 +35,17 @@ def identity(try_number: int = 1, max_tries: int = 3, map_index: int = -1) -> Ta
     return TaskInstanceIdentity("dag", "train", "manual__2026-11-26", map_index, try_number, max_tries)
 
 
-def job(name: str, phase: str, who: TaskInstanceIdentity | None, create_time: int = 1, job_id: str = "") -> dict[str, Any]:
+def job(
+    name: str, phase: str, who: TaskInstanceIdentity | None, create_time: int = 1, job_id: str = ""
+) -> dict[str, Any]:
     annotations = who.annotations() if who is not None else {}
     return {
-        "metadata": {"id": job_id or f"id-{name}-{create_time}", "name": name, "create_time": create_time,
-                     "annotations": annotations},
+        "metadata": {
+            "id": job_id or f"id-{name}-{create_time}",
+            "name": name,
+            "create_time": create_time,
+            "annotations": annotations,
+        },
         "status": {"phase": phase},
     }
 
@@ -54,7 +60,7 @@ def test_a_first_try_creates_the_job_under_the_users_name_with_its_annotations()
         TASK_INSTANCE_ANNOTATION: identity().digest,
         GENERATION_ANNOTATION: "3",
     }
-    assert BODY == before  # the user's body is never changed
+    assert before == BODY  # the user's body is never changed
 
 
 @pytest.mark.parametrize("phase", ["Creating", "Pending", "Running", "Terminating"])
@@ -107,7 +113,7 @@ def test_a_name_taken_by_another_task_gets_a_derived_name_on_request() -> None:
 def test_derived_names_stay_within_64_characters_and_share_the_search_prefix() -> None:
     long_name = "x" * 64
     name = derived_name(long_name, "-try12")
-    assert len(name) == v2.JOB_NAME_MAX_LENGTH == 64 and name.endswith("-try12")
+    assert len(name) == v2.NAME_MAX_LENGTH == 64 and name.endswith("-try12")
     assert name.startswith(search_name({"metadata": {"name": long_name}}))
 
 
