@@ -54,6 +54,7 @@ SEARCH_KEYS = {
     "items",
 }
 JOB_KEYS = {"kind", "metadata", "status", "algorithm", "spec"}
+ENGINE_TF_VERSION = "tensorflow_2.1.0-cuda_10.1-py_3.7-ubuntu_18.04-x86_64"
 FINISHED = "6f3c2a1e-7b4d-4e0a-9c1f-2d3e4f5a6b07"  # demo-v2-finished-yesterday: never changes
 SOLUTION_PARAM = "Check the request parameter."
 
@@ -426,10 +427,19 @@ def test_show_unknown_job_is_documented_400(emu: ModelArtsEmulator, job_id: str)
 
 def test_wrong_methods_and_paths_are_unknown_apis(emu: ModelArtsEmulator) -> None:
     assert_apigw(requests.get(f"{emu.url}{SEARCH_PATH}", auth=AKSK, timeout=10), 404, "APIGW.0101", "API not found")
-    deleted = requests.delete(f"{emu.url}{job_path(FINISHED)}", auth=AKSK, timeout=10)
-    assert_apigw(deleted, 404, "APIGW.0101")
-    assert_apigw(requests.post(f"{emu.url}/v2/{PROJECT}/training-jobs", auth=AKSK, timeout=10), 404, "APIGW.0101")
-    assert emu.stats()["by_endpoint"]["search_training_jobs"] == 1 and emu.stats()["by_endpoint"]["other"] == 1
+    # Update (PUT) is not emulated; the collection answers POST (create) only.
+    updated = requests.put(f"{emu.url}{job_path(FINISHED)}", json={}, auth=AKSK, timeout=10)
+    assert_apigw(updated, 404, "APIGW.0101")
+    assert_apigw(requests.get(f"{emu.url}/v2/{PROJECT}/training-jobs", auth=AKSK, timeout=10), 404, "APIGW.0101")
+    unknown = requests.post(f"{emu.url}{job_path(FINISHED)}/restart", auth=AKSK, timeout=10)
+    assert_apigw(unknown, 404, "APIGW.0101")
+    assert {name: count for name, count in emu.stats()["by_endpoint"].items() if count} == {
+        "search_training_jobs": 1,
+        "get_training_job": 1,
+        "create_training_job": 1,
+        "other": 1,
+    }
+    assert job(emu, FINISHED)["status"]["phase"] == "Completed"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -757,6 +767,10 @@ REQUIRED_FIELDS: dict[str, set[str]] = {
     "FlavorInfo": {"cpu", "memory"},
     "Cpu": {"arch", "core_num"},
     "Memory": {"size", "unit"},
+    "CreateTrainingJobResponse": {"kind", "metadata", "status", "algorithm", "spec"},
+    "StopTrainingJobResponse": {"kind", "metadata", "status", "algorithm", "spec"},
+    "TaskHistory": {"task", "ip", "host_ip", "schedule_count"},
+    "ShowTrainingJobLogsFromAomResponse": {"start_line", "end_line", "lines", "content"},
 }  # fmt: skip
 
 
@@ -864,6 +878,79 @@ def test_the_official_sdk_reads_search_and_show_into_its_models() -> None:
         assert model_problems(raw, type_name, "$", models) == []
         # Deserialisation lost nothing: the SDK model gives back exactly the JSON it was read from.
         assert as_json(response) == raw
+
+
+def test_the_official_sdk_runs_the_lifecycle_against_the_emulator() -> None:
+    """create, stop (terminate), the task list, the AOM log page and delete, signed with AK/SK by
+    the SDK, each response read into the SDK's model with no unknown or missing field."""
+    import huaweicloudsdkmodelarts.v1 as modelarts
+    from huaweicloudsdkcore.auth.credentials import BasicCredentials
+
+    models = modelarts.model
+    with ModelArtsEmulator(EmulatorConfig(job_count=0, v2_job_count=0, manual_clock=True)) as emu:
+        emu.set_create_plan("sdk-", [("Creating", 1), ("Running", 20), ("Completed", None)])
+        credentials = BasicCredentials(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, PROJECT)
+        client = modelarts.ModelArtsClient.new_builder().with_credentials(credentials).with_endpoints([emu.url]).build()
+        body = models.Job(
+            kind="job",
+            metadata=models.JobMetadata(name="sdk-train", description="from the SDK", annotations={"a": "b"}),
+            algorithm=models.JobAlgorithm(
+                code_dir="obs://bucket/code/",
+                boot_file="obs://bucket/code/train.py",
+                parameters=[models.Parameters(name="epochs", value="3")],
+                inputs=[
+                    models.Input(name="data_url", remote=models.InputDataInfo(obs=models.InputDataInfoObs("/b/d/")))
+                ],
+                outputs=[models.Output(name="train_url", remote=models.Remote(obs=models.RemoteObs("/b/o/")))],
+                engine=models.JobEngine(engine_name="TensorFlow", engine_version=ENGINE_TF_VERSION),
+            ),
+            spec=models.Spec(resource=models.SpecResource(flavor_id="modelarts.p3.large.public", node_count=2)),
+        )
+        created = client.create_training_job(models.CreateTrainingJobRequest(body=body))
+        job_id = created.metadata.id
+        not_yet = client.show_training_job_logs_from_aom(
+            models.ShowTrainingJobLogsFromAomRequest(training_job_id=job_id, task_id="worker-0")
+        )
+        emu.advance_time(5.0)
+        tasks = client.list_training_job_tasks(models.ListTrainingJobTasksRequest(training_job_id=job_id))
+        log_request = models.ShowTrainingJobLogsFromAomRequest(
+            training_job_id=job_id, task_id="worker-1", base_line="0", lines=10, order="asc"
+        )
+        page = client.show_training_job_logs_from_aom(log_request)
+        stopped = client.stop_training_job(
+            models.StopTrainingJobRequest(training_job_id=job_id, body=models.JobActionType(action_type="terminate"))
+        )
+        deleted = client.delete_training_job(models.DeleteTrainingJobRequest(training_job_id=job_id))
+        requests_seen = emu.stats()["requests"]
+        terminations = emu.terminations(job_id)
+    assert (created.status.phase, created.algorithm.engine.engine_name, created.spec.resource.node_count) == (
+        "Creating", "TensorFlow", 2,
+    )  # fmt: skip
+    assert [task.task for task in tasks.body] == ["worker-0", "worker-1"]
+    assert page.lines == 2 and page.content.startswith("INFO [worker-1] ModelArts training job sdk-train started")
+    assert stopped.status.phase == "Terminating" and [entry["status"] for entry in terminations] == [202]
+    assert deleted.status_code == 202
+    # No log before Running: 204 with no body, which the SDK reads as an empty response.
+    assert (not_yet.status_code, not_yet.raw_content, not_yet.content) == (204, b"", None)
+    assert [(entry["endpoint"], entry["status"], entry["auth"]) for entry in requests_seen] == [
+        ("create_training_job", 201, "aksk"),
+        ("training_job_logs", 204, "aksk"),
+        ("list_training_job_tasks", 200, "aksk"),
+        ("training_job_logs", 200, "aksk"),
+        ("training_job_action", 202, "aksk"),
+        ("delete_training_job", 202, "aksk"),
+    ]
+    for response, type_name in [
+        (created, "CreateTrainingJobResponse"),
+        (page, "ShowTrainingJobLogsFromAomResponse"),
+        (stopped, "StopTrainingJobResponse"),
+    ]:
+        raw = json.loads(response.raw_content)
+        assert model_problems(raw, type_name, "$", models) == []
+        assert as_json(response) == raw
+    raw_tasks = json.loads(tasks.raw_content)
+    assert model_problems(raw_tasks, "list[TaskHistory]", "$", models) == []
+    assert as_json(tasks.body) == raw_tasks
 
 
 def test_the_fidelity_check_can_fail() -> None:

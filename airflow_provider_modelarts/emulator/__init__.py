@@ -1,7 +1,9 @@
 """A local emulator of the ModelArts v1 and v2 training-job APIs and IAM tokens, for tests and demos.
 
 It serves real HTTP(S) on one port: ``/v1/{project_id}/training-jobs...``, the v2
-``POST /v2/{project_id}/training-job-searches`` and ``GET /v2/{project_id}/training-jobs/{id}``
+``POST /v2/{project_id}/training-job-searches``, ``GET`` and ``DELETE
+/v2/{project_id}/training-jobs/{id}``, ``POST /v2/{project_id}/training-jobs`` (create),
+``POST .../{id}/actions`` (terminate), ``GET .../{id}/tasks`` and ``GET .../{id}/logs/{task}``
 (AK/SK or token auth, verified as the API gateway does), ``/v3/auth/tokens`` (IAM password
 login) and unauthenticated ``/_emulator/...`` control endpoints for loopback clients. Job statuses
 (v1) and phases (v2) move along seeded timelines, and faults (throttling, 5xx, dropped

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from airflow_provider_modelarts.emulator import modelarts, signing, spec, v2, v2_spec
+from airflow_provider_modelarts.emulator import modelarts, signing, spec, v2, v2_lifecycle, v2_logs, v2_spec
 from airflow_provider_modelarts.emulator.catalog import VersionPlan, new_version, populate
 from airflow_provider_modelarts.emulator.config import DEFAULT_WORKSPACE_ID, EmulatorConfig
 from airflow_provider_modelarts.emulator.faults import DELIVERY_KINDS, FaultRegistry, fault_response
@@ -47,18 +47,35 @@ from airflow_provider_modelarts.emulator.v2_jobs import (
     normalize_phase_timeline,
     task_failures,
 )
+from airflow_provider_modelarts.emulator.v2_lifecycle import CreatePlans, normalize_logs
 
 CONTROL_PREFIX = "/_emulator/"
-_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("list_jobs", re.compile(spec.LIST_JOBS_PATTERN)),
-    ("list_versions", re.compile(spec.LIST_VERSIONS_PATTERN)),
-    ("get_version", re.compile(spec.GET_VERSION_PATTERN)),
-    ("search_training_jobs", re.compile(v2_spec.SEARCH_JOBS_PATTERN)),
-    ("get_training_job", re.compile(v2_spec.GET_JOB_PATTERN)),
+# (endpoint, path pattern, the one method it answers); a path that matches with another method is
+# "API not found" at the gateway, and is logged under the first endpoint its path matches.
+_ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("list_jobs", re.compile(spec.LIST_JOBS_PATTERN), "GET"),
+    ("list_versions", re.compile(spec.LIST_VERSIONS_PATTERN), "GET"),
+    ("get_version", re.compile(spec.GET_VERSION_PATTERN), "GET"),
+    ("search_training_jobs", re.compile(v2_spec.SEARCH_JOBS_PATTERN), "POST"),
+    ("create_training_job", re.compile(v2_spec.CREATE_JOB_PATTERN), "POST"),
+    ("get_training_job", re.compile(v2_spec.GET_JOB_PATTERN), "GET"),
+    ("delete_training_job", re.compile(v2_spec.GET_JOB_PATTERN), "DELETE"),
+    ("training_job_action", re.compile(v2_spec.JOB_ACTIONS_PATTERN), "POST"),
+    ("list_training_job_tasks", re.compile(v2_spec.JOB_TASKS_PATTERN), "GET"),
+    ("training_job_logs", re.compile(v2_spec.JOB_LOGS_PATTERN), "GET"),
 )
-# The one method each API answers; any other is "API not found" at the gateway.
-_METHODS = {"search_training_jobs": "POST"}
-V2_ENDPOINTS = frozenset({"search_training_jobs", "get_training_job"})
+_METHODS = {name: method for name, _, method in _ROUTES}
+V2_ENDPOINTS = frozenset(
+    {
+        "search_training_jobs",
+        "get_training_job",
+        "create_training_job",
+        "delete_training_job",
+        "training_job_action",
+        "list_training_job_tasks",
+        "training_job_logs",
+    }
+)
 
 
 @dataclass
@@ -79,15 +96,18 @@ class _Handled:
     auth_failure: bool = False
 
 
-def classify(path: str) -> tuple[str, tuple[str, ...]]:
-    """The endpoint name of a decoded path and its captured segments."""
+def classify(path: str, method: str = "GET") -> tuple[str, tuple[str, ...]]:
+    """The endpoint name of a decoded path (for this method) and its captured segments."""
     if path == spec.IAM_TOKENS_PATH:
         return "iam_tokens", ()
-    for name, pattern in _ROUTES:
+    first: tuple[str, tuple[str, ...]] | None = None
+    for name, pattern, answers in _ROUTES:
         match = pattern.match(path)
         if match:
-            return name, match.groups()
-    return "other", ()
+            if answers == method:
+                return name, match.groups()
+            first = first or (name, match.groups())
+    return first or ("other", ())
 
 
 class EmulatorApp:
@@ -106,6 +126,7 @@ class EmulatorApp:
         self.gateway = Gateway(config)
         self.faults = FaultRegistry()
         self.stats = Stats()
+        self.create_plans = CreatePlans()
 
     def _job_clock(self) -> float:
         base = time.monotonic() if self._clock_base is None else self._clock_base
@@ -123,7 +144,7 @@ class EmulatorApp:
 
     def handle_api(self, request: Request) -> Outcome:
         path = unquote(request.raw_path)
-        endpoint, _ = classify(path)
+        endpoint, _ = classify(path, request.method)
         self._remember_secrets(request)
         fault = self.faults.take(path)
         delivery = "normal"
@@ -135,7 +156,7 @@ class EmulatorApp:
             if replacement is not None:
                 self._record(request, _Handled(replacement, endpoint), replacement.status, fault.kind)
                 return Outcome(replacement)
-            if fault.kind == "slow":
+            if fault.kind == "slow" and not fault.options.get("after", False):
                 time.sleep(float(fault.options.get("delay", 2.0)))
             elif fault.kind in DELIVERY_KINDS:
                 delivery = fault.kind
@@ -143,6 +164,9 @@ class EmulatorApp:
         if delivery == "truncated":
             handled.response.status = 200
         self._record(request, handled, handled.response.status, fault.kind if fault else None)
+        if fault is not None and fault.kind == "slow" and fault.options.get("after", False):
+            # The service has done the work (a create has created its job); only the answer is late.
+            time.sleep(float(fault.options.get("delay", 2.0)))
         return Outcome(handled.response, delivery)
 
     def _remember_secrets(self, request: Request) -> None:
@@ -174,7 +198,7 @@ class EmulatorApp:
         )
 
     def _api(self, request: Request, path: str) -> _Handled:
-        endpoint, groups = classify(path)
+        endpoint, groups = classify(path, request.method)
         if endpoint == "iam_tokens":
             if request.method != "POST":
                 return _Handled(not_found_api(request.request_id), endpoint)
@@ -212,14 +236,7 @@ class EmulatorApp:
 
         pairs = signing.query_pairs(request.raw_query)
         if is_v2:
-            # Neither v2 call reads the query string (the search is in the body; the docs' example
-            # still shows "?limit=1"): its parameters are logged as ignored.
-            ignored = sorted({name for name, _ in pairs})
-            if endpoint == "search_training_jobs":
-                response = v2.search_training_jobs(self.training_jobs, request.body)
-            else:
-                response = v2.show_training_job(self.training_jobs, groups[1])
-            return _Handled(response, endpoint, auth.mode, ignored)
+            return self._v2(request, endpoint, groups, pairs, auth.mode)
         if endpoint == "list_jobs":
             response, ignored = modelarts.list_jobs(self.store, pairs, auth.mode, self.config.quotas)
         elif endpoint == "list_versions":
@@ -228,10 +245,43 @@ class EmulatorApp:
             response, ignored = modelarts.get_version(self.store, groups[1], groups[2], pairs)
         return _Handled(response, endpoint, auth.mode, ignored)
 
+    def _v2(
+        self,
+        request: Request,
+        endpoint: str,
+        groups: tuple[str, ...],
+        pairs: list[tuple[str, str]],
+        auth_mode: str | None,
+    ) -> _Handled:
+        store = self.training_jobs
+        # Only the task list and the log page read the query string (the search is in the body;
+        # the docs' search example still shows "?limit=1"): other parameters are logged as ignored.
+        read = {"list_training_job_tasks": {"schedule_count"}, "training_job_logs": {"base_line", "lines", "order"}}
+        ignored = sorted({name for name, _ in pairs} - read.get(endpoint, set()))
+        if endpoint == "search_training_jobs":
+            response = v2.search_training_jobs(store, request.body)
+        elif endpoint == "get_training_job":
+            response = v2.show_training_job(store, groups[1])
+        elif endpoint == "create_training_job":
+            profile = self.config.seed * 1_000_003 + 500_000 + len(store.jobs)
+            response = v2_lifecycle.create_training_job(store, self.create_plans, request.body, profile)
+        elif endpoint == "delete_training_job":
+            response = v2_lifecycle.delete_training_job(store, groups[1])
+        elif endpoint == "training_job_action":
+            response = v2_lifecycle.job_action(store, groups[1], request.body)
+        elif endpoint == "list_training_job_tasks":
+            response = v2_lifecycle.list_tasks(store, groups[1], pairs)
+        else:
+            response = v2_lifecycle.task_logs(store, groups[1], groups[2], pairs)
+        return _Handled(response, endpoint, auth_mode, ignored)
+
     # -- control operations -------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Clear statistics, faults, AK locks and clock skew; jobs and issued tokens stay."""
+        """Clear statistics, faults, AK locks, clock skew and the record of terminate calls; jobs,
+        create plans and issued tokens stay."""
+        with self.training_jobs.lock:
+            self.training_jobs.terminations.clear()
         self.stats.reset()
         self.faults.clear()
         self.gateway.reset_locks()
@@ -323,11 +373,14 @@ class EmulatorApp:
         runtime_type: str = "",
         job_id: str | None = None,
         offset: float = 0.0,
+        logs: dict[str, list[Any]] | None = None,
     ) -> dict[str, Any]:
         """Create a v2 job that starts its phase ``timeline`` now (``offset`` seconds into it).
 
         A job whose timeline ends Failed reports ``exit_code`` (default 1) and ``message`` for
         worker-0, or ``task_statuses`` (``[{"task", "exit_code", "message"}]``) for any tasks.
+        ``logs`` gives the lines tasks print, as for a create plan (see
+        :meth:`.CreatePlans.put`); other tasks print plausible default lines.
         Returns ``{"id", "name"}``; ``id`` is a fresh UUID unless ``job_id`` is given.
         """
         steps = normalize_phase_timeline(timeline)
@@ -346,6 +399,7 @@ class EmulatorApp:
             raise ValueError(f"flavor_id must be one of {', '.join(flavors)}")
         flavor = FLAVOR_V100 if flavor_id is None else flavors.index(flavor_id)
         failures = task_failures(steps[-1][0], node_count, exit_code, message, task_statuses)
+        scripts = normalize_logs(logs, steps)
         if job_id is None:
             job_id = str(uuid.uuid4())
         elif not isinstance(job_id, str) or not UUID_PATTERN.fullmatch(job_id.lower()):
@@ -367,6 +421,7 @@ class EmulatorApp:
                 now=store.now(),
                 runtime_type=runtime_type,
             )
+            job.log_scripts = scripts
         return {"id": job.job_id, "name": job.name}
 
     def set_training_job_timeline(self, job_id: str, timeline: Iterable[Sequence[Any]]) -> None:
@@ -386,6 +441,20 @@ class EmulatorApp:
     def delete_training_job(self, job_id: str) -> None:
         if not self.training_jobs.delete(job_id):
             raise KeyError(f"Training job (ID: {job_id}) not found")
+
+    def terminations(self) -> list[dict[str, Any]]:
+        """Every terminate action the API received since the last reset, in order."""
+        with self.training_jobs.lock:
+            return [dict(entry) for entry in self.training_jobs.terminations]
+
+    def task_log(self, job_id: str, task: str) -> list[str]:
+        """A task's whole log at this instant."""
+        store = self.training_jobs
+        with store.lock:
+            job = self._training_job(job_id)
+            if task not in job.tasks:
+                raise KeyError(f"Task {task} not found in training job {job_id}")
+            return v2_logs.visible_lines(job, task, job.state(store.now(), store.speed))
 
     def _training_job(self, job_id: str) -> TrainingJob:
         job = self.training_jobs.get(job_id) if isinstance(job_id, str) else None

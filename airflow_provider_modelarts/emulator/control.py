@@ -10,12 +10,29 @@ v2 training jobs:
   ["Running", 5], ["Failed", null]], "exit_code": 137, "message": "OOMKilled"}``; answers 201
   ``{"id", "name"}``. Optional: ``workspace_id``, ``description``, ``node_count``, ``flavor_id``,
   ``exit_code``/``message`` (worker-0 of a job that ends Failed) or ``task_statuses``,
-  ``algorithm_name``, ``runtime_type``, ``job_id`` (a UUID), ``offset`` (seconds already elapsed).
+  ``algorithm_name``, ``runtime_type``, ``job_id`` (a UUID), ``offset`` (seconds already elapsed),
+  ``logs`` (the lines tasks print, as for a create plan below).
   A step may name its secondary phase third: ``["Abnormal", null, "CreateFailed"]``.
 * ``PUT /_emulator/v2/training-jobs/{id}/timeline`` with ``{"timeline"}`` restarts it on a new one.
 * ``POST /_emulator/v2/training-jobs/{id}/terminate``: Terminating, then Terminated (409 when the
   phase is not Creating, Pending or Running).
 * ``DELETE /_emulator/v2/training-jobs/{id}``.
+
+* ``PUT /_emulator/v2/create-plans/{name_prefix}`` with ``{"timeline", "exit_code", "message",
+  "task_statuses", "logs"}`` (all but ``timeline`` optional) decides what a job created through
+  the API (``POST /v2/{project_id}/training-jobs``) does when its name starts with
+  ``name_prefix`` (the longest matching prefix wins; plans stay until removed, like jobs):
+  ``{"timeline": [["Creating", 1], ["Pending", 1], ["Running", 6], ["Failed", null]],
+  "exit_code": 137, "message": "OOMKilled", "logs": {"worker-0": ["epoch 1", "epoch 2"]}}``.
+  ``logs`` maps a task to its lines, spread evenly over Running with the first at its start, or
+  to ``[seconds_after_running_began, line]`` pairs. Answers 200 with the plan.
+  ``GET /_emulator/v2/create-plans`` lists them; ``DELETE`` on a prefix removes one, on
+  ``/_emulator/v2/create-plans`` all.
+* ``GET /_emulator/v2/terminations``: ``{"terminations": [{"id", "name", "phase_before",
+  "status", "time"}]}``, every terminate action the API received (202 or 409), in order, since
+  the last ``POST /_emulator/reset``.
+* ``GET /_emulator/v2/training-jobs/{id}/logs/{task}``: ``{"lines": [...]}``, the task's whole log
+  at this instant (what a client that read every page should have seen).
 
 ``POST /_emulator/advance`` with ``{"seconds"}`` moves every job timeline (v1 and v2) that much
 real time forward at once (``speed`` times as many emulated seconds).
@@ -39,6 +56,8 @@ _TIMELINE = re.compile(r"^/_emulator/jobs/([0-9]+)/versions/([0-9]+)/timeline$")
 _V2_JOB = re.compile(r"^/_emulator/v2/training-jobs/([^/]+)$")
 _V2_TIMELINE = re.compile(r"^/_emulator/v2/training-jobs/([^/]+)/timeline$")
 _V2_TERMINATE = re.compile(r"^/_emulator/v2/training-jobs/([^/]+)/terminate$")
+_V2_PLAN = re.compile(r"^/_emulator/v2/create-plans/([^/]+)$")
+_V2_LOG = re.compile(r"^/_emulator/v2/training-jobs/([^/]+)/logs/([^/]+)$")
 
 
 def _is_loopback(host: str) -> bool:
@@ -126,6 +145,26 @@ def _route_v2(app: EmulatorApp, method: str, path: str, request: Request) -> Res
         if "name" not in body or "timeline" not in body:
             raise ValueError("a v2 training job needs a 'name' and a 'timeline'")
         return json_response(201, app.create_training_job(**body))
+    if path == "/_emulator/v2/create-plans":
+        if method == "GET":
+            return json_response(200, {"plans": app.create_plans.list()})
+        if method == "DELETE":
+            app.create_plans.clear()
+            return json_response(200, {"ok": True})
+    match = _V2_PLAN.match(path)
+    if match and method == "PUT":
+        body = _body(request)
+        if "timeline" not in body:
+            raise ValueError("a create plan needs a 'timeline'")
+        return json_response(200, app.create_plans.put(match[1], **body))
+    if match and method == "DELETE":
+        app.create_plans.remove(match[1])
+        return json_response(200, {"ok": True})
+    if (method, path) == ("GET", "/_emulator/v2/terminations"):
+        return json_response(200, {"terminations": app.terminations()})
+    match = _V2_LOG.match(path)
+    if match and method == "GET":
+        return json_response(200, {"lines": app.task_log(match[1], match[2])})
     match = _V2_TIMELINE.match(path)
     if match and method == "PUT":
         app.set_training_job_timeline(match[1], _body(request).get("timeline", ()))

@@ -3,6 +3,16 @@
 A fault matches API requests (never control requests) whose path contains ``path_contains``;
 each match consumes one of its ``count`` (``None``: until cleared). The first matching fault in
 insertion order wins. Faults apply *before* authentication, as a gateway throttles first.
+
+Faults that lose an answer the service has already acted on (a create that made its job, a
+terminate that went through), as a client with a read timeout or a cut connection sees them:
+
+* ``drop_mid``: the request is processed normally, then the connection closes halfway through
+  the response body (its ``Content-Length`` announces the whole body).
+* ``slow`` with ``after=True``: the request is processed, then the answer waits ``delay`` seconds
+  (a client whose timeout is shorter gives up while the job already exists). Without ``after``
+  the wait comes first and the request reaches the service only after it.
+* ``drop`` never reaches the service: nothing is processed.
 """
 
 from __future__ import annotations
@@ -85,6 +95,8 @@ def _validate(kind: str, count: int | None, options: dict[str, Any]) -> None:
         delay = options.get("delay", 2.0)
         if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 600:
             raise ValueError("delay must be 0-600 seconds")
+        if not isinstance(options.get("after", False), bool):
+            raise ValueError("after must be true or false")
 
 
 class FaultRegistry:

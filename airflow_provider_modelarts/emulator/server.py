@@ -291,7 +291,8 @@ class ModelArtsEmulator:
         return self.app.stats.snapshot()
 
     def reset(self) -> None:
-        """Clear statistics, faults, AK locks and clock skew (jobs and tokens stay)."""
+        """Clear statistics, faults, AK locks, clock skew and the terminate record (jobs, create
+        plans and tokens stay)."""
         self.app.reset()
 
     def set_clock_skew(self, seconds: float) -> None:
@@ -334,7 +335,7 @@ class ModelArtsEmulator:
         (emulated seconds; a third item names the secondary phase). Options: ``workspace_id``,
         ``description``, ``node_count``, ``flavor_id``, ``exit_code`` and ``message`` (worker-0 of a
         job that ends Failed) or ``task_statuses``, ``algorithm_name``, ``runtime_type``, ``job_id``,
-        ``offset``.
+        ``offset``, ``logs`` (``{"worker-0": ["line", ...]}``, as for :meth:`set_create_plan`).
         """
         return self.app.create_training_job(name, timeline, **options)
 
@@ -347,3 +348,42 @@ class ModelArtsEmulator:
 
     def delete_training_job(self, job_id: str) -> None:
         self.app.delete_training_job(job_id)
+
+    def set_create_plan(
+        self,
+        name_prefix: str,
+        timeline: Any,
+        *,
+        exit_code: int | None = None,
+        message: str | None = None,
+        task_statuses: list[dict[str, Any]] | None = None,
+        logs: dict[str, list[Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Decide what a job created through the API does when its name starts with ``name_prefix``
+        (the longest matching prefix wins): its phase ``timeline`` (as for
+        :meth:`create_training_job`), the exit codes of a job that ends Failed, and ``logs``, the
+        lines each task prints (``{"worker-0": ["line", ...]}`` spread over Running, or
+        ``[[seconds_after_running_began, "line"], ...]``). Returns the plan as stored."""
+        return self.app.create_plans.put(
+            name_prefix, timeline, exit_code=exit_code, message=message, task_statuses=task_statuses, logs=logs
+        )
+
+    def create_plans(self) -> list[dict[str, Any]]:
+        """The create plans, as :meth:`set_create_plan` returned them."""
+        return self.app.create_plans.list()
+
+    def remove_create_plan(self, name_prefix: str) -> None:
+        self.app.create_plans.remove(name_prefix)
+
+    def clear_create_plans(self) -> None:
+        self.app.create_plans.clear()
+
+    def terminations(self, job_id: str | None = None) -> list[dict[str, Any]]:
+        """The terminate actions the API received (``{"id", "name", "phase_before", "status",
+        "time"}``, status 202 or 409), of one job or all, in order; cleared by :meth:`reset`."""
+        entries = self.app.terminations()
+        return [entry for entry in entries if job_id is None or entry["id"] == job_id.lower()]
+
+    def task_log(self, job_id: str, task: str) -> list[str]:
+        """A task's whole log at this instant (what a client reading every page should have)."""
+        return self.app.task_log(job_id, task)

@@ -111,6 +111,13 @@ ENGINES_V2: tuple[EngineV2, ...] = (
 )  # fmt: skip
 ENGINE_PYTORCH, ENGINE_TENSORFLOW, ENGINE_MINDSPORE, ENGINE_PYTORCH_14 = range(len(ENGINES_V2))
 
+# Algorithms of the emulated algorithm management that a create may name by ``algorithm.id``.
+DEMO_ALGORITHM_ID = "2e5f8b1c-4d7a-4c3e-9b1f-6a8d0c2e4f60"
+KNOWN_ALGORITHMS: dict[str, str] = {DEMO_ALGORITHM_ID: "resnet50-pytorch"}
+# Dedicated pools a create may name by ``spec.resource.pool_id``: id -> name.
+DEDICATED_POOL_ID = "pool-emulator-dedicated"
+POOLS: dict[str, str] = {DEDICATED_POOL_ID: "emulator-dedicated-pool"}
+
 
 @dataclass(frozen=True)
 class JobPlan:
@@ -427,8 +434,53 @@ def _parameter(name: str, value: str, value_type: str) -> dict[str, Any]:
     return {"name": name, "value": value, "description": "", "constraint": constraint}
 
 
+def _requested_algorithm(job: TrainingJob, request: dict[str, Any]) -> dict[str, Any]:
+    """The algorithm of a job created through the API: what the request gave, the engine
+    resolved to its id, name and version, and local directories filled in as the service does."""
+    given = request.get("algorithm") or {}
+    algorithm: dict[str, Any] = {}
+    if given.get("id"):
+        algorithm["id"] = given["id"]
+        algorithm["name"] = KNOWN_ALGORITHMS.get(given["id"], "")
+    for key in ("subscription_id", "item_version_id", "code_dir", "boot_file", "command"):
+        if given.get(key):
+            algorithm[key] = given[key]
+    if given.get("parameters"):
+        algorithm["parameters"] = [
+            {key: entry[key] for key in ("name", "value", "description") if key in entry}
+            for entry in given["parameters"]
+        ]
+    for channel in ("inputs", "outputs"):
+        entries = []
+        for index, entry in enumerate(given.get(channel) or []):
+            item: dict[str, Any] = {key: entry[key] for key in ("name", "description", "access_method") if key in entry}
+            item["local_dir"] = entry.get("local_dir") or f"/home/ma-user/modelarts/{channel}/{entry['name']}_{index}"
+            item["remote"] = entry["remote"]
+            entries.append(item)
+        if entries:
+            algorithm[channel] = entries
+    engine_given = given.get("engine") or {}
+    if engine_given.get("image_url"):
+        algorithm["engine"] = {"image_url": engine_given["image_url"]}
+    else:
+        engine = ENGINES_V2[job.engine]
+        algorithm["engine"] = {
+            "engine_id": engine.engine_id,
+            "engine_name": engine.engine_name,
+            "engine_version": engine.engine_version,
+        }
+    algorithm["local_code_dir"] = given.get("local_code_dir") or "/home/ma-user/modelarts/user-job-dir"
+    algorithm["working_dir"] = given.get("working_dir") or "/home/ma-user/modelarts/user-job-dir/code"
+    if given.get("environments"):
+        # A map in the request, a list of maps in the response (the SDK's JobAlgorithmResponse).
+        algorithm["environments"] = [dict(given["environments"])]
+    return algorithm
+
+
 def job_object(store: TrainingJobStore, job: TrainingJob, state: JobState) -> dict[str, Any]:
     """The job as show and the search's ``items[]`` return it."""
+    if job.request is not None:
+        return _requested_job_object(store, job, state, job.request)
     rng = random.Random(job.profile)
     flavor = FLAVORS[job.flavor]
     metadata: dict[str, Any] = {
@@ -459,5 +511,45 @@ def job_object(store: TrainingJobStore, job: TrainingJob, state: JobState) -> di
         "metadata": metadata,
         "status": _status(store, job, state),
         "algorithm": _algorithm(job, rng),
+        "spec": spec,
+    }
+
+
+def _requested_job_object(
+    store: TrainingJobStore, job: TrainingJob, state: JobState, request: dict[str, Any]
+) -> dict[str, Any]:
+    """The job object of a job created through the API: the request's fields, plus status."""
+    flavor = FLAVORS[job.flavor]
+    given_metadata = request.get("metadata") or {}
+    metadata: dict[str, Any] = {
+        "id": job.job_id,
+        "name": job.name,
+        "description": job.description,
+        "create_time": job.create_ms,
+        "workspace_id": job.workspace_id,
+        "user_name": job.user_name,
+    }
+    if given_metadata.get("annotations"):
+        metadata["annotations"] = dict(given_metadata["annotations"])
+    given_resource = (request.get("spec") or {}).get("resource") or {}
+    resource: dict[str, Any] = {
+        "policy": "regular",
+        "flavor_id": flavor.flavor_id,
+        "flavor_name": flavor.flavor_name,
+        "node_count": job.node_count,
+        "flavor_detail": _flavor_detail(flavor),
+    }
+    if given_resource.get("pool_id"):
+        resource["pool_id"] = given_resource["pool_id"]
+        resource["pool_name"] = POOLS.get(given_resource["pool_id"], "")
+    spec: dict[str, Any] = {"resource": resource}
+    log_export = (request.get("spec") or {}).get("log_export_path")
+    if isinstance(log_export, dict) and log_export.get("obs_url"):
+        spec["log_export_path"] = {"obs_url": log_export["obs_url"]}
+    return {
+        "kind": job.kind,
+        "metadata": metadata,
+        "status": _status(store, job, state),
+        "algorithm": _requested_algorithm(job, request),
         "spec": spec,
     }

@@ -69,6 +69,18 @@ def _starts(timeline: PhaseTimeline) -> tuple[float, ...]:
     return tuple(starts)
 
 
+# The Running span that spaces the log lines of a job that runs for ever (emulated seconds).
+OPEN_RUN_SECONDS = 60.0
+
+
+def planned_run_seconds(timeline: PhaseTimeline) -> float:
+    """How long the timeline's first Running step lasts (OPEN_RUN_SECONDS when it has no end)."""
+    for phase, duration, _ in timeline:
+        if phase == v2_spec.RUNNING:
+            return OPEN_RUN_SECONDS if duration is None else duration
+    return 0.0
+
+
 @dataclass(frozen=True)
 class TaskOutcome:
     """What one task (``worker-N``) reports in ``status.task_statuses`` once the job has ended."""
@@ -113,12 +125,20 @@ class TrainingJob:
     runtime_type: str = ""
     # Set by the job's creator for Failed jobs: the failing tasks' exit codes and messages.
     failures: tuple[TaskOutcome, ...] = ()
+    # The create body of a job made through the API, echoed in its job object (see .v2_catalog).
+    request: dict[str, Any] | None = None
+    # Log lines a create plan gave per task: (emulated seconds after Running began, line).
+    log_scripts: dict[str, tuple[tuple[float, str], ...]] | None = None
     starts: tuple[float, ...] = field(default=(), repr=False)
     name_lower: str = field(default="", repr=False)
+    # The planned length of Running, which spaces the log lines; a terminate does not change it,
+    # so lines already printed keep their place (see .v2_logs).
+    planned_run: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:
         self.starts = _starts(self.timeline)
         self.name_lower = self.name.lower()
+        self.planned_run = planned_run_seconds(self.timeline)
 
     @property
     def tasks(self) -> list[str]:
@@ -152,6 +172,7 @@ class TrainingJob:
         """Replace the timeline and start it over at this instant."""
         self.timeline = timeline
         self.starts = _starts(timeline)
+        self.planned_run = planned_run_seconds(timeline)
         self.offset = 0.0
         self.anchor = now
 
@@ -163,8 +184,10 @@ class TrainingJob:
             return False
         index = max(0, bisect.bisect_right(self.starts, current.elapsed) - 1)
         phase, _, secondary = self.timeline[index]
-        # Keep the past (so start_time and duration stay true), cut the current step at this instant.
-        head = (*self.timeline[:index], (phase, max(current.elapsed - self.starts[index], 1e-3), secondary))
+        # Keep the past (so start_time and duration stay true), cut the current step at this instant
+        # (a step that begins at this very instant is dropped: Terminating is what it shows now).
+        cut = current.elapsed - self.starts[index]
+        head = self.timeline[:index] if cut <= 0 else (*self.timeline[:index], (phase, cut, secondary))
         self.timeline = (*head, (v2_spec.TERMINATING, TERMINATING_SECONDS, None), (v2_spec.TERMINATED, None, None))
         self.starts = _starts(self.timeline)
         return True
@@ -175,6 +198,8 @@ class TrainingJobStore:
 
     def __init__(self, speed: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.speed = speed
+        # Every terminate action the API received, in order (see the control GET .../terminations).
+        self.terminations: list[dict[str, Any]] = []
         self.clock = clock
         self.anchor = clock()
         self.anchor_wall_ms = int(time.time() * 1000)

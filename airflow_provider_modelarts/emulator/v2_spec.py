@@ -15,6 +15,19 @@ published as ``opentelekomcloud-docs/modelarts`` on GitHub, ``api-ref/source/...
 * error codes: https://support.huaweicloud.com/intl/en-us/api-modelarts/modelarts_03_0095.html,
   ``appendix/error_codes.rst``; the v2 error body ``{"error_msg", "error_code", "error_solution"}``
   is the failure example of "Creating a Training Job" (``training_management/creating_a_training_job.rst``)
+* create ("Creating a Training Job", ``CreateTrainingJob``):
+  https://support.huaweicloud.com/intl/en-us/api-modelarts/CreateTrainingJob.html,
+  ``training_management/creating_a_training_job.rst`` (201 and the job object)
+* terminate ("Terminating a Training Job", ``StopTrainingJob``):
+  https://support.huaweicloud.com/intl/en-us/api-modelarts/StopTrainingJob.html,
+  ``training_management/terminating_a_training_job.rst`` (202 and the job object)
+* delete ("Deleting a Training Job", ``DeleteTrainingJob``):
+  https://support.huaweicloud.com/intl/en-us/api-modelarts/DeleteTrainingJob.html,
+  ``training_management/deleting_a_training_job.rst`` (202, no body)
+* task list (``ListTrainingJobTasks``; the SDK's ``ListTrainingJobTasksResponse`` is a JSON list
+  of ``TaskHistory`` {task, ip, host_ip, schedule_count})
+* per-task logs ("查询训练作业指定任务的日志", ``ShowTrainingJobLogsFromAom``):
+  https://support.huaweicloud.com/api-modelarts/ShowTrainingJobLogsFromAom.html
 * the official SDK ``huaweicloudsdkmodelarts`` (``v1/model/status.py``, ``job_searches.py``,
   ``filter.py``, ``list_training_jobs_response.py``) for the response models.
 """
@@ -29,6 +42,10 @@ from typing import NamedTuple
 
 SEARCH_JOBS_PATTERN = r"^/v2/([^/]+)/training-job-searches/?$"
 GET_JOB_PATTERN = r"^/v2/([^/]+)/training-jobs/([^/]+)/?$"
+CREATE_JOB_PATTERN = r"^/v2/([^/]+)/training-jobs/?$"
+JOB_ACTIONS_PATTERN = r"^/v2/([^/]+)/training-jobs/([^/]+)/actions/?$"
+JOB_TASKS_PATTERN = r"^/v2/([^/]+)/training-jobs/([^/]+)/tasks/?$"
+JOB_LOGS_PATTERN = r"^/v2/([^/]+)/training-jobs/([^/]+)/logs/([^/]+)/?$"
 
 # ---------------------------------------------------------------------------------------------
 # Phases (Status table of ShowTrainingJobDetails; the SDK's model/status.py)
@@ -170,3 +187,58 @@ PROJECT_MISMATCH = ErrorCode(
     "The project id in the request URL does not match the token.",
     "Use the correct project ID to generate a token.",
 )
+
+# -- create, terminate, logs (same table) ------------------------------------------------------
+
+DUPLICATE_JOB_NAME = ErrorCode(400, "ModelArts.2751", "Duplicate training job (name %s).", "Change training job name.")
+ALGORITHM_NOT_FOUND = ErrorCode(
+    400,
+    "ModelArts.2755",
+    "algorithm not found.",
+    "Check whether the training project information in the request is valid.",
+)
+NOT_READY_TO_FETCH_LOG = ErrorCode(
+    204,
+    "ModelArts.2776",
+    "not ready for fetch log, wait for training to return data",
+    "Please try again later.",
+)
+ENGINE_NOT_FOUND = ErrorCode(
+    400, "ModelArts.2780", "AI engine(id:%s) not found.", "Check whether the engine informer in the request is valid."
+)
+FLAVOR_NOT_FOUND = ErrorCode(
+    400, "ModelArts.2781", "Flavor (%s) not found.", "Check whether the flavor in the request is valid."
+)
+INVALID_OBS_PATH = ErrorCode(400, "ModelArts.2791", "Invalid obs path: %s, reason: %s.", "Check the obs path.")
+FLAVOR_OUT_OF_RANGE = ErrorCode(
+    400,
+    "ModelArts.2793",
+    "The number of flavor instances (%s) exceeds the maximum (%s).",
+    "Check the flavor.",
+)
+NOT_ALLOWED_TO_TERMINATE = ErrorCode(
+    409, "ModelArts.2796", "The job cannot be terminated.", "Check whether the job status is valid."
+)
+CUSTOM_IMAGE_NEEDS_COMMAND = ErrorCode(
+    400,
+    "ModelArts.2806",
+    "Custom image jobs command and engine.url cannot be empty.",
+    "Check whether the command and engine.url is valid.",
+)
+UNSUPPORTED_ACTION_TYPE = ErrorCode(
+    400, "ModelArts.2812", "Unsupported action type:%s", "Check whether the action type is valid."
+)
+POOL_NOT_FOUND = ErrorCode(404, "ModelArts.2890", "Pool (%s) does not exist", "Please check whether the pool exists")
+
+# The create body (creating_a_training_job.rst; the SDK's Job, JobMetadata, JobAlgorithm, Spec).
+NAME_PATTERN = r"[A-Za-z0-9_-]{1,64}"
+DESCRIPTION_MAX = 256
+# The docs give no maximum node count for a public pool; ModelArts.2793 exists for one. This
+# emulator's maximum (the same as its control API's).
+NODE_COUNT_MAX = 64
+ACTION_TERMINATE = "terminate"
+
+# The AOM log page (ShowTrainingJobLogsFromAom): lines 1-500, default 50; order asc|desc, default desc.
+LOG_LINES_MIN, LOG_LINES_MAX, LOG_LINES_DEFAULT = 1, 500, 50
+LOG_ORDERS = ("asc", "desc")
+LOG_ORDER_DEFAULT = "desc"

@@ -1,0 +1,506 @@
+"""The v2 training-job lifecycle: create, terminate, delete, the task list and per-task logs.
+
+Sources (see :mod:`.v2_spec` for the pages): ``POST /v2/{project_id}/training-jobs`` answers
+**201** with the job object ("Creating a Training Job", CreateTrainingJob);
+``POST .../training-jobs/{id}/actions`` with ``{"action_type": "terminate"}`` answers **202**
+with the job object, **409 ModelArts.2796** once the job can no longer be terminated (only
+Creating, Pending and Running can), **400 ModelArts.2812** for any other action type
+("Terminating a Training Job", StopTrainingJob); ``DELETE .../training-jobs/{id}`` answers **202**
+with no body (DeleteTrainingJob); ``GET .../tasks`` is a JSON list of ``{task, ip, host_ip,
+schedule_count}`` (the SDK's ListTrainingJobTasksResponse); logs are in :mod:`.v2_logs`. An
+unknown job is 400 ModelArts.2775 everywhere.
+
+Validation of the create body, in this order (the first failure answers; codes and messages
+are the error-code table's, modelarts_03_0095):
+
+1. not a JSON object: 400 ModelArts.2787;
+2. ``kind`` (default ``job``) not one of the SDK's kinds; ``metadata`` missing; ``metadata.name``
+   not 1-64 of ``[A-Za-z0-9_-]``; ``description`` not a string of at most 256 characters;
+   ``annotations`` not a map of strings: 400 ModelArts.2788 "Invalid parameter(<field>)."
+   naming the field; an unknown ``workspace_id``: 400 ModelArts.0102;
+3. ``algorithm`` missing, or not exactly one complete way to name it (``id`` |
+   ``subscription_id`` + ``item_version_id`` | ``code_dir`` + ``boot_file``): 2788
+   (``algorithm``); an ``id`` the emulator does not know: 400 ModelArts.2755; a ``code_dir`` or
+   ``boot_file`` that is not ``obs://...`` or ``/bucket/...``: 400 ModelArts.2791;
+4. ``engine`` given more than one way (``engine_id`` | ``engine_name`` + ``engine_version`` |
+   ``image_url``) or half of one: 2788 (``algorithm.engine``); an unknown engine: 400
+   ModelArts.2780; ``image_url`` without ``algorithm.command``: 400 ModelArts.2806;
+5. ``inputs``/``outputs``/``parameters`` entries without a string ``name`` or (inputs and
+   outputs) a ``remote`` with ``obs.obs_url`` (or, for inputs, ``dataset``): 2788 naming the list;
+6. ``spec.resource`` missing, or neither ``flavor_id`` nor ``pool_id``: 2788
+   (``spec.resource.flavor_id``); an unknown flavor: 400 ModelArts.2781; an unknown pool: 404
+   ModelArts.2890; ``node_count`` not an integer >= 1: 2788 (``spec.resource.node_count``);
+   above :data:`.v2_spec.NODE_COUNT_MAX`: 400 ModelArts.2793;
+7. a job of the same name already in the workspace: 400 ModelArts.2751.
+
+What a created job does comes from the first *create plan* whose name prefix the job's name
+starts with (longest prefix first; see :meth:`CreatePlans.put`), else the default timeline
+Creating 2 s, Pending 3 s, Running 10 s, Completed (emulated seconds: ``--speed`` and the manual
+clock apply as to every job).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_modelarts.emulator import v2_logs, v2_spec
+from airflow_provider_modelarts.emulator.responses import Response, json_response, v2_error
+from airflow_provider_modelarts.emulator.v2_catalog import (
+    ENGINES_V2,
+    FLAVOR_CPU,
+    FLAVORS,
+    KNOWN_ALGORITHMS,
+    POOLS,
+    USERS,
+    JobPlan,
+    job_object,
+    new_training_job,
+)
+from airflow_provider_modelarts.emulator.v2_jobs import (
+    PhaseTimeline,
+    TaskOutcome,
+    TrainingJob,
+    TrainingJobStore,
+    normalize_phase_timeline,
+    task_failures,
+)
+
+DEFAULT_TIMELINE: PhaseTimeline = (
+    (v2_spec.CREATING, 2.0, None),
+    (v2_spec.PENDING, 3.0, None),
+    (v2_spec.RUNNING, 10.0, None),
+    (v2_spec.COMPLETED, None, None),
+)
+
+
+class CreateError(ValueError):
+    def __init__(self, error: v2_spec.ErrorCode, *args: str) -> None:
+        super().__init__(error.code)
+        self.error = error
+        self.args_for_message = args
+
+    def response(self) -> Response:
+        return v2_error(self.error, *self.args_for_message)
+
+
+def _invalid(field: str) -> CreateError:
+    return CreateError(v2_spec.INVALID_PARAM, field)
+
+
+# ---------------------------------------------------------------------------------------------
+# Create plans: what jobs the API creates do
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreatePlan:
+    prefix: str
+    timeline: PhaseTimeline
+    failures_spec: tuple[int | None, str | None, tuple[dict[str, Any], ...] | None]
+    logs: dict[str, tuple[tuple[float, str], ...]] | None
+    raw: dict[str, Any]
+
+    def failures(self, node_count: int) -> tuple[TaskOutcome, ...]:
+        exit_code, message, statuses = self.failures_spec
+        try:
+            return task_failures(self.timeline[-1][0], node_count, exit_code, message, statuses)
+        except ValueError:
+            # A plan naming worker-3 applied to a one-node job: keep the tasks the job has.
+            tasks = {f"worker-{index}" for index in range(node_count)}
+            kept = tuple(item for item in statuses or () if item.get("task") in tasks)
+            return task_failures(self.timeline[-1][0], node_count, None, None, kept or None)
+
+
+def normalize_logs(raw: Any, timeline: PhaseTimeline) -> dict[str, tuple[tuple[float, str], ...]] | None:
+    """``{"worker-0": ["line", ...]}`` (spread evenly over Running, the first at its start) or
+    ``{"worker-0": [[seconds_after_running_began, "line"], ...]}``."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValueError("logs must map task names (worker-0, ...) to lists of lines")
+    run = next((duration for phase, duration, _ in timeline if phase == v2_spec.RUNNING), None)
+    span = run if run is not None else 60.0
+    scripts: dict[str, tuple[tuple[float, str], ...]] = {}
+    for task, lines in raw.items():
+        if not isinstance(task, str) or not re.fullmatch(r"worker-[0-9]+", task) or not isinstance(lines, list):
+            raise ValueError("logs must map task names (worker-0, ...) to lists of lines")
+        script: list[tuple[float, str]] = []
+        for index, item in enumerate(lines):
+            if isinstance(item, str):
+                moment, text = span * index / max(1, len(lines)), item
+            elif isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[1], str):
+                moment, text = item[0], item[1]
+                if isinstance(moment, bool) or not isinstance(moment, (int, float)) or moment < 0:
+                    raise ValueError("a log line's time is a number of seconds >= 0 after Running began")
+            else:
+                raise ValueError("a log line is a string or a [seconds, line] pair")
+            if "\n" in text or "\r" in text:
+                raise ValueError("a log line cannot contain a line break")
+            script.append((float(moment), text))
+        script.sort(key=lambda pair: pair[0])
+        scripts[task] = tuple(script)
+    return scripts
+
+
+class CreatePlans:
+    """Plans for jobs created through the API, matched by name prefix. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._plans: dict[str, CreatePlan] = {}
+
+    def put(
+        self,
+        prefix: str,
+        timeline: Iterable[Sequence[Any]],
+        *,
+        exit_code: int | None = None,
+        message: str | None = None,
+        task_statuses: Iterable[dict[str, Any]] | None = None,
+        logs: dict[str, list[Any]] | None = None,
+    ) -> dict[str, Any]:
+        if not isinstance(prefix, str) or not re.fullmatch(v2_spec.NAME_PATTERN, prefix):
+            raise ValueError("a plan's name prefix is 1-64 letters, digits, underscores or hyphens")
+        steps = normalize_phase_timeline(timeline)
+        statuses = tuple(task_statuses) if task_statuses is not None else None
+        # Check the exit codes against the widest job now rather than at create time.
+        task_failures(steps[-1][0], v2_spec.NODE_COUNT_MAX, exit_code, message, statuses)
+        scripts = normalize_logs(logs, steps)
+        raw = {
+            "name_prefix": prefix,
+            "timeline": [list(step[:2]) + ([step[2]] if step[2] else []) for step in steps],
+            "exit_code": exit_code,
+            "message": message,
+            "task_statuses": list(statuses) if statuses is not None else None,
+            "logs": {task: [[moment, text] for moment, text in script] for task, script in (scripts or {}).items()},
+        }
+        plan = CreatePlan(prefix, steps, (exit_code, message, statuses), scripts, raw)
+        with self._lock:
+            self._plans[prefix] = plan
+        return raw
+
+    def remove(self, prefix: str) -> None:
+        with self._lock:
+            if self._plans.pop(prefix, None) is None:
+                raise KeyError(f"no create plan for the name prefix {prefix}")
+
+    def clear(self) -> None:
+        with self._lock:
+            self._plans.clear()
+
+    def list(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [plan.raw for plan in self._plans.values()]
+
+    def match(self, name: str) -> CreatePlan | None:
+        with self._lock:
+            matching = [plan for prefix, plan in self._plans.items() if name.startswith(prefix)]
+        return max(matching, key=lambda plan: len(plan.prefix)) if matching else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Create
+# ---------------------------------------------------------------------------------------------
+
+
+def _string(container: dict[str, Any], key: str, field: str, required: bool = False) -> str | None:
+    value = container.get(key)
+    if value is None:
+        if required:
+            raise _invalid(field)
+        return None
+    if not isinstance(value, str) or (required and not value):
+        raise _invalid(field)
+    return value
+
+
+def _object(container: dict[str, Any], key: str, field: str, required: bool = False) -> dict[str, Any] | None:
+    value = container.get(key)
+    if value is None:
+        if required:
+            raise _invalid(field)
+        return None
+    if not isinstance(value, dict):
+        raise _invalid(field)
+    return value
+
+
+def _obs_path(value: str, field: str) -> None:
+    if not (value.startswith("obs://") or value.startswith("/")) or len(value) < 3:
+        raise CreateError(v2_spec.INVALID_OBS_PATH, value, f"{field} must start with obs:// or /")
+
+
+def _check_algorithm(algorithm: dict[str, Any]) -> None:
+    ways = {
+        "id": ("id",),
+        "subscription": ("subscription_id", "item_version_id"),
+        "code": ("code_dir", "boot_file"),
+    }
+    given = [name for name, keys in ways.items() if any(algorithm.get(key) not in (None, "") for key in keys)]
+    if len(given) != 1:
+        raise _invalid("algorithm")
+    for key in ways[given[0]]:
+        _string(algorithm, key, f"algorithm.{key}", required=True)
+    if given[0] == "id" and algorithm["id"] not in KNOWN_ALGORITHMS:
+        raise CreateError(v2_spec.ALGORITHM_NOT_FOUND)
+    if given[0] == "code":
+        _obs_path(algorithm["code_dir"], "code_dir")
+        _obs_path(algorithm["boot_file"], "boot_file")
+    _string(algorithm, "command", "algorithm.command")
+    engine = _object(algorithm, "engine", "algorithm.engine")
+    if engine is not None:
+        by_id = engine.get("engine_id") not in (None, "")
+        by_name = any(engine.get(key) not in (None, "") for key in ("engine_name", "engine_version"))
+        by_image = engine.get("image_url") not in (None, "")
+        if by_id + by_name + by_image > 1:
+            raise _invalid("algorithm.engine")
+        if by_id and _engine_index(engine) is None:
+            raise CreateError(v2_spec.ENGINE_NOT_FOUND, str(engine["engine_id"]))
+        if by_name:
+            name = _string(engine, "engine_name", "algorithm.engine.engine_name", required=True)
+            _string(engine, "engine_version", "algorithm.engine.engine_version", required=True)
+            if _engine_index(engine) is None:
+                raise CreateError(v2_spec.ENGINE_NOT_FOUND, str(name))
+        if by_image and not algorithm.get("command"):
+            raise CreateError(v2_spec.CUSTOM_IMAGE_NEEDS_COMMAND)
+    for list_name in ("inputs", "outputs", "parameters"):
+        entries = algorithm.get(list_name)
+        if entries is None:
+            continue
+        field = f"algorithm.{list_name}"
+        if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+            raise _invalid(field)
+        for entry in entries:
+            _string(entry, "name", field, required=True)
+            if list_name == "parameters":
+                if not isinstance(entry.get("value", ""), str):
+                    raise _invalid(field)
+                continue
+            remote = _object(entry, "remote", field, required=True) or {}
+            obs = remote.get("obs")
+            dataset = remote.get("dataset") if list_name == "inputs" else None
+            if isinstance(obs, dict) and isinstance(obs.get("obs_url"), str) and obs["obs_url"]:
+                _obs_path(obs["obs_url"], f"{list_name}.remote.obs.obs_url")
+            elif not (isinstance(dataset, dict) and isinstance(dataset.get("id"), str)):
+                raise _invalid(field)
+    environments = algorithm.get("environments")
+    if environments is not None and (
+        not isinstance(environments, dict) or not all(isinstance(value, str) for value in environments.values())
+    ):
+        raise _invalid("algorithm.environments")
+
+
+def _engine_index(engine: dict[str, Any]) -> int | None:
+    for index, known in enumerate(ENGINES_V2):
+        if engine.get("engine_id") == known.engine_id:
+            return index
+        if (engine.get("engine_name"), engine.get("engine_version")) == (known.engine_name, known.engine_version):
+            return index
+    return None
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    body: dict[str, Any]
+    name: str
+    kind: str
+    workspace_id: str
+    description: str
+    flavor: int
+    engine: int
+    node_count: int
+
+
+def parse_create(raw_body: bytes, workspaces: set[str]) -> CreateRequest:
+    """Validate a create body as the module docstring lists; raises :class:`CreateError`."""
+    try:
+        body = json.loads(raw_body.decode("utf-8")) if raw_body.strip() else None
+    except (UnicodeDecodeError, ValueError):
+        raise CreateError(v2_spec.INVALID_JSON_BODY) from None
+    if not isinstance(body, dict):
+        raise CreateError(v2_spec.INVALID_JSON_BODY)
+    kind = body.get("kind") or "job"
+    if kind not in v2_spec.KINDS:
+        raise _invalid("kind")
+    metadata = _object(body, "metadata", "metadata", required=True) or {}
+    name = metadata.get("name")
+    if not isinstance(name, str) or not re.fullmatch(v2_spec.NAME_PATTERN, name):
+        raise _invalid("metadata.name")
+    description = _string(metadata, "description", "metadata.description") or ""
+    if len(description) > v2_spec.DESCRIPTION_MAX:
+        raise _invalid("metadata.description")
+    annotations = _object(metadata, "annotations", "metadata.annotations")
+    if annotations is not None and not all(isinstance(value, str) for value in annotations.values()):
+        raise _invalid("metadata.annotations")
+    workspace_id = _string(metadata, "workspace_id", "metadata.workspace_id") or v2_spec.WORKSPACE_DEFAULT
+    if workspace_id not in workspaces:
+        raise CreateError(v2_spec.WORKSPACE_NOT_FOUND)
+    algorithm = _object(body, "algorithm", "algorithm", required=True) or {}
+    _check_algorithm(algorithm)
+    spec = _object(body, "spec", "spec", required=True) or {}
+    resource = _object(spec, "resource", "spec.resource", required=True) or {}
+    flavor_id = _string(resource, "flavor_id", "spec.resource.flavor_id")
+    pool_id = _string(resource, "pool_id", "spec.resource.pool_id")
+    if not flavor_id and not pool_id:
+        raise _invalid("spec.resource.flavor_id")
+    flavors = [flavor.flavor_id for flavor in FLAVORS]
+    if flavor_id and flavor_id not in flavors:
+        raise CreateError(v2_spec.FLAVOR_NOT_FOUND, flavor_id)
+    if pool_id and pool_id not in POOLS:
+        raise CreateError(v2_spec.POOL_NOT_FOUND, pool_id)
+    node_count = resource.get("node_count", 1)
+    if isinstance(node_count, bool) or not isinstance(node_count, int) or node_count < 1:
+        raise _invalid("spec.resource.node_count")
+    if node_count > v2_spec.NODE_COUNT_MAX:
+        raise CreateError(v2_spec.FLAVOR_OUT_OF_RANGE, str(node_count), str(v2_spec.NODE_COUNT_MAX))
+    engine = _engine_index(algorithm.get("engine") or {})
+    return CreateRequest(
+        body=body,
+        name=name,
+        kind=kind,
+        workspace_id=workspace_id,
+        description=description,
+        flavor=flavors.index(flavor_id) if flavor_id else FLAVOR_CPU,
+        engine=0 if engine is None else engine,
+        node_count=node_count,
+    )
+
+
+def create_training_job(store: TrainingJobStore, plans: CreatePlans, raw_body: bytes, profile: int) -> Response:
+    """``POST /v2/{project_id}/training-jobs``: 201 and the job object."""
+    with store.lock:
+        try:
+            request = parse_create(raw_body, store.workspaces)
+            taken = (request.name, request.workspace_id)
+            if any((job.name, job.workspace_id) == taken for job in store.jobs.values()):
+                raise CreateError(v2_spec.DUPLICATE_JOB_NAME, request.name)
+        except CreateError as error:
+            return error.response()
+        plan = plans.match(request.name)
+        timeline = plan.timeline if plan is not None else DEFAULT_TIMELINE
+        failures = plan.failures(request.node_count) if plan is not None else ()
+        job = new_training_job(
+            store,
+            str(uuid.uuid4()),
+            request.name,
+            JobPlan(timeline, 0.0, request.flavor, request.engine, request.node_count, failures),
+            profile=profile,
+            description=request.description,
+            workspace_id=request.workspace_id,
+            user=USERS[0],
+            now=store.now(),
+            kind=request.kind,
+        )
+        job.request = request.body
+        job.log_scripts = plan.logs if plan is not None else None
+        payload = job_object(store, job, job.state(store.now(), store.speed))
+    return json_response(201, payload)
+
+
+# ---------------------------------------------------------------------------------------------
+# Terminate, delete, tasks, logs
+# ---------------------------------------------------------------------------------------------
+
+
+def _not_found(raw_id: str) -> Response:
+    return v2_error(v2_spec.JOB_NOT_FOUND, raw_id)
+
+
+def job_action(store: TrainingJobStore, raw_id: str, raw_body: bytes) -> Response:
+    """``POST .../training-jobs/{id}/actions``: terminate (202 and the job object)."""
+    with store.lock:
+        job = store.get(raw_id)
+        if job is None:
+            return _not_found(raw_id)
+        try:
+            body = json.loads(raw_body.decode("utf-8")) if raw_body.strip() else None
+        except (UnicodeDecodeError, ValueError):
+            return v2_error(v2_spec.INVALID_JSON_BODY)
+        if not isinstance(body, dict):
+            return v2_error(v2_spec.INVALID_JSON_BODY)
+        action = body.get("action_type")
+        if action != v2_spec.ACTION_TERMINATE:
+            return v2_error(v2_spec.UNSUPPORTED_ACTION_TYPE, str(action))
+        now = store.now()
+        before = job.state(now, store.speed).phase
+        accepted = job.terminate(now, store.speed)
+        store.terminations.append(
+            {
+                "id": job.job_id,
+                "name": job.name,
+                "phase_before": before,
+                "status": 202 if accepted else 409,
+                "time": store.wall_ms(now),
+            }
+        )
+        if not accepted:
+            return v2_error(v2_spec.NOT_ALLOWED_TO_TERMINATE)
+        payload = job_object(store, job, job.state(now, store.speed))
+    return json_response(202, payload)
+
+
+def delete_training_job(store: TrainingJobStore, raw_id: str) -> Response:
+    """``DELETE .../training-jobs/{id}``: 202 and no body (any phase; the docs name no restriction)."""
+    if not store.delete(raw_id):
+        return _not_found(raw_id)
+    return Response(202, b"", content_type="application/json")
+
+
+def _address(job: TrainingJob, index: int, host: bool) -> str:
+    seed = job.profile + index * 7919
+    if host:
+        return f"192.168.{(seed >> 8) % 250 + 1}.{seed % 250 + 2}"
+    return f"172.16.{(seed >> 4) % 250 + 1}.{(seed >> 12) % 250 + 2}"
+
+
+def list_tasks(store: TrainingJobStore, raw_id: str, pairs: Sequence[tuple[str, str]]) -> Response:
+    """``GET .../training-jobs/{id}/tasks[?schedule_count=]``: the tasks of the job's one
+    scheduling (``schedule_count`` 1), once it has been scheduled (Running reached); ``[]`` before.
+    ``schedule_count`` other than 1 gives ``[]``; a non-integer one is 400 ModelArts.2788."""
+    wanted = None
+    for name, value in pairs:
+        if name == "schedule_count":
+            if not value.isdigit():
+                return v2_error(v2_spec.INVALID_PARAM, "schedule_count")
+            wanted = int(value)
+    with store.lock:
+        job = store.get(raw_id)
+        if job is None:
+            return _not_found(raw_id)
+        state = job.state(store.now(), store.speed)
+        if state.running_since is None or wanted not in (None, 1):
+            return json_response(200, [])
+        tasks = [
+            {
+                "task": task,
+                "ip": _address(job, index, False),
+                "host_ip": _address(job, index, True),
+                "schedule_count": 1,
+            }
+            for index, task in enumerate(job.tasks)
+        ]
+    return json_response(200, tasks)
+
+
+def task_logs(store: TrainingJobStore, raw_id: str, task: str, pairs: Sequence[tuple[str, str]]) -> Response:
+    """``GET .../training-jobs/{id}/logs/{task_id}`` (see :mod:`.v2_logs`)."""
+    try:
+        base_line, count, order, _ = v2_logs.parse_query(pairs)
+    except v2_logs.LogQueryError as error:
+        return v2_error(v2_spec.INVALID_PARAM, error.parameter)
+    with store.lock:
+        job = store.get(raw_id)
+        if job is None:
+            return _not_found(raw_id)
+        if task not in job.tasks:
+            return v2_error(v2_spec.INVALID_PARAM, "task_id")
+        lines = v2_logs.visible_lines(job, task, job.state(store.now(), store.speed))
+    if not lines:
+        return Response(204, b"", content_type="application/json", error_code=v2_spec.NOT_READY_TO_FETCH_LOG.code)
+    return json_response(200, v2_logs.page(job, lines, base_line, count, order).payload())
