@@ -26,6 +26,7 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsDuplicateJobNameError,
     ModelArtsJobEndedError,
     ModelArtsNotFoundError,
+    ModelArtsRequestRejectedError,
     ModelArtsValidationError,
 )
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -339,3 +340,57 @@ def test_a_follower_that_starts_after_the_job_ended_still_gets_every_line(
     assert cursor.lines_read == whole.line_count
     # One asc page, then at most one desc page per 3 older lines, plus one that finds the start.
     assert first_call_requests <= 2 + -(-(whole.line_count - 3) // 3)
+
+
+def _broken(change: str) -> dict[str, Any]:
+    body = _body(_name("refused"))
+    algorithm, resource = body["algorithm"], body["spec"]["resource"]
+    if change == "name":
+        body["metadata"]["name"] = "train.resnet"
+    elif change == "node_count":
+        resource["node_count"] = 0
+    elif change == "two algorithm ways":
+        algorithm["id"] = "algo-1"
+    elif change == "half an algorithm way":
+        del algorithm["boot_file"]
+    elif change == "no flavor or pool":
+        body["spec"]["resource"] = {"node_count": 1}
+    elif change == "two engine ways":
+        algorithm["engine"]["image_url"] = "swr.example/team/train:1"
+    elif change == "environments as a list":
+        algorithm["environments"] = [{"EPOCHS": "3"}]
+    elif change == "input without a name":
+        del algorithm["inputs"][0]["name"]
+    elif change == "description":
+        body["metadata"]["description"] = "d" * 257
+    return body
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "name",
+        "node_count",
+        "two algorithm ways",
+        "half an algorithm way",
+        "no flavor or pool",
+        "two engine ways",
+        "environments as a list",
+        "input without a name",
+        "description",
+    ],
+)
+def test_a_body_the_client_refuses_the_service_refuses_too(
+    hook: ModelArtsHook, emu: ModelArtsEmulator, change: str
+) -> None:
+    # The client and the emulator read the create docs independently: the body the client stops
+    # before sending, sent raw, gets the service's own 400.
+    body = _broken(change)
+    with pytest.raises(ModelArtsValidationError):
+        v2.validate_job_create(body)
+    path = v2.training_jobs_path(hook.settings.project_id)
+    with pytest.raises(ModelArtsRequestRejectedError) as error:
+        hook.request("POST", path, json_body=body, idempotent=False, error_table=v2.ERROR_TABLE)
+    assert error.value.http_status == 400
+    if change != "name":  # a name the search would refuse too
+        assert _jobs_named(emu, body["metadata"]["name"]) == []
