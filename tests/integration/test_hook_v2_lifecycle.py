@@ -80,7 +80,13 @@ def _jobs_named(emu: ModelArtsEmulator, name: str) -> list[dict[str, Any]]:
 
 
 def _posts_to(emu: ModelArtsEmulator, suffix: str) -> int:
-    return sum(1 for entry in emu.stats()["requests"] if entry["method"] == "POST" and entry["path"].endswith(suffix))
+    """POSTs to a v2 path ending in ``suffix`` (not v1's ``/v1/.../training-jobs``, which other
+    tests' leftover work could still be sending)."""
+    return sum(
+        1
+        for entry in emu.stats()["requests"]
+        if entry["method"] == "POST" and entry["path"].startswith("/v2/") and entry["path"].endswith(suffix)
+    )
 
 
 def _id(job: dict[str, Any]) -> str:
@@ -170,7 +176,8 @@ def test_a_create_answered_after_the_timeout_makes_exactly_one_job(
     assert [_id(found) for found in _jobs_named(emu, name)] == [_id(job)]
     # after=True: the job existed when the search looked, so no resend. Without it: the search
     # found nothing, so the create was sent again once.
-    assert _posts_to(emu, "/training-jobs") == creates
+    requests_seen = [(entry["method"], entry["path"], entry["status"]) for entry in emu.stats()["requests"]]
+    assert _posts_to(emu, "/training-jobs") == creates, requests_seen
 
 
 def test_a_gateway_error_before_the_service_is_checked_then_resent_once(
