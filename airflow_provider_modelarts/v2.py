@@ -729,7 +729,12 @@ class TaskLogCursor:
        after page, until a short or empty page, at most :data:`MAX_BACKFILL_PAGES` pages; those
        lines come first, oldest first. Under the first reading that walk costs one request and
        finds nothing. Only this first call can cost more than one request.
+       (:meth:`ModelArtsHook.follow_training_job_log` does the walk; a caller that drives
+       :meth:`advance` itself calls :func:`read_older_lines` after a full first page.)
     2. **Every later call**: ``base_line`` = the previous page's ``end_line``, ``order=asc``.
+       The v2 page defines ``asc`` as "oldest to newest"; the v1 ``aom-log`` page defined the
+       same word the other way round ("desc: query next records, asc: query previous records").
+       We follow the v2 page, the one for this endpoint.
     3. **Is ``base_line`` inclusive?** The docs do not say, so both readings are handled:
        - *inclusive* (the page starts *at* ``base_line``): the new page's ``start_line`` equals
          the previous ``end_line`` and its first line is the previous page's last line again. That
@@ -761,6 +766,7 @@ class TaskLogCursor:
     :param repeats_end_line: whether a page that starts at the previous ``end_line`` starts with
         the previous last line again, once learned (``None``: not yet; see point 3).
     :param lines_read: how many lines were returned so far (repeats not counted).
+    :param page_size: ``lines`` per request, 1-500.
     """
 
     base_line: str | None = None
