@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -721,13 +721,20 @@ class TaskLogCursor:
     reading implemented by :meth:`next_query` and :meth:`advance`):
 
     1. **First call**: no ``base_line`` at all, ``order=asc``, ``lines=500``. The docs say an
-       empty ``base_line`` "starts from the newest log" and that ``asc`` is "oldest to newest";
-       we read the pair as "the log from its first line, oldest first" while the log is young (a
-       follower starts when the job starts, so the first page holds the whole log so far). If a
-       service answered the *newest* 500 lines instead, a follower that starts after more than
-       500 lines were written would miss the older ones: that is the one limit of this reading,
-       and why a follower should start as soon as the job exists.
+       empty ``base_line`` "starts from the newest log" and that ``asc`` is "oldest to newest",
+       which reads two ways: the log from its first line (oldest first), or the newest 500 lines
+       (oldest of them first). While the log is shorter than a page both give the whole log. When
+       the first page is *full*, older lines may exist (second reading), so the follower walks
+       back once (:func:`read_older_lines`): ``order=desc`` from the oldest position it has, page
+       after page, until a short or empty page, at most :data:`MAX_BACKFILL_PAGES` pages; those
+       lines come first, oldest first. Under the first reading that walk costs one request and
+       finds nothing. Only this first call can cost more than one request.
+       (:meth:`ModelArtsHook.follow_training_job_log` does the walk; a caller that drives
+       :meth:`advance` itself calls :func:`read_older_lines` after a full first page.)
     2. **Every later call**: ``base_line`` = the previous page's ``end_line``, ``order=asc``.
+       The v2 page defines ``asc`` as "oldest to newest"; the v1 ``aom-log`` page defined the
+       same word the other way round ("desc: query next records, asc: query previous records").
+       We follow the v2 page, the one for this endpoint.
     3. **Is ``base_line`` inclusive?** The docs do not say, so both readings are handled:
        - *inclusive* (the page starts *at* ``base_line``): the new page's ``start_line`` equals
          the previous ``end_line`` and its first line is the previous page's last line again. That
@@ -759,6 +766,7 @@ class TaskLogCursor:
     :param repeats_end_line: whether a page that starts at the previous ``end_line`` starts with
         the previous last line again, once learned (``None``: not yet; see point 3).
     :param lines_read: how many lines were returned so far (repeats not counted).
+    :param page_size: ``lines`` per request, 1-500.
     """
 
     base_line: str | None = None
@@ -798,6 +806,74 @@ class TaskLogCursor:
             page_size=self.page_size,
         )
         return cursor, lines
+
+
+# A follower that starts late reads at most this many pages of older lines on its first call
+# (10,000 lines at 500 a page): a task log longer than that is a console's job, not a task log's.
+MAX_BACKFILL_PAGES = 20
+
+
+def _number(position: str | None) -> int | None:
+    return int(position) if position is not None and position.isdecimal() else None
+
+
+def chronological_lines(page: TaskLogPage) -> list[str]:
+    """The lines of an ``order=desc`` page, oldest first.
+
+    The docs say desc is "newest to oldest". Positions are line numbers ("基线行号"), so when both
+    are numbers the page's own ``start_line`` and ``end_line`` say which way its content runs
+    (``start_line`` > ``end_line``: newest first); otherwise the docs' order is assumed.
+    """
+    lines = page.lines()
+    start, end = _number(page.start_line), _number(page.end_line)
+    if start is not None and end is not None and start <= end:
+        return lines
+    return lines[::-1]
+
+
+def _desc_page_bounds(page: TaskLogPage) -> tuple[str | None, str | None]:
+    """``(oldest, newest)`` position of an ``order=desc`` page."""
+    start, end = _number(page.start_line), _number(page.end_line)
+    if start is not None and end is not None and start <= end:
+        return page.start_line, page.end_line
+    return page.end_line, page.start_line
+
+
+def read_older_lines(
+    read_before: Callable[[str], TaskLogPage | None],
+    first: TaskLogPage,
+    page_size: int,
+    max_pages: int = MAX_BACKFILL_PAGES,
+) -> tuple[list[str], bool]:
+    """The lines older than a full first page, oldest first (point 1 of :class:`TaskLogCursor`).
+
+    :param read_before: reads one ``order=desc`` page from a ``base_line`` (the hook's request).
+    :param first: the first page (``order=asc``, no ``base_line``), which was full.
+    :return: the older lines, and whether the walk reached the start of the log (``False``: it
+        stopped after ``max_pages`` pages, and still older lines were not read).
+    """
+    first_lines = first.lines()
+    oldest_position = first.start_line
+    oldest_text = first_lines[0] if first_lines else None
+    older: list[str] = []
+    for _ in range(max_pages):
+        if oldest_position is None:
+            return older, True
+        page = read_before(oldest_position)
+        if page is None:
+            return older, True
+        lines = chronological_lines(page)
+        page_oldest, page_newest = _desc_page_bounds(page)
+        # An inclusive base_line gives back the line at it (our oldest) as the page's newest.
+        if lines and page_newest == oldest_position and lines[-1] == oldest_text:
+            lines = lines[:-1]
+        if not lines or page_oldest == oldest_position:
+            return older, True
+        older[:0] = lines
+        oldest_position, oldest_text = page_oldest, lines[0]
+        if page.line_count < page_size:
+            return older, True
+    return older, False
 
 
 # ---------------------------------------------------------------------------------------------

@@ -643,8 +643,10 @@ class ModelArtsHook(BaseHook):
         self, training_job_id: str, task_id: str, cursor: v2.TaskLogCursor | None = None
     ) -> tuple[v2.TaskLogCursor, list[str]]:
         """The lines of a task's log not returned before, in order, and the cursor to pass next
-        time: one request per call, and calling it until the job ended and no line comes returns
-        every line once (the reading is in :class:`v2.TaskLogCursor`).
+        time: calling it until the job ended and no line comes returns every line once (the
+        reading is in :class:`v2.TaskLogCursor`). One request per call, except a first call
+        whose page is full: it also reads the older lines (at most
+        :data:`v2.MAX_BACKFILL_PAGES` pages back).
 
         :param cursor: what the previous call returned; ``None`` to start at the first line.
         """
@@ -652,7 +654,26 @@ class ModelArtsHook(BaseHook):
         page = self.read_training_job_log(
             training_job_id, task_id, current.base_line, current.page_size, v2.DEFAULT_LOG_ORDER
         )
-        return current.advance(page)
+        following, lines = current.advance(page)
+        first_call = current.base_line is None and not current.lines_read
+        if not first_call or page is None or page.line_count < current.page_size:
+            return following, lines
+        # A full first page: older lines may exist (the cursor's point 1). Read them first.
+        older, complete = v2.read_older_lines(
+            lambda base_line: self.read_training_job_log(
+                training_job_id, task_id, base_line, current.page_size, "desc"
+            ),
+            page,
+            current.page_size,
+        )
+        if not complete:
+            self.log.warning(
+                "Task %s of training job %s: only the last %d lines of its log are shown",
+                task_id,
+                training_job_id,
+                len(older) + len(lines),
+            )
+        return dataclasses.replace(following, lines_read=following.lines_read + len(older)), older + lines
 
     def request(
         self,

@@ -26,6 +26,7 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsDuplicateJobNameError,
     ModelArtsJobEndedError,
     ModelArtsNotFoundError,
+    ModelArtsRequestRejectedError,
     ModelArtsValidationError,
 )
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -48,7 +49,8 @@ def _body(name: str, node_count: int = 1) -> dict[str, Any]:
         "algorithm": {
             "code_dir": "obs://bucket/code/",
             "boot_file": "obs://bucket/code/train.py",
-            "engine": {"engine_name": "PyTorch", "engine_version": "pytorch_1.8.0-cuda_10.2-py_3.7-ubuntu_18.04"},
+            # The engine id of the docs' engine list example (GET .../training-job-engines).
+            "engine": {"engine_id": "pytorch-cp36-1.4.0-v2"},
             "inputs": [{"name": "data_url", "remote": {"obs": {"obs_url": "obs://bucket/data/"}}}],
             "outputs": [{"name": "train_url", "remote": {"obs": {"obs_url": "obs://bucket/out/"}}}],
             "environments": {"EPOCHS": "3"},
@@ -78,7 +80,13 @@ def _jobs_named(emu: ModelArtsEmulator, name: str) -> list[dict[str, Any]]:
 
 
 def _posts_to(emu: ModelArtsEmulator, suffix: str) -> int:
-    return sum(1 for entry in emu.stats()["requests"] if entry["method"] == "POST" and entry["path"].endswith(suffix))
+    """POSTs to a v2 path ending in ``suffix`` (not v1's ``/v1/.../training-jobs``, which other
+    tests' leftover work could still be sending)."""
+    return sum(
+        1
+        for entry in emu.stats()["requests"]
+        if entry["method"] == "POST" and entry["path"].startswith("/v2/") and entry["path"].endswith(suffix)
+    )
 
 
 def _id(job: dict[str, Any]) -> str:
@@ -141,8 +149,13 @@ def test_a_create_whose_answer_is_dropped_makes_exactly_one_job(
     assert [_id(found) for found in _jobs_named(emu, name)] == [_id(job)]
 
 
+@pytest.mark.parametrize(
+    ("after", "creates"),
+    [(True, 1), (False, 2)],
+    ids=["job-made-then-answer-late", "request-late-then-job-made"],
+)
 def test_a_create_answered_after_the_timeout_makes_exactly_one_job(
-    emu: ModelArtsEmulator, created: list[str], monkeypatch: pytest.MonkeyPatch
+    emu: ModelArtsEmulator, created: list[str], monkeypatch: pytest.MonkeyPatch, after: bool, creates: int
 ) -> None:
     connection = airflow_connection(
         emu.url, emulator_config.DEFAULT_ACCESS_KEY, emulator_config.DEFAULT_SECRET_KEY, timeout=0.5
@@ -151,16 +164,20 @@ def test_a_create_answered_after_the_timeout_makes_exactly_one_job(
     hook = ModelArtsHook(FAST_TIMEOUT_CONN_ID, retry_delay=0.01, retry_max_delay=0.05)
     name = _name()
     delay = 1.5
-    emu.add_fault(kind="slow", delay=delay, count=1, path_contains="/training-jobs")
+    emu.add_fault(kind="slow", delay=delay, after=after, count=1, path_contains="/training-jobs")
     try:
         job = hook.create_training_job(_body(name))
     finally:
         hook.close()
     created.append(_id(job))
-    # Let the slow attempt finish on the emulator's side, whatever it does there.
+    # Let the slow attempt finish on the emulator's side (without ``after`` it reaches the
+    # service only now, and finds the name taken by the resend).
     time.sleep(delay + 0.5)
     assert [_id(found) for found in _jobs_named(emu, name)] == [_id(job)]
-    assert _posts_to(emu, "/training-jobs") <= 2
+    # after=True: the job existed when the search looked, so no resend. Without it: the search
+    # found nothing, so the create was sent again once.
+    requests_seen = [(entry["method"], entry["path"], entry["status"]) for entry in emu.stats()["requests"]]
+    assert _posts_to(emu, "/training-jobs") == creates, requests_seen
 
 
 def test_a_gateway_error_before_the_service_is_checked_then_resent_once(
@@ -309,3 +326,78 @@ def test_following_a_log_to_the_end_gets_every_line_once_in_order(
         assert whole is not None and 0 < whole.line_count < 500
         assert followed[task] == whole.lines()
         assert cursors[task].lines_read == len(followed[task])
+
+
+def test_a_follower_that_starts_after_the_job_ended_still_gets_every_line(
+    hook: ModelArtsHook, emu: ModelArtsEmulator, created: list[str]
+) -> None:
+    job_id = _id(hook.create_training_job(_body(_name())))
+    created.append(job_id)
+    _run_until(hook, emu, job_id, {"Completed", "Failed", "Terminated", "Abnormal"})
+    whole = hook.read_training_job_log(job_id, "worker-0", lines=500, order="asc")
+    assert whole is not None and 3 < whole.line_count < 500
+    emu.reset()
+    # Pages of 3: the first page is full, so older lines may exist and are read first.
+    cursor, lines = hook.follow_training_job_log(job_id, "worker-0", v2.TaskLogCursor(page_size=3))
+    first_call_requests = api_requests(emu)
+    for _ in range(whole.line_count):
+        cursor, more = hook.follow_training_job_log(job_id, "worker-0", cursor)
+        lines += more
+    assert lines == whole.lines()
+    assert cursor.lines_read == whole.line_count
+    # One asc page, then at most one desc page per 3 older lines, plus one that finds the start.
+    assert first_call_requests <= 2 + -(-(whole.line_count - 3) // 3)
+
+
+def _broken(change: str) -> dict[str, Any]:
+    body = _body(_name("refused"))
+    algorithm, resource = body["algorithm"], body["spec"]["resource"]
+    if change == "name":
+        body["metadata"]["name"] = "train.resnet"
+    elif change == "node_count":
+        resource["node_count"] = 0
+    elif change == "two algorithm ways":
+        algorithm["id"] = "algo-1"
+    elif change == "half an algorithm way":
+        del algorithm["boot_file"]
+    elif change == "no flavor or pool":
+        body["spec"]["resource"] = {"node_count": 1}
+    elif change == "two engine ways":
+        algorithm["engine"]["image_url"] = "swr.example/team/train:1"
+    elif change == "environments as a list":
+        algorithm["environments"] = [{"EPOCHS": "3"}]
+    elif change == "input without a name":
+        del algorithm["inputs"][0]["name"]
+    elif change == "description":
+        body["metadata"]["description"] = "d" * 257
+    return body
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "name",
+        "node_count",
+        "two algorithm ways",
+        "half an algorithm way",
+        "no flavor or pool",
+        "two engine ways",
+        "environments as a list",
+        "input without a name",
+        "description",
+    ],
+)
+def test_a_body_the_client_refuses_the_service_refuses_too(
+    hook: ModelArtsHook, emu: ModelArtsEmulator, change: str
+) -> None:
+    # The client and the emulator read the create docs independently: the body the client stops
+    # before sending, sent raw, gets the service's own 400.
+    body = _broken(change)
+    with pytest.raises(ModelArtsValidationError):
+        v2.validate_job_create(body)
+    path = v2.training_jobs_path(hook.settings.project_id)
+    with pytest.raises(ModelArtsRequestRejectedError) as error:
+        hook.request("POST", path, json_body=body, idempotent=False, error_table=v2.ERROR_TABLE)
+    assert error.value.http_status == 400
+    if change != "name":  # a name the search would refuse too
+        assert _jobs_named(emu, body["metadata"]["name"]) == []

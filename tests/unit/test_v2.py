@@ -802,12 +802,17 @@ class FakeAom:
     """A task log served under one reading of the docs. Line i (0-based) has position 1000 + i.
 
     ``inclusive``: a page starts at ``base_line`` itself (else just after it). ``half_open``:
-    ``end_line`` is the position after the page's last line (else the last line's own). An empty
-    base_line with order=asc starts at the first line."""
+    ``end_line`` is the position after the page's last line (else the last line's own).
+    ``newest_first_page``: an empty base_line gives the newest lines (else the first ones).
+    ``order=desc`` from a base_line gives the lines before it, newest first, ``start_line`` the
+    newest position."""
 
-    def __init__(self, inclusive: bool, half_open: bool, lines: Sequence[str] = ()) -> None:
+    def __init__(
+        self, inclusive: bool, half_open: bool, lines: Sequence[str] = (), newest_first_page: bool = False
+    ) -> None:
         self.inclusive = inclusive
         self.half_open = half_open
+        self.newest_first_page = newest_first_page
         self.log: list[str] = list(lines)
         self.calls: list[list[tuple[str, str]]] = []
 
@@ -816,10 +821,23 @@ class FakeAom:
         if not self.log:
             return None  # HTTP 204, ModelArts.2776
         args = dict(query)
-        assert args["order"] == "asc"
+        size = int(args["lines"])
+        if args["order"] == "desc":
+            base = int(args["base_line"]) - 1000
+            stop = base + 1 if self.inclusive else base
+            chosen = self.log[max(0, stop - size) : stop][::-1]
+            if not chosen:
+                return v2.TaskLogPage(None, None, 0, "")
+            newest = stop - 1
+            return v2.TaskLogPage(
+                str(1000 + newest), str(1000 + newest - len(chosen) + 1), len(chosen), "\n".join(chosen)
+            )
         after = 0 if self.inclusive else 1
-        first = int(args["base_line"]) - 1000 + after if "base_line" in args else 0
-        chosen = self.log[first : first + int(args["lines"])]
+        if "base_line" in args:
+            first = int(args["base_line"]) - 1000 + after
+        else:
+            first = max(0, len(self.log) - size) if self.newest_first_page else 0
+        chosen = self.log[first : first + size]
         if not chosen:
             return v2.TaskLogPage(None, None, 0, "")
         last = first + len(chosen) - 1
@@ -1126,3 +1144,46 @@ def test_a_json_array_is_read_only_where_the_call_documents_one() -> None:
         hook._decode(_response(200, tasks), v2.ERROR_TABLE)
     with pytest.raises(retry_policy.UnreadableBodyError):
         hook._decode(_response(200, b""), v2.ERROR_TABLE)
+
+
+@pytest.mark.parametrize("inclusive", [True, False])
+@pytest.mark.parametrize("newest_first_page", [True, False])
+def test_a_late_follower_reads_the_older_lines_first(
+    monkeypatch: pytest.MonkeyPatch, inclusive: bool, newest_first_page: bool
+) -> None:
+    log = [f"line {n}" for n in range(23)]
+    aom = FakeAom(inclusive, half_open=False, lines=log, newest_first_page=newest_first_page)
+    hook, _ = _scripted_hook(monkeypatch)
+
+    def read(
+        training_job_id: str, task_id: str, base_line: str | None = None, lines: int = 500, order: str = "asc"
+    ) -> v2.TaskLogPage | None:
+        return aom.page(v2.log_query(base_line, lines, order))
+
+    monkeypatch.setattr(hook, "read_training_job_log", read)
+    cursor, lines = hook.follow_training_job_log(JOB_ID, "worker-0", v2.TaskLogCursor(page_size=5))
+    first_call_requests = len(aom.calls)
+    aom.log.append("line 23")
+    for _ in range(10):
+        cursor, more = hook.follow_training_job_log(JOB_ID, "worker-0", cursor)
+        lines += more
+    assert lines == [*log, "line 23"]
+    assert cursor.lines_read == 24
+    # Newest page first: one asc page, then desc pages back to the start (18 older lines, 5 a
+    # page, 4 new ones a page when the base line comes back). First page first: one desc page,
+    # which finds nothing older.
+    assert first_call_requests == 1 + (math.ceil(18 / (4 if inclusive else 5)) if newest_first_page else 1)
+
+
+def test_the_walk_back_stops_after_its_page_limit() -> None:
+    aom = FakeAom(inclusive=False, half_open=False, lines=[str(n) for n in range(100)], newest_first_page=True)
+    first = aom.page(v2.log_query(None, 10, "asc"))
+    assert first is not None
+    older, complete = v2.read_older_lines(lambda base: aom.page(v2.log_query(base, 10, "desc")), first, 10, 3)
+    assert (older, complete) == ([str(n) for n in range(60, 90)], False)
+
+
+def test_a_desc_page_runs_the_way_its_positions_say() -> None:
+    assert v2.chronological_lines(v2.TaskLogPage("10", "8", 3, "c\nb\na")) == ["a", "b", "c"]
+    assert v2.chronological_lines(v2.TaskLogPage("8", "10", 3, "a\nb\nc")) == ["a", "b", "c"]
+    assert v2.chronological_lines(v2.TaskLogPage("x", "y", 2, "b\na")) == ["a", "b"]
