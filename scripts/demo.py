@@ -19,14 +19,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from emulator_process import start_emulator, start_new_v2_job, start_new_version
+from emulator_process import set_create_plan, start_emulator, start_new_v2_job, start_new_version
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HOME = ROOT / ".airflow-demo"
 BIN = Path(sys.executable).parent
 EXAMPLE_DAGS = ROOT / "example_dags"
-# The v1 example (old-version jobs) and the v2 example (every job created since 2023-06-30).
-DEFAULT_DAGS = ["example_modelarts_training_jobs", "example_modelarts_v2"]
+# The main job first: submit a v2 training job and stream its log; then the v1 example
+# (old-version jobs) and the v2 example (search and wait for jobs created elsewhere).
+DEFAULT_DAGS = ["example_modelarts_create_training_job", "example_modelarts_training_jobs", "example_modelarts_v2"]
+# How a streamed training-log line looks in the task log (``[worker-0] epoch 1/3 ...``).
+STREAMED_LINE_MARK = "[worker-"
 # The fields a one-line summary shows, v1 names first, then v2 names.
 NAME_FIELDS = ("job_name", "version_name", "name")
 STATUS_FIELDS = ("status_name", "phase")
@@ -105,6 +108,27 @@ def summarize(value: Any) -> str:
     return json.dumps(value)
 
 
+def run_dag_test(dag_id: str, env: dict[str, str]) -> tuple[int, list[str]]:
+    """``airflow dags test``, its output shown as it comes; returns its exit code and the streamed
+    training-log lines (each once: Airflow may echo a record to two handlers)."""
+    process = subprocess.Popen(
+        [str(BIN / "airflow"), "dags", "test", dag_id],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    streamed: list[str] = []
+    for line in process.stdout:
+        print(line, end="")
+        if STREAMED_LINE_MARK in line:
+            text = line[line.index(STREAMED_LINE_MARK) :].split(" [airflow_provider_modelarts.")[0].rstrip()
+            if text not in streamed:
+                streamed.append(text)
+    return process.wait(), streamed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -131,8 +155,12 @@ def main() -> int:
             # A fresh job (v1: a new version) starting now, so the DAG's sensors really wait.
             start_new_version(info["url"], dag_id)
             start_new_v2_job(info["url"], dag_id)
-            result = subprocess.run([str(BIN / "airflow"), "dags", "test", dag_id], env=env)
-            ok = print_xcoms(dag_id, home) and result.returncode == 0 and ok
+            set_create_plan(info["url"], dag_id)
+            returncode, streamed = run_dag_test(dag_id, env)
+            if streamed:
+                print(f"\n=== {dag_id}: the training job's log, streamed into the task log ===")
+                print("\n".join(streamed))
+            ok = print_xcoms(dag_id, home) and returncode == 0 and ok
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)

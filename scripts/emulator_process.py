@@ -34,6 +34,14 @@ NEW_V2_JOBS = {
         [["Creating", 6], ["Pending", 9], ["Running", 90], ["Completed", None]],
     ),
 }
+# What a job the DAG creates through the API does (an emulator create plan, matched by name
+# prefix): long enough a run that its log lines reach the task log while it runs.
+CREATE_PLANS = {
+    "example_modelarts_create_training_job": (
+        "resnet50-train",
+        [["Creating", 3], ["Pending", 4], ["Running", 40], ["Completed", None]],
+    ),
+}
 START_TIMEOUT_SECONDS = 60.0
 
 
@@ -94,6 +102,17 @@ def start_new_version(emulator_url: str, dag_id: str) -> int | None:
     version_id: int = response.json()["version_id"]
     print(f"Started version {version_id} of demo training job {job_id}")
     return version_id
+
+
+def set_create_plan(emulator_url: str, dag_id: str) -> None:
+    """Choose how the jobs the DAG creates through the API run (for DAGs that create jobs)."""
+    prefix, timeline = CREATE_PLANS.get(dag_id, (None, None))
+    if prefix is None:
+        return
+    response = requests.put(
+        f"{emulator_url}/_emulator/v2/create-plans/{prefix}", json={"timeline": timeline}, timeout=10
+    )
+    response.raise_for_status()
 
 
 def start_new_v2_job(emulator_url: str, dag_id: str) -> str | None:

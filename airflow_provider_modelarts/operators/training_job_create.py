@@ -291,9 +291,17 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
             self._poll_logs(logs, current)
             if verdict != "waiting":
                 return self._finish(hook, verdict, message, current)
-        from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
+        from airflow_provider_modelarts.triggers.training_job_phase import (
+            LOG_STATE_XCOM_KEY,
+            ModelArtsTrainingJobPhaseTrigger,
+        )
 
         ti = context["ti"]
+        log_state = logs.state() if logs is not None else None
+        if self.print_log:
+            # The trigger reads it back after a triggerer restart; it exists from the start, so
+            # that read never looks up a missing XCom (which Airflow would log as an error).
+            ti.xcom_push(key=LOG_STATE_XCOM_KEY, value=log_state or {})
         self.defer(
             trigger=ModelArtsTrainingJobPhaseTrigger(
                 training_job_id=condition.training_job_id,
@@ -311,7 +319,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
                 max_outage=self.max_outage,
                 outage_started_at=outage.started_at,
                 print_log=self.print_log,
-                log_state=logs.state() if logs is not None else None,
+                log_state=log_state,
                 log_xcom={"dag_id": ti.dag_id, "task_id": ti.task_id, "run_id": ti.run_id, "map_index": ti.map_index},
                 terminate_on_kill=self.terminate_on_kill,
             ),

@@ -252,8 +252,13 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
             self._skip_or_raise(error)
         if result is not None:
             return result
-        from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
+        from airflow_provider_modelarts.triggers.training_job_phase import (
+            LOG_STATE_XCOM_KEY,
+            ModelArtsTrainingJobPhaseTrigger,
+        )
 
+        if self.print_log:  # see the create operator: the trigger's read must find it
+            context["ti"].xcom_push(key=LOG_STATE_XCOM_KEY, value=self._logs.state() if self._logs else {})
         self.defer(
             trigger=ModelArtsTrainingJobPhaseTrigger(
                 training_job_id=condition.training_job_id,

@@ -241,6 +241,8 @@ class ModelArtsTrainingJobPhaseTrigger(BaseTrigger):
                     await logs.poll(current)
                 verdict, message = self.condition.judge_job(current)
                 if verdict != "waiting":
+                    if logs is not None:  # where the log was printed to, for the record
+                        await _in_thread(lambda: self.save_log_state(logs.follower.state()))
                     yield self._event(verdict, message, current)
                     return
                 # Log changes only: hundreds of triggers share one round.
