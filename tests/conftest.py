@@ -28,7 +28,10 @@ EMULATOR_JOB_COUNT = 2345
 
 
 def connection_json(emulator: ModelArtsEmulator, login: str, password: str, **extra: object) -> str:
-    return json.dumps(airflow_connection(emulator.url, login, password, **{"timeout": 5, **extra}))
+    # A generous timeout: on a loaded 2-core machine a 1,000-row page can take seconds, and a
+    # timeout's retry would change the exact request counts tests assert. Tests of timeouts set
+    # their own, shorter one.
+    return json.dumps(airflow_connection(emulator.url, login, password, **{"timeout": 20, **extra}))
 
 
 @pytest.fixture(scope="session")
