@@ -31,7 +31,7 @@ START_MARKER = "<!-- reliability:start -->"
 END_MARKER = "<!-- reliability:end -->"
 RESULTS_ENV = "MODELARTS_RELIABILITY_RESULTS"  # read by tests/reliability/support.py
 COMMAND = ".venv/bin/python scripts/reliability_report.py"
-SUITES = ("test_fault_matrix", "test_bad_inputs", "test_secret_leaks", "test_restart_safety")
+SUITES = ("test_fault_matrix", "test_bad_inputs", "test_secret_leaks", "test_restart_safety", "test_training_lifecycle")
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,30 @@ def restart_row(records: list[dict[str, Any]]) -> str:
     )
 
 
+def lifecycle_row(records: list[dict[str, Any]]) -> str:
+    def of(kind: str) -> list[dict[str, Any]]:
+        return [record for record in records if record["kind"] == kind]
+
+    jobs = [record for record in records if record["kind"] != "logs"]
+    duplicates = sum(max(0, record["jobs"] - record["expected_jobs"]) for record in jobs)
+    orphans = sum(record["orphans"] for record in jobs)
+    logs = of("logs")
+    creates = of("create")
+    return (
+        f"| Training lifecycle | create operator: {len(of('kill'))} kills (worker on_kill in Creating, Pending, "
+        f"Running; deferred trigger on_kill), {len(of('retry'))} retries, crashes and Clears (crash in each phase "
+        f"and after Completed, crash between create and record, retries after failed jobs, a Clear mid-run), "
+        f"{len(creates)} creates answered with a fault (dropped mid-answer, answer after the timeout, gateway 502, "
+        f"dropped before the service); {len(logs)} logs of "
+        f"{min((r['lines'] for r in logs), default=0)}-{max((r['lines'] for r in logs), default=0)} lines followed "
+        f"through {sum(r['restarts'] for r in logs)} follower restarts | duplicate jobs: **{duplicates}**; running "
+        f"jobs nobody waits for: **{orphans}**; jobs per faulted create: "
+        f"{max((r['jobs'] for r in creates), default=0)} at most; log lines lost: "
+        f"**{sum(r['lost'] for r in logs)}**; lines repeated without the (repeated) mark: "
+        f"**{sum(r['repeated_unmarked'] for r in logs)}** |"
+    )
+
+
 def render_block(counts: TestCounts, seconds: float, results: Path) -> str:
     lines = [
         START_MARKER,
@@ -157,6 +181,7 @@ def render_block(counts: TestCounts, seconds: float, results: Path) -> str:
         bad_input_row(read_records(results, "bad_inputs")),
         leak_row(read_records(results, "secret_leaks")),
         restart_row(read_records(results, "restart_safety")),
+        lifecycle_row(read_records(results, "training_lifecycle")),
         "",
         fault_list(read_records(results, "fault_matrix")),
         END_MARKER,

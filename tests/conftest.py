@@ -70,13 +70,17 @@ def emulator() -> Iterator[ModelArtsEmulator]:
 
 @pytest.fixture
 def emu(emulator: ModelArtsEmulator) -> Iterator[ModelArtsEmulator]:
-    """The session emulator with clean stats, no faults and no AK lock; jobs a test creates are
-    deleted afterwards, so every test sees the same project."""
+    """The session emulator with clean stats, no faults and no AK lock; jobs (v1 and v2) and create
+    plans a test makes are deleted afterwards, so every test sees the same project."""
     emulator.reset()
     original_jobs = set(emulator.app.store.jobs)
+    original_training_jobs = set(emulator.app.training_jobs.jobs)
     yield emulator
     for job_id in set(emulator.app.store.jobs) - original_jobs:
         emulator.delete_job(job_id)
+    for training_job_id in set(emulator.app.training_jobs.jobs) - original_training_jobs:
+        emulator.app.training_jobs.delete(training_job_id)
+    emulator.clear_create_plans()
     emulator.reset()
 
 

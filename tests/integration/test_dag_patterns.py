@@ -212,3 +212,54 @@ def test_a_failed_sensor_does_not_look_up_a_console_link_it_never_stored(
     assert _states(run) == {("wait", -1): "failed"}
     assert CONSOLE_LINK_XCOM_KEY not in looked_up
     assert _xcom(run, "wait", key=ModelArtsConsoleLink().xcom_key) == ""
+
+
+TRAINING_DATE = datetime(2026, 3, 4, tzinfo=timezone.utc)
+TRAINING_RETRY_DATE = datetime(2026, 3, 5, tzinfo=timezone.utc)
+QUICK_TRAINING = [("Creating", 0.3), ("Running", 1.0), ("Completed", None)]
+
+
+def test_the_create_operator_works_in_every_dag_pattern_and_a_clear_trains_again(
+    dags: ModuleType, emu: ModelArtsEmulator
+) -> None:
+    emu.set_create_plan("pattern-train", QUICK_TRAINING, logs={"worker-0": ["epoch 1/1 loss=0.1"]})
+    try:
+        dag = _dag(dags, "modelarts_training")
+        run = dag.test(logical_date=TRAINING_DATE, run_after=TRAINING_DATE)
+        states = _states(run)
+        assert states == {key: "success" for key in states} and len(states) == 7, states
+        # default_args reached the operator's own poll_interval.
+        assert dag.task_dict["train_taskflow"].poll_interval == 0.2
+        names = {task_id: _xcom(run, task_id)["name"] for task_id in ("train_taskflow", "train_jinja_deferred")}
+        assert names == {"train_taskflow": "pattern-train-taskflow", "train_jinja_deferred": "pattern-train-jinja"}
+        assert [_xcom(run, "train_each", map_index=index)["name"] for index in (0, 1)] == [
+            "pattern-train-mapped-0",
+            "pattern-train-mapped-1",
+        ]
+        created = _xcom(run, "train_taskflow", key="training_job_id")
+        assert _xcom(run, "wait_created")["id"] == created
+        assert _xcom(run, "train_taskflow")["outputs"] == {
+            "train_url": "obs://pattern-bucket/out/pattern-train-taskflow/"
+        }
+        # A Clear asks for the task to run again: it trains again, under a derived name.
+        rerun = _clear_and_rerun(dag, run)
+        assert _states(rerun)[("train_taskflow", -1)] == "success"
+        again = _xcom(rerun, "train_taskflow")
+        assert again["id"] != created and again["name"].startswith("pattern-train-taskflow-try")
+    finally:
+        emu.clear_create_plans()
+
+
+def test_a_task_retry_after_a_failed_training_job_creates_a_new_one(dags: ModuleType, emu: ModelArtsEmulator) -> None:
+    emu.set_create_plan("pattern-retry", [("Running", 0.5), ("Failed", None)], exit_code=3, message="diverged")
+    emu.set_create_plan("pattern-retry-try2", QUICK_TRAINING)
+    try:
+        run = _dag(dags, "modelarts_training_retry").test(
+            logical_date=TRAINING_RETRY_DATE, run_after=TRAINING_RETRY_DATE
+        )
+        assert _states(run) == {("train", -1): "success"}
+        assert _xcom(run, "train")["name"] == "pattern-retry-try2"
+        names = sorted(job.name for job in emu.app.training_jobs.jobs.values() if job.name.startswith("pattern-retry"))
+        assert names == ["pattern-retry", "pattern-retry-try2"]
+    finally:
+        emu.clear_create_plans()

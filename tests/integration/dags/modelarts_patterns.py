@@ -9,11 +9,13 @@ from typing import Any
 
 from airflow.sdk import DAG, task
 
+from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator
 from airflow_provider_modelarts.operators.training_jobs import (
     ModelArtsListJobVersionsOperator,
     ModelArtsListTrainingJobsOperator,
 )
 from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
+from airflow_provider_modelarts.sensors.training_job_phase import ModelArtsTrainingJobPhaseSensor
 
 FAST_SENSOR = {"poke_interval": 0.2, "timeout": 60}
 
@@ -72,4 +74,68 @@ with DAG(
         job_id="{{ var.value.modelarts_job_id }}",
         modelarts_retry_delay=0.01,
         **FAST_SENSOR,
+    )
+
+
+def training_body(name: str) -> dict[str, Any]:
+    """A v2 create body; the emulator's create plans (set by the tests) decide how the job runs."""
+    return {
+        "kind": "job",
+        "metadata": {"name": name},
+        "algorithm": {
+            "code_dir": "obs://pattern-bucket/code/",
+            "boot_file": "obs://pattern-bucket/code/train.py",
+            "outputs": [{"name": "train_url", "remote": {"obs": {"obs_url": f"obs://pattern-bucket/out/{name}/"}}}],
+        },
+        "spec": {"resource": {"flavor_id": "modelarts.vm.cpu.8u", "node_count": 1}},
+    }
+
+
+with DAG(
+    dag_id="modelarts_training",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    params={"prefix": "pattern-train"},
+    # default_args reach the operator's own arguments (poll_interval) as well as Airflow's.
+    default_args={"poll_interval": 0.2, "modelarts_retry_delay": 0.01, "retries": 1, "retry_delay": 0},
+) as training_dag:
+
+    @task
+    def job_body(**context: Any) -> dict[str, Any]:
+        return training_body(f"{context['params']['prefix']}-taskflow")
+
+    @task
+    def job_bodies(**context: Any) -> list[dict[str, Any]]:
+        return [training_body(f"{context['params']['prefix']}-mapped-{index}") for index in range(2)]
+
+    # A TaskFlow output as the whole body.
+    train_taskflow = ModelArtsCreateTrainingJobOperator(task_id="train_taskflow", job=job_body())
+    # Jinja from params inside the body, deferred to the triggerer, with the log streamed.
+    ModelArtsCreateTrainingJobOperator(
+        task_id="train_jinja_deferred", job=training_body("{{ params.prefix }}-jinja"), deferrable=True
+    )
+    # .partial().expand() over a TaskFlow output: one job per map index.
+    ModelArtsCreateTrainingJobOperator.partial(task_id="train_each", print_log=False).expand(job=job_bodies())
+    # Jinja from XCom: the phase sensor waits for the job the operator created.
+    wait_created = ModelArtsTrainingJobPhaseSensor(
+        task_id="wait_created",
+        training_job_id="{{ ti.xcom_pull(task_ids='train_taskflow', key='training_job_id') }}",
+        poke_interval=0.2,
+        timeout=60,
+        print_log=True,
+    )
+    train_taskflow >> wait_created
+
+
+with DAG(
+    dag_id="modelarts_training_retry",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    default_args={"poll_interval": 0.2, "modelarts_retry_delay": 0.01},
+) as training_retry_dag:
+    # The first try's job fails; the task retry creates a new job under a derived name.
+    ModelArtsCreateTrainingJobOperator(
+        task_id="train", job=training_body("pattern-retry"), retries=1, retry_delay=0, print_log=False
     )
