@@ -21,8 +21,9 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-modelarts",
         "name": "Huawei Cloud ModelArts",
-        "description": "Query Huawei Cloud ModelArts v1 training jobs and wait for them from Airflow "
-        "(AK/SK or IAM-token auth, deferrable sensor).",
+        "description": "Run Huawei Cloud ModelArts training jobs from Airflow: submit v2 training jobs and "
+        "stream their logs, search and wait for v2 and v1 jobs (AK/SK or IAM-token auth, deferrable, "
+        "durable across retries).",
         "integrations": [
             {
                 "integration-name": INTEGRATION,
@@ -34,7 +35,11 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": INTEGRATION,
-                "python-modules": [f"{PACKAGE}.operators.training_jobs", f"{PACKAGE}.operators.training_jobs_v2"],
+                "python-modules": [
+                    f"{PACKAGE}.operators.training_jobs",
+                    f"{PACKAGE}.operators.training_jobs_v2",
+                    f"{PACKAGE}.operators.training_job_create",
+                ],
             }
         ],
         "sensors": [
