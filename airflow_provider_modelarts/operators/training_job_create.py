@@ -43,7 +43,7 @@ from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, valida
 from airflow_provider_modelarts.phase_check import check_phase
 from airflow_provider_modelarts.sensors.base import sentence
 from airflow_provider_modelarts.validation import positive_seconds
-from airflow_provider_modelarts.version_compat import task_state_store
+from airflow_provider_modelarts.version_compat import TaskDeferralTimeout, task_state_store
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -202,9 +202,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
             job, plan = self._submit(context, hook, body)
             if plan.action is Action.ALREADY_COMPLETED or not self.wait_for_completion:
                 return self._result(job)
-            if self.deferrable:
-                return self._wait_deferred(context, hook, job)
-            return self._wait(context, hook, job)
+            return self._wait(context, hook)
         finally:
             hook.close()
 
@@ -266,8 +264,10 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         assert self.training_job_id is not None
         return PhaseWaitCondition.validate(self.training_job_id, ["Completed"], list(_FAILURE_PHASES))
 
-    def _wait(self, context: Context, hook: ModelArtsHook, job: dict[str, Any]) -> Any:
-        """Wait in this worker: one read per ``poll_interval``, logs followed as the job runs."""
+    def _wait(self, context: Context, hook: ModelArtsHook) -> Any:
+        """Wait for the job: checks in this worker, one per ``poll_interval``, with the logs
+        followed as it runs; deferrable, only the first check (a job already ended needs no
+        triggerer), then the phase trigger waits."""
         condition = self._condition()
         outage = Outage(self.max_outage)
         logs = self._log_follower(hook)
@@ -278,19 +278,13 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
                 self._poll_logs(logs, current)
                 if verdict != "waiting":
                     return self._finish(hook, verdict, message, current)
+            if self.deferrable:
+                self._defer(context, condition, outage, logs)
             sleep(self.poll_interval)
 
-    def _wait_deferred(self, context: Context, hook: ModelArtsHook, job: dict[str, Any]) -> Any:
-        """Check once (a job already ended needs no triggerer), then defer to the phase trigger."""
-        condition = self._condition()
-        outage = Outage(self.max_outage)
-        logs = self._log_follower(hook)
-        verdict, message, current = check_phase(hook, condition, outage, self.log)
-        if current is not None:
-            self._last_job = current
-            self._poll_logs(logs, current)
-            if verdict != "waiting":
-                return self._finish(hook, verdict, message, current)
+    def _defer(
+        self, context: Context, condition: PhaseWaitCondition, outage: Outage, logs: JobLogFollower | None
+    ) -> NoReturn:
         from airflow_provider_modelarts.triggers.training_job_phase import (
             LOG_STATE_XCOM_KEY,
             ModelArtsTrainingJobPhaseTrigger,
@@ -325,6 +319,19 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
             ),
             method_name="execute_complete",
         )
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """Resume after the deferral. A deferral that timed out (``execution_timeout``) ends the
+        task without Airflow calling any ``on_kill``: the job is terminated here, as on a kill."""
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except TaskDeferralTimeout:
+            if self.training_job_id is None:
+                ti = context["ti"]
+                job_id = ti.xcom_pull(task_ids=self.task_id, key=TRAINING_JOB_ID_XCOM_KEY, map_indexes=ti.map_index)
+                self.training_job_id = job_id if isinstance(job_id, str) else None
+            self.on_kill()
+            raise
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger's event (in a new process): return the result, or raise."""

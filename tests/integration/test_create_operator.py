@@ -27,6 +27,7 @@ from airflow_provider_modelarts.operators.training_job_create import (
     ModelArtsTrainingJobFailedError,
 )
 from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
+from airflow_provider_modelarts.version_compat import TaskDeferralTimeout
 from tests.conftest import api_requests
 from tests.integration.airflow_context import TaskInstanceRuns, TaskStateStore
 from tests.log_capture import capture_task_logs
@@ -93,7 +94,7 @@ def test_the_job_is_created_waited_for_and_its_log_streamed_once_in_order(
 ) -> None:
     emu = emulator_time
     emu.set_create_plan("it-stream", RUNS_THEN_COMPLETES, logs={"worker-0": LINES})
-    runs = TaskInstanceRuns()
+    runs = TaskInstanceRuns(task_id="train")
     context = runs.context()
     with capture_task_logs() as entries:
         result = operator("it-stream-1").execute(context)
@@ -116,7 +117,7 @@ def test_log_requests_cost_at_most_one_per_task_per_poll_and_none_once_read_to_t
     emu = emulator_time
     emu.set_create_plan("it-cost", RUNS_THEN_COMPLETES, logs={"worker-0": LINES})
     emu.reset()
-    result = operator("it-cost-1").execute(TaskInstanceRuns().context())
+    result = operator("it-cost-1").execute(TaskInstanceRuns(task_id="train").context())
     log_requests = [entry for entry in emu.stats()["requests"] if "/logs/" in entry["path"]]
     job_reads = [
         entry for entry in emu.stats()["requests"] if entry["method"] == "GET" and entry["path"].endswith(result["id"])
@@ -131,7 +132,7 @@ def test_a_failed_job_fails_the_try_with_its_exit_code_and_the_end_of_its_log(
     emu = emulator_time
     emu.set_create_plan("it-fail", RUNS_THEN_FAILS, exit_code=137, message="OOMKilled", logs={"worker-0": LINES})
     with pytest.raises(ModelArtsTrainingJobFailedError) as failed:
-        operator("it-fail-1", print_log=False).execute(TaskInstanceRuns().context())
+        operator("it-fail-1", print_log=False).execute(TaskInstanceRuns(task_id="train").context())
     message = str(failed.value)
     assert "is Failed" in message and "exit code 137" in message and "OOMKilled" in message
     assert "Last lines of the job's log:" in message and "[worker-0] epoch 5/5" in message
@@ -147,7 +148,7 @@ def test_a_retry_reconnects_to_the_running_job_instead_of_creating_another(
 ) -> None:
     emu = emulator_time
     emu.set_create_plan("it-retry", RUNS_THEN_COMPLETES)
-    runs = TaskInstanceRuns(retries=2)
+    runs = TaskInstanceRuns(task_id="train", retries=2)
     first = operator("it-retry-1", wait_for_completion=False).execute(runs.context())
     runs.retry()  # the worker died: a new try of the same task instance
     result = operator("it-retry-1").execute(runs.context())
@@ -158,7 +159,7 @@ def test_a_retry_reconnects_to_the_running_job_instead_of_creating_another(
 def test_a_retry_after_a_completed_job_does_not_train_again(emulator_time: ModelArtsEmulator, plans: None) -> None:
     emu = emulator_time
     emu.set_create_plan("it-done", RUNS_THEN_COMPLETES)
-    runs = TaskInstanceRuns(retries=2)
+    runs = TaskInstanceRuns(task_id="train", retries=2)
     first = operator("it-done-1").execute(runs.context())
     runs.retry()
     emu.reset()
@@ -176,7 +177,7 @@ def test_a_retry_after_a_failed_job_creates_a_new_one_under_a_derived_name(
 ) -> None:
     emu = emulator_time
     emu.set_create_plan("it-again", RUNS_THEN_FAILS, exit_code=1, message="bug")
-    runs = TaskInstanceRuns(retries=2)
+    runs = TaskInstanceRuns(task_id="train", retries=2)
     with pytest.raises(ModelArtsTrainingJobFailedError):
         operator("it-again-1", print_log=False).execute(runs.context())
     runs.retry()
@@ -189,7 +190,7 @@ def test_a_retry_after_a_failed_job_creates_a_new_one_under_a_derived_name(
 def test_a_clear_trains_again_after_a_completed_job(emulator_time: ModelArtsEmulator, plans: None) -> None:
     emu = emulator_time
     emu.set_create_plan("it-clear", RUNS_THEN_COMPLETES)
-    runs = TaskInstanceRuns(retries=1)
+    runs = TaskInstanceRuns(task_id="train", retries=1)
     first = operator("it-clear-1").execute(runs.context())
     runs.clear()
     second = operator("it-clear-1").execute(runs.context())
@@ -202,7 +203,7 @@ def test_without_a_task_state_store_a_retry_still_finds_its_job_by_name(
     """Below Airflow 3.3 there is no task state store: the job's annotations name the task instance."""
     emu = emulator_time
     emu.set_create_plan("it-nostore", RUNS_THEN_COMPLETES)
-    runs = TaskInstanceRuns(retries=2)
+    runs = TaskInstanceRuns(task_id="train", retries=2)
     first_context = runs.context()
     del first_context["task_state_store"]
     first = operator("it-nostore-1", wait_for_completion=False).execute(first_context)
@@ -222,14 +223,14 @@ def test_a_name_taken_by_another_task_fails_clearly_or_gets_a_suffix(
     stranger = emu.create_training_job("it-taken-1", [("Running", None)])
     emu.reset()
     with pytest.raises(NameConflictError) as conflict:
-        operator("it-taken-1").execute(TaskInstanceRuns().context())
+        operator("it-taken-1").execute(TaskInstanceRuns(task_id="train").context())
     assert stranger["id"] in str(conflict.value) and "on_name_conflict='suffix'" in str(conflict.value)
     assert [
         entry
         for entry in emu.stats()["requests"]
         if entry["method"] == "POST" and entry["path"].endswith("training-jobs")
     ] == []
-    result = operator("it-taken-1", on_name_conflict="suffix").execute(TaskInstanceRuns().context())
+    result = operator("it-taken-1", on_name_conflict="suffix").execute(TaskInstanceRuns(task_id="train").context())
     assert result["name"].startswith("it-taken-1-") and result["name"].endswith("-try1")
 
 
@@ -237,7 +238,7 @@ def test_a_create_answered_by_a_timeout_makes_one_job(emulator_time: ModelArtsEm
     emu = emulator_time
     emu.set_create_plan("it-timeout", RUNS_THEN_COMPLETES)
     emu.add_fault("drop_mid", count=1, path_contains="/training-jobs")
-    result = operator("it-timeout-1").execute(TaskInstanceRuns().context())
+    result = operator("it-timeout-1").execute(TaskInstanceRuns(task_id="train").context())
     assert result["phase"] == "Completed"
     assert len(jobs_named_like(emu, "it-timeout-1")) == 1
 
@@ -251,7 +252,7 @@ def test_on_kill_terminates_the_job_and_is_fine_once_it_ended(emulator_time: Mod
     emu = emulator_time
     emu.set_create_plan("it-kill", RUNS_THEN_COMPLETES)
     task = operator("it-kill-1", wait_for_completion=False)
-    created = task.execute(TaskInstanceRuns().context())
+    created = task.execute(TaskInstanceRuns(task_id="train").context())
     task.on_kill()
     assert [entry["status"] for entry in emu.terminations(created["id"])] == [202]
     emu.advance_time(10)
@@ -263,7 +264,7 @@ def test_terminate_on_kill_false_leaves_the_job_running(emulator_time: ModelArts
     emu = emulator_time
     emu.set_create_plan("it-keep", RUNS_THEN_COMPLETES)
     task = operator("it-keep-1", wait_for_completion=False, terminate_on_kill=False)
-    created = task.execute(TaskInstanceRuns().context())
+    created = task.execute(TaskInstanceRuns(task_id="train").context())
     task.on_kill()
     assert emu.terminations(created["id"]) == []
 
@@ -296,7 +297,7 @@ def test_deferred_the_trigger_streams_the_log_and_the_task_resumes_with_the_resu
 ) -> None:
     monkeypatch.setattr("airflow_provider_modelarts.polling.MIN_ROUND_SPACING", 0.05)
     emu.set_create_plan("it-defer", RUNS_THEN_COMPLETES, logs={"worker-0": LINES})
-    runs = TaskInstanceRuns()
+    runs = TaskInstanceRuns(task_id="train")
     task = operator("it-defer-1", deferrable=True, poll_interval=0.1)
     with pytest.raises(TaskDeferred) as deferred:
         task.execute(runs.context())
@@ -312,13 +313,14 @@ def test_deferred_the_trigger_streams_the_log_and_the_task_resumes_with_the_resu
     runs.resume()
     result = task.execute_complete(runs.context(), event)
     assert result["phase"] == "Completed" and result["outputs"] == {"train_url": f"{BUCKET}/models/it-defer-1/"}
+    assert result["console_url"] and result["id"] in result["console_url"]  # restored after the resume
 
 
 def test_the_triggers_on_kill_terminates_the_job(emu: ModelArtsEmulator, plans: None) -> None:
     emu.set_create_plan("it-tkill", RUNS_THEN_COMPLETES)
     task = operator("it-tkill-1", deferrable=True)
     with pytest.raises(TaskDeferred) as deferred:
-        task.execute(TaskInstanceRuns().context())
+        task.execute(TaskInstanceRuns(task_id="train").context())
     trigger = deferred.value.trigger
     assert isinstance(trigger, ModelArtsTrainingJobPhaseTrigger)
     asyncio.run(trigger.on_kill())
@@ -341,7 +343,7 @@ def test_a_templated_body_is_checked_once_rendered_before_any_request(emu: Model
     task = ModelArtsCreateTrainingJobOperator(task_id="t", job=templated, modelarts_conn_id=CONN_ID)
     task.job = body("rendered but bad!")
     with pytest.raises(ModelArtsValidationError, match=r"job\.metadata\.name"):
-        task.execute(TaskInstanceRuns().context())
+        task.execute(TaskInstanceRuns(task_id="train").context())
     assert api_requests(emu) == 0
 
 
@@ -349,7 +351,7 @@ def test_lineage_names_the_obs_inputs_and_outputs_and_the_job_id(emulator_time: 
     emu = emulator_time
     emu.set_create_plan("it-lineage", RUNS_THEN_COMPLETES)
     task = operator("it-lineage-1")
-    result = task.execute(TaskInstanceRuns().context())
+    result = task.execute(TaskInstanceRuns(task_id="train").context())
     emu.reset()
     lineage = task.get_openlineage_facets_on_complete(None)
     assert [(d.namespace, d.name) for d in lineage.inputs] == [("obs://demo-bucket", "data/imagenet/")]
@@ -362,6 +364,22 @@ def test_the_store_of_another_map_index_is_not_this_tasks(emulator_time: ModelAr
     emu = emulator_time
     emu.set_create_plan("it-map", RUNS_THEN_COMPLETES)
     store = TaskStateStore()
-    zero = operator("it-map-0").execute(TaskInstanceRuns(map_index=0, store=store).context())
-    one = operator("it-map-1").execute(TaskInstanceRuns(map_index=1, store=store).context())
+    zero = operator("it-map-0").execute(TaskInstanceRuns(task_id="train", map_index=0, store=store).context())
+    one = operator("it-map-1").execute(TaskInstanceRuns(task_id="train", map_index=1, store=store).context())
     assert zero["id"] != one["id"]
+
+
+def test_a_deferral_that_times_out_terminates_the_job(emu: ModelArtsEmulator, plans: None) -> None:
+    """Airflow ends a deferral past execution_timeout by resuming the task with ``__fail__`` and
+    calls no on_kill: the operator terminates the job itself."""
+    emu.set_create_plan("it-dtimeout", RUNS_THEN_COMPLETES)
+    runs = TaskInstanceRuns(task_id="train")
+    task = operator("it-dtimeout-1", deferrable=True)
+    with pytest.raises(TaskDeferred):
+        task.execute(runs.context())
+    job_id = runs.xcom[TRAINING_JOB_ID_XCOM_KEY]
+    runs.resume()
+    resumed = operator("it-dtimeout-1", deferrable=True)  # a new process: a fresh operator object
+    with pytest.raises(TaskDeferralTimeout):
+        resumed.resume_execution("__fail__", {"error": "Trigger timeout"}, runs.context())
+    assert [entry["status"] for entry in emu.terminations(job_id)] == [202]

@@ -100,7 +100,7 @@ def test_a_killed_running_task_terminates_its_job(emu: ModelArtsEmulator, phase_
     name = fresh_name(f"kill-{phase_at_kill}")
     emu.set_create_plan(name, COMPLETES)
     task = operator(name, wait_for_completion=False)
-    created = task.execute(TaskInstanceRuns().context())
+    created = task.execute(TaskInstanceRuns(task_id="train").context())
     emu.advance_time({"Creating": 0, "Pending": 2.5, "Running": 5}[phase_at_kill])
     task.on_kill()  # what Airflow calls on SIGTERM (mark failed / success) and on execution_timeout
     emu.advance_time(5)
@@ -114,7 +114,7 @@ def test_a_killed_deferred_task_terminates_its_job_through_the_trigger(emu: Mode
     name = fresh_name("kill-deferred")
     emu.set_create_plan(name, COMPLETES)
     with pytest.raises(TaskDeferred) as deferred:
-        operator(name, deferrable=True).execute(TaskInstanceRuns().context())
+        operator(name, deferrable=True).execute(TaskInstanceRuns(task_id="train").context())
     trigger = deferred.value.trigger
     asyncio.run(trigger.on_kill())  # type: ignore[attr-defined]  # Airflow 3.3+ calls it on a user's kill
     emu.advance_time(5)
@@ -132,7 +132,7 @@ def test_a_crashed_worker_retried_reconnects_and_never_duplicates(emu: ModelArts
     it Completed); the retry finds the job and waits for it, or returns its result."""
     name = fresh_name("crash")
     emu.set_create_plan(name, COMPLETES)
-    runs = TaskInstanceRuns(retries=3)
+    runs = TaskInstanceRuns(task_id="train", retries=3)
     created = operator(name, wait_for_completion=False).execute(runs.context())
     emu.advance_time(crash_after)
     runs.retry()
@@ -146,7 +146,7 @@ def test_a_crash_between_the_create_and_its_record_still_finds_the_job(emu: Mode
     state store does not know it. The job's annotations name the task instance."""
     name = fresh_name("crash-before-record")
     emu.set_create_plan(name, COMPLETES)
-    runs = TaskInstanceRuns(retries=3)
+    runs = TaskInstanceRuns(task_id="train", retries=3)
     created = operator(name, wait_for_completion=False).execute(runs.context())
     runs.store.delete(SUBMITTED_JOB_STATE_KEY)
     runs.retry()
@@ -158,7 +158,7 @@ def test_a_crash_between_the_create_and_its_record_still_finds_the_job(emu: Mode
 def test_retries_after_failed_jobs_make_exactly_one_new_job_each(emu: ModelArtsEmulator) -> None:
     name = fresh_name("retry-failed")
     emu.set_create_plan(name, FAILS, exit_code=1, message="boom")
-    runs = TaskInstanceRuns(retries=2)
+    runs = TaskInstanceRuns(task_id="train", retries=2)
     for _ in range(3):
         with pytest.raises(ModelArtsTrainingJobFailedError):
             operator(name).execute(runs.context())
@@ -170,7 +170,7 @@ def test_a_clear_while_the_job_runs_terminates_it_and_trains_again(emu: ModelArt
     """A Clear kills the running task (on_kill terminates its job), then the task runs again."""
     name = fresh_name("clear")
     emu.set_create_plan(name, COMPLETES)
-    runs = TaskInstanceRuns(retries=1)
+    runs = TaskInstanceRuns(task_id="train", retries=1)
     task = operator(name, wait_for_completion=False)
     first = task.execute(runs.context())
     emu.advance_time(5)
@@ -202,7 +202,7 @@ def test_a_create_answered_with_a_fault_makes_at_most_one_job(emu: ModelArtsEmul
     emu.set_create_plan(name, COMPLETES)
     CREATE_FAULTS[fault](emu)
     conn_id = SHORT_TIMEOUT_CONN_ID if fault == "answer_after_timeout" else AKSK_CONN_ID
-    result = operator(name, modelarts_conn_id=conn_id).execute(TaskInstanceRuns().context())
+    result = operator(name, modelarts_conn_id=conn_id).execute(TaskInstanceRuns(task_id="train").context())
     assert result["phase"] == "Completed"
     record(f"create_{fault}", "create", emu, name, 1, waited={result["id"]})
 
