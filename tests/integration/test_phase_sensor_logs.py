@@ -1,0 +1,80 @@
+"""``ModelArtsTrainingJobPhaseSensor(print_log=True)``: the job's log in the task log, in poke and
+reschedule mode, across reschedules with and without Airflow 3.3's task state store."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow_provider_modelarts.emulator import ModelArtsEmulator
+from airflow_provider_modelarts.job_logs import REPEATED_MARK
+from airflow_provider_modelarts.sensors.training_job_phase import ModelArtsTrainingJobPhaseSensor
+from tests.integration.airflow_context import TaskInstanceRuns
+from tests.log_capture import capture_task_logs
+
+LINES = [f"epoch {n}/6" for n in range(1, 7)]
+
+
+def job_with_log(emu: ModelArtsEmulator) -> str:
+    created = emu.create_training_job(
+        "sensor-log",
+        [("Running", 30), ("Completed", None)],
+        logs={"worker-0": [[5 * n, line] for n, line in enumerate(LINES)]},
+    )
+    return str(created["id"])
+
+
+def sensor(job_id: str, **kwargs: Any) -> ModelArtsTrainingJobPhaseSensor:
+    return ModelArtsTrainingJobPhaseSensor(
+        task_id="wait", training_job_id=job_id, print_log=True, poke_interval=1, modelarts_retry_delay=0.01, **kwargs
+    )
+
+
+def streamed(entries: list[dict[str, Any]]) -> list[str]:
+    return [str(entry["event"]) for entry in entries if str(entry["event"]).startswith("[worker-0]")]
+
+
+def test_pokes_print_each_line_once_in_order(emu: ModelArtsEmulator) -> None:
+    job_id = job_with_log(emu)
+    task = sensor(job_id)
+    runs = TaskInstanceRuns(task_id="wait")
+    with capture_task_logs() as entries:
+        for _ in range(8):
+            if task.poke(runs.context()).is_done:
+                break
+            emu.advance_time(6)
+    assert streamed(entries) == [f"[worker-0] {line}" for line in LINES]
+
+
+def test_reschedules_with_a_task_state_store_repeat_nothing(emu: ModelArtsEmulator) -> None:
+    job_id = job_with_log(emu)
+    runs = TaskInstanceRuns(task_id="wait")
+    with capture_task_logs() as entries:
+        for _ in range(8):
+            done = sensor(job_id, mode="reschedule").poke(runs.context()).is_done  # a new process each time
+            if done:
+                break
+            runs.reschedule()
+            emu.advance_time(6)
+    assert streamed(entries) == [f"[worker-0] {line}" for line in LINES]
+
+
+def test_reschedules_without_a_task_state_store_mark_what_they_print_again(emu: ModelArtsEmulator) -> None:
+    """Below Airflow 3.3 nothing keeps the position across reschedules: each poke after the first
+    reads the log from the start, and marks the lines earlier pokes may have printed."""
+    job_id = job_with_log(emu)
+    runs = TaskInstanceRuns(task_id="wait")
+    with capture_task_logs() as entries:
+        for poke in range(8):
+            context = runs.context()
+            del context["task_state_store"]
+            if poke:
+                context["ti"].first_reschedule_date = datetime(2026, 3, 1, tzinfo=timezone.utc)
+            if sensor(job_id, mode="reschedule").poke(context).is_done:
+                break
+            runs.reschedule()
+            emu.advance_time(6)
+    lines = streamed(entries)
+    unmarked = [line for line in lines if REPEATED_MARK not in line]
+    assert len(unmarked) == len(set(unmarked))  # a line printed twice is always marked the second time
+    assert {line.replace(REPEATED_MARK, "") for line in lines} == {f"[worker-0] {line}" for line in LINES}
