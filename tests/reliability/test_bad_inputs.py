@@ -29,6 +29,7 @@ from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.emulator import config as emulator_config
 from airflow_provider_modelarts.exceptions import ModelArtsConnectionConfigError, ModelArtsValidationError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator
 from airflow_provider_modelarts.operators.training_jobs import (
     ModelArtsListJobVersionsOperator,
     ModelArtsListTrainingJobsOperator,
@@ -68,6 +69,7 @@ from airflow_provider_modelarts.operators.training_jobs import (
     ModelArtsListTrainingJobsOperator,
 )
 from airflow_provider_modelarts.operators.training_jobs_v2 import ModelArtsSearchTrainingJobsOperator
+from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator
 from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
 from airflow_provider_modelarts.sensors.training_job_phase import ModelArtsTrainingJobPhaseSensor
 
@@ -137,6 +139,19 @@ def connection(
         "login": emulator_config.DEFAULT_ACCESS_KEY if login is None else login,
         "password": emulator_config.DEFAULT_SECRET_KEY if password is None else password,
         "extra": {key: value for key, value in base_extra.items() if value is not None},
+    }
+
+
+def training_body(name: str = "bad-input-job", algorithm_id: str | None = None, node_count: int = 1) -> dict[str, Any]:
+    """A v2 create body, valid unless an argument makes it not."""
+    algorithm: dict[str, Any] = {"code_dir": "obs://b/code/", "boot_file": "obs://b/code/train.py"}
+    if algorithm_id is not None:
+        algorithm["id"] = algorithm_id
+    return {
+        "kind": "job",
+        "metadata": {"name": name},
+        "algorithm": algorithm,
+        "spec": {"resource": {"flavor_id": "modelarts.vm.cpu.8u", "node_count": node_count}},
     }
 
 
@@ -323,6 +338,31 @@ CASES = (
              call=rendered(lambda: ModelArtsSearchTrainingJobsOperator(
                  task_id="t", filters=[{"key": "{{ params.key }}", "operator": "in", "value": ["v100"]}]),
                  {"key": "flavor"})),
+    # -- v2 training: the lifecycle hook calls and the create operator ------------------------------
+    BadInput("create_body_name_with_space", "hook", "call", "job.metadata.name", "1 to 64 characters",
+             call=hook_call("create_training_job", training_body(name="bad name!"))),
+    BadInput("create_body_two_algorithms", "hook", "call", "job.algorithm", "exactly one of",
+             call=hook_call("create_training_job", training_body(algorithm_id="x"))),
+    BadInput("create_body_zero_nodes", "hook", "call", "job.spec.resource.node_count", "an integer from 1",
+             call=hook_call("create_training_job", training_body(node_count=0))),
+    BadInput("terminate_v1_style_id", "hook", "call", "training_job_id", UUID_ALLOWED,
+             call=hook_call("terminate_training_job", "42")),
+    BadInput("log_task_id_not_a_worker", "hook", "call", "task_id", "a task name such as 'worker-0'",
+             call=hook_call("read_training_job_log", JOB_UUID, "w0")),
+    BadInput("log_lines_above_500", "hook", "call", "lines", "an integer from 1 to 500",
+             call=hook_call("read_training_job_log", JOB_UUID, "worker-0", lines=501)),
+    BadInput("create_operator_body_no_flavor", "operator", "parse", "job.spec.resource", "'flavor_id'",
+             task="ModelArtsCreateTrainingJobOperator(task_id='t', job={'metadata': {'name': 'n'}, "
+                  "'algorithm': {'id': 'a'}, 'spec': {'resource': {'node_count': 1}}})"),
+    BadInput("create_operator_name_conflict_choice", "operator", "parse", "on_name_conflict", "'fail' or 'suffix'",
+             task=f"ModelArtsCreateTrainingJobOperator(task_id='t', job={training_body()!r}, "
+                  "on_name_conflict='rename')"),
+    BadInput("create_operator_print_log_text", "operator", "parse", "print_log", "True or False",
+             task=f"ModelArtsCreateTrainingJobOperator(task_id='t', job={training_body()!r}, print_log='yes')"),
+    BadInput("create_operator_name_rendered_bad", "operator", "render", "job.metadata.name", "1 to 64 characters",
+             call=rendered(lambda: ModelArtsCreateTrainingJobOperator(
+                 task_id="t", job=training_body(name="{{ params.name }}"), modelarts_conn_id=AKSK_CONN_ID),
+                 {"name": "my model v2"})),
     # -- v2: the phase sensor, in a DAG file and templated, and its trigger --------------------------
     BadInput("v2_sensor_training_job_id_v1_style", "sensor", "parse", "training_job_id", UUID_ALLOWED,
              task="ModelArtsTrainingJobPhaseSensor(task_id='s', training_job_id='42')"),
