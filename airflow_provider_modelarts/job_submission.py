@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 TASK_INSTANCE_ANNOTATION = "airflow-task-instance"
 GENERATION_ANNOTATION = "airflow-generation"
+OWN_ANNOTATIONS = (TASK_INSTANCE_ANNOTATION, GENERATION_ANNOTATION)
 #: Choices of ``on_name_conflict``.
 NAME_CONFLICT_CHOICES = ("fail", "suffix")
 # Derived names keep this much of the user's name, so one search (like) finds them all.

@@ -15,6 +15,7 @@ from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError, ModelArtsValidationError
 from airflow_provider_modelarts.job_logs import JobLogFollower, format_log_tail, read_log_tail
 from airflow_provider_modelarts.job_submission import (
+    OWN_ANNOTATIONS,
     Action,
     Plan,
     TaskInstanceIdentity,
@@ -220,8 +221,9 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         name = str(body["metadata"]["name"])
         candidates = list(hook.iter_training_jobs_v2(name=search_name(body), workspace_id=self.workspace_id))
         stored = self._stored_job(context, hook)
-        if stored is not None and all(v2.job_row(job)["id"] != v2.job_row(stored)["id"] for job in candidates):
-            candidates.append(stored)
+        if stored is not None:  # its record's annotations win over what the search showed
+            stored_id = v2.job_row(stored)["id"]
+            candidates = [job for job in candidates if v2.job_row(job)["id"] != stored_id] + [stored]
         earlier = own_jobs(candidates, identity)
         holder = next((job for job in candidates if v2.job_row(job)["name"] == name), None)
         plan = plan_submission(body, identity, earlier, holder, self.on_name_conflict)
@@ -229,25 +231,36 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         if plan.action is Action.CREATE:
             assert plan.body is not None
             job = hook.create_training_job(plan.body)
+            sent = plan.body["metadata"]["annotations"]
         else:
             assert plan.job is not None
             job = plan.job
-        self._record(context, hook, job)
+            sent = (job.get("metadata") or {}).get("annotations") or {}
+        self._record(context, hook, job, {key: sent[key] for key in OWN_ANNOTATIONS if key in sent})
         return job, plan
 
     def _stored_job(self, context: Context, hook: ModelArtsHook) -> dict[str, Any] | None:
-        """The job the task state store (Airflow 3.3+) names, read again; ``None`` if none or gone."""
+        """The job the task state store (Airflow 3.3+) names, read again; ``None`` if none or gone.
+
+        It carries the annotations it was created with, added back if the service dropped them,
+        so the planner knows it as this task instance's job of the recorded generation.
+        """
         store = task_state_store(context)
         record = store.get(SUBMITTED_JOB_STATE_KEY) if store is not None else None
         job_id = record.get("training_job_id") if isinstance(record, dict) else None
-        if not isinstance(job_id, str):
+        if not isinstance(job_id, str) or not isinstance(record, dict):
             return None
         try:
-            return hook.get_training_job(job_id)
+            job = hook.get_training_job(job_id)
         except ModelArtsNotFoundError:
             return None  # deleted since: as if there were none
+        metadata = dict(job.get("metadata") or {})
+        annotations = dict(metadata.get("annotations") or {})
+        annotations.update({key: str(value) for key, value in (record.get("annotations") or {}).items()})
+        metadata["annotations"] = annotations
+        return {**job, "metadata": metadata}
 
-    def _record(self, context: Context, hook: ModelArtsHook, job: dict[str, Any]) -> None:
+    def _record(self, context: Context, hook: ModelArtsHook, job: dict[str, Any], annotations: dict[str, str]) -> None:
         """Keep the job id before waiting: XCom, console link, task state store; ``on_kill`` uses it."""
         row = v2.job_row(job)
         self.training_job_id = str(row["id"])
@@ -256,7 +269,11 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         persist_console_link(context, hook, self.training_job_id, None, operator=self)
         store = task_state_store(context)
         if store is not None:
-            store.set(SUBMITTED_JOB_STATE_KEY, {"training_job_id": self.training_job_id, "name": row["name"]})
+            # With the annotations it was created with: the planner needs them if the service drops them.
+            store.set(
+                SUBMITTED_JOB_STATE_KEY,
+                {"training_job_id": self.training_job_id, "name": row["name"], "annotations": annotations},
+            )
 
     # ------------------------------------------------------------------ waiting
 

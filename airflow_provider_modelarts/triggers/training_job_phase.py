@@ -199,12 +199,20 @@ class ModelArtsTrainingJobPhaseTrigger(BaseTrigger):
             hook.close()
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        logs = await self._log_follower() if self.print_log else None
+        try:
+            async for event in self._wait(logs):
+                yield event
+        finally:
+            if logs is not None:
+                logs.hook.close()
+
+    async def _wait(self, logs: _TriggerLogs | None) -> AsyncIterator[TriggerEvent]:
         # Imported when the trigger runs (in the triggerer), not when a DAG file imports the sensor.
         from airflow_provider_modelarts.polling import SharedStatusPoller
         from airflow_provider_modelarts.polling_v2 import v2_source_for
 
         watch = self.condition.training_job_id
-        logs = await self._log_follower() if self.print_log else None
         async with SharedStatusPoller.watching(self.poller_key(), watch, self.poll_interval, v2_source_for) as (
             poller,
             watcher_id,

@@ -383,3 +383,21 @@ def test_a_deferral_that_times_out_terminates_the_job(emu: ModelArtsEmulator, pl
     with pytest.raises(TaskDeferralTimeout):
         resumed.resume_execution("__fail__", {"error": "Trigger timeout"}, runs.context())
     assert [entry["status"] for entry in emu.terminations(job_id)] == [202]
+
+
+def test_with_a_task_state_store_a_retry_reconnects_even_if_the_service_dropped_the_annotations(
+    emulator_time: ModelArtsEmulator, plans: None
+) -> None:
+    """[UNCERTAIN] whether the service keeps unknown annotation keys: if it drops them, Airflow
+    3.3's task state store still names the job (with the annotations it was created with)."""
+    emu = emulator_time
+    emu.set_create_plan("it-dropped", RUNS_THEN_COMPLETES)
+    runs = TaskInstanceRuns(task_id="train", retries=2)
+    first = operator("it-dropped-1", wait_for_completion=False).execute(runs.context())
+    stored_job = emu.app.training_jobs.get(first["id"])
+    assert stored_job is not None and stored_job.request is not None
+    stored_job.request["metadata"].pop("annotations")  # as a service that kept no unknown keys
+    runs.retry()
+    result = operator("it-dropped-1").execute(runs.context())
+    assert result["id"] == first["id"] and result["phase"] == "Completed"
+    assert len(jobs_named_like(emu, "it-dropped-1")) == 1
