@@ -19,10 +19,10 @@ first looks for the jobs earlier tries of the same task instance created, then d
 How a try finds the earlier jobs. Every job the operator creates carries two annotations in
 ``metadata.annotations``: :data:`TASK_INSTANCE_ANNOTATION` (a digest of dag id, task id, run id
 and map index: never the names themselves, which can be long or private) and
-:data:`GENERATION_ANNOTATION` (the task instance's ``max_tries`` when it was created, which only
-a Clear changes). A try searches the project for jobs named like the user's name (one search
-request per 50 matches) and keeps those whose annotation is its own; on Airflow 3.3+ the job id
-is also kept in the task state store, read first. The search also covers a crash between the
+:data:`GENERATION_ANNOTATION` (the task instance's ``max_tries`` and its DAG run's ``clear_number``
+when it was created, which only a Clear changes). A try searches the project for jobs named like
+the user's name (one search request per 50 matches) and keeps those whose annotation is its own;
+on Airflow 3.3+ the job id is also kept in the task state store, read first. The search also covers a crash between the
 create and the save, which the task state store alone cannot (the limit Airflow's
 ``ResumableJobMixin`` documents). [UNCERTAIN] The docs list ``annotations`` as a map of strings
 with example keys, not which keys the service keeps; if it dropped these, a retry below 3.3 would
@@ -67,6 +67,7 @@ class TaskInstanceIdentity:
     map_index: int
     try_number: int
     max_tries: int
+    clear_number: int = 0
 
     @property
     def digest(self) -> str:
@@ -76,7 +77,10 @@ class TaskInstanceIdentity:
 
     @property
     def generation(self) -> str:
-        return str(self.max_tries)
+        """Changes with each Clear, never with a retry: a Clear sets ``max_tries`` to
+        ``try_number + retries`` (left as it is when the scheduler cannot find the task), and
+        clearing a finished run raises the run's ``clear_number``; one of the two always moves."""
+        return f"{self.max_tries}.{self.clear_number}"
 
     def annotations(self) -> dict[str, str]:
         return {TASK_INSTANCE_ANNOTATION: self.digest, GENERATION_ANNOTATION: self.generation}

@@ -26,7 +26,10 @@ class _TaskLogHandler(logging.Handler):
         self.entries: list[dict[str, Any]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name.startswith("airflow.task.") and PROVIDER_PACKAGE in record.name:
+        # Operators' and hooks' loggers are airflow.task.<...>; a trigger's is its class path.
+        if (record.name.startswith("airflow.task.") and PROVIDER_PACKAGE in record.name) or record.name.startswith(
+            f"{PROVIDER_PACKAGE}.triggers."
+        ):
             self.entries.append(
                 {"event": record.getMessage(), "log_level": record.levelname.lower(), "logger": record.name}
             )

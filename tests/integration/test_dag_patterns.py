@@ -110,9 +110,12 @@ def _clear_and_rerun(dag: Any, run: Any) -> Any:
 
     with create_session() as session:
         dag_run = session.scalars(select(DagRun).where(DagRun.run_id == run.run_id)).one()
-        clear_task_instances(list(dag_run.get_task_instances(session=session)), session, DagRunState.RUNNING)
+        # As the UI's Clear does: the finished run goes back to queued (and its clear_number up by one).
+        clear_task_instances(list(dag_run.get_task_instances(session=session)), session, DagRunState.QUEUED)
     with create_session() as session:
         dag_run = session.scalars(select(DagRun).where(DagRun.run_id == run.run_id)).one()
+        dag_run.state = DagRunState.RUNNING  # what the scheduler does next with a queued run
+        session.commit()
         # What dag.test() schedules with: the serialized DAG from 3.1, the DAG itself on 3.0.
         scheduler_dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
         dag_run.dag = scheduler_dag if AIRFLOW_V_3_1_PLUS else dag

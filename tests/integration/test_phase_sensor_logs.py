@@ -6,9 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import pytest
+
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.job_logs import REPEATED_MARK
 from airflow_provider_modelarts.sensors.training_job_phase import ModelArtsTrainingJobPhaseSensor
+from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.integration.airflow_context import TaskInstanceRuns
 from tests.log_capture import capture_task_logs
 
@@ -46,6 +49,7 @@ def test_pokes_print_each_line_once_in_order(emu: ModelArtsEmulator) -> None:
     assert streamed(entries) == [f"[worker-0] {line}" for line in LINES]
 
 
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="the task state store exists from Airflow 3.3")
 def test_reschedules_with_a_task_state_store_repeat_nothing(emu: ModelArtsEmulator) -> None:
     job_id = job_with_log(emu)
     runs = TaskInstanceRuns(task_id="wait")

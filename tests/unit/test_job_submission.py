@@ -58,7 +58,7 @@ def test_a_first_try_creates_the_job_under_the_users_name_with_its_annotations()
     assert plan.body["metadata"]["annotations"] == {
         "fault-tolerance/job-retry-num": "2",
         TASK_INSTANCE_ANNOTATION: identity().digest,
-        GENERATION_ANNOTATION: "3",
+        GENERATION_ANNOTATION: "3.0",
     }
     assert before == BODY  # the user's body is never changed
 
@@ -90,7 +90,7 @@ def test_a_clear_trains_again_even_after_a_completed_job() -> None:
     plan = plan_submission(BODY, identity(try_number=4, max_tries=6), [earlier], earlier)
     assert plan.action is Action.CREATE and plan.body is not None
     assert plan.body["metadata"]["name"] == "resnet-train-try4"
-    assert plan.body["metadata"]["annotations"][GENERATION_ANNOTATION] == "6"
+    assert plan.body["metadata"]["annotations"][GENERATION_ANNOTATION] == "6.0"
     assert "cleared" in plan.reason
 
 
@@ -134,3 +134,12 @@ def test_the_task_instance_digest_names_the_instance_not_the_try() -> None:
 def test_on_name_conflict_names_what_is_allowed() -> None:
     with pytest.raises(ModelArtsValidationError, match="on_name_conflict"):
         validate_on_name_conflict("rename")
+
+
+def test_a_clear_of_a_finished_run_is_seen_even_when_max_tries_did_not_move() -> None:
+    """Airflow leaves max_tries as it is when its scheduler cannot find the task; clearing a
+    finished run still raises the run's clear_number."""
+    earlier = job("resnet-train", "Completed", identity(try_number=1, max_tries=1))
+    cleared = TaskInstanceIdentity("dag", "train", "manual__2026-11-26", -1, 2, 1, clear_number=1)
+    plan = plan_submission(BODY, cleared, [earlier], earlier)
+    assert plan.action is Action.CREATE and "cleared" in plan.reason
