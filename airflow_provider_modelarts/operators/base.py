@@ -109,6 +109,15 @@ def warn_if_large(log: _WarningLog, value: Any, how_to_narrow: str, key: str = "
     return size
 
 
+def clear_number(context: Mapping[str, Any]) -> int:
+    """How many times the task's DAG run was cleared (Airflow raises it when a finished run is
+    cleared; 0 when the context has no DAG run). With ``max_tries``, which a Clear sets to
+    ``try_number + retries`` but leaves alone when the scheduler cannot find the task, it tells a
+    Clear from a task retry, which changes neither."""
+    value = getattr(context.get("dag_run"), "clear_number", 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 class ModelArtsTaskMixin:
     """Mixed into the ModelArts operators and the sensor, before the Airflow base class.
 

@@ -37,6 +37,7 @@ from airflow_provider_modelarts.links import (
 from airflow_provider_modelarts.operators.base import (
     ModelArtsTaskMixin,
     XComFields,
+    clear_number,
     resolved_at_runtime,
     validate_xcom_fields,
 )
@@ -217,7 +218,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
             map_index=ti.map_index if ti.map_index is not None else -1,
             try_number=ti.try_number,
             max_tries=ti.max_tries,
-            clear_number=_clear_number(context),
+            clear_number=clear_number(context),
         )
         name = str(body["metadata"]["name"])
         candidates = list(hook.iter_training_jobs_v2(name=search_name(body), workspace_id=self.workspace_id))
@@ -490,12 +491,6 @@ def _resolved_at_runtime_anywhere(value: object) -> bool:
     if isinstance(value, (list, tuple)):
         return any(_resolved_at_runtime_anywhere(item) for item in value)
     return False
-
-
-def _clear_number(context: Context) -> int:
-    """How many times the task's DAG run was cleared (0 when the context has no DAG run)."""
-    value = getattr(context.get("dag_run"), "clear_number", 0)
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _flag(value: object, parameter: str) -> bool:

@@ -34,6 +34,7 @@ from airflow_provider_modelarts.links import (
 from airflow_provider_modelarts.operators.base import (
     ModelArtsTaskMixin,
     XComFields,
+    clear_number,
     known_at_parse_time,
     resolved_at_runtime,
     select_fields,
@@ -192,10 +193,11 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         """
         key = f"{PINNED_VERSION_KEY}:{job_id}"
         max_tries = int(context["ti"].max_tries)
+        clears = clear_number(context)
         store = task_state_store(context)
         pins: dict[str, Any] = self.__dict__.setdefault("_pins_without_store", {})
         stored = store.get(key) if store is not None else pins.get(key)
-        if isinstance(stored, dict) and self._pin_is_current(stored, max_tries):
+        if isinstance(stored, dict) and self._pin_is_current(stored, max_tries, clears):
             return api.validate_id(stored.get("version_id"), "version_id")
         version_id = self._latest_version(hook, job_id)
         # Said only when known: a pin in the earlier format cannot tell a Clear from an edit of retries.
@@ -206,14 +208,14 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
             version_id,
             " (the task was cleared since the last pin)" if cleared else "",
         )
-        pin: dict[str, Any] = {"version_id": version_id, "max_tries": max_tries}
+        pin: dict[str, Any] = {"version_id": version_id, "max_tries": max_tries, "clear_number": clears}
         if store is not None:
             store.set(key, pin)
         else:
             pins[key] = pin
         return version_id
 
-    def _pin_is_current(self, pin: dict[str, Any], max_tries: int) -> bool:
+    def _pin_is_current(self, pin: dict[str, Any], max_tries: int, clears: int = 0) -> bool:
         """Whether ``pin`` was made since the task instance was last cleared.
 
         Airflow 3.3 keeps task state across a Clear, and a Clear is the user asking for the wait
@@ -221,10 +223,12 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         A Clear sets ``max_tries`` to ``try_number + retries`` (``clear_task_instances``), which
         differs from the value before as long as ``retries`` was not lowered by at least the tries
         run since; retries, reschedules and deferrals leave it alone, and so does an edit of the
-        DAG's ``retries`` without a Clear (Airflow does not update ``max_tries`` then).
+        DAG's ``retries`` without a Clear (Airflow does not update ``max_tries`` then). Clearing a
+        finished run also raises the run's ``clear_number``, which catches the Clears that leave
+        ``max_tries`` alone (:func:`~airflow_provider_modelarts.operators.base.clear_number`).
         """
         if "max_tries" in pin:
-            return bool(pin["max_tries"] == max_tries)
+            return bool(pin["max_tries"] == max_tries and pin.get("clear_number", clears) == clears)
         # A pin stored by an earlier release: the try number of the last Clear, ``max_tries - retries``.
         return bool(pin.get("clear_generation") == max_tries - int(self.retries or 0))
 

@@ -532,7 +532,7 @@ def test_a_pin_stored_in_the_earlier_format_is_kept_until_a_clear(emu: ModelArts
     assert check() == job["version_id"]
     runs.clear()
     assert check() == newer["version_id"]
-    assert runs.store.get(key) == {"version_id": newer["version_id"], "max_tries": runs.max_tries}
+    assert runs.store.get(key) == {"version_id": newer["version_id"], "max_tries": runs.max_tries, "clear_number": 0}
 
 
 # -- review fixes: a misspelt xcom_fields warns -----------------------------------------------------------
