@@ -27,6 +27,9 @@ from typing import Any, Protocol
 from airflow_provider_modelarts import v2
 from airflow_provider_modelarts.exceptions import ModelArtsError
 
+#: Passes over the logs not yet read to their end, once the job ended, before giving up on them
+#: (each request has the hook's own retries too).
+DRAIN_ATTEMPTS = 3
 #: Lines of each task's log a failure message quotes.
 FAILURE_TAIL_LINES = 20
 REPEATED_MARK = "(repeated) "
@@ -123,20 +126,38 @@ class JobLogFollower:
         """
         ended = _has_ended(job)
         printed = 0
-        for task in _tasks_of(job):
-            follow = self.tasks.setdefault(task, TaskFollow())
-            while not follow.exhausted:
-                self.requests += 1
-                cursor, lines = self.reader.follow_training_job_log(self.training_job_id, task, follow.cursor)
-                printed += self._print(task, follow, cursor, lines)
-                reached_end = len(lines) < cursor.page_size - 1  # one line may be a dropped repeat
-                if reached_end:
-                    self.caught_up.add(task)
-                # While the job runs: one request per task per poll. Once it ended: to the end.
-                if not ended:
-                    break
-                if reached_end:
-                    follow.exhausted = True
+        errors: dict[str, ModelArtsError] = {}
+        # Once the job ended, the logs not read to their end get more passes: nothing reads them later.
+        for _ in range(DRAIN_ATTEMPTS if ended else 1):
+            errors = {}
+            for task in _tasks_of(job):
+                try:  # one task's failed read never stops the others
+                    printed += self._poll_task(task, ended)
+                except ModelArtsError as error:
+                    errors[task] = error
+            if not errors:
+                break
+        if errors:
+            failed_task, failure = next(iter(errors.items()))
+            what = "lines of its log may be missing" if ended else "it is read again at the next check"
+            raise LogReadError(failed_task, failure, what) from failure
+        return printed
+
+    def _poll_task(self, task: str, ended: bool) -> int:
+        follow = self.tasks.setdefault(task, TaskFollow())
+        printed = 0
+        while not follow.exhausted:
+            self.requests += 1
+            cursor, lines = self.reader.follow_training_job_log(self.training_job_id, task, follow.cursor)
+            printed += self._print(task, follow, cursor, lines)
+            reached_end = len(lines) < cursor.page_size - 1  # one line may be a dropped repeat
+            if reached_end:
+                self.caught_up.add(task)
+            # While the job runs: one request per task per poll. Once it ended: to the end.
+            if not ended:
+                break
+            if reached_end:
+                follow.exhausted = True
         return printed
 
     def _print(self, task: str, follow: TaskFollow, cursor: v2.TaskLogCursor, lines: list[str]) -> int:
@@ -151,6 +172,15 @@ class JobLogFollower:
                 self.emit(prefix + line)
         follow.cursor, follow.printing = cursor, False
         return len(lines)
+
+
+class LogReadError(ModelArtsError):
+    """A task's log could not be read (the hook's retries spent); says what that means for the
+    task log. The wait goes on: a log is a convenience, never a reason to fail the training."""
+
+    def __init__(self, task: str, error: ModelArtsError, consequence: str) -> None:
+        super().__init__(f"the log of task {task} could not be read ({error}); {consequence}")
+        self.task = task
 
 
 def read_log_tail(reader: LogReader, training_job_id: str, tasks: Iterable[str]) -> dict[str, list[str]]:

@@ -7,8 +7,10 @@ first looks for the jobs earlier tries of the same task instance created, then d
 * an earlier job of the same *generation* (no Clear since) that is still active: reconnect to it
   and wait, whatever the try (a retry, or a rerun after a worker crash);
 * one that Completed: do not train again; its result is the task's result;
-* one that ended otherwise (Failed, Abnormal, Terminated) or was deleted: create a new job, under a
-  derived name (``<name>-try<N>``), since a job name is unique in a project;
+* one that ended otherwise (Failed, Abnormal, Terminated), is being terminated (Terminating: mostly
+  this task's own ``on_kill``), or was deleted: create a new job, under a derived name
+  (``<name>-<digest>-try<N>``, unique to the task instance and try), since a job name is unique in
+  a project;
 * an earlier job of an older generation: the user cleared the task and expects training again:
   create a new job under a derived name (the old one was terminated when the Clear killed the
   task, if ``terminate_on_kill``);
@@ -165,7 +167,9 @@ def plan_submission(
         phase = v2.parse_phase(v2.phase_of(latest) or "")
         job_id, job_name = v2.job_row(latest)["id"], v2.job_row(latest)["name"]
         same_generation = _annotation(latest, GENERATION_ANNOTATION) == identity.generation
-        if same_generation and (phase is None or phase.is_in_progress):
+        # A job Terminating was stopped (by this task's on_kill, mostly): it is going away, not back.
+        reconnectable = phase is None or (phase.is_in_progress and phase is not v2.JobPhase.TERMINATING)
+        if same_generation and reconnectable:
             return Plan(
                 Action.RECONNECT,
                 f"reconnecting to training job {job_id} ({job_name}), created by an earlier try",
@@ -182,7 +186,7 @@ def plan_submission(
             if not same_generation
             else f"training job {job_id} ({job_name}) of an earlier try ended {phase}: creating a new job"
         )
-        return Plan(Action.CREATE, why, body=_with_name(body, identity, _retry_name(name, identity)))
+        return Plan(Action.CREATE, why, body=_with_name(body, identity, retry_name(name, identity)))
     if name_holder is not None:
         holder_id = v2.job_row(name_holder)["id"]
         if on_name_conflict != "suffix":
@@ -190,13 +194,15 @@ def plan_submission(
         return Plan(
             Action.CREATE,
             f"the name {name!r} is taken by training job {holder_id}: creating the job under a derived name",
-            body=_with_name(body, identity, derived_name(name, f"-{identity.digest[:8]}-try{identity.try_number}")),
+            body=_with_name(body, identity, retry_name(name, identity)),
         )
     return Plan(Action.CREATE, f"creating training job {name!r}", body=_with_name(body, identity, name))
 
 
-def _retry_name(name: str, identity: TaskInstanceIdentity) -> str:
-    return derived_name(name, f"-try{identity.try_number}")
+def retry_name(name: str, identity: TaskInstanceIdentity) -> str:
+    """The name of a job a later try creates: ``<name>-<8 digest characters>-try<N>``, unique to the
+    task instance and the try (mapped tasks and other runs may share ``name``), cut to 64 characters."""
+    return derived_name(name, f"-{identity.digest[:8]}-try{identity.try_number}")
 
 
 def _with_name(body: Mapping[str, Any], identity: TaskInstanceIdentity, name: str) -> dict[str, Any]:

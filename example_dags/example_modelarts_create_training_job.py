@@ -7,7 +7,7 @@ holds real credentials and the OBS paths, flavor and engine below are yours.
 
 What the task does across tries (see ``ModelArtsCreateTrainingJobOperator``): a retry reconnects to
 the job an earlier try created while it runs, does not train again after it Completed, and
-creates a new job (``<name>-try<N>``) only after a failed one; a Clear trains again. Marking the
+creates a new job (``<name>-<digest>-try<N>``) only after a failed one; a Clear trains again. Marking the
 task failed or success, or a timeout, terminates the job.
 """
 

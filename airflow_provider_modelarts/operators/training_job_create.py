@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow.providers.common.compat.sdk import AirflowException, conf
+import pendulum
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
 from airflow.sdk import BaseOperator
 
 from airflow_provider_modelarts import api, v2
@@ -40,6 +42,7 @@ from airflow_provider_modelarts.operators.base import (
     clear_number,
     resolved_at_runtime,
     validate_xcom_fields,
+    warn_missing_fields,
 )
 from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
 from airflow_provider_modelarts.phase_check import check_phase
@@ -77,10 +80,11 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
     **One job per task instance.** Before it creates anything, a try looks for the jobs earlier
     tries of the same task instance created (:mod:`~airflow_provider_modelarts.job_submission`): a
     retry, or a rerun after a worker crash, reconnects to a job still active and does not run a
-    Completed one again; only after a failed one does it create a new job, under a derived name
-    (``<name>-try<N>``). A name taken by a job this task did not create fails the task with a clear
-    message (``on_name_conflict="fail"``) or is replaced by a derived one (``"suffix"``). A
-    **Clear** trains again (the user asks for the task to run again), under a derived name.
+    Completed one again; only after a failed (or stopped) one does it create a new job, under a
+    derived name (``<name>-<digest>-try<N>``, unique to the task instance). A name taken by a job
+    this task did not create fails the task with a clear message (``on_name_conflict="fail"``) or
+    is replaced by a derived one (``"suffix"``). A **Clear** trains again (the user asks for the
+    task to run again), under a derived name.
 
     **Before the wait**, the job id is recorded: in the XCom ``training_job_id``, in the task's
     "ModelArts Console" link, and (Airflow 3.3+) in the task state store.
@@ -192,6 +196,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         # Set once the job is known: on_kill terminates it; lineage reads the job's data.
         self.training_job_id: str | None = None
         self._last_job: dict[str, Any] | None = None
+        self._job_workspace: str | None = None
 
     # ------------------------------------------------------------------ submit or reconnect
 
@@ -221,7 +226,8 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
             clear_number=clear_number(context),
         )
         name = str(body["metadata"]["name"])
-        candidates = list(hook.iter_training_jobs_v2(name=search_name(body), workspace_id=self.workspace_id))
+        workspace = self._workspace_of(body, hook)
+        candidates = list(hook.iter_training_jobs_v2(name=search_name(body), workspace_id=workspace))
         stored = self._stored_job(context, hook)
         if stored is not None:  # its record's annotations win over what the search showed
             stored_id = v2.job_row(stored)["id"]
@@ -240,6 +246,25 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
             sent = (job.get("metadata") or {}).get("annotations") or {}
         self._record(context, hook, job, {key: sent[key] for key in OWN_ANNOTATIONS if key in sent})
         return job, plan
+
+    def _workspace_of(self, body: dict[str, Any], hook: ModelArtsHook) -> str | None:
+        """The workspace the job is created and looked for in, written into ``body``: the body's
+        ``metadata.workspace_id``, else the operator's ``workspace_id``, else the connection's
+        (else none: the API's default, ``"0"``). The create and the lookups must agree on it, or
+        a retry would not find the job an earlier try made."""
+        metadata = body["metadata"]
+        given = metadata.get("workspace_id")
+        if given is not None and self.workspace_id is not None and given != self.workspace_id:
+            raise ModelArtsValidationError(
+                "job.metadata.workspace_id",
+                f"the operator's workspace_id {self.workspace_id!r}, or left out (the two must agree)",
+                given,
+            )
+        workspace = given or self.workspace_id or hook.settings.workspace_id
+        if workspace is not None:
+            metadata["workspace_id"] = workspace
+        self._job_workspace = workspace
+        return workspace
 
     def _stored_job(self, context: Context, hook: ModelArtsHook) -> dict[str, Any] | None:
         """The job the task state store (Airflow 3.3+) names, read again; ``None`` if none or gone.
@@ -323,7 +348,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
                 modelarts_conn_id=self.modelarts_conn_id,
                 region=self.region,
                 project_id=self.project_id,
-                workspace_id=self.workspace_id,
+                workspace_id=self._job_workspace,  # where the shared search finds the job
                 poll_interval=self.poll_interval,
                 end_time=None,
                 retry_limit=self.modelarts_retry_limit,
@@ -337,7 +362,16 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
                 terminate_on_kill=self.terminate_on_kill,
             ),
             method_name="execute_complete",
+            # Airflow bounds a deferral only by the timeout it is given: the rest of execution_timeout.
+            timeout=self._remaining_execution_time(context),
         )
+
+    def _remaining_execution_time(self, context: Context) -> timedelta | None:
+        if self.execution_timeout is None:
+            return None
+        started = getattr(context["ti"], "start_date", None)
+        spent = pendulum.now("UTC") - started if started is not None else timedelta(0)
+        return max(self.execution_timeout - spent, timedelta(seconds=1))
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         """Resume after the deferral. A deferral that timed out (``execution_timeout``) ends the
@@ -368,6 +402,9 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
                 return self._finish(hook, "success" if status == "success" else "failed", message, self._last_job)
             finally:
                 hook.close()
+        if status == "failed":
+            # No job read (it does not exist, or an error no retry can fix): as in the worker's wait.
+            raise AirflowFailException(message)
         # "error": an outage outlasted max_outage; this fails the try, so task retries apply.
         raise AirflowException(message)
 
@@ -412,6 +449,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         summary = compact_summary(job, self._console_url())
         if self.xcom_fields is None:
             return summary
+        warn_missing_fields(self.log, [summary], self.xcom_fields, "the job's summary")
         return {name: summary[name] for name in self.xcom_fields if name in summary}
 
     def _console_url(self) -> str | None:
@@ -443,8 +481,27 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         return self.get_openlineage_facets_on_complete(task_instance)
 
 
+#: The most the default XCom value may weigh (serialised as JSON).
+COMPACT_XCOM_LIMIT_BYTES = 4096
+# Per-task exit codes kept when a job has so many tasks that all of them would pass that limit.
+_MOST_TASK_STATUSES = 32
+
+
 def compact_summary(job: Mapping[str, Any], console_url: str | None) -> dict[str, Any]:
-    """What the operator pushes by default: small, and what a downstream task needs."""
+    """What the operator pushes by default: small (at most 4 KB), and what a downstream task needs.
+
+    A job of many nodes has one exit code per task: past the limit, only the tasks that did not
+    exit 0 are kept (the first 32), with ``task_count`` saying how many there were.
+    """
+    summary = _compact(job, console_url)
+    if len(json.dumps(summary)) > COMPACT_XCOM_LIMIT_BYTES:
+        statuses = summary["task_statuses"]
+        summary["task_count"] = len(statuses)
+        summary["task_statuses"] = [entry for entry in statuses if entry["exit_code"] != 0][:_MOST_TASK_STATUSES]
+    return summary
+
+
+def _compact(job: Mapping[str, Any], console_url: str | None) -> dict[str, Any]:
     summary = v2.job_summary(job)
     return {
         "id": summary["id"],

@@ -276,8 +276,18 @@ class _TriggerLogs:
             hook, trigger.condition.training_job_id, trigger.log.info, state=state, save=trigger.save_log_state
         )
         self.log = trigger.log
+        self.interval = trigger.poll_interval
+        self.last_poll: float | None = None
 
     async def poll(self, job: dict[str, Any]) -> None:
+        """Print the new lines: at most once per the trigger's own ``poll_interval`` while the job
+        runs (the shared rounds may come faster, paced by another trigger's shorter interval), and
+        to the end of each log once it ended."""
+        now = time.monotonic()
+        running = not v2.is_terminal_phase(v2.phase_of(job) or "")
+        if running and self.last_poll is not None and now - self.last_poll < self.interval:
+            return
+        self.last_poll = now
         try:
             await _in_thread(lambda: self.follower.poll(job))
         except ModelArtsError as error:  # the log is a convenience: never fail the wait for it

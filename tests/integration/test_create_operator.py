@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -182,10 +183,10 @@ def test_a_retry_after_a_failed_job_creates_a_new_one_under_a_derived_name(
     with pytest.raises(ModelArtsTrainingJobFailedError):
         operator("it-again-1", print_log=False).execute(runs.context())
     runs.retry()
-    emu.set_create_plan("it-again-1-try2", RUNS_THEN_COMPLETES)
+    emu.set_create_plan("it-again-1-", RUNS_THEN_COMPLETES)  # the retry's job: it-again-1-<digest>-try2
     result = operator("it-again-1", print_log=False).execute(runs.context())
-    assert result["name"] == "it-again-1-try2" and result["phase"] == "Completed"
-    assert sorted(job.name for job in jobs_named_like(emu, "it-again-1")) == ["it-again-1", "it-again-1-try2"]
+    assert re.fullmatch(r"it-again-1-[0-9a-f]{8}-try2", result["name"]) and result["phase"] == "Completed"
+    assert sorted(job.name for job in jobs_named_like(emu, "it-again-1")) == ["it-again-1", result["name"]]
 
 
 def test_a_clear_trains_again_after_a_completed_job(emulator_time: ModelArtsEmulator, plans: None) -> None:
@@ -195,7 +196,7 @@ def test_a_clear_trains_again_after_a_completed_job(emulator_time: ModelArtsEmul
     first = operator("it-clear-1").execute(runs.context())
     runs.clear()
     second = operator("it-clear-1").execute(runs.context())
-    assert second["id"] != first["id"] and second["name"] == "it-clear-1-try2"
+    assert second["id"] != first["id"] and re.fullmatch(r"it-clear-1-[0-9a-f]{8}-try2", second["name"])
 
 
 def test_without_a_task_state_store_a_retry_still_finds_its_job_by_name(
