@@ -954,6 +954,9 @@ class E2E:
 
 STREAM_STEP = f"Streamed log lines visible while deferred ({CREATE_DAG_ID}.{TRAIN_TASK})"
 STREAM_ONCE_STEP = "Training run succeeds; each streamed line exactly once in the final task log"
+MARK_FAILED_STEP = "Mark as failed on a deferred task terminates the job" + (
+    "" if airflow_minor() >= (3, 3) else " (SKIPPED: Airflow below 3.3 never calls a trigger's on_kill)"
+)
 
 
 def headless_steps(e2e: E2E) -> list[Step]:
@@ -999,7 +1002,7 @@ def steps(e2e: E2E) -> list[Step]:
         Step(f"'{CONSOLE_LINK_NAME}' link on the {DEFERRED_TASK} page", e2e.check_console_link),
         Step(STREAM_STEP, e2e.check_streamed_log_while_deferred),
         Step(STREAM_ONCE_STEP, e2e.check_streamed_lines_once),
-        Step("Mark as failed on a deferred task terminates the job", e2e.mark_deferred_task_failed),
+        Step(MARK_FAILED_STEP, e2e.mark_deferred_task_failed),
         Step("Screenshots copied to docs/images/", e2e.publish_screenshots),
     ]
 
