@@ -12,12 +12,19 @@ What it does, in order (one PASS/FAIL line per step, exit code 1 on any failure)
    the Test button of the connection list (Airflow 3.3's form has none), tests it (success), saves a
    wrong secret key and tests again (APIGW.0301), and restores the right key (success again);
 5. triggers example_modelarts_training_jobs from the UI, waits for the run to succeed, checks that the
-   deferrable sensor really went through the triggerer, and checks the "ModelArts Console" link.
+   deferrable sensor really went through the triggerer, and checks the "ModelArts Console" link;
+6. triggers example_modelarts_create_training_job (REST API) and, while its ``train`` task is deferred,
+   finds the training job's streamed ``[worker-0]`` lines in the task log, through the REST API and on
+   the task's log page; then checks that the run succeeds with each line exactly once, in order;
+7. on Airflow 3.3+, triggers it again for a job that would run 10 minutes, and once ``train`` is
+   deferred and the job Running, uses the task's "Mark Task Instance as... > Failed" menu: the
+   emulator must receive the trigger's terminate (202) for that job. Below 3.3 Airflow never calls a
+   trigger's on_kill, so the step is skipped with that reason.
 
 ``--headless`` (run by every environment of ``make matrix``) skips the browser: the connection comes
-from ``AIRFLOW_CONN_MODELARTS_DEFAULT``, the DAG run is triggered through the REST API, and steps 2, 3
-and 5 (without the link) check the same things, among them the deferral to the separate
-``airflow triggerer`` process.
+from ``AIRFLOW_CONN_MODELARTS_DEFAULT``, the DAG run is triggered through the REST API, and steps 2, 3,
+5 (without the link) and 6 (REST API only) check the same things, among them the deferral to the
+separate ``airflow triggerer`` process.
 
 Screenshots of every step go to artifacts/e2e/; two of them are copied to docs/images/ for the README.
 Every process started here is stopped at the end, also on failure or Ctrl-C.
@@ -35,13 +42,14 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
 from typing import Any
 from urllib.parse import quote
 
 import requests
-from e2e_support import ProcessGroup, Step, StepReport, check, free_port, port_is_free, tail, wait_for
+from e2e_support import ProcessGroup, Step, StepFailed, StepReport, check, free_port, port_is_free, tail, wait_for
 from emulator_process import emulator_command, wait_until_ready
 
 try:
@@ -105,6 +113,31 @@ CONN_TYPE_NAME = "Huawei Cloud ModelArts"
 RELABELLED = {"login": "Access Key ID (AK) or user name", "password": "Secret Access Key (SK) or password"}
 REQUIRED_EXTRA_LABELS = ("Region", "Project ID", "Authentication", "ModelArts endpoint")
 CONSOLE_LINK_NAME = "ModelArts Console"
+# The training DAG: its `train` task creates a v2 job through the API, defers, and its trigger
+# streams the job's log lines into the task log as "[worker-0] <line>".
+CREATE_DAG_ID = "example_modelarts_create_training_job"
+TRAIN_TASK = "train"
+TRAINING_JOB_ID_XCOM = "training_job_id"
+LOG_TASK = "worker-0"
+# How the jobs the DAG creates run (emulator create plans, matched by the job name's prefix; the DAG
+# names a job "{params.model}-train-<ts>"). Emulated seconds, 3x faster than real ones: Running for
+# 150 s is 50 s real, so the log check and the browser look happen while the task is deferred.
+STREAM_MODEL = "resnet50"  # the DAG's default params.model
+STREAM_TIMELINE: list[list[Any]] = [["Creating", 3], ["Pending", 4], ["Running", 150], ["Completed", None]]
+STREAM_LINES = [
+    (2, "epoch 1/6 loss=2.3026 top1=0.112"),
+    (15, "epoch 2/6 loss=1.8731 top1=0.347"),
+    (35, "epoch 3/6 loss=1.4410 top1=0.518"),
+    (60, "epoch 4/6 loss=1.1205 top1=0.634"),
+    (95, "epoch 5/6 loss=0.9342 top1=0.701"),
+    (140, "epoch 6/6 loss=0.8127 top1=0.742"),
+]
+# A job that would run for 10 emulated minutes, until "Mark as failed" terminates it; its first
+# line is printed when Running begins, so a visible line means the job is Running.
+KILL_MODEL = "vit-kill"
+KILL_TIMELINE: list[list[Any]] = [["Creating", 3], ["Pending", 4], ["Running", 600], ["Completed", None]]
+KILL_LINES = [(0, "job started: training vit for 600 s")]
+MARK_AS_BUTTON = "Mark Task Instance as..."
 CONSOLE_URL = (
     "https://console.huaweicloud.com/modelarts/?region={region}"
     "#/trainingJobs/trainingjobDetail?jobId={job_id}&versionId={version_id}"
@@ -116,6 +149,10 @@ CLI_TIMEOUT = 120
 STACK_TIMEOUT = 180
 DAG_PARSE_TIMEOUT = 120
 DAG_RUN_TIMEOUT = 300
+DEFERRAL_TIMEOUT = 180
+ENDED_STATES = ("success", "failed", "upstream_failed", "skipped", "removed")
+STREAMED_LINE_TIMEOUT = 60
+TERMINATE_TIMEOUT = 60
 UI_TIMEOUT_MS = 30_000
 FINITE_ANIMATIONS_DONE = """() => document.getAnimations().every(
     (a) => a.playState !== "running" || a.effect?.getComputedTiming().iterations === Infinity)"""
@@ -150,6 +187,15 @@ def label_pattern(text: str) -> re.Pattern[str]:
     return re.compile(rf"^\s*{re.escape(text)}\s*\*?\s*$")
 
 
+def log_file_event(line: str) -> str:
+    """The message of one line of an Airflow 3 task log file (JSON lines; plain text kept as is)."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line
+    return str(record.get("event", line)) if isinstance(record, dict) else line
+
+
 class E2E:
     """The state shared by the steps: processes, URLs, the browser page and what earlier steps found."""
 
@@ -169,6 +215,7 @@ class E2E:
         self.deferred_seen: dict[str, Any] = {}
         self._token: str | None = None
         self.port_workarounds = 0
+        self.stream_run_id = ""
 
     # ------------------------------------------------------------------ plumbing
 
@@ -187,7 +234,8 @@ class E2E:
         return path
 
     def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Call the Airflow REST API as admin (used only to wait and to read evidence, never to act)."""
+        """Call the Airflow REST API as admin: to wait, to read evidence, and to trigger the runs that
+        the browser does not trigger itself."""
         if self._token is None:
             response = requests.post(
                 f"{self.base_url}/auth/token", json={"username": ADMIN_USER, "password": self.password}, timeout=10
@@ -340,6 +388,10 @@ class E2E:
         page.get_by_role("button", name="Sign in").click()
         expect(page).not_to_have_url(re.compile(r"/auth/login"))
         expect(page.get_by_role("button", name="Admin")).to_be_visible()
+        expect(page.get_by_role("heading", name="Welcome")).to_be_visible()
+        # The dashboard draws grey placeholders until its panels have loaded; the picture waits for them.
+        with contextlib.suppress(AssertionError):
+            expect(page.locator(".chakra-skeleton")).to_have_count(0, timeout=15_000)
         self.screenshot("logged-in")
 
     def open_connection_form(self) -> None:
@@ -452,6 +504,8 @@ class E2E:
     def trigger_dag_run(self) -> None:
         self.prepare_dag_run()
         page = self.page
+        # The connection test's toast would otherwise still be in the picture of the triggered run.
+        self.dismiss_toasts()
         page.get_by_role("link", name="Dags").first.click()
         page.get_by_role("link", name=DAG_ID).first.click()
         expect(page).to_have_url(re.compile(rf"/dags/{DAG_ID}$"))
@@ -493,16 +547,34 @@ class E2E:
         print(f"      task states: {task_states}")
         self.deferred_states = states
         if self._page is not None:
-            self.page.reload()
+            self.show_run(DAG_ID, self.run_id, final, DEFERRED_TASK)
             self.screenshot("dag-run-finished")
         if final != "success":
-            for task_id, state in task_states.items():
-                if state not in ("success", "skipped"):
-                    self.print_task_log(task_id)
+            self.print_failed_task_logs(DAG_ID, self.run_id)
         check(final == "success", f"DAG run {self.run_id} ended {final}: {task_states}")
 
-    def print_task_log(self, task_id: str) -> None:
-        task_dir = HOME / "logs" / f"dag_id={DAG_ID}" / f"run_id={self.run_id}" / f"task_id={task_id}"
+    def show_run(self, dag_id: str, run_id: str, state: str, task_id: str) -> None:
+        """Open the DAG run's page and wait until it shows the run in ``state``.
+
+        A bare ``page.reload()`` followed by a screenshot caught the React app before it had drawn
+        anything (a blank 11-dag-run-finished.png); this waits for the run's own heading and state.
+        """
+        page = self.page
+        page.goto(f"{self.base_url}/dags/{dag_id}/runs/{quote(run_id, safe='')}")
+        expect(page.get_by_role("button", name="Mark Dag Run as...")).to_be_visible()
+        expect(self.state_badge(state)).to_be_visible()
+        # A row of the task instance table, so the picture shows the tasks and not loading placeholders.
+        expect(page.get_by_role("link", name=task_id, exact=True).first).to_be_visible()
+
+    def print_failed_task_logs(self, dag_id: str, run_id: str) -> None:
+        run_path = f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}"
+        with contextlib.suppress(Exception):  # only diagnostics; the caller fails anyway
+            for ti in self.api_json(f"{run_path}/taskInstances")["task_instances"]:
+                if ti["state"] not in ("success", "skipped"):
+                    self.print_task_log(dag_id, run_id, ti["task_id"])
+
+    def print_task_log(self, dag_id: str, run_id: str, task_id: str) -> None:
+        task_dir = HOME / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
         for log_file in sorted(task_dir.glob("attempt=*.log*")):
             print(f"\n----- last 30 lines of {log_file.relative_to(HOME)} -----\n{tail(log_file, 30)}")
 
@@ -513,16 +585,7 @@ class E2E:
         check(trigger.get("classpath") == TRIGGER_CLASS, f"unexpected trigger while deferred: {trigger}")
         check(self.deferred_seen.get("triggerer_job"), "no triggerer job had picked the trigger up")
         # The task log of try 1 is stitched from the worker log and the triggerer's own log file.
-        ti = self.api_json(run_path)
-        log = self.api_json(f"{run_path}/logs/{ti['try_number']}?full_content=true")
-        events = [str(line.get("event", "")) for line in log.get("content", []) if isinstance(line, dict)]
-        trigger_logs = [event for event in events if re.search(r"\.log\.trigger\.\d+\.log$", event)]
-        if not trigger_logs:
-            # Airflow 3.0's log API does not name the files it stitched: read the triggerer's file itself.
-            task_dir = HOME / "logs" / f"dag_id={DAG_ID}" / f"run_id={self.run_id}" / f"task_id={DEFERRED_TASK}"
-            files = sorted(task_dir.glob(f"attempt={ti['try_number']}.log.trigger.*.log"))
-            trigger_logs = [str(path) for path in files]
-            events += [line for path in files for line in path.read_text().splitlines()]
+        events, trigger_logs = self.task_log_events(DAG_ID, self.run_id, DEFERRED_TASK)
         check(trigger_logs, "the task log has no triggerer part (attempt=N.log.trigger.<id>.log)")
         check(any("Trigger fired event" in event for event in events), "the triggerer log has no 'Trigger fired event'")
         # The sensor returns the version it pinned; it must be the one created for this run.
@@ -534,6 +597,25 @@ class E2E:
             f"      states {' -> '.join(self.deferred_states)}; trigger {trigger['classpath'].rsplit('.', 1)[-1]} "
             f"on triggerer job {self.deferred_seen['triggerer_job'].get('id')}; log {Path(trigger_logs[0]).name}"
         )
+
+    def task_log_events(self, dag_id: str, run_id: str, task_id: str) -> tuple[list[str], list[str]]:
+        """The events of the task's current try as the REST API serves them (what the UI shows),
+        and the triggerer log files among them (``attempt=N.log.trigger.<id>.log``)."""
+        ti_path = self.ti_path(dag_id, run_id, task_id)
+        try_number = self.api_json(ti_path)["try_number"]
+        log = self.api_json(f"{ti_path}/logs/{try_number}?full_content=true")
+        events = [str(line.get("event", "")) for line in log.get("content", []) if isinstance(line, dict)]
+        trigger_logs = [event for event in events if re.search(r"\.log\.trigger\.\d+\.log$", event)]
+        if not trigger_logs:
+            # Airflow 3.0's log API does not name the files it stitched: find the triggerer's files
+            # themselves, and add their events only if the API left them out (else each is there twice).
+            task_dir = HOME / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+            files = sorted(task_dir.glob(f"attempt={try_number}.log.trigger.*.log"))
+            trigger_logs = [str(path) for path in files]
+            file_events = [log_file_event(line) for path in files for line in path.read_text().splitlines()]
+            if not set(file_events) & set(events):
+                events += file_events
+        return events, trigger_logs
 
     def check_console_link(self) -> None:
         page = self.page
@@ -551,6 +633,194 @@ class E2E:
         print(f"      {CONSOLE_LINK_NAME} -> {link.get_attribute('href')}")
         shutil.copy(self.screenshot("console-link"), ARTIFACTS / "console-link.png")
 
+    # ------------------------------------------------------------------ steps: the training DAG
+
+    def ti_path(self, dag_id: str, run_id: str, task_id: str) -> str:
+        return f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}"
+
+    def ti_state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
+        state: str | None = self.api_json(self.ti_path(dag_id, run_id, task_id)).get("state")
+        return state
+
+    def start_training_run(self, model: str, timeline: list[list[Any]], lines: list[tuple[int, str]]) -> str:
+        """Plan how the job named ``{model}-train-...`` runs at the emulator, then trigger the
+        training DAG with ``params.model = model`` through the REST API; the run id."""
+        wait_for(
+            f"the DAG {CREATE_DAG_ID} to be parsed",
+            lambda: self.api("GET", f"/api/v2/dags/{CREATE_DAG_ID}").ok,
+            DAG_PARSE_TIMEOUT,
+        )
+        prefix = f"{model}-train"
+        plan = {"timeline": timeline, "logs": {LOG_TASK: [[second, text] for second, text in lines]}}
+        response = requests.put(f"{self.emulator['url']}/_emulator/v2/create-plans/{prefix}", json=plan, timeout=10)
+        check(response.ok, f"the emulator refused the create plan: HTTP {response.status_code} {response.text[:300]}")
+        # An explicit logical date: the DAG names the job after {{ ts_nodash }}, which needs one.
+        body = {"logical_date": datetime.now(timezone.utc).isoformat(), "conf": {"model": model}}
+        response = self.api("POST", f"/api/v2/dags/{CREATE_DAG_ID}/dagRuns", json=body)
+        check(response.ok, f"the trigger request failed: HTTP {response.status_code} {response.text[:500]}")
+        run_id = str(response.json()["dag_run_id"])
+        print(f"      triggered {CREATE_DAG_ID} run {run_id} with model {model!r} (create plan {prefix!r})")
+        return run_id
+
+    def wait_for_task_state(self, dag_id: str, run_id: str, task_id: str, wanted: str, timeout: float) -> None:
+        """Wait until the task instance is in ``wanted``; fail at once if it ends in another state."""
+        states: list[str] = []
+
+        def reached() -> bool:
+            self.processes.check_alive()
+            state = self.ti_state(dag_id, run_id, task_id)
+            if state and (not states or states[-1] != state):
+                states.append(state)
+                print(f"      {task_id}: {state}", flush=True)
+            check(
+                state == wanted or state not in ENDED_STATES,
+                f"{task_id} ended {state} without being {wanted} ({' -> '.join(states)})",
+            )
+            return state == wanted
+
+        try:
+            wait_for(f"{task_id} of {run_id} to be {wanted}", reached, timeout)
+        except StepFailed:
+            self.print_task_log(dag_id, run_id, task_id)
+            raise
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = DAG_RUN_TIMEOUT) -> str:
+        """The final state of a DAG run."""
+        run_path = f"/api/v2/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}"
+
+        def finished() -> str | None:
+            self.processes.check_alive()
+            state: str | None = self.api_json(run_path).get("state")
+            return state if state in ("success", "failed") else None
+
+        return wait_for(f"DAG run {run_id} to finish", finished, timeout)
+
+    def open_task_page(self, dag_id: str, run_id: str, task_id: str, state: str) -> None:
+        """The task instance page (its first tab is the task log), once its header shows ``state``."""
+        page = self.page
+        page.goto(f"{self.base_url}/dags/{dag_id}/runs/{quote(run_id, safe='')}/tasks/{task_id}")
+        expect(page.get_by_role("heading", name=task_id, exact=True)).to_be_visible()
+        expect(page.get_by_role("button", name=MARK_AS_BUTTON)).to_be_visible()
+        expect(self.state_badge(state)).to_be_visible()
+
+    def emulator_task_log(self, job_id: str) -> list[str]:
+        """The job's worker-0 log at the emulator right now (empty until the job is Running)."""
+        response = requests.get(
+            f"{self.emulator['url']}/_emulator/v2/training-jobs/{quote(job_id, safe='')}/logs/{LOG_TASK}", timeout=10
+        )
+        check(response.ok, f"the emulator has no log of job {job_id}: HTTP {response.status_code} {response.text}")
+        lines: list[str] = response.json()["lines"]
+        return lines
+
+    def check_streamed_log_while_deferred(self) -> None:
+        """Step 1: while ``train`` is deferred, the job's lines are in its task log (REST API and UI)."""
+        self.stream_run_id = run_id = self.start_training_run(STREAM_MODEL, STREAM_TIMELINE, STREAM_LINES)
+        self.wait_for_task_state(CREATE_DAG_ID, run_id, TRAIN_TASK, "deferred", DEFERRAL_TIMEOUT)
+        expected = [f"[{LOG_TASK}] {text}" for _, text in STREAM_LINES]
+
+        def streamed_while_deferred() -> list[str] | None:
+            events, _ = self.task_log_events(CREATE_DAG_ID, run_id, TRAIN_TASK)
+            found = [line for line in expected if any(line in event for event in events)]
+            # Read after the log: lines found while the task is still deferred came while deferred.
+            state = self.ti_state(CREATE_DAG_ID, run_id, TRAIN_TASK)
+            check(state == "deferred", f"{TRAIN_TASK} is {state}, no longer deferred; streamed lines so far: {found}")
+            return found or None
+
+        found = wait_for(
+            f"a streamed {LOG_TASK} line in the task log of the deferred {TRAIN_TASK}",
+            streamed_while_deferred,
+            STREAMED_LINE_TIMEOUT,
+            interval=2.0,
+        )
+        print(f"      REST task log while deferred: {len(found)} streamed line(s), first {found[0]!r}")
+        if self._page is not None:
+            page = self.page
+            self.open_task_page(CREATE_DAG_ID, run_id, TRAIN_TASK, "deferred")
+            line = page.get_by_text(found[0]).first
+            expect(line).to_be_visible()
+            expect(line).to_contain_text(found[0])
+            line.scroll_into_view_if_needed()
+            self.screenshot("streamed-log-while-deferred")
+        state = self.ti_state(CREATE_DAG_ID, run_id, TRAIN_TASK)
+        check(state == "deferred", f"{TRAIN_TASK} is {state} after the log check; the lines may have come later")
+        print(f"      {TRAIN_TASK} still deferred after the check")
+
+    def check_streamed_lines_once(self) -> None:
+        """Step 1, end: the run succeeds and every line of the job's log is in the task log exactly once, in order."""
+        run_id = self.stream_run_id
+        final = self.wait_for_run(CREATE_DAG_ID, run_id)
+        if final != "success":
+            self.print_failed_task_logs(CREATE_DAG_ID, run_id)
+        check(final == "success", f"DAG run {run_id} of {CREATE_DAG_ID} ended {final}")
+        events, trigger_logs = self.task_log_events(CREATE_DAG_ID, run_id, TRAIN_TASK)
+        check(trigger_logs, "the final task log has no triggerer part (attempt=N.log.trigger.<id>.log)")
+        # Counted by the line's text, so a "[worker-0] (repeated) ..." copy counts too.
+        counts = {text: sum(1 for event in events if text in event) for _, text in STREAM_LINES}
+        wrong = {text: count for text, count in counts.items() if count != 1}
+        check(not wrong, f"streamed lines not exactly once in the final task log: {wrong}")
+        positions = [next(i for i, event in enumerate(events) if text in event) for _, text in STREAM_LINES]
+        check(positions == sorted(positions), f"streamed lines out of order in the task log: {positions}")
+        print(f"      {len(counts)} streamed lines, each exactly once and in order, in the final task log")
+        if self._page is not None:
+            self.open_task_page(CREATE_DAG_ID, run_id, TRAIN_TASK, "success")
+            last = self.page.get_by_text(f"[{LOG_TASK}] {STREAM_LINES[-1][1]}").first
+            expect(last).to_be_visible()
+            last.scroll_into_view_if_needed()
+            self.screenshot("streamed-log-after-success")
+
+    def mark_deferred_task_failed(self) -> None:
+        """Step 2: "Mark as failed" on the deferred ``train`` terminates its job (the trigger's on_kill)."""
+        if airflow_minor() < (3, 3):
+            print(
+                f"      skipped on Airflow {'.'.join(map(str, airflow_minor()))}: Airflow below 3.3 never calls a "
+                "trigger's on_kill, so marking a deferred task failed cannot terminate the job"
+            )
+            return
+        run_id = self.start_training_run(KILL_MODEL, KILL_TIMELINE, KILL_LINES)
+        self.wait_for_task_state(CREATE_DAG_ID, run_id, TRAIN_TASK, "deferred", DEFERRAL_TIMEOUT)
+        ti_path = self.ti_path(CREATE_DAG_ID, run_id, TRAIN_TASK)
+        job_id = str(self.api_json(f"{ti_path}/xcomEntries/{TRAINING_JOB_ID_XCOM}").get("value") or "")
+        check(job_id, f"no {TRAINING_JOB_ID_XCOM} XCom on the deferred {TRAIN_TASK}")
+        wait_for(f"training job {job_id} to be Running", lambda: self.emulator_task_log(job_id), STREAMED_LINE_TIMEOUT)
+        check(self.ti_state(CREATE_DAG_ID, run_id, TRAIN_TASK) == "deferred", f"{TRAIN_TASK} is no longer deferred")
+        print(f"      training job {job_id} is Running; {TRAIN_TASK} is deferred")
+
+        page = self.page
+        self.open_task_page(CREATE_DAG_ID, run_id, TRAIN_TASK, "deferred")
+        page.get_by_role("button", name=MARK_AS_BUTTON).click()
+        page.get_by_role("menuitem", name="Failed").click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog.get_by_role("heading", name=re.compile(r"as failed", re.IGNORECASE))).to_be_visible()
+        confirm = dialog.get_by_role("button", name="Confirm")
+        expect(confirm).to_be_enabled()
+        self.screenshot("mark-deferred-task-failed-confirm")
+        confirm.click()
+        expect(dialog).to_be_hidden()
+        wait_for(
+            f"{TRAIN_TASK} to be failed",
+            lambda: self.ti_state(CREATE_DAG_ID, run_id, TRAIN_TASK) == "failed",
+            TERMINATE_TIMEOUT,
+        )
+
+        def terminated() -> dict[str, Any] | None:
+            response = requests.get(f"{self.emulator['url']}/_emulator/v2/terminations", timeout=10)
+            response.raise_for_status()
+            entries = [entry for entry in response.json()["terminations"] if entry.get("id") == job_id]
+            return entries[0] if entries else None
+
+        started = time.monotonic()
+        termination = wait_for(f"a terminate of training job {job_id} at the emulator", terminated, TERMINATE_TIMEOUT)
+        seconds = time.monotonic() - started
+        check(termination.get("status") == 202, f"the terminate was not accepted: {termination}")
+        check(termination.get("phase_before") == "Running", f"the job was not Running when terminated: {termination}")
+        print(f"      terminate of {job_id} received {seconds:.0f} s after the task was failed: {termination}")
+        # The job itself stopped running: its log ends with the SIGTERM a terminate sends.
+        last_line = (self.emulator_task_log(job_id) or [""])[-1]
+        check("received SIGTERM" in last_line, f"job {job_id}'s log does not end with the SIGTERM: {last_line!r}")
+        self.open_task_page(CREATE_DAG_ID, run_id, TRAIN_TASK, "failed")
+        expect(page.get_by_text(f"Terminated training job {job_id}")).to_be_visible()
+        self.screenshot("deferred-task-marked-failed")
+
     def publish_screenshots(self) -> None:
         DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
         for name in ("connection-form.png", "console-link.png"):
@@ -566,6 +836,10 @@ class E2E:
         # On timeout only the picture suffers; the assertions have their own waits.
         with contextlib.suppress(PlaywrightTimeoutError):
             self.page.wait_for_function(FINITE_ANIMATIONS_DONE, timeout=3_000)
+
+    def state_badge(self, state: str) -> Locator:
+        """A state badge showing ``state`` ("Success" from Airflow 3.3, "success" before)."""
+        return self.page.get_by_text(re.compile(rf"^\s*{re.escape(state)}\s*$", re.IGNORECASE)).first
 
     def label(self, text: str) -> Locator:
         return self.page.get_by_role("dialog").locator("label").filter(has_text=label_pattern(text))
@@ -678,6 +952,13 @@ class E2E:
         self.processes.stop_all()
 
 
+STREAM_STEP = f"Streamed log lines visible while deferred ({CREATE_DAG_ID}.{TRAIN_TASK})"
+STREAM_ONCE_STEP = "Training run succeeds; each streamed line exactly once in the final task log"
+MARK_FAILED_STEP = "Mark as failed on a deferred task terminates the job" + (
+    "" if airflow_minor() >= (3, 3) else " (SKIPPED: Airflow below 3.3 never calls a trigger's on_kill)"
+)
+
+
 def headless_steps(e2e: E2E) -> list[Step]:
     """The same Airflow stack and DAG run without a browser (``--headless``, one per matrix environment)."""
     return [
@@ -691,6 +972,8 @@ def headless_steps(e2e: E2E) -> list[Step]:
         Step(f"Trigger {DAG_ID} through the REST API", e2e.trigger_dag_run_by_api),
         Step("DAG run succeeds", e2e.wait_for_dag_run),
         Step(f"{DEFERRED_TASK} was deferred to the triggerer", e2e.check_deferral),
+        Step(STREAM_STEP, e2e.check_streamed_log_while_deferred),
+        Step(STREAM_ONCE_STEP, e2e.check_streamed_lines_once),
     ]
 
 
@@ -717,6 +1000,9 @@ def steps(e2e: E2E) -> list[Step]:
         Step("DAG run succeeds", e2e.wait_for_dag_run),
         Step(f"{DEFERRED_TASK} was deferred to the triggerer", e2e.check_deferral),
         Step(f"'{CONSOLE_LINK_NAME}' link on the {DEFERRED_TASK} page", e2e.check_console_link),
+        Step(STREAM_STEP, e2e.check_streamed_log_while_deferred),
+        Step(STREAM_ONCE_STEP, e2e.check_streamed_lines_once),
+        Step(MARK_FAILED_STEP, e2e.mark_deferred_task_failed),
         Step("Screenshots copied to docs/images/", e2e.publish_screenshots),
     ]
 
