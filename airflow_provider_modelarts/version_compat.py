@@ -101,6 +101,27 @@ def get_connection_quietly(hook: _ConnectionReader, conn_id: str) -> Connection:
     """
     if AIRFLOW_V_3_1_PLUS:
         return hook.get_connection(conn_id)
+    import sys
+
+    if hasattr(sys.modules.get("airflow.sdk.execution_time.task_runner"), "SUPERVISOR_COMMS"):
+        # In a task or the triggerer: what 3.0's get_connection_from_secrets does there, without
+        # the DeprecationWarning it writes into every task log (and the Task SDK masks the secrets).
+        from airflow.exceptions import AirflowNotFoundException
+        from airflow.sdk import Connection as TaskSDKConnection
+        from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
+
+        try:
+            found: Connection = TaskSDKConnection.get(conn_id=conn_id)
+        except AirflowRuntimeError as error:
+            if error.error.error == ErrorType.CONNECTION_NOT_FOUND:
+                raise AirflowNotFoundException(f"The conn_id `{conn_id}` isn't defined") from None
+            raise
+        from airflow.sdk.log import mask_secret
+
+        for secret in (found.password, found.extra):
+            if secret:
+                mask_secret(secret)
+        return found
     from airflow.models.connection import Connection as CoreConnection
 
     connection: Connection = CoreConnection.get_connection_from_secrets(conn_id)

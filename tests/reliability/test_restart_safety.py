@@ -160,7 +160,11 @@ def test_two_poke_sensors_on_one_job_each_get_their_own_outcome(emu: ModelArtsEm
         # Each sensor pinned the same version in its own task state, and pushed only its own XComs.
         assert context["ti"].xcom["version_id"] == job["version_id"]
         assert context["task_state_store"].values == {
-            f"modelarts_pinned_version_id:{job['job_id']}": {"version_id": job["version_id"], "max_tries": 0, "clear_number": 0}
+            f"modelarts_pinned_version_id:{job['job_id']}": {
+                "version_id": job["version_id"],
+                "max_tries": 0,
+                "clear_number": 0,
+            }
         }
     record_result("restart_safety", {"case": "two_poke_sensors_same_job", "outcome": "success"})
 
