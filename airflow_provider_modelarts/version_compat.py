@@ -106,7 +106,7 @@ def get_connection_quietly(hook: _ConnectionReader, conn_id: str) -> Connection:
     if hasattr(sys.modules.get("airflow.sdk.execution_time.task_runner"), "SUPERVISOR_COMMS"):
         # In a task or the triggerer: what 3.0's get_connection_from_secrets does there, without
         # the DeprecationWarning it writes into every task log (and the Task SDK masks the secrets).
-        from airflow.exceptions import AirflowNotFoundException
+        from airflow.providers.common.compat.sdk import AirflowNotFoundException
         from airflow.sdk import Connection as TaskSDKConnection
         from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
 
