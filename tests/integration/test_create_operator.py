@@ -18,6 +18,7 @@ import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
+from airflow_provider_modelarts.emulator import config as emulator_config
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.job_submission import NameConflictError
 from airflow_provider_modelarts.operators import training_job_create
@@ -307,13 +308,19 @@ def test_deferred_the_trigger_streams_the_log_and_the_task_resumes_with_the_resu
     assert isinstance(trigger, ModelArtsTrainingJobPhaseTrigger)
     classpath, kwargs = trigger.serialize()
     assert kwargs["print_log"] is True and kwargs["terminate_on_kill"] is True
-    assert "secret" not in json.dumps(kwargs).lower()
+    secrets = (
+        emulator_config.DEFAULT_SECRET_KEY,
+        emulator_config.DEFAULT_PASSWORD,
+        emulator_config.DEFAULT_SECURITY_TOKEN,
+    )
+    assert not any(secret in json.dumps(kwargs) for secret in secrets)  # trigger kwargs: ids only
     with capture_task_logs() as entries:
         event = asyncio.run(_run_trigger(ModelArtsTrainingJobPhaseTrigger(**kwargs), emu))
     assert event["status"] == "success"
     assert [line for line in printed_lines(entries) if "epoch" in line] == [f"[worker-0] {line}" for line in LINES]
     runs.resume()
     result = task.execute_complete(runs.context(), event)
+    assert not any(secret in json.dumps([event, runs.xcom, result], default=str) for secret in secrets)
     assert result["phase"] == "Completed" and result["outputs"] == {"train_url": f"{BUCKET}/models/it-defer-1/"}
     assert result["console_url"] and result["id"] in result["console_url"]  # restored after the resume
 
