@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.exceptions import ModelArtsError
 from airflow_provider_modelarts.job_wait import WaitCondition, status_codes, version_result
-from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, record_failed_check, validate_max_outage
+from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
+from airflow_provider_modelarts.triggers.shared_checks import shared_checks
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.polling import PollerKey
-
-_T = TypeVar("_T")
 
 
 class ModelArtsTrainingJobTrigger(BaseTrigger):
@@ -148,66 +145,41 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
             poller,
             watcher_id,
         ):
-            seen_round = poller.rounds_run
             snapshot: dict[str, Any] | None = None
-            while True:
-                remaining = None if self.end_time is None else self.end_time - time.time()
-                if remaining is not None and remaining <= 0:
-                    status = snapshot.get("status") if snapshot else None
-                    yield self._event("timeout", f"timed out waiting for {self._describe(status)}", snapshot)
-                    return
-                try:
-                    result = await _within(poller.next_status(watcher_id, seen_round), remaining)
-                    if result is None:
-                        continue  # the deadline passed while waiting: report it at the top of the loop
-                    seen_round, current = result
-                except ModelArtsError as error:
-                    # "failed" when no retry can fix it; a transient error (the hook's retries
-                    # spent) is ridden out up to max_outage, then "error" (task retries apply).
-                    outcome, message = self.condition.judge_error(error)
-                    if outcome == "error":
-                        rides_out, message = record_failed_check(self.outage, message)
-                        if rides_out:
-                            self.log.warning(message)
-                            # The round that failed is the latest: wait for the next one.
-                            seen_round = poller.rounds_run
-                            continue
-                    yield self._event(outcome, message)
-                    return
-                if self.outage.succeeded_check():
-                    self.log.info("%s answered again: the API outage is over", self._describe(None))
-                previous, snapshot = snapshot, current
-                verdict, message = self.condition.judge(int(current.get("status", -1)))
-                if verdict != "waiting":
-                    # The round's data goes into the event as is: the sensor reads the version
-                    # detail on the worker, so hundreds of triggers ending together cost the
-                    # triggerer no extra calls.
-                    yield self._event(verdict, message, current)
-                    return
-                # Log changes only: hundreds of triggers share one round, and a line from each of
-                # them on every round would cost the event loop more than the round itself.
-                if previous is None or previous.get("status") != current.get("status"):
-                    self.log.info("%s (shared check %d)", message, seen_round)
+            checks = shared_checks(
+                poller,
+                watcher_id,
+                self.end_time,
+                self.condition.judge_error,
+                self.outage,
+                self.log,
+                self._describe(None),
+            )
+            async with aclosing(checks):
+                async for check in checks:
+                    if check.timed_out:
+                        status = snapshot.get("status") if snapshot else None
+                        yield self._event("timeout", f"timed out waiting for {self._describe(status)}", snapshot)
+                        return
+                    if check.ended is not None:
+                        yield self._event(*check.ended)
+                        return
+                    current = check.snapshot
+                    assert current is not None
+                    previous, snapshot = snapshot, current
+                    verdict, message = self.condition.judge(int(current.get("status", -1)))
+                    if verdict != "waiting":
+                        # The round's data goes into the event as is: the sensor reads the version
+                        # detail on the worker, so hundreds of triggers ending together cost the
+                        # triggerer no extra calls.
+                        yield self._event(verdict, message, current)
+                        return
+                    # Log changes only: hundreds of triggers share one round, and a line from each
+                    # of them on every round would cost the event loop more than the round itself.
+                    if previous is None or previous.get("status") != current.get("status"):
+                        self.log.info("%s (shared check %d)", message, check.round)
 
     def _describe(self, status: object) -> str:
         if isinstance(status, int):
             return self.condition.describe(status)
         return f"training job {self.condition.job_id} version {self.condition.version_id}"
-
-
-async def _within(awaitable: Coroutine[Any, Any, _T], timeout: float | None) -> _T | None:
-    """``awaitable``'s result, or ``None`` once ``timeout`` seconds have passed.
-
-    Not ``asyncio.wait_for``: before Python 3.12 it can swallow a cancellation that arrives just as
-    the awaited result is ready, and a cancelled trigger would then keep polling.
-    """
-    task = asyncio.ensure_future(awaitable)
-    try:
-        done, _ = await asyncio.wait({task}, timeout=timeout)
-    except asyncio.CancelledError:
-        task.cancel()
-        raise
-    if not done:
-        task.cancel()
-        return None
-    return task.result()

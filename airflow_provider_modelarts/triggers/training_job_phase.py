@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -13,8 +14,8 @@ from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsError
 from airflow_provider_modelarts.job_submission import terminate_quietly
 from airflow_provider_modelarts.job_wait import PhaseWaitCondition
-from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, record_failed_check, validate_max_outage
-from airflow_provider_modelarts.triggers.training_job import _within
+from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
+from airflow_provider_modelarts.triggers.shared_checks import shared_checks
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -217,45 +218,40 @@ class ModelArtsTrainingJobPhaseTrigger(BaseTrigger):
             poller,
             watcher_id,
         ):
-            seen_round = poller.rounds_run
             job: dict[str, Any] | None = None
-            while True:
-                remaining = None if self.end_time is None else self.end_time - time.time()
-                if remaining is not None and remaining <= 0:
-                    phase = v2.phase_of(job) if job else None
-                    what = self.condition.describe(phase) if phase else self.condition.subject
-                    yield self._event("timeout", f"timed out waiting for {self.condition.subject}: {what}", job)
-                    return
-                try:
-                    result = await _within(poller.next_status(watcher_id, seen_round), remaining)
-                    if result is None:
-                        continue  # the deadline passed while waiting: report it at the top of the loop
-                    seen_round, current = result
-                except ModelArtsError as error:
-                    outcome, message = self.condition.judge_error(error)
-                    if outcome == "error":
-                        rides_out, message = record_failed_check(self.outage, message)
-                        if rides_out:
-                            self.log.warning(message)
-                            # The round that failed is the latest: wait for the next one.
-                            seen_round = poller.rounds_run
-                            continue
-                    yield self._event(outcome, message)
-                    return
-                if self.outage.succeeded_check():
-                    self.log.info("%s answered again: the API outage is over", self.condition.subject)
-                previous, job = job, current
-                if logs is not None:
-                    await logs.poll(current)
-                verdict, message = self.condition.judge_job(current)
-                if verdict != "waiting":
-                    if logs is not None:  # where the log was printed to, for the record
-                        await _in_thread(lambda: self.save_log_state(logs.follower.state()))
-                    yield self._event(verdict, message, current)
-                    return
-                # Log changes only: hundreds of triggers share one round.
-                if previous is None or v2.phase_of(previous) != v2.phase_of(current):
-                    self.log.info("%s (shared check %d)", message, seen_round)
+            checks = shared_checks(
+                poller,
+                watcher_id,
+                self.end_time,
+                self.condition.judge_error,
+                self.outage,
+                self.log,
+                self.condition.subject,
+            )
+            async with aclosing(checks):
+                async for check in checks:
+                    if check.timed_out:
+                        phase = v2.phase_of(job) if job else None
+                        what = self.condition.describe(phase) if phase else self.condition.subject
+                        yield self._event("timeout", f"timed out waiting for {self.condition.subject}: {what}", job)
+                        return
+                    if check.ended is not None:
+                        yield self._event(*check.ended)
+                        return
+                    current = check.snapshot
+                    assert current is not None
+                    previous, job = job, current
+                    if logs is not None:
+                        await logs.poll(current)
+                    verdict, message = self.condition.judge_job(current)
+                    if verdict != "waiting":
+                        if logs is not None:  # where the log was printed to, for the record
+                            await _in_thread(lambda: self.save_log_state(logs.follower.state()))
+                        yield self._event(verdict, message, current)
+                        return
+                    # Log changes only: hundreds of triggers share one round.
+                    if previous is None or v2.phase_of(previous) != v2.phase_of(current):
+                        self.log.info("%s (shared check %d)", message, check.round)
 
 
 async def _in_thread(function: Callable[[], _T]) -> _T:
