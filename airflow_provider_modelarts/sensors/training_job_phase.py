@@ -13,6 +13,7 @@ from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
+    AirflowSkipException,
     conf,
 )
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
@@ -184,6 +185,7 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
         if job is None:
             self._close_poke_hook()
             return condition, None, outage
+        self._last_phase = v2.phase_of(job)
         if self.print_log:
             self._follow_log(context, condition, job)
         if verdict == "failed":
@@ -243,7 +245,16 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
 
     def _execute(self, context: Context) -> Any:
         if not self.deferrable:
-            return super().execute(context)
+            try:
+                return super().execute(context)
+            except AirflowSensorTimeout as error:
+                self._skip_or_raise(self._timed_out(error))
+            except AirflowSkipException as error:
+                # BaseSensorOperator.execute skips a timeout under soft_fail with its own wording
+                # and no cause; every skip that poke raises has its cause.
+                if not (self.soft_fail and error.__cause__ is None):
+                    raise
+                self._skip_or_raise(self._timed_out(error))
         started = pendulum.now("UTC")
         try:
             # Check once first: a finished job needs no round trip through the triggerer.
@@ -289,9 +300,18 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
             try:
                 return super(BaseSensorOperator, self).resume_execution(next_method, next_kwargs, context)
             except TaskDeferralTimeout as error:
-                raise AirflowSensorTimeout(*error.args) from error
+                raise self._timed_out(error) from error
         except Exception as error:
             self._skip_or_raise(error)
+
+    def _timed_out(self, error: BaseException, last_phase: str | None = None) -> AirflowSensorTimeout:
+        """A timeout in any mode, worded the same (the v1 sensor's words): the timeout, the phases
+        awaited and the last phase seen."""
+        phase = last_phase or self.__dict__.get("_last_phase")
+        message = self._condition().timeout_message(self.timeout, phase if isinstance(phase, str) else None)
+        timed_out = AirflowSensorTimeout(message)
+        timed_out.__cause__ = error
+        return timed_out
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger's event: return the job summary, or raise."""
@@ -304,7 +324,7 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
         if status == "failed":
             raise AirflowFailException(message)
         if status == "timeout":
-            raise AirflowSensorTimeout(message)
+            raise self._timed_out(AirflowSensorTimeout(message), event.get("phase"))
         # "error": an outage outlasted max_outage; this fails the try, so task retries apply.
         raise AirflowException(message)
 

@@ -35,6 +35,7 @@ from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.airflow_names import (
     AirflowException,
     AirflowRescheduleException,
+    AirflowSensorTimeout,
     AirflowSkipException,
     TaskDeferred,
     deserialize,
@@ -480,3 +481,24 @@ def test_a_trigger_re_created_mid_outage_keeps_counting_from_the_outage_start(
     emu.clear_faults()
     assert event["status"] == "error" and "failing for 900.0 s" in event["message"]
     assert api_requests(emu) == 16  # 3 before the re-creation, 13 after: not 16 more
+
+
+def test_a_timeout_says_the_same_in_poke_and_deferrable_mode(emu: ModelArtsEmulator) -> None:
+    """Airflow words a poke-mode timeout itself and the trigger words its own: the sensor gives
+    both the one message (the timeout, the phases awaited and the last phase seen)."""
+    job = _job(emu, ("Running", None))
+    poke = _sensor(job, timeout=0.3, poke_interval=0.1)
+    with pytest.raises(AirflowSensorTimeout) as poked:
+        poke.execute(TaskInstanceRuns(task_id="wait").context())
+    deferred = _sensor(job, timeout=0.3, deferrable=True)
+    runs = TaskInstanceRuns(task_id="wait")
+    with pytest.raises(TaskDeferred) as deferral:
+        deferred.execute(runs.context())
+    trigger = deferral.value.trigger
+    assert isinstance(trigger, ModelArtsTrainingJobPhaseTrigger)
+    event = asyncio.run(_first_event(trigger))
+    assert event["status"] == "timeout"
+    with pytest.raises(AirflowSensorTimeout) as resumed:
+        deferred.resume_execution("execute_complete", {"event": event}, runs.context())
+    expected = f"Sensor has timed out after 0.3 s waiting for training job {job} to reach Completed; last check"
+    assert str(poked.value).startswith(expected) and str(poked.value) == str(resumed.value)
