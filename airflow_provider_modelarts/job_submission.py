@@ -215,6 +215,13 @@ def _with_name(body: Mapping[str, Any], identity: TaskInstanceIdentity, name: st
     return job
 
 
+def renamed(body: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """A copy of a planned create body under another name."""
+    job = copy.deepcopy(dict(body))
+    job["metadata"] = {**job["metadata"], "name": name}
+    return job
+
+
 def _annotation(job: Mapping[str, Any], key: str) -> str | None:
     metadata = job.get("metadata")
     annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None

@@ -14,7 +14,12 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_modelarts import api, v2
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError, ModelArtsValidationError
+from airflow_provider_modelarts.exceptions import (
+    ModelArtsDuplicateJobNameError,
+    ModelArtsError,
+    ModelArtsNotFoundError,
+    ModelArtsValidationError,
+)
 from airflow_provider_modelarts.job_logs import JobLogFollower, format_log_tail, read_log_tail
 from airflow_provider_modelarts.job_submission import (
     OWN_ANNOTATIONS,
@@ -23,6 +28,8 @@ from airflow_provider_modelarts.job_submission import (
     TaskInstanceIdentity,
     own_jobs,
     plan_submission,
+    renamed,
+    retry_name,
     search_name,
     terminate_quietly,
     validate_on_name_conflict,
@@ -237,9 +244,19 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         plan = plan_submission(body, identity, earlier, holder, self.on_name_conflict)
         self.log.info(sentence(plan.reason))
         if plan.action is Action.CREATE:
-            assert plan.body is not None
-            job = hook.create_training_job(plan.body)
-            sent = plan.body["metadata"]["annotations"]
+            create_body = plan.body
+            assert create_body is not None
+            try:
+                job = hook.create_training_job(create_body)
+            except ModelArtsDuplicateJobNameError:
+                # Taken since the lookup (mapped tasks sharing a name run in parallel): what
+                # on_name_conflict says for a name taken by another job.
+                if self.on_name_conflict != "suffix":
+                    raise
+                create_body = renamed(create_body, retry_name(name, identity))
+                self.log.info("The name %r was taken meanwhile: creating %r", name, create_body["metadata"]["name"])
+                job = hook.create_training_job(create_body)
+            sent = create_body["metadata"]["annotations"]
         else:
             assert plan.job is not None
             job = plan.job

@@ -260,3 +260,44 @@ def test_log_requests_respect_the_operators_poll_interval(
     asyncio.run(run_both(3.0))
     log_requests = [entry for entry in emu.stats()["requests"] if f"{job_id}/logs/" in entry["path"]]
     assert len(log_requests) == 1  # one task, one poll within its 5 s interval
+
+
+# -- second review: mapped tasks sharing a name, running in parallel --------------------------------
+
+
+@pytest.mark.parametrize("on_name_conflict", ["suffix", "fail"])
+def test_a_name_taken_between_the_lookup_and_the_create_follows_on_name_conflict(
+    emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, on_name_conflict: str
+) -> None:
+    """Map index 1 has searched (the name was free) when map index 0 creates under that name."""
+    from airflow_provider_modelarts.exceptions import ModelArtsDuplicateJobNameError
+    from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+    from tests.integration.airflow_context import TaskStateStore
+
+    name = f"rv-race-{on_name_conflict}"
+    emu.set_create_plan(name, RUNS)
+    store = TaskStateStore()
+    real_create = ModelArtsHook.create_training_job
+    sibling: list[dict[str, Any]] = []
+    started: list[bool] = []
+
+    def mapped(index: int) -> tuple[ModelArtsCreateTrainingJobOperator, dict[str, Any]]:
+        task = op(name, on_name_conflict=on_name_conflict, wait_for_completion=False)
+        return task, TaskInstanceRuns(task_id="train", map_index=index, store=store).context()
+
+    def create_after_sibling(self: ModelArtsHook, job: Any) -> dict[str, Any]:
+        if not started:  # the first create is map index 1's: map index 0 gets in first
+            started.append(True)
+            task, context = mapped(0)
+            sibling.append(task.execute(context))
+        return real_create(self, job)
+
+    monkeypatch.setattr(ModelArtsHook, "create_training_job", create_after_sibling)
+    task, context = mapped(1)
+    if on_name_conflict == "fail":
+        with pytest.raises(ModelArtsDuplicateJobNameError):
+            task.execute(context)
+        return
+    second = task.execute(context)
+    assert sibling[0]["name"] == name
+    assert re.fullmatch(rf"{name}-[0-9a-f]{{8}}-try1", second["name"]) and second["id"] != sibling[0]["id"]
