@@ -51,8 +51,8 @@ DAG_JOBS = {TRAINING_DAG: 1, FAILED_DAG: 2}
 FINAL_STATUS = {TRAINING_DAG: 10, FAILED_DAG: 11}
 # Sensors of each DAG on that job: the main DAG has a deferrable and a poke-mode one.
 SENSORS = {TRAINING_DAG: 2, FAILED_DAG: 1}
-# Detail reads of a fresh version before it ends: the first sensor's check and two more rounds or
-# pokes, so it really waits; then one more check for the second sensor.
+# Detail reads of each sensor's fresh version before it ends: the sensor's first check and two more
+# rounds or pokes, so it really waits.
 READS_BEFORE_END = (3, 3)
 COMMAND_TIMEOUT = 300
 
@@ -214,8 +214,12 @@ class JobDirector(threading.Thread):
 
     ``airflow dags test`` runs ready tasks one at a time in no fixed order, and the second of two
     sensors would find the job already finished. So each sensor gets its own fresh version: the
-    first sensor pins version 1, which ends once it was read running a few times; as soon as that
-    end was seen, version 2 starts, the second sensor pins it (the latest), and it ends in turn.
+    first sensor pins version 1 (the latest at its first check), which ends once it was read
+    running a few times. Version 2 is started *before* version 1 ends, so that whenever the second
+    sensor starts, its first check pins version 2 (the latest) and finds it running; the first
+    sensor keeps its pin. (Starting version 2 only once the end of version 1 was seen raced the
+    second sensor: on a loaded machine it could start first, pin the ended version 1 and succeed
+    without waiting or deferring.)
     """
 
     def __init__(self, emulator: Emulator, dag_id: str) -> None:
@@ -238,12 +242,10 @@ class JobDirector(threading.Thread):
             version_id = self.versions[-1]
             if not self._wait_for_reads(version_id, READS_BEFORE_END[sensor]):
                 return
-            self.emulator.end_version(self.job_id, version_id, self.status)
             if sensor + 1 < self.sensors:
-                # Someone read the end: the first sensor is done. Start the second one's version.
-                if not self._wait_for_reads(version_id, READS_BEFORE_END[sensor] + 1):
-                    return
+                # The next sensor's version exists before this one ends (see the class docstring).
                 self.versions.append(self.emulator.new_version(self.job_id))
+            self.emulator.end_version(self.job_id, version_id, self.status)
 
     def stop(self) -> None:
         self.done.set()
