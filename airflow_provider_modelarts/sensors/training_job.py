@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import warnings
 from collections.abc import Collection, Sequence
 from datetime import timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import pendulum
 from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
-    AirflowSkipException,
     conf,
 )
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
@@ -32,7 +28,6 @@ from airflow_provider_modelarts.links import (
     remember_console_link,
 )
 from airflow_provider_modelarts.operators.base import (
-    ModelArtsTaskMixin,
     XComFields,
     clear_number,
     known_at_parse_time,
@@ -51,7 +46,7 @@ from airflow_provider_modelarts.outage import (
     save_outage,
     validate_max_outage,
 )
-from airflow_provider_modelarts.sensors.base import sentence, skip_or_raise
+from airflow_provider_modelarts.sensors.base import ModelArtsBaseSensor, sentence
 from airflow_provider_modelarts.version_compat import TaskDeferralTimeout, task_state_store
 
 if TYPE_CHECKING:
@@ -65,12 +60,8 @@ if TYPE_CHECKING:
 # instance's ``max_tries`` it was made under (see ``_pin_is_current``).
 PINNED_VERSION_KEY = "modelarts_pinned_version_id"
 
-# Errors a task retry cannot fix: under ``soft_fail`` they skip the task. Anything else (an API
-# outage that outlasted the hook's retries, a trigger that crashed) fails it, so the task's
-# retries apply, as Airflow's BaseSensorOperator does for an exception from ``poke``.
 
-
-class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
+class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
     """Wait until a version of a ModelArts training job reaches a target status.
 
     Succeeds when the status is one of ``target_status`` and returns (XCom ``return_value``) the
@@ -176,15 +167,7 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
             modelarts_retry_delay,
             modelarts_retry_max_delay,
         )
-        if deferrable and self.mode == "reschedule":
-            # Not refused: [operators] default_deferrable may turn deferrable on for every sensor.
-            warnings.warn(
-                f"ModelArtsTrainingJobSensor {self.task_id!r}: mode='reschedule' has no effect with "
-                "deferrable=True; the sensor waits in the triggerer, which frees the worker slot already. "
-                "Drop mode='reschedule', or set deferrable=False to reschedule instead.",
-                UserWarning,
-                stacklevel=2,
-            )
+        self._warn_if_reschedule_has_no_effect()
 
     def _pinned_version(self, context: Context, hook: ModelArtsHook, job_id: int) -> int:
         """The version pinned for ``job_id`` since the task was last cleared; pins the latest if none.
@@ -324,43 +307,10 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         warn_if_large(self.log, value, "keep fewer fields with xcom_fields=[...].")
         return value
 
-    def _skip_or_raise(self, error: BaseException) -> NoReturn:
-        skip_or_raise(error, soft_fail=self.soft_fail, never_fail=self.never_fail)
+    def _poke_result(self, context: Context) -> dict[str, Any] | None:
+        return self._check(context)[1]
 
-    @cached_property
-    def _poke_hook(self) -> ModelArtsHook:
-        return self.hook()
-
-    def _close_poke_hook(self) -> None:
-        if "_poke_hook" in self.__dict__:
-            self.__dict__.pop("_poke_hook").close()
-
-    def poke(self, context: Context) -> PokeReturnValue:
-        try:
-            _, result = self._check(context)
-        except Exception as error:
-            # Here rather than in BaseSensorOperator.execute, whose soft_fail skip drops the reason.
-            self._skip_or_raise(error)
-        return PokeReturnValue(is_done=result is not None, xcom_value=result)
-
-    def execute(self, context: Context) -> Any:
-        try:
-            return self._execute(context)
-        finally:
-            self._close_poke_hook()
-
-    def _execute(self, context: Context) -> Any:
-        if not self.deferrable:
-            try:
-                return super().execute(context)
-            except AirflowSensorTimeout as error:
-                self._skip_or_raise(self._timed_out(error))
-            except AirflowSkipException as error:
-                # BaseSensorOperator.execute skips a timeout under soft_fail with its own wording
-                # and no cause; every skip that poke raises has its cause.
-                if not (self.soft_fail and error.__cause__ is None):
-                    raise
-                self._skip_or_raise(self._timed_out(error))
+    def _check_then_defer(self, context: Context) -> Any:
         started = pendulum.now("UTC")
         try:
             # Check once first: a finished job needs no round trip through the triggerer.
@@ -411,22 +361,9 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
     def _condition_for(self, job_id: int, version_id: int | None) -> WaitCondition:
         return WaitCondition(job_id, version_id, self.target_statuses, self.failure_statuses)
 
-    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
-        """Resume after the deferral, with ``soft_fail``/``never_fail`` applied as in poke mode.
-
-        BaseSensorOperator.resume_execution skips on any AirflowException under ``soft_fail``,
-        including a transient ``error`` event; poke mode fails the task then, so its retries apply.
-        """
-        self._restore_console_link(context)
-        try:
-            try:
-                # BaseOperator's: dispatch to execute_complete, or raise what the trigger's failure was.
-                return super(BaseSensorOperator, self).resume_execution(next_method, next_kwargs, context)
-            except TaskDeferralTimeout as error:
-                # The deferral's own timeout beat the trigger's timeout event: no last status.
-                raise AirflowSensorTimeout(self._deferred_timeout_message()) from error
-        except Exception as error:
-            self._skip_or_raise(error)
+    def _deferral_timed_out(self, error: TaskDeferralTimeout) -> AirflowSensorTimeout:
+        # No last status: the deferral's own timeout came before the trigger's timeout event.
+        return AirflowSensorTimeout(self._deferred_timeout_message())
 
     def _deferred_timeout_message(self, event: dict[str, Any] | None = None) -> str:
         """The timeout message of a deferred wait, from the trigger's event or, when the deferral's
@@ -438,7 +375,7 @@ class ModelArtsTrainingJobSensor(ModelArtsTaskMixin, BaseSensorOperator):
         condition = self._condition_for(job_id, version_id if isinstance(version_id, int) else None)
         return condition.timeout_message(self.timeout, last_status if isinstance(last_status, int) else None)
 
-    def _restore_console_link(self, context: Context) -> None:
+    def _before_resume(self, context: Context) -> None:
         """A resumed task runs in a new process: read back the link the deferring try stored.
 
         The XCom exists (it was written before deferring, and a resume does not clear XComs), so

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Collection, Sequence
 from datetime import timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import pendulum
 from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
-    AirflowSkipException,
     conf,
 )
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_modelarts import api, v2
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsValidationError
 from airflow_provider_modelarts.job_logs import JobLogFollower
 from airflow_provider_modelarts.job_wait import PhaseWaitCondition
-from airflow_provider_modelarts.operators.base import ModelArtsTaskMixin, resolved_at_runtime
+from airflow_provider_modelarts.operators.base import resolved_at_runtime
 from airflow_provider_modelarts.outage import (
     DEFAULT_MAX_OUTAGE,
     OUTAGE_STARTED_KEY,
@@ -34,23 +30,21 @@ from airflow_provider_modelarts.outage import (
     validate_max_outage,
 )
 from airflow_provider_modelarts.phase_check import check_phase
-from airflow_provider_modelarts.sensors.base import sentence, skip_or_raise
-from airflow_provider_modelarts.version_compat import TaskDeferralTimeout, task_state_store
+from airflow_provider_modelarts.sensors.base import ModelArtsBaseSensor, sentence
+from airflow_provider_modelarts.version_compat import task_state_store
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
 __all__ = ["OUTAGE_STARTED_KEY", "ModelArtsTrainingJobPhaseSensor"]
 # The task-state key prefix (one key per watched job) of the log follower's position.
 LOG_POSITION_KEY = "modelarts_log_position"
 # Stands in for a training_job_id Airflow resolves at run time, for the checks at DAG parse time.
 _PLACEHOLDER_JOB_ID = "00000000-0000-0000-0000-000000000000"
-# Errors a task retry cannot fix: under soft_fail they skip the task (as for the v1 sensor).
 
 
-class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
+class ModelArtsTrainingJobPhaseSensor(ModelArtsBaseSensor):
     """Wait until a v2 ModelArts training job (UUID id, string ``status.phase``) reaches a target phase.
 
     Succeeds on a phase in ``target_phases`` and returns (XCom ``return_value``) a compact summary
@@ -139,14 +133,7 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
             modelarts_retry_delay,
             modelarts_retry_max_delay,
         )
-        if deferrable and self.mode == "reschedule":
-            warnings.warn(
-                f"ModelArtsTrainingJobPhaseSensor {self.task_id!r}: mode='reschedule' has no effect with "
-                "deferrable=True; the sensor waits in the triggerer, which frees the worker slot already. "
-                "Drop mode='reschedule', or set deferrable=False to reschedule instead.",
-                UserWarning,
-                stacklevel=2,
-            )
+        self._warn_if_reschedule_has_no_effect()
 
     def _condition(self) -> PhaseWaitCondition:
         """The condition with the resolved ``training_job_id``, validated before any request
@@ -219,42 +206,10 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
         if store is not None:
             store.set(key, {"try_number": try_number, "cursors": self._logs.state()})
 
-    @cached_property
-    def _poke_hook(self) -> ModelArtsHook:
-        return self.hook()
+    def _poke_result(self, context: Context) -> dict[str, Any] | None:
+        return self._check(context)[1]
 
-    def _close_poke_hook(self) -> None:
-        if "_poke_hook" in self.__dict__:
-            self.__dict__.pop("_poke_hook").close()
-
-    def _skip_or_raise(self, error: BaseException) -> NoReturn:
-        skip_or_raise(error, soft_fail=self.soft_fail, never_fail=self.never_fail)
-
-    def poke(self, context: Context) -> PokeReturnValue:
-        try:
-            _, result, _ = self._check(context)
-        except Exception as error:
-            self._skip_or_raise(error)
-        return PokeReturnValue(is_done=result is not None, xcom_value=result)
-
-    def execute(self, context: Context) -> Any:
-        try:
-            return self._execute(context)
-        finally:
-            self._close_poke_hook()
-
-    def _execute(self, context: Context) -> Any:
-        if not self.deferrable:
-            try:
-                return super().execute(context)
-            except AirflowSensorTimeout as error:
-                self._skip_or_raise(self._timed_out(error))
-            except AirflowSkipException as error:
-                # BaseSensorOperator.execute skips a timeout under soft_fail with its own wording
-                # and no cause; every skip that poke raises has its cause.
-                if not (self.soft_fail and error.__cause__ is None):
-                    raise
-                self._skip_or_raise(self._timed_out(error))
+    def _check_then_defer(self, context: Context) -> Any:
         started = pendulum.now("UTC")
         try:
             # Check once first: a finished job needs no round trip through the triggerer.
@@ -293,16 +248,6 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),
         )
-
-    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
-        """Resume after the deferral, with ``soft_fail``/``never_fail`` applied as in poke mode."""
-        try:
-            try:
-                return super(BaseSensorOperator, self).resume_execution(next_method, next_kwargs, context)
-            except TaskDeferralTimeout as error:
-                raise self._timed_out(error) from error
-        except Exception as error:
-            self._skip_or_raise(error)
 
     def _timed_out(self, error: BaseException, last_phase: str | None = None) -> AirflowSensorTimeout:
         """A timeout in any mode, worded the same (the v1 sensor's words): the timeout, the phases
