@@ -6,19 +6,20 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.job_wait import WaitCondition, status_codes, version_result
-from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
+from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE
+from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger
 from airflow_provider_modelarts.triggers.shared_checks import shared_checks
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.polling import PollerKey
 
 
-class ModelArtsTrainingJobTrigger(BaseTrigger):
+class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
     """Poll one version of a training job until it reaches a target or a terminal status.
 
     Emits exactly one event, ``{"status": "success" | "failed" | "timeout" | "error", "message",
@@ -74,18 +75,20 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
         max_outage: float = DEFAULT_MAX_OUTAGE.total_seconds(),
         outage_started_at: float | None = None,
     ) -> None:
-        super().__init__()
         self.condition = WaitCondition.validate(job_id, version_id, target_statuses, failure_statuses)
-        self.modelarts_conn_id = modelarts_conn_id
-        self.region = region
-        self.project_id = project_id
-        self.workspace_id = workspace_id
-        self.poll_interval = float(poll_interval)
-        self.end_time = end_time
-        self.retry_limit, self.retry_delay, self.retry_max_delay = api.validate_retry_settings(
-            retry_limit, retry_delay, retry_max_delay
+        super().__init__(
+            modelarts_conn_id=modelarts_conn_id,
+            region=region,
+            project_id=project_id,
+            workspace_id=workspace_id,
+            poll_interval=poll_interval,
+            end_time=end_time,
+            retry_limit=retry_limit,
+            retry_delay=retry_delay,
+            retry_max_delay=retry_max_delay,
+            max_outage=max_outage,
+            outage_started_at=outage_started_at,
         )
-        self.outage = Outage(validate_max_outage(max_outage), outage_started_at)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -95,17 +98,7 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
                 "version_id": self.condition.version_id,
                 "target_statuses": status_codes(self.condition.target_statuses),
                 "failure_statuses": status_codes(self.condition.failure_statuses),
-                "modelarts_conn_id": self.modelarts_conn_id,
-                "region": self.region,
-                "project_id": self.project_id,
-                "workspace_id": self.workspace_id,
-                "poll_interval": self.poll_interval,
-                "end_time": self.end_time,
-                "retry_limit": self.retry_limit,
-                "retry_delay": self.retry_delay,
-                "retry_max_delay": self.retry_max_delay,
-                "max_outage": self.outage.max_outage,
-                "outage_started_at": self.outage.started_at,
+                **self._shared_kwargs(),
             },
         )
 
@@ -124,15 +117,7 @@ class ModelArtsTrainingJobTrigger(BaseTrigger):
     def poller_key(self) -> PollerKey:
         from airflow_provider_modelarts.polling import PollerKey
 
-        return PollerKey(
-            conn_id=self.modelarts_conn_id,
-            region=self.region,
-            project_id=self.project_id,
-            workspace_id=self.workspace_id,
-            retry_limit=self.retry_limit,
-            retry_delay=self.retry_delay,
-            retry_max_delay=self.retry_max_delay,
-        )
+        return PollerKey(**self._poller_key_fields())
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         job_id, version_id = self.condition.job_id, self.condition.version_id

@@ -7,14 +7,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_modelarts import api, v2
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsError
 from airflow_provider_modelarts.job_submission import terminate_quietly
 from airflow_provider_modelarts.job_wait import PhaseWaitCondition
-from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
+from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE
+from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger
 from airflow_provider_modelarts.triggers.shared_checks import shared_checks
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ _T = TypeVar("_T")
 LOG_STATE_XCOM_KEY = "modelarts_log_position"
 
 
-class ModelArtsTrainingJobPhaseTrigger(BaseTrigger):
+class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
     """Poll one v2 training job until it reaches a target phase or a terminal one.
 
     Emits exactly one event, ``{"status": "success" | "failed" | "timeout" | "error", "message",
@@ -89,18 +90,20 @@ class ModelArtsTrainingJobPhaseTrigger(BaseTrigger):
         log_xcom: dict[str, Any] | None = None,
         terminate_on_kill: bool = False,
     ) -> None:
-        super().__init__()
         self.condition = PhaseWaitCondition.validate(training_job_id, target_phases, failure_phases)
-        self.modelarts_conn_id = modelarts_conn_id
-        self.region = region
-        self.project_id = project_id
-        self.workspace_id = workspace_id
-        self.poll_interval = float(poll_interval)
-        self.end_time = end_time
-        self.retry_limit, self.retry_delay, self.retry_max_delay = api.validate_retry_settings(
-            retry_limit, retry_delay, retry_max_delay
+        super().__init__(
+            modelarts_conn_id=modelarts_conn_id,
+            region=region,
+            project_id=project_id,
+            workspace_id=workspace_id,
+            poll_interval=poll_interval,
+            end_time=end_time,
+            retry_limit=retry_limit,
+            retry_delay=retry_delay,
+            retry_max_delay=retry_max_delay,
+            max_outage=max_outage,
+            outage_started_at=outage_started_at,
         )
-        self.outage = Outage(validate_max_outage(max_outage), outage_started_at)
         self.print_log = bool(print_log)
         self.log_state = log_state
         self.log_xcom = log_xcom
@@ -113,17 +116,7 @@ class ModelArtsTrainingJobPhaseTrigger(BaseTrigger):
                 "training_job_id": self.condition.training_job_id,
                 "target_phases": self.condition.scheme.ordered(self.condition.target_statuses),
                 "failure_phases": self.condition.scheme.ordered(self.condition.failure_statuses),
-                "modelarts_conn_id": self.modelarts_conn_id,
-                "region": self.region,
-                "project_id": self.project_id,
-                "workspace_id": self.workspace_id,
-                "poll_interval": self.poll_interval,
-                "end_time": self.end_time,
-                "retry_limit": self.retry_limit,
-                "retry_delay": self.retry_delay,
-                "retry_max_delay": self.retry_max_delay,
-                "max_outage": self.outage.max_outage,
-                "outage_started_at": self.outage.started_at,
+                **self._shared_kwargs(),
                 "print_log": self.print_log,
                 "log_state": self.log_state,
                 "log_xcom": self.log_xcom,
@@ -134,15 +127,7 @@ class ModelArtsTrainingJobPhaseTrigger(BaseTrigger):
     def poller_key(self) -> PhasePollerKey:
         from airflow_provider_modelarts.polling_v2 import PhasePollerKey
 
-        return PhasePollerKey(
-            conn_id=self.modelarts_conn_id,
-            region=self.region,
-            project_id=self.project_id,
-            workspace_id=self.workspace_id,
-            retry_limit=self.retry_limit,
-            retry_delay=self.retry_delay,
-            retry_max_delay=self.retry_max_delay,
-        )
+        return PhasePollerKey(**self._poller_key_fields())
 
     def _event(self, status: str, message: str, job: dict[str, Any] | None = None) -> TriggerEvent:
         return TriggerEvent(
