@@ -199,6 +199,8 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsBaseSensor):
             self._logs = JobLogFollower(
                 self._poke_hook, condition.training_job_id, self.log.info, state, save, catching_up=catching_up
             )
+        # A check an outage failed closed the hook the follower began with: read through this one.
+        self._logs.reader = self._poke_hook
         try:
             self._logs.poll(job)
         except ModelArtsError as error:

@@ -82,3 +82,24 @@ def test_reschedules_without_a_task_state_store_mark_what_they_print_again(emu: 
     unmarked = [line for line in lines if REPEATED_MARK not in line]
     assert len(unmarked) == len(set(unmarked))  # a line printed twice is always marked the second time
     assert {line.replace(REPEATED_MARK, "") for line in lines} == {f"[worker-0] {line}" for line in LINES}
+
+
+def test_after_a_ridden_out_outage_the_log_is_read_through_the_sensors_current_hook(emu: ModelArtsEmulator) -> None:
+    """A check the outage failed closes the sensor's hook; the follower must not keep reading
+    through that closed hook (a session and token cache the end of the try never closes)."""
+    job_id = job_with_log(emu)
+    task = sensor(job_id, modelarts_retry_limit=0)
+    runs = TaskInstanceRuns(task_id="wait")
+    with capture_task_logs() as entries:
+        assert not task.poke(runs.context()).is_done
+        emu.add_fault(kind="status", status=503, path_contains=job_id)
+        assert not task.poke(runs.context()).is_done  # ridden out: the hook is closed
+        assert "_poke_hook" not in task.__dict__
+        emu.clear_faults()
+        for _ in range(8):
+            emu.advance_time(6)
+            done = task.poke(runs.context()).is_done
+            assert task._logs is not None and task._logs.reader is task.__dict__["_poke_hook"]
+            if done:
+                break
+    assert streamed(entries) == [f"[worker-0] {line}" for line in LINES]
