@@ -47,6 +47,7 @@ class StatusScheme(Generic[StatusT]):
     :param is_terminal: whether a job in that status can still change.
     :param sort_key: orders statuses in messages and trigger kwargs.
     :param default_failures: the statuses that fail a wait unless the user chooses others.
+    :param kind: what the API calls a status (v2: ``phase``), as messages say it.
     """
 
     label: Callable[[StatusT], str]
@@ -54,6 +55,7 @@ class StatusScheme(Generic[StatusT]):
     is_terminal: Callable[[StatusT], bool]
     sort_key: Callable[[StatusT], Any]
     default_failures: frozenset[StatusT]
+    kind: str = "status"
 
     def ordered(self, statuses: Iterable[StatusT]) -> list[StatusT]:
         return sorted(statuses, key=self.sort_key)
@@ -144,7 +146,7 @@ class StatusWait(ABC, Generic[StatusT]):
         """What a timed-out wait says, in every mode: the timeout, what was awaited, the last status."""
         seconds = int(timeout) if float(timeout).is_integer() else round(timeout, 3)
         wanted = self.scheme.names(self.target_statuses)
-        last = "" if last_status is None else f"; last check: status {self.scheme.label(last_status)}"
+        last = "" if last_status is None else f"; last check: {self.scheme.kind} {self.scheme.label(last_status)}"
         return f"Sensor has timed out after {seconds} s waiting for {self.subject} to reach {wanted}{last}."
 
     def judge_error(self, error: BaseException) -> tuple[ErrorVerdict, str]:
@@ -227,6 +229,7 @@ V2_PHASES: StatusScheme[str] = StatusScheme(
     sort_key=v2_api.phase_sort_key,
     # Failed, Abnormal and Terminated; with Completed they are the terminal phases.
     default_failures=frozenset(phase.value for phase in v2_api.FAILURE_PHASES),
+    kind="phase",
 )
 
 

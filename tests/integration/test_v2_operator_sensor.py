@@ -500,5 +500,5 @@ def test_a_timeout_says_the_same_in_poke_and_deferrable_mode(emu: ModelArtsEmula
     assert event["status"] == "timeout"
     with pytest.raises(AirflowSensorTimeout) as resumed:
         deferred.resume_execution("execute_complete", {"event": event}, runs.context())
-    expected = f"Sensor has timed out after 0.3 s waiting for training job {job} to reach Completed; last check"
+    expected = f"Sensor has timed out after 0.3 s waiting for training job {job} to reach Completed; last check: phase "
     assert str(poked.value).startswith(expected) and str(poked.value) == str(resumed.value)
