@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -21,6 +22,7 @@ from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.exceptions import ModelArtsServerError, ModelArtsValidationError
 from airflow_provider_modelarts.links import CONSOLE_LINK_XCOM_KEY, ModelArtsConsoleLink
 from airflow_provider_modelarts.sensors.training_job import PINNED_VERSION_KEY, ModelArtsTrainingJobSensor
+from airflow_provider_modelarts.sensors.training_job_phase import ModelArtsTrainingJobPhaseSensor
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
 from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.airflow_names import (
@@ -163,9 +165,15 @@ def test_a_soft_fail_skip_in_poke_mode_keeps_the_reason(emu: ModelArtsEmulator) 
 # -- item 1n: reschedule with deferrable ------------------------------------------------------
 
 
-def test_reschedule_mode_with_deferrable_warns_that_it_has_no_effect() -> None:
-    with pytest.warns(UserWarning, match=r"mode='reschedule' has no effect with deferrable=True"):
-        ModelArtsTrainingJobSensor(task_id="s", job_id=1, mode="reschedule", deferrable=True)
+@pytest.mark.parametrize("sensor_class", [ModelArtsTrainingJobSensor, ModelArtsTrainingJobPhaseSensor])
+def test_reschedule_mode_with_deferrable_warns_that_it_has_no_effect_at_the_dag_files_line(
+    sensor_class: type[ModelArtsTrainingJobSensor | ModelArtsTrainingJobPhaseSensor],
+) -> None:
+    job = {"job_id": 1} if sensor_class is ModelArtsTrainingJobSensor else {"training_job_id": str(uuid.uuid4())}
+    with pytest.warns(UserWarning, match=r"mode='reschedule' has no effect with deferrable=True") as warned:
+        sensor_class(task_id="s", mode="reschedule", deferrable=True, **job)  # type: ignore[arg-type]
+    # Past the sensor's own frames and Airflow's __init__ wrapper, on every Airflow version.
+    assert [record.filename for record in warned] == [__file__]
 
 
 # -- item 1d: the pinned version ---------------------------------------------------------------
