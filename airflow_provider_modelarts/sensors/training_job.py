@@ -345,6 +345,7 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
                 retry_max_delay=self.modelarts_retry_max_delay,
                 max_outage=self.max_outage,
                 outage_started_at=self._outage(context, condition).started_at,
+                last_status=self._last_check[1] if "_last_check" in self.__dict__ else None,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),

@@ -246,6 +246,7 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsBaseSensor):
                 print_log=self.print_log,
                 log_state=self._logs.state() if self._logs is not None else None,
                 log_xcom=_xcom_target(context) if self.print_log else None,
+                last_phase=self.__dict__.get("_last_phase"),
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),

@@ -55,6 +55,8 @@ class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
     :param max_outage: seconds of consecutive failed checks to ride out (0: none).
     :param outage_started_at: when the current run of failed checks began (Unix time), if one has:
         set by the sensor when its first check failed, and kept by :meth:`serialize`.
+    :param last_status: the status the deferring sensor's own check saw: a timeout before this
+        trigger's first check (a triggerer that picks it up late) still reports the last status.
     """
 
     def __init__(
@@ -74,6 +76,7 @@ class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
         retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
         max_outage: float = DEFAULT_MAX_OUTAGE.total_seconds(),
         outage_started_at: float | None = None,
+        last_status: int | None = None,
     ) -> None:
         self.condition = WaitCondition.validate(job_id, version_id, target_statuses, failure_statuses)
         super().__init__(
@@ -89,6 +92,7 @@ class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
             max_outage=max_outage,
             outage_started_at=outage_started_at,
         )
+        self.last_status = last_status
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -99,17 +103,20 @@ class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
                 "target_statuses": status_codes(self.condition.target_statuses),
                 "failure_statuses": status_codes(self.condition.failure_statuses),
                 **self._shared_kwargs(),
+                "last_status": self.last_status,
             },
         )
 
-    def _event(self, status: str, message: str, detail: dict[str, Any] | None = None) -> TriggerEvent:
+    def _event(
+        self, status: str, message: str, detail: dict[str, Any] | None = None, job_status: int | None = None
+    ) -> TriggerEvent:
         return TriggerEvent(
             {
                 "status": status,
                 "message": message,
                 "job_id": self.condition.job_id,
                 "version_id": self.condition.version_id,
-                "job_status": detail.get("status") if detail else None,
+                "job_status": detail.get("status") if detail else job_status,
                 "version": version_result(detail, self.condition.job_id) if detail else None,
             }
         )
@@ -143,8 +150,9 @@ class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
             async with aclosing(checks):
                 async for check in checks:
                     if check.timed_out:
-                        status = snapshot.get("status") if snapshot else None
-                        yield self._event("timeout", f"timed out waiting for {self._describe(status)}", snapshot)
+                        status = snapshot.get("status") if snapshot else self.last_status
+                        message = f"timed out waiting for {self._describe(status)}"
+                        yield self._event("timeout", message, snapshot, status if isinstance(status, int) else None)
                         return
                     if check.ended is not None:
                         yield self._event(*check.ended)

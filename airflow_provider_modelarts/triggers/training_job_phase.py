@@ -67,6 +67,8 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
         survive the deferral; Airflow clears them only when a try starts).
     :param terminate_on_kill: terminate the job in :meth:`on_kill`, when a user marks the
         deferred task failed or success, or clears it (called by Airflow 3.3+).
+    :param last_phase: the phase the deferring task's own check saw: a timeout before this
+        trigger's first check (a triggerer that picks it up late) still reports the last phase.
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
         log_state: dict[str, Any] | None = None,
         log_xcom: dict[str, Any] | None = None,
         terminate_on_kill: bool = False,
+        last_phase: str | None = None,
     ) -> None:
         self.condition = PhaseWaitCondition.validate(training_job_id, target_phases, failure_phases)
         super().__init__(
@@ -108,6 +111,7 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
         self.log_state = log_state
         self.log_xcom = log_xcom
         self.terminate_on_kill = bool(terminate_on_kill)
+        self.last_phase = last_phase
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -121,6 +125,7 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
                 "log_state": self.log_state,
                 "log_xcom": self.log_xcom,
                 "terminate_on_kill": self.terminate_on_kill,
+                "last_phase": self.last_phase,
             },
         )
 
@@ -129,13 +134,15 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
 
         return PhasePollerKey(**self._poller_key_fields())
 
-    def _event(self, status: str, message: str, job: dict[str, Any] | None = None) -> TriggerEvent:
+    def _event(
+        self, status: str, message: str, job: dict[str, Any] | None = None, phase: str | None = None
+    ) -> TriggerEvent:
         return TriggerEvent(
             {
                 "status": status,
                 "message": message,
                 "training_job_id": self.condition.training_job_id,
-                "phase": v2.phase_of(job) if job else None,
+                "phase": v2.phase_of(job) if job else phase,
                 "summary": v2.job_summary(job) if job else None,
             }
         )
@@ -216,9 +223,10 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
             async with aclosing(checks):
                 async for check in checks:
                     if check.timed_out:
-                        phase = v2.phase_of(job) if job else None
-                        what = self.condition.describe(phase) if phase else self.condition.subject
-                        yield self._event("timeout", f"timed out waiting for {self.condition.subject}: {what}", job)
+                        phase = v2.phase_of(job) if job else self.last_phase
+                        what = f": {self.condition.describe(phase)}" if phase else ""
+                        message = f"timed out waiting for {self.condition.subject}{what}"
+                        yield self._event("timeout", message, job, phase)
                         return
                     if check.ended is not None:
                         yield self._event(*check.ended)

@@ -393,6 +393,29 @@ def test_a_timeout_gets_the_same_verdict_and_message_in_every_mode(
         assert _timeout_outcome(mode, job["job_id"], **flags) == (expected_type, expected), mode
 
 
+def test_a_trigger_picked_up_after_its_deadline_still_reports_the_status_the_sensor_saw(emu: ModelArtsEmulator) -> None:
+    """A busy triggerer can start a trigger after its end time: it times out before its own first
+    check, and the message still names the last status seen (the deferring check's), as poke mode's."""
+    job = _job(emu, (8, None))
+    runs = TaskInstanceRuns(task_id="s")
+    with pytest.raises(TaskDeferred) as deferral:
+        _sensor("deferrable", job["job_id"]).execute(runs.context())  # type: ignore[arg-type]
+    _, kwargs = deferral.value.trigger.serialize()
+    assert kwargs["last_status"] == 8
+    late = ModelArtsTrainingJobTrigger(**{**kwargs, "end_time": kwargs["end_time"] - 3600})
+    event = asyncio.run(_first_event(late))
+    assert event["status"] == "timeout" and event["job_status"] == 8
+    runs.resume()
+    with pytest.raises(AirflowSensorTimeout) as resumed:
+        _sensor("deferrable", job["job_id"]).resume_execution(  # type: ignore[arg-type]
+            "execute_complete", {"event": event}, runs.context()
+        )
+    assert str(resumed.value) == (
+        f"Sensor has timed out after 30 s waiting for training job {job['job_id']} (version "
+        f"{job['version_id']}) to reach JOBSTAT_COMPLETED; last check: status 8 (JOBSTAT_RUNNING)."
+    )
+
+
 def test_a_deferral_timeout_that_beats_the_trigger_says_what_was_awaited(emu: ModelArtsEmulator) -> None:
     job = _job(emu, (8, None))
     runs = TaskInstanceRuns(task_id="s")

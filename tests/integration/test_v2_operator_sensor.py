@@ -502,3 +502,23 @@ def test_a_timeout_says_the_same_in_poke_and_deferrable_mode(emu: ModelArtsEmula
         deferred.resume_execution("execute_complete", {"event": event}, runs.context())
     expected = f"Sensor has timed out after 0.3 s waiting for training job {job} to reach Completed; last check: phase "
     assert str(poked.value).startswith(expected) and str(poked.value) == str(resumed.value)
+
+
+def test_a_trigger_picked_up_after_its_deadline_still_reports_the_phase_the_sensor_saw(emu: ModelArtsEmulator) -> None:
+    """A busy triggerer can start a trigger after its end time: it times out before its own first
+    check, and the message still names the last phase seen (the deferring check's), as poke mode's."""
+    job = _job(emu, ("Running", None))
+    runs = TaskInstanceRuns(task_id="wait")
+    with pytest.raises(TaskDeferred) as deferral:
+        _sensor(job, deferrable=True).execute(runs.context())
+    path, kwargs = deferral.value.trigger.serialize()
+    assert path.endswith("ModelArtsTrainingJobPhaseTrigger") and kwargs["last_phase"] == "Running"
+    late = ModelArtsTrainingJobPhaseTrigger(**{**kwargs, "end_time": kwargs["end_time"] - 3600})
+    event = asyncio.run(_first_event(late))
+    assert event["status"] == "timeout" and event["phase"] == "Running"
+    assert event["message"] == f"timed out waiting for training job {job}: training job {job} is Running"
+    with pytest.raises(AirflowSensorTimeout) as resumed:
+        _sensor(job, deferrable=True).resume_execution("execute_complete", {"event": event}, runs.context())
+    assert str(resumed.value) == (
+        f"Sensor has timed out after 60 s waiting for training job {job} to reach Completed; last check: phase Running."
+    )
