@@ -47,7 +47,7 @@ class StatusScheme(Generic[StatusT]):
     :param is_terminal: whether a job in that status can still change.
     :param sort_key: orders statuses in messages and trigger kwargs.
     :param default_failures: the statuses that fail a wait unless the user chooses others.
-    :param kind: what the API calls a status (v2: ``phase``), as messages say it.
+    :param kind: what the API calls a status (v2: ``phase``), as messages say it; ``kinds``, the plural.
     """
 
     label: Callable[[StatusT], str]
@@ -56,6 +56,7 @@ class StatusScheme(Generic[StatusT]):
     sort_key: Callable[[StatusT], Any]
     default_failures: frozenset[StatusT]
     kind: str = "status"
+    kinds: str = "statuses"
 
     def ordered(self, statuses: Iterable[StatusT]) -> list[StatusT]:
         return sorted(statuses, key=self.sort_key)
@@ -82,7 +83,7 @@ class StatusScheme(Generic[StatusT]):
         if overlap:
             raise ModelArtsValidationError(
                 failure_parameter,
-                f"statuses that are not also in {target_parameter} (overlap: {self.names(overlap)}); "
+                f"{self.kinds} that are not also in {target_parameter} (overlap: {self.names(overlap)}); "
                 f"remove each from {failure_parameter} or from {target_parameter}",
                 self.ordered(failure),
             )
@@ -134,12 +135,13 @@ class StatusWait(ABC, Generic[StatusT]):
         """The verdict for a status, and a message naming what is watched and the status."""
         description = self.describe(status)
         wanted = self.scheme.names(self.target_statuses)
+        kind = self.scheme.kind
         if status in self.target_statuses:
-            return "success", f"{description}: a target status"
+            return "success", f"{description}: a target {kind}"
         if status in self.failure_statuses:
-            return "failed", f"{description}: a failure status"
+            return "failed", f"{description}: a failure {kind}"
         if self.scheme.is_terminal(status):
-            return "failed", f"{description}: terminal, and not a target status ({wanted})"
+            return "failed", f"{description}: terminal, and not a target {kind} ({wanted})"
         return "waiting", f"{description}: waiting for {wanted}"
 
     def timeout_message(self, timeout: float, last_status: StatusT | None = None) -> str:
@@ -230,6 +232,7 @@ V2_PHASES: StatusScheme[str] = StatusScheme(
     # Failed, Abnormal and Terminated; with Completed they are the terminal phases.
     default_failures=frozenset(phase.value for phase in v2_api.FAILURE_PHASES),
     kind="phase",
+    kinds="phases",
 )
 
 

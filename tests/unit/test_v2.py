@@ -580,10 +580,10 @@ def test_the_v2_wait_judges_a_job_and_names_the_failure() -> None:
     subject = f"training job {JOB_ID}"
     assert wait.judge_job(FAILED_JOB) == (
         "failed",
-        f"{subject} is Failed: a failure status (secondary phase Failed; task worker-0 exit code 0; "
+        f"{subject} is Failed: a failure phase (secondary phase Failed; task worker-0 exit code 0; "
         "task worker-1 exit code 137 (OOMKilled))",
     )
-    assert wait.judge_job({"status": {"phase": "Completed"}}) == ("success", f"{subject} is Completed: a target status")
+    assert wait.judge_job({"status": {"phase": "Completed"}}) == ("success", f"{subject} is Completed: a target phase")
     assert wait.judge_job({"status": {"phase": "Running"}}) == (
         "waiting",
         f"{subject} is Running: waiting for Completed",
@@ -596,7 +596,7 @@ def test_a_terminal_phase_outside_both_sets_fails_the_wait() -> None:
     wait = PhaseWaitCondition.validate(JOB_ID, "Completed", failure_phases=["Failed"])
     verdict, message = wait.judge_job({"status": {"phase": "Terminated", "secondary_phase": "Terminated"}})
     assert verdict == "failed"
-    assert "Terminated: terminal, and not a target status (Completed)" in message
+    assert "Terminated: terminal, and not a target phase (Completed)" in message
 
 
 def test_waiting_for_a_failure_phase_removes_it_from_the_default_failures() -> None:
