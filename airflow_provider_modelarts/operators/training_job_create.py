@@ -69,8 +69,6 @@ sleep = time.sleep
 TRAINING_JOB_ID_XCOM_KEY = "training_job_id"
 #: The task-state key (Airflow 3.3+) of the job this task instance created.
 SUBMITTED_JOB_STATE_KEY = "modelarts_submitted_training_job"
-# Phases that count as the job's failure unless they are targets: every terminal phase but Completed.
-_FAILURE_PHASES = ("Failed", "Abnormal", "Terminated")
 
 
 class ModelArtsTrainingJobFailedError(AirflowException):
@@ -323,7 +321,8 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
 
     def _condition(self) -> PhaseWaitCondition:
         assert self.training_job_id is not None
-        return PhaseWaitCondition.validate(self.training_job_id, ["Completed"], list(_FAILURE_PHASES))
+        # The defaults: Completed is the target, every other terminal phase a failure.
+        return PhaseWaitCondition.validate(self.training_job_id)
 
     def _wait(self, context: Context, hook: ModelArtsHook) -> Any:
         """Wait for the job: checks in this worker, one per ``poll_interval``, with the logs
@@ -360,8 +359,8 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         self.defer(
             trigger=ModelArtsTrainingJobPhaseTrigger(
                 training_job_id=condition.training_job_id,
-                target_phases=["Completed"],
-                failure_phases=list(_FAILURE_PHASES),
+                target_phases=condition.scheme.ordered(condition.target_statuses),
+                failure_phases=condition.scheme.ordered(condition.failure_statuses),
                 modelarts_conn_id=self.modelarts_conn_id,
                 region=self.region,
                 project_id=self.project_id,
