@@ -346,16 +346,11 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         self, context: Context, condition: PhaseWaitCondition, outage: Outage, logs: JobLogFollower | None
     ) -> NoReturn:
         from airflow_provider_modelarts.triggers.training_job_phase import (
-            LOG_STATE_XCOM_KEY,
             ModelArtsTrainingJobPhaseTrigger,
+            log_xcom_for,
         )
 
-        ti = context["ti"]
         log_state = logs.state() if logs is not None else None
-        if self.print_log:
-            # The trigger reads it back after a triggerer restart; it exists from the start, so
-            # that read never looks up a missing XCom (which Airflow would log as an error).
-            ti.xcom_push(key=LOG_STATE_XCOM_KEY, value=log_state or {})
         self.defer(
             trigger=ModelArtsTrainingJobPhaseTrigger(
                 training_job_id=condition.training_job_id,
@@ -374,7 +369,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
                 outage_started_at=outage.started_at,
                 print_log=self.print_log,
                 log_state=log_state,
-                log_xcom={"dag_id": ti.dag_id, "task_id": ti.task_id, "run_id": ti.run_id, "map_index": ti.map_index},
+                log_xcom=log_xcom_for(context["ti"], log_state) if self.print_log else None,
                 terminate_on_kill=self.terminate_on_kill,
             ),
             method_name="execute_complete",

@@ -221,12 +221,11 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsBaseSensor):
         if result is not None:
             return result
         from airflow_provider_modelarts.triggers.training_job_phase import (
-            LOG_STATE_XCOM_KEY,
             ModelArtsTrainingJobPhaseTrigger,
+            log_xcom_for,
         )
 
-        if self.print_log:  # see the create operator: the trigger's read must find it
-            context["ti"].xcom_push(key=LOG_STATE_XCOM_KEY, value=self._logs.state() if self._logs else {})
+        log_state = self._logs.state() if self._logs is not None else None
         self.defer(
             trigger=ModelArtsTrainingJobPhaseTrigger(
                 training_job_id=condition.training_job_id,
@@ -244,8 +243,8 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsBaseSensor):
                 max_outage=self.max_outage,
                 outage_started_at=outage.started_at,
                 print_log=self.print_log,
-                log_state=self._logs.state() if self._logs is not None else None,
-                log_xcom=_xcom_target(context) if self.print_log else None,
+                log_state=log_state,
+                log_xcom=log_xcom_for(context["ti"], log_state) if self.print_log else None,
                 last_phase=self.__dict__.get("_last_phase"),
             ),
             method_name="execute_complete",
@@ -281,9 +280,3 @@ def _rescheduled_before(context: Context) -> bool:
     """Whether this try was rescheduled before (so earlier pokes may have printed log lines)."""
     first = context["ti"].get_first_reschedule_date(context)
     return first is not None
-
-
-def _xcom_target(context: Context) -> dict[str, Any]:
-    """Where a trigger keeps the task's log position: the deferred task instance's XCom."""
-    ti = context["ti"]
-    return {"dag_id": ti.dag_id, "task_id": ti.task_id, "run_id": ti.run_id, "map_index": ti.map_index}

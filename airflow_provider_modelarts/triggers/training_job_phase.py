@@ -27,6 +27,17 @@ _T = TypeVar("_T")
 LOG_STATE_XCOM_KEY = "modelarts_log_position"
 
 
+def log_xcom_for(ti: Any, log_state: dict[str, Any] | None) -> dict[str, Any]:
+    """Before a task defers with ``print_log``: push the log follower's state to the task's XCom
+    and return where it is, the trigger's ``log_xcom``.
+
+    The trigger reads it back after a triggerer restart. Pushed before deferring, it exists from the
+    start, so that read never looks up a missing XCom (which Airflow would log as an error).
+    """
+    ti.xcom_push(key=LOG_STATE_XCOM_KEY, value=log_state or {})
+    return {"dag_id": ti.dag_id, "task_id": ti.task_id, "run_id": ti.run_id, "map_index": ti.map_index}
+
+
 class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
     """Poll one v2 training job until it reaches a target phase or a terminal one.
 
