@@ -66,6 +66,17 @@ def remember_console_link(operator: object, value: object) -> None:
         object.__setattr__(operator, CONSOLE_LINK_ATTRIBUTE, value)
 
 
+def restore_console_link(operator: BaseOperator, context: Context) -> None:
+    """A resumed task runs in a new process: read back the link the deferring try stored.
+
+    The XCom exists (it was written before deferring, and a resume does not clear XComs), so the
+    lookup does not make Airflow log "XCom not found".
+    """
+    ti = context["ti"]
+    value = ti.xcom_pull(task_ids=operator.task_id, key=CONSOLE_LINK_XCOM_KEY, map_indexes=ti.map_index)
+    remember_console_link(operator, value)
+
+
 class ModelArtsConsoleLink(BaseOperatorLink):
     """Opens the training job in the Huawei Cloud ModelArts console of the connection's region."""
 

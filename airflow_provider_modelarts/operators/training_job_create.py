@@ -37,11 +37,10 @@ from airflow_provider_modelarts.job_submission import (
 from airflow_provider_modelarts.job_wait import PhaseWaitCondition
 from airflow_provider_modelarts.links import (
     CONSOLE_LINK_ATTRIBUTE,
-    CONSOLE_LINK_XCOM_KEY,
     ModelArtsConsoleLink,
     console_job_url,
     persist_console_link,
-    remember_console_link,
+    restore_console_link,
 )
 from airflow_provider_modelarts.operators.base import (
     ModelArtsTaskMixin,
@@ -399,7 +398,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger's event (in a new process): return the result, or raise."""
-        self._restore_console_link(context)
+        restore_console_link(self, context)
         if not event:
             raise AirflowException("The ModelArts trigger ended without an event")
         self.training_job_id = str(event.get("training_job_id") or "") or self.training_job_id
@@ -418,11 +417,6 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
             raise AirflowFailException(message)
         # "error": an outage outlasted max_outage; this fails the try, so task retries apply.
         raise AirflowException(message)
-
-    def _restore_console_link(self, context: Context) -> None:
-        ti = context["ti"]
-        value = ti.xcom_pull(task_ids=self.task_id, key=CONSOLE_LINK_XCOM_KEY, map_indexes=ti.map_index)
-        remember_console_link(self, value)
 
     def _finish(self, hook: ModelArtsHook, verdict: str, message: str, job: dict[str, Any]) -> Any:
         if verdict == "success":

@@ -22,10 +22,9 @@ from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFo
 from airflow_provider_modelarts.job_wait import WaitCondition, is_permanent, status_codes, version_result
 from airflow_provider_modelarts.links import (
     CONSOLE_LINK_ATTRIBUTE,
-    CONSOLE_LINK_XCOM_KEY,
     ModelArtsConsoleLink,
     persist_console_link,
-    remember_console_link,
+    restore_console_link,
 )
 from airflow_provider_modelarts.operators.base import (
     XComFields,
@@ -377,15 +376,7 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
         return condition.timeout_message(self.timeout, last_status if isinstance(last_status, int) else None)
 
     def _before_resume(self, context: Context) -> None:
-        """A resumed task runs in a new process: read back the link the deferring try stored.
-
-        The XCom exists (it was written before deferring, and a resume does not clear XComs), so
-        the lookup does not make Airflow log "XCom not found".
-        """
-        ti = context["ti"]
-        remember_console_link(
-            self, ti.xcom_pull(task_ids=self.task_id, key=CONSOLE_LINK_XCOM_KEY, map_indexes=ti.map_index)
-        )
+        restore_console_link(self, context)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger's event: return the version data, or raise."""
