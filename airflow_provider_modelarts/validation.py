@@ -63,6 +63,14 @@ def validate_region(value: object, parameter: str = "region") -> str:
     raise ModelArtsValidationError(parameter, "a Huawei Cloud region id such as 'cn-north-4'", value)
 
 
+def validate_flag(value: object, parameter: str) -> bool:
+    """``value`` if it is a bool. Anything else (the string ``"False"``, ``0``) is refused, naming
+    ``parameter``: a truthiness test would read ``"False"`` as on."""
+    if isinstance(value, bool):
+        return value
+    raise ModelArtsValidationError(parameter, "True or False", value)
+
+
 def positive_seconds(value: object, parameter: str) -> float:
     """A finite number of seconds greater than 0."""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:

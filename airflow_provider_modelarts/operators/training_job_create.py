@@ -53,7 +53,7 @@ from airflow_provider_modelarts.operators.base import (
 from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
 from airflow_provider_modelarts.phase_check import check_phase
 from airflow_provider_modelarts.sensors.base import sentence
-from airflow_provider_modelarts.validation import positive_seconds
+from airflow_provider_modelarts.validation import positive_seconds, validate_flag
 from airflow_provider_modelarts.version_compat import TaskDeferralTimeout, task_state_store
 
 if TYPE_CHECKING:
@@ -178,12 +178,12 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         if not _resolved_at_runtime_anywhere(job):
             v2.validate_job_create(job)
         self.job = job
-        self.wait_for_completion = _flag(wait_for_completion, "wait_for_completion")
-        self.deferrable = _flag(deferrable, "deferrable")
+        self.wait_for_completion = validate_flag(wait_for_completion, "wait_for_completion")
+        self.deferrable = validate_flag(deferrable, "deferrable")
         self.poll_interval = positive_seconds(poll_interval, "poll_interval")
         self.max_outage = validate_max_outage(max_outage)
-        self.print_log = _flag(print_log, "print_log")
-        self.terminate_on_kill = _flag(terminate_on_kill, "terminate_on_kill")
+        self.print_log = validate_flag(print_log, "print_log")
+        self.terminate_on_kill = validate_flag(terminate_on_kill, "terminate_on_kill")
         self.on_name_conflict = validate_on_name_conflict(on_name_conflict)
         self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)
         if workspace_id is not None and not resolved_at_runtime(workspace_id):
@@ -553,9 +553,3 @@ def _resolved_at_runtime_anywhere(value: object) -> bool:
     if isinstance(value, (list, tuple)):
         return any(_resolved_at_runtime_anywhere(item) for item in value)
     return False
-
-
-def _flag(value: object, parameter: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise ModelArtsValidationError(parameter, "True or False", value)

@@ -11,7 +11,6 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.links import ModelArtsConsoleLink, persist_console_link
 from airflow_provider_modelarts.operators.base import (
     ModelArtsTaskMixin,
@@ -23,6 +22,7 @@ from airflow_provider_modelarts.operators.base import (
     warn_if_large,
     warn_missing_fields,
 )
+from airflow_provider_modelarts.validation import validate_flag
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -204,8 +204,7 @@ class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
         self.workspace_id = workspace_id
         self.fetch_all = fetch_all
         self.max_results = max_results
-        if not isinstance(fetch_all, bool):
-            raise ModelArtsValidationError("fetch_all", "True or False", fetch_all)
+        validate_flag(fetch_all, "fetch_all")
         _parse_time_validation(self._arguments(), self._validate)
 
     def _arguments(self) -> dict[str, Any]:

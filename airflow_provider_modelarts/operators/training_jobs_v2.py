@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 import pendulum
 
 from airflow_provider_modelarts import v2
-from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.operators.base import (
     XComFields,
     resolved_at_runtime,
@@ -17,7 +16,7 @@ from airflow_provider_modelarts.operators.base import (
     warn_if_large,
 )
 from airflow_provider_modelarts.operators.training_jobs import SUMMARY_LINES, _ModelArtsOperator
-from airflow_provider_modelarts.validation import validate_optional_positive_int
+from airflow_provider_modelarts.validation import validate_flag, validate_optional_positive_int
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -145,8 +144,7 @@ class ModelArtsSearchTrainingJobsOperator(_ModelArtsOperator):
         self.fetch_all = fetch_all
         self.max_results = max_results
         self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)
-        if not isinstance(fetch_all, bool):
-            raise ModelArtsValidationError("fetch_all", "True or False", fetch_all)
+        validate_flag(fetch_all, "fetch_all")
         # Refuse bad literal values now; the ones Airflow resolves are checked in execute.
         self._validate(
             {

@@ -16,7 +16,7 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_modelarts import api, v2
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsValidationError
+from airflow_provider_modelarts.exceptions import ModelArtsError
 from airflow_provider_modelarts.job_logs import JobLogFollower
 from airflow_provider_modelarts.job_wait import PhaseWaitCondition
 from airflow_provider_modelarts.operators.base import resolved_at_runtime
@@ -31,6 +31,7 @@ from airflow_provider_modelarts.outage import (
 )
 from airflow_provider_modelarts.phase_check import check_phase
 from airflow_provider_modelarts.sensors.base import ModelArtsBaseSensor, sentence
+from airflow_provider_modelarts.validation import validate_flag
 from airflow_provider_modelarts.version_compat import task_state_store
 
 if TYPE_CHECKING:
@@ -120,9 +121,7 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsBaseSensor):
         self.deferrable = deferrable
         self.max_outage = validate_max_outage(max_outage)
         self.require_literal(print_log, "print_log")
-        if not isinstance(print_log, bool):
-            raise ModelArtsValidationError("print_log", "True or False", print_log)
-        self.print_log = print_log
+        self.print_log = validate_flag(print_log, "print_log")
         self._logs: JobLogFollower | None = None
         self.workspace_id = workspace_id
         self.set_connection_args(
