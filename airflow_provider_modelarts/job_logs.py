@@ -143,6 +143,15 @@ class JobLogFollower:
             raise LogReadError(failed_task, failure, what) from failure
         return printed
 
+    def poll_or_warn(self, job: Mapping[str, Any], warn: Callable[..., Any]) -> int:
+        """:meth:`poll`, with a log that could not be read reported through ``warn`` (e.g.
+        ``log.warning``) instead of raised: the log is a convenience, never a reason to fail a wait."""
+        try:
+            return self.poll(job)
+        except ModelArtsError as error:
+            warn("Could not read the training job's log: %s", error)
+            return 0
+
     def _poll_task(self, task: str, ended: bool) -> int:
         follow = self.tasks.setdefault(task, TaskFollow())
         printed = 0

@@ -16,7 +16,6 @@ from airflow_provider_modelarts import api, v2
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import (
     ModelArtsDuplicateJobNameError,
-    ModelArtsError,
     ModelArtsNotFoundError,
     ModelArtsValidationError,
 )
@@ -440,12 +439,8 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         return JobLogFollower(hook, self.training_job_id, self.log.info)
 
     def _poll_logs(self, logs: JobLogFollower | None, job: dict[str, Any]) -> None:
-        if logs is None:
-            return
-        try:
-            logs.poll(job)
-        except ModelArtsError as error:  # the log is a convenience: never fail the job's wait for it
-            self.log.warning("Could not read the training job's log: %s", error)
+        if logs is not None:
+            logs.poll_or_warn(job, self.log.warning)
 
     def _result(self, job: dict[str, Any]) -> Any:
         """The XCom value: the compact summary (or the job object, or chosen fields)."""

@@ -16,7 +16,6 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_modelarts import api, v2
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.exceptions import ModelArtsError
 from airflow_provider_modelarts.job_logs import JobLogFollower
 from airflow_provider_modelarts.job_wait import PhaseWaitCondition
 from airflow_provider_modelarts.operators.base import resolved_at_runtime
@@ -200,10 +199,7 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsBaseSensor):
             )
         # A check an outage failed closed the hook the follower began with: read through this one.
         self._logs.reader = self._poke_hook
-        try:
-            self._logs.poll(job)
-        except ModelArtsError as error:
-            self.log.warning("Could not read the training job's log: %s", error)
+        self._logs.poll_or_warn(job, self.log.warning)
         if store is not None:
             store.set(key, {"try_number": try_number, "cursors": self._logs.state()})
 

@@ -11,7 +11,6 @@ from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_modelarts import api, v2
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.exceptions import ModelArtsError
 from airflow_provider_modelarts.job_submission import terminate_quietly
 from airflow_provider_modelarts.job_wait import PhaseWaitCondition
 from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE
@@ -288,7 +287,4 @@ class _TriggerLogs:
         if running and self.last_poll is not None and now - self.last_poll < self.interval:
             return
         self.last_poll = now
-        try:
-            await _in_thread(lambda: self.follower.poll(job))
-        except ModelArtsError as error:  # the log is a convenience: never fail the wait for it
-            self.log.warning("Could not read the training job's log: %s", error)
+        await _in_thread(lambda: self.follower.poll_or_warn(job, self.log.warning))
