@@ -49,8 +49,8 @@ import itertools
 import math
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -304,6 +304,40 @@ async def run_in_worker_thread(function: Callable[[], _R]) -> _R:
     return await sync_to_async(function, thread_sensitive=False)()
 
 
+_Joined = TypeVar("_Joined")
+
+
+class _Watching(Generic[_Joined]):
+    """The ``async with`` of :meth:`SharedStatusPoller.watching` and :meth:`SharedStatusPoller.watch`:
+    joins on enter, leaves on exit.
+
+    A class, not an ``@asynccontextmanager``: that would be an async generator of its own, and a
+    trigger whose ``run()`` is dropped after its first event (``airflow dags test`` takes one event
+    with ``anext(trigger.run())`` and leaves the generator suspended) is then cleaned up by
+    ``asyncio.run``'s ``shutdown_asyncgens``, which calls ``aclose()`` on every live async generator
+    at once: on the trigger's, whose ``async with`` exit is leaving the poller (awaiting a worker
+    thread), and, concurrently, on this context manager's own generator, which that exit is still
+    running: "aclose(): asynchronous generator is already running". Without a generator here, the
+    leave runs once, from the ``async with`` exit only.
+    """
+
+    __slots__ = ("_join", "_leave", "_joined")
+
+    def __init__(self, join: Callable[[], _Joined], leave: Callable[[_Joined], Awaitable[None]]) -> None:
+        self._join = join
+        self._leave = leave
+        self._joined: _Joined | None = None
+
+    async def __aenter__(self) -> _Joined:
+        self._joined = joined = self._join()
+        return joined
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        joined, self._joined = self._joined, None
+        if joined is not None:
+            await self._leave(joined)
+
+
 class SharedStatusPoller(Generic[WatchT]):
     """One per (event loop, key): runs rounds while anyone watches.
 
@@ -355,23 +389,21 @@ class SharedStatusPoller(Generic[WatchT]):
         return self.source
 
     @classmethod
-    @asynccontextmanager
-    async def watching(
+    def watching(
         cls,
         key: Hashable,
         watch: Hashable,
         interval: float,
         source_factory: SourceFactory,
-    ) -> AsyncIterator[tuple[SharedStatusPoller[Any], int]]:
+    ) -> _Watching[tuple[SharedStatusPoller[Any], int]]:
         """Register a watch for the duration of the ``async with`` block, on the shared poller
         of this event loop and key (created on first use, closed with its last watcher)."""
-        poller = cls._shared(asyncio.get_running_loop(), key, source_factory)
-        # Not through watch(): one context-manager frame less for each of hundreds of triggers.
-        watcher_id = poller._join(watch, interval)
-        try:
-            yield poller, watcher_id
-        finally:
-            await poller._leave(watcher_id)
+
+        def join() -> tuple[SharedStatusPoller[Any], int]:
+            poller = cls._shared(asyncio.get_running_loop(), key, source_factory)
+            return poller, poller._join(watch, interval)
+
+        return _Watching(join, lambda joined: joined[0]._leave(joined[1]))
 
     @classmethod
     def _shared(
@@ -382,14 +414,9 @@ class SharedStatusPoller(Generic[WatchT]):
             poller = cls._registry[(loop, key)] = cls(key, source_factory)
         return poller
 
-    @asynccontextmanager
-    async def watch(self, watch: WatchT, interval: float) -> AsyncIterator[int]:
+    def watch(self, watch: WatchT, interval: float) -> _Watching[int]:
         """Register one watch; the poller closes when its last watch leaves."""
-        watcher_id = self._join(watch, interval)
-        try:
-            yield watcher_id
-        finally:
-            await self._leave(watcher_id)
+        return _Watching(lambda: self._join(watch, interval), self._leave)
 
     def _join(self, watch: WatchT, interval: float) -> int:
         watcher_id = next(self._watcher_ids)
