@@ -18,12 +18,20 @@ Features newer than the floor (3.0.0), and what happens below them:
 * quiet connection reads (3.1): from 3.1 the Task SDK's ``BaseHook.get_connection`` logs each lookup
   at DEBUG; 3.0's core ``BaseHook`` logs it at INFO. :func:`get_connection_quietly` reads a
   connection without that INFO line, for lookups repeated every poll round.
-* ``BaseTrigger.on_kill`` (3.3): below 3.3 the triggerer never calls it, so a deferred wait that is
-  marked failed or cleared does not stop anything remotely (this provider's trigger only polls).
+* ``BaseTrigger.on_kill`` (3.3): from 3.3 the triggerer calls it when a user marks a deferred task
+  failed or success, or clears it (not on a triggerer restart, a trigger moving to another
+  triggerer, or a deferral timeout). Below 3.3 it is never called; a trigger's ``run()`` only sees
+  an ``asyncio.CancelledError``, whatever the reason. :func:`safe_to_cancel` then tells a kill from
+  the rest the way Google's provider does: it reads the task instance's state through the Task SDK
+  (``RuntimeTaskInstance.get_task_states``, the ``GetTaskStates`` message every 3.x triggerer
+  answers) and a task that is no longer ``deferred`` was acted on (mark failed: ``failed``, mark
+  success: ``success``, clear: no state). On 3.3+ it answers ``False`` without a lookup, so the
+  remote work is stopped once, by ``on_kill``. A state that cannot be read stops nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -35,6 +43,7 @@ __all__ = [
     "AIRFLOW_V_3_2_PLUS",
     "AIRFLOW_V_3_3_PLUS",
     "AIRFLOW_V_3_4_PLUS",
+    "AirflowTaskTerminated",
     "StateStore",
     "TaskDeferralTimeout",
     "get_base_airflow_version_tuple",
@@ -63,6 +72,11 @@ try:  # the Task SDK's, from Airflow 3.1 (the common-compat shim has no entry fo
     from airflow.sdk.exceptions import TaskDeferralTimeout
 except ImportError:  # Airflow 3.0 keeps it in core
     from airflow.exceptions import TaskDeferralTimeout  # type: ignore[no-redef,unused-ignore]
+
+try:  # the Task SDK's, from Airflow 3.1: what a task raises once it knows it was killed
+    from airflow.sdk.exceptions import AirflowTaskTerminated
+except ImportError:  # Airflow 3.0 keeps it in core
+    from airflow.exceptions import AirflowTaskTerminated  # type: ignore[no-redef,unused-ignore]
 
 
 class StateStore(Protocol):
@@ -126,3 +140,74 @@ def get_connection_quietly(hook: _ConnectionReader, conn_id: str) -> Connection:
 
     connection: Connection = CoreConnection.get_connection_from_secrets(conn_id)
     return connection
+
+
+#: A deferred task instance's state as ``get_task_states`` reports it (``TaskInstanceState.DEFERRED``,
+#: the same string in 3.0 to 3.3).
+DEFERRED_STATE = "deferred"
+
+
+class TaskStateUnavailableError(Exception):
+    """The state of a task instance could not be read (see :func:`task_instance_state`)."""
+
+
+def triggerer_calls_on_kill() -> bool:
+    """Whether the triggerer calls ``BaseTrigger.on_kill`` when a user kills a deferred task (3.3+)."""
+    return AIRFLOW_V_3_3_PLUS
+
+
+def task_instance_state(task_instance: Mapping[str, Any]) -> str | None:
+    """The state of the task instance ``{"dag_id", "task_id", "run_id", "map_index"}``, read
+    through the Task SDK from a trigger (``None``: no state, as after a clear). Blocking: call it in
+    a worker thread.
+
+    :raises TaskStateUnavailableError: no channel to Airflow (not in a triggerer or task), an error
+        of the API server, or no such task instance (its DAG run was deleted, say).
+    """
+    try:
+        dag_id, task_id, run_id = (
+            str(task_instance["dag_id"]),
+            str(task_instance["task_id"]),
+            str(task_instance["run_id"]),
+        )
+        raw_map_index = task_instance.get("map_index")
+        map_index = -1 if raw_map_index is None else int(raw_map_index)
+    except (KeyError, TypeError, ValueError) as error:
+        raise TaskStateUnavailableError(
+            f"not a task instance's dag_id, task_id, run_id and map_index: {task_instance!r}"
+        ) from error
+    try:
+        from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+        states = RuntimeTaskInstance.get_task_states(
+            dag_id=dag_id, task_ids=[task_id], run_ids=[run_id], map_index=map_index
+        )
+    except Exception as error:  # the comms' and the API server's errors differ across 3.x
+        raise TaskStateUnavailableError(f"{type(error).__name__}: {error}") from error
+    # The API server keys a run's states by task_id, and a mapped instance's by f"{task_id}_{map_index}".
+    key = task_id if map_index < 0 else f"{task_id}_{map_index}"
+    run_states = states.get(run_id) if isinstance(states, Mapping) else None
+    if not isinstance(run_states, Mapping) or key not in run_states:
+        raise TaskStateUnavailableError(
+            f"Airflow knows no task instance {dag_id}.{key} in run {run_id} (was its DAG run deleted?)"
+        )
+    state = run_states[key]
+    if state is None:
+        return None
+    return str(getattr(state, "value", state))
+
+
+def safe_to_cancel(task_instance: Mapping[str, Any]) -> bool:
+    """Whether a trigger whose ``run()`` was cancelled should stop its remote work itself.
+
+    ``False`` on Airflow 3.3+ without any lookup (the triggerer calls ``on_kill`` there). Below 3.3:
+    ``True`` when the deferred task instance is no longer ``deferred`` (a user marked it failed or
+    success, or cleared it; or its deferral timed out, and it was ``scheduled`` to fail), ``False``
+    while it is still deferred (the triggerer restarts, or the trigger moves to another triggerer).
+    Blocking: call it in a worker thread.
+
+    :raises TaskStateUnavailableError: the state could not be read (see :func:`task_instance_state`).
+    """
+    if triggerer_calls_on_kill():
+        return False
+    return task_instance_state(task_instance) != DEFERRED_STATE

@@ -1,7 +1,23 @@
-"""``ModelArtsTrainingJobPhaseTrigger``: the deferrable half of :class:`ModelArtsTrainingJobPhaseSensor`."""
+"""``ModelArtsTrainingJobPhaseTrigger``: the deferrable half of :class:`ModelArtsTrainingJobPhaseSensor`
+and of :class:`ModelArtsCreateTrainingJobOperator`.
+
+With ``terminate_on_kill`` (the create operator's), a user's kill of the deferred task (mark failed,
+mark success, clear) terminates the job, on every Airflow 3 minor:
+
+* 3.3+: the triggerer calls :meth:`ModelArtsTrainingJobPhaseTrigger.on_kill`, which terminates it;
+  nothing else does (a cancelled ``run()`` does nothing more).
+* 3.0 to 3.2: the triggerer only cancels ``run()``, for a kill and for a triggerer restart alike.
+  With ``task_instance`` set, the cancelled ``run()`` reads the task instance's state through the
+  Task SDK (:func:`~airflow_provider_modelarts.version_compat.safe_to_cancel`) and terminates the
+  job only if the task is no longer deferred. A restart, or the trigger moving to another
+  triggerer, finds it still deferred and leaves the job alone; so does a state that cannot be read
+  (logged as a warning); so does a cancel after the event was yielded. A trigger serialized without
+  ``task_instance`` (by an older release) stops nothing there.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
@@ -16,6 +32,7 @@ from airflow_provider_modelarts.job_wait import PhaseWaitCondition
 from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE
 from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger
 from airflow_provider_modelarts.triggers.shared_checks import shared_checks
+from airflow_provider_modelarts.version_compat import TaskStateUnavailableError, safe_to_cancel, triggerer_calls_on_kill
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -75,8 +92,15 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
         follower's state is saved in its XCom :data:`LOG_STATE_XCOM_KEY` before each page is
         printed, so a trigger re-created after a triggerer restart reads on from there (XComs
         survive the deferral; Airflow clears them only when a try starts).
-    :param terminate_on_kill: terminate the job in :meth:`on_kill`, when a user marks the
-        deferred task failed or success, or clears it (called by Airflow 3.3+).
+    :param terminate_on_kill: terminate the job when a user marks the deferred task failed or
+        success, or clears it. Airflow 3.3+ calls :meth:`on_kill` then, which terminates it.
+        Airflow 3.0 to 3.2 never call it: there the cancelled :meth:`run` terminates the job if
+        ``task_instance`` is set and that task instance is no longer deferred (not on a triggerer
+        restart, nor once the event was yielded; a state that cannot be read is logged, and stops
+        nothing). Without ``task_instance``, nothing is stopped below 3.3.
+    :param task_instance: ``{"dag_id", "task_id", "run_id", "map_index"}`` of the deferred task,
+        whose state tells a kill from a triggerer restart below Airflow 3.3 (optional: triggers
+        serialized without it still load).
     :param last_phase: the phase the deferring task's own check saw: a timeout before this
         trigger's first check (a triggerer that picks it up late) still reports the last phase.
     """
@@ -102,6 +126,7 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
         log_xcom: dict[str, Any] | None = None,
         terminate_on_kill: bool = False,
         last_phase: str | None = None,
+        task_instance: dict[str, Any] | None = None,
     ) -> None:
         self.condition = PhaseWaitCondition.validate(training_job_id, target_phases, failure_phases)
         super().__init__(
@@ -122,6 +147,12 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
         self.log_xcom = log_xcom
         self.terminate_on_kill = bool(terminate_on_kill)
         self.last_phase = last_phase
+        # Not ``self.task_instance``: BaseTrigger's, which the triggerer sets to its own task instance
+        # object (a property from Airflow 3.3 whose setter reads ``.task_id``).
+        self.task_instance_keys = task_instance
+        # Set before each yield: once the event is out the task leaves DEFERRED, so a later cancel
+        # would look like a kill.
+        self._event_yielded = False
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -136,6 +167,7 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
                 "log_xcom": self.log_xcom,
                 "terminate_on_kill": self.terminate_on_kill,
                 "last_phase": self.last_phase,
+                "task_instance": self.task_instance_keys,
             },
         )
 
@@ -193,6 +225,9 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
         mark failed, mark success and clear; never on a triggerer restart or a timeout)."""
         if not self.terminate_on_kill:
             return
+        await self._terminate()
+
+    async def _terminate(self) -> None:
         from airflow_provider_modelarts.polling import hook_for
 
         hook = hook_for(self.poller_key())
@@ -202,13 +237,56 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
             hook.close()
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        logs = await self._log_follower() if self.print_log else None
+        self._event_yielded = False
         try:
-            async for event in self._wait(logs):
-                yield event
-        finally:
-            if logs is not None:
-                logs.hook.close()
+            logs = await self._log_follower() if self.print_log else None
+            try:
+                async for event in self._wait(logs):
+                    self._event_yielded = True
+                    yield event
+            finally:
+                if logs is not None:
+                    logs.hook.close()
+        except asyncio.CancelledError:
+            await self._terminate_if_killed()
+            raise
+
+    async def _terminate_if_killed(self) -> None:
+        """Below Airflow 3.3, on a cancelled :meth:`run`: terminate the job if the deferred task
+        was killed (no longer deferred). Never raises: the cancellation goes on."""
+        if not self.terminate_on_kill or self._event_yielded or triggerer_calls_on_kill():
+            return
+        job_id = self.condition.training_job_id
+        task_instance = self.task_instance_keys
+        if not task_instance:
+            self.log.debug("No task_instance to tell a kill from a restart: training job %s left running", job_id)
+            return
+        try:
+            killed = await _in_thread(lambda: safe_to_cancel(task_instance))
+        except TaskStateUnavailableError as error:
+            self.log.warning(
+                "Trigger cancelled, but the state of task instance %s could not be read (%s): training job %s "
+                "was left running. If the task was marked failed or success, or cleared, stop the job in the "
+                "ModelArts console; check that the triggerer can reach the Airflow API server",
+                task_instance,
+                error,
+                job_id,
+            )
+            return
+        except Exception:  # never fail the cancellation over this
+            self.log.warning("Could not decide whether to terminate training job %s", job_id, exc_info=True)
+            return
+        if not killed:  # a triggerer restart, or the trigger moved to another triggerer
+            return
+        self.log.info("The deferred task is no longer deferred (killed by a user): terminating training job %s", job_id)
+        try:
+            await self._terminate()
+        except Exception:  # terminate_quietly logs ModelArts errors; anything else (the connection) too
+            self.log.warning(
+                "Could not terminate training job %s: it may still be running; stop it in the ModelArts console",
+                job_id,
+                exc_info=True,
+            )
 
     async def _wait(self, logs: _TriggerLogs | None) -> AsyncIterator[TriggerEvent]:
         # Imported when the trigger runs (in the triggerer), not when a DAG file imports the sensor.
