@@ -8,6 +8,10 @@ Naming: an OBS object ``obs://bucket/path/`` is ``Dataset(namespace="obs://bucke
 as object stores are named in OpenLineage (``s3://bucket``). [UNCERTAIN] The OpenLineage naming
 spec has no registered OBS scheme. A ModelArts dataset input without an OBS URL is named
 ``Dataset(namespace="modelarts", name="datasets/<id>/versions/<version_id>")``.
+
+Only what is certain: a task that failed before its job was created (a template that did not
+render, a body refused by the checks, a create the API refused) reports no datasets, since no job
+read or wrote anything; and a channel whose URL still holds Jinja (``{{ ... }}``) is never reported.
 """
 
 from __future__ import annotations
@@ -43,18 +47,30 @@ def channel_datasets(channels: object) -> Iterator[tuple[str, str]]:
             continue
         obs, dataset = _mapping(remote.get("obs")), _mapping(remote.get("dataset"))
         url = obs.get("obs_url") or dataset.get("obs_url")
-        named = obs_dataset_name(url) if isinstance(url, str) else None
+        named = obs_dataset_name(url) if isinstance(url, str) and not is_templated(url) else None
         if named is not None:
             yield named
-        elif dataset.get("id"):
+        elif isinstance(url, str) and is_templated(url):
+            continue  # never a dataset named after an unrendered template
+        elif dataset.get("id") and not is_templated(f"{dataset['id']}{dataset.get('version_id') or ''}"):
             yield "modelarts", f"datasets/{dataset['id']}/versions/{dataset.get('version_id') or 'latest'}"
+
+
+def is_templated(value: str) -> bool:
+    """Whether ``value`` still holds Jinja markup (an unrendered template)."""
+    return any(marker in value for marker in ("{{", "{%", "{#"))
 
 
 def training_job_lineage(
     body: Mapping[str, Any] | None, job: Mapping[str, Any] | None, training_job_id: str | None
 ) -> TrainingJobLineage:
     """Inputs and outputs from the create body the task sent (falling back to the job object it
-    read), and the job id in an ``externalQuery`` run facet."""
+    read), and the job id in an ``externalQuery`` run facet.
+
+    Without a job (no ``training_job_id`` and no job object read: the task failed before or at the
+    create), the lineage is empty: the body's channels were never read or written, and the body
+    may not even be rendered (a template error fails the task before the create).
+    """
     from airflow.providers.common.compat.openlineage.facet import Dataset, ExternalQueryRunFacet
     from airflow.providers.openlineage.extractors import OperatorLineage
 
@@ -62,6 +78,8 @@ def training_job_lineage(
         value = source.get("algorithm") if isinstance(source, Mapping) else None
         return value if isinstance(value, Mapping) else {}
 
+    if not training_job_id and not job:
+        return OperatorLineage(inputs=[], outputs=[], run_facets={})
     sent, read = algorithm(body), algorithm(job)
     inputs = list(dict.fromkeys(channel_datasets(sent.get("inputs") or read.get("inputs"))))
     outputs = list(dict.fromkeys(channel_datasets(sent.get("outputs") or read.get("outputs"))))
