@@ -71,6 +71,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--security-token", default=DEFAULT_SECURITY_TOKEN, help="security token of the temporary credentials"
     )
+    parser.add_argument(
+        "--keep-unknown-annotations",
+        action="store_true",
+        help="keep annotation keys the docs do not list on created v2 jobs (default: dropped)",
+    )
     parser.add_argument("--ready-file", help="also write the ready JSON line to this file")
     return parser.parse_args(argv)
 
@@ -83,6 +88,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         job_count=args.jobs,
         v2_job_count=args.v2_jobs,
         manual_clock=args.manual_clock,
+        keep_unknown_annotations=args.keep_unknown_annotations,
         speed=args.speed,
         tls=args.tls,
         seed=args.seed,

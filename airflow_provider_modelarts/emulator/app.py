@@ -122,6 +122,7 @@ class EmulatorApp:
         self.store = JobStore(config.speed, self._job_clock)
         populate(self.store, config.job_count, config.seed)
         self.training_jobs = TrainingJobStore(config.speed, self._job_clock)
+        self.training_jobs.keep_unknown_annotations = config.keep_unknown_annotations
         populate_training_jobs(self.training_jobs, config.v2_job_count, config.seed)
         self.gateway = Gateway(config)
         self.faults = FaultRegistry()
@@ -278,10 +279,11 @@ class EmulatorApp:
     # -- control operations -------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Clear statistics, faults, AK locks, clock skew and the record of terminate calls; jobs,
-        create plans and issued tokens stay."""
+        """Clear statistics, faults, AK locks, clock skew and the record of terminate calls, and
+        restore the configured annotation rule; jobs, create plans and issued tokens stay."""
         with self.training_jobs.lock:
             self.training_jobs.terminations.clear()
+            self.training_jobs.keep_unknown_annotations = self.config.keep_unknown_annotations
         self.stats.reset()
         self.faults.clear()
         self.gateway.reset_locks()

@@ -85,6 +85,9 @@ class EmulatorConfig:
     quotas: int = DEFAULT_QUOTAS
     # Job timelines move only when advance_time() says so: tests see exact phases and durations.
     manual_clock: bool = False
+    # The docs list metadata.annotations as a closed set of options and do not say the service keeps
+    # other keys: by default a created job keeps only the documented ones; True keeps every key.
+    keep_unknown_annotations: bool = False
 
     def __post_init__(self) -> None:
         # Fail at construction, not at the first request, when a value cannot work.

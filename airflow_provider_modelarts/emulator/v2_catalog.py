@@ -529,8 +529,13 @@ def _requested_job_object(
         "workspace_id": job.workspace_id,
         "user_name": job.user_name,
     }
-    if given_metadata.get("annotations"):
-        metadata["annotations"] = dict(given_metadata["annotations"])
+    annotations = {
+        key: value
+        for key, value in (given_metadata.get("annotations") or {}).items()
+        if store.keep_unknown_annotations or key in v2_spec.DOCUMENTED_ANNOTATIONS
+    }
+    if annotations:
+        metadata["annotations"] = annotations
     given_resource = (request.get("spec") or {}).get("resource") or {}
     resource: dict[str, Any] = {
         "policy": "regular",

@@ -206,6 +206,8 @@ class TrainingJobStore:
         self.lock = threading.RLock()
         self.jobs: dict[str, TrainingJob] = {}
         self.workspaces: set[str] = {v2_spec.WORKSPACE_DEFAULT}
+        # Whether created jobs keep annotation keys the docs do not list (EmulatorConfig).
+        self.keep_unknown_annotations = False
         self._sequence = 0
 
     def now(self) -> float:

@@ -233,6 +233,22 @@ POOL_NOT_FOUND = ErrorCode(404, "ModelArts.2890", "Pool (%s) does not exist", "P
 # The create body (creating_a_training_job.rst; the SDK's Job, JobMetadata, JobAlgorithm, Spec).
 NAME_PATTERN = r"[A-Za-z0-9_-]{1,64}"
 DESCRIPTION_MAX = 256
+# metadata.annotations: "Advanced configurations of a training job. The options are as follows:"
+# (creating_a_training_job.rst Table 3; the SDK's JobMetadata adds hccl_op_retry). A closed list,
+# and nothing says other keys are kept: by default the emulator keeps only these (see
+# EmulatorConfig.keep_unknown_annotations).
+DOCUMENTED_ANNOTATIONS = frozenset(
+    {
+        "job_template",
+        "fault-tolerance/job-retry-num",
+        "fault-tolerance/job-unconditional-retry",
+        "fault-tolerance/hang-retry",
+        "fault-tolerance/hccl_op_retry",
+        "jupyter-lab/enable",
+        "tensorboard/enable",
+        "mindstudio-insight/enable",
+    }
+)
 # The docs give no maximum node count for a public pool; ModelArts.2793 exists for one. This
 # emulator's maximum (the same as its control API's).
 NODE_COUNT_MAX = 64
