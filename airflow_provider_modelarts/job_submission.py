@@ -12,23 +12,31 @@ first looks for the jobs earlier tries of the same task instance created, then d
   (``<name>-<digest>-try<N>``, unique to the task instance and try), since a job name is unique in
   a project;
 * an earlier job of an older generation: the user cleared the task and expects training again:
-  create a new job under a derived name (the old one was terminated when the Clear killed the
-  task, if ``terminate_on_kill``);
+  create a new job under a derived name. An earlier job still active (the task crashed, or was
+  cleared while deferred, so nothing stopped it) is stopped first (:attr:`Plan.stop`): a task
+  instance never has two active jobs. With ``terminate_on_kill=False`` the operator does not stop
+  it and fails instead, naming the job;
 * no earlier job: create the job under the name the user gave. If a job this task did not create
   already has that name, fail with a clear message (``on_name_conflict="fail"``, the default) or
   create it under a derived name (``"suffix"``).
 
-How a try finds the earlier jobs. Every job the operator creates carries two annotations in
-``metadata.annotations``: :data:`TASK_INSTANCE_ANNOTATION` (a digest of dag id, task id, run id
-and map index: never the names themselves, which can be long or private) and
-:data:`GENERATION_ANNOTATION` (the task instance's ``max_tries`` and its DAG run's ``clear_number``
-when it was created, which only a Clear changes). A try searches the project for jobs named like
-the user's name (one search request per 50 matches) and keeps those whose annotation is its own;
-on Airflow 3.3+ the job id is also kept in the task state store, read first. The search also covers a crash between the
-create and the save, which the task state store alone cannot (the limit Airflow's
-``ResumableJobMixin`` documents). [UNCERTAIN] The docs list ``annotations`` as a map of strings
-with example keys, not which keys the service keeps; if it dropped these, a retry below 3.3 would
-find no job of its own and report the name conflict instead of reconnecting.
+How a try finds the earlier jobs. Every job the operator creates is marked twice with the task
+instance (a digest of dag id, task id, run id and map index: never the names themselves, which can
+be long or private) and its generation (the task instance's ``max_tries`` and its DAG run's
+``clear_number`` when it was created, which only a Clear changes):
+
+* in ``metadata.annotations`` (:data:`TASK_INSTANCE_ANNOTATION`, :data:`GENERATION_ANNOTATION`);
+* at the end of ``metadata.description``, as ``[airflow:<digest>:<generation>]``
+  (:func:`description_marker`), after the user's own text (cut to make room within the API's 256
+  characters). The API reference lists ``annotations`` as a closed set of options and does not say
+  that the service keeps other keys; ``description`` is a documented free-text field that show and
+  search return, so the marker survives whatever the service does with unknown annotations.
+
+A job is this task instance's if either mark says so. A try searches the project for jobs named
+like the user's name (one search request per 50 matches) and keeps its own; on Airflow 3.3+ the
+job id is also kept in the task state store, read first. The search also covers a crash between
+the create and the save, which the task state store alone cannot (the limit Airflow's
+``ResumableJobMixin`` documents).
 
 What a Clear means: the user asks for the task to run again, so a Clear trains again, under a
 derived name, even when the earlier job Completed. A retry never does: it reconnects, or creates
@@ -40,12 +48,18 @@ from __future__ import annotations
 import copy
 import enum
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_modelarts import v2
-from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsJobEndedError, ModelArtsValidationError
+from airflow_provider_modelarts.exceptions import (
+    ModelArtsError,
+    ModelArtsJobEndedError,
+    ModelArtsPermanentError,
+    ModelArtsValidationError,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -87,6 +101,15 @@ class TaskInstanceIdentity:
     def annotations(self) -> dict[str, str]:
         return {TASK_INSTANCE_ANNOTATION: self.digest, GENERATION_ANNOTATION: self.generation}
 
+    def marker(self) -> str:
+        """The mark at the end of a job's description (see the module docstring)."""
+        return f"{MARKER_OPENING}{self.digest}:{self.generation}]"
+
+
+MARKER_OPENING = "[airflow:"
+# The marker a job's description ends with: the task-instance digest and the generation.
+_MARKER = re.compile(r"\[airflow:(?P<digest>[0-9a-f]{24}):(?P<generation>-?[0-9]+\.[0-9]+)\]$")
+
 
 class Action(enum.Enum):
     CREATE = "create"
@@ -96,12 +119,32 @@ class Action(enum.Enum):
 
 @dataclass(frozen=True)
 class Plan:
-    """What a try does: create ``body`` (the job to send), or use ``job`` (an earlier try's)."""
+    """What a try does: create ``body`` (the job to send), or use ``job`` (an earlier try's).
+
+    ``stop``: earlier jobs of this task instance that are still active and are not ``job``
+    (mostly one from before a Clear whose task crashed or was deferred, so nothing stopped it):
+    they must be stopped first, so that the task instance never has two active jobs.
+    """
 
     action: Action
     reason: str
     job: dict[str, Any] | None = None
     body: dict[str, Any] | None = None
+    stop: tuple[dict[str, Any], ...] = ()
+
+
+class EarlierJobActiveError(ModelArtsPermanentError):
+    """A Clear found this task instance's earlier job still active, and ``terminate_on_kill`` is off."""
+
+    def __init__(self, job: Mapping[str, Any]) -> None:
+        row = v2.job_row(job)
+        super().__init__(
+            f"Training job {row['id']} ({row['name']}), created by this task before it was cleared, is still "
+            f"{v2.phase_of(job) or 'active'}. The task does not train again while it runs (terminate_on_kill is "
+            "False, so it does not stop it): stop it in the ModelArts console and clear the task again, or set "
+            "terminate_on_kill=True"
+        )
+        self.training_job_id = row["id"]
 
 
 class NameConflictError(ModelArtsValidationError):
@@ -140,9 +183,20 @@ def derived_name(name: str, suffix: str) -> str:
 
 
 def own_jobs(candidates: Iterable[Mapping[str, Any]], identity: TaskInstanceIdentity) -> list[dict[str, Any]]:
-    """The candidates this task instance created (any generation), newest first."""
-    mine = [dict(job) for job in candidates if _annotation(job, TASK_INSTANCE_ANNOTATION) == identity.digest]
+    """The candidates this task instance created (any generation), newest first: those whose
+    annotation or description marker names it."""
+    mine = [dict(job) for job in candidates if _owner(job) == identity.digest]
     return sorted(mine, key=lambda job: _create_time(job), reverse=True)
+
+
+def described(description: str | None, identity: TaskInstanceIdentity) -> str:
+    """The user's ``description`` with this try's marker at its end, within the API's 256
+    characters (the user's text is cut to make room; a marker already there is replaced)."""
+    text = _MARKER.sub("", description or "").rstrip()
+    marker = identity.marker()
+    room = v2.DESCRIPTION_MAX_LENGTH - len(marker) - 1
+    text = text[:room].rstrip() if room > 0 else ""
+    return f"{text} {marker}" if text else marker
 
 
 def plan_submission(
@@ -161,15 +215,33 @@ def plan_submission(
     :param name_holder: the job now holding the user's name, if any.
     :param on_name_conflict: ``"fail"`` or ``"suffix"``.
     """
-    name = str(body["metadata"]["name"])
     latest = earlier[0] if earlier else None
+    plan = _decide(body, identity, latest, name_holder, on_name_conflict)
+    kept = v2.job_row(plan.job)["id"] if plan.job is not None else None
+    stop = tuple(job for job in earlier if _is_active(job) and v2.job_row(job)["id"] != kept)
+    return Plan(plan.action, plan.reason, plan.job, plan.body, stop)
+
+
+def _is_active(job: Mapping[str, Any]) -> bool:
+    """Running or about to (a job Terminating is already being stopped)."""
+    phase = v2.parse_phase(v2.phase_of(job) or "")
+    return phase is None or (phase.is_in_progress and phase is not v2.JobPhase.TERMINATING)
+
+
+def _decide(
+    body: Mapping[str, Any],
+    identity: TaskInstanceIdentity,
+    latest: dict[str, Any] | None,
+    name_holder: Mapping[str, Any] | None,
+    on_name_conflict: str,
+) -> Plan:
+    name = str(body["metadata"]["name"])
     if latest is not None:
         phase = v2.parse_phase(v2.phase_of(latest) or "")
         job_id, job_name = v2.job_row(latest)["id"], v2.job_row(latest)["name"]
-        same_generation = _annotation(latest, GENERATION_ANNOTATION) == identity.generation
+        same_generation = _generation(latest) == identity.generation
         # A job Terminating was stopped (by this task's on_kill, mostly): it is going away, not back.
-        reconnectable = phase is None or (phase.is_in_progress and phase is not v2.JobPhase.TERMINATING)
-        if same_generation and reconnectable:
+        if same_generation and _is_active(latest):
             return Plan(
                 Action.RECONNECT,
                 f"reconnecting to training job {job_id} ({job_name}), created by an earlier try",
@@ -206,11 +278,13 @@ def retry_name(name: str, identity: TaskInstanceIdentity) -> str:
 
 
 def _with_name(body: Mapping[str, Any], identity: TaskInstanceIdentity, name: str) -> dict[str, Any]:
-    """A copy of ``body`` with ``name`` and this task instance's annotations (the user's own kept)."""
+    """A copy of ``body`` with ``name`` and this task instance's marks: its annotations (the user's
+    own kept) and the marker at the end of the description."""
     job = copy.deepcopy(dict(body))
     metadata = dict(job.get("metadata") or {})
     metadata["name"] = name
     metadata["annotations"] = {**dict(metadata.get("annotations") or {}), **identity.annotations()}
+    metadata["description"] = described(metadata.get("description"), identity)
     job["metadata"] = metadata
     return job
 
@@ -227,6 +301,23 @@ def _annotation(job: Mapping[str, Any], key: str) -> str | None:
     annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
     value = annotations.get(key) if isinstance(annotations, Mapping) else None
     return value if isinstance(value, str) else None
+
+
+def _description_mark(job: Mapping[str, Any]) -> re.Match[str] | None:
+    metadata = job.get("metadata")
+    description = metadata.get("description") if isinstance(metadata, Mapping) else None
+    return _MARKER.search(description) if isinstance(description, str) else None
+
+
+def _owner(job: Mapping[str, Any]) -> str | None:
+    """The task-instance digest a job is marked with: its annotation, else its description marker."""
+    mark = _description_mark(job)
+    return _annotation(job, TASK_INSTANCE_ANNOTATION) or (mark["digest"] if mark else None)
+
+
+def _generation(job: Mapping[str, Any]) -> str | None:
+    mark = _description_mark(job)
+    return _annotation(job, GENERATION_ANNOTATION) or (mark["generation"] if mark else None)
 
 
 def _create_time(job: Mapping[str, Any]) -> int:

@@ -145,3 +145,45 @@ def test_a_clear_of_a_finished_run_is_seen_even_when_max_tries_did_not_move() ->
     cleared = TaskInstanceIdentity("dag", "train", "manual__2026-11-26", -1, 2, 1, clear_number=1)
     plan = plan_submission(BODY, cleared, [earlier], earlier)
     assert plan.action is Action.CREATE and "cleared" in plan.reason
+
+
+def marked_only(job_object: dict[str, Any], who: TaskInstanceIdentity) -> dict[str, Any]:
+    """A job as a service that drops unknown annotation keys returns it: the description marker alone."""
+    metadata = {**job_object["metadata"], "annotations": {}, "description": f"user text {who.marker()}"}
+    return {**job_object, "metadata": metadata}
+
+
+def test_a_job_marked_only_in_its_description_is_this_task_instances() -> None:
+    mine = marked_only(job("resnet-train", "Running", identity()), identity())
+    other = marked_only(job("resnet-train-7", "Running", identity(map_index=7)), identity(map_index=7))
+    assert own_jobs([mine, other], identity()) == [mine]
+    plan = plan_submission(BODY, identity(try_number=2), [mine], mine)
+    assert plan.action is Action.RECONNECT and plan.job is mine and plan.stop == ()
+
+
+def test_the_create_body_carries_the_marker_after_the_users_description() -> None:
+    body = {**BODY, "metadata": {**BODY["metadata"], "description": "nightly"}}
+    plan = plan_submission(body, identity(), [], None)
+    assert plan.body is not None and plan.body["metadata"]["description"] == f"nightly {identity().marker()}"
+
+
+@pytest.mark.parametrize("phase", ["Creating", "Pending", "Running"])
+def test_a_clear_that_finds_the_earlier_job_active_plans_to_stop_it_first(phase: str) -> None:
+    earlier = job("resnet-train", phase, identity(try_number=1, max_tries=0))
+    cleared = identity(try_number=2, max_tries=1)  # a Clear moved max_tries
+    plan = plan_submission(BODY, cleared, [earlier], earlier)
+    assert plan.action is Action.CREATE and plan.stop == (earlier,)
+
+
+@pytest.mark.parametrize("phase", ["Completed", "Failed", "Terminating", "Terminated"])
+def test_a_clear_stops_nothing_that_is_not_running(phase: str) -> None:
+    earlier = job("resnet-train", phase, identity(try_number=1, max_tries=0))
+    plan = plan_submission(BODY, identity(try_number=2, max_tries=1), [earlier], earlier)
+    assert plan.action is Action.CREATE and plan.stop == ()
+
+
+def test_older_active_jobs_are_stopped_even_when_a_newer_one_is_reconnected_to() -> None:
+    old = job("resnet-train", "Running", identity(try_number=1, max_tries=0), create_time=1)
+    new = job("resnet-train-abc-try2", "Running", identity(try_number=2, max_tries=1), create_time=2)
+    plan = plan_submission(BODY, identity(try_number=3, max_tries=1), [new, old], old)
+    assert plan.action is Action.RECONNECT and plan.job is new and plan.stop == (old,)
