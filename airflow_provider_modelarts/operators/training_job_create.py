@@ -16,6 +16,7 @@ from airflow_provider_modelarts import api, v2
 from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import (
     ModelArtsDuplicateJobNameError,
+    ModelArtsJobEndedError,
     ModelArtsNotFoundError,
     ModelArtsValidationError,
 )
@@ -23,6 +24,7 @@ from airflow_provider_modelarts.job_logs import JobLogFollower, format_log_tail,
 from airflow_provider_modelarts.job_submission import (
     OWN_ANNOTATIONS,
     Action,
+    EarlierJobActiveError,
     Plan,
     TaskInstanceIdentity,
     own_jobs,
@@ -53,7 +55,7 @@ from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, valida
 from airflow_provider_modelarts.phase_check import check_phase
 from airflow_provider_modelarts.sensors.base import sentence
 from airflow_provider_modelarts.validation import positive_seconds, validate_flag
-from airflow_provider_modelarts.version_compat import TaskDeferralTimeout, task_state_store
+from airflow_provider_modelarts.version_compat import AirflowTaskTerminated, TaskDeferralTimeout, task_state_store
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -198,6 +200,10 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         )
         # Set once the job is known: on_kill terminates it; lineage reads the job's data.
         self.training_job_id: str | None = None
+        # Set by on_kill (Airflow calls it from its SIGTERM handler, then lets execute run on
+        # until it kills the process): a create answered after it, and the wait, stop at once.
+        self._killed = False
+        self._terminated_on_kill = False
         self._last_job: dict[str, Any] | None = None
         self._job_workspace: str | None = None
 
@@ -210,7 +216,12 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         hook = self.hook(self.workspace_id)
         try:
             job, plan = self._submit(context, hook, body)
-            if plan.action is Action.ALREADY_COMPLETED or not self.wait_for_completion:
+            if plan.action is Action.ALREADY_COMPLETED:
+                # An earlier try's job Completed while no task watched it (a crash, a lost worker):
+                # its log is printed here, or the end of it would be in no task log.
+                self._poll_logs(self._log_follower(hook), job)
+                return self._result(job)
+            if not self.wait_for_completion:
                 return self._result(job)
             return self._wait(context, hook)
         finally:
@@ -238,6 +249,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         earlier = own_jobs(candidates, identity)
         holder = next((job for job in candidates if v2.job_row(job)["name"] == name), None)
         plan = plan_submission(body, identity, earlier, holder, self.on_name_conflict)
+        self._stop_earlier(hook, plan)
         self.log.info(sentence(plan.reason))
         if plan.action is Action.CREATE:
             create_body = plan.body
@@ -258,7 +270,40 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
             job = plan.job
             sent = (job.get("metadata") or {}).get("annotations") or {}
         self._record(context, hook, job, {key: sent[key] for key in OWN_ANNOTATIONS if key in sent})
+        self._stop_if_killed()
         return job, plan
+
+    def _stop_earlier(self, hook: ModelArtsHook, plan: Plan) -> None:
+        """Stop this task instance's earlier jobs that are still active (see :attr:`Plan.stop`),
+        before training again; with ``terminate_on_kill=False``, fail instead, naming the job."""
+        for job in plan.stop:
+            row = v2.job_row(job)
+            if not self.terminate_on_kill:
+                raise EarlierJobActiveError(job)
+            self.log.info(
+                "Stopping training job %s (%s), created by this task before it was cleared and still %s: "
+                "a task instance never has two active jobs",
+                row["id"],
+                row["name"],
+                v2.phase_of(job) or "active",
+            )
+            try:
+                hook.terminate_training_job(str(row["id"]))
+            except (ModelArtsJobEndedError, ModelArtsNotFoundError):
+                self.log.info("Training job %s had ended meanwhile", row["id"])
+
+    def _stop_if_killed(self) -> None:
+        """After ``on_kill`` ran (Airflow's SIGTERM handler): terminate a job whose create was
+        answered after it, and stop waiting, instead of running on until Airflow kills the process."""
+        if not self._killed:
+            return
+        if self.training_job_id is not None and self.terminate_on_kill and not self._terminated_on_kill:
+            hook = self.hook(self.workspace_id)
+            try:
+                terminate_quietly(hook, self.training_job_id, self.log)
+            finally:
+                hook.close()
+        raise AirflowTaskTerminated(f"The task was killed while it managed training job {self.training_job_id}")
 
     def _workspace_of(self, body: dict[str, Any], hook: ModelArtsHook) -> str | None:
         """The workspace the job is created and looked for in, written into ``body``: the body's
@@ -331,6 +376,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         logs = self._log_follower(hook)
         while True:
             verdict, message, current = check_phase(hook, condition, outage, self.log)
+            self._stop_if_killed()  # a job on_kill terminated is not a job that failed by itself
             if current is not None:
                 self._last_job = current
                 self._poll_logs(logs, current)
@@ -369,6 +415,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
                 log_state=log_state,
                 log_xcom=log_xcom_for(context["ti"], log_state) if self.print_log else None,
                 terminate_on_kill=self.terminate_on_kill,
+                task_instance=_task_instance_key(context["ti"]) if self.terminate_on_kill else None,
             ),
             method_name="execute_complete",
             # Airflow bounds a deferral only by the timeout it is given: the rest of execution_timeout.
@@ -459,9 +506,17 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         return None
 
     def on_kill(self) -> None:
-        """Terminate the job when the task is killed, marked failed or success, or times out."""
+        """Terminate the job when the task is killed, marked failed or success, or times out.
+
+        A create still waiting for its answer when this runs is terminated as soon as the answer
+        arrives (:meth:`_stop_if_killed`), if Airflow has not killed the process by then (it waits
+        5 seconds after SIGTERM); if it has, the next try stops that job (a Clear) or reconnects to
+        it (a retry).
+        """
+        self._killed = True
         if not self.terminate_on_kill or self.training_job_id is None:
             return
+        self._terminated_on_kill = True
         hook = self.hook(self.workspace_id)
         try:
             terminate_quietly(hook, self.training_job_id, self.log)
@@ -535,6 +590,11 @@ def _job_from_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
         },
         "spec": {"resource": {"flavor_id": summary.get("flavor"), "node_count": summary.get("node_count")}},
     }
+
+
+def _task_instance_key(ti: Any) -> dict[str, Any]:
+    """What the trigger needs to ask Airflow for the task's state when it is cancelled (below 3.3)."""
+    return {"dag_id": ti.dag_id, "task_id": ti.task_id, "run_id": ti.run_id, "map_index": ti.map_index}
 
 
 def _resolved_at_runtime_anywhere(value: object) -> bool:
