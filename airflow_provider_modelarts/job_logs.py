@@ -11,11 +11,13 @@ burst of more than one page per task is possible only then), so the task log get
 What a line looks like in the task log: ``[worker-0] <the line>``, in order per task.
 
 Surviving restarts. The follower's state (:meth:`JobLogFollower.state`, JSON) is saved through a
-callback *before* a page is printed, with the page marked as being printed. A follower rebuilt
-from a saved state (a triggerer restart re-creates the trigger; a reschedule starts a new
-process) reads on from the last page known printed; if a page was being printed when the state
-was saved, that page may have reached the task log already, so it is printed again marked
-``(repeated)``. So no line is lost, and a line can repeat only inside a page marked as repeated.
+callback *before* a page is printed, with the page marked as being printed and its number of
+lines. A follower rebuilt from a saved state (a triggerer restart re-creates the trigger; a
+reschedule starts a new process) reads on from the last page known printed; if a page was being
+printed when the state was saved, its lines may have reached the task log already, so the same
+number of lines, read again from the same cursor, is printed marked ``(repeated)``. Lines past
+them (the log grew since) are new and are printed unmarked. So no line is lost, a line can repeat
+only with the mark, and the mark is only on lines that may really have been printed before.
 """
 
 from __future__ import annotations
@@ -59,15 +61,24 @@ class TaskFollow:
     :param cursor: the API cursor after the last page printed (:class:`v2.TaskLogCursor`).
     :param printing: a page's printing began from ``cursor`` (set only in saved states): the next
         page may repeat lines already in the task log.
+    :param printing_lines: how many lines that page had: only that many lines read again from
+        ``cursor`` may be in the task log already (``None``, in states saved by releases that did
+        not record it: the whole next page).
     :param exhausted: the job ended and this log was read to its end: no more requests.
     """
 
     cursor: v2.TaskLogCursor = field(default_factory=v2.TaskLogCursor)
     printing: bool = False
+    printing_lines: int | None = None
     exhausted: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"cursor": asdict(self.cursor), "printing": self.printing, "exhausted": self.exhausted}
+        return {
+            "cursor": asdict(self.cursor),
+            "printing": self.printing,
+            "printing_lines": self.printing_lines,
+            "exhausted": self.exhausted,
+        }
 
     @classmethod
     def from_json(cls, saved: Mapping[str, Any]) -> TaskFollow:
@@ -76,7 +87,9 @@ class TaskFollow:
             cursor = v2.TaskLogCursor(**raw) if isinstance(raw, Mapping) else v2.TaskLogCursor()
         except TypeError:  # saved by another version of the provider: start over
             cursor = v2.TaskLogCursor()
-        return cls(cursor, saved.get("printing") is True, saved.get("exhausted") is True)
+        lines = saved.get("printing_lines")
+        printing_lines = lines if isinstance(lines, int) and not isinstance(lines, bool) and lines >= 0 else None
+        return cls(cursor, saved.get("printing") is True, printing_lines, saved.get("exhausted") is True)
 
 
 class JobLogFollower:
@@ -87,9 +100,6 @@ class JobLogFollower:
     :param emit: where a line goes (e.g. ``self.log.info``); called once per line.
     :param state: a state saved by an earlier follower of the same job (see the module docstring).
     :param save: called with :meth:`state` before each page is printed (``None``: nothing to save).
-    :param catching_up: mark every page as repeated until one reaches the current end of the log:
-        for a follower that starts over without the state of an earlier one that printed lines
-        into the same task log (a reschedule below Airflow 3.3, which has no task state store).
     """
 
     def __init__(
@@ -99,14 +109,11 @@ class JobLogFollower:
         emit: Callable[[str], None],
         state: Mapping[str, Any] | None = None,
         save: Callable[[dict[str, Any]], None] | None = None,
-        catching_up: bool = False,
     ) -> None:
         self.reader = reader
         self.training_job_id = training_job_id
         self.emit = emit
         self.save = save
-        self.catching_up = catching_up
-        self.caught_up: set[str] = set()  # tasks whose catch-up reached the end of their log
         self.tasks: dict[str, TaskFollow] = {
             task: TaskFollow.from_json(saved)
             for task, saved in (state or {}).items()
@@ -160,8 +167,6 @@ class JobLogFollower:
             cursor, lines = self.reader.follow_training_job_log(self.training_job_id, task, follow.cursor)
             printed += self._print(task, follow, cursor, lines)
             reached_end = len(lines) < cursor.page_size - 1  # one line may be a dropped repeat
-            if reached_end:
-                self.caught_up.add(task)
             # While the job runs: one request per task per poll. Once it ended: to the end.
             if not ended:
                 break
@@ -171,15 +176,15 @@ class JobLogFollower:
 
     def _print(self, task: str, follow: TaskFollow, cursor: v2.TaskLogCursor, lines: list[str]) -> int:
         if lines:
-            repeated = follow.printing or (self.catching_up and task not in self.caught_up)
-            # Saved first, marked as printing: a follower rebuilt from this state marks the page.
-            follow.printing = True
+            # How many of these lines an interrupted follower may have printed already.
+            repeats = (len(lines) if follow.printing_lines is None else follow.printing_lines) if follow.printing else 0
+            # Saved first, marked as printing: a follower rebuilt from this state marks these lines.
+            follow.printing, follow.printing_lines = True, len(lines)
             if self.save is not None:
                 self.save(self.state())
-            prefix = f"[{task}] " + (REPEATED_MARK if repeated else "")
-            for line in lines:
-                self.emit(prefix + line)
-        follow.cursor, follow.printing = cursor, False
+            for index, line in enumerate(lines):
+                self.emit(f"[{task}] " + (REPEATED_MARK if index < repeats else "") + line)
+        follow.cursor, follow.printing, follow.printing_lines = cursor, False, None
         return len(lines)
 
 

@@ -81,9 +81,10 @@ def test_once_the_job_ended_each_log_is_drained_then_never_asked_again() -> None
     assert len(service.requests) == 3  # no request once a task has no new lines
 
 
-def test_a_follower_rebuilt_from_a_saved_state_loses_nothing_and_marks_the_repeated_page() -> None:
+def test_a_follower_rebuilt_from_a_saved_state_loses_nothing_and_marks_only_the_interrupted_lines() -> None:
     """The state is saved before a page is printed: a restart in the middle of printing reprints
-    that page, marked; every later line is new and unmarked."""
+    that page's lines, marked; a line the log gained since (read in the same page) is new and
+    unmarked, and so is every later line."""
     service = FakeLogs({"worker-0": ["a", "b"]})
     saved: list[dict[str, Any]] = []
     first: list[str] = []
@@ -94,7 +95,7 @@ def test_a_follower_rebuilt_from_a_saved_state_loses_nothing_and_marks_the_repea
     second: list[str] = []
     rebuilt = JobLogFollower(service, JOB_ID, second.append, state=saved[-1])
     rebuilt.poll(job("Running", ("worker-0",)))
-    assert second == [f"[worker-0] {REPEATED_MARK}a", f"[worker-0] {REPEATED_MARK}b", f"[worker-0] {REPEATED_MARK}c"]
+    assert second == [f"[worker-0] {REPEATED_MARK}a", f"[worker-0] {REPEATED_MARK}b", "[worker-0] c"]
     service.logs["worker-0"] += ["d"]
     rebuilt.poll(job("Completed", ("worker-0",)))
     assert second[-1] == "[worker-0] d"
@@ -110,16 +111,22 @@ def test_a_state_saved_after_a_page_was_printed_repeats_nothing() -> None:
     assert again == ["[worker-0] b"]
 
 
-def test_a_follower_catching_up_marks_pages_until_it_reaches_the_end() -> None:
-    service = FakeLogs({"worker-0": [f"l{n}" for n in range(7)]}, page_size=3)
+def test_a_state_saved_by_an_earlier_release_marks_the_whole_next_page() -> None:
+    """A saved state without ``printing_lines`` (the release before) cannot say how many lines the
+    interrupted page had: the whole page read again is marked, as that release did."""
+    service = FakeLogs({"worker-0": ["a", "b", "c"]})
+    old_state = {"worker-0": {"cursor": {}, "printing": True, "exhausted": False}}
     printed: list[str] = []
-    follower = JobLogFollower(service, JOB_ID, printed.append, catching_up=True)
-    for _ in range(3):
-        follower.poll(job("Running", ("worker-0",)))
-    assert all(REPEATED_MARK in line for line in printed) and len(printed) == 7
-    service.logs["worker-0"] += ["new"]
-    follower.poll(job("Running", ("worker-0",)))
-    assert printed[-1] == "[worker-0] new"
+    JobLogFollower(service, JOB_ID, printed.append, state=old_state).poll(job("Running", ("worker-0",)))
+    assert printed == [f"[worker-0] {REPEATED_MARK}{line}" for line in ("a", "b", "c")]
+
+
+def test_an_interrupted_page_longer_than_the_log_now_read_marks_every_line_read() -> None:
+    service = FakeLogs({"worker-0": ["a"]})
+    state = {"worker-0": {"cursor": {}, "printing": True, "printing_lines": 5, "exhausted": False}}
+    printed: list[str] = []
+    JobLogFollower(service, JOB_ID, printed.append, state=state).poll(job("Running", ("worker-0",)))
+    assert printed == [f"[worker-0] {REPEATED_MARK}a"]
 
 
 def test_the_failure_tail_is_in_reading_order() -> None:
