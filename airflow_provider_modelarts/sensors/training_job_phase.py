@@ -72,8 +72,9 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsBaseSensor):
     :param print_log: stream the job's task logs into the task log while waiting (default False):
         one log request per job task per check while it runs, the rest of each log once it ended.
         In reschedule mode the position survives reschedules in the task state store (Airflow
-        3.3+); below 3.3 each reschedule reads the logs from the start again and marks the lines
-        printed before as ``(repeated)``.
+        3.3+). Below 3.3 nothing a poke keeps survives a reschedule (Airflow clears the task's
+        XComs at each one), so in reschedule mode the log is printed once, whole, by the poke that
+        sees the job end, and no log request is sent while it runs.
     :param modelarts_conn_id: the ModelArts connection id (templated).
     :param region: overrides the connection's region (templated).
     :param project_id: overrides the connection's project (templated).
@@ -184,19 +185,23 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsBaseSensor):
         store = task_state_store(context)
         key = f"{LOG_POSITION_KEY}:{condition.training_job_id}"
         try_number = context["ti"].try_number
+        if store is None and self.reschedule and not v2.is_terminal_phase(v2.phase_of(job) or ""):
+            # Below 3.3 a reschedule keeps no position: the poke that sees the end prints the log.
+            if not _rescheduled_before(context):
+                self.log.info(
+                    "The job's log is printed when it ends: below Airflow 3.3 a sensor in reschedule mode "
+                    "keeps no log position between pokes"
+                )
+            return
         if self._logs is None:
             saved = store.get(key) if store is not None else None
             state = saved.get("cursors") if isinstance(saved, dict) and saved.get("try_number") == try_number else None
-            # Below 3.3 a reschedule starts over without the position the earlier pokes reached.
-            catching_up = store is None and self.reschedule and _rescheduled_before(context)
 
             def save(cursors: dict[str, Any]) -> None:
                 if store is not None:
                     store.set(key, {"try_number": try_number, "cursors": cursors})
 
-            self._logs = JobLogFollower(
-                self._poke_hook, condition.training_job_id, self.log.info, state, save, catching_up=catching_up
-            )
+            self._logs = JobLogFollower(self._poke_hook, condition.training_job_id, self.log.info, state, save)
         # A check an outage failed closed the hook the follower began with: read through this one.
         self._logs.reader = self._poke_hook
         self._logs.poll_or_warn(job, self.log.warning)

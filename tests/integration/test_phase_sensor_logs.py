@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
-from airflow_provider_modelarts.job_logs import REPEATED_MARK
 from airflow_provider_modelarts.sensors.training_job_phase import ModelArtsTrainingJobPhaseSensor
 from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.integration.airflow_context import TaskInstanceRuns
@@ -63,11 +62,13 @@ def test_reschedules_with_a_task_state_store_repeat_nothing(emu: ModelArtsEmulat
     assert streamed(entries) == [f"[worker-0] {line}" for line in LINES]
 
 
-def test_reschedules_without_a_task_state_store_mark_what_they_print_again(emu: ModelArtsEmulator) -> None:
-    """Below Airflow 3.3 nothing keeps the position across reschedules: each poke after the first
-    reads the log from the start, and marks the lines earlier pokes may have printed."""
+def test_reschedules_without_a_task_state_store_print_the_log_once_when_the_job_ends(emu: ModelArtsEmulator) -> None:
+    """Below Airflow 3.3 nothing keeps the position across reschedules: no poke reads the log
+    while the job runs (no request, nothing reprinted), and the poke that sees the end prints
+    every line once, unmarked."""
     job_id = job_with_log(emu)
     runs = TaskInstanceRuns(task_id="wait")
+    log_requests_while_running = None
     with capture_task_logs() as entries:
         for poke in range(8):
             context = runs.context()
@@ -76,12 +77,13 @@ def test_reschedules_without_a_task_state_store_mark_what_they_print_again(emu: 
                 context["ti"].first_reschedule_date = datetime(2026, 3, 1, tzinfo=timezone.utc)
             if sensor(job_id, mode="reschedule").poke(context).is_done:
                 break
+            log_requests_while_running = sum("/logs" in entry["path"] for entry in emu.stats()["requests"])
             runs.reschedule()
             emu.advance_time(6)
-    lines = streamed(entries)
-    unmarked = [line for line in lines if REPEATED_MARK not in line]
-    assert len(unmarked) == len(set(unmarked))  # a line printed twice is always marked the second time
-    assert {line.replace(REPEATED_MARK, "") for line in lines} == {f"[worker-0] {line}" for line in LINES}
+    assert log_requests_while_running == 0
+    assert streamed(entries) == [f"[worker-0] {line}" for line in LINES]
+    notices = [entry for entry in entries if "printed when it ends" in str(entry["event"])]
+    assert len(notices) == 1  # said once, by the first poke
 
 
 def test_after_a_ridden_out_outage_the_log_is_read_through_the_sensors_current_hook(emu: ModelArtsEmulator) -> None:
