@@ -89,7 +89,11 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
     derived name (``<name>-<digest>-try<N>``, unique to the task instance). A name taken by a job
     this task did not create fails the task with a clear message (``on_name_conflict="fail"``) or
     is replaced by a derived one (``"suffix"``). A **Clear** trains again (the user asks for the
-    task to run again), under a derived name.
+    task to run again), under a derived name; an earlier job of the task instance that is still
+    active (its task crashed, or was deferred when cleared) is stopped first, so the task instance
+    never has two active jobs (with ``terminate_on_kill=False`` the try fails instead, naming it).
+    Earlier jobs are found by two marks: annotations and a marker at the end of
+    ``metadata.description``, which the API documents as kept (it may drop unknown annotations).
 
     **Before the wait**, the job id is recorded: in the XCom ``training_job_id``, in the task's
     "ModelArts Console" link, and (Airflow 3.3+) in the task state store.
@@ -103,12 +107,15 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
 
     **Logs.** With ``print_log``, the job's log lines appear in the task log while it runs
     (``[worker-0] ...``), in the synchronous and the deferred wait alike: one log request per job
-    task per poll interval while it runs, none once a task's log was read to its end.
+    task per poll interval while it runs, none once a task's log was read to its end. Every path
+    that ends the wait prints the rest of the log first, including a retry that finds the job
+    already Completed (that try prints the whole log).
 
     **Kill.** With ``terminate_on_kill``, a task that is killed, marked failed or success, or
-    times out terminates the job (``on_kill``); a deferred task does the same through the
-    trigger's ``on_kill`` on Airflow 3.3+ (below it the triggerer never calls it). A job that
-    already ended is fine.
+    times out terminates the job (``on_kill``), also one whose create was answered after the kill,
+    and stops waiting. A deferred task does the same through the trigger: its ``on_kill`` on
+    Airflow 3.3+, and below 3.3 a cancelled trigger whose task instance is no longer deferred (a
+    triggerer restart stops nothing). A job that already ended is fine.
 
     **XCom** ``return_value``: a compact summary (under 4 KB for ordinary jobs): ``id``, ``name``,
     ``phase``, ``duration``, ``task_statuses`` (each task's exit code), ``outputs`` (OBS URL by
