@@ -18,9 +18,14 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, task
 
+from airflow_provider_modelarts.naming import job_name_template
 from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator
 
 BUCKET = "obs://demo-bucket"
+# A job name is unique in a project: one per DAG run, e.g. resnet50-train-20260301t120000. Named
+# after the run's run_after, which every run has: not {{ ts_nodash }}, which is undefined in a run
+# without a logical date (`airflow dags trigger`, the REST API with "logical_date": null, assets).
+JOB_NAME = job_name_template("{{ params.model }}-train")
 
 with DAG(
     dag_id="example_modelarts_create_training_job",
@@ -38,8 +43,7 @@ with DAG(
         job={
             "kind": "job",
             "metadata": {
-                # A job name is unique in a project: one per DAG run.
-                "name": "{{ params.model }}-train-{{ ts_nodash | lower }}",
+                "name": JOB_NAME,
                 "description": "Trained by Airflow DAG {{ dag.dag_id }}",
             },
             "algorithm": {
@@ -48,9 +52,7 @@ with DAG(
                 "engine": {"engine_id": "pytorch_1.8.0-cuda_10.2-py_3.7-ubuntu_18.04-x86_64"},
                 "parameters": [{"name": "epochs", "value": "{{ params.epochs }}"}],
                 "inputs": [{"name": "data_url", "remote": {"obs": {"obs_url": f"{BUCKET}/datasets/imagenet-mini/"}}}],
-                "outputs": [
-                    {"name": "train_url", "remote": {"obs": {"obs_url": f"{BUCKET}/models/{{{{ ts_nodash }}}}/"}}}
-                ],
+                "outputs": [{"name": "train_url", "remote": {"obs": {"obs_url": f"{BUCKET}/models/{JOB_NAME}/"}}}],
             },
             "spec": {"resource": {"flavor_id": "modelarts.vm.cpu.8u", "node_count": 1}},
         },
