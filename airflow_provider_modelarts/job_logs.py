@@ -12,8 +12,9 @@ What a line looks like in the task log: ``[worker-0] <the line>``, in order per 
 
 Surviving restarts. The follower's state (:meth:`JobLogFollower.state`, JSON) is saved through a
 callback *before* a page is printed, with the page marked as being printed and its number of
-lines. A follower rebuilt from a saved state (a triggerer restart re-creates the trigger; a
-reschedule starts a new process) reads on from the last page known printed; if a page was being
+lines, and again once the page was printed. A follower rebuilt from a saved state (a triggerer
+restart re-creates the trigger; a reschedule starts a new process) reads on from the last page
+known printed; if a page was being
 printed when the state was saved, its lines may have reached the task log already, so the same
 number of lines, read again from the same cursor, is printed marked ``(repeated)``. Lines past
 them (the log grew since) are new and are printed unmarked. So no line is lost, a line can repeat
@@ -99,7 +100,8 @@ class JobLogFollower:
     :param training_job_id: the job.
     :param emit: where a line goes (e.g. ``self.log.info``); called once per line.
     :param state: a state saved by an earlier follower of the same job (see the module docstring).
-    :param save: called with :meth:`state` before each page is printed (``None``: nothing to save).
+    :param save: called with :meth:`state` before and after each page is printed (``None``:
+        nothing to save).
     """
 
     def __init__(
@@ -184,7 +186,11 @@ class JobLogFollower:
                 self.save(self.state())
             for index, line in enumerate(lines):
                 self.emit(f"[{task}] " + (REPEATED_MARK if index < repeats else "") + line)
+        was_printing = follow.printing
         follow.cursor, follow.printing, follow.printing_lines = cursor, False, None
+        if was_printing and self.save is not None:
+            # Saved again once printed: a restart from here repeats none of these lines.
+            self.save(self.state())
         return len(lines)
 
 

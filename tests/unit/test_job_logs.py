@@ -93,12 +93,25 @@ def test_a_follower_rebuilt_from_a_saved_state_loses_nothing_and_marks_only_the_
     service.logs["worker-0"] += ["c"]
     # A triggerer restart: the trigger is re-created with the last state it saved.
     second: list[str] = []
-    rebuilt = JobLogFollower(service, JOB_ID, second.append, state=saved[-1])
+    # Interrupted while the page was printed: the state saved before it is the last one.
+    interrupted = [state for state in saved if state["worker-0"]["printing"]][-1]
+    rebuilt = JobLogFollower(service, JOB_ID, second.append, state=interrupted)
     rebuilt.poll(job("Running", ("worker-0",)))
     assert second == [f"[worker-0] {REPEATED_MARK}a", f"[worker-0] {REPEATED_MARK}b", "[worker-0] c"]
     service.logs["worker-0"] += ["d"]
     rebuilt.poll(job("Completed", ("worker-0",)))
     assert second[-1] == "[worker-0] d"
+
+
+def test_the_state_is_saved_again_once_a_page_is_printed_so_a_restart_then_repeats_nothing() -> None:
+    service = FakeLogs({"worker-0": ["a", "b"]})
+    saved: list[dict[str, Any]] = []
+    JobLogFollower(service, JOB_ID, lambda _line: None, save=saved.append).poll(job("Running", ("worker-0",)))
+    assert [state["worker-0"]["printing"] for state in saved] == [True, False]
+    service.logs["worker-0"] += ["c"]
+    again: list[str] = []
+    JobLogFollower(service, JOB_ID, again.append, state=saved[-1]).poll(job("Running", ("worker-0",)))
+    assert again == ["[worker-0] c"]
 
 
 def test_a_state_saved_after_a_page_was_printed_repeats_nothing() -> None:
