@@ -14,7 +14,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
@@ -24,6 +24,9 @@ from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.polling import SharedStatusPoller
 from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
 from tests.log_capture import capture_task_logs
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 TASK_INSTANCE: dict[str, Any] = {
     "dag_id": "train_dag",
@@ -273,3 +276,46 @@ def test_on_3_3_a_cancel_looks_nothing_up_and_on_kill_terminates_once(
     assert states.calls == []
     asyncio.run(created.on_kill())  # ... then its on_kill
     assert statuses(emu, job_id) == [202]
+
+
+# ---------------------------------------------------------------------------------------------
+# Through the create operator: the kwargs it defers with
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("state", "terminations"), [("failed", [202]), ("deferred", [])])
+def test_the_create_operators_deferral_terminates_its_job_on_a_mark_failed_only(
+    emu: ModelArtsEmulator,
+    below_3_3: None,
+    monkeypatch: pytest.MonkeyPatch,
+    state: str,
+    terminations: list[int],
+) -> None:
+    from airflow.providers.common.compat.sdk import TaskDeferred
+
+    from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator
+    from tests.integration.airflow_context import TaskInstanceRuns
+    from tests.integration.test_create_operator import RUNS_THEN_COMPLETES, body
+
+    name = f"it-cancel-{uuid.uuid4().hex[:6]}"
+    emu.set_create_plan(name, RUNS_THEN_COMPLETES)
+    runs = TaskInstanceRuns(task_id="train", map_index=2)
+    task = ModelArtsCreateTrainingJobOperator(
+        task_id="train", job=body(name), deferrable=True, poll_interval=0.1, print_log=False
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        task.execute(cast("Context", runs.context()))
+    _, kwargs = deferred.value.trigger.serialize()
+    ti = runs.context()["ti"]
+    assert kwargs["task_instance"] == {"dag_id": ti.dag_id, "task_id": "train", "run_id": ti.run_id, "map_index": 2}
+    calls: list[dict[str, Any]] = []
+
+    def get_task_states(**query: Any) -> dict[str, Any]:
+        calls.append(query)
+        return {ti.run_id: {"train_2": state}}  # a mapped instance's key, as the API server writes it
+
+    monkeypatch.setattr(RuntimeTaskInstance, "get_task_states", staticmethod(get_task_states))
+    resumed = ModelArtsTrainingJobPhaseTrigger(**kwargs)  # as the triggerer re-creates it
+    cancel_while_waiting(resumed)
+    assert statuses(emu, resumed.condition.training_job_id) == terminations
+    assert [call["map_index"] for call in calls] == [2]
