@@ -277,8 +277,13 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
             self.log.warning("Could not decide whether to terminate training job %s", job_id, exc_info=True)
             return
         if not killed:  # a triggerer restart, or the trigger moved to another triggerer
+            self.log.debug("Trigger cancelled while its task is still deferred: training job %s keeps running", job_id)
             return
-        self.log.info("The deferred task is no longer deferred (killed by a user): terminating training job %s", job_id)
+        self.log.info(
+            "Trigger cancelled and its task is no longer deferred (marked failed or success, cleared, or its "
+            "deferral timed out): terminating training job %s",
+            job_id,
+        )
         try:
             await self._terminate()
         except Exception:  # terminate_quietly logs ModelArts errors; anything else (the connection) too
