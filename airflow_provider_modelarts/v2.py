@@ -433,7 +433,7 @@ def _ways_text(ways: tuple[tuple[str, ...], ...]) -> str:
 def validate_job_name(value: object, parameter: str = "name") -> str:
     """A whole training job name: 1-64 letters, digits, ``_`` or ``-`` (not stripped: a space is
     an error the API would report too)."""
-    if isinstance(value, str) and JOB_NAME_PATTERN.match(value):
+    if isinstance(value, str) and JOB_NAME_PATTERN.fullmatch(value):
         return value
     raise ModelArtsValidationError(parameter, JOB_NAME_ALLOWED, value)
 

@@ -1187,3 +1187,9 @@ def test_a_desc_page_runs_the_way_its_positions_say() -> None:
     assert v2.chronological_lines(v2.TaskLogPage("10", "8", 3, "c\nb\na")) == ["a", "b", "c"]
     assert v2.chronological_lines(v2.TaskLogPage("8", "10", 3, "a\nb\nc")) == ["a", "b", "c"]
     assert v2.chronological_lines(v2.TaskLogPage("x", "y", 2, "b\na")) == ["a", "b"]
+
+
+@pytest.mark.parametrize("name", ["resnet\n", "resnet ", "", "x" * 65])
+def test_a_job_name_with_a_trailing_newline_or_out_of_bounds_is_refused(name: str) -> None:
+    with pytest.raises(ModelArtsValidationError, match="name"):
+        v2.validate_job_name(name)
