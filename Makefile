@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck unit demo bench e2e matrix clean
+.PHONY: venv test lint typecheck unit demo bench e2e matrix deployment clean
 
 venv: $(STAMP)
 
@@ -41,6 +41,13 @@ e2e: venv
 matrix: venv
 	$(BIN)/python -m pip install --quiet -e ".[matrix]"
 	$(BIN)/nox
+
+# The create operator's promises in a real deployment (api-server, scheduler, dag-processor, triggerer;
+# kill -9, retries, Clear, triggerer restart, Mark failed) on the floor and the newest Airflow, each in
+# its own nox environment with the built wheel. `make matrix` runs the same script inside compat(3.0)/(3.3).
+deployment: venv
+	$(BIN)/python -m pip install --quiet -e ".[matrix]"
+	$(BIN)/nox -s "deployment(3.0)" "deployment(3.3)"
 
 clean:
 	rm -rf $(VENV) .airflow-demo artifacts .nox dist .e2e

@@ -11,7 +11,13 @@ source tree, next to one Airflow release in a fresh uv-managed virtualenv, and t
    (``tests/integration/test_example_dags.py``);
 4. runs ``scripts/e2e.py --headless``: a real Airflow stack (api-server, scheduler, dag-processor and
    a separate ``airflow triggerer`` process) runs the example DAG, and its deferrable sensor must be
-   seen deferred on that triggerer.
+   seen deferred on that triggerer;
+5. on the floor and the newest release (``deployment=True``), runs ``scripts/deployment.py`` in the
+   same environment: the create operator's promises (one job per task instance across ``kill -9``,
+   retries, Clears and a triggerer restart; every log line once) checked in a real deployment, with
+   the connection saved in the metadata database.
+
+The ``deployment`` sessions run step 5 alone (``make deployment``), in an environment of their own.
 
 The ``e2e`` sessions run the browser end-to-end test (``scripts/e2e.py``) on the floor and on the
 newest release, whose connection forms differ (hook widgets below 3.2, declarative conn-fields from 3.2).
@@ -55,6 +61,8 @@ class AirflowEnv:
     # Each entry says why; Airflow's own constraint files cannot be fetched from this network.
     pins: tuple[str, ...] = ()
     browser_e2e: bool = False
+    # Runs scripts/deployment.py (real deployment: kill -9, retries, Clears, triggerer restart).
+    deployment: bool = False
 
 
 # The floor's latest patch, every minor above it, and the newest release on the index. Keep the
@@ -67,10 +75,19 @@ MATRIX: dict[str, AirflowEnv] = {
         # ("Input should be a valid dictionary"); 3.0.6 was released with cadwyn 5.4 and fastapi 0.116.
         # PyJWT 2.11+ refuses the issuer None that 3.0.6 puts in every API token (500 on /auth/token,
         # so no UI login and no REST API).
-        pins=("cadwyn<6", "fastapi<0.117", "pyjwt<2.11"),
+        # cryptography 47+ (a fresh install brings 51): saving a connection to the metadata database fails
+        # with "'MultiFernet' object has no attribute 'is_encrypted'" (seen with `airflow connections add`).
+        pins=("cadwyn<6", "fastapi<0.117", "pyjwt<2.11", "cryptography<47"),
         browser_e2e=True,
+        deployment=True,
     ),
-    "3.1": AirflowEnv("3.1.8", "3.11"),
+    "3.1": AirflowEnv(
+        "3.1.8",
+        "3.11",
+        # cryptography 47+ (a fresh install brings 51) breaks saving a connection to the metadata
+        # database on 3.1.8: "'MultiFernet' object has no attribute 'is_encrypted'".
+        pins=("cryptography<47",),
+    ),
     "3.2": AirflowEnv(
         "3.2.2",
         "3.12",
@@ -79,7 +96,7 @@ MATRIX: dict[str, AirflowEnv] = {
         # of `airflow dags test` has no services registry (every task start answers 500).
         pins=("fastapi<0.137", "svcs<26"),
     ),
-    "3.3": AirflowEnv("3.3.2", "3.13", browser_e2e=True),
+    "3.3": AirflowEnv("3.3.2", "3.13", browser_e2e=True, deployment=True),
 }
 
 # What the repository copy used by the tests contains: everything the suites read, but not the package.
@@ -185,6 +202,8 @@ def compat(session: nox.Session, airflow: str) -> None:
     run_env = {"MODELARTS_EXPECT_INSTALLED_WHEEL": "1", "MODELARTS_EXPECT_AIRFLOW": env.airflow}
     session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *(session.posargs or SUITES), env=run_env)
     session.run("python", "scripts/e2e.py", "--headless", env=run_env)
+    if env.deployment:
+        session.run("python", "scripts/deployment.py", env=run_env)
 
 
 @nox.session(requires=["wheel"])
@@ -198,3 +217,19 @@ def e2e(session: nox.Session, airflow: str) -> None:
     env = next(env for env in MATRIX.values() if env.airflow == airflow)
     install_wheel(session, env, "[e2e]")
     session.run("python", str(ROOT / "scripts" / "e2e.py"), env={"MODELARTS_EXPECT_AIRFLOW": env.airflow})
+
+
+@nox.session(requires=["wheel"], default=False)
+@nox.parametrize(
+    ("python", "airflow"),
+    [(interpreter(env.python), env.airflow) for env in MATRIX.values() if env.deployment],
+    ids=[minor for minor, env in MATRIX.items() if env.deployment],
+)
+def deployment(session: nox.Session, airflow: str) -> None:
+    """``scripts/deployment.py`` alone (``make deployment``); ``make matrix`` runs it inside ``compat``."""
+    env = next(env for env in MATRIX.values() if env.airflow == airflow)
+    install_wheel(session, env, "")
+    tree = test_tree(session)
+    session.chdir(tree)
+    run_env = {"MODELARTS_EXPECT_INSTALLED_WHEEL": "1", "MODELARTS_EXPECT_AIRFLOW": env.airflow}
+    session.run("python", "scripts/deployment.py", *session.posargs, env=run_env)
