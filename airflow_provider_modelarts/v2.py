@@ -22,16 +22,20 @@ Generic validation lives in :mod:`airflow_provider_modelarts.validation`, error 
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
+from urllib.parse import quote
 
 from airflow_provider_modelarts import transport
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.validation import LONG_MAX, coerce_int
+
+log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------------------------
 # Paths
@@ -66,15 +70,21 @@ def training_job_tasks_path(project_id: str, training_job_id: str) -> str:
 def training_job_aom_logs_path(project_id: str, training_job_id: str, task_id: str) -> str:
     """``GET`` pages a task's log lines from AOM (query ``base_line``, ``lines`` 1-500, ``order``).
 
-    ``task_id`` is a task name from the job's ``status.tasks``, e.g. ``worker-0``. The answer may
-    be HTTP 204 with ``ModelArts.2776`` while the log is not ready yet.
+    ``task_id`` is a task name from the job's ``status.tasks``, e.g. ``worker-0`` or ``server-0``
+    (see :func:`validate_task_id`); it is URL-quoted here. The answer may be HTTP 204 with
+    ``ModelArts.2776`` while the log is not ready yet.
     """
-    return f"{training_job_path(project_id, training_job_id)}/logs/{task_id}"
+    return f"{training_job_path(project_id, training_job_id)}/logs/{_path_segment(task_id)}"
 
 
 def training_job_log_preview_path(project_id: str, training_job_id: str, task_id: str) -> str:
-    """``GET`` the newest part (at most 5 MB) of a task's log."""
-    return f"{training_job_tasks_path(project_id, training_job_id)}/{task_id}/logs/preview"
+    """``GET`` the newest part (at most 5 MB) of a task's log; ``task_id`` is URL-quoted."""
+    return f"{training_job_tasks_path(project_id, training_job_id)}/{_path_segment(task_id)}/logs/preview"
+
+
+def _path_segment(value: str) -> str:
+    """One path segment, every reserved character (``/`` too) percent-encoded."""
+    return quote(value, safe="")
 
 
 # The only action the actions endpoint accepts (anything else: ModelArts.2812).
@@ -176,8 +186,9 @@ DEFAULT_LIMIT = 50
 ORDERS = ("asc", "desc")
 DEFAULT_SORT_BY = "create_time"
 DEFAULT_ORDER = "desc"
-# The keys and operators the search documents (its example and the SDK's Filter model). The API
-# refuses others with ModelArts.2807 (key) and ModelArts.2808 (operator).
+# The keys the search's example uses. The SDK's Filter model does not enumerate keys, so another
+# key is only warned about (the API answers ModelArts.2807 for a key it does not support); the
+# operators are a closed list (ModelArts.2808 for another).
 FILTER_KEYS = ("name", "create_time", "phase", "algorithm_name", "kind", "user_id", "runtime_type")
 FILTER_OPERATORS = ("between", "like", "in", "not")
 # Job names are 1-64 characters, so a longer "like" fragment can never match.
@@ -279,7 +290,13 @@ class SearchFilter:
 
     @classmethod
     def validate(cls, value: object, parameter: str = "filters") -> SearchFilter:
-        """Check a condition given as a SearchFilter or a mapping with exactly key, operator, value."""
+        """Check a condition given as a SearchFilter or a mapping with exactly key, operator, value.
+
+        ``key`` is a job field name; one outside :data:`FILTER_KEYS` is logged as a warning and sent
+        (the service answers ``ModelArts.2807`` if it does not support it). ``value`` is a list of
+        strings and may be empty, as in the documented example (``"kind" ... "value": []``);
+        ``between`` takes two strings when it is not empty.
+        """
         if isinstance(value, SearchFilter):
             value = value.body()
         if not isinstance(value, Mapping) or set(value) != _FILTER_FIELDS:
@@ -287,28 +304,32 @@ class SearchFilter:
                 parameter, "a list of conditions, each a mapping with exactly 'key', 'operator' and 'value'", value
             )
         key, operator, values = value["key"], value["operator"], value["value"]
+        if not (isinstance(key, str) and _SORT_KEY_PATTERN.match(key)):
+            raise ModelArtsValidationError(
+                f"{parameter}[].key", "a job field name such as " + ", ".join(FILTER_KEYS), key
+            )
         if key not in FILTER_KEYS:
-            raise ModelArtsValidationError(f"{parameter}[].key", "one of " + ", ".join(FILTER_KEYS), key)
+            log.warning(
+                "Search filter key %r is not one the documentation shows (%s); sending it anyway, "
+                "the service answers ModelArts.2807 if it does not support it",
+                key,
+                ", ".join(FILTER_KEYS),
+            )
         if operator not in FILTER_OPERATORS:
             raise ModelArtsValidationError(f"{parameter}[].operator", "one of " + ", ".join(FILTER_OPERATORS), operator)
-        items = _string_list(values)
-        if not items:
-            raise ModelArtsValidationError(f"{parameter}[].value", "a non-empty list of strings", values)
-        if operator == "between" and len(items) != 2:
-            raise ModelArtsValidationError(f"{parameter}[].value", "two strings (from, to) for 'between'", values)
+        if not (isinstance(values, (list, tuple)) and all(isinstance(item, str) for item in values)):
+            raise ModelArtsValidationError(f"{parameter}[].value", "a list of strings (it may be empty)", values)
+        items = tuple(values)
+        if operator == "between" and items and len(items) != 2:
+            raise ModelArtsValidationError(
+                f"{parameter}[].value", "two strings (from, to) for 'between', or an empty list", values
+            )
         if key == "phase":
             items = tuple(validate_phase(item, f"{parameter}[].value").value for item in items)
         return cls(key, operator, items)
 
     def body(self) -> dict[str, Any]:
         return {"key": self.key, "operator": self.operator, "value": list(self.value)}
-
-
-def _string_list(value: object) -> tuple[str, ...]:
-    """The strings of a list or tuple of strings; empty for anything else (a bare string too)."""
-    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
-        return tuple(value)
-    return ()
 
 
 def validate_filters(value: object, parameter: str = "filters") -> tuple[SearchFilter, ...]:
@@ -413,17 +434,36 @@ JOB_NAME_ALLOWED = "1 to 64 characters, each a letter, a digit, '_' or '-'"
 DESCRIPTION_MAX_LENGTH = 256
 # algorithm.environments in a request: a map of strings, at most 100 pairs, keys up to 8192
 # characters and values up to 4096 (SDK JobAlgorithm; responses give a list of maps instead).
+# "The variable name can contain only letters, digits, and underscores, and must start with a
+# letter or underscore. Note: Variables cannot contain $." (CreateTrainingJob Table 4; the SDK's
+# JobAlgorithm says "$ cannot be used to reference variables"): whether the $ rule is about values
+# is ambiguous, so a $ in a value is only warned about.
 ENVIRONMENTS_MAX_PAIRS = 100
 ENVIRONMENT_KEY_MAX_LENGTH = 8192
 ENVIRONMENT_VALUE_MAX_LENGTH = 4096
-# The three ways to name the algorithm and the three ways to name the engine, each a set of keys
-# that go together (CreateTrainingJob, JobAlgorithm and JobEngine).
+ENVIRONMENT_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# The three named ways to give the algorithm, each a set of keys that go together
+# (CreateTrainingJob, JobAlgorithm). A fourth way is a custom image: engine.image_url + command
+# (code_dir optional, no boot_file; the documented custom-image example names no algorithm at
+# all, and the service answers ModelArts.2806 "MustHaveCmdAndImage" when either is missing).
 ALGORITHM_WAYS: tuple[tuple[str, ...], ...] = (
     ("id",),
     ("subscription_id", "item_version_id"),
     ("code_dir", "boot_file"),
 )
+CUSTOM_IMAGE_WAY = ("engine.image_url", "command")
+# The engine: engine_id alone, or engine_name + engine_version, or image_url; a preset framework
+# with a custom image gives engine_name + engine_version + image_url together ("If you use a preset
+# framework and custom image to create a training job, you must set both this parameter and
+# image_url", JobEngine). Only engine_id combined with another form is a conflict.
 ENGINE_WAYS: tuple[tuple[str, ...], ...] = (("engine_id",), ("engine_name", "engine_version"), ("image_url",))
+ENGINE_ALLOWED = (
+    "engine_id alone | engine_name + engine_version | image_url | engine_name + engine_version + image_url "
+    "(a preset framework with a custom image)"
+)
+# spec.resource: a public flavor, a dedicated pool, or (kind federated_pool_job, where it is
+# required) a pool group (SDK SpecResource).
+FEDERATED_POOL_JOB_KIND = "federated_pool_job"
 
 
 def _ways_text(ways: tuple[tuple[str, ...], ...]) -> str:
@@ -450,16 +490,27 @@ def validate_job_create(job: object, parameter: str = "job") -> dict[str, Any]:
     - the body, ``metadata``, ``algorithm``, ``spec`` and ``spec.resource`` are mappings;
     - ``metadata.name`` is 1-64 letters, digits, ``_`` or ``-``; ``description`` at most 256
       characters; ``annotations`` a map of strings; ``workspace_id`` ``"0"`` or 32 characters;
-    - the algorithm is named exactly one way: ``id`` | ``subscription_id`` + ``item_version_id``
-      | ``code_dir`` + ``boot_file`` (a half-given way names its missing key);
-    - ``algorithm.engine``, if given, is named at most one way: ``engine_id`` | ``engine_name``
-      + ``engine_version`` | ``image_url``;
-    - every ``inputs``/``outputs`` entry has a ``name`` and ``remote.obs.obs_url`` or
-      ``remote.dataset`` (with an ``id``);
-    - ``environments`` is a map of strings (the request form; responses carry a list of maps);
-    - ``spec.resource`` has ``flavor_id`` (public pool) or ``pool_id`` (dedicated pool);
-      ``node_count``, if given, is an integer >= 1 (its maximum depends on the flavor: the
-      service answers ``ModelArts.2793`` above it).
+    - the algorithm is given one of four ways: ``id`` | ``subscription_id`` + ``item_version_id``
+      | ``code_dir`` + ``boot_file`` | a custom image, ``engine.image_url`` + ``command`` (with
+      or without ``code_dir``, no ``boot_file``). At most one of the three named ways; a
+      half-given way names its missing key (an image without a command names
+      ``algorithm.command``: the service answers ``ModelArts.2806`` for it);
+    - ``algorithm.engine``, if given: ``engine_id`` alone | ``engine_name`` + ``engine_version``
+      | ``image_url`` | ``engine_name`` + ``engine_version`` + ``image_url`` (a preset framework
+      with a custom image); only ``engine_id`` with another form is a conflict;
+    - every ``inputs`` entry has a ``name`` and ``remote.obs.obs_url`` or ``remote.dataset``
+      (with ``id`` and ``version_id``); every ``outputs`` entry has a ``name`` and
+      ``remote.obs.obs_url`` (outputs go to OBS only);
+    - ``environments`` is a map of strings (the request form; responses carry a list of maps),
+      names made of letters, digits and ``_``, not starting with a digit; a ``$`` in a value is
+      logged as a warning, never refused (the documented "$" rule may be about names only);
+    - ``spec.resource`` has ``flavor_id`` (public pool) or ``pool_id`` (dedicated pool), or for
+      ``kind`` ``federated_pool_job`` ``pool_group_id`` (required there); ``node_count``, if
+      given, is an integer >= 1 (its maximum depends on the flavor: the service answers
+      ``ModelArts.2793`` above it).
+
+    Everything else, ``parameters``, ``policies`` (``auto_search`` included), ``spec.volumes``,
+    ``spec.log_export_path`` and the rest, passes through unchanged.
     """
     body = _plain_mapping(job, parameter, "a mapping: the create body (kind, metadata, algorithm, spec, ...)")
     kind = body.get("kind", DEFAULT_JOB_KIND)
@@ -468,7 +519,7 @@ def validate_job_create(job: object, parameter: str = "job") -> dict[str, Any]:
     body["kind"] = kind
     body["metadata"] = _validate_metadata(body.get("metadata"), f"{parameter}.metadata")
     body["algorithm"] = _validate_algorithm(body.get("algorithm"), f"{parameter}.algorithm")
-    body["spec"] = _validate_spec(body.get("spec"), f"{parameter}.spec")
+    body["spec"] = _validate_spec(body.get("spec"), f"{parameter}.spec", kind)
     return body
 
 
@@ -521,60 +572,121 @@ def _validate_metadata(value: object, parameter: str) -> dict[str, Any]:
     return metadata
 
 
+def _algorithm_ways_text() -> str:
+    custom = " + ".join(CUSTOM_IMAGE_WAY)
+    return f"{_ways_text(ALGORITHM_WAYS)} | {custom} (a custom image; code_dir optional, no boot_file)"
+
+
 def _validate_algorithm(value: object, parameter: str) -> dict[str, Any]:
     algorithm = _plain_mapping(
-        value, parameter, f"a mapping that names the algorithm exactly one way: {_ways_text(ALGORITHM_WAYS)}"
+        value, parameter, f"a mapping that names the algorithm one way: {_algorithm_ways_text()}"
     )
-    _exactly_one_way(algorithm, ALGORITHM_WAYS, parameter, required=True)
-    for key in (key for way in ALGORITHM_WAYS for key in way if key in algorithm):
-        _non_empty_string(algorithm[key], f"{parameter}.{key}")
+    engine: dict[str, Any] = {}
     if algorithm.get("engine") is not None:
         engine = _plain_mapping(
-            algorithm["engine"],
-            f"{parameter}.engine",
-            f"a mapping naming the engine one way: {_ways_text(ENGINE_WAYS)}",
+            algorithm["engine"], f"{parameter}.engine", f"a mapping naming the engine: {ENGINE_ALLOWED}"
         )
-        _exactly_one_way(engine, ENGINE_WAYS, f"{parameter}.engine", required=False)
-        for key in (key for way in ENGINE_WAYS for key in way if key in engine):
-            _non_empty_string(engine[key], f"{parameter}.engine.{key}")
+        _validate_engine(engine, f"{parameter}.engine")
+    _validate_algorithm_way(algorithm, engine, parameter)
     for channel in ("inputs", "outputs"):
         if algorithm.get(channel) is not None:
-            _validate_channels(algorithm[channel], f"{parameter}.{channel}")
-    environments = algorithm.get("environments")
-    if environments is not None:
-        allowed = (
-            f"a map of strings to strings (at most {ENVIRONMENTS_MAX_PAIRS} pairs; keys up to "
-            f"{ENVIRONMENT_KEY_MAX_LENGTH} characters, values up to {ENVIRONMENT_VALUE_MAX_LENGTH}); "
-            "the list-of-maps form is how responses show it, not what a create takes"
-        )
-        pairs = _string_map(environments, f"{parameter}.environments", allowed)
-        too_long = any(
-            len(k) > ENVIRONMENT_KEY_MAX_LENGTH or len(v) > ENVIRONMENT_VALUE_MAX_LENGTH for k, v in pairs.items()
-        )
-        if len(pairs) > ENVIRONMENTS_MAX_PAIRS or too_long or "" in pairs:
-            raise ModelArtsValidationError(f"{parameter}.environments", allowed, environments)
+            _validate_channels(algorithm[channel], f"{parameter}.{channel}", outputs=channel == "outputs")
+    if algorithm.get("environments") is not None:
+        _validate_environments(algorithm["environments"], f"{parameter}.environments")
     return algorithm
 
 
-def _exactly_one_way(
-    value: Mapping[str, Any], ways: tuple[tuple[str, ...], ...], parameter: str, *, required: bool
-) -> None:
-    """One way given whole (or none, when not required); a half-given way names its missing key."""
-    allowed = ("exactly one of: " if required else "at most one of: ") + _ways_text(ways)
-    started = [way for way in ways if any(value.get(key) is not None for key in way)]
-    if len(started) > 1 or (required and not started):
-        given = {key: value[key] for way in started for key in way if value.get(key) is not None}
-        raise ModelArtsValidationError(parameter, allowed, given or dict(value))
-    for way in started:
+def _validate_algorithm_way(algorithm: Mapping[str, Any], engine: Mapping[str, Any], parameter: str) -> None:
+    """One of the three named ways, or a custom image (``engine.image_url`` + ``command``)."""
+    named = [way for way in ALGORITHM_WAYS if any(algorithm.get(key) is not None for key in way)]
+    if len(named) > 1:
+        given = {key: algorithm[key] for way in named for key in way if algorithm.get(key) is not None}
+        raise ModelArtsValidationError(parameter, "at most one of: " + _ways_text(ALGORITHM_WAYS), given)
+    for key in (key for way in ALGORITHM_WAYS for key in way if key in algorithm):
+        _non_empty_string(algorithm[key], f"{parameter}.{key}")
+    if algorithm.get("command") is not None:
+        _non_empty_string(algorithm["command"], f"{parameter}.command", "the container's start command (a string)")
+    image = engine.get("image_url") is not None
+    command = algorithm.get("command") is not None
+    code_dir_only = named == [("code_dir", "boot_file")] and algorithm.get("boot_file") is None
+    if named and not (code_dir_only and (image or command)):
+        way = named[0]
         for key in way:
-            if value.get(key) is None:
+            if algorithm.get(key) is None:
+                others = " + ".join(k for k in way if k != key)
                 raise ModelArtsValidationError(
-                    f"{parameter}.{key}", f"given with {' + '.join(k for k in way if k != key)} ({allowed})", None
+                    f"{parameter}.{key}",
+                    f"given with {others} (the algorithm is one of: {_algorithm_ways_text()})",
+                    None,
                 )
+        return
+    if not (image or command):
+        raise ModelArtsValidationError(parameter, "exactly one of: " + _algorithm_ways_text(), dict(algorithm))
+    if not command:
+        raise ModelArtsValidationError(
+            f"{parameter}.command",
+            "the start command of the custom image's container (e.g. 'cd /home/ma-user/code && sh run.sh'): "
+            "a custom-image job needs engine.image_url and command (the service answers ModelArts.2806 "
+            "without it)",
+            None,
+        )
+    if not image:
+        raise ModelArtsValidationError(
+            f"{parameter}.engine.image_url",
+            "the custom image's SWR address, given with command (a custom-image job needs both), or name the "
+            f"algorithm another way: {_ways_text(ALGORITHM_WAYS)}",
+            None,
+        )
 
 
-def _validate_channels(value: object, parameter: str) -> None:
-    allowed = "a list of channels, each {'name': ..., 'remote': {'obs': {'obs_url': ...}} or {'dataset': {'id': ...}}}"
+def _validate_engine(engine: Mapping[str, Any], parameter: str) -> None:
+    given = [key for way in ENGINE_WAYS for key in way if engine.get(key) is not None]
+    if "engine_id" in given and len(given) > 1:
+        raise ModelArtsValidationError(
+            parameter, f"engine_id alone, or no engine_id ({ENGINE_ALLOWED})", {key: engine[key] for key in given}
+        )
+    name, version = engine.get("engine_name") is not None, engine.get("engine_version") is not None
+    if name != version:
+        missing = "engine_version" if name else "engine_name"
+        present = "engine_name" if name else "engine_version"
+        raise ModelArtsValidationError(f"{parameter}.{missing}", f"given with {present} ({ENGINE_ALLOWED})", None)
+    for key in given:
+        _non_empty_string(engine[key], f"{parameter}.{key}")
+
+
+def _validate_environments(value: object, parameter: str) -> None:
+    allowed = (
+        f"a map of strings to strings (at most {ENVIRONMENTS_MAX_PAIRS} pairs; keys up to "
+        f"{ENVIRONMENT_KEY_MAX_LENGTH} characters, values up to {ENVIRONMENT_VALUE_MAX_LENGTH}); "
+        "the list-of-maps form is how responses show it, not what a create takes"
+    )
+    pairs = _string_map(value, parameter, allowed)
+    too_long = any(
+        len(k) > ENVIRONMENT_KEY_MAX_LENGTH or len(v) > ENVIRONMENT_VALUE_MAX_LENGTH for k, v in pairs.items()
+    )
+    if len(pairs) > ENVIRONMENTS_MAX_PAIRS or too_long:
+        raise ModelArtsValidationError(parameter, allowed, value)
+    for name, item in pairs.items():
+        if not ENVIRONMENT_NAME_PATTERN.match(name):
+            raise ModelArtsValidationError(
+                f"{parameter}.{name}" if name else parameter,
+                "a variable name of letters, digits and underscores, starting with a letter or underscore",
+                name,
+            )
+        if "$" in item:
+            log.warning(
+                "%s.%s contains '$': the service does not expand variable references ('$' is not supported "
+                "there), so the value may reach the job literally or be refused",
+                parameter,
+                name,
+            )
+
+
+def _validate_channels(value: object, parameter: str, *, outputs: bool) -> None:
+    obs_form = "{'obs': {'obs_url': 'obs://bucket/path/'}}"
+    dataset_form = "{'dataset': {'id': ..., 'version_id': ...}}"
+    remote_allowed = f"{obs_form} (outputs go to OBS only)" if outputs else f"{obs_form} or {dataset_form}"
+    allowed = f"a list of channels, each {{'name': ..., 'remote': {remote_allowed}}}"
     if not isinstance(value, (list, tuple)):
         raise ModelArtsValidationError(parameter, allowed, value)
     for index, channel in enumerate(value):
@@ -583,35 +695,42 @@ def _validate_channels(value: object, parameter: str) -> None:
             raise ModelArtsValidationError(where, allowed, channel)
         _non_empty_string(channel.get("name"), f"{where}.name")
         remote = channel.get("remote")
-        remote_allowed = "{'obs': {'obs_url': 'obs://bucket/path/'}} or {'dataset': {'id': ..., 'version_id': ...}}"
         if not isinstance(remote, Mapping):
             raise ModelArtsValidationError(f"{where}.remote", remote_allowed, remote)
         obs, dataset = remote.get("obs"), remote.get("dataset")
+        if outputs and dataset is not None:
+            raise ModelArtsValidationError(f"{where}.remote.dataset", f"no dataset: an output is {obs_form}", dataset)
         if obs is not None and dataset is not None:
             raise ModelArtsValidationError(f"{where}.remote", "one of " + remote_allowed, remote)
         if obs is not None:
             url = obs.get("obs_url") if isinstance(obs, Mapping) else None
             _non_empty_string(url, f"{where}.remote.obs.obs_url", "an OBS path such as 'obs://bucket/path/'")
         elif dataset is not None:
-            dataset_id = dataset.get("id") if isinstance(dataset, Mapping) else None
-            _non_empty_string(dataset_id, f"{where}.remote.dataset.id", "the dataset's id")
+            for key, what in (("id", "the dataset's id"), ("version_id", "the id of the dataset's version")):
+                item = dataset.get(key) if isinstance(dataset, Mapping) else None
+                _non_empty_string(item, f"{where}.remote.dataset.{key}", what)
         else:
             raise ModelArtsValidationError(f"{where}.remote", remote_allowed, remote)
 
 
-def _validate_spec(value: object, parameter: str) -> dict[str, Any]:
+def _validate_spec(value: object, parameter: str, kind: str = DEFAULT_JOB_KIND) -> dict[str, Any]:
+    federated = kind == FEDERATED_POOL_JOB_KIND
+    forms = "'flavor_id' (a public pool's flavor) or 'pool_id' (a dedicated pool, with its flavor_id)"
+    forms += ", or 'pool_group_id' (kind federated_pool_job only, where it is required)"
     spec = _plain_mapping(value, parameter, "a mapping with 'resource'")
-    resource = _plain_mapping(
-        spec.get("resource"), f"{parameter}.resource", "a mapping with 'flavor_id' (public pool) or 'pool_id'"
-    )
-    pool_or_flavor = [key for key in ("flavor_id", "pool_id") if resource.get(key) is not None]
-    if not pool_or_flavor:
+    resource = _plain_mapping(spec.get("resource"), f"{parameter}.resource", f"a mapping with {forms}")
+    keys = ("flavor_id", "pool_id", "pool_group_id") if federated else ("flavor_id", "pool_id")
+    given = [key for key in keys if resource.get(key) is not None]
+    group = resource.get("pool_group_id")
+    if federated and not (isinstance(group, str) and group.strip()):
         raise ModelArtsValidationError(
-            f"{parameter}.resource",
-            "'flavor_id' (a public pool's flavor) or 'pool_id' (a dedicated pool, with its flavor_id)",
-            dict(resource),
+            f"{parameter}.resource.pool_group_id",
+            "the id of the pool group (pool_group_id), required for kind federated_pool_job",
+            group,
         )
-    for key in pool_or_flavor:
+    if not given:
+        raise ModelArtsValidationError(f"{parameter}.resource", forms, dict(resource))
+    for key in given:
         _non_empty_string(resource[key], f"{parameter}.resource.{key}")
     if resource.get("node_count") is not None:
         resource["node_count"] = coerce_int(resource["node_count"], f"{parameter}.resource.node_count", 1, LONG_MAX)
@@ -623,18 +742,27 @@ def _validate_spec(value: object, parameter: str) -> dict[str, Any]:
 # Tasks and their logs (AOM)
 # ---------------------------------------------------------------------------------------------
 
-# "worker-0" for one node, "worker-0", "worker-1", ... for several (ShowTrainingJobLogsFromAom).
-_TASK_ID_PATTERN = re.compile(r"^worker-(0|[1-9][0-9]{0,5})$")
+# "worker-0" for one node, "worker-0", "worker-1", ... for several (ShowTrainingJobLogsFromAom), but
+# not a closed set: the create example's answer lists "worker-0", "server-0", and other job kinds
+# name theirs launcher-0, ps-0, master-0... (status.tasks is a list of free strings in the SDK).
+# Any path-safe name is accepted; the paths URL-quote it anyway.
+_TASK_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 LOG_LINES_RANGE = (1, 500)
 DEFAULT_LOG_LINES = 500
 DEFAULT_LOG_ORDER = "asc"
 
 
 def validate_task_id(value: object, parameter: str = "task_id") -> str:
-    """A task name from ``status.tasks``: ``worker-0``, ``worker-1``, ..."""
-    if isinstance(value, str) and _TASK_ID_PATTERN.match(value):
+    """A task name from ``status.tasks``: ``worker-0``, ``worker-1``, ``server-0``, ``launcher-0``,
+    ``ps-0``, ... (1-128 letters, digits, ``.``, ``_`` or ``-``, starting with a letter or digit)."""
+    if isinstance(value, str) and _TASK_ID_PATTERN.fullmatch(value):
         return value
-    raise ModelArtsValidationError(parameter, "a task name such as 'worker-0' (from the job's status.tasks)", value)
+    raise ModelArtsValidationError(
+        parameter,
+        "a task name from the job's status.tasks such as 'worker-0' or 'server-0': 1 to 128 letters, digits, "
+        "'.', '_' or '-', starting with a letter or digit",
+        value,
+    )
 
 
 def validate_log_lines(value: object, parameter: str = "lines") -> int:
