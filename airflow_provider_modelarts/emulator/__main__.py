@@ -24,6 +24,7 @@ from airflow_provider_modelarts.emulator.config import (
     DEFAULT_IAM_USER_NAME,
     DEFAULT_IAM_USER_PASSWORD,
     DEFAULT_JOB_COUNT,
+    DEFAULT_LOG_PREVIEW_MAX_BYTES,
     DEFAULT_PASSWORD,
     DEFAULT_PORT,
     DEFAULT_PROJECT_ID,
@@ -76,6 +77,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="keep annotation keys the docs do not list on created v2 jobs (default: dropped)",
     )
+    parser.add_argument(
+        "--no-aom-logs",
+        action="store_true",
+        help="do not publish the AOM log API GET .../training-jobs/{id}/logs/{task_id} (as on Open Telekom "
+        "Cloud and the EU site): it answers 404 APIGW.0101",
+    )
+    parser.add_argument(
+        "--log-preview-max-bytes",
+        type=int,
+        default=DEFAULT_LOG_PREVIEW_MAX_BYTES,
+        help="cap on the log preview's content, bytes (default and maximum: 5 MB)",
+    )
     parser.add_argument("--ready-file", help="also write the ready JSON line to this file")
     return parser.parse_args(argv)
 
@@ -89,6 +102,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         v2_job_count=args.v2_jobs,
         manual_clock=args.manual_clock,
         keep_unknown_annotations=args.keep_unknown_annotations,
+        aom_logs=not args.no_aom_logs,
+        log_preview_max_bytes=args.log_preview_max_bytes,
         speed=args.speed,
         tls=args.tls,
         seed=args.seed,

@@ -16,7 +16,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from airflow_provider_modelarts.emulator import modelarts, signing, spec, v2, v2_lifecycle, v2_logs, v2_spec
+from airflow_provider_modelarts.emulator import (
+    modelarts,
+    signing,
+    spec,
+    v2,
+    v2_autosearch,
+    v2_events,
+    v2_lifecycle,
+    v2_logs,
+    v2_spec,
+)
 from airflow_provider_modelarts.emulator.catalog import VersionPlan, new_version, populate
 from airflow_provider_modelarts.emulator.config import DEFAULT_WORKSPACE_ID, EmulatorConfig
 from airflow_provider_modelarts.emulator.faults import DELIVERY_KINDS, FaultRegistry, fault_response
@@ -26,6 +36,7 @@ from airflow_provider_modelarts.emulator.jobs import Job, JobStore, normalize_ti
 from airflow_provider_modelarts.emulator.responses import (
     Request,
     Response,
+    api_not_published,
     modelarts_error,
     not_found_api,
     v2_error,
@@ -45,6 +56,7 @@ from airflow_provider_modelarts.emulator.v2_jobs import (
     TrainingJob,
     TrainingJobStore,
     normalize_phase_timeline,
+    normalize_task_names,
     task_failures,
 )
 from airflow_provider_modelarts.emulator.v2_lifecycle import CreatePlans, normalize_logs
@@ -63,6 +75,10 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("training_job_action", re.compile(v2_spec.JOB_ACTIONS_PATTERN), "POST"),
     ("list_training_job_tasks", re.compile(v2_spec.JOB_TASKS_PATTERN), "GET"),
     ("training_job_logs", re.compile(v2_spec.JOB_LOGS_PATTERN), "GET"),
+    ("training_job_log_preview", re.compile(v2_spec.JOB_LOG_PREVIEW_PATTERN), "GET"),
+    ("training_job_events", re.compile(v2_spec.JOB_EVENTS_PATTERN), "GET"),
+    ("autosearch_trials", re.compile(v2_spec.AUTOSEARCH_TRIALS_PATTERN), "GET"),
+    ("autosearch_trial", re.compile(v2_spec.AUTOSEARCH_TRIAL_PATTERN), "GET"),
 )
 _METHODS = {name: method for name, _, method in _ROUTES}
 V2_ENDPOINTS = frozenset(
@@ -74,8 +90,19 @@ V2_ENDPOINTS = frozenset(
         "training_job_action",
         "list_training_job_tasks",
         "training_job_logs",
+        "training_job_log_preview",
+        "training_job_events",
+        "autosearch_trials",
+        "autosearch_trial",
     }
 )
+# The query parameters each v2 endpoint reads; others are logged as ignored.
+_V2_QUERY = {
+    "list_training_job_tasks": {"schedule_count"},
+    "training_job_logs": {"base_line", "lines", "order"},
+    "training_job_events": {"offset", "limit", "order", "start_time", "end_time", "level", "pattern", "source"},
+    "autosearch_trials": {"limit", "offset"},
+}
 
 
 @dataclass
@@ -128,6 +155,10 @@ class EmulatorApp:
         self.faults = FaultRegistry()
         self.stats = Stats()
         self.create_plans = CreatePlans()
+        # Whether the gateway publishes the AOM log API (EmulatorConfig.aom_logs); a test may flip it.
+        self.aom_logs = config.aom_logs
+        # The preview's cap on content (EmulatorConfig.log_preview_max_bytes).
+        self.log_preview_max_bytes = config.log_preview_max_bytes
 
     def _job_clock(self) -> float:
         base = time.monotonic() if self._clock_base is None else self._clock_base
@@ -209,6 +240,9 @@ class EmulatorApp:
             return _Handled(response, endpoint, auth_failure=failed)
         if endpoint == "other" or request.method != _METHODS.get(endpoint, "GET"):
             return _Handled(not_found_api(request.request_id), endpoint)
+        if endpoint == "training_job_logs" and not self.aom_logs:
+            # Not published on this cloud: the gateway answers before any authentication.
+            return _Handled(api_not_published(request.request_id), endpoint)
         is_v2 = endpoint in V2_ENDPOINTS
 
         auth = self.gateway.authenticate(request)
@@ -257,8 +291,7 @@ class EmulatorApp:
         store = self.training_jobs
         # Only the task list and the log page read the query string (the search is in the body;
         # the docs' search example still shows "?limit=1"): other parameters are logged as ignored.
-        read = {"list_training_job_tasks": {"schedule_count"}, "training_job_logs": {"base_line", "lines", "order"}}
-        ignored = sorted({name for name, _ in pairs} - read.get(endpoint, set()))
+        ignored = sorted({name for name, _ in pairs} - _V2_QUERY.get(endpoint, set()))
         if endpoint == "search_training_jobs":
             response = v2.search_training_jobs(store, request.body)
         elif endpoint == "get_training_job":
@@ -272,6 +305,14 @@ class EmulatorApp:
             response = v2_lifecycle.job_action(store, groups[1], request.body)
         elif endpoint == "list_training_job_tasks":
             response = v2_lifecycle.list_tasks(store, groups[1], pairs)
+        elif endpoint == "training_job_log_preview":
+            response = v2_lifecycle.task_log_preview(store, groups[1], groups[2], self.log_preview_max_bytes)
+        elif endpoint == "training_job_events":
+            response = v2_events.list_events(store, groups[1], pairs)
+        elif endpoint == "autosearch_trials":
+            response = v2_autosearch.list_trials(store, groups[1], pairs)
+        elif endpoint == "autosearch_trial":
+            response = v2_autosearch.show_trial(store, groups[1], groups[2])
         else:
             response = v2_lifecycle.task_logs(store, groups[1], groups[2], pairs)
         return _Handled(response, endpoint, auth_mode, ignored)
@@ -280,10 +321,13 @@ class EmulatorApp:
 
     def reset(self) -> None:
         """Clear statistics, faults, AK locks, clock skew and the record of terminate calls, and
-        restore the configured annotation rule; jobs, create plans and issued tokens stay."""
+        restore the configured annotation rule, AOM log switch and preview cap; jobs, create plans
+        and issued tokens stay."""
         with self.training_jobs.lock:
             self.training_jobs.terminations.clear()
             self.training_jobs.keep_unknown_annotations = self.config.keep_unknown_annotations
+        self.aom_logs = self.config.aom_logs
+        self.log_preview_max_bytes = self.config.log_preview_max_bytes
         self.stats.reset()
         self.faults.clear()
         self.gateway.reset_locks()
@@ -376,11 +420,14 @@ class EmulatorApp:
         job_id: str | None = None,
         offset: float = 0.0,
         logs: dict[str, list[Any]] | None = None,
+        tasks: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Create a v2 job that starts its phase ``timeline`` now (``offset`` seconds into it).
 
-        A job whose timeline ends Failed reports ``exit_code`` (default 1) and ``message`` for
-        worker-0, or ``task_statuses`` (``[{"task", "exit_code", "message"}]``) for any tasks.
+        ``tasks`` names its tasks (``status.tasks``, e.g. ``["worker-0", "server-0"]``; default
+        ``worker-0`` ... one per node). A job whose timeline ends Failed reports ``exit_code``
+        (default 1) and ``message`` for its first task, or ``task_statuses`` (``[{"task",
+        "exit_code", "message"}]``) for any tasks.
         ``logs`` gives the lines tasks print, as for a create plan (see
         :meth:`.CreatePlans.put`); other tasks print plausible default lines.
         Returns ``{"id", "name"}``; ``id`` is a fresh UUID unless ``job_id`` is given.
@@ -400,7 +447,8 @@ class EmulatorApp:
         if flavor_id is not None and flavor_id not in flavors:
             raise ValueError(f"flavor_id must be one of {', '.join(flavors)}")
         flavor = FLAVOR_V100 if flavor_id is None else flavors.index(flavor_id)
-        failures = task_failures(steps[-1][0], node_count, exit_code, message, task_statuses)
+        names = normalize_task_names(tasks)
+        failures = task_failures(steps[-1][0], names or node_count, exit_code, message, task_statuses)
         scripts = normalize_logs(logs, steps)
         if job_id is None:
             job_id = str(uuid.uuid4())
@@ -424,6 +472,7 @@ class EmulatorApp:
                 runtime_type=runtime_type,
             )
             job.log_scripts = scripts
+            job.task_names = names or ()
         return {"id": job.job_id, "name": job.name}
 
     def set_training_job_timeline(self, job_id: str, timeline: Iterable[Sequence[Any]]) -> None:
@@ -457,6 +506,20 @@ class EmulatorApp:
             if task not in job.tasks:
                 raise KeyError(f"Task {task} not found in training job {job_id}")
             return v2_logs.visible_lines(job, task, job.state(store.now(), store.speed))
+
+    def set_aom_logs(self, enabled: bool) -> None:
+        """Publish (True) or withdraw (False) the AOM log API ``GET .../logs/{task_id}``."""
+        if not isinstance(enabled, bool):
+            raise ValueError("enabled must be true or false")
+        self.aom_logs = enabled
+
+    def set_log_preview_max_bytes(self, max_bytes: int) -> None:
+        """The preview's cap on ``content`` (bytes, 1 to 5 MB)."""
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
+            raise ValueError("max_bytes must be an integer")
+        if not 1 <= max_bytes <= v2_spec.LOG_PREVIEW_MAX_BYTES:
+            raise ValueError(f"max_bytes must be 1 to {v2_spec.LOG_PREVIEW_MAX_BYTES}")
+        self.log_preview_max_bytes = max_bytes
 
     def _training_job(self, job_id: str) -> TrainingJob:
         job = self.training_jobs.get(job_id) if isinstance(job_id, str) else None

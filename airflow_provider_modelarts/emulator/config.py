@@ -47,6 +47,8 @@ DEFAULT_WORKSPACE_ID = "0"
 RESEARCH_WORKSPACE_ID = "ws-research"
 
 MAX_JOB_COUNT = 100_000
+# The log preview's documented cap: "the latest log content in n MB", current_size "at most 5 MB".
+DEFAULT_LOG_PREVIEW_MAX_BYTES = 5 * 1024 * 1024
 _PROJECT_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -88,6 +90,14 @@ class EmulatorConfig:
     # The docs list metadata.annotations as a closed set of options and do not say the service keeps
     # other keys: by default a created job keeps only the documented ones; True keeps every key.
     keep_unknown_annotations: bool = False
+    # Whether the gateway publishes the AOM log API GET /v2/{p}/training-jobs/{id}/logs/{task_id}.
+    # Huawei Cloud CN and intl document it; Open Telekom Cloud and the EU site do not (only the
+    # preview and the OBS link): with False that path answers 404 APIGW.0101 "The API does not
+    # exist or has not been published in the environment." (CLI: --no-aom-logs).
+    aom_logs: bool = True
+    # The log preview returns the newest n MB of a log; n is 5 MB (ShowTrainingJobLogsPreview). A
+    # smaller cap (bytes) lets a test see the tail of a small log.
+    log_preview_max_bytes: int = DEFAULT_LOG_PREVIEW_MAX_BYTES
 
     def __post_init__(self) -> None:
         # Fail at construction, not at the first request, when a value cannot work.
@@ -103,6 +113,8 @@ class EmulatorConfig:
             raise ValueError("project_id must be 32 lowercase hex characters")
         if self.token_ttl_seconds <= 0 or self.ak_lock_seconds < 0 or self.quotas < 0:
             raise ValueError("token_ttl_seconds must be > 0, ak_lock_seconds and quotas >= 0")
+        if not 1 <= self.log_preview_max_bytes <= DEFAULT_LOG_PREVIEW_MAX_BYTES:
+            raise ValueError(f"log_preview_max_bytes must be 1 to {DEFAULT_LOG_PREVIEW_MAX_BYTES}")
         if self.access_key == self.temp_access_key:
             raise ValueError("access_key and temp_access_key must differ")
 

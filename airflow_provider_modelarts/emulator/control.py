@@ -11,7 +11,8 @@ v2 training jobs:
   ``{"id", "name"}``. Optional: ``workspace_id``, ``description``, ``node_count``, ``flavor_id``,
   ``exit_code``/``message`` (worker-0 of a job that ends Failed) or ``task_statuses``,
   ``algorithm_name``, ``runtime_type``, ``job_id`` (a UUID), ``offset`` (seconds already elapsed),
-  ``logs`` (the lines tasks print, as for a create plan below).
+  ``tasks`` (its task names, e.g. ``["worker-0", "server-0"]``; default ``worker-0`` ... one per
+  node), ``logs`` (the lines tasks print, as for a create plan below).
   A step may name its secondary phase third: ``["Abnormal", null, "CreateFailed"]``.
 * ``PUT /_emulator/v2/training-jobs/{id}/timeline`` with ``{"timeline"}`` restarts it on a new one.
 * ``POST /_emulator/v2/training-jobs/{id}/terminate``: Terminating, then Terminated (409 when the
@@ -19,13 +20,14 @@ v2 training jobs:
 * ``DELETE /_emulator/v2/training-jobs/{id}``.
 
 * ``PUT /_emulator/v2/create-plans/{name_prefix}`` with ``{"timeline", "exit_code", "message",
-  "task_statuses", "logs"}`` (all but ``timeline`` optional) decides what a job created through
+  "task_statuses", "logs", "tasks"}`` (all but ``timeline`` optional) decides what a job created through
   the API (``POST /v2/{project_id}/training-jobs``) does when its name starts with
   ``name_prefix`` (the longest matching prefix wins; plans stay until removed, like jobs):
   ``{"timeline": [["Creating", 1], ["Pending", 1], ["Running", 6], ["Failed", null]],
   "exit_code": 137, "message": "OOMKilled", "logs": {"worker-0": ["epoch 1", "epoch 2"]}}``.
   ``logs`` maps a task to its lines, spread evenly over Running with the first at its start, or
-  to ``[seconds_after_running_began, line]`` pairs. Answers 200 with the plan.
+  to ``[seconds_after_running_began, line]`` pairs; ``tasks`` names the created jobs' tasks
+  (``["worker-0", "server-0"]``; default one ``worker-N`` per node). Answers 200 with the plan.
   ``GET /_emulator/v2/create-plans`` lists them; ``DELETE`` on a prefix removes one, on
   ``/_emulator/v2/create-plans`` all.
 * ``GET /_emulator/v2/terminations``: ``{"terminations": [{"id", "name", "phase_before",
@@ -33,6 +35,13 @@ v2 training jobs:
   the last ``POST /_emulator/reset``.
 * ``GET /_emulator/v2/training-jobs/{id}/logs/{task}``: ``{"lines": [...]}``, the task's whole log
   at this instant (what a client that read every page should have seen).
+
+* ``GET``/``PUT /_emulator/v2/aom-logs`` with ``{"enabled": false}`` withdraws the AOM log API
+  (``GET /v2/{project_id}/training-jobs/{id}/logs/{task_id}`` then answers the gateway's 404
+  APIGW.0101, as on Open Telekom Cloud and the EU site); ``true`` publishes it again. Answers
+  ``{"enabled"}``. ``POST /_emulator/reset`` restores the configured value.
+* ``GET``/``PUT /_emulator/v2/log-preview`` with ``{"max_bytes": n}`` sets the log preview's cap
+  on ``content`` (1 to 5 MB; reset restores the configured value). Answers ``{"max_bytes"}``.
 
 ``POST /_emulator/advance`` with ``{"seconds"}`` moves every job timeline (v1 and v2) that much
 real time forward at once (``speed`` times as many emulated seconds).
@@ -160,6 +169,16 @@ def _route_v2(app: EmulatorApp, method: str, path: str, request: Request) -> Res
     if match and method == "DELETE":
         app.create_plans.remove(match[1])
         return json_response(200, {"ok": True})
+    if path == "/_emulator/v2/aom-logs" and method in ("GET", "PUT"):
+        if method == "PUT":
+            enabled: Any = _body(request).get("enabled")
+            app.set_aom_logs(enabled)
+        return json_response(200, {"enabled": app.aom_logs})
+    if path == "/_emulator/v2/log-preview" and method in ("GET", "PUT"):
+        if method == "PUT":
+            max_bytes: Any = _body(request).get("max_bytes")
+            app.set_log_preview_max_bytes(max_bytes)
+        return json_response(200, {"max_bytes": app.log_preview_max_bytes})
     if (method, path) == ("GET", "/_emulator/v2/terminations"):
         return json_response(200, {"terminations": app.terminations()})
     match = _V2_LOG.match(path)

@@ -70,6 +70,17 @@ def not_found_api(request_id: str) -> Response:
     return apigw_error(404, "APIGW.0101", "API not found", request_id)
 
 
+# APIG's error-code table (https://support.huaweicloud.com/intl/en-us/usermanual-apig/apig_03_0048.html):
+# 404 APIG.0101 "The API does not exist or has not been published in the environment."
+NOT_PUBLISHED_MESSAGE = "The API does not exist or has not been published in the environment."
+
+
+def api_not_published(request_id: str) -> Response:
+    """An API the gateway of this cloud does not publish (the AOM log API on Open Telekom Cloud
+    and the EU site, see EmulatorConfig.aom_logs): the gateway's 404, before any authentication."""
+    return apigw_error(404, "APIGW.0101", NOT_PUBLISHED_MESSAGE, request_id)
+
+
 @dataclass(frozen=True)
 class Request:
     """An incoming request as the gateway sees it: raw wire path and query, headers, body."""

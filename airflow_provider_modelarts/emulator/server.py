@@ -291,8 +291,8 @@ class ModelArtsEmulator:
         return self.app.stats.snapshot()
 
     def reset(self) -> None:
-        """Clear statistics, faults, AK locks, clock skew and the terminate record (jobs, create
-        plans and tokens stay)."""
+        """Clear statistics, faults, AK locks, clock skew and the terminate record, and restore the
+        configured AOM log switch and preview cap (jobs, create plans and tokens stay)."""
         self.app.reset()
 
     def set_clock_skew(self, seconds: float) -> None:
@@ -335,7 +335,8 @@ class ModelArtsEmulator:
         (emulated seconds; a third item names the secondary phase). Options: ``workspace_id``,
         ``description``, ``node_count``, ``flavor_id``, ``exit_code`` and ``message`` (worker-0 of a
         job that ends Failed) or ``task_statuses``, ``algorithm_name``, ``runtime_type``, ``job_id``,
-        ``offset``, ``logs`` (``{"worker-0": ["line", ...]}``, as for :meth:`set_create_plan`).
+        ``offset``, ``tasks`` (task names, e.g. ``["worker-0", "server-0"]``; default ``worker-0``
+        ... one per node), ``logs`` (``{"worker-0": ["line", ...]}``, as for :meth:`set_create_plan`).
         """
         return self.app.create_training_job(name, timeline, **options)
 
@@ -358,14 +359,22 @@ class ModelArtsEmulator:
         message: str | None = None,
         task_statuses: list[dict[str, Any]] | None = None,
         logs: dict[str, list[Any]] | None = None,
+        tasks: list[str] | None = None,
     ) -> dict[str, Any]:
         """Decide what a job created through the API does when its name starts with ``name_prefix``
         (the longest matching prefix wins): its phase ``timeline`` (as for
-        :meth:`create_training_job`), the exit codes of a job that ends Failed, and ``logs``, the
-        lines each task prints (``{"worker-0": ["line", ...]}`` spread over Running, or
-        ``[[seconds_after_running_began, "line"], ...]``). Returns the plan as stored."""
+        :meth:`create_training_job`), the exit codes of a job that ends Failed, ``tasks``, the
+        job's task names (``["worker-0", "server-0"]``; default one ``worker-N`` per node), and
+        ``logs``, the lines each task prints (``{"worker-0": ["line", ...]}`` spread over Running,
+        or ``[[seconds_after_running_began, "line"], ...]``). Returns the plan as stored."""
         return self.app.create_plans.put(
-            name_prefix, timeline, exit_code=exit_code, message=message, task_statuses=task_statuses, logs=logs
+            name_prefix,
+            timeline,
+            exit_code=exit_code,
+            message=message,
+            task_statuses=task_statuses,
+            logs=logs,
+            tasks=tasks,
         )
 
     def create_plans(self) -> list[dict[str, Any]]:
@@ -383,6 +392,22 @@ class ModelArtsEmulator:
         "time"}``, status 202 or 409), of one job or all, in order; cleared by :meth:`reset`."""
         entries = self.app.terminations()
         return [entry for entry in entries if job_id is None or entry["id"] == job_id.lower()]
+
+    @property
+    def aom_logs(self) -> bool:
+        """Whether the AOM log API is published (EmulatorConfig.aom_logs until changed)."""
+        return self.app.aom_logs
+
+    def set_aom_logs(self, enabled: bool) -> None:
+        """Publish (True) or withdraw (False) ``GET /v2/{project_id}/training-jobs/{id}/logs/{task_id}``
+        on the running emulator; withdrawn, it answers 404 APIGW.0101 "The API does not exist or
+        has not been published in the environment." as on Open Telekom Cloud and the EU site.
+        :meth:`reset` restores the configured value."""
+        self.app.set_aom_logs(enabled)
+
+    def set_log_preview_max_bytes(self, max_bytes: int) -> None:
+        """The log preview's cap on ``content`` (1 byte to 5 MB); :meth:`reset` restores the config's."""
+        self.app.set_log_preview_max_bytes(max_bytes)
 
     def task_log(self, job_id: str, task: str) -> list[str]:
         """A task's whole log at this instant (what a client reading every page should have)."""

@@ -7,7 +7,9 @@ time. A job is created ``offset`` emulated seconds into its timeline (seeded his
 
 Everything a later lifecycle call needs hangs off :class:`TrainingJob`: terminating replaces the
 rest of the timeline (:meth:`TrainingJob.terminate`), deleting removes it from the store, and
-the task names (``worker-0`` ...) that task lists and logs are keyed by are :attr:`TrainingJob.tasks`.
+the task names that task lists and logs are keyed by are :attr:`TrainingJob.tasks`: ``worker-0`` ...
+``worker-<node_count - 1>`` unless the job's creator named them (the create example's 201 answer
+has ``"tasks": ["worker-0", "server-0"]``; the SDK's ``Status.tasks`` is a list of free strings).
 """
 
 from __future__ import annotations
@@ -69,6 +71,34 @@ def _starts(timeline: PhaseTimeline) -> tuple[float, ...]:
     return tuple(starts)
 
 
+# A task name the emulator accepts from a create plan or the control API: path-safe, as the names
+# the docs show (worker-0, server-0) are.
+TASK_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def default_tasks(node_count: int) -> tuple[str, ...]:
+    """The usual task names: "worker-0" for one node, "worker-0", "worker-1" ... for more
+    (ShowTrainingJobLogsFromAom's task_id: "单节点默认为worker-0, 多节点则为worker-0、worker-1…")."""
+    return tuple(f"worker-{index}" for index in range(node_count))
+
+
+def normalize_task_names(raw: Any) -> tuple[str, ...] | None:
+    """Validate task names given by a plan or the control API (None: the default names)."""
+    if raw is None:
+        return None
+    if isinstance(raw, (str, bytes, dict)) or not isinstance(raw, Sequence) or not raw:
+        raise ValueError("tasks must be a non-empty list of task names")
+    names = tuple(raw)
+    for name in names:
+        if not isinstance(name, str) or not TASK_NAME_PATTERN.fullmatch(name):
+            raise ValueError(f"task name {name!r} must match {TASK_NAME_PATTERN.pattern}")
+    if len(set(names)) != len(names):
+        raise ValueError("task names must be distinct")
+    if len(names) > v2_spec.NODE_COUNT_MAX:
+        raise ValueError(f"a job has at most {v2_spec.NODE_COUNT_MAX} tasks")
+    return names
+
+
 # The Running span that spaces the log lines of a job that runs for ever (emulated seconds).
 OPEN_RUN_SECONDS = 60.0
 
@@ -83,7 +113,7 @@ def planned_run_seconds(timeline: PhaseTimeline) -> float:
 
 @dataclass(frozen=True)
 class TaskOutcome:
-    """What one task (``worker-N``) reports in ``status.task_statuses`` once the job has ended."""
+    """What one task (``worker-N``, ``server-0`` ...) reports in ``status.task_statuses`` once the job has ended."""
 
     task: str
     exit_code: int
@@ -129,6 +159,8 @@ class TrainingJob:
     request: dict[str, Any] | None = None
     # Log lines a create plan gave per task: (emulated seconds after Running began, line).
     log_scripts: dict[str, tuple[tuple[float, str], ...]] | None = None
+    # Task names the creator chose (empty: worker-0 ... worker-<node_count - 1>).
+    task_names: tuple[str, ...] = ()
     starts: tuple[float, ...] = field(default=(), repr=False)
     name_lower: str = field(default="", repr=False)
     # The planned length of Running, which spaces the log lines; a terminate does not change it,
@@ -142,7 +174,7 @@ class TrainingJob:
 
     @property
     def tasks(self) -> list[str]:
-        return [f"worker-{index}" for index in range(self.node_count)]
+        return list(self.task_names or default_tasks(self.node_count))
 
     def state(self, now: float, speed: float) -> JobState:
         """The phase at monotonic time ``now``; the duration counts from the start of Running and
@@ -252,13 +284,16 @@ UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 
 def task_failures(
     final_phase: str,
-    node_count: int,
+    node_count: int | Sequence[str],
     exit_code: int | None,
     message: str | None,
     task_statuses: Iterable[dict[str, Any]] | None,
 ) -> tuple[TaskOutcome, ...]:
-    """The failing tasks of a job created through the control API (only a Failed job has any)."""
-    tasks = {f"worker-{index}" for index in range(node_count)}
+    """The failing tasks of a job created through the control API (only a Failed job has any).
+    ``node_count`` is the job's node count (tasks worker-0 ...) or its task names; ``exit_code``
+    and ``message`` are the first task's."""
+    names = default_tasks(node_count) if isinstance(node_count, int) else tuple(node_count)
+    tasks = set(names)
     if task_statuses is not None:
         if exit_code is not None or message is not None:
             raise ValueError("give either exit_code/message or task_statuses, not both")
@@ -276,7 +311,7 @@ def task_failures(
             raise ValueError("exit_code must be an integer")
         if message is not None and not isinstance(message, str):
             raise ValueError("message must be a string")
-        outcomes = [TaskOutcome("worker-0", code, message or f"Process exited with code {code}")]
+        outcomes = [TaskOutcome(names[0], code, message or f"Process exited with code {code}")]
     if final_phase != v2_spec.FAILED:
         if task_statuses is not None or exit_code is not None or message is not None:
             raise ValueError("exit codes and messages are for timelines that end Failed")

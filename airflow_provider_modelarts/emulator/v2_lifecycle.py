@@ -18,25 +18,44 @@ are the error-code table's, modelarts_03_0095):
    not 1-64 of ``[A-Za-z0-9_-]``; ``description`` not a string of at most 256 characters;
    ``annotations`` not a map of strings: 400 ModelArts.2788 "Invalid parameter(<field>)."
    naming the field; an unknown ``workspace_id``: 400 ModelArts.0102;
-3. ``algorithm`` missing, or not exactly one complete way to name it (``id`` |
-   ``subscription_id`` + ``item_version_id`` | ``code_dir`` + ``boot_file``): 2788
-   (``algorithm``); an ``id`` the emulator does not know: 400 ModelArts.2755; a ``code_dir`` or
-   ``boot_file`` that is not ``obs://...`` or ``/bucket/...``: 400 ModelArts.2791;
-4. ``engine`` given more than one way (``engine_id`` | ``engine_name`` + ``engine_version`` |
-   ``image_url``) or half of one: 2788 (``algorithm.engine``); an unknown engine: 400
-   ModelArts.2780; ``image_url`` without ``algorithm.command``: 400 ModelArts.2806;
-5. ``inputs``/``outputs``/``parameters`` entries without a string ``name`` or (inputs and
-   outputs) a ``remote`` with ``obs.obs_url`` (or, for inputs, ``dataset``): 2788 naming the list;
-6. ``spec.resource`` missing, or neither ``flavor_id`` nor ``pool_id``: 2788
-   (``spec.resource.flavor_id``); an unknown flavor: 400 ModelArts.2781; an unknown pool: 404
-   ModelArts.2890; ``node_count`` not an integer >= 1: 2788 (``spec.resource.node_count``);
+3. ``algorithm`` missing, or more than one of the named ways to give it (``id`` |
+   ``subscription_id`` + ``item_version_id`` | ``code_dir`` + ``boot_file``), or half of one, or
+   none of them and no custom image (``engine.image_url``): 2788 (``algorithm``). A custom image
+   with its ``command`` is a way of its own ("use a custom image to create a training job",
+   example 2 of the create page: ``{"engine": {"image_url": ...}, "command": ...}`` with no id,
+   no code_dir and no boot_file); it may add a ``code_dir`` without ``boot_file``. An ``id`` the
+   emulator does not know: 400 ModelArts.2755; a ``code_dir`` or ``boot_file`` that is not
+   ``obs://...`` or ``/bucket/...``: 400 ModelArts.2791;
+4. ``engine``: ``engine_id`` together with ``engine_name``/``engine_version`` or ``image_url``,
+   or half of ``engine_name`` + ``engine_version``: 2788 (``algorithm.engine``). A preset
+   framework with a custom image (``engine_name`` + ``engine_version`` + ``image_url``) is valid
+   (JobEngine.engine_name: "If you use a preset framework and custom image ... you must set both
+   this parameter and image_url"). An unknown engine: 400 ModelArts.2780; ``image_url`` without
+   ``algorithm.command``: 400 ModelArts.2806 MustHaveCmdAndImage;
+5. ``inputs``/``outputs``/``parameters`` entries without a string ``name``: 2788 naming the
+   list. An input's ``remote`` is ``obs.obs_url`` or ``dataset`` with both ``id`` and
+   ``version_id`` (Table 28: both Mandatory); an output's ``remote`` must have ``obs.obs_url``
+   and nothing else (Tables 31-32: ``Remote`` has only ``obs``, Mandatory): 2788 naming the list;
+   ``environments`` not a map of at most 100 string pairs whose names match
+   ``^[A-Za-z_][A-Za-z0-9_]*$`` (Table 4: "letters, digits, and underscores, and must start
+   with a letter or underscore"), key <= 8192 and value <= 4096 characters: 2788
+   (``algorithm.environments``); ``policies.auto_search`` (Tables 8-13) not an object, or a
+   ``reward_attrs`` entry without ``name`` or with a ``mode`` other than max|min, or a
+   ``search_params`` entry without ``name`` or with a ``param_type`` other than
+   continuous|discrete: 2788 (``algorithm.policies.auto_search``);
+6. ``spec.resource`` missing, or none of ``flavor_id``, ``pool_id`` and (only for ``kind``
+   ``federated_pool_job``, where the SDK's SpecResource makes it mandatory) ``pool_group_id``:
+   2788 (``spec.resource.flavor_id``); a ``federated_pool_job`` without ``pool_group_id``: 2788
+   (``spec.resource.pool_group_id``); an unknown flavor: 400 ModelArts.2781; an unknown pool:
+   404 ModelArts.2890; ``node_count`` not an integer >= 1: 2788 (``spec.resource.node_count``);
    above :data:`.v2_spec.NODE_COUNT_MAX`: 400 ModelArts.2793;
 7. a job of the same name already in the workspace: 400 ModelArts.2751.
 
 What a created job does comes from the first *create plan* whose name prefix the job's name
 starts with (longest prefix first; see :meth:`CreatePlans.put`), else the default timeline
 Creating 2 s, Pending 3 s, Running 10 s, Completed (emulated seconds: ``--speed`` and the manual
-clock apply as to every job).
+clock apply as to every job). A plan may also name the job's tasks (``tasks=["worker-0",
+"server-0"]``; default ``worker-0`` ... one per node) and give each task's log lines.
 """
 
 from __future__ import annotations
@@ -63,11 +82,14 @@ from airflow_provider_modelarts.emulator.v2_catalog import (
     new_training_job,
 )
 from airflow_provider_modelarts.emulator.v2_jobs import (
+    TASK_NAME_PATTERN,
     PhaseTimeline,
     TaskOutcome,
     TrainingJob,
     TrainingJobStore,
+    default_tasks,
     normalize_phase_timeline,
+    normalize_task_names,
     task_failures,
 )
 
@@ -105,31 +127,38 @@ class CreatePlan:
     failures_spec: tuple[int | None, str | None, tuple[dict[str, Any], ...] | None]
     logs: dict[str, tuple[tuple[float, str], ...]] | None
     raw: dict[str, Any]
+    tasks: tuple[str, ...] | None = None
+
+    def task_names(self, node_count: int) -> tuple[str, ...]:
+        """The tasks of a job this plan applies to: the plan's, else one worker per node."""
+        return self.tasks or default_tasks(node_count)
 
     def failures(self, node_count: int) -> tuple[TaskOutcome, ...]:
         exit_code, message, statuses = self.failures_spec
+        names = self.task_names(node_count)
         try:
-            return task_failures(self.timeline[-1][0], node_count, exit_code, message, statuses)
+            return task_failures(self.timeline[-1][0], names, exit_code, message, statuses)
         except ValueError:
             # A plan naming worker-3 applied to a one-node job: keep the tasks the job has.
-            tasks = {f"worker-{index}" for index in range(node_count)}
-            kept = tuple(item for item in statuses or () if item.get("task") in tasks)
-            return task_failures(self.timeline[-1][0], node_count, None, None, kept or None)
+            kept = tuple(item for item in statuses or () if item.get("task") in names)
+            return task_failures(self.timeline[-1][0], names, None, None, kept or None)
 
 
 def normalize_logs(raw: Any, timeline: PhaseTimeline) -> dict[str, tuple[tuple[float, str], ...]] | None:
     """``{"worker-0": ["line", ...]}`` (spread evenly over Running, the first at its start) or
-    ``{"worker-0": [[seconds_after_running_began, "line"], ...]}``."""
+    ``{"worker-0": [[seconds_after_running_began, "line"], ...]}``. Any path-safe task name
+    (``server-0`` too, see :data:`.v2_jobs.TASK_NAME_PATTERN`); lines for a task the job does not
+    have are never shown."""
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        raise ValueError("logs must map task names (worker-0, ...) to lists of lines")
+        raise ValueError("logs must map task names (worker-0, server-0, ...) to lists of lines")
     run = next((duration for phase, duration, _ in timeline if phase == v2_spec.RUNNING), None)
     span = run if run is not None else 60.0
     scripts: dict[str, tuple[tuple[float, str], ...]] = {}
     for task, lines in raw.items():
-        if not isinstance(task, str) or not re.fullmatch(r"worker-[0-9]+", task) or not isinstance(lines, list):
-            raise ValueError("logs must map task names (worker-0, ...) to lists of lines")
+        if not isinstance(task, str) or not TASK_NAME_PATTERN.fullmatch(task) or not isinstance(lines, list):
+            raise ValueError("logs must map task names (worker-0, server-0, ...) to lists of lines")
         script: list[tuple[float, str]] = []
         for index, item in enumerate(lines):
             if isinstance(item, str):
@@ -164,13 +193,17 @@ class CreatePlans:
         message: str | None = None,
         task_statuses: Iterable[dict[str, Any]] | None = None,
         logs: dict[str, list[Any]] | None = None,
+        tasks: Sequence[str] | None = None,
     ) -> dict[str, Any]:
+        """Store a plan. ``tasks`` names the tasks of the jobs it applies to (default
+        ``worker-0`` ... one per node); ``logs`` maps task names to their lines."""
         if not isinstance(prefix, str) or not re.fullmatch(v2_spec.NAME_PATTERN, prefix):
             raise ValueError("a plan's name prefix is 1-64 letters, digits, underscores or hyphens")
         steps = normalize_phase_timeline(timeline)
         statuses = tuple(task_statuses) if task_statuses is not None else None
+        names = normalize_task_names(tasks)
         # Check the exit codes against the widest job now rather than at create time.
-        task_failures(steps[-1][0], v2_spec.NODE_COUNT_MAX, exit_code, message, statuses)
+        task_failures(steps[-1][0], names or v2_spec.NODE_COUNT_MAX, exit_code, message, statuses)
         scripts = normalize_logs(logs, steps)
         raw = {
             "name_prefix": prefix,
@@ -179,8 +212,9 @@ class CreatePlans:
             "message": message,
             "task_statuses": list(statuses) if statuses is not None else None,
             "logs": {task: [[moment, text] for moment, text in script] for task, script in (scripts or {}).items()},
+            "tasks": list(names) if names is not None else None,
         }
-        plan = CreatePlan(prefix, steps, (exit_code, message, statuses), scripts, raw)
+        plan = CreatePlan(prefix, steps, (exit_code, message, statuses), scripts, raw, names)
         with self._lock:
             self._plans[prefix] = plan
         return raw
@@ -236,39 +270,65 @@ def _obs_path(value: str, field: str) -> None:
         raise CreateError(v2_spec.INVALID_OBS_PATH, value, f"{field} must start with obs:// or /")
 
 
+def _given(container: dict[str, Any], key: str) -> bool:
+    return container.get(key) not in (None, "")
+
+
 def _check_algorithm(algorithm: dict[str, Any]) -> None:
-    ways = {
-        "id": ("id",),
-        "subscription": ("subscription_id", "item_version_id"),
-        "code": ("code_dir", "boot_file"),
-    }
-    given = [name for name, keys in ways.items() if any(algorithm.get(key) not in (None, "") for key in keys)]
-    if len(given) != 1:
+    engine = _object(algorithm, "engine", "algorithm.engine") or {}
+    custom_image = _given(engine, "image_url")
+    has_code_dir, has_boot_file = _given(algorithm, "code_dir"), _given(algorithm, "boot_file")
+    named = []
+    if _given(algorithm, "id"):
+        named.append("id")
+    if _given(algorithm, "subscription_id") or _given(algorithm, "item_version_id"):
+        named.append("subscription")
+    # A custom image may bring its code directory without a boot file (its command starts it).
+    if has_boot_file or (has_code_dir and not custom_image):
+        named.append("code")
+    if len(named) > 1 or (not named and not custom_image):
         raise _invalid("algorithm")
-    for key in ways[given[0]]:
+    way = named[0] if named else "image"
+    keys = {"id": ("id",), "subscription": ("subscription_id", "item_version_id"), "code": ("code_dir", "boot_file")}
+    for key in keys.get(way, ()):
         _string(algorithm, key, f"algorithm.{key}", required=True)
-    if given[0] == "id" and algorithm["id"] not in KNOWN_ALGORITHMS:
+    if way == "id" and algorithm["id"] not in KNOWN_ALGORITHMS:
         raise CreateError(v2_spec.ALGORITHM_NOT_FOUND)
-    if given[0] == "code":
+    if way == "code":
         _obs_path(algorithm["code_dir"], "code_dir")
         _obs_path(algorithm["boot_file"], "boot_file")
+    elif has_code_dir:
+        _string(algorithm, "code_dir", "algorithm.code_dir", required=True)
+        _obs_path(algorithm["code_dir"], "code_dir")
     _string(algorithm, "command", "algorithm.command")
-    engine = _object(algorithm, "engine", "algorithm.engine")
-    if engine is not None:
-        by_id = engine.get("engine_id") not in (None, "")
-        by_name = any(engine.get(key) not in (None, "") for key in ("engine_name", "engine_version"))
-        by_image = engine.get("image_url") not in (None, "")
-        if by_id + by_name + by_image > 1:
-            raise _invalid("algorithm.engine")
-        if by_id and _engine_index(engine) is None:
-            raise CreateError(v2_spec.ENGINE_NOT_FOUND, str(engine["engine_id"]))
-        if by_name:
-            name = _string(engine, "engine_name", "algorithm.engine.engine_name", required=True)
-            _string(engine, "engine_version", "algorithm.engine.engine_version", required=True)
-            if _engine_index(engine) is None:
-                raise CreateError(v2_spec.ENGINE_NOT_FOUND, str(name))
-        if by_image and not algorithm.get("command"):
+    _check_engine(algorithm, engine, custom_image)
+    _check_channels(algorithm)
+    _check_environments(algorithm.get("environments"))
+    policies = _object(algorithm, "policies", "algorithm.policies")
+    if policies is not None:
+        _check_auto_search(policies.get("auto_search"))
+
+
+def _check_engine(algorithm: dict[str, Any], engine: dict[str, Any], custom_image: bool) -> None:
+    by_id = _given(engine, "engine_id")
+    by_name = _given(engine, "engine_name") or _given(engine, "engine_version")
+    # engine_id names the whole engine; only a preset framework may come with a custom image.
+    if by_id and (by_name or custom_image):
+        raise _invalid("algorithm.engine")
+    if by_id and _engine_index(engine) is None:
+        raise CreateError(v2_spec.ENGINE_NOT_FOUND, str(engine["engine_id"]))
+    if by_name:
+        name = _string(engine, "engine_name", "algorithm.engine.engine_name", required=True)
+        _string(engine, "engine_version", "algorithm.engine.engine_version", required=True)
+        if _engine_index(engine) is None:
+            raise CreateError(v2_spec.ENGINE_NOT_FOUND, str(name))
+    if custom_image:
+        _string(engine, "image_url", "algorithm.engine.image_url", required=True)
+        if not _given(algorithm, "command"):
             raise CreateError(v2_spec.CUSTOM_IMAGE_NEEDS_COMMAND)
+
+
+def _check_channels(algorithm: dict[str, Any]) -> None:
     for list_name in ("inputs", "outputs", "parameters"):
         entries = algorithm.get(list_name)
         if entries is None:
@@ -284,16 +344,61 @@ def _check_algorithm(algorithm: dict[str, Any]) -> None:
                 continue
             remote = _object(entry, "remote", field, required=True) or {}
             obs = remote.get("obs")
-            dataset = remote.get("dataset") if list_name == "inputs" else None
-            if isinstance(obs, dict) and isinstance(obs.get("obs_url"), str) and obs["obs_url"]:
-                _obs_path(obs["obs_url"], f"{list_name}.remote.obs.obs_url")
-            elif not (isinstance(dataset, dict) and isinstance(dataset.get("id"), str)):
+            if list_name == "outputs":
+                # Output.remote is Remote {obs: RemoteObs {obs_url}}: obs mandatory, no dataset.
+                if set(remote) - {"obs"} or not (isinstance(obs, dict) and _nonempty_str(obs.get("obs_url"))):
+                    raise _invalid(field)
+                _obs_path(obs["obs_url"], "outputs.remote.obs.obs_url")
+                continue
+            dataset = remote.get("dataset")
+            if isinstance(obs, dict) and _nonempty_str(obs.get("obs_url")):
+                _obs_path(obs["obs_url"], "inputs.remote.obs.obs_url")
+            elif not (
+                isinstance(dataset, dict)
+                and _nonempty_str(dataset.get("id"))
+                and _nonempty_str(dataset.get("version_id"))
+            ):
                 raise _invalid(field)
-    environments = algorithm.get("environments")
-    if environments is not None and (
-        not isinstance(environments, dict) or not all(isinstance(value, str) for value in environments.values())
+
+
+def _nonempty_str(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _check_environments(environments: Any) -> None:
+    if environments is None:
+        return
+    field = "algorithm.environments"
+    if not isinstance(environments, dict) or len(environments) > v2_spec.ENVIRONMENTS_MAX:
+        raise _invalid(field)
+    for key, value in environments.items():
+        if not isinstance(value, str) or len(key) > v2_spec.ENVIRONMENT_KEY_MAX:
+            raise _invalid(field)
+        if len(value) > v2_spec.ENVIRONMENT_VALUE_MAX or not re.fullmatch(v2_spec.ENVIRONMENT_NAME_PATTERN, key):
+            raise _invalid(field)
+
+
+def _check_auto_search(auto_search: Any) -> None:
+    """``policies.auto_search`` (Tables 8-13; the docs' example sends ``null``)."""
+    if auto_search is None:
+        return
+    field = "algorithm.policies.auto_search"
+    if not isinstance(auto_search, dict):
+        raise _invalid(field)
+    for list_name, key, allowed in (
+        ("reward_attrs", "mode", v2_spec.REWARD_MODES),
+        ("search_params", "param_type", v2_spec.SEARCH_PARAM_TYPES),
     ):
-        raise _invalid("algorithm.environments")
+        entries = auto_search.get(list_name)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            raise _invalid(field)
+        for entry in entries:
+            if not isinstance(entry, dict) or not _nonempty_str(entry.get("name")):
+                raise _invalid(field)
+            if entry.get(key) is not None and entry.get(key) not in allowed:
+                raise _invalid(field)
 
 
 def _engine_index(engine: dict[str, Any]) -> int | None:
@@ -315,6 +420,7 @@ class CreateRequest:
     flavor: int
     engine: int
     node_count: int
+    auto_search: dict[str, Any] | None = None
 
 
 def parse_create(raw_body: bytes, workspaces: set[str]) -> CreateRequest:
@@ -347,7 +453,10 @@ def parse_create(raw_body: bytes, workspaces: set[str]) -> CreateRequest:
     resource = _object(spec, "resource", "spec.resource", required=True) or {}
     flavor_id = _string(resource, "flavor_id", "spec.resource.flavor_id")
     pool_id = _string(resource, "pool_id", "spec.resource.pool_id")
-    if not flavor_id and not pool_id:
+    pool_group_id = _string(resource, "pool_group_id", "spec.resource.pool_group_id")
+    if kind == v2_spec.KIND_FEDERATED_POOL_JOB and not pool_group_id:
+        raise _invalid("spec.resource.pool_group_id")
+    if not flavor_id and not pool_id and not (pool_group_id and kind == v2_spec.KIND_FEDERATED_POOL_JOB):
         raise _invalid("spec.resource.flavor_id")
     flavors = [flavor.flavor_id for flavor in FLAVORS]
     if flavor_id and flavor_id not in flavors:
@@ -360,6 +469,7 @@ def parse_create(raw_body: bytes, workspaces: set[str]) -> CreateRequest:
     if node_count > v2_spec.NODE_COUNT_MAX:
         raise CreateError(v2_spec.FLAVOR_OUT_OF_RANGE, str(node_count), str(v2_spec.NODE_COUNT_MAX))
     engine = _engine_index(algorithm.get("engine") or {})
+    auto_search = (algorithm.get("policies") or {}).get("auto_search")
     return CreateRequest(
         body=body,
         name=name,
@@ -369,6 +479,7 @@ def parse_create(raw_body: bytes, workspaces: set[str]) -> CreateRequest:
         flavor=flavors.index(flavor_id) if flavor_id else FLAVOR_CPU,
         engine=0 if engine is None else engine,
         node_count=node_count,
+        auto_search=auto_search if isinstance(auto_search, dict) else None,
     )
 
 
@@ -399,6 +510,7 @@ def create_training_job(store: TrainingJobStore, plans: CreatePlans, raw_body: b
         )
         job.request = request.body
         job.log_scripts = plan.logs if plan is not None else None
+        job.task_names = plan.task_names(request.node_count) if plan is not None else ()
         payload = job_object(store, job, job.state(store.now(), store.speed))
     return json_response(201, payload)
 
@@ -504,3 +616,17 @@ def task_logs(store: TrainingJobStore, raw_id: str, task: str, pairs: Sequence[t
     if not lines:
         return Response(204, b"", content_type="application/json", error_code=v2_spec.NOT_READY_TO_FETCH_LOG.code)
     return json_response(200, v2_logs.page(job, lines, base_line, count, order).payload())
+
+
+def task_log_preview(store: TrainingJobStore, raw_id: str, task: str, max_bytes: int) -> Response:
+    """``GET .../training-jobs/{id}/tasks/{task_id}/logs/preview`` (see :mod:`.v2_logs`)."""
+    with store.lock:
+        job = store.get(raw_id)
+        if job is None:
+            return _not_found(raw_id)
+        if task not in job.tasks:
+            return v2_error(v2_spec.INVALID_PARAM, "task_id")
+        lines = v2_logs.visible_lines(job, task, job.state(store.now(), store.speed))
+    if not lines:
+        return Response(204, b"", content_type="application/json", error_code=v2_spec.NOT_READY_TO_FETCH_LOG.code)
+    return json_response(200, v2_logs.preview(lines, max_bytes).payload())

@@ -41,6 +41,20 @@ Readings of the docs (each is this emulator's choice where the page says no more
   request log records its error code ModelArts.2776.
 * **An unknown ``task_id``** (not in ``status.tasks``) is 400 ModelArts.2788 "Invalid
   parameter(task_id)." The table has no training task-not-found code.
+
+The preview, ``GET /v2/{project_id}/training-jobs/{training_job_id}/tasks/{task_id}/logs/preview``
+("Querying the Logs of a Specified Task in a Given Training Job (Preview)",
+ShowTrainingJobLogsPreview), answers ``{"content", "current_size", "full_size"}``: the whole log
+when it is at most n MB, else its newest n MB; ``current_size`` (at most 5 MB) is the size of
+``content`` and ``full_size`` that of the whole log, in bytes. Readings:
+
+* The log is the same text the AOM page reads: its lines, each ending with ``"\\n"``, UTF-8.
+* n is 5 MB (:data:`.v2_spec.LOG_PREVIEW_MAX_BYTES`); ``EmulatorConfig.log_preview_max_bytes``
+  lowers it so a test can see the tail of a small log. The cut is at a byte position, moved
+  forward to the next character boundary, so ``content`` may begin mid-line (the docs' example
+  begins mid-log too) and ``current_size`` is at most the cap.
+* A task with no log yet answers as the AOM page does: HTTP 204, ModelArts.2776 (the reference's
+  "treat HTTP 204 (ModelArts.2776) as not ready" applies to both log reads).
 """
 
 from __future__ import annotations
@@ -182,6 +196,27 @@ def parse_query(pairs: Sequence[tuple[str, str]]) -> tuple[int | None, int, str,
     if order not in v2_spec.LOG_ORDERS:
         raise LogQueryError("order")
     return (int(raw_base) if raw_base else None), count, order, sorted(set(ignored))
+
+
+@dataclass(frozen=True)
+class Preview:
+    content: str
+    current_size: int
+    full_size: int
+
+    def payload(self) -> dict[str, object]:
+        return {"content": self.content, "current_size": self.current_size, "full_size": self.full_size}
+
+
+def preview(lines: Sequence[str], max_bytes: int) -> Preview:
+    """The newest ``max_bytes`` of the log, cut at a character boundary."""
+    data = "".join(f"{line}\n" for line in lines).encode("utf-8")
+    tail = data[max(0, len(data) - max_bytes) :]
+    start = 0
+    while start < len(tail) and tail[start] & 0xC0 == 0x80:  # a UTF-8 continuation byte
+        start += 1
+    tail = tail[start:]
+    return Preview(tail.decode("utf-8"), len(tail), len(data))
 
 
 def page(job: TrainingJob, lines: list[str], base_line: int | None, count: int, order: str) -> LogPage:

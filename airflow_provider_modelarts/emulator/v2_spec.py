@@ -28,6 +28,19 @@ published as ``opentelekomcloud-docs/modelarts`` on GitHub, ``api-ref/source/...
   of ``TaskHistory`` {task, ip, host_ip, schedule_count})
 * per-task logs ("查询训练作业指定任务的日志", ``ShowTrainingJobLogsFromAom``):
   https://support.huaweicloud.com/api-modelarts/ShowTrainingJobLogsFromAom.html
+* log preview ("Querying the Logs of a Specified Task in a Given Training Job (Preview)",
+  ``ShowTrainingJobLogsPreview``):
+  ``training_management/querying_the_logs_of_a_specified_task_in_a_given_training_job_preview.rst``
+  (``content``, ``current_size`` "The maximum size is 5 MB", ``full_size``)
+* events ("Obtaining the Events of a Training Job", ``ListTrainingJobEvents``):
+  ``training_management/obtaining_the_events_of_a_training_job.rst`` and the SDK's
+  ``list_training_job_events_request.py``/``_response.py``, ``event.py``
+* auto-search trials ("Querying All Trials Using Hyperparameter Search", ``ShowAutoSearchTrials``;
+  "Querying Information About a Trial ...", ``ShowAutoSearchPerTrial``):
+  ``training_management/querying_all_trials_using_hyperparameter_search.rst``,
+  ``querying_information_about_a_trial_using_hyperparameter_search.rst``; the SDK's
+  ``show_auto_search_trials_response.py``, ``list_auto_search_trials_items.py``,
+  ``show_auto_search_per_trial_response.py``
 * the official SDK ``huaweicloudsdkmodelarts`` (``v1/model/status.py``, ``job_searches.py``,
   ``filter.py``, ``list_training_jobs_response.py``) for the response models.
 """
@@ -46,6 +59,10 @@ CREATE_JOB_PATTERN = r"^/v2/([^/]+)/training-jobs/?$"
 JOB_ACTIONS_PATTERN = r"^/v2/([^/]+)/training-jobs/([^/]+)/actions/?$"
 JOB_TASKS_PATTERN = r"^/v2/([^/]+)/training-jobs/([^/]+)/tasks/?$"
 JOB_LOGS_PATTERN = r"^/v2/([^/]+)/training-jobs/([^/]+)/logs/([^/]+)/?$"
+JOB_LOG_PREVIEW_PATTERN = r"^/v2/([^/]+)/training-jobs/([^/]+)/tasks/([^/]+)/logs/preview/?$"
+JOB_EVENTS_PATTERN = r"^/v2/([^/]+)/training-jobs/([^/]+)/events/?$"
+AUTOSEARCH_TRIALS_PATTERN = r"^/v2/([^/]+)/training-jobs/([^/]+)/autosearch-trials/?$"
+AUTOSEARCH_TRIAL_PATTERN = r"^/v2/([^/]+)/training-jobs/([^/]+)/autosearch-trials/([^/]+)/?$"
 
 # ---------------------------------------------------------------------------------------------
 # Phases (Status table of ShowTrainingJobDetails; the SDK's model/status.py)
@@ -126,6 +143,7 @@ FILTER_OPERATORS: dict[str, tuple[str, ...]] = {
     "user_id": ("in", "not"),
     "runtime_type": ("in", "not"),
 }
+KIND_FEDERATED_POOL_JOB = "federated_pool_job"
 # Job kinds of the SDK's Job model.
 KINDS = (
     "job",
@@ -254,7 +272,34 @@ DOCUMENTED_ANNOTATIONS = frozenset(
 NODE_COUNT_MAX = 64
 ACTION_TERMINATE = "terminate"
 
+# algorithm.environments (creating_a_training_job.rst Table 4; the SDK's JobAlgorithm): "The
+# variable name can contain only letters, digits, and underscores, and must start with a letter
+# or underscore"; keys up to 8192 characters, values up to 4096, at most 100 pairs.
+ENVIRONMENT_NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
+ENVIRONMENT_KEY_MAX, ENVIRONMENT_VALUE_MAX, ENVIRONMENTS_MAX = 8192, 4096, 100
+# algorithm.policies.auto_search (Tables 8-13; the SDK's AutoSearch, RewardAttrs, SearchParams).
+REWARD_MODES = ("max", "min")
+SEARCH_PARAM_TYPES = ("continuous", "discrete")
+
 # The AOM log page (ShowTrainingJobLogsFromAom): lines 1-500, default 50; order asc|desc, default desc.
 LOG_LINES_MIN, LOG_LINES_MAX, LOG_LINES_DEFAULT = 1, 500, 50
 LOG_ORDERS = ("asc", "desc")
 LOG_ORDER_DEFAULT = "desc"
+
+# The log preview: "newest n MB"; current_size "The maximum size is 5 MB" (the SDK says 5兆).
+LOG_PREVIEW_MAX_BYTES = 5 * 1024 * 1024
+
+# Events (ListTrainingJobEvents): limit 1-100, default 50; offset "the start page, minimum 0"
+# (SDK); level "[Info Error Warning]"; pattern at most 256 characters; source "[K8S Job Task]"
+# (OTC's query table; not in the SDK's request model). No default order is documented: the
+# example request asks for desc, which is this emulator's default.
+EVENTS_LIMIT_MIN, EVENTS_LIMIT_MAX, EVENTS_LIMIT_DEFAULT = 1, 100, 50
+EVENT_LEVELS = ("Info", "Warning", "Error")
+EVENT_SOURCES = ("Job", "Task", "K8S")
+EVENT_PATTERN_MAX = 256
+EVENTS_ORDER_DEFAULT = "desc"
+
+# Auto-search trials: limit and offset (a page number, as the SDK's ShowAutoSearchTrialsRequest
+# says) have no documented range or default; the example answers limit 50. This emulator's
+# range is 1-100.
+TRIALS_LIMIT_MIN, TRIALS_LIMIT_MAX, TRIALS_LIMIT_DEFAULT = 1, 100, 50
