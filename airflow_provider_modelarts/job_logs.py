@@ -1,12 +1,28 @@
 """Following a v2 training job's task logs into the Airflow task log.
 
-Each task of a job (``worker-0``, ``worker-1`` ... from ``status.tasks``) has its own log, read
-in pages from a cursor (:meth:`ModelArtsHook.follow_training_job_log`, the AOM endpoint, with the
-cursor reading of :class:`~airflow_provider_modelarts.v2.TaskLogCursor`). A
-:class:`JobLogFollower` keeps one cursor per task and, each time it is polled, asks each task for
-the lines after its cursor: one request per task per poll, and none for a task whose log was read
-to its end after the job ended. When the job has ended, a poll drains each log to its end (a
-burst of more than one page per task is possible only then), so the task log gets every line.
+Each task of a job (``worker-0``, ``worker-1``, ``server-0`` ... from ``status.tasks``) has its own
+log. Two APIs read it, chosen by the connection's ``log_api`` (:data:`v2.LOG_APIS`):
+
+* **AOM** (``aom``): the log in pages from a cursor (:meth:`ModelArtsHook.follow_training_job_log`,
+  with the cursor reading of :class:`~airflow_provider_modelarts.v2.TaskLogCursor`). Documented on
+  Huawei Cloud; not by Open Telekom Cloud or the EU region.
+* **Preview** (``preview``): the newest 5 MB of the log and its full size
+  (:meth:`ModelArtsHook.read_training_job_log_preview`), documented everywhere. A follower keeps
+  how many bytes of the log it printed (:class:`PreviewPosition`): the preview's content is the
+  last bytes of a log of ``full_size`` bytes, so the bytes after that position are the new ones,
+  and only whole lines are printed while the job runs (a line still being written waits for the
+  next poll). A log that grew by more than the window between two polls has a gap that no API
+  call can read: the task log says so, once per task. When the sizes are missing or do not fit
+  the content (the log shrank or was rewritten), the follower finds the last lines it printed in
+  the content and prints what follows them (:func:`advance_preview`).
+* ``auto`` (the default): AOM, until the gateway answers that the AOM endpoint does not exist
+  there (HTTP 404 ``APIGW.0101``); then the preview, for every task, for the rest of the wait
+  (the switch is kept in the saved state, so a restarted follower does not ask AOM again).
+
+A :class:`JobLogFollower` keeps one position per task and, each time it is polled, asks each task
+for the lines after it: one request per task per poll, and none for a task whose log was read to
+its end after the job ended. When the job has ended, a poll drains each log to its end (a burst of
+more than one AOM page per task is possible only then), so the task log gets every line.
 
 What a line looks like in the task log: ``[worker-0] <the line>``, in order per task.
 
@@ -16,19 +32,20 @@ lines, and again once the page was printed. A follower rebuilt from a saved stat
 restart re-creates the trigger; a reschedule starts a new process) reads on from the last page
 known printed; if a page was being
 printed when the state was saved, its lines may have reached the task log already, so the same
-number of lines, read again from the same cursor, is printed marked ``(repeated)``. Lines past
+number of lines, read again from the same position, is printed marked ``(repeated)``. Lines past
 them (the log grew since) are new and are printed unmarked. So no line is lost, a line can repeat
-only with the mark, and the mark is only on lines that may really have been printed before.
+only with the mark, and the mark is only on lines that may really have been printed before. The
+same holds for both APIs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Protocol, cast
 
 from airflow_provider_modelarts import v2
-from airflow_provider_modelarts.exceptions import ModelArtsError
+from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsError
 
 #: Passes over the logs not yet read to their end, once the job ended, before giving up on them
 #: (each request has the hook's own retries too).
@@ -36,10 +53,22 @@ DRAIN_ATTEMPTS = 3
 #: Lines of each task's log a failure message quotes.
 FAILURE_TAIL_LINES = 20
 REPEATED_MARK = "(repeated) "
+#: The last lines a preview follower remembers (each cut to :data:`TAIL_CHARS` characters), to
+#: find its place again when the preview's sizes cannot say where it is.
+TAIL_LINES = 3
+TAIL_CHARS = 200
+# Where a saved state records that ``auto`` switched to the preview (task names start with a
+# letter or digit, so this key is never a task's).
+_LOG_API_KEY = "__log_api__"
 
 
 class LogReader(Protocol):
-    """What the follower uses of :class:`~airflow_provider_modelarts.hooks.modelarts.ModelArtsHook`."""
+    """What the follower uses of :class:`~airflow_provider_modelarts.hooks.modelarts.ModelArtsHook`.
+
+    The preview needs ``read_training_job_log_preview`` too (:class:`PreviewReader`); a reader
+    without it is read through AOM only. A reader's ``log_api`` attribute (the hook's reads the
+    connection) chooses the API when the follower is not told.
+    """
 
     def follow_training_job_log(
         self, training_job_id: str, task_id: str, cursor: v2.TaskLogCursor | None = None
@@ -55,31 +84,195 @@ class LogReader(Protocol):
     ) -> v2.TaskLogPage | None: ...
 
 
+class PreviewReader(Protocol):
+    def read_training_job_log_preview(self, training_job_id: str, task_id: str) -> v2.TaskLogPreview | None: ...
+
+
+@dataclass(frozen=True)
+class PreviewPosition:
+    """Where a follower of one task's log preview is.
+
+    :param offset: bytes of the log printed, up to the end of a line (``None``: not known, when
+        the preview gave no usable sizes; the place is then found from ``tail``).
+    :param tail: the last lines printed, at most :data:`TAIL_LINES`, each cut to
+        :data:`TAIL_CHARS` characters.
+    :param lines_printed: how many lines were printed so far.
+    :param gap_reported: the task log already said that part of this log could not be read.
+    """
+
+    offset: int | None = 0
+    tail: tuple[str, ...] = ()
+    lines_printed: int = 0
+    gap_reported: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "offset": self.offset,
+            "tail": list(self.tail),
+            "lines_printed": self.lines_printed,
+            "gap_reported": self.gap_reported,
+        }
+
+    @classmethod
+    def from_json(cls, saved: object) -> PreviewPosition | None:
+        if not isinstance(saved, Mapping):
+            return None
+        offset, tail, count = saved.get("offset"), saved.get("tail"), saved.get("lines_printed")
+        return cls(
+            offset=offset if isinstance(offset, int) and _count(offset) else None,
+            tail=tuple(line for line in tail if isinstance(line, str))[-TAIL_LINES:] if isinstance(tail, list) else (),
+            lines_printed=count if isinstance(count, int) and _count(count) else 0,
+            gap_reported=saved.get("gap_reported") is True,
+        )
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+@dataclass(frozen=True)
+class PreviewStep:
+    """What one preview read gave (:func:`advance_preview`).
+
+    :param position: the position after printing ``lines``.
+    :param lines: the new lines, in order.
+    :param missed_bytes: bytes of the log, before the preview's window, that were never printed
+        and can no longer be read (the log outgrew the 5 MB window); 0 when none.
+    :param lost_place: the preview's sizes could not place the last read and its last lines were
+        not found in the content: every line of the content is returned, some may repeat.
+    """
+
+    position: PreviewPosition
+    lines: list[str]
+    missed_bytes: int = 0
+    lost_place: bool = False
+
+
+def advance_preview(position: PreviewPosition, preview: v2.TaskLogPreview, ended: bool) -> PreviewStep:
+    """The lines of ``preview`` after ``position``, and the position after them.
+
+    The content is the last bytes of the log (``full_size`` bytes in all), so it starts at byte
+    ``full_size - len(content)``. When ``position.offset`` falls in that window at the end of a
+    line (the last line printed checks against ``tail``), the lines after it are new. When it
+    falls before the window, the bytes between were never read: every line of the window is new
+    (``missed_bytes`` says how much is lost). Otherwise (no usable sizes, a log that shrank or
+    no longer matches), the place is the last occurrence of ``tail`` in the content, and what
+    follows it is new. While the job runs a last line without its line end is left for later;
+    once it ended (``ended``) it is returned too.
+    """
+    data = preview.content.encode("utf-8")
+    full = preview.full_size if preview.full_size is not None and preview.full_size >= len(data) else None
+    start = full - len(data) if full is not None else None
+    offset = position.offset
+    if start is not None and full is not None and offset is not None:
+        if start <= offset <= full and _at_line_end(data, offset - start, position.tail):
+            return _step(position, data, offset - start, start, ended)
+        if offset < start:
+            return _step(position, data, 0, start, ended, missed=start - offset)
+    found = _after_tail(data, position.tail)
+    if found is not None:
+        return _step(position, data, found, start, ended)
+    first_read = position.lines_printed == 0 and not position.tail
+    return _step(position, data, 0, start, ended, lost=not first_read)
+
+
+def _step(
+    position: PreviewPosition,
+    data: bytes,
+    rel: int,
+    start: int | None,
+    ended: bool,
+    missed: int = 0,
+    lost: bool = False,
+) -> PreviewStep:
+    new = data[rel:]
+    cut = len(new) if ended else new.rfind(b"\n") + 1
+    lines = _split(new[:cut].decode("utf-8", "replace"))
+    tail = (position.tail + tuple(line[:TAIL_CHARS] for line in lines))[-TAIL_LINES:]
+    after = replace(
+        position,
+        offset=start + rel + cut if start is not None else None,
+        tail=tail,
+        lines_printed=position.lines_printed + len(lines),
+    )
+    return PreviewStep(after, lines, missed, lost)
+
+
+def _split(text: str) -> list[str]:
+    return v2.TaskLogPreview(text, None, None).lines()
+
+
+def _at_line_end(data: bytes, rel: int, tail: tuple[str, ...]) -> bool:
+    """Whether byte ``rel`` of the window is just after the end of the last line printed."""
+    if rel == 0:
+        return True  # the window starts where the last read ended
+    if data[rel - 1 : rel] != b"\n":
+        return False
+    if not tail:
+        return True
+    begin = data.rfind(b"\n", 0, rel - 1) + 1
+    if begin == 0:
+        return True  # the line before starts before the window: nothing to compare
+    line = data[begin : rel - 1].decode("utf-8", "replace")
+    return line.removesuffix("\r")[:TAIL_CHARS] == tail[-1]
+
+
+def _after_tail(data: bytes, tail: tuple[str, ...]) -> int | None:
+    """The byte just after the last occurrence of ``tail`` (whole lines) in the window, or after
+    its last lines at the very start of the window; ``None`` when it is not there."""
+    if not tail:
+        return None
+    ends: list[int] = []
+    texts: list[str] = []
+    begin = 0
+    while True:
+        end = data.find(b"\n", begin)
+        if end < 0:
+            break
+        texts.append(data[begin:end].decode("utf-8", "replace").removesuffix("\r")[:TAIL_CHARS])
+        ends.append(end + 1)
+        begin = end + 1
+    size = len(tail)
+    for index in range(len(texts) - 1, size - 2, -1):
+        if tuple(texts[index - size + 1 : index + 1]) == tail:
+            return ends[index]
+    # The window may begin inside the tail: its first lines are the tail's last ones.
+    for kept in range(size - 1, 0, -1):
+        if tuple(texts[:kept]) == tail[-kept:]:
+            return ends[kept - 1]
+    return None
+
+
 @dataclass
 class TaskFollow:
     """Where one task's log has been printed to.
 
-    :param cursor: the API cursor after the last page printed (:class:`v2.TaskLogCursor`).
-    :param printing: a page's printing began from ``cursor`` (set only in saved states): the next
-        page may repeat lines already in the task log.
+    :param cursor: the AOM cursor after the last page printed (:class:`v2.TaskLogCursor`).
+    :param printing: a page's printing began from ``cursor`` (or ``preview``) (set only in saved
+        states): the next page may repeat lines already in the task log.
     :param printing_lines: how many lines that page had: only that many lines read again from
-        ``cursor`` may be in the task log already (``None``, in states saved by releases that did
-        not record it: the whole next page).
+        the same position may be in the task log already (``None``, in states saved by releases
+        that did not record it: the whole next page).
     :param exhausted: the job ended and this log was read to its end: no more requests.
+    :param preview: the position in the log preview, once the log is read through it.
     """
 
     cursor: v2.TaskLogCursor = field(default_factory=v2.TaskLogCursor)
     printing: bool = False
     printing_lines: int | None = None
     exhausted: bool = False
+    preview: PreviewPosition | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        saved: dict[str, Any] = {
             "cursor": asdict(self.cursor),
             "printing": self.printing,
             "printing_lines": self.printing_lines,
             "exhausted": self.exhausted,
         }
+        if self.preview is not None:
+            saved["preview"] = self.preview.to_json()
+        return saved
 
     @classmethod
     def from_json(cls, saved: Mapping[str, Any]) -> TaskFollow:
@@ -89,19 +282,28 @@ class TaskFollow:
         except TypeError:  # saved by another version of the provider: start over
             cursor = v2.TaskLogCursor()
         lines = saved.get("printing_lines")
-        printing_lines = lines if isinstance(lines, int) and not isinstance(lines, bool) and lines >= 0 else None
-        return cls(cursor, saved.get("printing") is True, printing_lines, saved.get("exhausted") is True)
+        printing_lines = lines if _count(lines) else None
+        return cls(
+            cursor,
+            saved.get("printing") is True,
+            printing_lines,
+            saved.get("exhausted") is True,
+            PreviewPosition.from_json(saved.get("preview")),
+        )
 
 
 class JobLogFollower:
     """Prints the new lines of a job's task logs each time :meth:`poll` is called.
 
-    :param reader: the hook (or anything with ``follow_training_job_log``).
+    :param reader: the hook (or anything with ``follow_training_job_log``, and
+        ``read_training_job_log_preview`` for the preview).
     :param training_job_id: the job.
     :param emit: where a line goes (e.g. ``self.log.info``); called once per line.
     :param state: a state saved by an earlier follower of the same job (see the module docstring).
     :param save: called with :meth:`state` before and after each page is printed (``None``:
         nothing to save).
+    :param log_api: ``aom``, ``preview`` or ``auto``; ``None`` (the default) takes the reader's
+        ``log_api`` (the hook's connection setting) on the first poll, else ``aom``.
     """
 
     def __init__(
@@ -111,6 +313,7 @@ class JobLogFollower:
         emit: Callable[[str], None],
         state: Mapping[str, Any] | None = None,
         save: Callable[[dict[str, Any]], None] | None = None,
+        log_api: str | None = None,
     ) -> None:
         self.reader = reader
         self.training_job_id = training_job_id
@@ -121,11 +324,26 @@ class JobLogFollower:
             for task, saved in (state or {}).items()
             if isinstance(task, str) and isinstance(saved, Mapping)
         }
+        self.log_api = v2.validate_log_api(log_api) if log_api is not None else None
+        # auto switched to the preview (kept in the state): AOM is not asked again.
+        self.switched = (state or {}).get(_LOG_API_KEY) == v2.LOG_API_PREVIEW
         self.requests = 0  # log requests sent, for tests and benchmarks
 
     def state(self) -> dict[str, Any]:
         """The per-task positions as JSON-serialisable data, to rebuild a follower later."""
-        return {task: follow.to_json() for task, follow in self.tasks.items()}
+        state: dict[str, Any] = {task: follow.to_json() for task, follow in self.tasks.items()}
+        if self.switched:
+            state[_LOG_API_KEY] = v2.LOG_API_PREVIEW
+        return state
+
+    @property
+    def reading(self) -> str:
+        """The API the next read uses: ``aom`` or ``preview`` (reads the reader's ``log_api``
+        once, so call it where blocking is fine)."""
+        configured = self._configured()
+        if configured == v2.LOG_API_PREVIEW or (configured == v2.LOG_API_AUTO and self.switched):
+            return v2.LOG_API_PREVIEW
+        return v2.LOG_API_AOM
 
     def poll(self, job: Mapping[str, Any]) -> int:
         """Print what each task logged since the last poll; returns the number of lines printed.
@@ -161,13 +379,41 @@ class JobLogFollower:
             warn("Could not read the training job's log: %s", error)
             return 0
 
+    def _configured(self) -> str:
+        if self.log_api is None:
+            configured = getattr(self.reader, "log_api", v2.LOG_API_AOM)
+            self.log_api = v2.validate_log_api(configured) if configured is not None else v2.LOG_API_AOM
+            if self.log_api != v2.LOG_API_AOM and _preview_reader(self.reader) is None:
+                self.log_api = v2.LOG_API_AOM  # a reader that cannot preview
+        return self.log_api
+
     def _poll_task(self, task: str, ended: bool) -> int:
         follow = self.tasks.setdefault(task, TaskFollow())
+        if self.reading == v2.LOG_API_PREVIEW:
+            return self._poll_preview(task, follow, ended)
+        try:
+            return self._poll_aom(task, follow, ended)
+        except ModelArtsApiError as error:
+            if self._configured() != v2.LOG_API_AUTO or not v2.is_api_not_found(error.http_status, error.error_code):
+                raise
+            self._switch_to_preview(error)
+            return self._poll_preview(task, follow, ended)
+
+    def _switch_to_preview(self, error: ModelArtsApiError) -> None:
+        self.switched = True
+        self.emit(
+            f"The AOM log endpoint is not served here (HTTP {error.http_status} {error.error_code}): the logs are "
+            "read through the log preview (the newest 5 MB of each task's log) from now on"
+        )
+        if self.save is not None:
+            self.save(self.state())
+
+    def _poll_aom(self, task: str, follow: TaskFollow, ended: bool) -> int:
         printed = 0
         while not follow.exhausted:
             self.requests += 1
             cursor, lines = self.reader.follow_training_job_log(self.training_job_id, task, follow.cursor)
-            printed += self._print(task, follow, cursor, lines)
+            printed += self._print(task, follow, lines, _set_cursor(cursor))
             reached_end = len(lines) < cursor.page_size - 1  # one line may be a dropped repeat
             # While the job runs: one request per task per poll. Once it ended: to the end.
             if not ended:
@@ -176,7 +422,45 @@ class JobLogFollower:
                 follow.exhausted = True
         return printed
 
-    def _print(self, task: str, follow: TaskFollow, cursor: v2.TaskLogCursor, lines: list[str]) -> int:
+    def _poll_preview(self, task: str, follow: TaskFollow, ended: bool) -> int:
+        if follow.exhausted:
+            return 0
+        reader = _preview_reader(self.reader)
+        assert reader is not None  # _configured() reads AOM when the reader cannot preview
+        if follow.preview is None:
+            # Lines printed through AOM before a switch: found again by their last one.
+            read = follow.cursor.lines_read
+            last = follow.cursor.last_line
+            follow.preview = (
+                PreviewPosition(None, (last[:TAIL_CHARS],), read) if read and last is not None else PreviewPosition()
+            )
+        self.requests += 1
+        preview = reader.read_training_job_log_preview(self.training_job_id, task)
+        if preview is None:  # no log yet (or never, for a job that ended without one)
+            follow.exhausted = ended
+            return 0
+        step = advance_preview(follow.preview, preview, ended)
+        position = step.position
+        if step.missed_bytes and not follow.preview.gap_reported:
+            self.emit(
+                f"[{task}] {step.missed_bytes} bytes of this log cannot be read: they are older than the log "
+                f"preview's window (the newest {v2.PREVIEW_MAX_BYTES // (1024 * 1024)} MB of the log) and were "
+                "not read while they were in it; the whole log is in the ModelArts console (or the job's "
+                "log_export_path)"
+            )
+            follow.preview = replace(follow.preview, gap_reported=True)
+            position = replace(position, gap_reported=True)
+        if step.lost_place:
+            self.emit(
+                f"[{task}] the log preview no longer holds the last lines printed (the log was rewritten or "
+                "rotated): its whole content follows, some lines may repeat"
+            )
+        printed = self._print(task, follow, step.lines, _set_preview(position))
+        if ended:
+            follow.exhausted = True
+        return printed
+
+    def _print(self, task: str, follow: TaskFollow, lines: list[str], advance: Callable[[TaskFollow], None]) -> int:
         if lines:
             # How many of these lines an interrupted follower may have printed already.
             repeats = (len(lines) if follow.printing_lines is None else follow.printing_lines) if follow.printing else 0
@@ -187,11 +471,26 @@ class JobLogFollower:
             for index, line in enumerate(lines):
                 self.emit(f"[{task}] " + (REPEATED_MARK if index < repeats else "") + line)
         was_printing = follow.printing
-        follow.cursor, follow.printing, follow.printing_lines = cursor, False, None
+        advance(follow)
+        follow.printing, follow.printing_lines = False, None
         if was_printing and self.save is not None:
             # Saved again once printed: a restart from here repeats none of these lines.
             self.save(self.state())
         return len(lines)
+
+
+def _set_cursor(cursor: v2.TaskLogCursor) -> Callable[[TaskFollow], None]:
+    def advance(follow: TaskFollow) -> None:
+        follow.cursor = cursor
+
+    return advance
+
+
+def _set_preview(position: PreviewPosition) -> Callable[[TaskFollow], None]:
+    def advance(follow: TaskFollow) -> None:
+        follow.preview = position
+
+    return advance
 
 
 class LogReadError(ModelArtsError):
@@ -203,19 +502,60 @@ class LogReadError(ModelArtsError):
         self.task = task
 
 
-def read_log_tail(reader: LogReader, training_job_id: str, tasks: Iterable[str]) -> dict[str, list[str]]:
+def read_log_tail(
+    reader: LogReader, training_job_id: str, tasks: Iterable[str], log_api: str | None = None
+) -> dict[str, list[str]]:
     """The last :data:`FAILURE_TAIL_LINES` lines of each task's log (one request per task), for a
-    failure message. A task whose log cannot be read is left out: the message is still worth having."""
+    failure message. A task whose log cannot be read is left out: the message is still worth having.
+
+    :param log_api: as for :class:`JobLogFollower`: ``aom`` reads the AOM endpoint, ``preview``
+        the log preview, ``auto`` (and ``None``, by default the reader's ``log_api``) AOM until the
+        gateway answers that it does not exist, then the preview for this task and the next.
+    """
+    try:
+        api = _resolve_api(reader, log_api)
+    except ModelArtsError:
+        api = v2.LOG_API_AOM
     tails: dict[str, list[str]] = {}
     for task in tasks:
         try:
-            page = reader.read_training_job_log(training_job_id, task, lines=FAILURE_TAIL_LINES, order="desc")
+            if api == v2.LOG_API_PREVIEW:
+                lines = _preview_tail(reader, training_job_id, task)
+            else:
+                try:
+                    lines = _aom_tail(reader, training_job_id, task)
+                except ModelArtsApiError as error:
+                    if api != v2.LOG_API_AUTO or not v2.is_api_not_found(error.http_status, error.error_code):
+                        raise
+                    api = v2.LOG_API_PREVIEW
+                    lines = _preview_tail(reader, training_job_id, task)
         except ModelArtsError:
             continue
-        if page is not None and page.lines():
-            # Newest first from the API: turned back into reading order.
-            tails[task] = list(reversed(page.lines()))
+        if lines:
+            tails[task] = lines
     return tails
+
+
+def _resolve_api(reader: object, log_api: str | None) -> str:
+    configured = log_api if log_api is not None else getattr(reader, "log_api", v2.LOG_API_AOM)
+    api = v2.validate_log_api(configured) if configured is not None else v2.LOG_API_AOM
+    return api if _preview_reader(reader) is not None else v2.LOG_API_AOM
+
+
+def _aom_tail(reader: LogReader, training_job_id: str, task: str) -> list[str]:
+    page = reader.read_training_job_log(training_job_id, task, lines=FAILURE_TAIL_LINES, order="desc")
+    # Newest first from the API: turned back into reading order.
+    return list(reversed(page.lines())) if page is not None else []
+
+
+def _preview_tail(reader: object, training_job_id: str, task: str) -> list[str]:
+    preview_reader = _preview_reader(reader)
+    preview = preview_reader.read_training_job_log_preview(training_job_id, task) if preview_reader else None
+    return preview.lines()[-FAILURE_TAIL_LINES:] if preview is not None else []
+
+
+def _preview_reader(reader: object) -> PreviewReader | None:
+    return cast(PreviewReader, reader) if callable(getattr(reader, "read_training_job_log_preview", None)) else None
 
 
 def format_log_tail(tails: Mapping[str, list[str]]) -> str:

@@ -1090,6 +1090,275 @@ def describe_outcome(job: Mapping[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# The log preview, events and auto search trials
+# ---------------------------------------------------------------------------------------------
+
+
+def training_job_events_path(project_id: str, training_job_id: str) -> str:
+    """``GET`` a job's events, one page (:class:`EventQuery`), newest or oldest first."""
+    return f"{training_job_path(project_id, training_job_id)}/events"
+
+
+def training_job_autosearch_trials_path(project_id: str, training_job_id: str) -> str:
+    """``GET`` the trials of an auto search (hyperparameter search) job, one page of a table
+    (query ``limit``, ``offset``); see :func:`trial_rows`."""
+    return f"{training_job_path(project_id, training_job_id)}/autosearch-trials"
+
+
+# Which API reads a task's log (the connection's ``log_api``): the paged AOM endpoint, the
+# preview (the newest 5 MB, the only one Open Telekom Cloud and the EU region document), or AOM
+# until the gateway answers that it does not exist there, then the preview.
+LOG_API_AOM = "aom"
+LOG_API_PREVIEW = "preview"
+LOG_API_AUTO = "auto"
+LOG_APIS = (LOG_API_AOM, LOG_API_PREVIEW, LOG_API_AUTO)
+DEFAULT_LOG_API = LOG_API_AUTO
+# "The maximum size is 5 MB" (ShowTrainingJobLogsPreview, current_size).
+PREVIEW_MAX_BYTES = 5 * 1024 * 1024
+# The gateway's "API not found / not published" (HTTP 404): an endpoint this cloud does not serve.
+API_NOT_FOUND_CODES = frozenset({"APIGW.0101", "APIG.0101"})
+
+
+def validate_log_api(value: object, parameter: str = "log_api") -> str:
+    """``aom``, ``preview`` or ``auto`` (any case)."""
+    if isinstance(value, str) and value.strip().lower() in LOG_APIS:
+        return value.strip().lower()
+    raise ModelArtsValidationError(parameter, "one of " + ", ".join(LOG_APIS), value)
+
+
+def is_api_not_found(http_status: int, error_code: str | None) -> bool:
+    """Whether an error answer says the endpoint itself does not exist (the gateway's 404
+    ``APIGW.0101``), as opposed to a missing job or task (a ModelArts code)."""
+    return http_status == 404 and (error_code or "") in API_NOT_FOUND_CODES
+
+
+def _size(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdecimal():
+        value = int(value.strip())
+    return value if isinstance(value, int) and value >= 0 else None
+
+
+@dataclass(frozen=True)
+class TaskLogPreview:
+    """A task's log preview (``GET .../training-jobs/{id}/tasks/{task_id}/logs/preview``,
+    https://support.huaweicloud.com/intl/en-us/api-modelarts/ShowTrainingJobLogsPreview.html):
+    the whole log while it is at most 5 MB, else its newest 5 MB.
+
+    :param content: the text (the field was ``context`` before 2022-03-01; both are read).
+    :param current_size: the bytes returned, as the API gives it (``None`` if missing).
+    :param full_size: the bytes of the whole log (``None`` if missing): the content is its last
+        ``current_size`` bytes.
+    """
+
+    content: str
+    current_size: int | None
+    full_size: int | None
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> TaskLogPreview:
+        content = body.get("content")
+        if not isinstance(content, str):
+            content = body.get("context")
+        return cls(
+            content=content if isinstance(content, str) else "",
+            current_size=_size(body.get("current_size")),
+            full_size=_size(body.get("full_size")),
+        )
+
+    def lines(self) -> list[str]:
+        """The lines, without their line ends (see :meth:`TaskLogPage.lines`)."""
+        return _split_lines(self.content)
+
+
+# ListTrainingJobEvents (https://support.huaweicloud.com/intl/en-us/api-modelarts/ListTrainingJobEvents.html):
+# limit 1-100 (default 50), level Info|Error|Warning, pattern up to 256 characters, source
+# K8S|Job|Task, start_time and end_time only together. The SDK's response: {total, limit, offset
+# (a page number), order, start_time, end_time, events: [{message, level, time, source}]}.
+EVENTS_LIMIT_RANGE = (1, 100)
+DEFAULT_EVENTS_LIMIT = 50
+EVENT_LEVELS = ("Info", "Warning", "Error")
+EVENT_SOURCES = ("K8S", "Job", "Task")
+EVENT_PATTERN_MAX_LENGTH = 256
+_EVENT_TIME_MAX_LENGTH = 64
+
+
+def _one_of(value: object, allowed: tuple[str, ...], parameter: str) -> str:
+    if isinstance(value, str):
+        for item in allowed:
+            if value.strip().lower() == item.lower():
+                return item
+    raise ModelArtsValidationError(parameter, "one of " + ", ".join(allowed), value)
+
+
+def _event_time(value: object, parameter: str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and value.strip() and len(value) <= _EVENT_TIME_MAX_LENGTH and value.isprintable():
+        return value.strip()
+    raise ModelArtsValidationError(parameter, "a time as the API takes it (a string, or epoch milliseconds)", value)
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """Validated arguments of one page of a job's events. Build it with :meth:`validate`."""
+
+    offset: int = 0
+    limit: int = DEFAULT_EVENTS_LIMIT
+    order: str | None = None
+    start_time: str | None = None
+    end_time: str | None = None
+    level: str | None = None
+    pattern: str | None = None
+    source: str | None = None
+
+    @classmethod
+    def validate(
+        cls,
+        offset: object = 0,
+        limit: object = DEFAULT_EVENTS_LIMIT,
+        order: object = None,
+        start_time: object = None,
+        end_time: object = None,
+        level: object = None,
+        pattern: object = None,
+        source: object = None,
+    ) -> EventQuery:
+        if (start_time is None) != (end_time is None):
+            raise ModelArtsValidationError(
+                "start_time" if end_time is None else "end_time",
+                "given together with " + ("end_time" if end_time is None else "start_time"),
+                start_time if end_time is None else end_time,
+            )
+        if pattern is not None and not (
+            isinstance(pattern, str) and 0 < len(pattern) <= EVENT_PATTERN_MAX_LENGTH and pattern.isprintable()
+        ):
+            raise ModelArtsValidationError(
+                "pattern", f"a non-empty text of at most {EVENT_PATTERN_MAX_LENGTH} characters", pattern
+            )
+        return cls(
+            offset=coerce_int(offset, "offset", 0, LONG_MAX),
+            limit=coerce_int(limit, "limit", *EVENTS_LIMIT_RANGE),
+            order=validate_order(order) if order is not None else None,
+            start_time=_event_time(start_time, "start_time") if start_time is not None else None,
+            end_time=_event_time(end_time, "end_time") if end_time is not None else None,
+            level=_one_of(level, EVENT_LEVELS, "level") if level is not None else None,
+            pattern=pattern if isinstance(pattern, str) else None,
+            source=_one_of(source, EVENT_SOURCES, "source") if source is not None else None,
+        )
+
+    def query(self) -> list[tuple[str, str]]:
+        pairs = [("offset", str(self.offset)), ("limit", str(self.limit))]
+        for name in ("order", "start_time", "end_time", "level", "pattern", "source"):
+            value = getattr(self, name)
+            if value is not None:
+                pairs.append((name, value))
+        return pairs
+
+
+def event_rows(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The events of an answer (``events``, or ``items``), each as the API gives it."""
+    events = body.get("events")
+    if not isinstance(events, list):
+        events = body.get("items")
+    return [dict(event) for event in _list(events) if isinstance(event, Mapping)]
+
+
+def _event_time_text(value: object) -> str:
+    """An event's time as ISO 8601 UTC when it is epoch milliseconds (or seconds), else as given."""
+    text = str(value).strip() if value is not None else ""
+    if text.isdecimal() and len(text) in (10, 13):
+        from datetime import datetime, timezone
+
+        seconds = int(text) / (1000 if len(text) == 13 else 1)
+        return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return text or "-"
+
+
+def format_event(event: Mapping[str, Any]) -> str:
+    """``<time> <level> <message>`` (``[source]`` before the message when there is one)."""
+    level = str(event.get("level") or "-")
+    source = event.get("source")
+    message = str(event.get("message") or "").strip()
+    return f"{_event_time_text(event.get('time'))} {level} " + (f"[{source}] " if source else "") + message
+
+
+# Auto search trials (ShowAutoSearchTrials): query limit and offset ("Offset of a data entry");
+# the answer is {total, count, limit, offset, group_by, items: {header: [...], data: [[...]]}}.
+TRIALS_PAGE_LIMIT = 50
+# The reward columns of a trial, best first: its best reward, then the reward attribute's value.
+REWARD_COLUMNS = ("best_reward", "reward_attr", "reward")
+REWARD_MODES = ("max", "min")
+
+
+def trial_rows(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The trials of one answer as rows by column name (``items.header`` names ``items.data``'s
+    columns). Every column is kept, unknown ones too; a value past the header's end is kept under
+    ``column_<index>``, and a repeated column name gets ``_<index>`` added."""
+    items = _mapping(body.get("items"))
+    header = [str(name) if name is not None else "" for name in _list(items.get("header"))]
+    names: list[str] = []
+    for index, name in enumerate(header):
+        names.append(f"{name}_{index}" if name in names else name)
+    rows = []
+    for data in _list(items.get("data")):
+        if not isinstance(data, list):
+            continue
+        rows.append({(names[i] if i < len(names) else f"column_{i}"): value for i, value in enumerate(data)})
+    return rows
+
+
+def auto_search_of(job: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """A job body's ``algorithm.policies.auto_search``, or ``None`` (a job that does not search;
+    the documented example of a plain job sends ``"auto_search": null``)."""
+    auto_search = _mapping(_mapping(job.get("algorithm")).get("policies")).get("auto_search")
+    return auto_search if isinstance(auto_search, Mapping) else None
+
+
+def reward_of(auto_search: Mapping[str, Any]) -> tuple[str | None, str]:
+    """The first reward attribute's name and mode (``max`` unless it says ``min``)."""
+    first = next((attr for attr in _list(auto_search.get("reward_attrs")) if isinstance(attr, Mapping)), {})
+    name = first.get("name")
+    mode = first.get("mode")
+    return (
+        name if isinstance(name, str) and name else None,
+        mode.strip().lower() if isinstance(mode, str) and mode.strip().lower() in REWARD_MODES else "max",
+    )
+
+
+def _reward_value(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value) if isinstance(value, (int, float, str)) else None
+    except ValueError:
+        return None
+    return number if number is not None and number == number and abs(number) != float("inf") else None
+
+
+def best_trial(rows: Iterable[Mapping[str, Any]], auto_search: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The trial with the best reward: the first of :data:`REWARD_COLUMNS` the rows have, else
+    the column named by the first ``reward_attrs`` entry; highest for mode ``max`` (the
+    default), lowest for ``min``. Rows without a readable reward are passed over; ``None`` when
+    no row has one. The first of equal rewards wins."""
+    rows = list(rows)
+    name, mode = reward_of(auto_search)
+    columns = [column for column in (*REWARD_COLUMNS, name) if column]
+    column = next((c for c in columns if any(_reward_value(row.get(c)) is not None for row in rows)), None)
+    if column is None:
+        return None
+    best: tuple[float, Mapping[str, Any]] | None = None
+    for row in rows:
+        value = _reward_value(row.get(column))
+        if value is None:
+            continue
+        if best is None or (value > best[0] if mode == "max" else value < best[0]):
+            best = (value, row)
+    return dict(best[1]) if best is not None else None
+
+
+# ---------------------------------------------------------------------------------------------
 # Errors
 # ---------------------------------------------------------------------------------------------
 

@@ -44,11 +44,13 @@ from airflow_provider_modelarts.connection import (
     AUTH_AKSK,
     CONN_TYPE,
     ConnectionSettings,
+    read_extra,
     settings_from_connection,
 )
 from airflow_provider_modelarts.endpoints import IAM_TOKENS_PATH
 from airflow_provider_modelarts.exceptions import (
     ModelArtsApiError,
+    ModelArtsConnectionConfigError,
     ModelArtsDuplicateJobNameError,
     ModelArtsError,
     ModelArtsJobEndedError,
@@ -56,6 +58,7 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsThrottledError,
     ModelArtsTokenExpiredError,
     ModelArtsTransportError,
+    ModelArtsValidationError,
     join_sentences,
 )
 from airflow_provider_modelarts.transport import parse_iam_token_times
@@ -64,6 +67,7 @@ from airflow_provider_modelarts.validation import (
     DEFAULT_RETRY_LIMIT,
     DEFAULT_RETRY_MAX_DELAY,
     HOOK_RETRY_PARAMETERS,
+    coerce_int,
     validate_name,
     validate_optional_positive_int,
     validate_region,
@@ -79,6 +83,8 @@ _IAM_CONTENT_TYPE = "application/json;charset=utf8"
 # Where _decode puts a JSON array answer (only for calls that document one).
 _LIST_KEY = "__list__"
 _T = TypeVar("_T")
+# Pages of auto search trials read at most (the SDK allows 100 trials per job at 1-100 a page).
+_MAX_TRIAL_PAGES = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +155,8 @@ class ModelArtsHook(BaseHook):
         # What the settings were built from (secrets included: never logged or shown), so that
         # refresh_connection can tell an unchanged connection without validating it again.
         self._connection_fields: tuple[Any, ...] | None = None
+        # The connection's log_api extra as read (see log_api).
+        self._log_api_extra: Any = None
         # Tests replace this to observe backoff without waiting.
         self.sleep: Callable[[float], None] = time.sleep
 
@@ -180,6 +188,7 @@ class ModelArtsHook(BaseHook):
             mask_secret(secret)
         self.__dict__["settings"] = settings
         self._connection_fields = _fields_of(connection)
+        self._log_api_extra = read_extra(connection.extra_dejson or {}, "log_api")
         return settings
 
     def refresh_connection(self) -> bool:
@@ -675,6 +684,142 @@ class ModelArtsHook(BaseHook):
             )
         return dataclasses.replace(following, lines_read=following.lines_read + len(older)), older + lines
 
+    @property
+    def log_api(self) -> str:
+        """Which API reads task logs: ``aom``, ``preview`` or ``auto`` (the default), from the
+        connection's ``log_api`` extra (see :mod:`airflow_provider_modelarts.job_logs`).
+
+        :raises ModelArtsConnectionConfigError: the connection gives another value.
+        """
+        # The connection settings carry it once they declare it; until then, the raw extra.
+        value = getattr(self.settings, "log_api", None)
+        if value is None:
+            value = self._log_api_extra
+        if value is None:
+            return v2.DEFAULT_LOG_API
+        try:
+            return v2.validate_log_api(value)
+        except ModelArtsValidationError:
+            raise ModelArtsConnectionConfigError(
+                self.modelarts_conn_id, "log_api", f"must be one of {', '.join(v2.LOG_APIS)}, got {value!r}"
+            ) from None
+
+    def read_training_job_log_preview(self, training_job_id: str, task_id: str) -> v2.TaskLogPreview | None:
+        """A task's log preview (``GET .../training-jobs/{id}/tasks/{task_id}/logs/preview``,
+        https://support.huaweicloud.com/intl/en-us/api-modelarts/ShowTrainingJobLogsPreview.html):
+        the whole log while it is at most 5 MB, else its newest 5 MB, with its full size. The
+        only log API Open Telekom Cloud and the EU region document.
+
+        To follow a log through it, every line once, use
+        :class:`~airflow_provider_modelarts.job_logs.JobLogFollower` (connection ``log_api``
+        ``preview``, or ``auto`` where the AOM endpoint does not exist).
+
+        :param training_job_id: the job's UUID.
+        :param task_id: a task name from ``status.tasks``: ``worker-0``, ``server-0``, ...
+        :return: the preview, or ``None`` while the log does not exist yet (HTTP 204 /
+            ``ModelArts.2776``, or ``ModelArts.2818``): never an error.
+        :raises ModelArtsValidationError: a bad job id or task name (nothing is sent).
+        :raises ModelArtsApiError: (or a subclass) for an error answer, e.g. ``ModelArts.2775``
+            (no such job) as :class:`ModelArtsNotFoundError`.
+        """
+        job_id = v2.validate_training_job_id(training_job_id)
+        task = v2.validate_task_id(task_id)
+        url = self.settings.endpoint + v2.training_job_log_preview_path(self.settings.project_id, job_id, task)
+        try:
+            answer = self._exchange("GET", url, idempotent=True, error_table=v2.ERROR_TABLE)
+        except ModelArtsApiError as error:
+            if error.error_code in v2.LOG_NOT_READY_CODES:
+                return None
+            raise
+        if answer.status == 204 or answer.body.get("error_code") in v2.LOG_NOT_READY_CODES:
+            return None
+        return v2.TaskLogPreview.from_body(answer.body)
+
+    def list_training_job_events(
+        self,
+        training_job_id: str,
+        offset: int | str = 0,
+        limit: int | str = v2.DEFAULT_EVENTS_LIMIT,
+        order: str | None = None,
+        start_time: str | int | None = None,
+        end_time: str | int | None = None,
+        level: str | None = None,
+        pattern: str | None = None,
+        source: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """One page of a job's events (``GET .../training-jobs/{id}/events``,
+        https://support.huaweicloud.com/intl/en-us/api-modelarts/ListTrainingJobEvents.html):
+        ``[{"time", "level", "message", "source"}, ...]`` as the API returns them (``time`` is
+        an ISO 8601 time with its UTC offset, e.g. ``2022-11-26T16:03:41+08:00``).
+
+        :param training_job_id: the job's UUID.
+        :param offset: the page, 0 for the first (the SDK reads it as a page number).
+        :param limit: events per page, 1-100 (the API's default is 50).
+        :param order: ``asc`` or ``desc`` (by time); ``None`` leaves it to the API.
+        :param start_time: with ``end_time`` only: the events between the two (epoch
+            milliseconds, as in the documented example request).
+        :param end_time: see ``start_time``.
+        :param level: ``Info``, ``Warning`` or ``Error`` (any case).
+        :param pattern: text the event's message contains (at most 256 characters).
+        :param source: ``K8S``, ``Job`` or ``Task`` (any case).
+        :raises ModelArtsValidationError: a bad argument, named (nothing is sent).
+        :raises ModelArtsApiError: (or a subclass) for an error answer, e.g. ``ModelArts.2775``
+            (no such job) as :class:`ModelArtsNotFoundError`.
+        """
+        job_id = v2.validate_training_job_id(training_job_id)
+        query = v2.EventQuery.validate(offset, limit, order, start_time, end_time, level, pattern, source)
+        path = v2.training_job_events_path(self.settings.project_id, job_id)
+        body = self.request("GET", path, query=query.query(), idempotent=True, error_table=v2.ERROR_TABLE)
+        return v2.event_rows(body)
+
+    def list_auto_search_trials(
+        self, training_job_id: str, limit: int | str = v2.TRIALS_PAGE_LIMIT
+    ) -> list[dict[str, Any]]:
+        """Every trial of an auto search (hyperparameter search) job
+        (``GET .../training-jobs/{id}/autosearch-trials``, one page of ``limit`` per request,
+        https://support.huaweicloud.com/intl/en-us/api-modelarts/ShowAutoSearchTrials.html), each
+        a row by column name from the answer's ``items.header``/``items.data`` table (every
+        column kept, e.g. ``trial_id``, ``status``, ``config``, ``reward_attr``, ``best_reward``
+        and one per reward attribute; see :func:`v2.trial_rows`). Cells are as the API gives
+        them (the docs type them as strings).
+
+        Paging: the SDK reads ``offset`` as a page number, OTC's query table as an entry offset.
+        Pages are asked by number; a page that repeats trials already read shows the entry
+        reading, and the next pages are then asked by entry. Paging stops at a short or empty
+        page, once ``total`` trials were read, or at a page with no new trial. T trials cost
+        ceil((T + 1) / limit) requests at most (one while they fit on a page).
+
+        :param training_job_id: the job's UUID.
+        :param limit: trials per request, 1-100.
+        :return: the trials (none for a job that does not search, or has not started).
+        :raises ModelArtsValidationError: a bad job id or limit (nothing is sent).
+        :raises ModelArtsApiError: (or a subclass) for an error answer, e.g. ``ModelArts.2775``
+            (no such job) as :class:`ModelArtsNotFoundError`.
+        """
+        job_id = v2.validate_training_job_id(training_job_id)
+        size = coerce_int(limit, "limit", 1, 100)
+        path = v2.training_job_autosearch_trials_path(self.settings.project_id, job_id)
+        rows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        offset, by_entry = 0, False
+        for _ in range(_MAX_TRIAL_PAGES):
+            query = [("limit", str(size)), ("offset", str(offset))]
+            body = self.request("GET", path, query=query, idempotent=True, error_table=v2.ERROR_TABLE)
+            page = v2.trial_rows(body)
+            new = [row for row in page if _trial_key(row) not in seen]
+            seen.update(_trial_key(row) for row in new)
+            rows.extend(new)
+            total = body.get("total")
+            if (
+                len(page) < size
+                or not new
+                or (isinstance(total, int) and not isinstance(total, bool) and len(rows) >= total)
+            ):
+                break
+            by_entry = by_entry or len(new) < len(page)
+            offset = len(rows) if by_entry else offset + 1
+        return rows
+
     def request(
         self,
         method: str,
@@ -1001,6 +1146,12 @@ def _write_may_have_happened(error: ModelArtsApiError) -> bool:
     503 or 504 can come from the gateway or the service after the body arrived. A throttled
     request (429, or a throttling code) was refused before anything was done."""
     return error.http_status in (500, 502, 503, 504) and not isinstance(error, ModelArtsThrottledError)
+
+
+def _trial_key(row: Mapping[str, Any]) -> str:
+    """What tells two trials apart: the trial id, else the whole row."""
+    trial_id = row.get("trial_id")
+    return f"id:{trial_id}" if isinstance(trial_id, str) and trial_id else json.dumps(row, sort_keys=True, default=str)
 
 
 def _path_of(url: str) -> str:

@@ -101,13 +101,16 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
     **The wait** has the phase sensor's semantics (same verdicts, same messages, ``max_outage``);
     deferred, it joins the same coalesced poller. A job that ends in a failure phase fails the try
     with :class:`ModelArtsTrainingJobFailedError`, whose message gives the phase,
-    ``secondary_phase``, each task's exit code and message, and the last lines of each task's log;
-    the task's retries apply (each creates a new job). Errors no retry can fix (authentication,
-    validation, a name conflict) end the task without retries.
+    ``secondary_phase``, each task's exit code and message, the last lines of each task's log and
+    the job's last events (``Last events:``, time, level and message); the task's retries apply
+    (each creates a new job). Errors no retry can fix (authentication, validation, a name
+    conflict) end the task without retries.
 
     **Logs.** With ``print_log``, the job's log lines appear in the task log while it runs
     (``[worker-0] ...``), in the synchronous and the deferred wait alike: one log request per job
-    task per poll interval while it runs, none once a task's log was read to its end. Every path
+    task per poll interval while it runs, none once a task's log was read to its end. The
+    connection's ``log_api`` chooses the log API (AOM, the log preview, or ``auto``: AOM, and the
+    preview where the AOM endpoint does not exist; see :mod:`~airflow_provider_modelarts.job_logs`). Every path
     that ends the wait prints the rest of the log first, including a retry that finds the job
     already Completed (that try prints the whole log).
 
@@ -119,8 +122,11 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
 
     **XCom** ``return_value``: a compact summary (under 4 KB for ordinary jobs): ``id``, ``name``,
     ``phase``, ``duration``, ``task_statuses`` (each task's exit code), ``outputs`` (OBS URL by
-    output name) and ``console_url``; ``xcom_fields="all"`` pushes the job object as the API
-    returns it, a list of names keeps those fields of the summary.
+    output name) and ``console_url``; for an auto search job (``algorithm.policies.auto_search``),
+    ``best_trial``: the trial with the best reward (by ``reward_attrs``' mode, max or min), read
+    with one request once the job Completed (a row too big for 4 KB is trimmed, and
+    ``best_trial_trimmed`` names the columns left out). ``xcom_fields="all"`` pushes the job
+    object as the API returns it, a list of names keeps those fields of the summary.
 
     :param job: the create body (templated; rendered as JSON in the UI).
     :param wait_for_completion: wait until the job ends (default); ``False`` returns once created.
@@ -227,7 +233,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
                 # An earlier try's job Completed while no task watched it (a crash, a lost worker):
                 # its log is printed here, or the end of it would be in no task log.
                 self._poll_logs(self._log_follower(hook), job)
-                return self._result(job)
+                return self._result(job, hook)
             if not self.wait_for_completion:
                 return self._result(job)
             return self._wait(context, hook)
@@ -474,16 +480,32 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
     def _finish(self, hook: ModelArtsHook, verdict: str, message: str, job: dict[str, Any]) -> Any:
         if verdict == "success":
             self.log.info(message)
-            return self._result(job)
+            return self._result(job, hook)
         self._fail(hook, message, job)
 
     def _fail(self, hook: ModelArtsHook, message: str, job: dict[str, Any]) -> NoReturn:
         """Fail with everything needed to see why without the console: the verdict's message (phase,
-        secondary phase, exit codes and messages) and the last lines of each task's log."""
+        secondary phase, exit codes and messages), the last lines of each task's log (through the
+        log preview where the AOM endpoint does not exist) and the job's last events. A log or
+        events read that fails leaves its part out; the failure is raised all the same."""
         tail = format_log_tail(read_log_tail(hook, str(self.training_job_id), v2.job_row(job)["tasks"]))
         full = f"{message}\nLast lines of the job's log:\n{tail}" if tail else message
+        events = self._last_events(hook)
+        if events:
+            full += "\nLast events:\n" + "\n".join(events)
         self.log.error(full)
         raise ModelArtsTrainingJobFailedError(full)
+
+    def _last_events(self, hook: ModelArtsHook) -> list[str]:
+        """The job's last :data:`FAILURE_EVENTS` events, oldest first, one ``<time> <level>
+        [<source>] <message>`` line each (one request); none if they cannot be read."""
+        try:
+            events = hook.list_training_job_events(str(self.training_job_id), limit=FAILURE_EVENTS, order="desc")
+        except Exception as error:  # never hide the failure behind its events
+            self.log.warning("Could not read the training job's events: %s", error)
+            return []
+        # Asked newest first; shown in the order they happened.
+        return [_cut(v2.format_event(event), _EVENT_LINE_MAX) for event in reversed(events[:FAILURE_EVENTS])]
 
     # ------------------------------------------------------------------ logs, result, kill
 
@@ -496,15 +518,41 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         if logs is not None:
             logs.poll_or_warn(job, self.log.warning)
 
-    def _result(self, job: dict[str, Any]) -> Any:
-        """The XCom value: the compact summary (or the job object, or chosen fields)."""
+    def _result(self, job: dict[str, Any], hook: ModelArtsHook | None = None) -> Any:
+        """The XCom value: the compact summary (or the job object, or chosen fields). For a job
+        that ended (``hook`` given) and searched (its body has ``algorithm.policies.auto_search``),
+        the summary has ``best_trial`` (one request for the trials)."""
         if self.xcom_fields == "all":
             return job
         summary = compact_summary(job, self._console_url())
+        if hook is not None and (self.xcom_fields is None or "best_trial" in self.xcom_fields):
+            self._add_best_trial(hook, job, summary)
         if self.xcom_fields is None:
             return summary
         warn_missing_fields(self.log, [summary], self.xcom_fields, "the job's summary")
         return {name: summary[name] for name in self.xcom_fields if name in summary}
+
+    def _add_best_trial(self, hook: ModelArtsHook, job: Mapping[str, Any], summary: dict[str, Any]) -> None:
+        """``best_trial``: the trial with the best reward (see :func:`v2.best_trial`), ``None``
+        when none has one or the trials cannot be read; only for a job that searched."""
+        body = self.job if isinstance(self.job, Mapping) else {}
+        auto_search = v2.auto_search_of(body) or v2.auto_search_of(job)
+        if auto_search is None or self.training_job_id is None:
+            return
+        try:
+            trials = hook.list_auto_search_trials(self.training_job_id)
+        except Exception as error:  # the result of a finished training never fails over its trials
+            self.log.warning("Could not read the auto search trials: %s", error)
+            summary["best_trial"] = None
+            return
+        dropped = add_best_trial(summary, v2.best_trial(trials, auto_search), auto_search)
+        if dropped:
+            self.log.warning(
+                "The best trial's row was trimmed to keep the XCom under %d bytes; left out: %s "
+                "(ModelArtsHook.list_auto_search_trials gives whole rows)",
+                COMPACT_XCOM_LIMIT_BYTES,
+                ", ".join(repr(name) for name in dropped),
+            )
 
     def _console_url(self) -> str | None:
         value = getattr(self, CONSOLE_LINK_ATTRIBUTE, None)
@@ -561,6 +609,42 @@ def compact_summary(job: Mapping[str, Any], console_url: str | None) -> dict[str
         summary["task_count"] = len(statuses)
         summary["task_statuses"] = [entry for entry in statuses if entry["exit_code"] != 0][:_MOST_TASK_STATUSES]
     return summary
+
+
+#: Events a failure message quotes, and the most characters of each line.
+FAILURE_EVENTS = 5
+_EVENT_LINE_MAX = 500
+
+
+def _cut(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 3] + "..."
+
+
+def add_best_trial(summary: dict[str, Any], row: Mapping[str, Any] | None, auto_search: Mapping[str, Any]) -> list[str]:
+    """Put ``row`` in ``summary`` as ``best_trial``, keeping the summary within
+    :data:`COMPACT_XCOM_LIMIT_BYTES`: past it, the row's columns are left out, the largest first
+    among those that say least (``trial_id``, the reward columns and ``config`` go last), and
+    ``best_trial_trimmed`` names them. Returns the columns left out."""
+    summary["best_trial"] = dict(row) if row is not None else None
+    if row is None or len(json.dumps(summary, default=str)) <= COMPACT_XCOM_LIMIT_BYTES:
+        return []
+    name, _ = v2.reward_of(auto_search)
+    keep = ["trial_id", *v2.REWARD_COLUMNS, *([name] if name else []), "config"]
+    trial = dict(row)
+
+    def weight(column: str) -> tuple[int, int]:
+        # Columns outside keep go first, then keep's from its end; the largest first among equals.
+        rank = keep.index(column) if column in keep else len(keep)
+        return (rank, len(json.dumps(trial[column], default=str)))
+
+    dropped: list[str] = []
+    summary["best_trial_trimmed"] = dropped
+    while trial and len(json.dumps(summary, default=str)) > COMPACT_XCOM_LIMIT_BYTES:
+        column = max(trial, key=weight)
+        del trial[column]
+        dropped.append(column)
+        summary["best_trial"] = trial
+    return dropped
 
 
 def _compact(job: Mapping[str, Any], console_url: str | None) -> dict[str, Any]:
