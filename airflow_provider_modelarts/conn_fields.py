@@ -9,12 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_modelarts.endpoints import CLOUDS, DEFAULT_CLOUD
+
 CONN_TYPE = "modelarts"
 DEFAULT_CONN_ID = "modelarts_default"
 AUTH_AKSK = "aksk"
 AUTH_PASSWORD = "password"
 AUTH_TYPES = (AUTH_AKSK, AUTH_PASSWORD)
 DEFAULT_TIMEOUT_SECONDS = 30.0
+# How a task's log is read (the log follower and the failure tails read ``log_api``):
+# aom: only the per-line AOM endpoint (GET .../training-jobs/{id}/logs/{task}), which Huawei Cloud
+#   documents; preview: only the log preview endpoint (GET .../tasks/{task}/logs/preview, the
+#   newest 5 MB), the one Open Telekom Cloud and the EU region document; auto: AOM, falling back
+#   to the preview when the service answers that the AOM API does not exist.
+LOG_API_AOM = "aom"
+LOG_API_PREVIEW = "preview"
+LOG_API_AUTO = "auto"
+LOG_APIS = (LOG_API_AOM, LOG_API_PREVIEW, LOG_API_AUTO)
+DEFAULT_LOG_API = LOG_API_AUTO
 
 CONN_FIELDS: dict[str, dict[str, Any]] = {
     "region": {
@@ -49,17 +61,40 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "securitytokens API): the securitytoken value, sent as X-Security-Token and signed.",
         "schema": {"type": ["string", "null"], "default": None, "format": "password"},
     },
+    "cloud": {
+        "label": "Cloud",
+        "description": "Which Huawei-based cloud, for the default endpoints: huaweicloud (default; "
+        "modelarts.<region>.myhuaweicloud.com, .cn in ap-southeast-1), huaweicloud-eu "
+        "(*.<region>.myhuaweicloud.eu), otc (Open Telekom Cloud, *.<region>.otc.t-systems.com) or hcs "
+        "(Huawei Cloud Stack: *.<region>.<cloud_domain>). 'endpoint' and 'iam_endpoint' override it.",
+        "schema": {"type": "string", "default": DEFAULT_CLOUD, "enum": list(CLOUDS)},
+    },
+    "cloud_domain": {
+        "label": "Cloud domain (hcs)",
+        "description": "Only for cloud hcs, where it is required: the external domain name of the "
+        "Huawei Cloud Stack, e.g. example.com for modelarts.<region>.example.com (ask its administrator).",
+        "schema": {"type": ["string", "null"], "default": None},
+    },
     "endpoint": {
         "label": "ModelArts endpoint",
-        "description": "Leave empty for https://modelarts.<region>.myhuaweicloud.com. Set it for a "
-        "private endpoint, another Huawei cloud, or the local emulator (e.g. http://127.0.0.1:8089). "
-        "A connection defined as a URI or JSON may give host, port and schema instead.",
+        "description": "Leave empty for the cloud's endpoint of the region (see Cloud). Set it for a "
+        "private endpoint, a host the cloud preset does not build, or the local emulator (e.g. "
+        "http://127.0.0.1:8089). A connection defined as a URI or JSON may give host, port and schema instead.",
         "schema": {"type": ["string", "null"], "default": None},
     },
     "iam_endpoint": {
         "label": "IAM endpoint",
-        "description": "Only for auth_type password. Leave empty for https://iam.<region>.myhuaweicloud.com.",
+        "description": "Only for auth_type password. Leave empty for the cloud's https://iam.<region>.<domain> "
+        "(https://iam.<region>.myhuaweicloud.com on Huawei Cloud).",
         "schema": {"type": ["string", "null"], "default": None},
+    },
+    "log_api": {
+        "label": "Log API",
+        "description": "How task logs are read. aom: only the per-line AOM endpoint (Huawei Cloud). "
+        "preview: only the log preview endpoint (the newest 5 MB; what Open Telekom Cloud and the EU "
+        "region document). auto (default): AOM, falling back to the preview when the service answers "
+        "that the AOM API does not exist.",
+        "schema": {"type": "string", "default": DEFAULT_LOG_API, "enum": list(LOG_APIS)},
     },
     "workspace_id": {
         "label": "Workspace ID",

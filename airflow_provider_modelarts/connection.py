@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,8 +12,6 @@ from urllib.parse import urlsplit
 
 from airflow_provider_modelarts.api import (
     DEFAULT_CONSOLE_TEMPLATE,
-    DEFAULT_ENDPOINT_TEMPLATE,
-    DEFAULT_IAM_ENDPOINT_TEMPLATE,
     validate_name,
     validate_region,
 )
@@ -22,11 +21,28 @@ from airflow_provider_modelarts.conn_fields import (
     AUTH_TYPES,
     CONN_FIELDS,
     CONN_TYPE,
+    DEFAULT_LOG_API,
     DEFAULT_TIMEOUT_SECONDS,
+    LOG_API_AOM,
+    LOG_API_AUTO,
+    LOG_API_PREVIEW,
+    LOG_APIS,
 )
+from airflow_provider_modelarts.endpoints import CLOUD_HCS, CLOUDS, DEFAULT_CLOUD, iam_endpoint, modelarts_endpoint
 from airflow_provider_modelarts.exceptions import ModelArtsConnectionConfigError, ModelArtsValidationError
 
-__all__ = ["AUTH_AKSK", "AUTH_PASSWORD", "CONN_FIELDS", "CONN_TYPE", "ConnectionSettings", "settings_from_connection"]
+__all__ = [
+    "AUTH_AKSK",
+    "AUTH_PASSWORD",
+    "CONN_FIELDS",
+    "CONN_TYPE",
+    "LOG_APIS",
+    "LOG_API_AOM",
+    "LOG_API_AUTO",
+    "LOG_API_PREVIEW",
+    "ConnectionSettings",
+    "settings_from_connection",
+]
 
 _LEGACY_PREFIX = f"extra__{CONN_TYPE}__"
 _SCHEMES = ("http", "https")
@@ -34,13 +50,25 @@ _SCHEMES = ("http", "https")
 # only, and a plain-HTTP default would send signed requests in clear text by accident. Only a local
 # test server such as the emulator speaks plain HTTP, and its user says so with schema "http".
 _DEFAULT_HOST_SCHEME = "https"
+# A DNS name (the hcs cloud_domain): dot-separated labels of letters, digits and inner hyphens.
+_DOMAIN_PATTERN = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+)
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ConnectionSettings:
-    """What the hook needs from the connection, validated. Secrets are left out of ``repr``."""
+    """What the hook needs from the connection, validated. Secrets are left out of ``repr``.
+
+    :param cloud: the ``cloud`` extra (:data:`~airflow_provider_modelarts.endpoints.CLOUDS`) that
+        built the default ``endpoint`` and ``iam_endpoint``.
+    :param cloud_domain: the Huawei Cloud Stack domain (``cloud`` ``hcs`` only), else ``None``.
+    :param log_api: how a task's log is read: ``aom`` = the per-line AOM endpoint only;
+        ``preview`` = the log preview endpoint (the newest 5 MB of the log); ``auto`` = AOM,
+        falling back to the preview when the service says the AOM API does not exist.
+    """
 
     conn_id: str
     auth_type: str
@@ -56,6 +84,9 @@ class ConnectionSettings:
     domain_name: str | None
     password: str = field(repr=False)
     security_token: str | None = field(default=None, repr=False)
+    cloud: str = DEFAULT_CLOUD
+    cloud_domain: str | None = None
+    log_api: str = DEFAULT_LOG_API
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -97,6 +128,39 @@ def _verify(conn_id: str, value: Any) -> bool | str:
         if lowered:
             return value.strip()
     raise ModelArtsConnectionConfigError(conn_id, "verify", "must be true, false or a CA bundle path")
+
+
+def _choice(conn_id: str, key: str, value: Any, allowed: tuple[str, ...], default: str) -> str:
+    """One of ``allowed`` (any case, surrounding spaces ignored), ``default`` when unset."""
+    if value is None:
+        return default
+    choice = value.strip().lower() if isinstance(value, str) else value
+    if choice not in allowed:
+        raise ModelArtsConnectionConfigError(conn_id, key, f"must be one of {', '.join(allowed)}, got {value!r}")
+    return str(choice)
+
+
+def _cloud_domain(conn_id: str, cloud: str, value: Any) -> str | None:
+    """The ``cloud_domain`` extra: required for ``hcs``, refused with another cloud."""
+    if value is None:
+        if cloud == CLOUD_HCS:
+            raise ModelArtsConnectionConfigError(
+                conn_id,
+                "cloud_domain",
+                "is required with cloud hcs: the Huawei Cloud Stack's external domain name, e.g. example.com "
+                "for https://modelarts.<region>.example.com (or set 'endpoint' and 'iam_endpoint' instead)",
+            )
+        return None
+    if cloud != CLOUD_HCS:
+        raise ModelArtsConnectionConfigError(
+            conn_id, "cloud_domain", f"is only used with cloud hcs (cloud is {cloud!r}): set cloud to hcs, or clear it"
+        )
+    domain = value.strip().strip(".").lower() if isinstance(value, str) else ""
+    if not _DOMAIN_PATTERN.match(domain):
+        raise ModelArtsConnectionConfigError(
+            conn_id, "cloud_domain", f"must be a domain name such as example.com (no scheme, no path), got {value!r}"
+        )
+    return domain
 
 
 def _timeout(conn_id: str, value: Any) -> float:
@@ -225,8 +289,9 @@ def _host_fields(conn_id: str, host: str | None, port: int | str | None, schema:
     return _HostFields(scheme=scheme, hostname=hostname, port=port_number, written=str(host or ""))
 
 
-def _endpoint(conn_id: str, region: str, extra_endpoint: Any, fields: _HostFields | None) -> str:
-    """The ModelArts endpoint: the ``endpoint`` extra, else the connection's host, else the region's.
+def _endpoint(conn_id: str, region: str, extra_endpoint: Any, fields: _HostFields | None, default: str) -> str:
+    """The ModelArts endpoint: the ``endpoint`` extra, else the connection's host, else ``default``
+    (the cloud's endpoint of the region).
 
     Host, port and schema may repeat what the ``endpoint`` extra says, but must not contradict it:
     a connection that names two servers is refused rather than resolved by a rule nobody remembers.
@@ -237,7 +302,7 @@ def _endpoint(conn_id: str, region: str, extra_endpoint: Any, fields: _HostField
             _check_agreement(conn_id, endpoint, fields)
         return endpoint
     if fields is None:
-        return DEFAULT_ENDPOINT_TEMPLATE.format(region=region)
+        return default
     if fields.hostname is None:
         key = "port" if fields.port is not None else "schema"
         raise ModelArtsConnectionConfigError(
@@ -293,7 +358,12 @@ def settings_from_connection(
 
     ``host``, ``port`` and ``schema`` are the connection's own fields (the URI form
     ``modelarts://AK:SK@host:port/schema?region=...`` fills them); they give the ModelArts endpoint
-    when the ``endpoint`` extra is unset, with ``https`` when ``schema`` is empty. Every error names
+    when the ``endpoint`` extra is unset, with ``https`` when ``schema`` is empty. Without either,
+    the ``cloud`` extra (``huaweicloud`` by default, ``huaweicloud-eu``, ``otc``, or ``hcs`` with
+    ``cloud_domain``) builds the region's ModelArts and IAM endpoints
+    (:mod:`airflow_provider_modelarts.endpoints` says which hosts are confirmed); ``iam_endpoint``
+    overrides the IAM one. ``log_api`` (``aom``, ``preview``, ``auto``) is validated and passed
+    on. Every error names
     the connection id and the key, and never echoes a secret; unknown extra keys are only warned about.
     """
     _warn_unknown_keys(conn_id, extra)
@@ -332,8 +402,17 @@ def settings_from_connection(
         raise ModelArtsConnectionConfigError(
             conn_id, "security_token", "is only used with auth_type aksk (temporary AK/SK)"
         )
-    endpoint = _endpoint(conn_id, region_value, read_extra(extra, "endpoint"), host_fields)
-    iam_endpoint = read_extra(extra, "iam_endpoint") or DEFAULT_IAM_ENDPOINT_TEMPLATE.format(region=region_value)
+    cloud = _choice(conn_id, "cloud", read_extra(extra, "cloud"), CLOUDS, DEFAULT_CLOUD)
+    cloud_domain = _cloud_domain(conn_id, cloud, read_extra(extra, "cloud_domain"))
+    log_api = _choice(conn_id, "log_api", read_extra(extra, "log_api"), LOG_APIS, DEFAULT_LOG_API)
+    endpoint = _endpoint(
+        conn_id,
+        region_value,
+        read_extra(extra, "endpoint"),
+        host_fields,
+        modelarts_endpoint(region_value, cloud, cloud_domain),
+    )
+    iam = read_extra(extra, "iam_endpoint") or iam_endpoint(region_value, cloud, cloud_domain)
     console_url = read_extra(extra, "console_url") or DEFAULT_CONSOLE_TEMPLATE
     domain_name = read_extra(extra, "domain_name")
     return ConnectionSettings(
@@ -342,7 +421,7 @@ def settings_from_connection(
         region=region_value,
         project_id=project_value,
         endpoint=endpoint,
-        iam_endpoint=_url(conn_id, "iam_endpoint", iam_endpoint),
+        iam_endpoint=_url(conn_id, "iam_endpoint", iam),
         console_url=_url(conn_id, "console_url", console_url.replace("{region}", region_value)),
         workspace_id=workspace_value,
         verify=_verify(conn_id, read_extra(extra, "verify")),
@@ -351,4 +430,7 @@ def settings_from_connection(
         domain_name=str(domain_name).strip() if domain_name else None,
         password=password,
         security_token=str(security_token) if security_token is not None else None,
+        cloud=cloud,
+        cloud_domain=cloud_domain,
+        log_api=log_api,
     )

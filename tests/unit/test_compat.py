@@ -206,6 +206,33 @@ def test_the_api_server_form_shows_the_modelarts_fields_on_this_airflow() -> Non
     assert standard.port is not None and standard.port.hidden
 
 
+def test_the_cloud_and_log_api_choices_are_drop_downs_below_3_2() -> None:
+    from wtforms import StringField
+    from wtforms.validators import AnyOf
+
+    widgets = ModelArtsHook.get_connection_form_widgets()
+    for name, values, default in (
+        ("cloud", ["huaweicloud", "huaweicloud-eu", "otc", "hcs"], "huaweicloud"),
+        ("log_api", ["aom", "preview", "auto"], "auto"),
+    ):
+        enum = [v for v in widgets[name].kwargs["validators"] if isinstance(v, AnyOf)]
+        assert len(enum) == 1 and list(enum[0].values) == values, name
+        assert widgets[name].kwargs["default"] == default
+    assert widgets["cloud_domain"].field_class is StringField
+    assert widgets["cloud_domain"].kwargs["default"] is None
+
+
+def test_the_cloud_and_log_api_choices_reach_the_api_server_form() -> None:
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    HookMetaService.hook_meta_data.cache_clear()
+    meta = {hook.connection_type: hook for hook in HookMetaService.hook_meta_data()}
+    extra = meta[CONN_TYPE].extra_fields or {}
+    assert extra["cloud"]["schema"].get("enum") == ["huaweicloud", "huaweicloud-eu", "otc", "hcs"]
+    assert extra["log_api"]["schema"].get("enum") == ["aom", "preview", "auto"]
+    assert "cloud_domain" in extra
+
+
 # ---------------------------------------------------------------- no DeprecationWarning from this package
 
 

@@ -8,6 +8,7 @@ import logging
 import pytest
 from airflow.sdk import Connection
 
+from airflow_provider_modelarts import endpoints
 from airflow_provider_modelarts.connection import CONN_FIELDS, settings_from_connection
 from airflow_provider_modelarts.exceptions import ModelArtsConnectionConfigError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -115,13 +116,17 @@ def test_every_conn_field_is_read_and_nothing_else() -> None:
         "verify": "false",
         "timeout": 5,
         "console_url": "https://console.example/{region}",
+        "cloud": "otc",
+        "log_api": "preview",
     }
     for key in CONN_FIELDS:
-        if key in base or key == "security_token":
+        if key in base or key in ("security_token", "cloud_domain"):
             continue
         assert _settings({**base, key: changed[key]}) != reference, key
     assert _settings({**base, "security_token": "tok-value"}).security_token == "tok-value"
-    assert set(changed) | set(base) | {"security_token"} == set(CONN_FIELDS)
+    # cloud_domain goes with cloud hcs only.
+    assert _settings({**base, "cloud": "hcs", "cloud_domain": "example.com"}).cloud_domain == "example.com"
+    assert set(changed) | set(base) | {"security_token", "cloud_domain"} == set(CONN_FIELDS)
 
 
 def test_connection_object_round_trip() -> None:
@@ -314,3 +319,138 @@ def test_the_hook_reads_host_port_and_schema_of_a_json_connection(monkeypatch: p
     conn = {"conn_type": "modelarts", "login": "AK", "password": "SK", "host": "10.1.2.3", "port": 8443, "extra": BASE}
     monkeypatch.setenv("AIRFLOW_CONN_MODELARTS_HOSTED", json.dumps(conn))
     assert ModelArtsHook("modelarts_hosted").settings.endpoint == "https://10.1.2.3:8443"
+
+
+# ---------------------------------------------------------------- clouds, regions and the log API (issue 17)
+
+
+def test_ap_southeast_1_uses_the_sdks_cn_host_and_iam_stays_com() -> None:
+    settings = _settings({"region": "ap-southeast-1", "project_id": PROJECT})
+    assert settings.endpoint == "https://modelarts.ap-southeast-1.myhuaweicloud.cn"
+    assert settings.iam_endpoint == "https://iam.ap-southeast-1.myhuaweicloud.com"
+    assert settings.cloud == "huaweicloud" and settings.cloud_domain is None
+
+
+def test_the_region_table_is_the_official_sdks() -> None:
+    region_module = pytest.importorskip("huaweicloudsdkmodelarts.v1.region.modelarts_region")
+    sdk = {region_id: region.endpoints[0] for region_id, region in region_module.ModelArtsRegion.static_fields.items()}
+    assert dict(endpoints.MODELARTS_REGION_ENDPOINTS) == sdk
+    for region_id, endpoint in sdk.items():
+        assert _settings({"region": region_id, "project_id": PROJECT}).endpoint == endpoint
+
+
+def test_a_region_outside_the_table_follows_the_com_pattern() -> None:
+    settings = _settings({"region": "ru-moscow-1", "project_id": PROJECT})
+    assert settings.endpoint == "https://modelarts.ru-moscow-1.myhuaweicloud.com"
+
+
+@pytest.mark.parametrize(
+    ("extra", "endpoint", "iam"),
+    [
+        (
+            {"cloud": "huaweicloud", "region": "cn-north-4"},
+            "modelarts.cn-north-4.myhuaweicloud.com",
+            "iam.cn-north-4.myhuaweicloud.com",
+        ),
+        (
+            {"cloud": "huaweicloud-eu", "region": "eu-west-101"},
+            "modelarts.eu-west-101.myhuaweicloud.eu",
+            "iam.eu-west-101.myhuaweicloud.eu",
+        ),
+        ({"cloud": "otc", "region": "eu-de"}, "modelarts.eu-de.otc.t-systems.com", "iam.eu-de.otc.t-systems.com"),
+        ({"cloud": " OTC ", "region": "eu-nl"}, "modelarts.eu-nl.otc.t-systems.com", "iam.eu-nl.otc.t-systems.com"),
+        (
+            {"cloud": "hcs", "cloud_domain": "cloud.example.com", "region": "cn-site-1"},
+            "modelarts.cn-site-1.cloud.example.com",
+            "iam.cn-site-1.cloud.example.com",
+        ),
+        (
+            {"cloud": "hcs", "cloud_domain": ".Example.COM.", "region": "ap-southeast-1"},
+            "modelarts.ap-southeast-1.example.com",
+            "iam.ap-southeast-1.example.com",
+        ),
+        (
+            {"extra__modelarts__cloud": "otc", "region": "eu-de"},
+            "modelarts.eu-de.otc.t-systems.com",
+            "iam.eu-de.otc.t-systems.com",
+        ),
+    ],
+)
+def test_each_cloud_builds_its_modelarts_and_iam_endpoints(extra: dict[str, object], endpoint: str, iam: str) -> None:
+    settings = _settings({**extra, "project_id": PROJECT})
+    assert (settings.endpoint, settings.iam_endpoint) == (f"https://{endpoint}", f"https://{iam}")
+
+
+def test_the_endpoint_extras_override_the_cloud() -> None:
+    settings = _settings(
+        {
+            "region": "eu-de",
+            "project_id": PROJECT,
+            "cloud": "otc",
+            "endpoint": "https://modelarts.private.example:8443",
+            "iam_endpoint": "https://iam.private.example",
+        }
+    )
+    assert settings.endpoint == "https://modelarts.private.example:8443"
+    assert settings.iam_endpoint == "https://iam.private.example"
+    assert settings.cloud == "otc"
+
+
+def test_the_host_field_still_overrides_the_cloud() -> None:
+    settings = settings_from_connection(
+        "my_conn", "AK", "SK", {"region": "eu-de", "project_id": PROJECT, "cloud": "otc"}, host="modelarts.vpc.example"
+    )
+    assert settings.endpoint == "https://modelarts.vpc.example"
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "says"),
+    [
+        ({"cloud": "aws"}, "cloud", "huaweicloud, huaweicloud-eu, otc, hcs"),
+        ({"cloud": 1}, "cloud", "huaweicloud, huaweicloud-eu, otc, hcs"),
+        ({"cloud": "hcs"}, "cloud_domain", "is required with cloud hcs"),
+        ({"cloud": "hcs", "cloud_domain": "https://example.com"}, "cloud_domain", "a domain name such as example.com"),
+        ({"cloud": "hcs", "cloud_domain": "example.com/x"}, "cloud_domain", "a domain name such as example.com"),
+        ({"cloud_domain": "example.com"}, "cloud_domain", "only used with cloud hcs"),
+        ({"cloud": "otc", "cloud_domain": "example.com"}, "cloud_domain", "only used with cloud hcs"),
+        ({"log_api": "logs"}, "log_api", "aom, preview, auto"),
+        ({"log_api": True}, "log_api", "aom, preview, auto"),
+    ],
+)
+def test_a_bad_cloud_or_log_api_is_a_configuration_error_naming_the_extra(
+    extra: dict[str, object], key: str, says: str
+) -> None:
+    with pytest.raises(ModelArtsConnectionConfigError) as error:
+        _settings({"region": "cn-north-4", "project_id": PROJECT, **extra})
+    assert error.value.key == key
+    assert says in str(error.value) and repr(key) in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, "auto"), ("aom", "aom"), (" Preview ", "preview"), ("AUTO", "auto")]
+)
+def test_log_api_is_read_and_exposed_on_the_settings(value: str | None, expected: str) -> None:
+    extra: dict[str, object] = {"region": "cn-north-4", "project_id": PROJECT}
+    if value is not None:
+        extra["log_api"] = value
+    assert _settings(extra).log_api == expected
+
+
+def test_log_api_is_a_declared_field_with_its_three_values() -> None:
+    schema = CONN_FIELDS["log_api"]["schema"]
+    assert schema["enum"] == ["aom", "preview", "auto"] and schema["default"] == "auto"
+    assert CONN_FIELDS["cloud"]["schema"]["enum"] == ["huaweicloud", "huaweicloud-eu", "otc", "hcs"]
+    assert CONN_FIELDS["cloud"]["schema"]["default"] == "huaweicloud"
+
+
+def test_the_hook_settings_carry_cloud_and_log_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = {
+        "conn_type": "modelarts",
+        "login": "AK",
+        "password": "SK",
+        "extra": {"region": "eu-west-101", "project_id": PROJECT, "cloud": "huaweicloud-eu", "log_api": "preview"},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_MODELARTS_EU", json.dumps(conn))
+    settings = ModelArtsHook("modelarts_eu").settings
+    assert settings.endpoint == "https://modelarts.eu-west-101.myhuaweicloud.eu"
+    assert settings.log_api == "preview" and settings.cloud == "huaweicloud-eu"
