@@ -28,8 +28,9 @@ Readings (this emulator's choices where the pages say no more):
 * Trials run one after another over the job's Running time: 8 trials (the example's count)
   unless an ``algo_configs`` entry has a ``num_samples`` parameter (1-100), each of
   :data:`ITERATIONS` iterations. A trial is listed once it has started; ``done`` is "True" once it
-  finished; ``status`` is ``TERMINATED`` when done, ``RUNNING`` while the job runs, ``ERROR``
-  if the job failed first and ``TERMINATED`` if it was stopped first. Before Running there is no
+  finished; ``status`` is ``TERMINATED`` when done, ``RUNNING`` while the job runs, and
+  ``TERMINATED`` (not done) when the job was stopped first. A job that Failed failed in its last
+  trial: that trial shows ``ERROR``, not done, one iteration short. Before Running there is no
   trial (``total`` 0).
 * Everything is derived from the job id: the same job always shows the same trials.
 * ``offset`` is a page number (the SDK: "分页列表的起始页 ... 最小为0"), ``limit`` 1-100 (default
@@ -219,6 +220,10 @@ def _visible(
         else:
             status = "ERROR" if ended == v2_spec.FAILED else "TERMINATED"
         rows.append((trial, iterations, done, status, ran))
+    if ended == v2_spec.FAILED and rows:
+        # The job failed in its last trial: that trial errored before its last iteration.
+        trial, iterations, _, _, ran = rows[-1]
+        rows[-1] = (trial, min(iterations, ITERATIONS - 1), False, "ERROR", ran)
     return rows
 
 

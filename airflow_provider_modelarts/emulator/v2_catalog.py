@@ -93,6 +93,18 @@ FLAVORS: tuple[Flavor, ...] = (
     ),
 )  # fmt: skip
 FLAVOR_CPU, FLAVOR_PNT1, FLAVOR_V100, FLAVOR_V100_8, FLAVOR_ASCEND = range(len(FLAVORS))
+# Flavors of dedicated GPU pools, accepted with a spec.resource.pool_id only: "GPU pools take
+# modelarts.pool.visual.{x,2x,4x,8x}large" (Table 44); the create page's example 2 uses
+# modelarts.pool.visual.xlarge. Kept apart from FLAVORS so the seeded project does not change.
+POOL_FLAVORS: tuple[Flavor, ...] = tuple(
+    Flavor(
+        f"modelarts.pool.visual.{size}large", f"Dedicated pool GPU: {cards}*GP-Vnt1(32GB)", "GPU",
+        f"modelarts.pool.visual.{size}large", "x86", 8 * cards, 64 * cards, cards, "GP-Vnt1", "32GB",
+    )
+    for size, cards in (("x", 1), ("2x", 2), ("4x", 4), ("8x", 8))
+)  # fmt: skip
+# Every flavor a job may have; TrainingJob.flavor indexes this (FLAVORS first, same indexes).
+ALL_FLAVORS: tuple[Flavor, ...] = FLAVORS + POOL_FLAVORS
 
 ENGINES_V2: tuple[EngineV2, ...] = (
     EngineV2(
@@ -116,7 +128,9 @@ DEMO_ALGORITHM_ID = "2e5f8b1c-4d7a-4c3e-9b1f-6a8d0c2e4f60"
 KNOWN_ALGORITHMS: dict[str, str] = {DEMO_ALGORITHM_ID: "resnet50-pytorch"}
 # Dedicated pools a create may name by ``spec.resource.pool_id``: id -> name.
 DEDICATED_POOL_ID = "pool-emulator-dedicated"
-POOLS: dict[str, str] = {DEDICATED_POOL_ID: "emulator-dedicated-pool"}
+# "poolfaf38d76" is the pool of the create page's example 2 (a custom image on a dedicated pool).
+DOCS_EXAMPLE_POOL_ID = "poolfaf38d76"
+POOLS: dict[str, str] = {DEDICATED_POOL_ID: "emulator-dedicated-pool", DOCS_EXAMPLE_POOL_ID: "pool-docs-example"}
 
 
 @dataclass(frozen=True)
@@ -434,6 +448,37 @@ def _parameter(name: str, value: str, value_type: str) -> dict[str, Any]:
     return {"name": name, "value": value, "description": "", "constraint": constraint}
 
 
+# The fields of JobAlgorithmResponsePoliciesAutoSearch and its parts (the SDK's models): what the
+# request gave under these keys is echoed, other keys are not.
+_AUTO_SEARCH_KEYS = {
+    "reward_attrs": ("name", "mode", "regex"),
+    "search_params": ("name", "param_type", "lower_bound", "upper_bound", "discrete_points_num", "discrete_values"),
+    "algo_configs": ("name", "params"),
+}
+
+
+def _auto_search(given: dict[str, Any]) -> dict[str, Any]:
+    shown: dict[str, Any] = {}
+    if isinstance(given.get("skip_search_params"), str):
+        shown["skip_search_params"] = given["skip_search_params"]
+    for list_name, keys in _AUTO_SEARCH_KEYS.items():
+        entries = given.get(list_name)
+        if not isinstance(entries, list):
+            continue
+        items = []
+        for entry in entries:
+            item = {key: entry[key] for key in keys if isinstance(entry, dict) and entry.get(key) is not None}
+            if list_name == "algo_configs" and isinstance(item.get("params"), list):
+                item["params"] = [
+                    {key: param[key] for key in ("key", "value", "type") if param.get(key) is not None}
+                    for param in item["params"]
+                    if isinstance(param, dict)
+                ]
+            items.append(item)
+        shown[list_name] = items
+    return shown
+
+
 def _requested_algorithm(job: TrainingJob, request: dict[str, Any]) -> dict[str, Any]:
     """The algorithm of a job created through the API: what the request gave, the engine
     resolved to its id, name and version, and local directories filled in as the service does."""
@@ -460,7 +505,16 @@ def _requested_algorithm(job: TrainingJob, request: dict[str, Any]) -> dict[str,
         if entries:
             algorithm[channel] = entries
     engine_given = given.get("engine") or {}
-    if engine_given.get("image_url"):
+    if engine_given.get("image_url") and engine_given.get("engine_name"):
+        # A preset framework with a custom image: both are shown.
+        engine = ENGINES_V2[job.engine]
+        algorithm["engine"] = {
+            "engine_id": engine.engine_id,
+            "engine_name": engine.engine_name,
+            "engine_version": engine.engine_version,
+            "image_url": engine_given["image_url"],
+        }
+    elif engine_given.get("image_url"):
         algorithm["engine"] = {"image_url": engine_given["image_url"]}
     else:
         engine = ENGINES_V2[job.engine]
@@ -469,6 +523,9 @@ def _requested_algorithm(job: TrainingJob, request: dict[str, Any]) -> dict[str,
             "engine_name": engine.engine_name,
             "engine_version": engine.engine_version,
         }
+    auto_search = (given.get("policies") or {}).get("auto_search")
+    if isinstance(auto_search, dict):
+        algorithm["policies"] = {"auto_search": _auto_search(auto_search)}
     algorithm["local_code_dir"] = given.get("local_code_dir") or "/home/ma-user/modelarts/user-job-dir"
     algorithm["working_dir"] = given.get("working_dir") or "/home/ma-user/modelarts/user-job-dir/code"
     if given.get("environments"):
@@ -482,7 +539,7 @@ def job_object(store: TrainingJobStore, job: TrainingJob, state: JobState) -> di
     if job.request is not None:
         return _requested_job_object(store, job, state, job.request)
     rng = random.Random(job.profile)
-    flavor = FLAVORS[job.flavor]
+    flavor = ALL_FLAVORS[job.flavor]
     metadata: dict[str, Any] = {
         "id": job.job_id,
         "name": job.name,
@@ -519,7 +576,7 @@ def _requested_job_object(
     store: TrainingJobStore, job: TrainingJob, state: JobState, request: dict[str, Any]
 ) -> dict[str, Any]:
     """The job object of a job created through the API: the request's fields, plus status."""
-    flavor = FLAVORS[job.flavor]
+    flavor = ALL_FLAVORS[job.flavor]
     given_metadata = request.get("metadata") or {}
     metadata: dict[str, Any] = {
         "id": job.job_id,
@@ -547,6 +604,8 @@ def _requested_job_object(
     if given_resource.get("pool_id"):
         resource["pool_id"] = given_resource["pool_id"]
         resource["pool_name"] = POOLS.get(given_resource["pool_id"], "")
+    if given_resource.get("pool_group_id"):
+        resource["pool_group_id"] = given_resource["pool_group_id"]
     spec: dict[str, Any] = {"resource": resource}
     log_export = (request.get("spec") or {}).get("log_export_path")
     if isinstance(log_export, dict) and log_export.get("obs_url"):

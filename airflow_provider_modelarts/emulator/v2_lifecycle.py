@@ -71,10 +71,11 @@ from typing import Any
 from airflow_provider_modelarts.emulator import v2_logs, v2_spec
 from airflow_provider_modelarts.emulator.responses import Response, json_response, v2_error
 from airflow_provider_modelarts.emulator.v2_catalog import (
+    ALL_FLAVORS,
     ENGINES_V2,
     FLAVOR_CPU,
-    FLAVORS,
     KNOWN_ALGORITHMS,
+    POOL_FLAVORS,
     POOLS,
     USERS,
     JobPlan,
@@ -458,8 +459,9 @@ def parse_create(raw_body: bytes, workspaces: set[str]) -> CreateRequest:
         raise _invalid("spec.resource.pool_group_id")
     if not flavor_id and not pool_id and not (pool_group_id and kind == v2_spec.KIND_FEDERATED_POOL_JOB):
         raise _invalid("spec.resource.flavor_id")
-    flavors = [flavor.flavor_id for flavor in FLAVORS]
-    if flavor_id and flavor_id not in flavors:
+    flavors = [flavor.flavor_id for flavor in ALL_FLAVORS]
+    pool_flavors = {flavor.flavor_id for flavor in POOL_FLAVORS}
+    if flavor_id and (flavor_id not in flavors or (flavor_id in pool_flavors and not pool_id)):
         raise CreateError(v2_spec.FLAVOR_NOT_FOUND, flavor_id)
     if pool_id and pool_id not in POOLS:
         raise CreateError(v2_spec.POOL_NOT_FOUND, pool_id)
