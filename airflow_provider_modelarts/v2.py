@@ -31,7 +31,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import quote
 
-from airflow_provider_modelarts import transport
+from airflow_provider_modelarts import conn_fields, transport
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.validation import LONG_MAX, coerce_int
 
@@ -1108,11 +1108,12 @@ def training_job_autosearch_trials_path(project_id: str, training_job_id: str) -
 # Which API reads a task's log (the connection's ``log_api``): the paged AOM endpoint, the
 # preview (the newest 5 MB, the only one Open Telekom Cloud and the EU region document), or AOM
 # until the gateway answers that it does not exist there, then the preview.
-LOG_API_AOM = "aom"
-LOG_API_PREVIEW = "preview"
-LOG_API_AUTO = "auto"
-LOG_APIS = (LOG_API_AOM, LOG_API_PREVIEW, LOG_API_AUTO)
-DEFAULT_LOG_API = LOG_API_AUTO
+# The values are the connection field's (conn_fields).
+LOG_API_AOM = conn_fields.LOG_API_AOM
+LOG_API_PREVIEW = conn_fields.LOG_API_PREVIEW
+LOG_API_AUTO = conn_fields.LOG_API_AUTO
+LOG_APIS = conn_fields.LOG_APIS
+DEFAULT_LOG_API = conn_fields.DEFAULT_LOG_API
 # "The maximum size is 5 MB" (ShowTrainingJobLogsPreview, current_size).
 PREVIEW_MAX_BYTES = 5 * 1024 * 1024
 # The gateway's "API not found / not published" (HTTP 404): an endpoint this cloud does not serve.

@@ -44,13 +44,11 @@ from airflow_provider_modelarts.connection import (
     AUTH_AKSK,
     CONN_TYPE,
     ConnectionSettings,
-    read_extra,
     settings_from_connection,
 )
 from airflow_provider_modelarts.endpoints import IAM_TOKENS_PATH
 from airflow_provider_modelarts.exceptions import (
     ModelArtsApiError,
-    ModelArtsConnectionConfigError,
     ModelArtsDuplicateJobNameError,
     ModelArtsError,
     ModelArtsJobEndedError,
@@ -58,7 +56,6 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsThrottledError,
     ModelArtsTokenExpiredError,
     ModelArtsTransportError,
-    ModelArtsValidationError,
     join_sentences,
 )
 from airflow_provider_modelarts.transport import parse_iam_token_times
@@ -155,8 +152,6 @@ class ModelArtsHook(BaseHook):
         # What the settings were built from (secrets included: never logged or shown), so that
         # refresh_connection can tell an unchanged connection without validating it again.
         self._connection_fields: tuple[Any, ...] | None = None
-        # The connection's log_api extra as read (see log_api).
-        self._log_api_extra: Any = None
         # Tests replace this to observe backoff without waiting.
         self.sleep: Callable[[float], None] = time.sleep
 
@@ -188,7 +183,6 @@ class ModelArtsHook(BaseHook):
             mask_secret(secret)
         self.__dict__["settings"] = settings
         self._connection_fields = _fields_of(connection)
-        self._log_api_extra = read_extra(connection.extra_dejson or {}, "log_api")
         return settings
 
     def refresh_connection(self) -> bool:
@@ -686,23 +680,12 @@ class ModelArtsHook(BaseHook):
 
     @property
     def log_api(self) -> str:
-        """Which API reads task logs: ``aom``, ``preview`` or ``auto`` (the default), from the
-        connection's ``log_api`` extra (see :mod:`airflow_provider_modelarts.job_logs`).
+        """Which API reads task logs: ``aom``, ``preview`` or ``auto`` (the default): the
+        connection's ``log_api`` (see :mod:`airflow_provider_modelarts.job_logs`).
 
         :raises ModelArtsConnectionConfigError: the connection gives another value.
         """
-        # The connection settings carry it once they declare it; until then, the raw extra.
-        value = getattr(self.settings, "log_api", None)
-        if value is None:
-            value = self._log_api_extra
-        if value is None:
-            return v2.DEFAULT_LOG_API
-        try:
-            return v2.validate_log_api(value)
-        except ModelArtsValidationError:
-            raise ModelArtsConnectionConfigError(
-                self.modelarts_conn_id, "log_api", f"must be one of {', '.join(v2.LOG_APIS)}, got {value!r}"
-            ) from None
+        return self.settings.log_api
 
     def read_training_job_log_preview(self, training_job_id: str, task_id: str) -> v2.TaskLogPreview | None:
         """A task's log preview (``GET .../training-jobs/{id}/tasks/{task_id}/logs/preview``,
