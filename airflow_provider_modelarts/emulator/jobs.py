@@ -95,7 +95,7 @@ class Version:
         status = self.timeline[index][0]
         if is_terminal(status):
             elapsed = self.starts[index]
-        return status, int(elapsed * 1000)
+        return status, round(elapsed * 1000)
 
     def restart(self, timeline: Timeline, now: float, wall_ms: int) -> None:
         """Replace the timeline and start it over at this instant."""
@@ -172,7 +172,7 @@ class JobStore:
     def wall_ms(self, now: float | None = None) -> int:
         """Epoch milliseconds of a monotonic instant (real time, not emulated)."""
         moment = self.now() if now is None else now
-        return self.anchor_wall_ms + int((moment - self.anchor) * 1000)
+        return self.anchor_wall_ms + round((moment - self.anchor) * 1000)
 
     # -- mutation -----------------------------------------------------------------------------
 

@@ -188,7 +188,9 @@ class TrainingJob:
                 running_since = self.starts[step_index]
                 break
         end = self.starts[index] if phase in v2_spec.FINAL_PHASES else elapsed
-        duration_ms = int(max(0.0, end - running_since) * 1000) if running_since is not None else 0
+        # Rounded, not cut: differences of float clock readings are off by a few ulps (895 s can
+        # come out as 894.9999999), and a manual clock's exact durations must stay exact.
+        duration_ms = round(max(0.0, end - running_since) * 1000) if running_since is not None else 0
         return JobState(phase, secondary or v2_spec.DEFAULT_SECONDARY[phase], elapsed, running_since, duration_ms)
 
     def task_outcomes(self, phase: str) -> list[TaskOutcome]:
@@ -248,7 +250,7 @@ class TrainingJobStore:
     def wall_ms(self, now: float | None = None) -> int:
         """Epoch milliseconds of a monotonic instant (real time, not emulated)."""
         moment = self.now() if now is None else now
-        return self.anchor_wall_ms + int((moment - self.anchor) * 1000)
+        return self.anchor_wall_ms + round((moment - self.anchor) * 1000)
 
     def add(self, job: TrainingJob) -> None:
         with self.lock:
