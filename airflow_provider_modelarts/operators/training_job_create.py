@@ -219,6 +219,8 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         self._terminated_on_kill = False
         self._last_job: dict[str, Any] | None = None
         self._job_workspace: str | None = None
+        # This try's log follower, once made (the failure tail reads the API it settled on).
+        self._logs: JobLogFollower | None = None
 
     # ------------------------------------------------------------------ submit or reconnect
 
@@ -488,7 +490,9 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         secondary phase, exit codes and messages), the last lines of each task's log (through the
         log preview where the AOM endpoint does not exist) and the job's last events. A log or
         events read that fails leaves its part out; the failure is raised all the same."""
-        tail = format_log_tail(read_log_tail(hook, str(self.training_job_id), v2.job_row(job)["tasks"]))
+        # Where this try's follower learned that AOM does not exist here, the tail asks the preview only.
+        known = v2.LOG_API_PREVIEW if self._logs is not None and self._logs.switched else None
+        tail = format_log_tail(read_log_tail(hook, str(self.training_job_id), v2.job_row(job)["tasks"], known))
         full = f"{message}\nLast lines of the job's log:\n{tail}" if tail else message
         events = self._last_events(hook)
         if events:
@@ -512,7 +516,8 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
     def _log_follower(self, hook: ModelArtsHook) -> JobLogFollower | None:
         if not self.print_log or self.training_job_id is None:
             return None
-        return JobLogFollower(hook, self.training_job_id, self.log.info)
+        self._logs = JobLogFollower(hook, self.training_job_id, self.log.info)
+        return self._logs
 
     def _poll_logs(self, logs: JobLogFollower | None, job: dict[str, Any]) -> None:
         if logs is not None:

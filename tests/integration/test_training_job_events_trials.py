@@ -260,6 +260,24 @@ def test_a_failed_jobs_message_names_its_last_events(emulator_time: ModelArtsEmu
     assert len(requests_to(emu, "/events")) == 1
 
 
+def test_without_the_aom_endpoint_a_failed_jobs_tail_comes_from_the_preview_for_one_aom_request(
+    emulator_time: ModelArtsEmulator, plans: None
+) -> None:
+    emu = emulator_time
+    emu.set_aom_logs(False)
+    emu.set_create_plan(
+        "it-evt-ftail", RUNS_THEN_FAILS, exit_code=3, message="diverged", logs={"worker-0": WORKER_LINES}
+    )
+    with pytest.raises(ModelArtsTrainingJobFailedError) as failed:
+        operator("it-evt-ftail-1").execute(TaskInstanceRuns(task_id="train").context())
+    message = str(failed.value)
+    tail = message[message.index("Last lines of the job's log:") : message.index("Last events:")]
+    assert tail.splitlines()[1:] == [f"[worker-0] {line}" for line in WORKER_LINES]
+    # The follower learned it once; the failure tail did not ask AOM again.
+    aom = [entry for entry in emu.stats()["requests"] if "/logs/worker-0" in entry["path"]]
+    assert len(aom) == 1 and aom[0]["status"] == 404
+
+
 def test_an_events_read_that_fails_never_hides_the_failure(emulator_time: ModelArtsEmulator, plans: None) -> None:
     emu = emulator_time
     emu.set_create_plan("it-evt-nofail", RUNS_THEN_FAILS, exit_code=2, message="bad input")
