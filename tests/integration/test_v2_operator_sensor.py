@@ -212,7 +212,7 @@ def test_xcom_fields_all_pushes_the_api_objects(emu: ModelArtsEmulator) -> None:
         ({"offset": -1}, "offset"),
         ({"order": "up"}, "order"),
         ({"phase": "Done"}, "phase"),
-        ({"filters": [{"key": "color", "operator": "in", "value": ["x"]}]}, "filters[].key"),
+        ({"filters": [{"key": "Color!", "operator": "in", "value": ["x"]}]}, "filters[].key"),
         ({"fetch_all": "yes"}, "fetch_all"),
         ({"max_results": 0}, "max_results"),
     ],
