@@ -347,17 +347,23 @@ def test_trial_rows_are_dicts_by_column_and_keep_unknown_columns() -> None:
     assert v2.trial_rows({}) == []
 
 
+def best_id(rows: list[dict[str, Any]], auto_search: dict[str, Any]) -> Any:
+    best = v2.best_trial(rows, auto_search)
+    assert best is not None
+    return best["trial_id"]
+
+
 def test_the_best_trial_follows_the_reward_mode_and_tolerates_missing_columns() -> None:
     rows = [
         {"trial_id": "t1", "best_reward": "0.2", "loss": "0.9"},
         {"trial_id": "t2", "best_reward": "tensor(0.1)", "loss": "0.1"},
         {"trial_id": "t3", "best_reward": "0.7", "loss": "0.5"},
     ]
-    assert v2.best_trial(rows, {"reward_attrs": [{"name": "acc", "mode": "max"}]})["trial_id"] == "t3"
-    assert v2.best_trial(rows, {"reward_attrs": [{"name": "loss", "mode": "min"}]})["trial_id"] == "t1"
+    assert best_id(rows, {"reward_attrs": [{"name": "acc", "mode": "max"}]}) == "t3"
+    assert best_id(rows, {"reward_attrs": [{"name": "loss", "mode": "min"}]}) == "t1"
     # No reward column at all: the reward attribute's own column.
     by_name = [{"trial_id": "a", "loss": "0.3"}, {"trial_id": "b", "loss": "0.2"}]
-    assert v2.best_trial(by_name, {"reward_attrs": [{"name": "loss", "mode": "MIN"}]})["trial_id"] == "b"
+    assert best_id(by_name, {"reward_attrs": [{"name": "loss", "mode": "MIN"}]}) == "b"
     assert v2.best_trial([{"trial_id": "a"}], {}) is None
     assert v2.best_trial([], {"reward_attrs": []}) is None
 
