@@ -296,7 +296,7 @@ CASES = (
     BadInput("v2_workspace_id_malformed", "hook", "call", "workspace_id", "'0' (the default workspace)",
              call=hook_call("search_training_jobs", workspace_id="../0")),
     BadInput("v2_filter_key_unknown", "hook", "call", "filters[].key", FILTER_KEY_ALLOWED,
-             call=hook_call("search_training_jobs", filters=[{"key": "Owner Name", "operator": "in", "value": ["me"]}])),
+             call=hook_call("search_training_jobs", filters=[{"key": "Owner!", "operator": "in", "value": ["me"]}])),
     BadInput("v2_filter_operator_unknown", "hook", "call", "filters[].operator", FILTER_OPERATOR_ALLOWED,
              call=hook_call("search_training_jobs", filters=[{"key": "name", "operator": "=", "value": ["a"]}])),
     BadInput("v2_filter_phase_value_unknown", "hook", "call", "filters[].value", PHASE_ALLOWED,
