@@ -375,8 +375,9 @@ def settings_from_connection(
             raise ModelArtsConnectionConfigError(conn_id, key, "is required in the connection extra")
         return value
 
+    cloud = _choice(conn_id, "cloud", read_extra(extra, "cloud"), CLOUDS, DEFAULT_CLOUD)
     try:
-        region_value = validate_region(required("region", region), "region")
+        region_value = validate_region(required("region", region), "region", any_label=cloud == CLOUD_HCS)
         project_value = validate_name(required("project_id", project_id), "project_id")
         workspace = workspace_id if workspace_id is not None else read_extra(extra, "workspace_id")
         workspace_value = validate_name(workspace, "workspace_id") if workspace is not None else None
@@ -402,7 +403,6 @@ def settings_from_connection(
         raise ModelArtsConnectionConfigError(
             conn_id, "security_token", "is only used with auth_type aksk (temporary AK/SK)"
         )
-    cloud = _choice(conn_id, "cloud", read_extra(extra, "cloud"), CLOUDS, DEFAULT_CLOUD)
     cloud_domain = _cloud_domain(conn_id, cloud, read_extra(extra, "cloud_domain"))
     log_api = _choice(conn_id, "log_api", read_extra(extra, "log_api"), LOG_APIS, DEFAULT_LOG_API)
     endpoint = _endpoint(

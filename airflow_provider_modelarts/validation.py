@@ -17,7 +17,11 @@ from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 LONG_MAX = 2**63 - 1
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Huawei Cloud's region ids (cn-north-4, eu-west-101, eu-de): a typo such as "north" is caught.
 _REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+$")
+# Any region id that can stand in a host name (modelarts.{region}.{domain}): a lower-case DNS label.
+# Huawei Cloud Stack sites name their regions themselves.
+_REGION_LABEL_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _TEMPLATE_MARKERS = ("{{", "{%")
 
 
@@ -57,8 +61,11 @@ def validate_name(value: object, parameter: str) -> str:
     raise ModelArtsValidationError(parameter, "1 to 64 letters, digits, '-' or '_'", value)
 
 
-def validate_region(value: object, parameter: str = "region") -> str:
-    if isinstance(value, str) and _REGION_PATTERN.match(value.strip()):
+def validate_region(value: object, parameter: str = "region", any_label: bool = False) -> str:
+    """A region id: Huawei Cloud's form (``cn-north-4``), or with ``any_label`` any lower-case DNS
+    label (a Huawei Cloud Stack site's own names; the connection checks its cloud's rule)."""
+    pattern = _REGION_LABEL_PATTERN if any_label else _REGION_PATTERN
+    if isinstance(value, str) and pattern.fullmatch(value.strip()):
         return value.strip()
     raise ModelArtsValidationError(parameter, "a Huawei Cloud region id such as 'cn-north-4'", value)
 

@@ -141,7 +141,8 @@ class ModelArtsHook(BaseHook):
     ) -> None:
         super().__init__()
         self.modelarts_conn_id = modelarts_conn_id
-        self.region = validate_region(region) if region is not None else None
+        # Any DNS label here: the connection applies its cloud's rule once it is read.
+        self.region = validate_region(region, any_label=True) if region is not None else None
         self.project_id = validate_name(project_id, "project_id") if project_id is not None else None
         self.workspace_id = validate_name(workspace_id, "workspace_id") if workspace_id is not None else None
         self.retry_limit, self.retry_delay, self.retry_max_delay = validate_retry_settings(

@@ -169,7 +169,7 @@ class ModelArtsTaskMixin:
             )
         )
         if region is not None and not resolved_at_runtime(region):
-            api.validate_region(region)
+            api.validate_region(region, any_label=True)  # the connection applies its cloud's rule
         if project_id is not None and not resolved_at_runtime(project_id):
             api.validate_name(project_id, "project_id")
 

@@ -454,3 +454,11 @@ def test_the_hook_settings_carry_cloud_and_log_api(monkeypatch: pytest.MonkeyPat
     settings = ModelArtsHook("modelarts_eu").settings
     assert settings.endpoint == "https://modelarts.eu-west-101.myhuaweicloud.eu"
     assert settings.log_api == "preview" and settings.cloud == "huaweicloud-eu"
+
+
+def test_a_cloud_stack_site_may_name_its_region_as_it_likes() -> None:
+    """A region id is a DNS label (it goes into host names); Huawei Cloud Stack sites choose their own."""
+    settings = _settings(
+        {"cloud": "hcs", "cloud_domain": "cloud.example.com", "region": "region1", "project_id": PROJECT}
+    )
+    assert settings.endpoint == "https://modelarts.region1.cloud.example.com"
