@@ -1,32 +1,23 @@
 """The DAGs of ``scripts/deployment.py``: one ``train`` task each, one per check.
 
 Each DAG trains a v2 job with ``ModelArtsCreateTrainingJobOperator`` against the local emulator.
-The job is named ``<prefix>-<run id made safe>``: a run triggered without a logical date has no
-``ts_nodash``, and a job name is 1-64 letters, digits, ``_`` or ``-``. The emulator's create plan
-for ``<prefix>`` (set by the script) decides how long the job runs and which lines it prints.
+The job is named with the provider's ``job_name_template(<prefix>)`` (the run's ``run_after``): a run
+triggered without a logical date has no ``ts_nodash``. Each DAG runs once per ``scripts/deployment.py``
+run, against a fresh emulator, so every job whose name starts with ``<prefix>-`` belongs to its one
+task instance. The emulator's create plan for ``<prefix>`` (set by the script) decides how long the
+job runs and which lines it prints.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
+from airflow_provider_modelarts.naming import job_name_template
 from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator
 
 BUCKET = "obs://deployment-bucket"
-NAME_MAX = 64
-
-
-def job_name_part(run_id: str) -> str:
-    """A run id as a job-name fragment: letters, digits, ``_`` and ``-`` only."""
-    return re.sub(r"[^A-Za-z0-9_-]", "-", run_id)
-
-
-def job_name(prefix: str, run_id: str) -> str:
-    return f"{prefix}-{job_name_part(run_id)}"[:NAME_MAX]
-
 
 # dag id -> (job name prefix, operator arguments, task retries)
 CHECKS: dict[str, tuple[str, dict[str, object], int]] = {
@@ -51,7 +42,6 @@ for dag_id, (prefix, operator_args, retries) in CHECKS.items():
         catchup=False,
         max_active_runs=1,
         tags=["deployment-check", "modelarts"],
-        user_defined_macros={"job_name": job_name},
         default_args={"retries": retries, "retry_delay": timedelta(seconds=2)},
     ) as dag:
         ModelArtsCreateTrainingJobOperator(
@@ -59,7 +49,7 @@ for dag_id, (prefix, operator_args, retries) in CHECKS.items():
             job={
                 "kind": "job",
                 "metadata": {
-                    "name": "{{ job_name('" + prefix + "', run_id) }}",
+                    "name": job_name_template(prefix),
                     "description": "deployment check {{ dag.dag_id }}",
                 },
                 "algorithm": {
