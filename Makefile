@@ -24,7 +24,7 @@ typecheck: venv
 	$(BIN)/mypy
 
 test: lint typecheck
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(or $(PYTEST_WORKERS),4) --dist loadgroup
 
 demo: venv
 	$(BIN)/python scripts/demo.py

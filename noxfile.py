@@ -200,7 +200,20 @@ def compat(session: nox.Session, airflow: str) -> None:
     tree = test_tree(session)
     session.chdir(tree)
     run_env = {"MODELARTS_EXPECT_INSTALLED_WHEEL": "1", "MODELARTS_EXPECT_AIRFLOW": env.airflow}
-    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *(session.posargs or SUITES), env=run_env)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-n",
+        "4",
+        "--dist",
+        "loadgroup",
+        *(session.posargs or SUITES),
+        env=run_env,
+    )
     session.run("python", "scripts/e2e.py", "--headless", env=run_env)
     if env.deployment:
         session.run("python", "scripts/deployment.py", env=run_env)

@@ -9,8 +9,10 @@ only ever its own worker's.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ from typing import Any
 # here, per process, never inherited: an xdist worker starts with the controller's environment
 # (AIRFLOW_HOME included), and two workers sharing one SQLite database would collide.
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="modelarts-tests-airflow-")
+atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)  # one per process: xdist makes several
 os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
