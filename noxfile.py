@@ -12,10 +12,11 @@ source tree, next to one Airflow release in a fresh uv-managed virtualenv, and t
 4. runs ``scripts/e2e.py --headless``: a real Airflow stack (api-server, scheduler, dag-processor and
    a separate ``airflow triggerer`` process) runs the example DAG, and its deferrable sensor must be
    seen deferred on that triggerer;
-5. on the floor and the newest release (``deployment=True``), runs ``scripts/deployment.py`` in the
-   same environment: the create operator's promises (one job per task instance across ``kill -9``,
-   retries, Clears and a triggerer restart; every log line once) checked in a real deployment, with
-   the connection saved in the metadata database.
+5. on the floor and the newest release (``deployment=True``), runs ``scripts/deployment.py
+   --with-e2e`` instead of step 4: the create operator's promises (one job per task instance across
+   ``kill -9``, retries, Clears and a triggerer restart; every log line once; Mark failed stops the
+   job) checked in a real deployment with the connection saved in the metadata database, and step 4's
+   checks on that same stack (one Airflow start instead of two).
 
 The ``deployment`` sessions run step 5 alone (``make deployment``), in an environment of their own.
 
@@ -214,9 +215,11 @@ def compat(session: nox.Session, airflow: str) -> None:
         *(session.posargs or SUITES),
         env=run_env,
     )
-    session.run("python", "scripts/e2e.py", "--headless", env=run_env)
     if env.deployment:
-        session.run("python", "scripts/deployment.py", env=run_env)
+        # One stack instead of two: the deployment check runs e2e.py --headless's checks on its own stack.
+        session.run("python", "scripts/deployment.py", "--with-e2e", env=run_env)
+    else:
+        session.run("python", "scripts/e2e.py", "--headless", env=run_env)
 
 
 @nox.session(requires=["wheel"])

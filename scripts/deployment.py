@@ -21,9 +21,12 @@ d. the triggerer is restarted (SIGTERM, then a new ``airflow triggerer``) while 
    streams its log: every line is in the task log, lines first printed after the restart are not
    marked ``(repeated)``, and only lines that existed before the old triggerer exited may be;
 e. "Mark failed" (REST API PATCH of the task instance) on a deferred task terminates its job at the
-   emulator.
+   emulator;
+f. (``--with-e2e``, as ``make matrix`` runs it) ``scripts/e2e.py --headless``'s checks after its
+   setup, on this stack with two example DAGs added: one Airflow start instead of two. Below 3.1 a
+   killed task is never retried by Airflow, so b reports SKIP there.
 
-The checks run side by side (d after a and e, so that the restart does not disturb them); at the
+The checks run side by side (d after a, e and f, so that the restart does not disturb them); at the
 end, jobs still active at the emulator that no task waits for are counted. The figures go to
 ``artifacts/deployment/figures-<airflow version>.json`` (``docs/reliability.md`` quotes them).
 Every process started here is stopped at the end, also on failure, Ctrl-C or SIGTERM; every wait
@@ -86,6 +89,8 @@ RUN_TIMEOUT = 420
 TERMINATE_TIMEOUT = 90
 KILL_TIMEOUT = 60
 WRITE_ATTEMPTS = 5
+# What scripts/e2e.py --headless runs (check f).
+E2E_DAG_FILES = ("example_modelarts_training_jobs.py", "example_modelarts_create_training_job.py")
 CREATE_TIME_SLACK_MS = 1000
 
 
@@ -175,6 +180,7 @@ class Deployment:
         self.triggerer_lock = threading.Lock()
         self.triggerers = 1
         self.outcomes: list[Outcome] = []
+        self.only = "abcde"
         # Jobs a task still waits for when the run ended (none expected): their ids.
         self.waited: set[str] = set()
 
@@ -398,6 +404,9 @@ class Deployment:
         shutil.rmtree(HOME, ignore_errors=True)
         (HOME / "dags").mkdir(parents=True)
         shutil.copy(DAGS / "modelarts_deployment.py", HOME / "dags" / "modelarts_deployment.py")
+        if "f" in self.only:
+            for name in E2E_DAG_FILES:
+                shutil.copy(ROOT / "example_dags" / name, HOME / "dags" / name)
         api_port = free_port()
         self.base_url = f"http://127.0.0.1:{api_port}"
         env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
@@ -413,8 +422,8 @@ class Deployment:
                 ),
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-                # Four checks at once, plus a retry and a cleared try.
-                "AIRFLOW__CORE__PARALLELISM": "6",
+                # Four checks at once plus the example DAGs of check f (their tasks run two at a time).
+                "AIRFLOW__CORE__PARALLELISM": "8",
                 # One API server process: on a loaded 2-core machine uvicorn's supervisor kept killing and
                 # restarting 4 workers that answered its health ping too late (Airflow 3.0.6).
                 "AIRFLOW__API__WORKERS": "1",
@@ -713,6 +722,31 @@ class Deployment:
         )
         check(termination.get("status") == 202, o.detail)
 
+    def check_headless_e2e(self, o: Outcome) -> None:
+        """``scripts/e2e.py --headless``'s checks after its own setup, on this stack instead of one of
+        its own: the provider listed, the v1 deferrable sensor deferred to the triggerer, streamed lines
+        visible while deferred and once each at the end. ``make matrix`` runs this instead of a second
+        stack in the environments that run the deployment check."""
+        import e2e  # scripts/e2e.py
+
+        e2e.HOME = HOME  # its log-file readers look under AIRFLOW_HOME/logs
+        runner = e2e.E2E()
+        runner.processes, runner.env, runner.base_url = self.processes, self.env, self.base_url
+        runner.password, runner.emulator = self.password, self.emulator
+        # Through this script's REST client: one token, and writes serialised and retried (SQLite).
+        runner.api = self.api  # type: ignore[method-assign]
+        own_setup = (runner.prepare_home, runner.start_emulator, runner.define_connection_in_env, runner.start_airflow)
+        steps = [step for step in e2e.headless_steps(runner) if step.action not in own_setup]
+        report = StepReport()
+        report.run(steps)
+        failed = [
+            f"{title}: {detail.splitlines()[0] if detail else ''}"
+            for title, passed, _, detail in report.results
+            if not passed
+        ]
+        o.detail = f"{sum(passed for _, passed, _, _ in report.results)}/{len(steps)} steps passed"
+        check(report.ok, f"{o.detail}; failed: {failed}; not reached: {report.skipped}")
+
     # ------------------------------------------------------------------ running the checks
 
     def run_check(self, o: Outcome, action: Callable[[Outcome], None]) -> None:
@@ -743,6 +777,7 @@ class Deployment:
                 self.check_triggerer_restart,
             ),
             "e": ("Mark failed on a deferred task terminates the job", self.check_mark_failed),
+            "f": ("scripts/e2e.py --headless checks on this stack (example DAGs)", self.check_headless_e2e),
         }
         self.outcomes = [Outcome(letter, title) for letter, (title, _) in specs.items() if letter in only]
         by_letter = {o.letter: o for o in self.outcomes}
@@ -755,12 +790,13 @@ class Deployment:
 
             return run
 
-        # d restarts the triggerer: after a and e, whose deferred tasks it would disturb.
-        threads = [threading.Thread(target=runner(group), daemon=True) for group in ("b", "c", "e")]
+        # d restarts the triggerer: after a, e and f, whose deferred tasks it would disturb.
+        threads = [threading.Thread(target=runner(group), daemon=True) for group in ("b", "c", "e", "f")]
         for thread in threads:
             thread.start()
         runner("a")()
-        threads[-1].join(timeout=RUN_TIMEOUT * 2)
+        for thread in threads[2:]:
+            thread.join(timeout=RUN_TIMEOUT * 2)
         runner("d")()
         for thread in threads:
             thread.join(timeout=RUN_TIMEOUT * 3)
@@ -813,7 +849,12 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--only", default="abcde", help="which checks to run (letters), default all")
+    parser.add_argument("--only", default="abcde", help="which checks to run (letters), default a-e")
+    parser.add_argument(
+        "--with-e2e",
+        action="store_true",
+        help="also run scripts/e2e.py --headless's checks on this stack (check f), as make matrix does",
+    )
     args = parser.parse_args()
     expected = os.environ.get("MODELARTS_EXPECT_AIRFLOW")
     if expected and expected != airflow_version():
@@ -821,6 +862,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     started = time.monotonic()
     deployment = Deployment()
+    deployment.only = args.only + ("f" if args.with_e2e else "")
     report = StepReport()
     interrupted = False
     ok = False
@@ -837,7 +879,7 @@ def main() -> int:
         ]
         if report.run(setup):
             print("\n=== Checks", flush=True)
-            deployment.run_checks(args.only)
+            deployment.run_checks(deployment.only)
             orphans, excused = deployment.orphans()
             print(
                 f"{'PASS' if not orphans else 'FAIL'}  active jobs nobody waits for at the end: "
