@@ -825,7 +825,7 @@ class Deployment:
             "checks": {
                 o.letter: {
                     "title": o.title,
-                    "passed": o.passed,
+                    "verdict": o.verdict,
                     "detail": o.detail.splitlines()[0] if o.detail else "",
                     **o.figures,
                 }
