@@ -608,6 +608,19 @@ def _validate_algorithm_way(algorithm: Mapping[str, Any], engine: Mapping[str, A
         _non_empty_string(algorithm["command"], f"{parameter}.command", "the container's start command (a string)")
     image = engine.get("image_url") is not None
     command = algorithm.get("command") is not None
+    preset = engine.get("engine_name") is not None and engine.get("engine_version") is not None
+    if image and not command and not preset:
+        # A custom image is started by its command, whatever else names the code (the console's
+        # custom-image mode has no boot file). [UNCERTAIN] A preset framework with a custom image
+        # (engine_name + engine_version + image_url) runs its boot file through the framework, so
+        # no command is asked for there.
+        raise ModelArtsValidationError(
+            f"{parameter}.command",
+            "the start command of the custom image's container (e.g. 'cd /home/ma-user/code && sh run.sh'): "
+            "a custom-image job needs engine.image_url and command (the service answers ModelArts.2806 "
+            "without it), unless the image runs a preset framework (engine_name + engine_version)",
+            None,
+        )
     code_dir_only = named == [("code_dir", "boot_file")] and algorithm.get("boot_file") is None
     if named and not (code_dir_only and (image or command)):
         way = named[0]
@@ -667,7 +680,7 @@ def _validate_environments(value: object, parameter: str) -> None:
     if len(pairs) > ENVIRONMENTS_MAX_PAIRS or too_long:
         raise ModelArtsValidationError(parameter, allowed, value)
     for name, item in pairs.items():
-        if not ENVIRONMENT_NAME_PATTERN.match(name):
+        if not ENVIRONMENT_NAME_PATTERN.fullmatch(name):
             raise ModelArtsValidationError(
                 f"{parameter}.{name}" if name else parameter,
                 "a variable name of letters, digits and underscores, starting with a letter or underscore",

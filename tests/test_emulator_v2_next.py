@@ -155,6 +155,11 @@ def test_the_docs_custom_image_example_is_accepted_verbatim(emu: ModelArtsEmulat
         },
         # image + command only
         {"engine": {"image_url": "swr/org/img:1"}, "command": "sh run.sh", "code_dir": None, "boot_file": None},
+        # preset framework + custom image running the boot file
+        {
+            "engine": {"engine_name": "TensorFlow", "engine_version": ENGINE_TF_VERSION, "image_url": "swr/o/i:3"},
+            "command": None,
+        },
     ],
 )
 def test_custom_image_forms_are_accepted(emu: ModelArtsEmulator, algorithm: dict[str, Any]) -> None:
@@ -163,7 +168,7 @@ def test_custom_image_forms_are_accepted(emu: ModelArtsEmulator, algorithm: dict
     assert engine["image_url"] == algorithm["engine"]["image_url"]
     if "engine_name" in algorithm["engine"]:
         assert (engine["engine_name"], engine["engine_version"]) == ("TensorFlow", ENGINE_TF_VERSION)
-    assert job["algorithm"]["command"] == algorithm["command"]
+    assert job["algorithm"].get("command") == algorithm["command"]
 
 
 @pytest.mark.parametrize(

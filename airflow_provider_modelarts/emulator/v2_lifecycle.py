@@ -31,7 +31,7 @@ are the error-code table's, modelarts_03_0095):
    framework with a custom image (``engine_name`` + ``engine_version`` + ``image_url``) is valid
    (JobEngine.engine_name: "If you use a preset framework and custom image ... you must set both
    this parameter and image_url"). An unknown engine: 400 ModelArts.2780; ``image_url`` without
-   ``algorithm.command``: 400 ModelArts.2806 MustHaveCmdAndImage;
+   ``algorithm.command`` (and without a preset framework): 400 ModelArts.2806 MustHaveCmdAndImage;
 5. ``inputs``/``outputs``/``parameters`` entries without a string ``name``: 2788 naming the
    list. An input's ``remote`` is ``obs.obs_url`` or ``dataset`` with both ``id`` and
    ``version_id`` (Table 28: both Mandatory); an output's ``remote`` must have ``obs.obs_url``
@@ -325,7 +325,11 @@ def _check_engine(algorithm: dict[str, Any], engine: dict[str, Any], custom_imag
             raise CreateError(v2_spec.ENGINE_NOT_FOUND, str(name))
     if custom_image:
         _string(engine, "image_url", "algorithm.engine.image_url", required=True)
-        if not _given(algorithm, "command"):
+        # 2806 is for custom-image jobs, which the image's command starts (a boot file does not
+        # start a custom image). [UNCERTAIN] A preset framework with a custom image (engine_name +
+        # engine_version + image_url, JobEngine) starts its boot file through the framework; the
+        # docs do not say it needs a command too.
+        if not by_name and not _given(algorithm, "command"):
             raise CreateError(v2_spec.CUSTOM_IMAGE_NEEDS_COMMAND)
 
 

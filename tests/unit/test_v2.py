@@ -687,7 +687,11 @@ def test_a_valid_body_comes_back_normalised_without_changing_the_input() -> None
     [
         {"id": "2e5451fe-913f-4492-821a-2981031382f7"},
         {"subscription_id": "sub-1", "item_version_id": "ver-1"},
-        {"code_dir": "obs://b/c/", "boot_file": "obs://b/c/t.py", "engine": {"image_url": "swr/x:1"}},
+        {
+            "code_dir": "obs://b/c/",
+            "boot_file": "obs://b/c/t.py",
+            "engine": {"engine_name": "PyTorch", "engine_version": "1.8", "image_url": "swr/x:1"},
+        },
         {"code_dir": "obs://b/c/", "boot_file": "obs://b/c/t.py", "engine": {"engine_id": "pytorch-cp36"}},
     ],
 )
@@ -1279,7 +1283,7 @@ def test_the_reference_create_examples_pass_verbatim(example: dict[str, Any]) ->
         {"engine": {"image_url": "swr/x:1"}, "command": "python /code/t.py"},
         {"engine": {"image_url": "swr/x:1"}, "command": "sh run.sh", "code_dir": "obs://b/c/"},
         {"engine": {"engine_name": "PyTorch", "engine_version": "1.8", "image_url": "swr/x:1"}, "command": "sh r.sh"},
-        {"code_dir": "obs://b/c/", "boot_file": "obs://b/c/t.py", "engine": {"image_url": "swr/x:1"}},
+        {"code_dir": "obs://b/c/", "boot_file": "obs://b/c/t.py", "engine": {"image_url": "swr/x:1"}, "command": "c"},
         {
             "code_dir": "obs://b/c/",
             "boot_file": "obs://b/c/t.py",
@@ -1299,6 +1303,11 @@ def test_a_custom_image_and_a_preset_framework_with_an_image_are_accepted(algori
         ({"engine": {"image_url": "swr/x:1"}}, "job.algorithm.command"),
         ({"engine": {"image_url": "swr/x:1"}, "code_dir": "obs://b/c/"}, "job.algorithm.command"),
         ({"engine": {"image_url": "swr/x:1"}, "command": ""}, "job.algorithm.command"),
+        (
+            {"engine": {"image_url": "swr/x:1"}, "code_dir": "obs://b/c/", "boot_file": "obs://b/c/t.py"},
+            "job.algorithm.command",
+        ),
+        ({"environments": {"LR\n": "0.1"}, "id": "a"}, "job.algorithm.environments.LR\n"),
         ({"command": "sh run.sh", "code_dir": "obs://b/c/"}, "job.algorithm.engine.image_url"),
         (
             {"command": "sh run.sh", "engine": {"engine_name": "P", "engine_version": "1"}},
@@ -1498,3 +1507,18 @@ def test_the_hook_reads_the_log_of_a_server_task(monkeypatch: pytest.MonkeyPatch
     page = hook.read_training_job_log(JOB_ID, "server-0")
     assert page is not None and page.lines() == ["x"]
     assert urls[0].endswith(f"/v2/{PROJECT}/training-jobs/{JOB_ID}/logs/server-0")
+
+
+def test_a_preset_framework_with_a_custom_image_may_run_its_boot_file_without_a_command() -> None:
+    """[UNCERTAIN] 2806 is for custom-image jobs; a preset framework (engine_name + engine_version)
+    with a custom image starts its boot file through the framework."""
+    algorithm = {
+        "code_dir": "obs://b/c/",
+        "boot_file": "obs://b/c/train.py",
+        "engine": {
+            "engine_name": "PyTorch",
+            "engine_version": "pytorch_1.8.0-cuda_10.2-py_3.7",
+            "image_url": "swr/x:1",
+        },
+    }
+    v2.validate_job_create(_with("algorithm", algorithm))
