@@ -168,7 +168,11 @@ def advance_preview(position: PreviewPosition, preview: v2.TaskLogPreview, ended
         if start <= offset <= full and _at_line_end(data, offset - start, position.tail):
             return _step(position, data, offset - start, start, ended)
         if offset < start:
-            return _step(position, data, 0, start, ended, missed=start - offset)
+            # The window starts inside the gap, most likely inside a line: that first piece is
+            # part of what is lost, never printed as if it were a line.
+            first_end = data.find(b"\n") + 1
+            skip = first_end if start > 0 else 0
+            return _step(position, data, skip, start, ended, missed=start - offset + skip)
     found = _after_tail(data, position.tail)
     if found is not None:
         return _step(position, data, found, start, ended)
@@ -403,7 +407,7 @@ class JobLogFollower:
         self.switched = True
         self.emit(
             f"The AOM log endpoint is not served here (HTTP {error.http_status} {error.error_code}): the logs are "
-            "read through the log preview (the newest 5 MB of each task's log) from now on"
+            "read through the log preview (the newest part of each task's log, at most 5 MB) from now on"
         )
         if self.save is not None:
             self.save(self.state())
@@ -441,12 +445,12 @@ class JobLogFollower:
             return 0
         step = advance_preview(follow.preview, preview, ended)
         position = step.position
-        if step.missed_bytes and not follow.preview.gap_reported:
+        if step.missed_bytes:  # every gap, so that no hole in the task log is silent
             self.emit(
                 f"[{task}] {step.missed_bytes} bytes of this log cannot be read: they are older than the log "
-                f"preview's window (the newest {v2.PREVIEW_MAX_BYTES // (1024 * 1024)} MB of the log) and were "
-                "not read while they were in it; the whole log is in the ModelArts console (or the job's "
-                "log_export_path)"
+                f"preview's window (the newest {len(preview.content.encode('utf-8'))} bytes of the log, at most "
+                f"{v2.PREVIEW_MAX_BYTES // (1024 * 1024)} MB) and were not read while they were in it; the whole "
+                "log is in the ModelArts console (or the job's log_export_path)"
             )
             follow.preview = replace(follow.preview, gap_reported=True)
             position = replace(position, gap_reported=True)

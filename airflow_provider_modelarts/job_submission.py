@@ -50,7 +50,7 @@ import enum
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_modelarts import v2
@@ -182,11 +182,38 @@ def derived_name(name: str, suffix: str) -> str:
     return name[: v2.NAME_MAX_LENGTH - len(suffix)] + suffix
 
 
-def own_jobs(candidates: Iterable[Mapping[str, Any]], identity: TaskInstanceIdentity) -> list[dict[str, Any]]:
+def own_jobs(
+    candidates: Iterable[Mapping[str, Any]], identity: TaskInstanceIdentity, name: str | None = None
+) -> list[dict[str, Any]]:
     """The candidates this task instance created (any generation), newest first: those whose
-    annotation or description marker names it."""
-    mine = [dict(job) for job in candidates if _owner(job) == identity.digest]
+    annotation or description marker names it and, given the user's ``name``, whose name is that
+    name or one this operator derives from it (``<name>-<digest>-try<N>``). A job copied in the
+    console, or submitted by hand from the same body, keeps the description and its marker under
+    another name: it is not this task's, so a Clear never stops it and a retry never adopts it."""
+    mine = [
+        dict(job)
+        for job in candidates
+        if _owner(job) == identity.digest and (name is None or _named_by(job, name, identity))
+    ]
     return sorted(mine, key=lambda job: _create_time(job), reverse=True)
+
+
+_DERIVED_NAME = re.compile(r"^(?P<base>.*)-(?P<digest>[0-9a-f]{8})-try(?P<try>[0-9]+)$")
+
+
+def _named_by(job: Mapping[str, Any], name: str, identity: TaskInstanceIdentity) -> bool:
+    """Whether the job's name is ``name``, or a name :func:`retry_name` derives from it for this
+    task instance (the user's name cut to fit 64 characters, plus the digest and a try)."""
+    job_name = v2.job_row(job)["name"]
+    if job_name == name:
+        return True
+    derived = _DERIVED_NAME.match(job_name) if isinstance(job_name, str) else None
+    return (
+        derived is not None
+        and derived["digest"] == identity.digest[:8]
+        and name.startswith(derived["base"])
+        and job_name == retry_name(name, replace(identity, try_number=int(derived["try"])))
+    )
 
 
 def described(description: str | None, identity: TaskInstanceIdentity) -> str:

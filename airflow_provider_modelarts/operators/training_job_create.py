@@ -261,7 +261,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         if stored is not None:  # its record's annotations win over what the search showed
             stored_id = v2.job_row(stored)["id"]
             candidates = [job for job in candidates if v2.job_row(job)["id"] != stored_id] + [stored]
-        earlier = own_jobs(candidates, identity)
+        earlier = own_jobs(candidates, identity, name)
         holder = next((job for job in candidates if v2.job_row(job)["name"] == name), None)
         plan = plan_submission(body, identity, earlier, holder, self.on_name_conflict)
         self._stop_earlier(hook, plan)

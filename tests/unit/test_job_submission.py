@@ -19,6 +19,7 @@ from airflow_provider_modelarts.job_submission import (
     derived_name,
     own_jobs,
     plan_submission,
+    retry_name,
     search_name,
     validate_on_name_conflict,
 )
@@ -187,3 +188,23 @@ def test_older_active_jobs_are_stopped_even_when_a_newer_one_is_reconnected_to()
     new = job("resnet-train-abc-try2", "Running", identity(try_number=2, max_tries=1), create_time=2)
     plan = plan_submission(BODY, identity(try_number=3, max_tries=1), [new, old], old)
     assert plan.action is Action.RECONNECT and plan.job is new and plan.stop == (old,)
+
+
+def test_a_copy_of_the_job_under_another_name_is_not_this_task_instances() -> None:
+    """A console copy, or the same body submitted by hand, keeps the description and its marker."""
+    mine = marked_only(job("resnet-train", "Running", identity()), identity())
+    copied = marked_only(job("resnet-train-copy", "Running", identity(), create_time=2), identity())
+    retried = marked_only(
+        job(retry_name("resnet-train", identity(try_number=2)), "Running", identity(), create_time=3), identity()
+    )
+    assert own_jobs([mine, copied, retried], identity(), "resnet-train") == [retried, mine]
+    plan = plan_submission(
+        BODY, identity(try_number=3, max_tries=9), own_jobs([copied], identity(), "resnet-train"), None
+    )
+    assert plan.stop == () and plan.action is Action.CREATE  # the copy is neither stopped nor adopted
+
+
+def test_a_derived_name_cut_to_64_characters_is_still_recognised() -> None:
+    long_name = "x" * 64
+    derived = marked_only(job(retry_name(long_name, identity(try_number=12)), "Running", identity()), identity())
+    assert own_jobs([derived], identity(), long_name) == [derived]
