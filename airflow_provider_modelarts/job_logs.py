@@ -330,8 +330,13 @@ class JobLogFollower:
         }
         self.log_api = v2.validate_log_api(log_api) if log_api is not None else None
         # auto switched to the preview (kept in the state): AOM is not asked again.
-        self.switched = (state or {}).get(_LOG_API_KEY) == v2.LOG_API_PREVIEW
+        self.switched = self.saved_state_switched(state or {})
         self.requests = 0  # log requests sent, for tests and benchmarks
+
+    @staticmethod
+    def saved_state_switched(state: Mapping[str, Any]) -> bool:
+        """Whether a saved :meth:`state` records that ``auto`` switched to the log preview."""
+        return state.get(_LOG_API_KEY) == v2.LOG_API_PREVIEW
 
     def state(self) -> dict[str, Any]:
         """The per-task positions as JSON-serialisable data, to rebuild a follower later."""
@@ -371,6 +376,12 @@ class JobLogFollower:
         if errors:
             failed_task, failure = next(iter(errors.items()))
             what = "lines of its log may be missing" if ended else "it is read again at the next check"
+            if isinstance(failure, ModelArtsApiError) and v2.is_api_not_found(failure.http_status, failure.error_code):
+                # log_api "aom" on a cloud without that endpoint (Open Telekom Cloud, the EU site).
+                what = (
+                    "this cloud serves no AOM log endpoint: set the connection extra log_api to 'auto' or "
+                    "'preview' to read the logs through the log preview"
+                )
             raise LogReadError(failed_task, failure, what) from failure
         return printed
 

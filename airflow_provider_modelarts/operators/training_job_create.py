@@ -466,6 +466,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         status, message = event.get("status"), sentence(str(event.get("message", "")))
         summary = event.get("summary")
         if status in ("success", "failed") and isinstance(summary, dict):
+            self._trigger_switched_to_preview = _switched_to_preview(context)
             hook = self.hook(self.workspace_id)
             try:
                 job = hook.get_training_job(str(self.training_job_id)) if self.xcom_fields == "all" else None
@@ -491,7 +492,9 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         log preview where the AOM endpoint does not exist) and the job's last events. A log or
         events read that fails leaves its part out; the failure is raised all the same."""
         # Where this try's follower learned that AOM does not exist here, the tail asks the preview only.
-        known = v2.LOG_API_PREVIEW if self._logs is not None and self._logs.switched else None
+        # (or the trigger's follower, whose state it left in the task's XCom).
+        switched = (self._logs is not None and self._logs.switched) or self.__dict__.get("_trigger_switched_to_preview")
+        known = v2.LOG_API_PREVIEW if switched else None
         tail = format_log_tail(read_log_tail(hook, str(self.training_job_id), v2.job_row(job)["tasks"], known))
         full = f"{message}\nLast lines of the job's log:\n{tail}" if tail else message
         events = self._last_events(hook)
@@ -686,6 +689,19 @@ def _job_from_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
         },
         "spec": {"resource": {"flavor_id": summary.get("flavor"), "node_count": summary.get("node_count")}},
     }
+
+
+def _switched_to_preview(context: Context) -> bool:
+    """Whether the trigger's log follower found that this cloud has no AOM log endpoint (its saved
+    state, in the task's XCom, says so): the failure tail then asks the log preview only."""
+    from airflow_provider_modelarts.triggers.training_job_phase import LOG_STATE_XCOM_KEY
+
+    ti = context["ti"]
+    try:
+        state = ti.xcom_pull(task_ids=ti.task_id, key=LOG_STATE_XCOM_KEY, map_indexes=ti.map_index)
+    except Exception:  # the tail is a convenience: AOM is asked first, as without the state
+        return False
+    return isinstance(state, dict) and JobLogFollower.saved_state_switched(state)
 
 
 def _task_instance_key(ti: Any) -> dict[str, Any]:

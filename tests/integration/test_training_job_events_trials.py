@@ -361,3 +361,27 @@ def test_the_connection_setting_chooses_the_follower_api(emu: ModelArtsEmulator,
     assert ModelArtsHook(CONN_ID).log_api == "auto"
     follower = job_logs.JobLogFollower(ModelArtsHook(preview_connection), "3f8c2a6e-2c1b-4f6e-9d9a-5b1c7e0a4d21", print)
     assert follower.reading == "preview"
+
+
+def test_after_a_deferral_the_failure_tail_asks_the_preview_only_where_aom_is_missing(
+    emu: ModelArtsEmulator, plans: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The follower learned before the deferral that AOM is not served: the resumed task reads
+    that from the log state it left in XCom, and its failure tail sends no second AOM request."""
+    monkeypatch.setattr("airflow_provider_modelarts.polling.MIN_ROUND_SPACING", 0.05)
+    emu.set_aom_logs(False)
+    emu.set_create_plan("it-evt-ftail", RUNS_THEN_FAILS, exit_code=3, message="boom", logs={"worker-0": WORKER_LINES})
+    runs = TaskInstanceRuns(task_id="train")
+    task = operator("it-evt-ftail-1", deferrable=True, poll_interval=0.1)
+    with pytest.raises(TaskDeferred) as deferred:
+        task.execute(runs.context())
+    _classpath, kwargs = deferred.value.trigger.serialize()
+    event = asyncio.run(_run_trigger(ModelArtsTrainingJobPhaseTrigger(**kwargs), emu))
+    assert event["status"] == "failed"
+    runs.resume()
+    resumed = operator("it-evt-ftail-1", deferrable=True, poll_interval=0.1)  # a new process
+    with pytest.raises(ModelArtsTrainingJobFailedError) as failed:
+        resumed.execute_complete(runs.context(), event)
+    assert "Last lines of the job's log:" in str(failed.value)
+    aom = [entry for entry in emu.stats()["requests"] if "/logs/" in entry["path"] and "preview" not in entry["path"]]
+    assert len(aom) == 1  # the first read, before the deferral

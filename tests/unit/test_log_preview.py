@@ -261,8 +261,9 @@ def test_auto_keeps_aom_where_it_exists() -> None:
 def test_aom_chosen_explicitly_reports_the_missing_endpoint_and_never_previews() -> None:
     service = PreviewLogs({"worker-0": body(["a"])}, log_api="aom")
     follower = JobLogFollower(service, JOB_ID, lambda _line: None)
-    with pytest.raises(LogReadError, match="APIGW.0101"):
+    with pytest.raises(LogReadError, match="APIGW.0101") as error:
         follower.poll(job("Running"))
+    assert "set the connection extra log_api to 'auto' or 'preview'" in str(error.value)
     assert service.requests == ["aom:worker-0"]
 
 
