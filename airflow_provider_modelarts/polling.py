@@ -431,6 +431,12 @@ class SharedStatusPoller(Generic[WatchT]):
         self._ensure_running()
         return watcher_id
 
+    def stop_checking(self, watcher_id: int) -> None:
+        """The watcher's wait has ended (it is about to leave): no round is started, or checks
+        its watch, on its behalf any more, however long it takes to leave (a loaded triggerer)."""
+        self._due.pop(watcher_id, None)
+        self._schedule_changed.set()
+
     async def _leave(self, watcher_id: int) -> None:
         self.watches.pop(watcher_id, None)
         self.intervals.pop(watcher_id, None)
@@ -450,12 +456,15 @@ class SharedStatusPoller(Generic[WatchT]):
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while self.watches:
+            if not self._due:  # every watcher's wait has ended: nothing to check until one joins
+                await self._sleep_until_due_or_changed(None)
+                continue
             start = max(min(self._due.values()), self._last_round_end + MIN_ROUND_SPACING)
             delay = start - loop.time()
             if delay > 0:
                 await self._sleep_until_due_or_changed(delay)
                 continue  # watchers may have joined or left meanwhile: look again
-            checked = dict(self.watches)
+            checked = {watcher_id: watch for watcher_id, watch in self.watches.items() if watcher_id in self._due}
             outcome = await self._round(set(checked.values()))
             # Counted from the round's end, as poke mode sleeps after each poke: a round slowed by
             # retries is not followed at once by another against the same struggling service, and
@@ -469,7 +478,7 @@ class SharedStatusPoller(Generic[WatchT]):
                 self._latest = outcome
                 self._round_done.notify_all()
 
-    async def _sleep_until_due_or_changed(self, delay: float) -> None:
+    async def _sleep_until_due_or_changed(self, delay: float | None) -> None:
         self._schedule_changed.clear()
         # Not asyncio.wait_for: before Python 3.12 it can swallow the cancellation that closes us.
         waiter = asyncio.ensure_future(self._schedule_changed.wait())

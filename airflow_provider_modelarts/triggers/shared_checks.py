@@ -57,6 +57,7 @@ async def shared_checks(
     while True:
         remaining = None if end_time is None else end_time - time.time()
         if remaining is not None and remaining <= 0:
+            poller.stop_checking(watcher_id)
             yield Check(seen_round, timed_out=True)
             return
         try:
@@ -72,6 +73,7 @@ async def shared_checks(
                     log.warning(message)
                     seen_round = poller.rounds_run
                     continue
+            poller.stop_checking(watcher_id)
             yield Check(seen_round, ended=(outcome, message))
             return
         if outage.succeeded_check():

@@ -162,6 +162,7 @@ class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
                     previous, snapshot = snapshot, current
                     verdict, message = self.condition.judge(int(current.get("status", -1)))
                     if verdict != "waiting":
+                        poller.stop_checking(watcher_id)  # no round for it while it reports and leaves
                         # The round's data goes into the event as is: the sensor reads the version
                         # detail on the worker, so hundreds of triggers ending together cost the
                         # triggerer no extra calls.

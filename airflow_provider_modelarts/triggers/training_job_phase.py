@@ -331,6 +331,7 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
                         await logs.poll(current)
                     verdict, message = self.condition.judge_job(current)
                     if verdict != "waiting":
+                        poller.stop_checking(watcher_id)  # no round for it while it reports and leaves
                         if logs is not None:  # where the log was printed to, for the record
                             await _in_thread(lambda: self.save_log_state(logs.follower.state()))
                         yield self._event(verdict, message, current)

@@ -699,3 +699,19 @@ def test_a_bare_v1_hook_factory_still_works() -> None:
         assert SharedStatusPoller.active() == []
 
     asyncio.run(main())
+
+
+def test_a_watcher_whose_wait_ended_gets_no_round_however_late_it_leaves() -> None:
+    """The trigger stops checking as soon as it has its verdict; a loaded triggerer that takes
+    longer than the interval to leave must not cost another request."""
+
+    async def main(loop: VirtualTimeLoop) -> list[float]:
+        source = FakeSource(loop)
+        poller = _poller(source)
+        async with poller.watch("done", 0.2) as watcher:
+            await poller.next_status(watcher, poller.rounds_run)
+            poller.stop_checking(watcher)
+            await asyncio.sleep(5.0)  # acting on the verdict, slowly
+        return source.times
+
+    assert run_virtual(main) == pytest.approx([0.2])
