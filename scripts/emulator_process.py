@@ -8,6 +8,7 @@ creates a fresh v2 demo training job, so that a sensor finds it running and real
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -43,6 +44,8 @@ CREATE_PLANS = {
     ),
 }
 START_TIMEOUT_SECONDS = 60.0
+# Emulated seconds the fresh v2 job stays Running (default: its NEW_V2_JOBS timeline's).
+V2_RUNNING_SECONDS_ENV = "MODELARTS_DEMO_V2_RUNNING_SECONDS"
 
 
 class EmulatorStartError(RuntimeError):
@@ -120,6 +123,9 @@ def start_new_v2_job(emulator_url: str, dag_id: str) -> str | None:
     name, timeline = NEW_V2_JOBS.get(dag_id, (None, None))
     if name is None:
         return None
+    running = os.environ.get(V2_RUNNING_SECONDS_ENV)
+    if running:  # a test on a loaded machine: Running long enough that Airflow reaches the sensor first
+        timeline = [[phase, float(running) if phase == "Running" else seconds] for phase, seconds in timeline]
     response = requests.post(
         f"{emulator_url}/_emulator/v2/training-jobs", json={"name": name, "timeline": timeline}, timeout=10
     )
