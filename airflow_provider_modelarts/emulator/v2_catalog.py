@@ -103,8 +103,16 @@ POOL_FLAVORS: tuple[Flavor, ...] = tuple(
     )
     for size, cards in (("x", 1), ("2x", 2), ("4x", 4), ("8x", 8))
 )  # fmt: skip
+# The create page's example 1 runs on "modelarts.p3.large.public.free" (the free tier of the
+# V100 flavor); kept apart from FLAVORS, as the pool flavors are, so the seeded project stays as it is.
+DOCS_FLAVORS: tuple[Flavor, ...] = (
+    Flavor(
+        "modelarts.p3.large.public.free", "GPU: 1*NVIDIA-V100(32GB) | CPU: 8 vCPUs 64GB (free)", "GPU",
+        "modelarts.vm.gpu.v100", "x86", 8, 64, 1, "NVIDIA-V100", "32GB",
+    ),
+)  # fmt: skip
 # Every flavor a job may have; TrainingJob.flavor indexes this (FLAVORS first, same indexes).
-ALL_FLAVORS: tuple[Flavor, ...] = FLAVORS + POOL_FLAVORS
+ALL_FLAVORS: tuple[Flavor, ...] = FLAVORS + POOL_FLAVORS + DOCS_FLAVORS
 
 ENGINES_V2: tuple[EngineV2, ...] = (
     EngineV2(
@@ -125,7 +133,12 @@ ENGINE_PYTORCH, ENGINE_TENSORFLOW, ENGINE_MINDSPORE, ENGINE_PYTORCH_14 = range(l
 
 # Algorithms of the emulated algorithm management that a create may name by ``algorithm.id``.
 DEMO_ALGORITHM_ID = "2e5f8b1c-4d7a-4c3e-9b1f-6a8d0c2e4f60"
-KNOWN_ALGORITHMS: dict[str, str] = {DEMO_ALGORITHM_ID: "resnet50-pytorch"}
+# The create page's example 1 names its algorithm by this id.
+DOCS_EXAMPLE_ALGORITHM_ID = "3f5d6706-7b67-408d-8ba0-ec08048c45ed"
+KNOWN_ALGORITHMS: dict[str, str] = {
+    DEMO_ALGORITHM_ID: "resnet50-pytorch",
+    DOCS_EXAMPLE_ALGORITHM_ID: "TestModelArtsJob",
+}
 # Dedicated pools a create may name by ``spec.resource.pool_id``: id -> name.
 DEDICATED_POOL_ID = "pool-emulator-dedicated"
 # "poolfaf38d76" is the pool of the create page's example 2 (a custom image on a dedicated pool).

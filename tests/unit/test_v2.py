@@ -1264,7 +1264,7 @@ REFERENCE_PRESET_FRAMEWORK_EXAMPLE: dict[str, Any] = {
         "inputs": [{"name": "data_url", "remote": {"obs": {"obs_url": "/bucket/data/"}}}],
         "outputs": [{"name": "train_url", "remote": {"obs": {"obs_url": "/bucket/output/"}}}],
     },
-    "spec": {"resource": {"flavor_id": "modelarts.vm.gpu.v100", "node_count": 1}},
+    "spec": {"resource": {"flavor_id": "modelarts.p3.large.public", "node_count": 1}},
 }
 
 
