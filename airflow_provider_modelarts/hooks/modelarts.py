@@ -631,17 +631,21 @@ class ModelArtsHook(BaseHook):
         count = v2.validate_log_lines(lines)
         direction = v2.validate_order(order)
         url = self.settings.endpoint + v2.training_job_aom_logs_path(self.settings.project_id, job_id, task)
+        body = self._log_body(url, v2.log_query(cursor, count, direction))
+        return v2.TaskLogPage.from_body(body) if body is not None else None
+
+    def _log_body(self, url: str, query: Sequence[tuple[str, str]] | None = None) -> dict[str, Any] | None:
+        """A log read's answer body, or ``None`` while the log does not exist yet (204, or the
+        "not ready" codes the API answers for a log not generated yet)."""
         try:
-            answer = self._exchange(
-                "GET", url, query=v2.log_query(cursor, count, direction), idempotent=True, error_table=v2.ERROR_TABLE
-            )
+            answer = self._exchange("GET", url, query=query, idempotent=True, error_table=v2.ERROR_TABLE)
         except ModelArtsApiError as error:
             if error.error_code in v2.LOG_NOT_READY_CODES:
                 return None
             raise
         if answer.status == 204 or answer.body.get("error_code") in v2.LOG_NOT_READY_CODES:
             return None
-        return v2.TaskLogPage.from_body(answer.body)
+        return answer.body
 
     def follow_training_job_log(
         self, training_job_id: str, task_id: str, cursor: v2.TaskLogCursor | None = None
@@ -709,15 +713,8 @@ class ModelArtsHook(BaseHook):
         job_id = v2.validate_training_job_id(training_job_id)
         task = v2.validate_task_id(task_id)
         url = self.settings.endpoint + v2.training_job_log_preview_path(self.settings.project_id, job_id, task)
-        try:
-            answer = self._exchange("GET", url, idempotent=True, error_table=v2.ERROR_TABLE)
-        except ModelArtsApiError as error:
-            if error.error_code in v2.LOG_NOT_READY_CODES:
-                return None
-            raise
-        if answer.status == 204 or answer.body.get("error_code") in v2.LOG_NOT_READY_CODES:
-            return None
-        return v2.TaskLogPreview.from_body(answer.body)
+        body = self._log_body(url)
+        return v2.TaskLogPreview.from_body(body) if body is not None else None
 
     def list_training_job_events(
         self,

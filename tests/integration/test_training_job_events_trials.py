@@ -28,6 +28,7 @@ from airflow_provider_modelarts.operators.training_job_create import (
 from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
 from tests.conftest import connection_json
 from tests.integration.airflow_context import TaskInstanceRuns
+from tests.integration.test_create_operator import _run_trigger
 from tests.log_capture import capture_task_logs
 
 CONN_ID = "modelarts_default"
@@ -102,24 +103,6 @@ def task_lines(entries: list[dict[str, Any]], task: str) -> list[str]:
 
 def requests_to(emu: ModelArtsEmulator, fragment: str) -> list[dict[str, Any]]:
     return [entry for entry in emu.stats()["requests"] if fragment in entry["path"]]
-
-
-async def _run_trigger(trigger: ModelArtsTrainingJobPhaseTrigger, emu: ModelArtsEmulator) -> dict[str, Any]:
-    """The trigger's only event, with the emulator's clock moving 5 s per 0.1 s of wall time."""
-    generator = trigger.run()
-
-    async def move_time() -> None:
-        while True:
-            await asyncio.sleep(0.1)
-            emu.advance_time(5)
-
-    mover = asyncio.ensure_future(move_time())
-    try:
-        event = await asyncio.wait_for(generator.__anext__(), timeout=60)
-    finally:
-        mover.cancel()
-        await generator.aclose()
-    return dict(event.payload)
 
 
 # ---------------------------------------------------------------------------------------------
