@@ -97,20 +97,17 @@ class PreviewPosition:
     :param tail: the last lines printed, at most :data:`TAIL_LINES`, each cut to
         :data:`TAIL_CHARS` characters.
     :param lines_printed: how many lines were printed so far.
-    :param gap_reported: the task log already said that part of this log could not be read.
     """
 
     offset: int | None = 0
     tail: tuple[str, ...] = ()
     lines_printed: int = 0
-    gap_reported: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
             "offset": self.offset,
             "tail": list(self.tail),
             "lines_printed": self.lines_printed,
-            "gap_reported": self.gap_reported,
         }
 
     @classmethod
@@ -122,7 +119,6 @@ class PreviewPosition:
             offset=offset if isinstance(offset, int) and _count(offset) else None,
             tail=tuple(line for line in tail if isinstance(line, str))[-TAIL_LINES:] if isinstance(tail, list) else (),
             lines_printed=count if isinstance(count, int) and _count(count) else 0,
-            gap_reported=saved.get("gap_reported") is True,
         )
 
 
@@ -455,7 +451,6 @@ class JobLogFollower:
             follow.exhausted = ended
             return 0
         step = advance_preview(follow.preview, preview, ended)
-        position = step.position
         if step.missed_bytes:  # every gap, so that no hole in the task log is silent
             self.emit(
                 f"[{task}] {step.missed_bytes} bytes of this log cannot be read: they are older than the log "
@@ -463,14 +458,12 @@ class JobLogFollower:
                 f"{v2.PREVIEW_MAX_BYTES // (1024 * 1024)} MB) and were not read while they were in it; the whole "
                 "log is in the ModelArts console (or the job's log_export_path)"
             )
-            follow.preview = replace(follow.preview, gap_reported=True)
-            position = replace(position, gap_reported=True)
         if step.lost_place:
             self.emit(
                 f"[{task}] the log preview no longer holds the last lines printed (the log was rewritten or "
                 "rotated): its whole content follows, some lines may repeat"
             )
-        printed = self._print(task, follow, step.lines, _set_preview(position))
+        printed = self._print(task, follow, step.lines, _set_preview(step.position))
         if ended:
             follow.exhausted = True
         return printed

@@ -149,7 +149,7 @@ def test_sizes_that_do_not_fit_the_content_fall_back_to_the_last_lines() -> None
 
 
 def test_a_position_survives_its_json_form() -> None:
-    position = PreviewPosition(120, ("a", "b"), 7, True)
+    position = PreviewPosition(120, ("a", "b"), 7)
     assert PreviewPosition.from_json(json.loads(json.dumps(position.to_json()))) == position
     assert PreviewPosition.from_json({"offset": -1, "tail": "x", "lines_printed": True}) == PreviewPosition(None)
 
