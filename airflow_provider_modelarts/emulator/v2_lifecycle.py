@@ -612,20 +612,24 @@ def task_logs(store: TrainingJobStore, raw_id: str, task: str, pairs: Sequence[t
         base_line, count, order, _ = v2_logs.parse_query(pairs)
     except v2_logs.LogQueryError as error:
         return v2_error(v2_spec.INVALID_PARAM, error.parameter)
-    with store.lock:
-        job = store.get(raw_id)
-        if job is None:
-            return _not_found(raw_id)
-        if task not in job.tasks:
-            return v2_error(v2_spec.INVALID_PARAM, "task_id")
-        lines = v2_logs.visible_lines(job, task, job.state(store.now(), store.speed))
-    if not lines:
-        return Response(204, b"", content_type="application/json", error_code=v2_spec.NOT_READY_TO_FETCH_LOG.code)
+    found = _task_log_lines(store, raw_id, task)
+    if isinstance(found, Response):
+        return found
+    job, lines = found
     return json_response(200, v2_logs.page(job, lines, base_line, count, order).payload())
 
 
 def task_log_preview(store: TrainingJobStore, raw_id: str, task: str, max_bytes: int) -> Response:
     """``GET .../training-jobs/{id}/tasks/{task_id}/logs/preview`` (see :mod:`.v2_logs`)."""
+    found = _task_log_lines(store, raw_id, task)
+    if isinstance(found, Response):
+        return found
+    return json_response(200, v2_logs.preview(found[1], max_bytes).payload())
+
+
+def _task_log_lines(store: TrainingJobStore, raw_id: str, task: str) -> tuple[TrainingJob, list[str]] | Response:
+    """The job and the lines its task has logged so far, or the answer when there are none: 2775
+    for no such job, 2788 (``task_id``) for no such task, 204 ModelArts.2776 while the log is empty."""
     with store.lock:
         job = store.get(raw_id)
         if job is None:
@@ -635,4 +639,4 @@ def task_log_preview(store: TrainingJobStore, raw_id: str, task: str, max_bytes:
         lines = v2_logs.visible_lines(job, task, job.state(store.now(), store.speed))
     if not lines:
         return Response(204, b"", content_type="application/json", error_code=v2_spec.NOT_READY_TO_FETCH_LOG.code)
-    return json_response(200, v2_logs.preview(lines, max_bytes).payload())
+    return job, lines
