@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.emulator import config as emulator_config
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.job_submission import NameConflictError
-from airflow_provider_modelarts.operators import training_job_create
 from airflow_provider_modelarts.operators.training_job_create import (
     SUBMITTED_JOB_STATE_KEY,
     TRAINING_JOB_ID_XCOM_KEY,
@@ -58,19 +56,6 @@ def body(name: str) -> dict[str, Any]:
 RUNS_THEN_COMPLETES = [("Creating", 2), ("Pending", 2), ("Running", 20), ("Completed", None)]
 RUNS_THEN_FAILS = [("Creating", 2), ("Pending", 2), ("Running", 20), ("Failed", None)]
 LINES = [f"epoch {n}/5 loss=0.{9 - n}" for n in range(1, 6)]
-
-
-@pytest.fixture
-def emulator_time(emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch) -> ModelArtsEmulator:
-    """The operator's sleep between checks moves the emulator's clock instead of waiting."""
-    monkeypatch.setattr(training_job_create, "sleep", emu.advance_time)
-    return emu
-
-
-@pytest.fixture
-def plans(emu: ModelArtsEmulator) -> Iterator[None]:
-    yield
-    emu.clear_create_plans()
 
 
 def operator(name: str, **kwargs: Any) -> ModelArtsCreateTrainingJobOperator:

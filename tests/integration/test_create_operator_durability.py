@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import signal
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -34,12 +33,7 @@ from tests.log_capture import capture_task_logs
 MARKER = re.compile(r" \[airflow:[0-9a-f]{24}:-?[0-9]+\.[0-9]+\]$")
 
 
-@pytest.fixture
-def emulator_time(emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelArtsEmulator]:
-    """The operator's sleep between checks moves the emulator's clock instead of waiting."""
-    monkeypatch.setattr(training_job_create, "sleep", emu.advance_time)
-    yield emu
-    emu.clear_create_plans()
+pytestmark = pytest.mark.usefixtures("plans")  # emulator_time and plans: tests/integration/conftest.py
 
 
 def operator(name: str, **kwargs: Any) -> ModelArtsCreateTrainingJobOperator:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -62,18 +61,6 @@ def body(name: str, auto_search: dict[str, Any] | None = None) -> dict[str, Any]
         "algorithm": algorithm,
         "spec": {"resource": {"flavor_id": "modelarts.vm.cpu.8u", "node_count": 1}},
     }
-
-
-@pytest.fixture
-def emulator_time(emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch) -> ModelArtsEmulator:
-    monkeypatch.setattr(training_job_create, "sleep", emu.advance_time)
-    return emu
-
-
-@pytest.fixture
-def plans(emu: ModelArtsEmulator) -> Iterator[None]:
-    yield
-    emu.clear_create_plans()
 
 
 @pytest.fixture
