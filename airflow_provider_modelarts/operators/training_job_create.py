@@ -466,7 +466,8 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         status, message = event.get("status"), sentence(str(event.get("message", "")))
         summary = event.get("summary")
         if status in ("success", "failed") and isinstance(summary, dict):
-            self._trigger_switched_to_preview = _switched_to_preview(context)
+            # Read only for a failure: the failure tail is the one log read after the trigger.
+            self._trigger_switched_to_preview = status == "failed" and _switched_to_preview(context)
             hook = self.hook(self.workspace_id)
             try:
                 job = hook.get_training_job(str(self.training_job_id)) if self.xcom_fields == "all" else None
