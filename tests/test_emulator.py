@@ -285,15 +285,11 @@ def test_unknown_workspace(emu: ModelArtsEmulator) -> None:
     assert "workspace_id" in assert_modelarts_error(response, 400, "ModelArts.0102")
 
 
-def test_large_project_starts_and_lists_fast() -> None:
-    started = time.perf_counter()
+def test_large_project_lists_a_full_page() -> None:
+    # How fast this is belongs to benchmarks/listing.py (a ratio in one run), not to a test.
     with ModelArtsEmulator(EmulatorConfig(job_count=10_000)) as big:
-        startup = time.perf_counter() - started
-        started = time.perf_counter()
         body = list_jobs(big, [("per_page", "1000"), ("page", "3"), ("sortBy", "create_time")])
-        listing = time.perf_counter() - started
     assert body["job_total_count"] == 10_000 and len(body["jobs"]) == 1000
-    assert startup < 2.0 and listing < 1.0, (startup, listing)
 
 
 def test_same_seed_same_project_other_seed_differs() -> None:
