@@ -4,43 +4,33 @@ DAG code imports ``JobStatus`` from here (``from airflow_provider_modelarts.api 
 and so may other code: all of it keeps working. New code should import from where each fact now
 lives:
 
-* :mod:`airflow_provider_modelarts.v1`: the v1 training-job API (paths, ``JobStatus`` and its sets,
+* :mod:`airflow_provider_modelarts.cloud.v1`: the v1 training-job API (paths, ``JobStatus`` and its sets,
   ``JobListFilters``, sort keys, page ranges, the versions query, v1 error codes and
-  :func:`~airflow_provider_modelarts.v1.error_from_response`);
-* :mod:`airflow_provider_modelarts.validation`: validators shared by every API version and the
+  :func:`~airflow_provider_modelarts.cloud.v1.error_from_response`);
+* :mod:`airflow_provider_modelarts.cloud.validation`: validators shared by every API version and the
   retry settings;
-* :mod:`airflow_provider_modelarts.transport`: error-body parsing, redaction, ``Retry-After``,
+* :mod:`airflow_provider_modelarts.cloud.transport`: error-body parsing, redaction, ``Retry-After``,
   retryable HTTP statuses and the IAM token's validity window;
-* :mod:`airflow_provider_modelarts.retry_policy`: which failures of a request a retry may fix;
-* :mod:`airflow_provider_modelarts.endpoints`: default endpoints per region.
+* :mod:`airflow_provider_modelarts.cloud.retry`: which failures of a request a retry may fix;
+* :mod:`airflow_provider_modelarts.cloud.endpoints`: default endpoints per region.
 """
 
 from __future__ import annotations
 
-from airflow_provider_modelarts.endpoints import (
+from airflow_provider_modelarts.cloud.endpoints import (
     DEFAULT_CONSOLE_TEMPLATE,
     DEFAULT_ENDPOINT_TEMPLATE,
     DEFAULT_IAM_ENDPOINT_TEMPLATE,
     IAM_TOKENS_PATH,
 )
-from airflow_provider_modelarts.exceptions import (
-    ModelArtsApiError,
-    ModelArtsAuthError,
-    ModelArtsNotFoundError,
-    ModelArtsServerError,
-    ModelArtsSignatureExpiredError,
-    ModelArtsThrottledError,
-    ModelArtsTokenExpiredError,
-    ModelArtsValidationError,
-)
-from airflow_provider_modelarts.transport import (
+from airflow_provider_modelarts.cloud.transport import (
     RETRYABLE_HTTP_STATUSES,
     parse_iam_token_times,
     parse_json_body,
     parse_retry_after,
     redact,
 )
-from airflow_provider_modelarts.v1 import (
+from airflow_provider_modelarts.cloud.v1 import (
     DEFAULT_PER_PAGE,
     FAILURE_STATUSES,
     ID_MAX,
@@ -76,7 +66,7 @@ from airflow_provider_modelarts.v1 import (
     validate_status,
     validate_status_set,
 )
-from airflow_provider_modelarts.validation import (
+from airflow_provider_modelarts.cloud.validation import (
     DEFAULT_RETRY_DELAY,
     DEFAULT_RETRY_LIMIT,
     DEFAULT_RETRY_MAX_DELAY,
@@ -86,6 +76,16 @@ from airflow_provider_modelarts.validation import (
     validate_optional_positive_int,
     validate_region,
     validate_retry_settings,
+)
+from airflow_provider_modelarts.exceptions import (
+    ModelArtsApiError,
+    ModelArtsAuthError,
+    ModelArtsNotFoundError,
+    ModelArtsServerError,
+    ModelArtsSignatureExpiredError,
+    ModelArtsThrottledError,
+    ModelArtsTokenExpiredError,
+    ModelArtsValidationError,
 )
 
 __all__ = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from airflow_provider_modelarts.conn_fields import CONN_FIELDS, CONN_TYPE
+from airflow_provider_modelarts.connection.fields import CONN_FIELDS, CONN_TYPE
 
 PACKAGE = "airflow_provider_modelarts"
 INTEGRATION = "Huawei Cloud ModelArts"

@@ -14,7 +14,7 @@ Features newer than the floor (3.0.0), and what happens below them:
   non-deferral run, reschedules included.
 * declarative ``conn-fields`` (3.2): below 3.2 the connection form comes from the hook's
   ``get_connection_form_widgets`` / ``get_ui_field_behaviour``, generated from the same declaration
-  by :mod:`airflow_provider_modelarts.connection_form`.
+  by :mod:`airflow_provider_modelarts.connection.form`.
 * quiet connection reads (3.1): from 3.1 the Task SDK's ``BaseHook.get_connection`` logs each lookup
   at DEBUG; 3.0's core ``BaseHook`` logs it at INFO. :func:`get_connection_quietly` reads a
   connection without that INFO line, for lookups repeated every poll round.

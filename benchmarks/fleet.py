@@ -43,8 +43,8 @@ from typing import Any
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-from airflow_provider_modelarts.polling import SharedStatusPoller
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
+from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
 from benchmarks.common import INFO, Section, median, percentile, section_to_json, verdict
 from benchmarks.emulator_process import EmulatorProcess, Timeline
 

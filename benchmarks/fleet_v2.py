@@ -32,11 +32,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_modelarts import v2
+from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-from airflow_provider_modelarts.polling import SharedStatusPoller
-from airflow_provider_modelarts.polling_v2 import SEARCH_PAGE_SIZE
 from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
+from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
+from airflow_provider_modelarts.waiting.poller_v2 import SEARCH_PAGE_SIZE
 from benchmarks.common import INFO, Section, median, percentile, section_to_json, verdict
 from benchmarks.emulator_process import EmulatorProcess, PhaseTimeline
 from benchmarks.fleet import LAG_GOAL, LoopWatch, RoundSample, TriggerOutcome

@@ -28,7 +28,7 @@ from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
 
 from airflow_provider_modelarts import api
-from airflow_provider_modelarts.auth import AkSkAuth
+from airflow_provider_modelarts.cloud.auth import AkSkAuth
 from airflow_provider_modelarts.emulator import config as emulator_config
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from benchmarks.common import Section, median, spread, times, verdict

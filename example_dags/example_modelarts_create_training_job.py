@@ -18,8 +18,8 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, task
 
-from airflow_provider_modelarts.naming import job_name_template
 from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator
+from airflow_provider_modelarts.utils.naming import job_name_template
 
 BUCKET = "obs://demo-bucket"
 # A job name is unique in a project: one per DAG run, e.g. resnet50-train-20260301t120000. Named

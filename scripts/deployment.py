@@ -59,7 +59,7 @@ import requests
 from e2e_support import ProcessGroup, Step, StepFailed, StepReport, check, free_port, wait_for
 from emulator_process import emulator_command, wait_until_ready
 
-from airflow_provider_modelarts.auth import AkSkAuth
+from airflow_provider_modelarts.cloud.auth import AkSkAuth
 from airflow_provider_modelarts.emulator import airflow_connection
 from airflow_provider_modelarts.emulator import config as emulator_config
 

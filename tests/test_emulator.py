@@ -28,7 +28,7 @@ from huaweicloudsdkcore.sdk_request import SdkRequest
 
 from airflow_provider_modelarts.api import SORT_KEYS, JobStatus, job_version_path, job_versions_path
 from airflow_provider_modelarts.api import training_jobs_path as jobs_path
-from airflow_provider_modelarts.auth import AkSkAuth
+from airflow_provider_modelarts.cloud.auth import AkSkAuth
 from airflow_provider_modelarts.emulator import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_DOMAIN_NAME,

@@ -100,10 +100,10 @@ def forbidden_imports(source: str, module: str, is_package: bool = False) -> lis
     [
         ("from airflow_provider_modelarts import api", ["airflow_provider_modelarts.api"]),
         ("from airflow_provider_modelarts.api import JobStatus", ["airflow_provider_modelarts.api.JobStatus"]),
-        ("import airflow_provider_modelarts.auth", ["airflow_provider_modelarts.auth"]),
+        ("import airflow_provider_modelarts.cloud.auth", ["airflow_provider_modelarts.cloud.auth"]),
         ("import airflow_provider_modelarts.hooks.modelarts as h", ["airflow_provider_modelarts.hooks.modelarts"]),
-        ("from ..connection import read_extra", ["airflow_provider_modelarts.connection.read_extra"]),
-        ("from .. import auth", ["airflow_provider_modelarts.auth"]),
+        ("from ..connection import read_extra", ["airflow_provider_modelarts.connection.settings.read_extra"]),
+        ("from .. import auth", ["airflow_provider_modelarts.cloud.auth"]),
         ("from ..api import *", ["airflow_provider_modelarts.api"]),
         (
             "def later():\n    from airflow_provider_modelarts.hooks import modelarts",
@@ -111,13 +111,13 @@ def forbidden_imports(source: str, module: str, is_package: bool = False) -> lis
         ),
         (
             "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from airflow_provider_modelarts import auth",
-            ["airflow_provider_modelarts.auth"],
+            ["airflow_provider_modelarts.cloud.auth"],
         ),
         (
             "import importlib\nimportlib.import_module('airflow_provider_modelarts.api')",
             ["airflow_provider_modelarts.api"],
         ),
-        ("__import__('airflow_provider_modelarts.auth')", ["airflow_provider_modelarts.auth"]),
+        ("__import__('airflow_provider_modelarts.cloud.auth')", ["airflow_provider_modelarts.cloud.auth"]),
         ("import airflow_provider_modelarts", ["airflow_provider_modelarts"]),
     ],
 )

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_provider_modelarts.auth import AkSkAuth
+from airflow_provider_modelarts.cloud.auth import AkSkAuth
 from airflow_provider_modelarts.emulator import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_DOMAIN_NAME,

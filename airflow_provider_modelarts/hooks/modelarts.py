@@ -7,9 +7,9 @@ connection errors, timeouts, cut-off or unreadable bodies, 429 and the retryable
 that is not idempotent is never sent twice once it may have reached the server. Nothing retries
 401/403: the gateway locks an AK for five minutes after more than five bad signatures in a row.
 
-Authentication lives in :mod:`airflow_provider_modelarts.auth`, the retry policy and error parsing
-in :mod:`airflow_provider_modelarts.transport`, each API's paths, parameters and error codes in
-:mod:`airflow_provider_modelarts.v1` and :mod:`airflow_provider_modelarts.v2`.
+Authentication lives in :mod:`airflow_provider_modelarts.cloud.auth`, the retry policy and error parsing
+in :mod:`airflow_provider_modelarts.cloud.transport`, each API's paths, parameters and error codes in
+:mod:`airflow_provider_modelarts.cloud.v1` and :mod:`airflow_provider_modelarts.cloud.v2`.
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ import tenacity
 from airflow.providers.common.compat.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
-from airflow_provider_modelarts import __version__, connection_form, retry_policy, transport, v1, v2
-from airflow_provider_modelarts.auth import (
+from airflow_provider_modelarts import __version__
+from airflow_provider_modelarts.cloud import retry as retry_policy
+from airflow_provider_modelarts.cloud import transport, v1, v2
+from airflow_provider_modelarts.cloud.auth import (
     HEADER_SUBJECT_TOKEN,
     AkSkAuth,
     IamToken,
@@ -39,14 +41,27 @@ from airflow_provider_modelarts.auth import (
     IamTokenCache,
     canonical_query,
 )
-from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.connection import (
+from airflow_provider_modelarts.cloud.endpoints import IAM_TOKENS_PATH
+from airflow_provider_modelarts.cloud.transport import parse_iam_token_times
+from airflow_provider_modelarts.cloud.validation import (
+    DEFAULT_RETRY_DELAY,
+    DEFAULT_RETRY_LIMIT,
+    DEFAULT_RETRY_MAX_DELAY,
+    HOOK_RETRY_PARAMETERS,
+    coerce_int,
+    validate_name,
+    validate_optional_positive_int,
+    validate_region,
+    validate_retry_settings,
+)
+from airflow_provider_modelarts.connection import form as connection_form
+from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
+from airflow_provider_modelarts.connection.settings import (
     AUTH_AKSK,
     CONN_TYPE,
     ConnectionSettings,
     settings_from_connection,
 )
-from airflow_provider_modelarts.endpoints import IAM_TOKENS_PATH
 from airflow_provider_modelarts.exceptions import (
     ModelArtsApiError,
     ModelArtsDuplicateJobNameError,
@@ -57,18 +72,6 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsTokenExpiredError,
     ModelArtsTransportError,
     join_sentences,
-)
-from airflow_provider_modelarts.transport import parse_iam_token_times
-from airflow_provider_modelarts.validation import (
-    DEFAULT_RETRY_DELAY,
-    DEFAULT_RETRY_LIMIT,
-    DEFAULT_RETRY_MAX_DELAY,
-    HOOK_RETRY_PARAMETERS,
-    coerce_int,
-    validate_name,
-    validate_optional_positive_int,
-    validate_region,
-    validate_retry_settings,
 )
 from airflow_provider_modelarts.version_compat import get_connection_quietly
 
@@ -686,7 +689,7 @@ class ModelArtsHook(BaseHook):
     @property
     def log_api(self) -> str:
         """Which API reads task logs: ``aom``, ``preview`` or ``auto`` (the default): the
-        connection's ``log_api`` (see :mod:`airflow_provider_modelarts.job_logs`).
+        connection's ``log_api`` (see :mod:`airflow_provider_modelarts.waiting.logs`).
 
         :raises ModelArtsConnectionConfigError: the connection gives another value.
         """
@@ -699,7 +702,7 @@ class ModelArtsHook(BaseHook):
         only log API Open Telekom Cloud and the EU region document.
 
         To follow a log through it, every line once, use
-        :class:`~airflow_provider_modelarts.job_logs.JobLogFollower` (connection ``log_api``
+        :class:`~airflow_provider_modelarts.waiting.logs.JobLogFollower` (connection ``log_api``
         ``preview``, or ``auto`` where the AOM endpoint does not exist).
 
         :param training_job_id: the job's UUID.

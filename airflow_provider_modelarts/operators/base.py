@@ -10,9 +10,15 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from airflow.sdk.definitions._internal.mixins import ResolveMixin
 
-from airflow_provider_modelarts import api
+from airflow_provider_modelarts.cloud.validation import (
+    DEFAULT_RETRY_MAX_DELAY,
+    TASK_RETRY_PARAMETERS,
+    is_template,
+    validate_name,
+    validate_region,
+    validate_retry_settings,
+)
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
-from airflow_provider_modelarts.validation import TASK_RETRY_PARAMETERS, validate_retry_settings
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -37,7 +43,7 @@ def resolved_at_runtime(value: object) -> bool:
     Such values are validated in ``execute``, once resolved and before any request; refusing them
     when the DAG file is parsed would break the whole file.
     """
-    return api.is_template(value) or isinstance(value, ResolveMixin)
+    return is_template(value) or isinstance(value, ResolveMixin)
 
 
 def known_at_parse_time(value: object) -> object:
@@ -154,7 +160,7 @@ class ModelArtsTaskMixin:
         project_id: str | None,
         modelarts_retry_limit: int,
         modelarts_retry_delay: float,
-        modelarts_retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
+        modelarts_retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
     ) -> None:
         """Store the arguments, refusing bad literal ones now (DAG parse time)."""
         retry_values = (modelarts_retry_limit, modelarts_retry_delay, modelarts_retry_max_delay)
@@ -169,9 +175,9 @@ class ModelArtsTaskMixin:
             )
         )
         if region is not None and not resolved_at_runtime(region):
-            api.validate_region(region, any_label=True)  # the connection applies its cloud's rule
+            validate_region(region, any_label=True)  # the connection applies its cloud's rule
         if project_id is not None and not resolved_at_runtime(project_id):
-            api.validate_name(project_id, "project_id")
+            validate_name(project_id, "project_id")
 
     def hook(self, workspace_id: str | None = None) -> ModelArtsHook:
         """A hook for the (rendered) connection arguments; it does no I/O until used."""

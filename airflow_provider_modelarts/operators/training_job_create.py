@@ -12,30 +12,21 @@ import pendulum
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
 from airflow.sdk import BaseOperator
 
-from airflow_provider_modelarts import api, v2
-from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
+from airflow_provider_modelarts.cloud import v2
+from airflow_provider_modelarts.cloud.validation import (
+    DEFAULT_RETRY_DELAY,
+    DEFAULT_RETRY_LIMIT,
+    DEFAULT_RETRY_MAX_DELAY,
+    positive_seconds,
+    validate_flag,
+)
+from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import (
     ModelArtsDuplicateJobNameError,
     ModelArtsJobEndedError,
     ModelArtsNotFoundError,
     ModelArtsValidationError,
 )
-from airflow_provider_modelarts.job_logs import JobLogFollower, format_log_tail, read_log_tail
-from airflow_provider_modelarts.job_submission import (
-    OWN_ANNOTATIONS,
-    Action,
-    EarlierJobActiveError,
-    Plan,
-    TaskInstanceIdentity,
-    own_jobs,
-    plan_submission,
-    renamed,
-    retry_name,
-    search_name,
-    terminate_quietly,
-    validate_on_name_conflict,
-)
-from airflow_provider_modelarts.job_wait import PhaseWaitCondition
 from airflow_provider_modelarts.links import (
     CONSOLE_LINK_ATTRIBUTE,
     ModelArtsConsoleLink,
@@ -51,17 +42,32 @@ from airflow_provider_modelarts.operators.base import (
     validate_xcom_fields,
     warn_missing_fields,
 )
-from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
-from airflow_provider_modelarts.phase_check import check_phase
 from airflow_provider_modelarts.sensors.base import sentence
-from airflow_provider_modelarts.validation import positive_seconds, validate_flag
+from airflow_provider_modelarts.utils.submission import (
+    OWN_ANNOTATIONS,
+    Action,
+    EarlierJobActiveError,
+    Plan,
+    TaskInstanceIdentity,
+    own_jobs,
+    plan_submission,
+    renamed,
+    retry_name,
+    search_name,
+    terminate_quietly,
+    validate_on_name_conflict,
+)
 from airflow_provider_modelarts.version_compat import AirflowTaskTerminated, TaskDeferralTimeout, task_state_store
+from airflow_provider_modelarts.waiting.check import check_phase
+from airflow_provider_modelarts.waiting.conditions import PhaseWaitCondition
+from airflow_provider_modelarts.waiting.logs import JobLogFollower, format_log_tail, read_log_tail
+from airflow_provider_modelarts.waiting.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-    from airflow_provider_modelarts.lineage import TrainingJobLineage
+    from airflow_provider_modelarts.utils.lineage import TrainingJobLineage
 
 # Between two checks of the synchronous wait (tests replace it with the emulator's clock).
 sleep = time.sleep
@@ -79,11 +85,11 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
     """Create a v2 ModelArts training job, wait until it ends, and stream its logs into the task log.
 
     The job body is the API's create body (``kind``, ``metadata``, ``algorithm``, ``spec`` ...),
-    checked before any request (:func:`~airflow_provider_modelarts.v2.validate_job_create`). A
+    checked before any request (:func:`~airflow_provider_modelarts.cloud.v2.validate_job_create`). A
     literal body is checked when the DAG is parsed; a templated one once rendered.
 
     **One job per task instance.** Before it creates anything, a try looks for the jobs earlier
-    tries of the same task instance created (:mod:`~airflow_provider_modelarts.job_submission`): a
+    tries of the same task instance created (:mod:`~airflow_provider_modelarts.utils.submission`): a
     retry, or a rerun after a worker crash, reconnects to a job still active and does not run a
     Completed one again; only after a failed (or stopped) one does it create a new job, under a
     derived name (``<name>-<digest>-try<N>``, unique to the task instance). A name taken by a job
@@ -110,7 +116,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
     (``[worker-0] ...``), in the synchronous and the deferred wait alike: one log request per job
     task per poll interval while it runs, none once a task's log was read to its end. The
     connection's ``log_api`` chooses the log API (AOM, the log preview, or ``auto``: AOM, and the
-    preview where the AOM endpoint does not exist; see :mod:`~airflow_provider_modelarts.job_logs`). Every path
+    preview where the AOM endpoint does not exist; see :mod:`~airflow_provider_modelarts.waiting.logs`). Every path
     that ends the wait prints the rest of the log first, including a retry that finds the job
     already Completed (that try prints the whole log).
 
@@ -171,9 +177,9 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         modelarts_conn_id: str = DEFAULT_CONN_ID,
         region: str | None = None,
         project_id: str | None = None,
-        modelarts_retry_limit: int = api.DEFAULT_RETRY_LIMIT,
-        modelarts_retry_delay: float = api.DEFAULT_RETRY_DELAY,
-        modelarts_retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
+        modelarts_retry_limit: int = DEFAULT_RETRY_LIMIT,
+        modelarts_retry_delay: float = DEFAULT_RETRY_DELAY,
+        modelarts_retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -592,7 +598,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
     def get_openlineage_facets_on_complete(self, task_instance: object) -> TrainingJobLineage:
         """The job's OBS and dataset inputs and its OBS outputs, from the body the task sent and the
         job it read last (no API call), with the training job id in a run facet."""
-        from airflow_provider_modelarts.lineage import training_job_lineage
+        from airflow_provider_modelarts.utils.lineage import training_job_lineage
 
         return training_job_lineage(self.job, self._last_job, self.training_job_id)
 

@@ -9,8 +9,22 @@ from typing import TYPE_CHECKING, Any, Literal
 import pendulum
 from airflow.sdk import BaseOperator
 
-from airflow_provider_modelarts import api
-from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
+from airflow_provider_modelarts.cloud.v1 import (
+    DEFAULT_PER_PAGE,
+    PER_PAGE_RANGE,
+    JobListFilters,
+    job_with_status_name,
+    list_versions_query,
+    validate_id,
+)
+from airflow_provider_modelarts.cloud.validation import (
+    DEFAULT_RETRY_DELAY,
+    DEFAULT_RETRY_LIMIT,
+    DEFAULT_RETRY_MAX_DELAY,
+    validate_flag,
+    validate_optional_positive_int,
+)
+from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.links import ModelArtsConsoleLink, persist_console_link
 from airflow_provider_modelarts.operators.base import (
     ModelArtsTaskMixin,
@@ -22,7 +36,6 @@ from airflow_provider_modelarts.operators.base import (
     warn_if_large,
     warn_missing_fields,
 )
-from airflow_provider_modelarts.validation import validate_flag
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -90,7 +103,7 @@ def _describe_job(job: dict[str, Any]) -> str:
 MoreMayMatch = Literal["cut", "full"] | None
 
 
-def _more_may_match(pages: list[dict[str, Any]], filters: api.JobListFilters, max_results: int | None) -> MoreMayMatch:
+def _more_may_match(pages: list[dict[str, Any]], filters: JobListFilters, max_results: int | None) -> MoreMayMatch:
     """Whether jobs beyond those returned may match, and why: the cut at ``max_results`` dropped
     some, or the last page came back full before the project's job total was reached (the API
     gives no count of matches, only ``job_total_count``, which counts every job of the project)."""
@@ -113,9 +126,9 @@ class _ModelArtsOperator(ModelArtsTaskMixin, BaseOperator):
         modelarts_conn_id: str = DEFAULT_CONN_ID,
         region: str | None = None,
         project_id: str | None = None,
-        modelarts_retry_limit: int = api.DEFAULT_RETRY_LIMIT,
-        modelarts_retry_delay: float = api.DEFAULT_RETRY_DELAY,
-        modelarts_retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
+        modelarts_retry_limit: int = DEFAULT_RETRY_LIMIT,
+        modelarts_retry_delay: float = DEFAULT_RETRY_DELAY,
+        modelarts_retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -180,7 +193,7 @@ class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
         self,
         *,
         status: int | str | None = None,
-        per_page: int | str = api.DEFAULT_PER_PAGE,
+        per_page: int | str = DEFAULT_PER_PAGE,
         page: int | str = 1,
         sort_by: str | None = None,
         order: str | None = None,
@@ -219,11 +232,11 @@ class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
             "max_results": self.max_results,
         }
 
-    def _validate(self, max_results: object = None, **filters: Any) -> tuple[api.JobListFilters, int | None]:
-        validated = api.JobListFilters.validate(**{key: value for key, value in filters.items() if value is not None})
+    def _validate(self, max_results: object = None, **filters: Any) -> tuple[JobListFilters, int | None]:
+        validated = JobListFilters.validate(**{key: value for key, value in filters.items() if value is not None})
         if self.fetch_all:
-            validated = dataclasses.replace(validated, per_page=api.PER_PAGE_RANGE[1])
-        return validated, api.validate_optional_positive_int(max_results, "max_results")
+            validated = dataclasses.replace(validated, per_page=PER_PAGE_RANGE[1])
+        return validated, validate_optional_positive_int(max_results, "max_results")
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         filters, max_results = self._validate(**self._arguments())
@@ -235,7 +248,7 @@ class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
                 pages = [hook.list_training_jobs_page(filters)]
         finally:
             hook.close()
-        jobs = [api.job_with_status_name(job) for page in pages for job in page.get("jobs") or []]
+        jobs = [job_with_status_name(job) for page in pages for job in page.get("jobs") or []]
         more_may_match = _more_may_match(pages, filters, max_results)
         jobs = jobs[:max_results]
         first = pages[0]
@@ -258,7 +271,7 @@ class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
         jobs: list[dict[str, Any]],
         first: dict[str, Any],
         requests: int,
-        filters: api.JobListFilters,
+        filters: JobListFilters,
         max_results: int | None,
         more_may_match: MoreMayMatch,
     ) -> None:
@@ -278,7 +291,7 @@ class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
             self.log.info("  ... and %d more (all of them are in XCom)", len(jobs) - SUMMARY_LINES)
 
     def _more_may_match(
-        self, filters: api.JobListFilters, max_results: int | None, returned: int, reason: MoreMayMatch
+        self, filters: JobListFilters, max_results: int | None, returned: int, reason: MoreMayMatch
     ) -> str:
         if self.fetch_all:
             return (
@@ -296,7 +309,7 @@ class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
         return (
             f"Page {filters.page} came back full ({returned} job(s), per_page={filters.per_page}): more jobs may "
             f"match. To get them, set fetch_all=True (with max_results to cap them), ask for page={filters.page + 1}, "
-            f"or raise per_page (at most {api.PER_PAGE_RANGE[1]})."
+            f"or raise per_page (at most {PER_PAGE_RANGE[1]})."
         )
 
 
@@ -342,20 +355,20 @@ class ModelArtsListJobVersionsOperator(_ModelArtsOperator):
         self.page = page
         self.require_literal(xcom_fields, "xcom_fields")
         self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)
-        _parse_time_validation({"per_page": per_page, "page": page}, api.list_versions_query)
+        _parse_time_validation({"per_page": per_page, "page": page}, list_versions_query)
         if not resolved_at_runtime(job_id):
-            api.validate_id(job_id, "job_id")
+            validate_id(job_id, "job_id")
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        job_id = api.validate_id(self.job_id, "job_id")
-        api.list_versions_query(self.per_page, self.page)
+        job_id = validate_id(self.job_id, "job_id")
+        list_versions_query(self.per_page, self.page)
         hook = self.hook()
         try:
             body = hook.list_job_versions(job_id, self.per_page, self.page)
             persist_console_link(context, hook, job_id, None, operator=self)
         finally:
             hook.close()
-        versions = [api.job_with_status_name(version) for version in body.get("versions") or []]
+        versions = [job_with_status_name(version) for version in body.get("versions") or []]
         job = {key: body.get(key) for key in ("job_id", "job_name", "job_desc", "version_count")}
         context["ti"].xcom_push(key="job", value=job)
         self.log.info(

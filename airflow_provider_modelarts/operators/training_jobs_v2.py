@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pendulum
 
-from airflow_provider_modelarts import v2
+from airflow_provider_modelarts.cloud import v2
+from airflow_provider_modelarts.cloud.validation import validate_flag, validate_optional_positive_int
 from airflow_provider_modelarts.operators.base import (
     XComFields,
     resolved_at_runtime,
@@ -16,13 +17,12 @@ from airflow_provider_modelarts.operators.base import (
     warn_if_large,
 )
 from airflow_provider_modelarts.operators.training_jobs import SUMMARY_LINES, _ModelArtsOperator
-from airflow_provider_modelarts.validation import validate_flag, validate_optional_positive_int
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 #: The fields of each job that ``ModelArtsSearchTrainingJobsOperator`` pushes by default: every
-#: field of :func:`~airflow_provider_modelarts.v2.job_row` (about 450 bytes a row).
+#: field of :func:`~airflow_provider_modelarts.cloud.v2.job_row` (about 450 bytes a row).
 DEFAULT_V2_JOB_XCOM_FIELDS: tuple[str, ...] = tuple(v2.job_row({}))
 
 # The search's arguments and the values that stand in for them, at DAG parse time, while Airflow
@@ -69,7 +69,7 @@ class ModelArtsSearchTrainingJobsOperator(_ModelArtsOperator):
     :class:`~airflow_provider_modelarts.operators.training_jobs.ModelArtsListTrainingJobsOperator`).
 
     Returns (XCom ``return_value``) the matching jobs, each a compact row
-    (:func:`~airflow_provider_modelarts.v2.job_row`: ``id``, ``name``, ``kind``, ``phase``,
+    (:func:`~airflow_provider_modelarts.cloud.v2.job_row`: ``id``, ``name``, ``kind``, ``phase``,
     ``secondary_phase``, ``create_time``, ``start_time``, ``duration``, ``flavor``, ``node_count``,
     ``pool_id``, ``workspace_id``, ``user_name``, ``tasks``; times in epoch milliseconds), and
     pushes the XCom keys ``total`` (every job of the workspace) and ``count`` (the jobs that

@@ -16,10 +16,14 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
-from airflow_provider_modelarts import api
-from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
+from airflow_provider_modelarts.cloud.v1 import JobStatus, validate_id
+from airflow_provider_modelarts.cloud.validation import (
+    DEFAULT_RETRY_DELAY,
+    DEFAULT_RETRY_LIMIT,
+    DEFAULT_RETRY_MAX_DELAY,
+)
+from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError
-from airflow_provider_modelarts.job_wait import WaitCondition, is_permanent, status_codes, version_result
 from airflow_provider_modelarts.links import (
     CONSOLE_LINK_ATTRIBUTE,
     ModelArtsConsoleLink,
@@ -36,7 +40,10 @@ from airflow_provider_modelarts.operators.base import (
     warn_if_large,
     warn_missing_fields,
 )
-from airflow_provider_modelarts.outage import (
+from airflow_provider_modelarts.sensors.base import ModelArtsBaseSensor, sentence
+from airflow_provider_modelarts.version_compat import TaskDeferralTimeout, task_state_store
+from airflow_provider_modelarts.waiting.conditions import WaitCondition, is_permanent, status_codes, version_result
+from airflow_provider_modelarts.waiting.outage import (
     DEFAULT_MAX_OUTAGE,
     Outage,
     load_outage,
@@ -45,8 +52,6 @@ from airflow_provider_modelarts.outage import (
     save_outage,
     validate_max_outage,
 )
-from airflow_provider_modelarts.sensors.base import ModelArtsBaseSensor, sentence
-from airflow_provider_modelarts.version_compat import TaskDeferralTimeout, task_state_store
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -122,15 +127,15 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
         *,
         job_id: int | str,
         version_id: int | str | None = None,
-        target_status: int | api.JobStatus | Collection[int] = api.JobStatus.COMPLETED,
+        target_status: int | JobStatus | Collection[int] = JobStatus.COMPLETED,
         failure_statuses: Collection[int] | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         modelarts_conn_id: str = DEFAULT_CONN_ID,
         region: str | None = None,
         project_id: str | None = None,
-        modelarts_retry_limit: int = api.DEFAULT_RETRY_LIMIT,
-        modelarts_retry_delay: float = api.DEFAULT_RETRY_DELAY,
-        modelarts_retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
+        modelarts_retry_limit: int = DEFAULT_RETRY_LIMIT,
+        modelarts_retry_delay: float = DEFAULT_RETRY_DELAY,
+        modelarts_retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
         xcom_fields: Sequence[str] | str | None = None,
         max_outage: timedelta | float = DEFAULT_MAX_OUTAGE,
         **kwargs: Any,
@@ -180,7 +185,7 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
         pins: dict[str, Any] = self.__dict__.setdefault("_pins_without_store", {})
         stored = store.get(key) if store is not None else pins.get(key)
         if isinstance(stored, dict) and self._pin_is_current(stored, max_tries, clears):
-            return api.validate_id(stored.get("version_id"), "version_id")
+            return validate_id(stored.get("version_id"), "version_id")
         version_id = self._latest_version(hook, job_id)
         # Said only when known: a pin in the earlier format cannot tell a Clear from an edit of retries.
         cleared = isinstance(stored, dict) and "max_tries" in stored

@@ -14,12 +14,21 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
-from airflow_provider_modelarts import api, v2
-from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.job_logs import JobLogFollower
-from airflow_provider_modelarts.job_wait import PhaseWaitCondition
+from airflow_provider_modelarts.cloud import v2
+from airflow_provider_modelarts.cloud.validation import (
+    DEFAULT_RETRY_DELAY,
+    DEFAULT_RETRY_LIMIT,
+    DEFAULT_RETRY_MAX_DELAY,
+    validate_flag,
+)
+from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.operators.base import resolved_at_runtime
-from airflow_provider_modelarts.outage import (
+from airflow_provider_modelarts.sensors.base import ModelArtsBaseSensor, sentence
+from airflow_provider_modelarts.version_compat import task_state_store
+from airflow_provider_modelarts.waiting.check import check_phase
+from airflow_provider_modelarts.waiting.conditions import PhaseWaitCondition
+from airflow_provider_modelarts.waiting.logs import JobLogFollower
+from airflow_provider_modelarts.waiting.outage import (
     DEFAULT_MAX_OUTAGE,
     OUTAGE_STARTED_KEY,
     Outage,
@@ -28,10 +37,6 @@ from airflow_provider_modelarts.outage import (
     save_outage,
     validate_max_outage,
 )
-from airflow_provider_modelarts.phase_check import check_phase
-from airflow_provider_modelarts.sensors.base import ModelArtsBaseSensor, sentence
-from airflow_provider_modelarts.validation import validate_flag
-from airflow_provider_modelarts.version_compat import task_state_store
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -48,7 +53,7 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsBaseSensor):
     """Wait until a v2 ModelArts training job (UUID id, string ``status.phase``) reaches a target phase.
 
     Succeeds on a phase in ``target_phases`` and returns (XCom ``return_value``) a compact summary
-    (:func:`~airflow_provider_modelarts.v2.job_summary`): ``id``, ``name``, ``phase``,
+    (:func:`~airflow_provider_modelarts.cloud.v2.job_summary`): ``id``, ``name``, ``phase``,
     ``duration`` and the other row fields, ``task_statuses`` (each task's exit code and message)
     and ``outputs`` (the output OBS paths by channel). Fails at once, without task retries, on a
     phase in ``failure_phases``, on any other terminal phase, and when the job does not exist; the
@@ -101,9 +106,9 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsBaseSensor):
         region: str | None = None,
         project_id: str | None = None,
         workspace_id: str | None = None,
-        modelarts_retry_limit: int = api.DEFAULT_RETRY_LIMIT,
-        modelarts_retry_delay: float = api.DEFAULT_RETRY_DELAY,
-        modelarts_retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
+        modelarts_retry_limit: int = DEFAULT_RETRY_LIMIT,
+        modelarts_retry_delay: float = DEFAULT_RETRY_DELAY,
+        modelarts_retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

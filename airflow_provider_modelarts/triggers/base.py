@@ -7,8 +7,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger
 
-from airflow_provider_modelarts import api
-from airflow_provider_modelarts.outage import Outage, validate_max_outage
+from airflow_provider_modelarts.cloud.validation import validate_retry_settings
+from airflow_provider_modelarts.waiting.outage import Outage, validate_max_outage
 
 
 class ModelArtsBaseTrigger(BaseTrigger):
@@ -40,7 +40,7 @@ class ModelArtsBaseTrigger(BaseTrigger):
         self.workspace_id = workspace_id
         self.poll_interval = float(poll_interval)
         self.end_time = end_time
-        self.retry_limit, self.retry_delay, self.retry_max_delay = api.validate_retry_settings(
+        self.retry_limit, self.retry_delay, self.retry_max_delay = validate_retry_settings(
             retry_limit, retry_delay, retry_max_delay
         )
         self.outage = Outage(validate_max_outage(max_outage), outage_started_at)

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from airflow_provider_modelarts.exceptions import ModelArtsError
-from airflow_provider_modelarts.outage import Outage, record_failed_check
+from airflow_provider_modelarts.waiting.outage import Outage, record_failed_check
 
 if TYPE_CHECKING:
-    from airflow_provider_modelarts.polling import SharedStatusPoller
+    from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
 
 _T = TypeVar("_T")
 

@@ -8,15 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_modelarts import api
-from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.job_wait import WaitCondition, status_codes, version_result
-from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE
+from airflow_provider_modelarts.cloud.validation import (
+    DEFAULT_RETRY_DELAY,
+    DEFAULT_RETRY_LIMIT,
+    DEFAULT_RETRY_MAX_DELAY,
+)
+from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger
 from airflow_provider_modelarts.triggers.shared_checks import shared_checks
+from airflow_provider_modelarts.waiting.conditions import WaitCondition, status_codes, version_result
+from airflow_provider_modelarts.waiting.outage import DEFAULT_MAX_OUTAGE
 
 if TYPE_CHECKING:
-    from airflow_provider_modelarts.polling import PollerKey
+    from airflow_provider_modelarts.waiting.poller import PollerKey
 
 
 class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
@@ -27,15 +31,15 @@ class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
     primitives and the connection id, never a secret) and the deadline is absolute, so the
     triggerer can stop it and re-create it from :meth:`serialize` at any time without changing the
     outcome. Triggers of the same connection and project in one triggerer share their status
-    checks through :class:`~airflow_provider_modelarts.polling.SharedStatusPoller`: each trigger is
+    checks through :class:`~airflow_provider_modelarts.waiting.poller.SharedStatusPoller`: each trigger is
     checked within its own ``poll_interval`` of starting, and then again within ``poll_interval`` of
     the end of each check (but checks start at least
-    :data:`~airflow_provider_modelarts.polling.MIN_ROUND_SPACING`, 1 s, apart); blocking HTTP runs
+    :data:`~airflow_provider_modelarts.waiting.poller.MIN_ROUND_SPACING`, 1 s, apart); blocking HTTP runs
     in a worker thread, never on the event loop. Each check reads the Airflow connection as it is
     then, so a connection edited while triggers wait (rotated keys, a new password, another
     endpoint) applies from their next check.
 
-    Verdicts and messages come from :class:`~airflow_provider_modelarts.job_wait.WaitCondition`,
+    Verdicts and messages come from :class:`~airflow_provider_modelarts.waiting.conditions.WaitCondition`,
     as in the sensor's poke mode. An error that no retry can fix (authentication or permission,
     validation, connection configuration, a job or version that does not exist) ends the wait with
     ``failed``. Any other error (the hook's retries spent) is ridden out, logged, until the failed
@@ -71,9 +75,9 @@ class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
         workspace_id: str | None = None,
         poll_interval: float = 60.0,
         end_time: float | None = None,
-        retry_limit: int = api.DEFAULT_RETRY_LIMIT,
-        retry_delay: float = api.DEFAULT_RETRY_DELAY,
-        retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
+        retry_limit: int = DEFAULT_RETRY_LIMIT,
+        retry_delay: float = DEFAULT_RETRY_DELAY,
+        retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
         max_outage: float = DEFAULT_MAX_OUTAGE.total_seconds(),
         outage_started_at: float | None = None,
         last_status: int | None = None,
@@ -122,7 +126,7 @@ class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
         )
 
     def poller_key(self) -> PollerKey:
-        from airflow_provider_modelarts.polling import PollerKey
+        from airflow_provider_modelarts.waiting.poller import PollerKey
 
         return PollerKey(**self._poller_key_fields())
 
@@ -131,7 +135,7 @@ class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
         assert version_id is not None
         watch = (job_id, version_id)
         # Imported when the trigger runs (in the triggerer), not when a DAG file imports the sensor.
-        from airflow_provider_modelarts.polling import SharedStatusPoller, v1_source_for
+        from airflow_provider_modelarts.waiting.poller import SharedStatusPoller, v1_source_for
 
         async with SharedStatusPoller.watching(self.poller_key(), watch, self.poll_interval, v1_source_for) as (
             poller,

@@ -25,18 +25,23 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_modelarts import api, v2
-from airflow_provider_modelarts.conn_fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.job_submission import terminate_quietly
-from airflow_provider_modelarts.job_wait import PhaseWaitCondition
-from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE
+from airflow_provider_modelarts.cloud import v2
+from airflow_provider_modelarts.cloud.validation import (
+    DEFAULT_RETRY_DELAY,
+    DEFAULT_RETRY_LIMIT,
+    DEFAULT_RETRY_MAX_DELAY,
+)
+from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger
 from airflow_provider_modelarts.triggers.shared_checks import shared_checks
+from airflow_provider_modelarts.utils.submission import terminate_quietly
 from airflow_provider_modelarts.version_compat import TaskStateUnavailableError, safe_to_cancel, triggerer_calls_on_kill
+from airflow_provider_modelarts.waiting.conditions import PhaseWaitCondition
+from airflow_provider_modelarts.waiting.outage import DEFAULT_MAX_OUTAGE
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-    from airflow_provider_modelarts.polling_v2 import PhasePollerKey
+    from airflow_provider_modelarts.waiting.poller_v2 import PhasePollerKey
 
 _T = TypeVar("_T")
 #: The XCom key under which a deferred task's log follower keeps its position.
@@ -58,14 +63,14 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
     """Poll one v2 training job until it reaches a target phase or a terminal one.
 
     Emits exactly one event, ``{"status": "success" | "failed" | "timeout" | "error", "message",
-    "training_job_id", "phase", "summary"}`` (``summary``: :func:`~airflow_provider_modelarts.v2.job_summary`
+    "training_job_id", "phase", "summary"}`` (``summary``: :func:`~airflow_provider_modelarts.cloud.v2.job_summary`
     of the job, once it was read). Everything it needs is in its kwargs (JSON primitives and the
     connection id, never a secret) and the deadline is absolute, so the triggerer can re-create it
     from :meth:`serialize` at any time. Triggers of one connection and project share their checks
-    through the coalesced poller (:mod:`airflow_provider_modelarts.polling_v2`): a round searches the
+    through the coalesced poller (:mod:`airflow_provider_modelarts.waiting.poller_v2`): a round searches the
     active phases and reads directly only the watched jobs the search did not show.
 
-    Verdicts and messages come from :class:`~airflow_provider_modelarts.job_wait.PhaseWaitCondition`,
+    Verdicts and messages come from :class:`~airflow_provider_modelarts.waiting.conditions.PhaseWaitCondition`,
     as in the sensor's poke and reschedule modes. An error no retry can fix ends the wait with
     ``failed``. A transient one (the hook's retries spent) is ridden out, logged, until the failed
     checks have gone on for ``max_outage`` seconds; then the event is ``error``, so the task's
@@ -84,7 +89,7 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
     :param outage_started_at: when the current run of failed checks began (Unix time), if one has:
         set by the sensor when its first check failed, and kept by :meth:`serialize`.
     :param print_log: follow the job's task logs into the task log (trigger log records are shown
-        in the task log), with :class:`~airflow_provider_modelarts.job_logs.JobLogFollower`: one log
+        in the task log), with :class:`~airflow_provider_modelarts.waiting.logs.JobLogFollower`: one log
         request per task per round while the job runs, and the rest of each log once it ended,
         before the event.
     :param log_state: the follower's state when the task deferred (what it printed already).
@@ -116,9 +121,9 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
         workspace_id: str | None = None,
         poll_interval: float = 60.0,
         end_time: float | None = None,
-        retry_limit: int = api.DEFAULT_RETRY_LIMIT,
-        retry_delay: float = api.DEFAULT_RETRY_DELAY,
-        retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY,
+        retry_limit: int = DEFAULT_RETRY_LIMIT,
+        retry_delay: float = DEFAULT_RETRY_DELAY,
+        retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
         max_outage: float = DEFAULT_MAX_OUTAGE.total_seconds(),
         outage_started_at: float | None = None,
         print_log: bool = False,
@@ -172,7 +177,7 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
         )
 
     def poller_key(self) -> PhasePollerKey:
-        from airflow_provider_modelarts.polling_v2 import PhasePollerKey
+        from airflow_provider_modelarts.waiting.poller_v2 import PhasePollerKey
 
         return PhasePollerKey(**self._poller_key_fields())
 
@@ -190,7 +195,7 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
         )
 
     async def _log_follower(self) -> _TriggerLogs:
-        from airflow_provider_modelarts.polling import hook_for
+        from airflow_provider_modelarts.waiting.poller import hook_for
 
         saved = await _in_thread(self._load_log_state)
         return _TriggerLogs(self, hook_for(self.poller_key()), saved if saved is not None else self.log_state)
@@ -228,7 +233,7 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
         await self._terminate()
 
     async def _terminate(self) -> None:
-        from airflow_provider_modelarts.polling import hook_for
+        from airflow_provider_modelarts.waiting.poller import hook_for
 
         hook = hook_for(self.poller_key())
         try:
@@ -295,8 +300,8 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
 
     async def _wait(self, logs: _TriggerLogs | None) -> AsyncIterator[TriggerEvent]:
         # Imported when the trigger runs (in the triggerer), not when a DAG file imports the sensor.
-        from airflow_provider_modelarts.polling import SharedStatusPoller
-        from airflow_provider_modelarts.polling_v2 import v2_source_for
+        from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
+        from airflow_provider_modelarts.waiting.poller_v2 import v2_source_for
 
         watch = self.condition.training_job_id
         async with SharedStatusPoller.watching(self.poller_key(), watch, self.poll_interval, v2_source_for) as (
@@ -343,7 +348,7 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
 
 async def _in_thread(function: Callable[[], _T]) -> _T:
     """Blocking work (HTTP, the Task SDK's XCom calls) off the event loop."""
-    from airflow_provider_modelarts.polling import run_in_worker_thread
+    from airflow_provider_modelarts.waiting.poller import run_in_worker_thread
 
     return await run_in_worker_thread(function)
 
@@ -352,7 +357,7 @@ class _TriggerLogs:
     """The trigger's log follower: polled in a worker thread, its lines logged by the trigger."""
 
     def __init__(self, trigger: ModelArtsTrainingJobPhaseTrigger, hook: ModelArtsHook, state: dict[str, Any] | None):
-        from airflow_provider_modelarts.job_logs import JobLogFollower
+        from airflow_provider_modelarts.waiting.logs import JobLogFollower
 
         self.hook = hook
         self.follower = JobLogFollower(

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
-from airflow_provider_modelarts.naming import job_name_template
 from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator
+from airflow_provider_modelarts.utils.naming import job_name_template
 
 BUCKET = "obs://deployment-bucket"
 

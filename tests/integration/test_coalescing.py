@@ -10,8 +10,8 @@ from collections import Counter
 from typing import Any
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
-from airflow_provider_modelarts.polling import SharedStatusPoller
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
+from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
 
 FAILURES = [3, 5, 6, 11, 12, 13, 14, 16, 17, 21, 22]
 

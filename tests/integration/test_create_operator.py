@@ -19,7 +19,6 @@ from airflow.providers.common.compat.sdk import TaskDeferred
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.emulator import config as emulator_config
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
-from airflow_provider_modelarts.job_submission import NameConflictError
 from airflow_provider_modelarts.operators.training_job_create import (
     SUBMITTED_JOB_STATE_KEY,
     TRAINING_JOB_ID_XCOM_KEY,
@@ -27,6 +26,7 @@ from airflow_provider_modelarts.operators.training_job_create import (
     ModelArtsTrainingJobFailedError,
 )
 from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
+from airflow_provider_modelarts.utils.submission import NameConflictError
 from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS, TaskDeferralTimeout
 from tests.conftest import api_requests
 from tests.integration.airflow_context import TaskInstanceRuns, TaskStateStore
@@ -283,7 +283,7 @@ async def _run_trigger(trigger: ModelArtsTrainingJobPhaseTrigger, emu: ModelArts
 def test_deferred_the_trigger_streams_the_log_and_the_task_resumes_with_the_result(
     emu: ModelArtsEmulator, plans: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("airflow_provider_modelarts.polling.MIN_ROUND_SPACING", 0.05)
+    monkeypatch.setattr("airflow_provider_modelarts.waiting.poller.MIN_ROUND_SPACING", 0.05)
     emu.set_create_plan("it-defer", RUNS_THEN_COMPLETES, logs={"worker-0": LINES})
     runs = TaskInstanceRuns(task_id="train")
     task = operator("it-defer-1", deferrable=True, poll_interval=0.1)

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
-from airflow_provider_modelarts.job_submission import EarlierJobActiveError
 from airflow_provider_modelarts.operators import training_job_create
 from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator
+from airflow_provider_modelarts.utils.submission import EarlierJobActiveError
 from airflow_provider_modelarts.version_compat import AirflowTaskTerminated
 from tests.integration.airflow_context import TaskInstanceRuns
 from tests.integration.test_create_operator import (
@@ -95,7 +95,7 @@ def test_a_service_that_keeps_the_annotations_is_matched_on_them_alone(emulator_
 
 
 def test_a_long_description_is_cut_to_make_room_for_the_marker() -> None:
-    from airflow_provider_modelarts.job_submission import TaskInstanceIdentity, described
+    from airflow_provider_modelarts.utils.submission import TaskInstanceIdentity, described
 
     identity = TaskInstanceIdentity("dag", "task", "run", -1, try_number=1, max_tries=3)
     text = described("x" * 256, identity)

@@ -204,7 +204,7 @@ def test_a_job_deleted_mid_wait_fails_without_retries_in_both_modes(
     with pytest.raises(AirflowFailException):
         op("rv-del-sync", print_log=False).execute(runs.context())
 
-    monkeypatch.setattr("airflow_provider_modelarts.polling.MIN_ROUND_SPACING", 0.05)
+    monkeypatch.setattr("airflow_provider_modelarts.waiting.poller.MIN_ROUND_SPACING", 0.05)
     deferred_runs = runs_of("manual__b", retries=2)
     task = op("rv-del-defer", poll_interval=0.1, deferrable=True, print_log=False)
     with pytest.raises(TaskDeferred) as deferred:
@@ -223,7 +223,7 @@ def test_a_job_deleted_mid_wait_fails_without_retries_in_both_modes(
 def test_log_requests_respect_the_operators_poll_interval(
     emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("airflow_provider_modelarts.polling.MIN_ROUND_SPACING", 0.05)
+    monkeypatch.setattr("airflow_provider_modelarts.waiting.poller.MIN_ROUND_SPACING", 0.05)
     emu.set_create_plan(
         "rv-pace",
         [("Creating", 1), ("Pending", 1), ("Running", 3600), ("Completed", None)],

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from airflow_provider_modelarts import v2
+from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsNotFoundError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook

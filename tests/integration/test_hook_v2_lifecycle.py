@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_modelarts import v2
+from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.emulator import ModelArtsEmulator, airflow_connection
 from airflow_provider_modelarts.emulator import config as emulator_config
 from airflow_provider_modelarts.exceptions import (

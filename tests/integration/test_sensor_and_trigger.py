@@ -21,10 +21,10 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_modelarts.api import JobStatus
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
-from airflow_provider_modelarts.polling import SharedStatusPoller
 from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
 from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS
+from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
 from tests.airflow_names import AirflowRescheduleException, deserialize, serialize
 from tests.conftest import api_requests
 from tests.integration.airflow_context import TaskStateStore, make_context

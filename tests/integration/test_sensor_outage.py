@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_modelarts import outage
 from airflow_provider_modelarts.emulator import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_SECRET_KEY,
@@ -25,10 +24,11 @@ from airflow_provider_modelarts.emulator import (
     ModelArtsEmulator,
 )
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
-from airflow_provider_modelarts.polling import SharedStatusPoller
 from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
 from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS
+from airflow_provider_modelarts.waiting import outage
+from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
 from tests.airflow_names import (
     AirflowException,
     AirflowFailException,

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
 
-from airflow_provider_modelarts import job_logs
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.emulator import config as emulator_config
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
@@ -25,6 +24,7 @@ from airflow_provider_modelarts.operators.training_job_create import (
     ModelArtsTrainingJobFailedError,
 )
 from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
+from airflow_provider_modelarts.waiting import logs as job_logs
 from tests.conftest import connection_json
 from tests.integration.airflow_context import TaskInstanceRuns
 from tests.integration.test_create_operator import _run_trigger
@@ -119,7 +119,7 @@ def test_a_two_task_jobs_server_0_log_reaches_the_task_log(emulator_time: ModelA
 def test_without_the_aom_endpoint_a_deferred_task_streams_every_line_once_through_the_preview(
     emu: ModelArtsEmulator, plans: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("airflow_provider_modelarts.polling.MIN_ROUND_SPACING", 0.05)
+    monkeypatch.setattr("airflow_provider_modelarts.waiting.poller.MIN_ROUND_SPACING", 0.05)
     emu.set_aom_logs(False)
     emu.set_create_plan(
         "it-evt-prev",
@@ -338,7 +338,7 @@ def test_after_a_deferral_the_failure_tail_asks_the_preview_only_where_aom_is_mi
 ) -> None:
     """The follower learned before the deferral that AOM is not served: the resumed task reads
     that from the log state it left in XCom, and its failure tail sends no second AOM request."""
-    monkeypatch.setattr("airflow_provider_modelarts.polling.MIN_ROUND_SPACING", 0.05)
+    monkeypatch.setattr("airflow_provider_modelarts.waiting.poller.MIN_ROUND_SPACING", 0.05)
     emu.set_aom_logs(False)
     emu.set_create_plan("it-evt-ftail", RUNS_THEN_FAILS, exit_code=3, message="boom", logs={"worker-0": WORKER_LINES})
     runs = TaskInstanceRuns(task_id="train")

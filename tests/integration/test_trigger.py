@@ -12,9 +12,9 @@ import pytest
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.emulator import EmulatorConfig, ModelArtsEmulator
 from airflow_provider_modelarts.emulator import config as emulator_config
-from airflow_provider_modelarts.job_wait import WaitCondition
-from airflow_provider_modelarts.polling import SharedStatusPoller, hook_for
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
+from airflow_provider_modelarts.waiting.conditions import WaitCondition
+from airflow_provider_modelarts.waiting.poller import SharedStatusPoller, hook_for
 from tests.conftest import connection_json
 
 EVENT_KEYS = {"status", "message", "job_id", "version_id", "job_status", "version"}

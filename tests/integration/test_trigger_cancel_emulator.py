@@ -21,8 +21,8 @@ from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
 from airflow_provider_modelarts import version_compat
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
-from airflow_provider_modelarts.polling import SharedStatusPoller
 from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
+from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
 from tests.log_capture import capture_task_logs
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def below_3_3(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def fast_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("airflow_provider_modelarts.polling.MIN_ROUND_SPACING", 0.05)
+    monkeypatch.setattr("airflow_provider_modelarts.waiting.poller.MIN_ROUND_SPACING", 0.05)
 
 
 def fake_states(monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> FakeStates:

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
-from airflow_provider_modelarts.polling import SharedStatusPoller
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
 from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
+from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
 
 
 def _first_event_as_dags_test_takes_it(trigger: Any, caplog: pytest.LogCaptureFixture) -> dict[str, Any]:

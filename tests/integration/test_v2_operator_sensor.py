@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_modelarts import outage
 from airflow_provider_modelarts.emulator import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_SECRET_KEY,
@@ -28,10 +27,11 @@ from airflow_provider_modelarts.emulator import (
 )
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.operators.training_jobs_v2 import ModelArtsSearchTrainingJobsOperator
-from airflow_provider_modelarts.polling import SharedStatusPoller
 from airflow_provider_modelarts.sensors.training_job_phase import ModelArtsTrainingJobPhaseSensor
 from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
 from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS
+from airflow_provider_modelarts.waiting import outage
+from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
 from tests.airflow_names import (
     AirflowException,
     AirflowRescheduleException,

@@ -42,7 +42,6 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsTransportError,
 )
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-from airflow_provider_modelarts.job_wait import PERMANENT_ERRORS
 from airflow_provider_modelarts.operators.training_jobs import (
     ModelArtsListJobVersionsOperator,
     ModelArtsListTrainingJobsOperator,
@@ -52,6 +51,7 @@ from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJob
 from airflow_provider_modelarts.sensors.training_job_phase import ModelArtsTrainingJobPhaseSensor
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
 from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
+from airflow_provider_modelarts.waiting.conditions import PERMANENT_ERRORS
 from tests.airflow_names import AirflowException, AirflowFailException
 from tests.integration.airflow_context import make_context
 

@@ -17,9 +17,9 @@ import pytest
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
-from airflow_provider_modelarts.polling import SharedStatusPoller
 from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
+from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
 from tests.airflow_names import AirflowFailException, deserialize, serialize
 from tests.integration.airflow_context import make_context
 

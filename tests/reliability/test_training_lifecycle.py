@@ -19,13 +19,13 @@ from airflow.providers.common.compat.sdk import TaskDeferred
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-from airflow_provider_modelarts.job_logs import REPEATED_MARK, JobLogFollower
 from airflow_provider_modelarts.operators import training_job_create
 from airflow_provider_modelarts.operators.training_job_create import (
     SUBMITTED_JOB_STATE_KEY,
     ModelArtsCreateTrainingJobOperator,
     ModelArtsTrainingJobFailedError,
 )
+from airflow_provider_modelarts.waiting.logs import REPEATED_MARK, JobLogFollower
 from tests.integration.airflow_context import TaskInstanceRuns
 
 from .support import AKSK_CONN_ID, SHORT_TIMEOUT_CONN_ID, record_result

@@ -19,7 +19,7 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsTokenExpiredError,
     ModelArtsValidationError,
 )
-from airflow_provider_modelarts.job_wait import WaitCondition
+from airflow_provider_modelarts.waiting.conditions import WaitCondition
 from tests.airflow_names import AirflowFailException
 
 

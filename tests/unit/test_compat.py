@@ -21,8 +21,9 @@ import pytest
 from packaging.version import Version
 
 import airflow_provider_modelarts
-from airflow_provider_modelarts import connection_form, version_compat
-from airflow_provider_modelarts.conn_fields import CONN_FIELDS, CONN_TYPE
+from airflow_provider_modelarts import version_compat
+from airflow_provider_modelarts.connection import form as connection_form
+from airflow_provider_modelarts.connection.fields import CONN_FIELDS, CONN_TYPE
 from airflow_provider_modelarts.get_provider_info import get_provider_info
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 

@@ -8,8 +8,8 @@ import logging
 import pytest
 from airflow.sdk import Connection
 
-from airflow_provider_modelarts import endpoints
-from airflow_provider_modelarts.connection import CONN_FIELDS, settings_from_connection
+from airflow_provider_modelarts.cloud import endpoints
+from airflow_provider_modelarts.connection.settings import CONN_FIELDS, settings_from_connection
 from airflow_provider_modelarts.exceptions import ModelArtsConnectionConfigError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
@@ -168,7 +168,7 @@ def test_every_key_the_hook_reads_is_a_conn_field() -> None:
 # ---------------------------------------------------------------- unknown extra keys: warned, not refused
 
 BASE = {"region": "cn-north-4", "project_id": PROJECT}
-WARNING_LOGGER = "airflow_provider_modelarts.connection"
+WARNING_LOGGER = "airflow_provider_modelarts.connection.settings"
 
 
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:

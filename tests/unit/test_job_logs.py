@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_modelarts import v2
-from airflow_provider_modelarts.job_logs import (
+from airflow_provider_modelarts.cloud import v2
+from airflow_provider_modelarts.waiting.logs import (
     REPEATED_MARK,
     JobLogFollower,
     format_log_tail,

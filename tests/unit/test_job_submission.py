@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_modelarts import v2
+from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
-from airflow_provider_modelarts.job_submission import (
+from airflow_provider_modelarts.utils.submission import (
     GENERATION_ANNOTATION,
     TASK_INSTANCE_ANNOTATION,
     Action,

@@ -17,7 +17,7 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsTransportError,
     ModelArtsValidationError,
 )
-from airflow_provider_modelarts.job_wait import (
+from airflow_provider_modelarts.waiting.conditions import (
     V1_STATUSES,
     StatusScheme,
     StatusWait,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_modelarts.lineage import is_templated, training_job_lineage
 from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator
+from airflow_provider_modelarts.utils.lineage import is_templated, training_job_lineage
 
 pytest.importorskip("airflow.providers.openlineage")
 

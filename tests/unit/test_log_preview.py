@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_modelarts import v2
+from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.exceptions import ModelArtsRequestRejectedError, ModelArtsValidationError
-from airflow_provider_modelarts.job_logs import (
+from airflow_provider_modelarts.operators.training_job_create import COMPACT_XCOM_LIMIT_BYTES, add_best_trial
+from airflow_provider_modelarts.waiting.logs import (
     REPEATED_MARK,
     JobLogFollower,
     LogReadError,
@@ -19,7 +20,6 @@ from airflow_provider_modelarts.job_logs import (
     advance_preview,
     read_log_tail,
 )
-from airflow_provider_modelarts.operators.training_job_create import COMPACT_XCOM_LIMIT_BYTES, add_best_trial
 
 JOB_ID = "3f8c2a6e-2c1b-4f6e-9d9a-5b1c7e0a4d21"
 

@@ -16,13 +16,13 @@ from airflow.sdk import DAG
 from airflow.sdk.api.datamodels._generated import DagRun, TIRunContext
 from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
-from airflow_provider_modelarts.naming import (
+from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator
+from airflow_provider_modelarts.utils.naming import (
     MAX_PREFIX_LENGTH,
     RUN_STAMP,
     is_valid_job_name,
     job_name_template,
 )
-from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_AFTER = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
-from airflow_provider_modelarts.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
+from airflow_provider_modelarts.waiting.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
 
 
 @pytest.mark.parametrize(

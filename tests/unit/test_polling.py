@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import pytest
 
 from airflow_provider_modelarts import api
-from airflow_provider_modelarts.auth import AkSkAuth
+from airflow_provider_modelarts.cloud.auth import AkSkAuth
 from airflow_provider_modelarts.emulator import airflow_connection
 from airflow_provider_modelarts.exceptions import (
     ModelArtsAuthError,
@@ -25,7 +25,7 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsServerError,
 )
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-from airflow_provider_modelarts.polling import (
+from airflow_provider_modelarts.waiting.poller import (
     FIRST_ROUND_DELAY,
     MIN_ROUND_SPACING,
     PollerKey,

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_modelarts import v2
+from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.exceptions import ModelArtsNotFoundError, ModelArtsServerError
-from airflow_provider_modelarts.polling import PollerKey, SharedStatusPoller
-from airflow_provider_modelarts.polling_v2 import (
+from airflow_provider_modelarts.waiting.poller import PollerKey, SharedStatusPoller
+from airflow_provider_modelarts.waiting.poller_v2 import (
     ACTIVE_PHASES,
     SEARCH_PAGE_SIZE,
     PhasePollerKey,

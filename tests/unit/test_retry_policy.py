@@ -9,7 +9,15 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
-from airflow_provider_modelarts import api, transport, v1
+from airflow_provider_modelarts import api
+from airflow_provider_modelarts.cloud import transport, v1
+from airflow_provider_modelarts.cloud.retry import (
+    RETRIES_SPENT_ATTRIBUTE,
+    UnreadableBodyError,
+    may_retry,
+    proves_not_sent,
+)
+from airflow_provider_modelarts.cloud.validation import TASK_RETRY_PARAMETERS, validate_retry_settings
 from airflow_provider_modelarts.exceptions import (
     ModelArtsApiError,
     ModelArtsAuthError,
@@ -26,13 +34,6 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsValidationError,
     join_sentences,
 )
-from airflow_provider_modelarts.retry_policy import (
-    RETRIES_SPENT_ATTRIBUTE,
-    UnreadableBodyError,
-    may_retry,
-    proves_not_sent,
-)
-from airflow_provider_modelarts.validation import TASK_RETRY_PARAMETERS, validate_retry_settings
 from tests.airflow_names import AirflowFailException
 
 # ------------------------------------------------------------------------------- Retry-After

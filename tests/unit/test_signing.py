@@ -7,7 +7,7 @@ import pendulum
 import pytest
 import requests
 
-from airflow_provider_modelarts import auth
+from airflow_provider_modelarts.cloud import auth
 
 AK = "HPUAEXAMPLEAK0000001"
 SK = "exampleSecretKey0123456789abcdefghijklmnop"

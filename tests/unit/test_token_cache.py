@@ -6,7 +6,7 @@ from __future__ import annotations
 import pendulum
 import pytest
 
-from airflow_provider_modelarts import auth
+from airflow_provider_modelarts.cloud import auth
 from airflow_provider_modelarts.exceptions import ModelArtsServerError
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")

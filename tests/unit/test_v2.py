@@ -15,7 +15,9 @@ import pytest
 import requests
 from airflow.sdk import Connection
 
-from airflow_provider_modelarts import retry_policy, transport, v1, v2
+from airflow_provider_modelarts.cloud import retry as retry_policy
+from airflow_provider_modelarts.cloud import transport, v1, v2
+from airflow_provider_modelarts.cloud.v2 import JobPhase
 from airflow_provider_modelarts.exceptions import (
     ModelArtsApiError,
     ModelArtsDuplicateJobNameError,
@@ -30,8 +32,7 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsValidationError,
 )
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-from airflow_provider_modelarts.job_wait import V2_PHASES, PhaseWaitCondition
-from airflow_provider_modelarts.v2 import JobPhase
+from airflow_provider_modelarts.waiting.conditions import V2_PHASES, PhaseWaitCondition
 
 PROJECT = "0123456789abcdef0123456789abcdef"
 WORKSPACE = "fedcba9876543210fedcba9876543210"
@@ -1414,10 +1415,10 @@ def test_an_environment_name_must_be_letters_digits_and_underscores(name: str) -
 
 def test_a_dollar_in_an_environment_value_warns_and_passes(caplog: pytest.LogCaptureFixture) -> None:
     environments = {"_PATH2": "$HOME/bin", "a1": "x", "NO_DOLLAR": "plain"}
-    with caplog.at_level("WARNING", logger="airflow_provider_modelarts.v2"):
+    with caplog.at_level("WARNING", logger="airflow_provider_modelarts.cloud.v2"):
         body = v2.validate_job_create(_with("algorithm.environments", environments))
     assert body["algorithm"]["environments"] == environments
-    warnings = [r.getMessage() for r in caplog.records if r.name == "airflow_provider_modelarts.v2"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "airflow_provider_modelarts.cloud.v2"]
     assert len(warnings) == 1
     assert "job.algorithm.environments._PATH2" in warnings[0] and "$" in warnings[0]
 
@@ -1451,10 +1452,10 @@ def test_an_unknown_filter_key_warns_and_is_sent(
     hook: ModelArtsHook, project: FakeProject, caplog: pytest.LogCaptureFixture
 ) -> None:
     condition = {"key": "user_name", "operator": "in", "value": ["alice"]}
-    with caplog.at_level("WARNING", logger="airflow_provider_modelarts.v2"):
+    with caplog.at_level("WARNING", logger="airflow_provider_modelarts.cloud.v2"):
         hook.search_training_jobs(filters=[condition])
     assert project.calls[0].json_body["filters"] == [condition]
-    warnings = [r.getMessage() for r in caplog.records if r.name == "airflow_provider_modelarts.v2"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "airflow_provider_modelarts.cloud.v2"]
     assert len(warnings) == 1 and "'user_name'" in warnings[0] and "ModelArts.2807" in warnings[0]
 
 

@@ -5,7 +5,7 @@ own retries are spent does not end a wait at once: the wait keeps checking, logg
 until the failures have gone on for ``max_outage`` (counted from the first failed check of the
 run of failures). Then the wait fails through the normal path, so the task's retries apply. Any
 successful check ends the outage. Errors no retry can fix (authentication, validation, not found)
-are never ridden out: :meth:`~airflow_provider_modelarts.job_wait.StatusWait.judge_error` tells
+are never ridden out: :meth:`~airflow_provider_modelarts.waiting.conditions.StatusWait.judge_error` tells
 them apart before this module is asked.
 
 The outage start is a Unix timestamp, so it survives a reschedule (in the task state store), a

@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from airflow_provider_modelarts.conn_fields import CONN_FIELDS
+from airflow_provider_modelarts.connection.fields import CONN_FIELDS
 from airflow_provider_modelarts.get_provider_info import get_provider_info
 
 

@@ -26,7 +26,7 @@ yet how many pages there are, reads page 0 before the others. A job the search d
 always read directly: the search is never taken as proof that a job is gone or finished.
 
 Errors stay with the watches they concern, as in the v1
-:class:`~airflow_provider_modelarts.polling.RoundPlanner`: a failed page fails the watches it would
+:class:`~airflow_provider_modelarts.waiting.poller.RoundPlanner`: a failed page fails the watches it would
 have served (asking each job instead would multiply the requests sent to a failing service), and a
 failed ``GET`` fails only its job's watches.
 """
@@ -37,10 +37,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_modelarts import v2
+from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.exceptions import ModelArtsError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-from airflow_provider_modelarts.polling import PollerKey, RoundOutcome, StatusSource, hook_for
+from airflow_provider_modelarts.waiting.poller import PollerKey, RoundOutcome, StatusSource, hook_for
 
 #: The phases a round searches: the ones a job can still leave.
 ACTIVE_PHASES: tuple[v2.JobPhase, ...] = tuple(phase for phase in v2.PHASE_ORDER if phase.is_in_progress)

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 from airflow_provider_modelarts.exceptions import ModelArtsError
-from airflow_provider_modelarts.outage import Outage, record_failed_check
 from airflow_provider_modelarts.sensors.base import sentence
+from airflow_provider_modelarts.waiting.outage import Outage, record_failed_check
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-    from airflow_provider_modelarts.job_wait import PhaseWaitCondition, Verdict
+    from airflow_provider_modelarts.waiting.conditions import PhaseWaitCondition, Verdict
 
 
 class _Log(Protocol):

@@ -15,7 +15,14 @@ from airflow_provider_modelarts.api import (
     validate_name,
     validate_region,
 )
-from airflow_provider_modelarts.conn_fields import (
+from airflow_provider_modelarts.cloud.endpoints import (
+    CLOUD_HCS,
+    CLOUDS,
+    DEFAULT_CLOUD,
+    iam_endpoint,
+    modelarts_endpoint,
+)
+from airflow_provider_modelarts.connection.fields import (
     AUTH_AKSK,
     AUTH_PASSWORD,
     AUTH_TYPES,
@@ -28,7 +35,6 @@ from airflow_provider_modelarts.conn_fields import (
     LOG_API_PREVIEW,
     LOG_APIS,
 )
-from airflow_provider_modelarts.endpoints import CLOUD_HCS, CLOUDS, DEFAULT_CLOUD, iam_endpoint, modelarts_endpoint
 from airflow_provider_modelarts.exceptions import ModelArtsConnectionConfigError, ModelArtsValidationError
 
 __all__ = [
@@ -62,7 +68,7 @@ log = logging.getLogger(__name__)
 class ConnectionSettings:
     """What the hook needs from the connection, validated. Secrets are left out of ``repr``.
 
-    :param cloud: the ``cloud`` extra (:data:`~airflow_provider_modelarts.endpoints.CLOUDS`) that
+    :param cloud: the ``cloud`` extra (:data:`~airflow_provider_modelarts.cloud.endpoints.CLOUDS`) that
         built the default ``endpoint`` and ``iam_endpoint``.
     :param cloud_domain: the Huawei Cloud Stack domain (``cloud`` ``hcs`` only), else ``None``.
     :param log_api: how a task's log is read: ``aom`` = the per-line AOM endpoint only;
@@ -361,7 +367,7 @@ def settings_from_connection(
     when the ``endpoint`` extra is unset, with ``https`` when ``schema`` is empty. Without either,
     the ``cloud`` extra (``huaweicloud`` by default, ``huaweicloud-eu``, ``otc``, or ``hcs`` with
     ``cloud_domain``) builds the region's ModelArts and IAM endpoints
-    (:mod:`airflow_provider_modelarts.endpoints` says which hosts are confirmed); ``iam_endpoint``
+    (:mod:`airflow_provider_modelarts.cloud.endpoints` says which hosts are confirmed); ``iam_endpoint``
     overrides the IAM one. ``log_api`` (``aom``, ``preview``, ``auto``) is validated and passed
     on. Every error names
     the connection id and the key, and never echoes a secret; unknown extra keys are only warned about.

@@ -99,7 +99,7 @@ def modelarts_endpoint(region: str, cloud: str = DEFAULT_CLOUD, cloud_domain: st
 
     Huawei Cloud's public regions come from :data:`MODELARTS_REGION_ENDPOINTS` when listed there
     (``ap-southeast-1`` is ``.myhuaweicloud.cn``), else from the ``.com`` pattern. Arguments are
-    expected validated (:func:`~airflow_provider_modelarts.connection.settings_from_connection`
+    expected validated (:func:`~airflow_provider_modelarts.connection.settings.settings_from_connection`
     does it); an unknown cloud or ``hcs`` without a domain raises ``ValueError``.
     """
     if cloud == CLOUD_HUAWEICLOUD and region in MODELARTS_REGION_ENDPOINTS:

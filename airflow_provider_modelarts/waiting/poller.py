@@ -56,10 +56,10 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from asgiref.sync import sync_to_async
 
-from airflow_provider_modelarts import api
+from airflow_provider_modelarts.cloud.v1 import PER_PAGE_RANGE, JobListFilters
+from airflow_provider_modelarts.cloud.validation import DEFAULT_RETRY_MAX_DELAY, TASK_RETRY_PARAMETERS
 from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-from airflow_provider_modelarts.validation import TASK_RETRY_PARAMETERS
 
 WatchT = TypeVar("WatchT", bound=Hashable)
 _R = TypeVar("_R")
@@ -82,7 +82,7 @@ class PollerKey:
     workspace_id: str | None
     retry_limit: int
     retry_delay: float
-    retry_max_delay: float = api.DEFAULT_RETRY_MAX_DELAY
+    retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY
 
 
 @dataclass
@@ -206,14 +206,14 @@ class RoundPlanner(StatusSource[WatchKey]):
         return outcome
 
     def _list_pages(self) -> int:
-        return max(1, math.ceil((self.known_total or 0) / api.PER_PAGE_RANGE[1]))
+        return max(1, math.ceil((self.known_total or 0) / PER_PAGE_RANGE[1]))
 
     def _from_list(self, job_ids: set[int]) -> tuple[dict[int, dict[str, Any]], ModelArtsError | None]:
         """Latest-version rows of the jobs, read from the job list while that is the cheaper way,
         and the error of the page that failed, if one did."""
         found: dict[int, dict[str, Any]] = {}
         # create_time ascending keeps pages stable while new jobs are created (they go last).
-        filters = api.JobListFilters.validate(per_page=api.PER_PAGE_RANGE[1], sort_by="create_time", order="asc")
+        filters = JobListFilters.validate(per_page=PER_PAGE_RANGE[1], sort_by="create_time", order="asc")
         page = 1
         while len(found) < len(job_ids):
             pages_left = self._list_pages() - page + 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_modelarts.endpoints import CLOUDS, DEFAULT_CLOUD
+from airflow_provider_modelarts.cloud.endpoints import CLOUDS, DEFAULT_CLOUD
 
 CONN_TYPE = "modelarts"
 DEFAULT_CONN_ID = "modelarts_default"

@@ -53,7 +53,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_provider_modelarts import v2
+from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.exceptions import (
     ModelArtsError,
     ModelArtsJobEndedError,

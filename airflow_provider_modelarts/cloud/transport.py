@@ -6,7 +6,7 @@ service's own codes) comes in as an :class:`ErrorTable`, so the v1 module and a 
 describe their codes as data and share the parsing. The gateway's own codes (``APIGW.*``) are
 the same in front of every API and live here. Nothing here does I/O or imports ``requests``
 (DAG files import this through the operators); the retry policy of a request, which needs
-``requests``' exception types, is in :mod:`airflow_provider_modelarts.retry_policy`.
+``requests``' exception types, is in :mod:`airflow_provider_modelarts.cloud.retry`.
 
 Sources: the API gateway error codes,
 https://support.huaweicloud.com/intl/en-us/devg-apisign/api-sign-errorcode.html, and the

@@ -16,8 +16,8 @@ and the official SDK's models (PyPI ``huaweicloudsdkmodelarts``, ``v1/model/job_
 ``filter.py``, ``status.py``). The same pages are mirrored in
 https://github.com/opentelekomcloud-docs/modelarts (``api-ref/source/training_management/``).
 
-Generic validation lives in :mod:`airflow_provider_modelarts.validation`, error parsing in
-:mod:`airflow_provider_modelarts.transport`. Nothing here does I/O.
+Generic validation lives in :mod:`airflow_provider_modelarts.cloud.validation`, error parsing in
+:mod:`airflow_provider_modelarts.cloud.transport`. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ from enum import Enum
 from typing import Any
 from urllib.parse import quote
 
-from airflow_provider_modelarts import conn_fields, transport
+from airflow_provider_modelarts.cloud import transport
+from airflow_provider_modelarts.cloud.validation import LONG_MAX, coerce_int
+from airflow_provider_modelarts.connection import fields as conn_fields
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
-from airflow_provider_modelarts.validation import LONG_MAX, coerce_int
 
 log = logging.getLogger(__name__)
 

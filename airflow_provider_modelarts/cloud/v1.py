@@ -11,8 +11,8 @@ and the ModelArts SDK's ``Estimator.get_job_list``,
 https://support.huaweicloud.com/intl/en-us/sdkreference-modelarts/modelarts_04_0160.html .
 Where the sources disagree we take the stricter reading and say so in a comment.
 
-Generic validation lives in :mod:`airflow_provider_modelarts.validation`, error parsing in
-:mod:`airflow_provider_modelarts.transport`. Nothing here does I/O.
+Generic validation lives in :mod:`airflow_provider_modelarts.cloud.validation`, error parsing in
+:mod:`airflow_provider_modelarts.cloud.transport`. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from airflow_provider_modelarts import transport
+from airflow_provider_modelarts.cloud import transport
+from airflow_provider_modelarts.cloud.validation import LONG_MAX, coerce_int, validate_name
 from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsValidationError
-from airflow_provider_modelarts.validation import LONG_MAX, coerce_int, validate_name
 
 # ---------------------------------------------------------------------------------------------
 # Paths

@@ -1,6 +1,6 @@
 """Which failures of one request a retry may fix: the hook's retry policy, as pure functions.
 
-Kept apart from :mod:`airflow_provider_modelarts.transport` because it needs ``requests``' exception
+Kept apart from :mod:`airflow_provider_modelarts.cloud.transport` because it needs ``requests``' exception
 types, and DAG files must not import ``requests``.
 """
 
@@ -9,13 +9,13 @@ from __future__ import annotations
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from airflow_provider_modelarts.cloud.transport import is_retryable_status
 from airflow_provider_modelarts.exceptions import (
     ModelArtsApiError,
     ModelArtsError,
     ModelArtsThrottledError,
     ModelArtsTransportError,
 )
-from airflow_provider_modelarts.transport import is_retryable_status
 
 # Transport failures worth another attempt of an idempotent request.
 RETRYABLE_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (

@@ -13,8 +13,16 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
-from airflow_provider_modelarts import api
-from airflow_provider_modelarts import v2 as v2_api
+from airflow_provider_modelarts.cloud import v2 as v2_api
+from airflow_provider_modelarts.cloud.v1 import (
+    FAILURE_STATUSES,
+    is_terminal_code,
+    job_with_status_name,
+    status_name,
+    validate_id,
+    validate_status_set,
+)
+from airflow_provider_modelarts.cloud.validation import validate_optional_positive_int
 from airflow_provider_modelarts.exceptions import (
     ModelArtsError,
     ModelArtsNotFoundError,
@@ -91,15 +99,15 @@ class StatusScheme(Generic[StatusT]):
 
 
 def _v1_label(code: int) -> str:
-    return f"{code} ({api.status_name(code)})"
+    return f"{code} ({status_name(code)})"
 
 
 V1_STATUSES: StatusScheme[int] = StatusScheme(
     label=_v1_label,
-    name=api.status_name,
-    is_terminal=api.is_terminal_code,
+    name=status_name,
+    is_terminal=is_terminal_code,
     sort_key=int,
-    default_failures=frozenset(int(status) for status in api.FAILURE_STATUSES),
+    default_failures=frozenset(int(status) for status in FAILURE_STATUSES),
 )
 
 
@@ -189,15 +197,15 @@ class WaitCondition(StatusWait[int]):
         failure_statuses: object,
     ) -> WaitCondition:
         """Check user values; ``failure_statuses=None`` means the defaults minus the targets."""
-        target = frozenset(int(code) for code in api.validate_status_set(target_statuses, "target_status"))
+        target = frozenset(int(code) for code in validate_status_set(target_statuses, "target_status"))
         chosen = (
             None
             if failure_statuses is None
-            else frozenset(int(code) for code in api.validate_status_set(failure_statuses, "failure_statuses"))
+            else frozenset(int(code) for code in validate_status_set(failure_statuses, "failure_statuses"))
         )
         return cls(
-            job_id=api.validate_id(job_id, "job_id"),
-            version_id=api.validate_optional_positive_int(version_id, "version_id"),
+            job_id=validate_id(job_id, "job_id"),
+            version_id=validate_optional_positive_int(version_id, "version_id"),
             target_statuses=target,
             failure_statuses=V1_STATUSES.split(target, chosen, "target_status", "failure_statuses"),
         )
@@ -214,7 +222,7 @@ class WaitCondition(StatusWait[int]):
 
 def version_result(detail: dict[str, Any], job_id: int) -> dict[str, Any]:
     """The version detail as the sensor returns it: API fields plus job_id, job_name, status_name."""
-    result = api.job_with_status_name(detail)
+    result = job_with_status_name(detail)
     result.setdefault("job_id", job_id)
     result.setdefault("job_name", detail.get("job_name"))
     return result

@@ -4,7 +4,7 @@ Each task of a job (``worker-0``, ``worker-1``, ``server-0`` ... from ``status.t
 log. Two APIs read it, chosen by the connection's ``log_api`` (:data:`v2.LOG_APIS`):
 
 * **AOM** (``aom``): the log in pages from a cursor (:meth:`ModelArtsHook.follow_training_job_log`,
-  with the cursor reading of :class:`~airflow_provider_modelarts.v2.TaskLogCursor`). Documented on
+  with the cursor reading of :class:`~airflow_provider_modelarts.cloud.v2.TaskLogCursor`). Documented on
   Huawei Cloud; not by Open Telekom Cloud or the EU region.
 * **Preview** (``preview``): the newest 5 MB of the log and its full size
   (:meth:`ModelArtsHook.read_training_job_log_preview`), documented everywhere. A follower keeps
@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol, cast
 
-from airflow_provider_modelarts import v2
+from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsError
 
 #: Passes over the logs not yet read to their end, once the job ended, before giving up on them
