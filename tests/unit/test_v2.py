@@ -1418,7 +1418,7 @@ def test_a_dollar_in_an_environment_value_warns_and_passes(caplog: pytest.LogCap
     with caplog.at_level("WARNING", logger="airflow_provider_modelarts.cloud.v2"):
         body = v2.validate_job_create(_with("algorithm.environments", environments))
     assert body["algorithm"]["environments"] == environments
-    warnings = [r.getMessage() for r in caplog.records if r.name == "airflow_provider_modelarts.cloud.v2"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "airflow_provider_modelarts.cloud.v2.create"]
     assert len(warnings) == 1
     assert "job.algorithm.environments._PATH2" in warnings[0] and "$" in warnings[0]
 
@@ -1455,7 +1455,7 @@ def test_an_unknown_filter_key_warns_and_is_sent(
     with caplog.at_level("WARNING", logger="airflow_provider_modelarts.cloud.v2"):
         hook.search_training_jobs(filters=[condition])
     assert project.calls[0].json_body["filters"] == [condition]
-    warnings = [r.getMessage() for r in caplog.records if r.name == "airflow_provider_modelarts.cloud.v2"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "airflow_provider_modelarts.cloud.v2.search"]
     assert len(warnings) == 1 and "'user_name'" in warnings[0] and "ModelArts.2807" in warnings[0]
 
 
