@@ -1,4 +1,4 @@
-"""Reading the ModelArts Airflow connection: the fields declared in :mod:`.conn_fields`, validated."""
+"""Reading the ModelArts Airflow connection: the fields declared in :mod:`.fields`, validated."""
 
 from __future__ import annotations
 
@@ -10,18 +10,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_provider_modelarts.api import (
-    DEFAULT_CONSOLE_TEMPLATE,
-    validate_name,
-    validate_region,
-)
 from airflow_provider_modelarts.cloud.endpoints import (
     CLOUD_HCS,
     CLOUDS,
     DEFAULT_CLOUD,
+    DEFAULT_CONSOLE_TEMPLATE,
     iam_endpoint,
     modelarts_endpoint,
 )
+from airflow_provider_modelarts.cloud.validation import validate_name, validate_region
 from airflow_provider_modelarts.connection.fields import (
     AUTH_AKSK,
     AUTH_PASSWORD,

@@ -12,7 +12,7 @@ from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator
 from tests.integration.airflow_context import TaskInstanceRuns
-from tests.unit.test_v2 import (
+from tests.unit.cloud.v2.test_create import (
     REFERENCE_ALGORITHM_ID_EXAMPLE,
     REFERENCE_CUSTOM_IMAGE_EXAMPLE,
     REFERENCE_PRESET_FRAMEWORK_EXAMPLE,

@@ -9,7 +9,6 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
-from airflow_provider_modelarts import api
 from airflow_provider_modelarts.cloud import transport, v1
 from airflow_provider_modelarts.cloud.retry import (
     RETRIES_SPENT_ATTRIBUTE,
@@ -223,7 +222,7 @@ def test_retry_settings_are_reported_under_the_name_the_user_wrote() -> None:
         validate_retry_settings(1, 1.0, float("inf"), names=TASK_RETRY_PARAMETERS)
     assert error.value.parameter == "modelarts_retry_max_delay"
     with pytest.raises(ModelArtsValidationError) as error:
-        api.validate_retry_settings(100, 1.0)
+        validate_retry_settings(100, 1.0)
     assert error.value.parameter == "retry_limit"
 
 
