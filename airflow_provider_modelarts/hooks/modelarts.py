@@ -9,8 +9,6 @@ docs/durable-execution.md.
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -28,24 +26,18 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsTransportError,
     join_sentences,
 )
+from airflow_provider_modelarts.hooks import paging
 from airflow_provider_modelarts.hooks.base import LIST_KEY, ModelArtsBaseHook
 from airflow_provider_modelarts.hooks.base import USER_AGENT as USER_AGENT  # re-exported (benchmarks)
 from airflow_provider_modelarts.hooks.base import ApiResponse as ApiResponse  # re-exported
 
-# Pages of auto search trials read at most (the SDK allows 100 trials per job at 1-100 a page).
-_MAX_TRIAL_PAGES = 100
-
 
 class ValidatedJob(Mapping[str, Any]):
-    """A v2 create body that passed :func:`~airflow_provider_modelarts.cloud.v2.validate_job_create`:
-    its normalised copy, read-only as a mapping.
+    """A v2 create body that passed :func:`~airflow_provider_modelarts.cloud.v2.validate_job_create`
+    (its normalised copy): :meth:`ModelArtsHook.create_training_job` sends it without a second check.
 
-    :meth:`ModelArtsHook.create_training_job` sends one as it is and validates any other mapping
-    first, so a body is checked once however many layers it passes through.
-
-    :param body: the normalised body. Use :meth:`validate` to make one; only code that derives a
-        body from a validated one and keeps it valid (the submission planner: a derived name, its
-        marks) constructs one directly.
+    :param body: the normalised body. Make one with :meth:`validate`; only code that derives a body
+        from a validated one and keeps it valid (the submission planner) constructs one directly.
     """
 
     __slots__ = ("body",)
@@ -55,10 +47,7 @@ class ValidatedJob(Mapping[str, Any]):
 
     @classmethod
     def validate(cls, job: object, parameter: str = "job") -> ValidatedJob:
-        """``job`` itself if it is already a :class:`ValidatedJob`, else its checked, normalised copy.
-
-        :raises ModelArtsValidationError: the body breaks a documented rule, named by its path.
-        """
+        """``job`` itself if already validated, else its checked copy (``ModelArtsValidationError`` if bad)."""
         return job if isinstance(job, cls) else cls(v2.validate_job_create(job, parameter))
 
     def __getitem__(self, key: str) -> Any:
@@ -141,12 +130,9 @@ class ModelArtsHook(ModelArtsBaseHook):
         per_page: int | str = v1.PER_PAGE_RANGE[1],
         max_results: int | str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every matching job across pages, fetched lazily, one page per request.
-
-        Arguments are validated when this is called, before anything is fetched. Paging stops
-        after ``max_results`` jobs, on a short page, or once ``job_total_count`` jobs were seen,
-        so N jobs cost ceil(N / per_page) requests.
-        """
+        """Every matching job across pages, fetched lazily (N jobs cost ceil(N / per_page) requests);
+        arguments are validated at the call. Parameters as :meth:`list_training_jobs`, plus
+        ``max_results``, the most jobs returned."""
         filters = v1.JobListFilters.validate(status, per_page, 1, sort_by, order, search_content, workspace_id)
         limit = validate_optional_positive_int(max_results, "max_results")
         return self._iter_jobs(filters, limit)
@@ -156,18 +142,7 @@ class ModelArtsHook(ModelArtsBaseHook):
     ) -> Iterator[dict[str, Any]]:
         """Each page's response body, from ``filters.page`` on, until every job (or
         ``max_results`` jobs) was returned. Operators use it to keep the page's counters."""
-        seen = 0
-        for page in range(filters.page, v1.PAGE_RANGE[1] + 1):
-            body = self.list_training_jobs_page(dataclasses.replace(filters, page=page))
-            yield body
-            jobs = body.get("jobs") or []
-            seen += len(jobs)
-            # job_total_count counts every job of the user, so once that many were seen no
-            # filter can match more: this saves the empty page after an exact multiple.
-            total = body.get("job_total_count")
-            seen_all = isinstance(total, int) and seen >= total
-            if len(jobs) < filters.per_page or seen_all or (max_results is not None and seen >= max_results):
-                return
+        return paging.v1_pages(self.list_training_jobs_page, filters, max_results)
 
     def list_job_versions(
         self, job_id: int | str, per_page: int | str | None = None, page: int | str | None = None
@@ -252,13 +227,9 @@ class ModelArtsHook(ModelArtsBaseHook):
         limit: int | str = v2.DEFAULT_LIMIT,
         max_results: int | str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every v2 job that matches, fetched lazily, one page of ``limit`` per request.
-
-        Arguments are validated when this is called, before anything is fetched. C matches cost
-        ceil(C / limit) requests (one when nothing matches); paging stops sooner after
-        ``max_results`` jobs. A job seen on an earlier page is not yielded again (a job created
-        while paging shifts the later pages by one).
-        """
+        """Every v2 job that matches, fetched lazily (C matches cost ceil(C / limit) requests), each
+        once; arguments are validated at the call. Parameters as :meth:`search_training_jobs`,
+        plus ``max_results``, the most jobs returned."""
         search = v2.JobSearch.validate(phase, name, filters, sort_by, order, limit, 0, workspace_id)
         most = validate_optional_positive_int(max_results, "max_results")
         return self._iter_v2_jobs(search, most)
@@ -267,33 +238,9 @@ class ModelArtsHook(ModelArtsBaseHook):
         self, search: v2.JobSearch, max_results: int | None = None
     ) -> Iterator[dict[str, Any]]:
         """Each search page's body, from page ``search.offset`` on, until every match (or
-        ``max_results`` jobs) was returned. Operators use it to keep the page's counters.
-
-        Stops after a short page, once the pages cover ``count`` (the matches the first answer
-        reported), after ``max_results`` jobs, or on a page with no job not seen before (so a
-        server that ignored ``offset`` could not keep it paging).
-        """
-        seen: set[str] = set()
-        page = search.offset
-        pages = None
-        while True:
-            body = self.search_training_jobs_page(dataclasses.replace(search, offset=page))
-            yield body
-            items = [item for item in body.get("items") or [] if isinstance(item, Mapping)]
-            ids = {str(v2.job_row(item)["id"]) for item in items}
-            new = ids - seen
-            seen |= ids
-            count = body.get("count")
-            if pages is None and isinstance(count, int) and not isinstance(count, bool):
-                pages = v2.pages_needed(count, search.limit)
-            page += 1
-            if (
-                len(items) < search.limit
-                or not new
-                or (pages is not None and page >= pages)
-                or (max_results is not None and len(seen) >= max_results)
-            ):
-                return
+        ``max_results`` jobs) was returned; a page with no new job also ends it (a server that
+        ignored ``offset`` cannot keep it paging)."""
+        return paging.search_pages(self.search_training_jobs_page, search, max_results)
 
     # ------------------------------------------------------------------ v2 job lifecycle
 
@@ -368,17 +315,11 @@ class ModelArtsHook(ModelArtsBaseHook):
         return [job for job in self._iter_v2_jobs(search, None) if v2.job_row(job)["name"] == job_name]
 
     def terminate_training_job(self, training_job_id: str) -> dict[str, Any]:
-        """Terminate a v2 job (``POST .../training-jobs/{id}/actions`` with
-        ``{"action_type": "terminate"}``, answered with 202 and the job object).
-
-        Sent as idempotent (retried after a timeout or a dropped connection): a resend of a
-        terminate that did reach the service finds the job Terminating or Terminated, and
-        gets ``ModelArts.2796`` like any terminate of an ended job.
+        """Terminate a v2 job (``POST .../training-jobs/{id}/actions``, ``{"action_type": "terminate"}``).
+        Sent as idempotent: a resend that finds the job ending gets ``ModelArts.2796``, as below.
 
         :return: the job object (its phase is usually Terminating).
-        :raises ModelArtsJobEndedError: 409 ``ModelArts.2796``: the job is no longer Creating,
-            Pending or Running (it ended, or is already terminating). Catch it to treat the
-            terminate as idempotent.
+        :raises ModelArtsJobEndedError: ``ModelArts.2796``: the job already ended or is terminating.
         :raises ModelArtsNotFoundError: no such job (``ModelArts.2775``).
         """
         job_id = v2.validate_training_job_id(training_job_id)
@@ -393,11 +334,8 @@ class ModelArtsHook(ModelArtsBaseHook):
             raise
 
     def delete_training_job(self, training_job_id: str) -> None:
-        """Delete a v2 job (``DELETE .../training-jobs/{id}``, answered with 202 and no body).
-
-        When the delete gets no clear answer (timeout, dropped connection, 5xx), the hook reads
-        the job: gone means the delete did happen (success); still there means it is sent again
-        once (under the usual retries). A job that did not exist in the first place raises.
+        """Delete a v2 job (``DELETE .../training-jobs/{id}``, answered with 202 and no body). After
+        an unclear answer the job is read: gone is success, still there sends the delete again once.
 
         :raises ModelArtsNotFoundError: no such job (``ModelArts.2775``).
         """
@@ -423,11 +361,7 @@ class ModelArtsHook(ModelArtsBaseHook):
 
     def list_training_job_tasks(self, training_job_id: str) -> list[dict[str, Any]]:
         """A job's tasks (``GET .../training-jobs/{id}/tasks``): ``[{"task", "ip", "host_ip",
-        "schedule_count"}, ...]`` (the SDK's ``TaskHistory``), as the API returns them.
-
-        The API answers with a JSON array; an object holding the list under ``items`` or
-        ``tasks`` is accepted too.
-        """
+        "schedule_count"}, ...]``, from the API's JSON array (or an object's ``items``/``tasks``)."""
         job_id = v2.validate_training_job_id(training_job_id)
         url = self.settings.endpoint + v2.training_job_tasks_path(self.settings.project_id, job_id)
         answer = self._exchange("GET", url, idempotent=True, error_table=v2.ERROR_TABLE, list_body=True)
@@ -444,11 +378,8 @@ class ModelArtsHook(ModelArtsBaseHook):
         lines: int = v2.DEFAULT_LOG_LINES,
         order: str = v2.DEFAULT_LOG_ORDER,
     ) -> v2.TaskLogPage | None:
-        """One page of a task's log from AOM (``GET .../training-jobs/{id}/logs/{task_id}``).
-
-        Arguments are checked before any request. To follow a log from its first line, every
-        line once, use :meth:`follow_training_job_log` or :class:`v2.TaskLogCursor` (which
-        documents the cursor reading).
+        """One page of a task's log from AOM (``GET .../training-jobs/{id}/logs/{task_id}``); to
+        follow a log, every line once, use :meth:`follow_training_job_log`.
 
         :param task_id: a task name from ``status.tasks``: ``worker-0``, ``worker-1``, ...
         :param base_line: a position from an earlier page (``end_line`` to read on); ``None``
@@ -484,10 +415,8 @@ class ModelArtsHook(ModelArtsBaseHook):
         self, training_job_id: str, task_id: str, cursor: v2.TaskLogCursor | None = None
     ) -> tuple[v2.TaskLogCursor, list[str]]:
         """The lines of a task's log not returned before, in order, and the cursor to pass next
-        time: calling it until the job ended and no line comes returns every line once (the
-        reading is in :class:`v2.TaskLogCursor`). One request per call, except a first call
-        whose page is full: it also reads the older lines (at most
-        :data:`v2.MAX_BACKFILL_PAGES` pages back).
+        time (see :class:`v2.TaskLogCursor`). One request per call; a full first page also reads
+        the older lines (at most :data:`v2.MAX_BACKFILL_PAGES` pages).
 
         :param cursor: what the previous call returned; ``None`` to start at the first line.
         """
@@ -528,12 +457,8 @@ class ModelArtsHook(ModelArtsBaseHook):
     def read_training_job_log_preview(self, training_job_id: str, task_id: str) -> v2.TaskLogPreview | None:
         """A task's log preview (``GET .../training-jobs/{id}/tasks/{task_id}/logs/preview``,
         https://support.huaweicloud.com/intl/en-us/api-modelarts/ShowTrainingJobLogsPreview.html):
-        the whole log while it is at most 5 MB, else its newest 5 MB, with its full size. The
-        only log API Open Telekom Cloud and the EU region document.
-
-        To follow a log through it, every line once, use
-        :class:`~airflow_provider_modelarts.waiting.logs.JobLogFollower` (connection ``log_api``
-        ``preview``, or ``auto`` where the AOM endpoint does not exist).
+        the whole log up to 5 MB, else its newest 5 MB. To follow a log through it use
+        :class:`~airflow_provider_modelarts.waiting.logs.JobLogFollower`.
 
         :param training_job_id: the job's UUID.
         :param task_id: a task name from ``status.tasks``: ``worker-0``, ``server-0``, ...
@@ -592,16 +517,8 @@ class ModelArtsHook(ModelArtsBaseHook):
         """Every trial of an auto search (hyperparameter search) job
         (``GET .../training-jobs/{id}/autosearch-trials``, one page of ``limit`` per request,
         https://support.huaweicloud.com/intl/en-us/api-modelarts/ShowAutoSearchTrials.html), each
-        a row by column name from the answer's ``items.header``/``items.data`` table (every
-        column kept, e.g. ``trial_id``, ``status``, ``config``, ``reward_attr``, ``best_reward``
-        and one per reward attribute; see :func:`v2.trial_rows`). Cells are as the API gives
-        them (the docs type them as strings).
-
-        Paging: the SDK reads ``offset`` as a page number, OTC's query table as an entry offset.
-        Pages are asked by number; a page that repeats trials already read shows the entry
-        reading, and the next pages are then asked by entry. Paging stops at a short or empty
-        page, once ``total`` trials were read, or at a page with no new trial. T trials cost
-        ceil((T + 1) / limit) requests at most (one while they fit on a page).
+        a row by column name (:func:`v2.trial_rows`), cells as the API gives them. T trials cost
+        ceil((T + 1) / limit) requests at most.
 
         :param training_job_id: the job's UUID.
         :param limit: trials per request, 1-100.
@@ -613,26 +530,12 @@ class ModelArtsHook(ModelArtsBaseHook):
         job_id = v2.validate_training_job_id(training_job_id)
         size = coerce_int(limit, "limit", 1, 100)
         path = v2.training_job_autosearch_trials_path(self.settings.project_id, job_id)
-        rows: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        offset, by_entry = 0, False
-        for _ in range(_MAX_TRIAL_PAGES):
+
+        def fetch(offset: int) -> dict[str, Any]:
             query = [("limit", str(size)), ("offset", str(offset))]
-            body = self.request("GET", path, query=query, idempotent=True, error_table=v2.ERROR_TABLE)
-            page = v2.trial_rows(body)
-            new = [row for row in page if _trial_key(row) not in seen]
-            seen.update(_trial_key(row) for row in new)
-            rows.extend(new)
-            total = body.get("total")
-            if (
-                len(page) < size
-                or not new
-                or (isinstance(total, int) and not isinstance(total, bool) and len(rows) >= total)
-            ):
-                break
-            by_entry = by_entry or len(new) < len(page)
-            offset = len(rows) if by_entry else offset + 1
-        return rows
+            return self.request("GET", path, query=query, idempotent=True, error_table=v2.ERROR_TABLE)
+
+        return paging.trial_rows(fetch, size)
 
     def test_connection(self) -> tuple[bool, str]:
         """List one training job. Never raises; on failure the message says what to check."""
@@ -659,28 +562,15 @@ class ModelArtsHook(ModelArtsBaseHook):
     # ------------------------------------------------------------------ internals
 
     def _iter_jobs(self, filters: v1.JobListFilters, limit: int | None) -> Iterator[dict[str, Any]]:
-        jobs = (job for body in self.iter_training_job_pages(filters, limit) for job in body.get("jobs") or [])
-        yield from itertools.islice(jobs, limit)
+        return paging.v1_jobs(self.iter_training_job_pages(filters, limit), limit)
 
     def _iter_v2_jobs(self, search: v2.JobSearch, most: int | None) -> Iterator[dict[str, Any]]:
-        seen: set[object] = set()
-
-        def first_sightings() -> Iterator[dict[str, Any]]:
-            for body in self.iter_training_job_search_pages(search, most):
-                for job in body.get("items") or []:
-                    job_id = v2.job_row(job)["id"]
-                    if job_id not in seen:
-                        seen.add(job_id)
-                        yield job
-
-        yield from itertools.islice(first_sightings(), most)
+        return paging.first_sightings(self.iter_training_job_search_pages(search, most), most)
 
     def _find_created_job(self, name: str, workspace: str | None, unclear: ModelArtsError) -> dict[str, Any] | None:
-        """After a create without a clear answer: the job of this name, if one exists (newest).
-
-        If the check itself fails, nobody can tell whether the job exists, so the create must not
-        be sent again: raise, saying what to look for.
-        """
+        """Whether this call's own create landed: the job of the exact name it sent (newest), if any.
+        Transport-level only; which earlier jobs belong to a task instance is the submission
+        planner's question (docs/durable-execution.md). A failed check raises: never resend blind."""
         try:
             found = self.find_training_jobs_by_name(name, workspace)
         except ModelArtsError as error:
@@ -706,9 +596,3 @@ def _write_may_have_happened(error: ModelArtsApiError) -> bool:
     503 or 504 can come from the gateway or the service after the body arrived. A throttled
     request (429, or a throttling code) was refused before anything was done."""
     return error.http_status in (500, 502, 503, 504) and not isinstance(error, ModelArtsThrottledError)
-
-
-def _trial_key(row: Mapping[str, Any]) -> str:
-    """What tells two trials apart: the trial id, else the whole row."""
-    trial_id = row.get("trial_id")
-    return f"id:{trial_id}" if isinstance(trial_id, str) and trial_id else json.dumps(row, sort_keys=True, default=str)
