@@ -1,67 +1,21 @@
-"""``ModelArtsHook``: authenticated calls to the ModelArts v1 and v2 training-job APIs.
+"""``ModelArtsHook``: the ModelArts v1 and v2 training-job APIs, one short method per endpoint.
 
-The hook owns transport: one ``requests.Session`` (connection reuse), a timeout on every request,
-and one request path, :meth:`ModelArtsHook.request`, for any method, under a tenacity retry policy
-(exponential backoff with jitter, ``Retry-After`` honoured). Idempotent requests are retried after
-connection errors, timeouts, cut-off or unreadable bodies, 429 and the retryable 5xx; a request
-that is not idempotent is never sent twice once it may have reached the server. Nothing retries
-401/403: the gateway locks an AK for five minutes after more than five bad signatures in a row.
-
-Authentication lives in :mod:`airflow_provider_modelarts.cloud.auth`, the retry policy and error parsing
-in :mod:`airflow_provider_modelarts.cloud.transport`, each API's paths, parameters and error codes in
-:mod:`airflow_provider_modelarts.cloud.v1` and :mod:`airflow_provider_modelarts.cloud.v2`.
+Transport, authentication and retries are in :class:`~airflow_provider_modelarts.hooks.base.ModelArtsBaseHook`;
+each API's paths, parameters and error codes in :mod:`airflow_provider_modelarts.cloud.v1` and
+:mod:`airflow_provider_modelarts.cloud.v2`. Why a create is recovered the way it is:
+docs/durable-execution.md.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import json
-import math
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
-import pendulum
-import requests
-import tenacity
-from airflow.providers.common.compat.sdk import BaseHook
-from airflow.sdk.log import mask_secret
-
-from airflow_provider_modelarts import __version__
-from airflow_provider_modelarts.cloud import retry as retry_policy
 from airflow_provider_modelarts.cloud import transport, v1, v2
-from airflow_provider_modelarts.cloud.auth import (
-    HEADER_SUBJECT_TOKEN,
-    AkSkAuth,
-    IamToken,
-    IamTokenAuth,
-    IamTokenCache,
-    canonical_query,
-)
-from airflow_provider_modelarts.cloud.endpoints import IAM_TOKENS_PATH
-from airflow_provider_modelarts.cloud.transport import parse_iam_token_times
-from airflow_provider_modelarts.cloud.validation import (
-    DEFAULT_RETRY_DELAY,
-    DEFAULT_RETRY_LIMIT,
-    DEFAULT_RETRY_MAX_DELAY,
-    HOOK_RETRY_PARAMETERS,
-    coerce_int,
-    validate_name,
-    validate_optional_positive_int,
-    validate_region,
-    validate_retry_settings,
-)
+from airflow_provider_modelarts.cloud.validation import coerce_int, validate_optional_positive_int
 from airflow_provider_modelarts.connection import form as connection_form
-from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.connection.settings import (
-    AUTH_AKSK,
-    CONN_TYPE,
-    ConnectionSettings,
-    settings_from_connection,
-)
+from airflow_provider_modelarts.connection.settings import AUTH_AKSK
 from airflow_provider_modelarts.exceptions import (
     ModelArtsApiError,
     ModelArtsDuplicateJobNameError,
@@ -69,55 +23,57 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsJobEndedError,
     ModelArtsNotFoundError,
     ModelArtsThrottledError,
-    ModelArtsTokenExpiredError,
     ModelArtsTransportError,
     join_sentences,
 )
-from airflow_provider_modelarts.version_compat import get_connection_quietly
-
-if TYPE_CHECKING:
-    from airflow.sdk import Connection
-
-USER_AGENT = f"airflow-provider-modelarts/{__version__}"
-_IAM_CONTENT_TYPE = "application/json;charset=utf8"
-# Where _decode puts a JSON array answer (only for calls that document one).
-_LIST_KEY = "__list__"
-_T = TypeVar("_T")
-# Pages of auto search trials read at most (the SDK allows 100 trials per job at 1-100 a page).
-_MAX_TRIAL_PAGES = 100
+from airflow_provider_modelarts.hooks import paging
+from airflow_provider_modelarts.hooks.base import LIST_KEY, ModelArtsBaseHook
+from airflow_provider_modelarts.hooks.base import USER_AGENT as USER_AGENT  # re-exported (benchmarks)
+from airflow_provider_modelarts.hooks.base import ApiResponse as ApiResponse  # re-exported
 
 
-@dataclasses.dataclass(frozen=True)
-class ApiResponse:
-    """A successful answer: its HTTP status, headers and JSON object."""
+class ValidatedJob(Mapping[str, Any]):
+    """A v2 create body that passed :func:`~airflow_provider_modelarts.cloud.v2.validate_job_create`
+    (its normalised copy): :meth:`ModelArtsHook.create_training_job` sends it without a second check.
 
-    status: int
-    headers: Mapping[str, str]
-    body: dict[str, Any]
+    :param body: the normalised body. Make one with :meth:`validate`; only code that derives a body
+        from a validated one and keeps it valid (the submission planner) constructs one directly.
+    """
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+
+    @classmethod
+    def validate(cls, job: object, parameter: str = "job") -> ValidatedJob:
+        """``job`` itself if already validated, else its checked copy (``ModelArtsValidationError`` if bad)."""
+        return job if isinstance(job, cls) else cls(v2.validate_job_create(job, parameter))
+
+    def __getitem__(self, key: str) -> Any:
+        return self.body[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.body)
+
+    def __len__(self) -> int:
+        return len(self.body)
+
+    def __repr__(self) -> str:
+        return f"ValidatedJob({self.body!r})"
 
 
-class ModelArtsHook(BaseHook):
+class ModelArtsHook(ModelArtsBaseHook):
     """Interact with Huawei Cloud ModelArts training jobs: v1 ("old-version") jobs with integer
     ids and versions, and v2 jobs (every job created since 2023-06-30) with UUID ids and phases.
 
-    Reads the Airflow connection lazily, on the first call: constructing the hook does no I/O.
+    Takes the parameters of :class:`~airflow_provider_modelarts.hooks.base.ModelArtsBaseHook`
+    (connection id, region, project and workspace overrides, retry settings); constructing it
+    does no I/O.
 
-    :param modelarts_conn_id: the id of a connection of type ``modelarts``.
-    :param region: overrides the connection's ``region``.
-    :param project_id: overrides the connection's ``project_id``.
-    :param workspace_id: overrides the connection's ``workspace_id`` (the default workspace for
-        job queries).
-    :param retry_limit: how many times a retryable failure is retried (0 disables retries).
-    :param retry_delay: the first backoff delay in seconds; it doubles on each retry, with jitter.
-    :param retry_max_delay: the longest single wait in seconds. A ``Retry-After`` longer than
-        this is not waited for: the error is raised at once.
-    :param retry_parameter_names: the names to report a bad retry setting under (the operators and
-        the sensor pass their ``modelarts_retry_*`` argument names).
+    .. seealso:: https://support.huaweicloud.com/intl/en-us/api-modelarts/modelarts_03_0046.html
     """
 
-    conn_name_attr = "modelarts_conn_id"
-    default_conn_name = DEFAULT_CONN_ID
-    conn_type = CONN_TYPE
     hook_name = "Huawei Cloud ModelArts"
 
     @classmethod
@@ -129,130 +85,6 @@ class ModelArtsHook(BaseHook):
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """Hidden, relabelled and placeholder standard fields on Airflow 3.0/3.1 (3.2+ reads the provider info)."""
         return connection_form.ui_field_behaviour()
-
-    def __init__(
-        self,
-        modelarts_conn_id: str = default_conn_name,
-        region: str | None = None,
-        project_id: str | None = None,
-        workspace_id: str | None = None,
-        *,
-        retry_limit: int = DEFAULT_RETRY_LIMIT,
-        retry_delay: float = DEFAULT_RETRY_DELAY,
-        retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
-        retry_parameter_names: tuple[str, str, str] = HOOK_RETRY_PARAMETERS,
-    ) -> None:
-        super().__init__()
-        self.modelarts_conn_id = modelarts_conn_id
-        # Any DNS label here: the connection applies its cloud's rule once it is read.
-        self.region = validate_region(region, any_label=True) if region is not None else None
-        self.project_id = validate_name(project_id, "project_id") if project_id is not None else None
-        self.workspace_id = validate_name(workspace_id, "workspace_id") if workspace_id is not None else None
-        self.retry_limit, self.retry_delay, self.retry_max_delay = validate_retry_settings(
-            retry_limit, retry_delay, retry_max_delay, names=retry_parameter_names
-        )
-        self._retry_parameter_names = retry_parameter_names
-        self.request_count = 0
-        # What the settings were built from (secrets included: never logged or shown), so that
-        # refresh_connection can tell an unchanged connection without validating it again.
-        self._connection_fields: tuple[Any, ...] | None = None
-        # Tests replace this to observe backoff without waiting.
-        self.sleep: Callable[[float], None] = time.sleep
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(modelarts_conn_id={self.modelarts_conn_id!r})"
-
-    # ------------------------------------------------------------------ connection and session
-
-    @cached_property
-    def settings(self) -> ConnectionSettings:
-        """The validated connection settings (fetched from Airflow on first use)."""
-        return self.configure(self.get_connection(self.modelarts_conn_id))
-
-    def configure(self, connection: Connection) -> ConnectionSettings:
-        """Validate and use an already fetched connection (e.g. one from ``aget_connection``)."""
-        settings = settings_from_connection(
-            conn_id=self.modelarts_conn_id,
-            login=connection.login,
-            password=connection.password,
-            extra=connection.extra_dejson,
-            region=self.region,
-            project_id=self.project_id,
-            workspace_id=self.workspace_id,
-            host=connection.host,
-            port=connection.port,
-            schema=connection.schema,
-        )
-        for secret in settings.secrets:
-            mask_secret(secret)
-        self.__dict__["settings"] = settings
-        self._connection_fields = _fields_of(connection)
-        return settings
-
-    def refresh_connection(self) -> bool:
-        """Read the Airflow connection again, and use its new settings if they changed.
-
-        For a hook that outlives a connection edit: the triggerer's shared poller keeps one hook
-        while any trigger of the connection waits, and calls this before each round. When the
-        settings changed (rotated keys, a new IAM password, another endpoint, region or project),
-        the old session is closed and the cached IAM token dropped, so the next request opens a
-        session with the new settings (and fetches a token with the new password).
-
-        Cost: one connection lookup (the secrets backend, or the API server from a triggerer);
-        never a request to ModelArts or IAM. An unchanged connection is not validated again, so it
-        logs nothing. Raises what the first read would raise (the connection is gone or invalid).
-
-        :return: whether the settings changed. A first read (nothing to compare with) is no change.
-        """
-        connection = get_connection_quietly(self, self.modelarts_conn_id)
-        previous = self.__dict__.get("settings")
-        if previous is not None and _fields_of(connection) == self._connection_fields:
-            return False
-        current = self.configure(connection)
-        if previous is None or current == previous:
-            return False
-        self.close()
-        self.__dict__.pop("token_cache", None)
-        # Field names only: some of the values are secrets.
-        changed = [
-            item.name
-            for item in dataclasses.fields(current)
-            if getattr(current, item.name) != getattr(previous, item.name)
-        ]
-        self.log.info(
-            "Connection %r changed (%s): the next requests use its new settings",
-            self.modelarts_conn_id,
-            ", ".join(changed),
-        )
-        return True
-
-    def get_conn(self) -> requests.Session:
-        """The hook's ``requests.Session``, authenticated for the connection's auth type."""
-        return self.session
-
-    @cached_property
-    def session(self) -> requests.Session:
-        settings = self.settings
-        session = requests.Session()
-        session.headers["User-Agent"] = USER_AGENT
-        session.headers["Content-Type"] = "application/json"
-        # Also passed on every request: requests lets REQUESTS_CA_BUNDLE override a session's verify.
-        session.verify = settings.verify
-        session.auth = (
-            AkSkAuth(settings.login, settings.password, settings.project_id, settings.security_token)
-            if settings.auth_type == AUTH_AKSK
-            else IamTokenAuth(self.token_cache)
-        )
-        return session
-
-    @cached_property
-    def token_cache(self) -> IamTokenCache:
-        return IamTokenCache(self._fetch_iam_token)
-
-    def close(self) -> None:
-        if "session" in self.__dict__:
-            self.session.close()
-            del self.__dict__["session"]
 
     # ------------------------------------------------------------------ public API
 
@@ -298,12 +130,9 @@ class ModelArtsHook(BaseHook):
         per_page: int | str = v1.PER_PAGE_RANGE[1],
         max_results: int | str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every matching job across pages, fetched lazily, one page per request.
-
-        Arguments are validated when this is called, before anything is fetched. Paging stops
-        after ``max_results`` jobs, on a short page, or once ``job_total_count`` jobs were seen,
-        so N jobs cost ceil(N / per_page) requests.
-        """
+        """Every matching job across pages, fetched lazily (N jobs cost ceil(N / per_page) requests);
+        arguments are validated at the call. Parameters as :meth:`list_training_jobs`, plus
+        ``max_results``, the most jobs returned."""
         filters = v1.JobListFilters.validate(status, per_page, 1, sort_by, order, search_content, workspace_id)
         limit = validate_optional_positive_int(max_results, "max_results")
         return self._iter_jobs(filters, limit)
@@ -313,18 +142,7 @@ class ModelArtsHook(BaseHook):
     ) -> Iterator[dict[str, Any]]:
         """Each page's response body, from ``filters.page`` on, until every job (or
         ``max_results`` jobs) was returned. Operators use it to keep the page's counters."""
-        seen = 0
-        for page in range(filters.page, v1.PAGE_RANGE[1] + 1):
-            body = self.list_training_jobs_page(dataclasses.replace(filters, page=page))
-            yield body
-            jobs = body.get("jobs") or []
-            seen += len(jobs)
-            # job_total_count counts every job of the user, so once that many were seen no
-            # filter can match more: this saves the empty page after an exact multiple.
-            total = body.get("job_total_count")
-            seen_all = isinstance(total, int) and seen >= total
-            if len(jobs) < filters.per_page or seen_all or (max_results is not None and seen >= max_results):
-                return
+        return paging.v1_pages(self.list_training_jobs_page, filters, max_results)
 
     def list_job_versions(
         self, job_id: int | str, per_page: int | str | None = None, page: int | str | None = None
@@ -409,13 +227,9 @@ class ModelArtsHook(BaseHook):
         limit: int | str = v2.DEFAULT_LIMIT,
         max_results: int | str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every v2 job that matches, fetched lazily, one page of ``limit`` per request.
-
-        Arguments are validated when this is called, before anything is fetched. C matches cost
-        ceil(C / limit) requests (one when nothing matches); paging stops sooner after
-        ``max_results`` jobs. A job seen on an earlier page is not yielded again (a job created
-        while paging shifts the later pages by one).
-        """
+        """Every v2 job that matches, fetched lazily (C matches cost ceil(C / limit) requests), each
+        once; arguments are validated at the call. Parameters as :meth:`search_training_jobs`,
+        plus ``max_results``, the most jobs returned."""
         search = v2.JobSearch.validate(phase, name, filters, sort_by, order, limit, 0, workspace_id)
         most = validate_optional_positive_int(max_results, "max_results")
         return self._iter_v2_jobs(search, most)
@@ -424,60 +238,23 @@ class ModelArtsHook(BaseHook):
         self, search: v2.JobSearch, max_results: int | None = None
     ) -> Iterator[dict[str, Any]]:
         """Each search page's body, from page ``search.offset`` on, until every match (or
-        ``max_results`` jobs) was returned. Operators use it to keep the page's counters.
-
-        Stops after a short page, once the pages cover ``count`` (the matches the first answer
-        reported), after ``max_results`` jobs, or on a page with no job not seen before (so a
-        server that ignored ``offset`` could not keep it paging).
-        """
-        seen: set[str] = set()
-        page = search.offset
-        pages = None
-        while True:
-            body = self.search_training_jobs_page(dataclasses.replace(search, offset=page))
-            yield body
-            items = [item for item in body.get("items") or [] if isinstance(item, Mapping)]
-            ids = {str(v2.job_row(item)["id"]) for item in items}
-            new = ids - seen
-            seen |= ids
-            count = body.get("count")
-            if pages is None and isinstance(count, int) and not isinstance(count, bool):
-                pages = v2.pages_needed(count, search.limit)
-            page += 1
-            if (
-                len(items) < search.limit
-                or not new
-                or (pages is not None and page >= pages)
-                or (max_results is not None and len(seen) >= max_results)
-            ):
-                return
+        ``max_results`` jobs) was returned; a page with no new job also ends it (a server that
+        ignored ``offset`` cannot keep it paging)."""
+        return paging.search_pages(self.search_training_jobs_page, search, max_results)
 
     # ------------------------------------------------------------------ v2 job lifecycle
 
-    def create_training_job(self, job: Mapping[str, Any]) -> dict[str, Any]:
+    def create_training_job(self, job: Mapping[str, Any] | ValidatedJob) -> dict[str, Any]:
         """Create a v2 training job (``POST /v2/{project_id}/training-jobs``, answered with 201 and
         the job object) and return the job object.
 
-        The body is checked first (:func:`v2.validate_job_create`): a bad one raises
-        ``ModelArtsValidationError`` naming the path, e.g. ``job.spec.resource.node_count``, and
-        nothing is sent. The normalised copy is what is sent; ``job`` is never changed.
-
-        A create is not idempotent, so it is never resent blindly. When an attempt ends without a
-        clear answer (a timeout, a connection dropped after the body was sent, an unreadable 2xx,
-        or 500/502/503/504 once the request may have reached the service), the hook first searches
-        for a job with exactly this name (:meth:`find_training_jobs_by_name`): if one exists it is
-        returned, else the body is sent again, at most ``retry_limit`` more times with backoff.
-        Failures that prove nothing was created (refused connection, connect timeout, 429) are
-        retried by the request itself. So one call makes at most one job.
-
-        Duplicate names: a 400 ``ModelArts.2751`` raises :class:`ModelArtsDuplicateJobNameError`
-        (permanent). The one exception: when the same call already had an ambiguous failure, a
-        2751 on the resend most likely means that earlier attempt created the job after all (and
-        the search did not list it yet); then the job with that name is returned. The API gives no
-        way to tell our job from another one of the same name, so this is a documented guess,
-        made only after an ambiguous failure of the same call. Callers that must never adopt a job
-        they did not create should pass a name nobody else uses (e.g. one derived from the task
-        instance).
+        A plain mapping is checked first (:meth:`ValidatedJob.validate`: nothing is sent for a bad
+        one); a :class:`ValidatedJob` is sent as it is. ``job`` is never changed. A create is never
+        resent blindly: after an attempt without a clear answer the job is looked for by its exact
+        name (:meth:`find_training_jobs_by_name`) and returned if found, else the body is sent
+        again (at most ``retry_limit`` more times), so one call makes at most one job. A 2751 on
+        such a resend returns the job of that name; any other 2751 raises. Details and the
+        reasons: docs/durable-execution.md ("Creating a job").
 
         :param job: the create body (``kind``, ``metadata``, ``algorithm``, ``spec``, ...).
         :return: the created (or, after an ambiguous failure, the found) job object.
@@ -486,7 +263,7 @@ class ModelArtsHook(BaseHook):
         :raises ModelArtsTransportError: no attempt got a clear answer, the job was not found
             after the last one, or checking for it failed.
         """
-        body = v2.validate_job_create(job)
+        body = ValidatedJob.validate(job).body
         name = v2.job_name_of(body)
         workspace = body["metadata"].get("workspace_id")
         path = v2.training_jobs_path(self.settings.project_id)
@@ -538,17 +315,11 @@ class ModelArtsHook(BaseHook):
         return [job for job in self._iter_v2_jobs(search, None) if v2.job_row(job)["name"] == job_name]
 
     def terminate_training_job(self, training_job_id: str) -> dict[str, Any]:
-        """Terminate a v2 job (``POST .../training-jobs/{id}/actions`` with
-        ``{"action_type": "terminate"}``, answered with 202 and the job object).
-
-        Sent as idempotent (retried after a timeout or a dropped connection): a resend of a
-        terminate that did reach the service finds the job Terminating or Terminated, and
-        gets ``ModelArts.2796`` like any terminate of an ended job.
+        """Terminate a v2 job (``POST .../training-jobs/{id}/actions``, ``{"action_type": "terminate"}``).
+        Sent as idempotent: a resend that finds the job ending gets ``ModelArts.2796``, as below.
 
         :return: the job object (its phase is usually Terminating).
-        :raises ModelArtsJobEndedError: 409 ``ModelArts.2796``: the job is no longer Creating,
-            Pending or Running (it ended, or is already terminating). Catch it to treat the
-            terminate as idempotent.
+        :raises ModelArtsJobEndedError: ``ModelArts.2796``: the job already ended or is terminating.
         :raises ModelArtsNotFoundError: no such job (``ModelArts.2775``).
         """
         job_id = v2.validate_training_job_id(training_job_id)
@@ -563,11 +334,8 @@ class ModelArtsHook(BaseHook):
             raise
 
     def delete_training_job(self, training_job_id: str) -> None:
-        """Delete a v2 job (``DELETE .../training-jobs/{id}``, answered with 202 and no body).
-
-        When the delete gets no clear answer (timeout, dropped connection, 5xx), the hook reads
-        the job: gone means the delete did happen (success); still there means it is sent again
-        once (under the usual retries). A job that did not exist in the first place raises.
+        """Delete a v2 job (``DELETE .../training-jobs/{id}``, answered with 202 and no body). After
+        an unclear answer the job is read: gone is success, still there sends the delete again once.
 
         :raises ModelArtsNotFoundError: no such job (``ModelArts.2775``).
         """
@@ -593,16 +361,12 @@ class ModelArtsHook(BaseHook):
 
     def list_training_job_tasks(self, training_job_id: str) -> list[dict[str, Any]]:
         """A job's tasks (``GET .../training-jobs/{id}/tasks``): ``[{"task", "ip", "host_ip",
-        "schedule_count"}, ...]`` (the SDK's ``TaskHistory``), as the API returns them.
-
-        The API answers with a JSON array; an object holding the list under ``items`` or
-        ``tasks`` is accepted too.
-        """
+        "schedule_count"}, ...]``, from the API's JSON array (or an object's ``items``/``tasks``)."""
         job_id = v2.validate_training_job_id(training_job_id)
         url = self.settings.endpoint + v2.training_job_tasks_path(self.settings.project_id, job_id)
         answer = self._exchange("GET", url, idempotent=True, error_table=v2.ERROR_TABLE, list_body=True)
         tasks: list[Any] = next(
-            (answer.body[key] for key in (_LIST_KEY, "items", "tasks") if isinstance(answer.body.get(key), list)), []
+            (answer.body[key] for key in (LIST_KEY, "items", "tasks") if isinstance(answer.body.get(key), list)), []
         )
         return [dict(task) for task in tasks if isinstance(task, Mapping)]
 
@@ -614,11 +378,8 @@ class ModelArtsHook(BaseHook):
         lines: int = v2.DEFAULT_LOG_LINES,
         order: str = v2.DEFAULT_LOG_ORDER,
     ) -> v2.TaskLogPage | None:
-        """One page of a task's log from AOM (``GET .../training-jobs/{id}/logs/{task_id}``).
-
-        Arguments are checked before any request. To follow a log from its first line, every
-        line once, use :meth:`follow_training_job_log` or :class:`v2.TaskLogCursor` (which
-        documents the cursor reading).
+        """One page of a task's log from AOM (``GET .../training-jobs/{id}/logs/{task_id}``); to
+        follow a log, every line once, use :meth:`follow_training_job_log`.
 
         :param task_id: a task name from ``status.tasks``: ``worker-0``, ``worker-1``, ...
         :param base_line: a position from an earlier page (``end_line`` to read on); ``None``
@@ -654,10 +415,8 @@ class ModelArtsHook(BaseHook):
         self, training_job_id: str, task_id: str, cursor: v2.TaskLogCursor | None = None
     ) -> tuple[v2.TaskLogCursor, list[str]]:
         """The lines of a task's log not returned before, in order, and the cursor to pass next
-        time: calling it until the job ended and no line comes returns every line once (the
-        reading is in :class:`v2.TaskLogCursor`). One request per call, except a first call
-        whose page is full: it also reads the older lines (at most
-        :data:`v2.MAX_BACKFILL_PAGES` pages back).
+        time (see :class:`v2.TaskLogCursor`). One request per call; a full first page also reads
+        the older lines (at most :data:`v2.MAX_BACKFILL_PAGES` pages).
 
         :param cursor: what the previous call returned; ``None`` to start at the first line.
         """
@@ -698,12 +457,8 @@ class ModelArtsHook(BaseHook):
     def read_training_job_log_preview(self, training_job_id: str, task_id: str) -> v2.TaskLogPreview | None:
         """A task's log preview (``GET .../training-jobs/{id}/tasks/{task_id}/logs/preview``,
         https://support.huaweicloud.com/intl/en-us/api-modelarts/ShowTrainingJobLogsPreview.html):
-        the whole log while it is at most 5 MB, else its newest 5 MB, with its full size. The
-        only log API Open Telekom Cloud and the EU region document.
-
-        To follow a log through it, every line once, use
-        :class:`~airflow_provider_modelarts.waiting.logs.JobLogFollower` (connection ``log_api``
-        ``preview``, or ``auto`` where the AOM endpoint does not exist).
+        the whole log up to 5 MB, else its newest 5 MB. To follow a log through it use
+        :class:`~airflow_provider_modelarts.waiting.logs.JobLogFollower`.
 
         :param training_job_id: the job's UUID.
         :param task_id: a task name from ``status.tasks``: ``worker-0``, ``server-0``, ...
@@ -762,16 +517,8 @@ class ModelArtsHook(BaseHook):
         """Every trial of an auto search (hyperparameter search) job
         (``GET .../training-jobs/{id}/autosearch-trials``, one page of ``limit`` per request,
         https://support.huaweicloud.com/intl/en-us/api-modelarts/ShowAutoSearchTrials.html), each
-        a row by column name from the answer's ``items.header``/``items.data`` table (every
-        column kept, e.g. ``trial_id``, ``status``, ``config``, ``reward_attr``, ``best_reward``
-        and one per reward attribute; see :func:`v2.trial_rows`). Cells are as the API gives
-        them (the docs type them as strings).
-
-        Paging: the SDK reads ``offset`` as a page number, OTC's query table as an entry offset.
-        Pages are asked by number; a page that repeats trials already read shows the entry
-        reading, and the next pages are then asked by entry. Paging stops at a short or empty
-        page, once ``total`` trials were read, or at a page with no new trial. T trials cost
-        ceil((T + 1) / limit) requests at most (one while they fit on a page).
+        a row by column name (:func:`v2.trial_rows`), cells as the API gives them. T trials cost
+        ceil((T + 1) / limit) requests at most.
 
         :param training_job_id: the job's UUID.
         :param limit: trials per request, 1-100.
@@ -783,58 +530,12 @@ class ModelArtsHook(BaseHook):
         job_id = v2.validate_training_job_id(training_job_id)
         size = coerce_int(limit, "limit", 1, 100)
         path = v2.training_job_autosearch_trials_path(self.settings.project_id, job_id)
-        rows: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        offset, by_entry = 0, False
-        for _ in range(_MAX_TRIAL_PAGES):
+
+        def fetch(offset: int) -> dict[str, Any]:
             query = [("limit", str(size)), ("offset", str(offset))]
-            body = self.request("GET", path, query=query, idempotent=True, error_table=v2.ERROR_TABLE)
-            page = v2.trial_rows(body)
-            new = [row for row in page if _trial_key(row) not in seen]
-            seen.update(_trial_key(row) for row in new)
-            rows.extend(new)
-            total = body.get("total")
-            if (
-                len(page) < size
-                or not new
-                or (isinstance(total, int) and not isinstance(total, bool) and len(rows) >= total)
-            ):
-                break
-            by_entry = by_entry or len(new) < len(page)
-            offset = len(rows) if by_entry else offset + 1
-        return rows
+            return self.request("GET", path, query=query, idempotent=True, error_table=v2.ERROR_TABLE)
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Sequence[tuple[str, str]] | None = None,
-        json_body: Any = None,
-        idempotent: bool,
-        error_table: transport.ErrorTable = v1.ERROR_TABLE,
-    ) -> dict[str, Any]:
-        """Send one authenticated request to the ModelArts endpoint; return the answer's JSON object.
-
-        Every call of this hook goes through here, whatever its method.
-
-        :param method: the HTTP method, e.g. ``GET`` or ``POST``.
-        :param path: the path under the endpoint, e.g. ``/v1/{project_id}/training-jobs``.
-        :param query: query pairs; sent (and signed) in canonical order and encoding.
-        :param json_body: a JSON-serialisable body, if any.
-        :param idempotent: whether sending the request twice has the same effect as once. An
-            idempotent request is retried after connection errors, timeouts, cut-off or unreadable
-            bodies, 429 and 500/502/503/504. A request that is not (creating a training job) is
-            never sent again once it may have reached the server: only a refused connection, a
-            connect timeout or a 429 is retried.
-        :param error_table: the API's error codes (not found, token expired, hints); v1's by default.
-        :raises ModelArtsApiError: (or a subclass) for an error answer.
-        :raises ModelArtsTransportError: when no answer could be read.
-        """
-        url = self.settings.endpoint + path
-        return self._exchange(
-            method.upper(), url, query=query, json_body=json_body, idempotent=idempotent, error_table=error_table
-        ).body
+        return paging.trial_rows(fetch, size)
 
     def test_connection(self) -> tuple[bool, str]:
         """List one training job. Never raises; on failure the message says what to check."""
@@ -861,28 +562,15 @@ class ModelArtsHook(BaseHook):
     # ------------------------------------------------------------------ internals
 
     def _iter_jobs(self, filters: v1.JobListFilters, limit: int | None) -> Iterator[dict[str, Any]]:
-        jobs = (job for body in self.iter_training_job_pages(filters, limit) for job in body.get("jobs") or [])
-        yield from itertools.islice(jobs, limit)
+        return paging.v1_jobs(self.iter_training_job_pages(filters, limit), limit)
 
     def _iter_v2_jobs(self, search: v2.JobSearch, most: int | None) -> Iterator[dict[str, Any]]:
-        seen: set[object] = set()
-
-        def first_sightings() -> Iterator[dict[str, Any]]:
-            for body in self.iter_training_job_search_pages(search, most):
-                for job in body.get("items") or []:
-                    job_id = v2.job_row(job)["id"]
-                    if job_id not in seen:
-                        seen.add(job_id)
-                        yield job
-
-        yield from itertools.islice(first_sightings(), most)
+        return paging.first_sightings(self.iter_training_job_search_pages(search, most), most)
 
     def _find_created_job(self, name: str, workspace: str | None, unclear: ModelArtsError) -> dict[str, Any] | None:
-        """After a create without a clear answer: the job of this name, if one exists (newest).
-
-        If the check itself fails, nobody can tell whether the job exists, so the create must not
-        be sent again: raise, saying what to look for.
-        """
+        """Whether this call's own create landed: the job of the exact name it sent (newest), if any.
+        Transport-level only; which earlier jobs belong to a task instance is the submission
+        planner's question (docs/durable-execution.md). A failed check raises: never resend blind."""
         try:
             found = self.find_training_jobs_by_name(name, workspace)
         except ModelArtsError as error:
@@ -902,242 +590,9 @@ class ModelArtsHook(BaseHook):
         )
         return found[0]
 
-    def _secrets(self) -> tuple[str, ...]:
-        """Values to redact from server messages (gateway errors can echo signed headers)."""
-        settings = self.__dict__.get("settings")
-        secrets = settings.secrets if settings else ()
-        cache = self.__dict__.get("token_cache")
-        token = cache.current() if cache else None
-        return (*secrets, token) if token else secrets
-
-    def _get(self, path: str, query: list[tuple[str, str]]) -> dict[str, Any]:
-        return self.request("GET", path, query=query, idempotent=True)
-
-    def _exchange(
-        self,
-        method: str,
-        url: str,
-        *,
-        idempotent: bool,
-        query: Sequence[tuple[str, str]] | None = None,
-        json_body: Any = None,
-        authenticated: bool = True,
-        content_type: str | None = None,
-        error_table: transport.ErrorTable = v1.ERROR_TABLE,
-        list_body: bool = False,
-    ) -> ApiResponse:
-        """The one path every request takes: send, decode, retry under the policy, and renew a
-        refused IAM token once.
-
-        The query goes on the wire in canonical form (``%20`` for a space, never ``+``): the
-        gateway verifies signatures against exactly that.
-        """
-        if query:
-            url += "?" + canonical_query(query)
-        data = json.dumps(json_body).encode("utf-8") if json_body is not None else None
-        headers = {"Content-Type": content_type} if content_type else None
-        auth = None if authenticated else _NoAuth()
-
-        def send() -> ApiResponse:
-            response = self.session.request(
-                method, url, data=data, headers=headers, auth=auth, timeout=self._timeout, verify=self.settings.verify
-            )
-            return self._decode(response, error_table, list_body=list_body)
-
-        try:
-            return self._with_retries(method, url, send, idempotent)
-        except ModelArtsTokenExpiredError:
-            if not authenticated or self.settings.auth_type == AUTH_AKSK:
-                raise
-            # The cached token was revoked or expired early: fetch a new one and resend, once. The
-            # gateway refused the request before the service saw it, so this is safe for any method.
-            self.log.info("IAM token refused as expired; fetching a new one and retrying once")
-            self.token_cache.invalidate()
-            return self._with_retries(method, url, send, idempotent)
-
-    @property
-    def _timeout(self) -> float:
-        return self.settings.timeout
-
-    def _with_retries(self, method: str, url: str, send: Callable[[], _T], idempotent: bool) -> _T:
-        """Run one logical call under the retry policy; transport errors end as ModelArtsTransportError."""
-
-        def attempt() -> _T:
-            self.request_count += 1
-            return send()
-
-        def retryable(error: BaseException) -> bool:
-            return retry_policy.may_retry(error, idempotent=idempotent, retry_max_delay=self.retry_max_delay)
-
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.retry_limit + 1),
-            wait=self._wait,
-            retry=tenacity.retry_if_exception(retryable),
-            sleep=self.sleep,
-            before_sleep=self._log_retry,
-            reraise=True,
-        )
-        try:
-            return retrying(attempt)
-        except retry_policy.RETRYABLE_TRANSPORT_ERRORS as error:
-            attempts = retrying.statistics.get("attempt_number", 1)
-            final: Exception = ModelArtsTransportError(
-                f"{method} {_path_of(url)} failed after {attempts} attempt(s): {type(error).__name__}"
-                + (
-                    ""
-                    if idempotent or retry_policy.proves_not_sent(error)
-                    else " (not resent: it may have reached the server)"
-                )
-            )
-            setattr(final, retry_policy.RETRIES_SPENT_ATTRIBUTE, True)
-            raise final from None
-        except ModelArtsError as error:
-            self._explain_retry_after_beyond_budget(error, idempotent, retrying.statistics.get("attempt_number", 1))
-            # An inner call (the IAM token fetch inside a request's auth) already spent its retries:
-            # the outer call must not retry it again, or attempts would multiply.
-            setattr(error, retry_policy.RETRIES_SPENT_ATTRIBUTE, True)
-            raise
-
-    def _explain_retry_after_beyond_budget(self, error: ModelArtsError, idempotent: bool, attempts: int) -> None:
-        """Add to the message why an answer the policy retries ended the call at once: its
-        ``Retry-After`` was longer than ``retry_max_delay`` (otherwise the user sees a 503 or 429
-        and wonders why the retries were not used). The exception type stays the same."""
-        if not isinstance(error, ModelArtsApiError) or error.retry_after is None:
-            return
-        if error.retry_after <= self.retry_max_delay or attempts > self.retry_limit:
-            return  # waited for, or the retries were spent anyway
-        if not retry_policy.may_retry(error, idempotent=idempotent, retry_max_delay=math.inf):
-            return  # not retried for another reason (e.g. a request that is not idempotent)
-        reason = (
-            f"Not retried: the server asked to retry after {error.retry_after:g} s, longer than "
-            f"{self._retry_parameter_names[2]} {self.retry_max_delay:g} s"
-        )
-        error.args = (join_sentences(str(error), reason), *error.args[1:])
-
-    def _decode(
-        self, response: requests.Response, error_table: transport.ErrorTable, *, list_body: bool = False
-    ) -> ApiResponse:
-        """The JSON object of a successful answer, or the typed error of any other.
-
-        A 204, and a 202 without a body (a v2 delete), are an empty object: HTTP gives a 204 no
-        body, and the v2 log API answers 204 while a log is not ready. With ``list_body`` a JSON
-        array (the v2 task list) comes back as ``{_LIST_KEY: [...]}``.
-        """
-        content = response.content  # a body cut short raises ChunkedEncodingError here
-        self.log.debug(
-            "ModelArts %s %s -> %s (request id %s)",
-            response.request.method,
-            _path_of(response.url),
-            response.status_code,
-            response.headers.get("X-Request-Id", "-"),
-        )
-        if response.status_code >= 400:
-            raise transport.error_from_response(
-                response.status_code, content, response.headers, self._secrets(), table=error_table
-            )
-        if response.status_code == 204 or (response.status_code == 202 and not content.strip()):
-            empty = transport.parse_json_body(content) if content.strip() else None
-            return ApiResponse(response.status_code, response.headers, empty if isinstance(empty, dict) else {})
-        parsed = transport.parse_json_body(content)
-        if list_body and isinstance(parsed, list):
-            return ApiResponse(response.status_code, response.headers, {_LIST_KEY: parsed})
-        if not isinstance(parsed, dict):
-            raise retry_policy.UnreadableBodyError(
-                f"{response.request.method} {_path_of(response.url)} answered HTTP {response.status_code} "
-                f"with a body that is not a JSON object ({len(content)} bytes, "
-                f"Content-Type {response.headers.get('Content-Type')})"
-            )
-        if error_table.reports_failure(parsed):
-            raise transport.error_from_response(
-                response.status_code, content, response.headers, self._secrets(), table=error_table
-            )
-        return ApiResponse(response.status_code, response.headers, parsed)
-
-    def _wait(self, retry_state: tenacity.RetryCallState) -> float:
-        error = retry_state.outcome.exception() if retry_state.outcome else None
-        if isinstance(error, ModelArtsApiError) and error.retry_after is not None:
-            return error.retry_after
-        return float(self._backoff(retry_state))
-
-    @cached_property
-    def _backoff(self) -> tenacity.wait.wait_base:
-        return tenacity.wait_random_exponential(multiplier=self.retry_delay, max=self.retry_max_delay)
-
-    def _log_retry(self, retry_state: tenacity.RetryCallState) -> None:
-        error = retry_state.outcome.exception() if retry_state.outcome else None
-        wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
-        self.log.warning(
-            "ModelArts request failed (attempt %d of %d): %s; retrying in %.1f s",
-            retry_state.attempt_number,
-            self.retry_limit + 1,
-            error if isinstance(error, ModelArtsError) else type(error).__name__,
-            wait,
-        )
-
-    def _fetch_iam_token(self) -> IamToken:
-        """POST the password to IAM for a project-scoped token (account or IAM user login)."""
-        settings = self.settings
-        # Without a domain name the login is the account itself, whose name is also the domain's.
-        domain = {"name": settings.domain_name or settings.login}
-        user = {"name": settings.login, "password": settings.password, "domain": domain}
-        payload = {
-            "auth": {
-                "identity": {"methods": ["password"], "password": {"user": user}},
-                "scope": {"project": {"id": settings.project_id}},
-            }
-        }
-        # Idempotent: a repeated token request only mints another token.
-        answer = self._exchange(
-            "POST",
-            settings.iam_endpoint + IAM_TOKENS_PATH,
-            query=[("nocatalog", "true")],
-            json_body=payload,
-            idempotent=True,
-            authenticated=False,
-            content_type=_IAM_CONTENT_TYPE,
-            error_table=transport.IAM_ERROR_TABLE,
-        )
-        token_value = answer.headers.get(HEADER_SUBJECT_TOKEN)
-        if not token_value:
-            raise ModelArtsTransportError("IAM answered without an X-Subject-Token header")
-        mask_secret(token_value)
-        issued_at, expires_at = parse_iam_token_times(answer.body, pendulum.now("UTC"))
-        self.log.info("Obtained an IAM token for project %s, valid until %s", settings.project_id, expires_at)
-        return IamToken(value=token_value, issued_at=issued_at, expires_at=expires_at)
-
-
-class _NoAuth(requests.auth.AuthBase):
-    """Overrides the session's auth for the IAM token request itself."""
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        return request
-
-
-def _fields_of(connection: Connection) -> tuple[Any, ...]:
-    """What :meth:`ModelArtsHook.configure` builds the settings from."""
-    return (
-        connection.login,
-        connection.password,
-        connection.host,
-        connection.port,
-        connection.schema,
-        connection.extra_dejson,
-    )
-
 
 def _write_may_have_happened(error: ModelArtsApiError) -> bool:
     """Whether a write answered with this error may still have been carried out: a 500, 502,
     503 or 504 can come from the gateway or the service after the body arrived. A throttled
     request (429, or a throttling code) was refused before anything was done."""
     return error.http_status in (500, 502, 503, 504) and not isinstance(error, ModelArtsThrottledError)
-
-
-def _trial_key(row: Mapping[str, Any]) -> str:
-    """What tells two trials apart: the trial id, else the whole row."""
-    trial_id = row.get("trial_id")
-    return f"id:{trial_id}" if isinstance(trial_id, str) and trial_id else json.dumps(row, sort_keys=True, default=str)
-
-
-def _path_of(url: str) -> str:
-    """The URL without scheme, host or query, for messages."""
-    return urlsplit(url).path

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import pendulum
@@ -21,12 +22,8 @@ from airflow_provider_modelarts.cloud.validation import (
     validate_flag,
 )
 from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.exceptions import (
-    ModelArtsDuplicateJobNameError,
-    ModelArtsJobEndedError,
-    ModelArtsNotFoundError,
-    ModelArtsValidationError,
-)
+from airflow_provider_modelarts.exceptions import ModelArtsNotFoundError
+from airflow_provider_modelarts.hooks.modelarts import ValidatedJob
 from airflow_provider_modelarts.links import (
     CONSOLE_LINK_ATTRIBUTE,
     ModelArtsConsoleLink,
@@ -44,18 +41,16 @@ from airflow_provider_modelarts.operators.base import (
 )
 from airflow_provider_modelarts.sensors.base import sentence
 from airflow_provider_modelarts.utils.submission import (
-    OWN_ANNOTATIONS,
     Action,
-    EarlierJobActiveError,
     Plan,
     TaskInstanceIdentity,
-    own_jobs,
-    plan_submission,
-    renamed,
-    retry_name,
-    search_name,
+    plan_try,
+    stop_earlier,
+    submit,
     terminate_quietly,
     validate_on_name_conflict,
+    with_recorded_annotations,
+    workspace_for,
 )
 from airflow_provider_modelarts.version_compat import AirflowTaskTerminated, TaskDeferralTimeout, task_state_store
 from airflow_provider_modelarts.waiting.check import check_phase
@@ -84,55 +79,14 @@ class ModelArtsTrainingJobFailedError(AirflowException):
 class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
     """Create a v2 ModelArts training job, wait until it ends, and stream its logs into the task log.
 
-    The job body is the API's create body (``kind``, ``metadata``, ``algorithm``, ``spec`` ...),
-    checked before any request (:func:`~airflow_provider_modelarts.cloud.v2.validate_job_create`). A
-    literal body is checked when the DAG is parsed; a templated one once rendered.
+    The body is checked before any request (a literal one when the DAG is parsed). A task instance
+    trains once across retries, crashes and lost answers: a retry reconnects to its earlier job
+    (or creates a new one after a failed job), a Clear trains again. The job id is recorded (XCom
+    ``training_job_id``, the console link, the task state store) before the wait; a failed job
+    fails the try with its exit codes, log tail and last events; the XCom ``return_value`` is a
+    compact summary.
 
-    **One job per task instance.** Before it creates anything, a try looks for the jobs earlier
-    tries of the same task instance created (:mod:`~airflow_provider_modelarts.utils.submission`): a
-    retry, or a rerun after a worker crash, reconnects to a job still active and does not run a
-    Completed one again; only after a failed (or stopped) one does it create a new job, under a
-    derived name (``<name>-<digest>-try<N>``, unique to the task instance). A name taken by a job
-    this task did not create fails the task with a clear message (``on_name_conflict="fail"``) or
-    is replaced by a derived one (``"suffix"``). A **Clear** trains again (the user asks for the
-    task to run again), under a derived name; an earlier job of the task instance that is still
-    active (its task crashed, or was deferred when cleared) is stopped first, so the task instance
-    never has two active jobs (with ``terminate_on_kill=False`` the try fails instead, naming it).
-    Earlier jobs are found by two marks: annotations and a marker at the end of
-    ``metadata.description``, which the API documents as kept (it may drop unknown annotations).
-
-    **Before the wait**, the job id is recorded: in the XCom ``training_job_id``, in the task's
-    "ModelArts Console" link, and (Airflow 3.3+) in the task state store.
-
-    **The wait** has the phase sensor's semantics (same verdicts, same messages, ``max_outage``);
-    deferred, it joins the same coalesced poller. A job that ends in a failure phase fails the try
-    with :class:`ModelArtsTrainingJobFailedError`, whose message gives the phase,
-    ``secondary_phase``, each task's exit code and message, the last lines of each task's log and
-    the job's last events (``Last events:``, time, level and message); the task's retries apply
-    (each creates a new job). Errors no retry can fix (authentication, validation, a name
-    conflict) end the task without retries.
-
-    **Logs.** With ``print_log``, the job's log lines appear in the task log while it runs
-    (``[worker-0] ...``), in the synchronous and the deferred wait alike: one log request per job
-    task per poll interval while it runs, none once a task's log was read to its end. The
-    connection's ``log_api`` chooses the log API (AOM, the log preview, or ``auto``: AOM, and the
-    preview where the AOM endpoint does not exist; see :mod:`~airflow_provider_modelarts.waiting.logs`). Every path
-    that ends the wait prints the rest of the log first, including a retry that finds the job
-    already Completed (that try prints the whole log).
-
-    **Kill.** With ``terminate_on_kill``, a task that is killed, marked failed or success, or
-    times out terminates the job (``on_kill``), also one whose create was answered after the kill,
-    and stops waiting. A deferred task does the same through the trigger: its ``on_kill`` on
-    Airflow 3.3+, and below 3.3 a cancelled trigger whose task instance is no longer deferred (a
-    triggerer restart stops nothing). A job that already ended is fine.
-
-    **XCom** ``return_value``: a compact summary (under 4 KB for ordinary jobs): ``id``, ``name``,
-    ``phase``, ``duration``, ``task_statuses`` (each task's exit code), ``outputs`` (OBS URL by
-    output name) and ``console_url``; for an auto search job (``algorithm.policies.auto_search``),
-    ``best_trial``: the trial with the best reward (by ``reward_attrs``' mode, max or min), read
-    with one request once the job Completed (a row too big for 4 KB is trimmed, and
-    ``best_trial_trimmed`` names the columns left out). ``xcom_fields="all"`` pushes the job
-    object as the API returns it, a list of names keeps those fields of the summary.
+    .. seealso:: docs/durable-execution.md (one job per task instance, the wait, logs, kill, XCom)
 
     :param job: the create body (templated; rendered as JSON in the UI).
     :param wait_for_completion: wait until the job ends (default); ``False`` returns once created.
@@ -231,7 +185,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
     # ------------------------------------------------------------------ submit or reconnect
 
     def execute(self, context: Context) -> Any:
-        body = v2.validate_job_create(self.job)
+        body = ValidatedJob.validate(self.job)  # once per try: the hook sends it as it is
         if self.workspace_id is not None:
             self.workspace_id = v2.validate_workspace_id(self.workspace_id)
         hook = self.hook(self.workspace_id)
@@ -248,8 +202,8 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         finally:
             hook.close()
 
-    def _submit(self, context: Context, hook: ModelArtsHook, body: dict[str, Any]) -> tuple[dict[str, Any], Plan]:
-        """Find this task instance's earlier jobs, decide, and create or reconnect (see the class docstring)."""
+    def _submit(self, context: Context, hook: ModelArtsHook, body: ValidatedJob) -> tuple[dict[str, Any], Plan]:
+        """Plan the try and create or reconnect (:mod:`~airflow_provider_modelarts.utils.submission`)."""
         ti = context["ti"]
         identity = TaskInstanceIdentity(
             dag_id=ti.dag_id,
@@ -260,62 +214,19 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
             max_tries=ti.max_tries,
             clear_number=clear_number(context),
         )
-        name = str(body["metadata"]["name"])
-        workspace = self._workspace_of(body, hook)
-        candidates = list(hook.iter_training_jobs_v2(name=search_name(body), workspace_id=workspace))
-        stored = self._stored_job(context, hook)
-        if stored is not None:  # its record's annotations win over what the search showed
-            stored_id = v2.job_row(stored)["id"]
-            candidates = [job for job in candidates if v2.job_row(job)["id"] != stored_id] + [stored]
-        earlier = own_jobs(candidates, identity, name)
-        holder = next((job for job in candidates if v2.job_row(job)["name"] == name), None)
-        plan = plan_submission(body, identity, earlier, holder, self.on_name_conflict)
-        self._stop_earlier(hook, plan)
+        body, self._job_workspace = workspace_for(body, self.workspace_id, lambda: hook.settings.workspace_id)
+        stored = partial(self._stored_job, context, hook)
+        plan = plan_try(hook, body, identity, self._job_workspace, stored, self.on_name_conflict)
+        stop_earlier(hook, plan, self.terminate_on_kill, self.log)
         self.log.info(sentence(plan.reason))
-        if plan.action is Action.CREATE:
-            create_body = plan.body
-            assert create_body is not None
-            try:
-                job = hook.create_training_job(create_body)
-            except ModelArtsDuplicateJobNameError:
-                # Taken since the lookup (mapped tasks sharing a name run in parallel): what
-                # on_name_conflict says for a name taken by another job.
-                if self.on_name_conflict != "suffix":
-                    raise
-                create_body = renamed(create_body, retry_name(name, identity))
-                self.log.info("The name %r was taken meanwhile: creating %r", name, create_body["metadata"]["name"])
-                job = hook.create_training_job(create_body)
-            sent = create_body["metadata"]["annotations"]
-        else:
-            assert plan.job is not None
-            job = plan.job
-            sent = (job.get("metadata") or {}).get("annotations") or {}
-        self._record(context, hook, job, {key: sent[key] for key in OWN_ANNOTATIONS if key in sent})
+        name = str(body["metadata"]["name"])
+        job, annotations = submit(hook, plan, name, identity, self.on_name_conflict, self.log)
+        self._record(context, hook, job, annotations)
         self._stop_if_killed()
         return job, plan
 
-    def _stop_earlier(self, hook: ModelArtsHook, plan: Plan) -> None:
-        """Stop this task instance's earlier jobs that are still active (see :attr:`Plan.stop`),
-        before training again; with ``terminate_on_kill=False``, fail instead, naming the job."""
-        for job in plan.stop:
-            row = v2.job_row(job)
-            if not self.terminate_on_kill:
-                raise EarlierJobActiveError(job)
-            self.log.info(
-                "Stopping training job %s (%s), created by this task before it was cleared and still %s: "
-                "a task instance never has two active jobs",
-                row["id"],
-                row["name"],
-                v2.phase_of(job) or "active",
-            )
-            try:
-                hook.terminate_training_job(str(row["id"]))
-            except (ModelArtsJobEndedError, ModelArtsNotFoundError):
-                self.log.info("Training job %s had ended meanwhile", row["id"])
-
     def _stop_if_killed(self) -> None:
-        """After ``on_kill`` ran (Airflow's SIGTERM handler): terminate a job whose create was
-        answered after it, and stop waiting, instead of running on until Airflow kills the process."""
+        """After ``on_kill`` ran: terminate a job whose create was answered after it, and stop waiting."""
         if not self._killed:
             return
         if self.training_job_id is not None and self.terminate_on_kill and not self._terminated_on_kill:
@@ -326,31 +237,9 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
                 hook.close()
         raise AirflowTaskTerminated(f"The task was killed while it managed training job {self.training_job_id}")
 
-    def _workspace_of(self, body: dict[str, Any], hook: ModelArtsHook) -> str | None:
-        """The workspace the job is created and looked for in, written into ``body``: the body's
-        ``metadata.workspace_id``, else the operator's ``workspace_id``, else the connection's
-        (else none: the API's default, ``"0"``). The create and the lookups must agree on it, or
-        a retry would not find the job an earlier try made."""
-        metadata = body["metadata"]
-        given = metadata.get("workspace_id")
-        if given is not None and self.workspace_id is not None and given != self.workspace_id:
-            raise ModelArtsValidationError(
-                "job.metadata.workspace_id",
-                f"the operator's workspace_id {self.workspace_id!r}, or left out (the two must agree)",
-                given,
-            )
-        workspace = given or self.workspace_id or hook.settings.workspace_id
-        if workspace is not None:
-            metadata["workspace_id"] = workspace
-        self._job_workspace = workspace
-        return workspace
-
     def _stored_job(self, context: Context, hook: ModelArtsHook) -> dict[str, Any] | None:
-        """The job the task state store (Airflow 3.3+) names, read again; ``None`` if none or gone.
-
-        It carries the annotations it was created with, added back if the service dropped them,
-        so the planner knows it as this task instance's job of the recorded generation.
-        """
+        """The job the task state store (Airflow 3.3+) names, read again, with its recorded
+        annotations; ``None`` if none or gone."""
         store = task_state_store(context)
         record = store.get(SUBMITTED_JOB_STATE_KEY) if store is not None else None
         job_id = record.get("training_job_id") if isinstance(record, dict) else None
@@ -360,11 +249,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
             job = hook.get_training_job(job_id)
         except ModelArtsNotFoundError:
             return None  # deleted since: as if there were none
-        metadata = dict(job.get("metadata") or {})
-        annotations = dict(metadata.get("annotations") or {})
-        annotations.update({key: str(value) for key, value in (record.get("annotations") or {}).items()})
-        metadata["annotations"] = annotations
-        return {**job, "metadata": metadata}
+        return with_recorded_annotations(job, record)
 
     def _record(self, context: Context, hook: ModelArtsHook, job: dict[str, Any], annotations: dict[str, str]) -> None:
         """Keep the job id before waiting: XCom, console link, task state store; ``on_kill`` uses it."""
@@ -389,9 +274,8 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         return PhaseWaitCondition.validate(self.training_job_id)
 
     def _wait(self, context: Context, hook: ModelArtsHook) -> Any:
-        """Wait for the job: checks in this worker, one per ``poll_interval``, with the logs
-        followed as it runs; deferrable, only the first check (a job already ended needs no
-        triggerer), then the phase trigger waits."""
+        """Wait for the job: one check per ``poll_interval`` here, logs followed; deferrable, only
+        the first check (a job already ended needs no triggerer), then the phase trigger waits."""
         condition = self._condition()
         outage = Outage(self.max_outage)
         logs = self._log_follower(hook)
@@ -451,8 +335,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         return max(self.execution_timeout - spent, timedelta(seconds=1))
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
-        """Resume after the deferral. A deferral that timed out (``execution_timeout``) ends the
-        task without Airflow calling any ``on_kill``: the job is terminated here, as on a kill."""
+        """Resume after the deferral; a deferral that timed out terminates the job, as on a kill."""
         try:
             return super().resume_execution(next_method, next_kwargs, context)
         except TaskDeferralTimeout:
@@ -494,10 +377,8 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         self._fail(hook, message, job)
 
     def _fail(self, hook: ModelArtsHook, message: str, job: dict[str, Any]) -> NoReturn:
-        """Fail with everything needed to see why without the console: the verdict's message (phase,
-        secondary phase, exit codes and messages), the last lines of each task's log (through the
-        log preview where the AOM endpoint does not exist) and the job's last events. A log or
-        events read that fails leaves its part out; the failure is raised all the same."""
+        """Fail with the verdict's message, each task's log tail and the job's last events (a read
+        that fails leaves its part out; the failure is raised all the same)."""
         # Where this try's follower learned that AOM does not exist here, the tail asks the preview only.
         # (or the trigger's follower, whose state it left in the task's XCom).
         switched = (self._logs is not None and self._logs.switched) or self.__dict__.get("_trigger_switched_to_preview")
@@ -534,9 +415,8 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
             logs.poll_or_warn(job, self.log.warning)
 
     def _result(self, job: dict[str, Any], hook: ModelArtsHook | None = None) -> Any:
-        """The XCom value: the compact summary (or the job object, or chosen fields). For a job
-        that ended (``hook`` given) and searched (its body has ``algorithm.policies.auto_search``),
-        the summary has ``best_trial`` (one request for the trials)."""
+        """The XCom value: the compact summary (with ``best_trial`` for an auto search job that
+        ended, ``hook`` given), the job object, or chosen fields."""
         if self.xcom_fields == "all":
             return job
         summary = compact_summary(job, self._console_url())
@@ -576,13 +456,8 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         return None
 
     def on_kill(self) -> None:
-        """Terminate the job when the task is killed, marked failed or success, or times out.
-
-        A create still waiting for its answer when this runs is terminated as soon as the answer
-        arrives (:meth:`_stop_if_killed`), if Airflow has not killed the process by then (it waits
-        5 seconds after SIGTERM); if it has, the next try stops that job (a Clear) or reconnects to
-        it (a retry).
-        """
+        """Terminate the job when the task is killed, marked failed or success, or times out (a
+        create answered later is terminated by :meth:`_stop_if_killed`; docs/durable-execution.md)."""
         self._killed = True
         if not self.terminate_on_kill or self.training_job_id is None:
             return
@@ -596,8 +471,7 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
     # ------------------------------------------------------------------ OpenLineage
 
     def get_openlineage_facets_on_complete(self, task_instance: object) -> TrainingJobLineage:
-        """The job's OBS and dataset inputs and its OBS outputs, from the body the task sent and the
-        job it read last (no API call), with the training job id in a run facet."""
+        """The job's OBS and dataset inputs and OBS outputs (no API call), with its id in a run facet."""
         from airflow_provider_modelarts.utils.lineage import training_job_lineage
 
         return training_job_lineage(self.job, self._last_job, self.training_job_id)
@@ -613,11 +487,8 @@ _MOST_TASK_STATUSES = 32
 
 
 def compact_summary(job: Mapping[str, Any], console_url: str | None) -> dict[str, Any]:
-    """What the operator pushes by default: small (at most 4 KB), and what a downstream task needs.
-
-    A job of many nodes has one exit code per task: past the limit, only the tasks that did not
-    exit 0 are kept (the first 32), with ``task_count`` saying how many there were.
-    """
+    """What the operator pushes by default (at most 4 KB): past the limit, only the tasks that did
+    not exit 0 are kept (the first 32), with ``task_count`` saying how many there were."""
     summary = _compact(job, console_url)
     if len(json.dumps(summary)) > COMPACT_XCOM_LIMIT_BYTES:
         statuses = summary["task_statuses"]

@@ -1,46 +1,10 @@
 """One training job per task instance, across retries, crashes and Clears: what a try submits.
 
-A try of :class:`~airflow_provider_modelarts.operators.training_job_create.ModelArtsCreateTrainingJobOperator`
-first looks for the jobs earlier tries of the same task instance created, then decides
-(:func:`plan_submission`):
-
-* an earlier job of the same *generation* (no Clear since) that is still active: reconnect to it
-  and wait, whatever the try (a retry, or a rerun after a worker crash);
-* one that Completed: do not train again; its result is the task's result;
-* one that ended otherwise (Failed, Abnormal, Terminated), is being terminated (Terminating: mostly
-  this task's own ``on_kill``), or was deleted: create a new job, under a derived name
-  (``<name>-<digest>-try<N>``, unique to the task instance and try), since a job name is unique in
-  a project;
-* an earlier job of an older generation: the user cleared the task and expects training again:
-  create a new job under a derived name. An earlier job still active (the task crashed, or was
-  cleared while deferred, so nothing stopped it) is stopped first (:attr:`Plan.stop`): a task
-  instance never has two active jobs. With ``terminate_on_kill=False`` the operator does not stop
-  it and fails instead, naming the job;
-* no earlier job: create the job under the name the user gave. If a job this task did not create
-  already has that name, fail with a clear message (``on_name_conflict="fail"``, the default) or
-  create it under a derived name (``"suffix"``).
-
-How a try finds the earlier jobs. Every job the operator creates is marked twice with the task
-instance (a digest of dag id, task id, run id and map index: never the names themselves, which can
-be long or private) and its generation (the task instance's ``max_tries`` and its DAG run's
-``clear_number`` when it was created, which only a Clear changes):
-
-* in ``metadata.annotations`` (:data:`TASK_INSTANCE_ANNOTATION`, :data:`GENERATION_ANNOTATION`);
-* at the end of ``metadata.description``, as ``[airflow:<digest>:<generation>]``
-  (:func:`description_marker`), after the user's own text (cut to make room within the API's 256
-  characters). The API reference lists ``annotations`` as a closed set of options and does not say
-  that the service keeps other keys; ``description`` is a documented free-text field that show and
-  search return, so the marker survives whatever the service does with unknown annotations.
-
-A job is this task instance's if either mark says so. A try searches the project for jobs named
-like the user's name (one search request per 50 matches) and keeps its own; on Airflow 3.3+ the
-job id is also kept in the task state store, read first. The search also covers a crash between
-the create and the save, which the task state store alone cannot (the limit Airflow's
-``ResumableJobMixin`` documents).
-
-What a Clear means: the user asks for the task to run again, so a Clear trains again, under a
-derived name, even when the earlier job Completed. A retry never does: it reconnects, or creates
-a new job only after a failed one.
+The single owner of "which earlier jobs belong to this task instance":
+:func:`plan_try` searches for them (and reads the one the task state store names),
+:func:`plan_submission` decides (reconnect, already Completed, or create under which name), and
+:func:`create_planned` sends the create. The rules, the marks a job carries and why:
+docs/durable-execution.md.
 """
 
 from __future__ import annotations
@@ -49,17 +13,20 @@ import copy
 import enum
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.exceptions import (
+    ModelArtsDuplicateJobNameError,
     ModelArtsError,
     ModelArtsJobEndedError,
+    ModelArtsNotFoundError,
     ModelArtsPermanentError,
     ModelArtsValidationError,
 )
+from airflow_provider_modelarts.hooks.modelarts import ValidatedJob
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -129,7 +96,7 @@ class Plan:
     action: Action
     reason: str
     job: dict[str, Any] | None = None
-    body: dict[str, Any] | None = None
+    body: ValidatedJob | None = None
     stop: tuple[dict[str, Any], ...] = ()
 
 
@@ -227,15 +194,16 @@ def described(description: str | None, identity: TaskInstanceIdentity) -> str:
 
 
 def plan_submission(
-    body: Mapping[str, Any],
+    body: Mapping[str, Any] | ValidatedJob,
     identity: TaskInstanceIdentity,
     earlier: list[dict[str, Any]],
     name_holder: Mapping[str, Any] | None,
     on_name_conflict: str = "fail",
 ) -> Plan:
-    """Decide what this try does (see the module docstring).
+    """Decide what this try does (docs/durable-execution.md, "What a try does").
 
-    :param body: the validated create body (its ``metadata.name`` is the user's name).
+    :param body: the create body (its ``metadata.name`` is the user's name); validated here unless
+        it is a :class:`ValidatedJob` already.
     :param identity: this try's task instance.
     :param earlier: the jobs earlier tries of this task instance created, newest first
         (:func:`own_jobs`; a job from the task state store goes first).
@@ -243,7 +211,7 @@ def plan_submission(
     :param on_name_conflict: ``"fail"`` or ``"suffix"``.
     """
     latest = earlier[0] if earlier else None
-    plan = _decide(body, identity, latest, name_holder, on_name_conflict)
+    plan = _decide(ValidatedJob.validate(body), identity, latest, name_holder, on_name_conflict)
     kept = v2.job_row(plan.job)["id"] if plan.job is not None else None
     stop = tuple(job for job in earlier if _is_active(job) and v2.job_row(job)["id"] != kept)
     return Plan(plan.action, plan.reason, plan.job, plan.body, stop)
@@ -256,7 +224,7 @@ def _is_active(job: Mapping[str, Any]) -> bool:
 
 
 def _decide(
-    body: Mapping[str, Any],
+    body: ValidatedJob,
     identity: TaskInstanceIdentity,
     latest: dict[str, Any] | None,
     name_holder: Mapping[str, Any] | None,
@@ -304,23 +272,25 @@ def retry_name(name: str, identity: TaskInstanceIdentity) -> str:
     return derived_name(name, f"-{identity.digest[:8]}-try{identity.try_number}")
 
 
-def _with_name(body: Mapping[str, Any], identity: TaskInstanceIdentity, name: str) -> dict[str, Any]:
+def _with_name(body: ValidatedJob, identity: TaskInstanceIdentity, name: str) -> ValidatedJob:
     """A copy of ``body`` with ``name`` and this task instance's marks: its annotations (the user's
-    own kept) and the marker at the end of the description."""
-    job = copy.deepcopy(dict(body))
+    own kept) and the marker at the end of the description. Still valid: a derived name is made of
+    the name's characters, hex digits and ``-try<N>`` within 64; the marks are strings, the
+    description kept within 256 characters."""
+    job = copy.deepcopy(body.body)
     metadata = dict(job.get("metadata") or {})
     metadata["name"] = name
     metadata["annotations"] = {**dict(metadata.get("annotations") or {}), **identity.annotations()}
     metadata["description"] = described(metadata.get("description"), identity)
     job["metadata"] = metadata
-    return job
+    return ValidatedJob(job)
 
 
-def renamed(body: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """A copy of a planned create body under another name."""
-    job = copy.deepcopy(dict(body))
+def renamed(body: ValidatedJob, name: str) -> ValidatedJob:
+    """A copy of a planned create body under another (derived, so valid) name."""
+    job = copy.deepcopy(body.body)
     job["metadata"] = {**job["metadata"], "name": name}
-    return job
+    return ValidatedJob(job)
 
 
 def _annotation(job: Mapping[str, Any], key: str) -> str | None:
@@ -374,3 +344,103 @@ def terminate_quietly(hook: ModelArtsHook, training_job_id: str, log: _Log) -> N
         )
         return
     log.info("Terminated training job %s", training_job_id)
+
+
+def workspace_for(
+    body: ValidatedJob, given: str | None, connection: Callable[[], str | None]
+) -> tuple[ValidatedJob, str | None]:
+    """The workspace the job is created and looked for in, and ``body`` carrying it: the body's
+    ``metadata.workspace_id``, else the operator's ``given``, else ``connection()``'s (else none:
+    the API's default, ``"0"``). The create and the lookups must agree on it, or a retry would not
+    find the job an earlier try made."""
+    in_body = body["metadata"].get("workspace_id")
+    if in_body is not None and given is not None and in_body != given:
+        raise ModelArtsValidationError(
+            "job.metadata.workspace_id",
+            f"the operator's workspace_id {given!r}, or left out (the two must agree)",
+            in_body,
+        )
+    workspace = in_body or given or connection()
+    if workspace is None:
+        return body, None
+    job = copy.deepcopy(body.body)
+    job["metadata"]["workspace_id"] = workspace  # checked by the search, which comes first
+    return ValidatedJob(job), workspace
+
+
+def plan_try(
+    hook: ModelArtsHook,
+    body: ValidatedJob,
+    identity: TaskInstanceIdentity,
+    workspace: str | None,
+    stored: Callable[[], dict[str, Any] | None],
+    on_name_conflict: str,
+) -> Plan:
+    """Find this task instance's earlier jobs and plan the try: one search (like the user's name,
+    one request per 50 matches), then ``stored()``, the job the task state store names (Airflow
+    3.3+; its record's annotations win over what the search showed), then :func:`plan_submission`."""
+    name = str(body["metadata"]["name"])
+    candidates = list(hook.iter_training_jobs_v2(name=search_name(body), workspace_id=workspace))
+    kept = stored()
+    if kept is not None:
+        kept_id = v2.job_row(kept)["id"]
+        candidates = [job for job in candidates if v2.job_row(job)["id"] != kept_id] + [kept]
+    earlier = own_jobs(candidates, identity, name)
+    holder = next((job for job in candidates if v2.job_row(job)["name"] == name), None)
+    return plan_submission(body, identity, earlier, holder, on_name_conflict)
+
+
+def with_recorded_annotations(job: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+    """``job`` with the annotations a task-state record kept for it (put back if the service dropped them)."""
+    metadata = dict(job.get("metadata") or {})
+    annotations = dict(metadata.get("annotations") or {})
+    annotations.update({key: str(value) for key, value in (record.get("annotations") or {}).items()})
+    metadata["annotations"] = annotations
+    return {**job, "metadata": metadata}
+
+
+def stop_earlier(hook: ModelArtsHook, plan: Plan, terminate_on_kill: bool, log: _Log) -> None:
+    """Stop this task instance's earlier jobs that are still active (:attr:`Plan.stop`) before
+    training again; with ``terminate_on_kill`` off, raise :class:`EarlierJobActiveError` instead."""
+    for job in plan.stop:
+        row = v2.job_row(job)
+        if not terminate_on_kill:
+            raise EarlierJobActiveError(job)
+        log.info(
+            "Stopping training job %s (%s), created by this task before it was cleared and still %s: "
+            "a task instance never has two active jobs",
+            row["id"],
+            row["name"],
+            v2.phase_of(job) or "active",
+        )
+        try:
+            hook.terminate_training_job(str(row["id"]))
+        except (ModelArtsJobEndedError, ModelArtsNotFoundError):
+            log.info("Training job %s had ended meanwhile", row["id"])
+
+
+def submit(
+    hook: ModelArtsHook, plan: Plan, name: str, identity: TaskInstanceIdentity, on_name_conflict: str, log: _Log
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Carry out a plan: the job (created, or the earlier try's) and the marks it was created with.
+
+    ``name`` is the user's job name. A name taken between the lookup and the create (mapped tasks
+    sharing a name run in parallel) is what ``on_name_conflict`` says for a name taken by another
+    job: fail, or a name derived from ``name``.
+    """
+    if plan.action is not Action.CREATE:
+        assert plan.job is not None
+        sent = (plan.job.get("metadata") or {}).get("annotations") or {}
+        return plan.job, {key: sent[key] for key in OWN_ANNOTATIONS if key in sent}
+    body = plan.body
+    assert body is not None
+    try:
+        job = hook.create_training_job(body)
+    except ModelArtsDuplicateJobNameError:
+        if on_name_conflict != "suffix":
+            raise
+        body = renamed(body, retry_name(name, identity))
+        log.info("The name %r was taken meanwhile: creating %r", name, body["metadata"]["name"])
+        job = hook.create_training_job(body)
+    sent = body["metadata"]["annotations"]
+    return job, {key: sent[key] for key in OWN_ANNOTATIONS if key in sent}

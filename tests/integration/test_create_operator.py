@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import TaskDeferred
+from airflow.providers.common.compat.sdk import AirflowFailException, TaskDeferred
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.emulator import config as emulator_config
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
+from airflow_provider_modelarts.operators import training_job_create
 from airflow_provider_modelarts.operators.training_job_create import (
     SUBMITTED_JOB_STATE_KEY,
     TRAINING_JOB_ID_XCOM_KEY,
@@ -56,11 +58,16 @@ def body(name: str) -> dict[str, Any]:
 RUNS_THEN_COMPLETES = [("Creating", 2), ("Pending", 2), ("Running", 20), ("Completed", None)]
 RUNS_THEN_FAILS = [("Creating", 2), ("Pending", 2), ("Running", 20), ("Failed", None)]
 LINES = [f"epoch {n}/5 loss=0.{9 - n}" for n in range(1, 6)]
+RUNS_FOR_TEN_MINUTES = [("Creating", 2), ("Pending", 2), ("Running", 600), ("Completed", None)]
 
 
 def operator(name: str, **kwargs: Any) -> ModelArtsCreateTrainingJobOperator:
     kwargs.setdefault("poll_interval", 5)
     return ModelArtsCreateTrainingJobOperator(task_id="train", job=body(name), modelarts_conn_id=CONN_ID, **kwargs)
+
+
+def runs_of(run_id: str = "manual__a", **kwargs: Any) -> TaskInstanceRuns:
+    return TaskInstanceRuns(task_id="train", run_id=run_id, **kwargs)
 
 
 def printed_lines(entries: list[dict[str, Any]]) -> list[str]:
@@ -396,3 +403,97 @@ def test_with_a_task_state_store_a_retry_reconnects_even_if_the_service_dropped_
     result = operator("it-dropped-1").execute(runs.context())
     assert result["id"] == first["id"] and result["phase"] == "Completed"
     assert len(jobs_named_like(emu, "it-dropped-1")) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Deferral bounds, XCom fields, a job gone mid-wait, log pacing
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("emulator_time")
+def test_the_deferral_carries_the_rest_of_execution_timeout(emu: ModelArtsEmulator) -> None:
+    emu.set_create_plan("rv-dto", RUNS_FOR_TEN_MINUTES)
+    with pytest.raises(TaskDeferred) as deferred:
+        operator("rv-dto-a", deferrable=True, execution_timeout=timedelta(minutes=30)).execute(runs_of().context())
+    assert deferred.value.timeout is not None and timedelta(minutes=29) < deferred.value.timeout <= timedelta(
+        minutes=30
+    )
+
+
+def test_a_misspelt_xcom_field_warns() -> None:
+    task = ModelArtsCreateTrainingJobOperator(task_id="t", job=body("rv-xf"), xcom_fields=["id", "phse"])
+    job = {"metadata": {"id": "3f1c1a3e-0000-4000-8000-000000000001", "name": "x"}, "status": {"phase": "Completed"}}
+    with capture_task_logs() as entries:
+        value = task._result(job)
+    assert value == {"id": job["metadata"]["id"]}
+    assert any("'phse'" in str(entry["event"]) and "'phase'" in str(entry["event"]) for entry in entries)
+
+
+@pytest.mark.usefixtures("emulator_time")
+def test_a_job_deleted_mid_wait_fails_without_retries_in_both_modes(
+    emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu.set_create_plan("rv-del", RUNS_FOR_TEN_MINUTES)
+    runs = runs_of(retries=2)
+
+    def sleep_and_delete(seconds: float) -> None:
+        emu.app.training_jobs.delete(runs.xcom["training_job_id"])
+
+    monkeypatch.setattr(training_job_create, "sleep", sleep_and_delete)
+    with pytest.raises(AirflowFailException):
+        operator("rv-del-sync", print_log=False).execute(runs.context())
+
+    monkeypatch.setattr("airflow_provider_modelarts.waiting.poller.MIN_ROUND_SPACING", 0.05)
+    deferred_runs = runs_of("manual__b", retries=2)
+    task = operator("rv-del-defer", poll_interval=0.1, deferrable=True, print_log=False)
+    with pytest.raises(TaskDeferred) as deferred:
+        task.execute(deferred_runs.context())
+    _, kwargs = deferred.value.trigger.serialize()
+    emu.app.training_jobs.delete(deferred_runs.xcom["training_job_id"])
+    event = asyncio.run(_run_trigger(ModelArtsTrainingJobPhaseTrigger(**kwargs), emu))
+    deferred_runs.resume()
+    with pytest.raises(AirflowFailException):
+        task.execute_complete(deferred_runs.context(), event)
+
+
+@pytest.mark.usefixtures("emulator_time")
+def test_log_requests_respect_the_operators_poll_interval(
+    emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("airflow_provider_modelarts.waiting.poller.MIN_ROUND_SPACING", 0.05)
+    emu.set_create_plan(
+        "rv-pace",
+        [("Creating", 1), ("Pending", 1), ("Running", 3600), ("Completed", None)],
+        logs={"worker-0": [[float(i), f"line {i}"] for i in range(3000)]},
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        operator("rv-pace-1", deferrable=True, poll_interval=5).execute(runs_of().context())
+    _, kwargs = deferred.value.trigger.serialize()
+    kwargs["log_xcom"] = None  # no Airflow metadata database here: the follower's state stays in memory
+    job_id = kwargs["training_job_id"]
+    emu.advance_time(10)  # the job is Running and logging
+    other = emu.create_training_job("rv-pace-other", [("Running", None)])
+    sensor_trigger = ModelArtsTrainingJobPhaseTrigger(
+        training_job_id=other["id"],
+        target_phases=["Completed"],
+        failure_phases=["Failed"],
+        modelarts_conn_id=CONN_ID,
+        poll_interval=0.25,
+    )
+    create_trigger = ModelArtsTrainingJobPhaseTrigger(**kwargs)
+    emu.reset()
+
+    async def run_both(seconds: float) -> None:
+        async def first_event(trigger: ModelArtsTrainingJobPhaseTrigger) -> None:
+            async for _ in trigger.run():
+                return
+
+        tasks = [asyncio.ensure_future(first_event(trigger)) for trigger in (create_trigger, sensor_trigger)]
+        await asyncio.sleep(seconds)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(run_both(3.0))
+    log_requests = [entry for entry in emu.stats()["requests"] if f"{job_id}/logs/" in entry["path"]]
+    assert len(log_requests) == 1  # one task, one poll within its 5 s interval

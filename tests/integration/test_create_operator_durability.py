@@ -11,22 +11,27 @@ from __future__ import annotations
 
 import re
 import signal
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from airflow.providers.common.compat.sdk import TaskDeferred
 
 from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.operators import training_job_create
 from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator
 from airflow_provider_modelarts.utils.submission import EarlierJobActiveError
-from airflow_provider_modelarts.version_compat import AirflowTaskTerminated
+from airflow_provider_modelarts.version_compat import AirflowTaskTerminated, TaskDeferralTimeout
 from tests.integration.airflow_context import TaskInstanceRuns
 from tests.integration.test_create_operator import (
     CONN_ID,
     LINES,
+    RUNS_FOR_TEN_MINUTES,
     RUNS_THEN_COMPLETES,
     body,
     jobs_named_like,
+    printed_lines,
+    runs_of,
 )
 from tests.log_capture import capture_task_logs
 
@@ -217,3 +222,59 @@ def test_after_on_kill_the_wait_stops_without_reporting_the_job_as_failed(
     assert task.training_job_id is not None
     assert [entry["status"] for entry in emu.terminations(task.training_job_id)] == [202]  # once, by on_kill
     assert not [entry for entry in entries if entry.get("log_level") == "error"]
+
+
+# -- a Clear of a running task, a deferral that times out, a failed last log read ------------------
+
+
+@pytest.mark.usefixtures("emulator_time")
+def test_a_clear_of_a_running_task_trains_again_when_on_kill_terminated_the_job(emu: ModelArtsEmulator) -> None:
+    emu.set_create_plan("rv-clr", RUNS_FOR_TEN_MINUTES)
+    runs = runs_of(retries=0)
+    first = operator("rv-clr-a", wait_for_completion=False)
+    created = first.execute(runs.context())
+    first.on_kill()  # the Clear kills the running task: its job is Terminating
+    runs.try_number += 1  # what Airflow does for a running task instance: max_tries kept
+    runs.xcom.clear()
+    result = operator("rv-clr-a").execute(runs.context())
+    assert result["id"] != created["id"] and result["phase"] == "Completed"
+
+
+@pytest.mark.usefixtures("emulator_time")
+def test_a_deferral_timeout_terminates_the_job(emu: ModelArtsEmulator) -> None:
+    emu.set_create_plan("rv-dto", RUNS_FOR_TEN_MINUTES)
+    runs = runs_of()
+    with pytest.raises(TaskDeferred):
+        operator("rv-dto-b", deferrable=True, execution_timeout=timedelta(minutes=30)).execute(runs.context())
+    job_id = runs.xcom["training_job_id"]
+    runs.resume()
+    with pytest.raises(TaskDeferralTimeout):
+        operator("rv-dto-b", deferrable=True).resume_execution("__fail__", {"error": "Trigger timeout"}, runs.context())
+    assert [entry["status"] for entry in emu.terminations(job_id)] == [202]
+
+
+@pytest.mark.usefixtures("emulator_time")
+def test_one_failed_log_read_at_the_end_loses_no_lines(emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    emu.set_create_plan(
+        "rv-drain",
+        [("Creating", 2), ("Pending", 2), ("Running", 10), ("Completed", None)],
+        logs={"worker-0": ["a1", "a2", "a3"], "worker-1": ["b1", "b2", "b3"]},
+    )
+    job = body("rv-drain-1")
+    job["spec"]["resource"]["node_count"] = 2
+    task = ModelArtsCreateTrainingJobOperator(
+        task_id="train", job=job, modelarts_conn_id=CONN_ID, poll_interval=60, modelarts_retry_limit=0
+    )
+
+    def sleep_then_fault(seconds: float) -> None:  # the next check sees the job ended; its log read fails once
+        emu.advance_time(seconds)
+        emu.add_fault("status", count=1, path_contains="/logs/worker-0", status=503)
+
+    monkeypatch.setattr(training_job_create, "sleep", sleep_then_fault)
+    with capture_task_logs() as entries:
+        result = task.execute(runs_of().context())
+    assert result["phase"] == "Completed"
+    expected = ["[worker-0] a1", "[worker-0] a2", "[worker-0] a3", "[worker-1] b1", "[worker-1] b2", "[worker-1] b3"]
+    printed = printed_lines(entries)
+    for task in ("worker-0", "worker-1"):  # every line, in order per task (the tasks interleave)
+        assert [line for line in printed if line.startswith(f"[{task}]")] == [e for e in expected if task in e]

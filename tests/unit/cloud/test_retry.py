@@ -224,14 +224,3 @@ def test_retry_settings_are_reported_under_the_name_the_user_wrote() -> None:
     with pytest.raises(ModelArtsValidationError) as error:
         validate_retry_settings(100, 1.0)
     assert error.value.parameter == "retry_limit"
-
-
-def test_the_hook_reports_its_own_parameter_names() -> None:
-    from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-
-    with pytest.raises(ModelArtsValidationError) as error:
-        ModelArtsHook(retry_limit=100)
-    assert error.value.parameter == "retry_limit"
-    with pytest.raises(ModelArtsValidationError) as error:
-        ModelArtsHook(retry_limit=100, retry_parameter_names=TASK_RETRY_PARAMETERS)
-    assert error.value.parameter == "modelarts_retry_limit"
