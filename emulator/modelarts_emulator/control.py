@@ -56,8 +56,8 @@ import json
 import re
 from typing import Any
 
-from airflow_provider_modelarts.emulator.app import EmulatorApp
-from airflow_provider_modelarts.emulator.responses import Request, Response, json_response
+from modelarts_emulator.app import EmulatorApp
+from modelarts_emulator.responses import Request, Response, json_response
 
 _JOB = re.compile(r"^/_emulator/jobs/([0-9]+)$")
 _VERSIONS = re.compile(r"^/_emulator/jobs/([0-9]+)/versions$")

@@ -18,7 +18,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_modelarts.emulator import spec, v2_spec
+from modelarts_emulator.v1 import spec
+from modelarts_emulator.v2 import spec as v2_spec
 
 JSON_CONTENT_TYPE = "application/json"
 

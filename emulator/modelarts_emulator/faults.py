@@ -22,13 +22,13 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_modelarts.emulator import v2_spec
-from airflow_provider_modelarts.emulator.responses import (
+from modelarts_emulator.responses import (
     Response,
     apigw_error,
     json_response,
     modelarts_error,
 )
+from modelarts_emulator.v2 import spec as v2_spec
 
 FAULT_KINDS = (
     "status",

@@ -49,7 +49,7 @@ when it is at most n MB, else its newest n MB; ``current_size`` (at most 5 MB) i
 ``content`` and ``full_size`` that of the whole log, in bytes. Readings:
 
 * The log is the same text the AOM page reads: its lines, each ending with ``"\\n"``, UTF-8.
-* n is 5 MB (:data:`.v2_spec.LOG_PREVIEW_MAX_BYTES`); ``EmulatorConfig.log_preview_max_bytes``
+* n is 5 MB (:data:`.spec.LOG_PREVIEW_MAX_BYTES`); ``EmulatorConfig.log_preview_max_bytes``
   lowers it so a test can see the tail of a small log. The cut is at a byte position, moved
   forward to the next character boundary, so ``content`` may begin mid-line (the docs' example
   begins mid-log too) and ``current_size`` is at most the cap.
@@ -63,8 +63,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from airflow_provider_modelarts.emulator import v2_spec
-from airflow_provider_modelarts.emulator.v2_jobs import JobState, TrainingJob
+from modelarts_emulator.v2 import spec as v2_spec
+from modelarts_emulator.v2.models import JobState, TrainingJob
 
 POSITION_SCALE = 1_000_000
 DEFAULT_EPOCHS = 10

@@ -10,11 +10,20 @@ login) and unauthenticated ``/_emulator/...`` control endpoints for loopback cli
 connections, bad bodies) can be injected; the gateway's clock can be skewed (signature expiry),
 and the stats keep every signature and token seen on the wire.
 
-Run it standalone with ``python -m airflow_provider_modelarts.emulator --help``.
+Run it standalone with ``modelarts-emulator --help`` (or ``python -m modelarts_emulator --help``);
+:mod:`.process` runs it as a child process and steers it through the control API.
 
-The emulator reads the documented API on its own (:mod:`.spec`, :mod:`.v2_spec`, :mod:`.signing`) and imports
-nothing from the provider's client modules, so a misreading of the docs on either side makes a test
-fail instead of being shared. Nor does it import Airflow: it runs with the standard library (plus
+The package has one level per API, as moto does: :mod:`.v1` and :mod:`.v2` each hold the API's
+reading of the docs (``spec``), its job model (``models``), the seeded project (``catalog``) and
+the endpoint handlers (``responses``, plus the v2 ``create``, ``lifecycle``, ``logs``, ``events``
+and ``autosearch``). What both share stays at the top: the HTTP server and routing (``server``,
+``app``, ``control``), the gateway's authentication (``gateway``, ``signing``, ``iam``), fault
+injection, statistics, TLS, error bodies and the defaults (``config``).
+
+The emulator is its own distribution (``modelarts-emulator``). It reads the documented API on its
+own (:mod:`.v1.spec`, :mod:`.v2.spec`, :mod:`.signing`) and imports nothing from
+``airflow_provider_modelarts``, so a misreading of the docs on either side makes a test fail instead
+of being shared. Nor does it import Airflow: it runs with the standard library (plus
 ``cryptography`` for TLS).
 
 ``ModelArtsEmulator`` is imported lazily, so that reading the defaults below does not load the
@@ -23,7 +32,7 @@ HTTP server; the command line also routes stdout away before it starts the serve
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_modelarts.emulator.config import (
+from modelarts_emulator.config import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_AK_LOCK_SECONDS,
     DEFAULT_DOMAIN_NAME,
@@ -50,16 +59,16 @@ from airflow_provider_modelarts.emulator.config import (
     EmulatorConfig,
     airflow_connection,
 )
-from airflow_provider_modelarts.emulator.faults import FAULT_KINDS
-from airflow_provider_modelarts.emulator.v2_catalog import DEMO_TRAINING_JOBS, RESEARCH_WORKSPACE_ID_V2
+from modelarts_emulator.faults import FAULT_KINDS
+from modelarts_emulator.v2.catalog import DEMO_TRAINING_JOBS, RESEARCH_WORKSPACE_ID_V2
 
 if TYPE_CHECKING:
-    from airflow_provider_modelarts.emulator.server import ModelArtsEmulator
+    from modelarts_emulator.server import ModelArtsEmulator
 
 
 def __getattr__(name: str) -> Any:
     if name == "ModelArtsEmulator":
-        from airflow_provider_modelarts.emulator.server import ModelArtsEmulator
+        from modelarts_emulator.server import ModelArtsEmulator
 
         return ModelArtsEmulator
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from airflow_provider_modelarts.emulator import signing
-from airflow_provider_modelarts.emulator.config import EmulatorConfig
-from airflow_provider_modelarts.emulator.responses import Request, Response, apigw_error
+from modelarts_emulator import signing
+from modelarts_emulator.config import EmulatorConfig
+from modelarts_emulator.responses import Request, Response, apigw_error
 
 # "More than 5 consecutive failures lock the AK for 5 minutes" (apig-faq-0003): the 6th locks it.
 MAX_CONSECUTIVE_FAILURES = 5

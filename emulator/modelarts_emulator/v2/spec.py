@@ -1,6 +1,6 @@
 """The ModelArts v2 training-job API as its public documentation describes it, read for the server.
 
-Like :mod:`.spec` for v1, this is the emulator's own reading of the docs; it shares nothing with
+Like :mod:`modelarts_emulator.v1.spec` for v1, this is the emulator's own reading of the docs; it shares nothing with
 the provider's client code, so a misreading on either side makes a test fail.
 
 Sources (page ids are the same on Huawei Cloud and Open Telekom Cloud, whose API reference is

@@ -16,24 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from airflow_provider_modelarts.emulator import (
-    modelarts,
-    signing,
-    spec,
-    v2,
-    v2_autosearch,
-    v2_events,
-    v2_lifecycle,
-    v2_logs,
-    v2_spec,
-)
-from airflow_provider_modelarts.emulator.catalog import VersionPlan, new_version, populate
-from airflow_provider_modelarts.emulator.config import DEFAULT_WORKSPACE_ID, EmulatorConfig
-from airflow_provider_modelarts.emulator.faults import DELIVERY_KINDS, FaultRegistry, fault_response
-from airflow_provider_modelarts.emulator.gateway import Gateway
-from airflow_provider_modelarts.emulator.iam import handle_token_request
-from airflow_provider_modelarts.emulator.jobs import Job, JobStore, normalize_timeline
-from airflow_provider_modelarts.emulator.responses import (
+from modelarts_emulator import signing
+from modelarts_emulator.config import DEFAULT_WORKSPACE_ID, EmulatorConfig
+from modelarts_emulator.faults import DELIVERY_KINDS, FaultRegistry, fault_response
+from modelarts_emulator.gateway import Gateway
+from modelarts_emulator.iam import handle_token_request
+from modelarts_emulator.responses import (
     Request,
     Response,
     api_not_published,
@@ -41,9 +29,20 @@ from airflow_provider_modelarts.emulator.responses import (
     not_found_api,
     v2_error,
 )
-from airflow_provider_modelarts.emulator.stats import Stats
-from airflow_provider_modelarts.emulator.tables import ENGINE_PYTORCH, SPEC_GPU_V100
-from airflow_provider_modelarts.emulator.v2_catalog import (
+from modelarts_emulator.stats import Stats
+from modelarts_emulator.tables import ENGINE_PYTORCH, SPEC_GPU_V100
+from modelarts_emulator.v1 import responses as v1_responses
+from modelarts_emulator.v1 import spec
+from modelarts_emulator.v1.catalog import VersionPlan, new_version, populate
+from modelarts_emulator.v1.models import Job, JobStore, normalize_timeline
+from modelarts_emulator.v2 import autosearch as v2_autosearch
+from modelarts_emulator.v2 import create as v2_create
+from modelarts_emulator.v2 import events as v2_events
+from modelarts_emulator.v2 import lifecycle as v2_lifecycle
+from modelarts_emulator.v2 import logs as v2_logs
+from modelarts_emulator.v2 import responses as v2_responses
+from modelarts_emulator.v2 import spec as v2_spec
+from modelarts_emulator.v2.catalog import (
     FLAVOR_V100,
     FLAVORS,
     USERS,
@@ -51,7 +50,7 @@ from airflow_provider_modelarts.emulator.v2_catalog import (
     new_training_job,
     populate_training_jobs,
 )
-from airflow_provider_modelarts.emulator.v2_jobs import (
+from modelarts_emulator.v2.models import (
     UUID_PATTERN,
     TrainingJob,
     TrainingJobStore,
@@ -59,7 +58,7 @@ from airflow_provider_modelarts.emulator.v2_jobs import (
     normalize_task_names,
     task_failures,
 )
-from airflow_provider_modelarts.emulator.v2_lifecycle import CreatePlans, normalize_logs
+from modelarts_emulator.v2.plans import CreatePlans, normalize_logs
 
 CONTROL_PREFIX = "/_emulator/"
 # (endpoint, path pattern, the one method it answers); a path that matches with another method is
@@ -273,11 +272,11 @@ class EmulatorApp:
         if is_v2:
             return self._v2(request, endpoint, groups, pairs, auth.mode)
         if endpoint == "list_jobs":
-            response, ignored = modelarts.list_jobs(self.store, pairs, auth.mode, self.config.quotas)
+            response, ignored = v1_responses.list_jobs(self.store, pairs, auth.mode, self.config.quotas)
         elif endpoint == "list_versions":
-            response, ignored = modelarts.list_versions(self.store, groups[1], pairs)
+            response, ignored = v1_responses.list_versions(self.store, groups[1], pairs)
         else:
-            response, ignored = modelarts.get_version(self.store, groups[1], groups[2], pairs)
+            response, ignored = v1_responses.get_version(self.store, groups[1], groups[2], pairs)
         return _Handled(response, endpoint, auth.mode, ignored)
 
     def _v2(
@@ -293,12 +292,12 @@ class EmulatorApp:
         # the docs' search example still shows "?limit=1"): other parameters are logged as ignored.
         ignored = sorted({name for name, _ in pairs} - _V2_QUERY.get(endpoint, set()))
         if endpoint == "search_training_jobs":
-            response = v2.search_training_jobs(store, request.body)
+            response = v2_responses.search_training_jobs(store, request.body)
         elif endpoint == "get_training_job":
-            response = v2.show_training_job(store, groups[1])
+            response = v2_responses.show_training_job(store, groups[1])
         elif endpoint == "create_training_job":
             profile = self.config.seed * 1_000_003 + 500_000 + len(store.jobs)
-            response = v2_lifecycle.create_training_job(store, self.create_plans, request.body, profile)
+            response = v2_create.create_training_job(store, self.create_plans, request.body, profile)
         elif endpoint == "delete_training_job":
             response = v2_lifecycle.delete_training_job(store, groups[1])
         elif endpoint == "training_job_action":

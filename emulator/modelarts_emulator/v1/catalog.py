@@ -16,10 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_modelarts.emulator.config import DEFAULT_WORKSPACE_ID, RESEARCH_WORKSPACE_ID
-from airflow_provider_modelarts.emulator.jobs import Job, JobStore, Timeline, Version, step_starts
-from airflow_provider_modelarts.emulator.spec import Status
-from airflow_provider_modelarts.emulator.tables import (
+from modelarts_emulator.config import DEFAULT_WORKSPACE_ID, RESEARCH_WORKSPACE_ID
+from modelarts_emulator.tables import (
     DESCRIPTIONS,
     ENGINE_MINDSPORE,
     ENGINE_PYTORCH,
@@ -32,6 +30,8 @@ from airflow_provider_modelarts.emulator.tables import (
     SPEC_GPU_V100_8,
     SPECS,
 )
+from modelarts_emulator.v1.models import Job, JobStore, Timeline, Version, step_starts
+from modelarts_emulator.v1.spec import Status
 
 S = Status
 HOUR = 3600.0

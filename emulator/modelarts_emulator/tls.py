@@ -1,7 +1,7 @@
 """A throw-away self-signed certificate for ``https://127.0.0.1`` / ``https://localhost``.
 
 ``cryptography`` is imported here only, and only when TLS is asked for, so the plain-HTTP
-emulator needs nothing beyond the standard library and the provider's own dependencies.
+emulator needs nothing beyond the standard library.
 """
 
 from __future__ import annotations

@@ -13,16 +13,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from airflow_provider_modelarts.emulator import spec
-from airflow_provider_modelarts.emulator.catalog import list_item, version_fields
-from airflow_provider_modelarts.emulator.gateway import MODE_TOKEN
-from airflow_provider_modelarts.emulator.jobs import JobStore, ListQuery
-from airflow_provider_modelarts.emulator.responses import (
+from modelarts_emulator.gateway import MODE_TOKEN
+from modelarts_emulator.responses import (
     Response,
     bad_parameter,
     json_response,
     modelarts_error,
 )
+from modelarts_emulator.v1 import spec
+from modelarts_emulator.v1.catalog import list_item, version_fields
+from modelarts_emulator.v1.models import JobStore, ListQuery
 
 _DIGITS = re.compile(r"^[0-9]{1,19}$")
 Handled = tuple[Response, list[str]]

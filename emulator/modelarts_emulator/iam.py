@@ -11,9 +11,9 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow_provider_modelarts.emulator.config import EmulatorConfig
-from airflow_provider_modelarts.emulator.gateway import Gateway, IssuedToken
-from airflow_provider_modelarts.emulator.responses import Response, json_response
+from modelarts_emulator.config import EmulatorConfig
+from modelarts_emulator.gateway import Gateway, IssuedToken
+from modelarts_emulator.responses import Response, json_response
 
 WRONG_CREDENTIALS_BODY = {
     "error": {"code": 401, "message": "The username or password is wrong.", "title": "Unauthorized"}

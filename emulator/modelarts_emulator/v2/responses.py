@@ -1,6 +1,6 @@
 """The ModelArts v2 training-job endpoints: search and show, with the server's validation.
 
-The documented facts are in :mod:`.v2_spec`. Errors use the v2 body
+The documented facts are in :mod:`.spec`. Errors use the v2 body
 ``{"error_code", "error_msg", "error_solution"}``.
 
 Reading of the search body where the docs leave room (each choice is the narrowest one the docs
@@ -24,10 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_modelarts.emulator import v2_spec
-from airflow_provider_modelarts.emulator.responses import Response, json_response, v2_error
-from airflow_provider_modelarts.emulator.v2_catalog import job_object
-from airflow_provider_modelarts.emulator.v2_jobs import JobState, TrainingJob, TrainingJobStore
+from modelarts_emulator.responses import Response, json_response, v2_error
+from modelarts_emulator.v2 import spec as v2_spec
+from modelarts_emulator.v2.job_object import job_object
+from modelarts_emulator.v2.models import JobState, TrainingJob, TrainingJobStore
 
 Matcher = Callable[[TrainingJob, JobState], bool]
 

@@ -1,14 +1,5 @@
-"""The v2 training-job lifecycle: create, terminate, delete, the task list and per-task logs.
-
-Sources (see :mod:`.v2_spec` for the pages): ``POST /v2/{project_id}/training-jobs`` answers
-**201** with the job object ("Creating a Training Job", CreateTrainingJob);
-``POST .../training-jobs/{id}/actions`` with ``{"action_type": "terminate"}`` answers **202**
-with the job object, **409 ModelArts.2796** once the job can no longer be terminated (only
-Creating, Pending and Running can), **400 ModelArts.2812** for any other action type
-("Terminating a Training Job", StopTrainingJob); ``DELETE .../training-jobs/{id}`` answers **202**
-with no body (DeleteTrainingJob); ``GET .../tasks`` is a JSON list of ``{task, ip, host_ip,
-schedule_count}`` (the SDK's ListTrainingJobTasksResponse); logs are in :mod:`.v2_logs`. An
-unknown job is 400 ModelArts.2775 everywhere.
+"""Creating a v2 training job: ``POST /v2/{project_id}/training-jobs`` answers **201** with the
+job object ("Creating a Training Job", CreateTrainingJob; see :mod:`.spec` for the pages).
 
 Validation of the create body, in this order (the first failure answers; codes and messages
 are the error-code table's, modelarts_03_0095):
@@ -48,29 +39,23 @@ are the error-code table's, modelarts_03_0095):
    2788 (``spec.resource.flavor_id``); a ``federated_pool_job`` without ``pool_group_id``: 2788
    (``spec.resource.pool_group_id``); an unknown flavor: 400 ModelArts.2781; an unknown pool:
    404 ModelArts.2890; ``node_count`` not an integer >= 1: 2788 (``spec.resource.node_count``);
-   above :data:`.v2_spec.NODE_COUNT_MAX`: 400 ModelArts.2793;
+   above :data:`.spec.NODE_COUNT_MAX`: 400 ModelArts.2793;
 7. a job of the same name already in the workspace: 400 ModelArts.2751.
 
-What a created job does comes from the first *create plan* whose name prefix the job's name
-starts with (longest prefix first; see :meth:`CreatePlans.put`), else the default timeline
-Creating 2 s, Pending 3 s, Running 10 s, Completed (emulated seconds: ``--speed`` and the manual
-clock apply as to every job). A plan may also name the job's tasks (``tasks=["worker-0",
-"server-0"]``; default ``worker-0`` ... one per node) and give each task's log lines.
+What the created job then does comes from :mod:`.plans`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import threading
 import uuid
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_modelarts.emulator import v2_logs, v2_spec
-from airflow_provider_modelarts.emulator.responses import Response, json_response, v2_error
-from airflow_provider_modelarts.emulator.v2_catalog import (
+from modelarts_emulator.responses import Response, json_response, v2_error
+from modelarts_emulator.v2 import spec as v2_spec
+from modelarts_emulator.v2.catalog import (
     ALL_FLAVORS,
     ENGINES_V2,
     FLAVOR_CPU,
@@ -79,27 +64,11 @@ from airflow_provider_modelarts.emulator.v2_catalog import (
     POOLS,
     USERS,
     JobPlan,
-    job_object,
     new_training_job,
 )
-from airflow_provider_modelarts.emulator.v2_jobs import (
-    TASK_NAME_PATTERN,
-    PhaseTimeline,
-    TaskOutcome,
-    TrainingJob,
-    TrainingJobStore,
-    default_tasks,
-    normalize_phase_timeline,
-    normalize_task_names,
-    task_failures,
-)
-
-DEFAULT_TIMELINE: PhaseTimeline = (
-    (v2_spec.CREATING, 2.0, None),
-    (v2_spec.PENDING, 3.0, None),
-    (v2_spec.RUNNING, 10.0, None),
-    (v2_spec.COMPLETED, None, None),
-)
+from modelarts_emulator.v2.job_object import job_object
+from modelarts_emulator.v2.models import TrainingJobStore
+from modelarts_emulator.v2.plans import DEFAULT_TIMELINE, CreatePlans
 
 
 class CreateError(ValueError):
@@ -114,134 +83,6 @@ class CreateError(ValueError):
 
 def _invalid(field: str) -> CreateError:
     return CreateError(v2_spec.INVALID_PARAM, field)
-
-
-# ---------------------------------------------------------------------------------------------
-# Create plans: what jobs the API creates do
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CreatePlan:
-    prefix: str
-    timeline: PhaseTimeline
-    failures_spec: tuple[int | None, str | None, tuple[dict[str, Any], ...] | None]
-    logs: dict[str, tuple[tuple[float, str], ...]] | None
-    raw: dict[str, Any]
-    tasks: tuple[str, ...] | None = None
-
-    def task_names(self, node_count: int) -> tuple[str, ...]:
-        """The tasks of a job this plan applies to: the plan's, else one worker per node."""
-        return self.tasks or default_tasks(node_count)
-
-    def failures(self, node_count: int) -> tuple[TaskOutcome, ...]:
-        exit_code, message, statuses = self.failures_spec
-        names = self.task_names(node_count)
-        try:
-            return task_failures(self.timeline[-1][0], names, exit_code, message, statuses)
-        except ValueError:
-            # A plan naming worker-3 applied to a one-node job: keep the tasks the job has.
-            kept = tuple(item for item in statuses or () if item.get("task") in names)
-            return task_failures(self.timeline[-1][0], names, None, None, kept or None)
-
-
-def normalize_logs(raw: Any, timeline: PhaseTimeline) -> dict[str, tuple[tuple[float, str], ...]] | None:
-    """``{"worker-0": ["line", ...]}`` (spread evenly over Running, the first at its start) or
-    ``{"worker-0": [[seconds_after_running_began, "line"], ...]}``. Any path-safe task name
-    (``server-0`` too, see :data:`.v2_jobs.TASK_NAME_PATTERN`); lines for a task the job does not
-    have are never shown."""
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise ValueError("logs must map task names (worker-0, server-0, ...) to lists of lines")
-    run = next((duration for phase, duration, _ in timeline if phase == v2_spec.RUNNING), None)
-    span = run if run is not None else 60.0
-    scripts: dict[str, tuple[tuple[float, str], ...]] = {}
-    for task, lines in raw.items():
-        if not isinstance(task, str) or not TASK_NAME_PATTERN.fullmatch(task) or not isinstance(lines, list):
-            raise ValueError("logs must map task names (worker-0, server-0, ...) to lists of lines")
-        script: list[tuple[float, str]] = []
-        for index, item in enumerate(lines):
-            if isinstance(item, str):
-                moment, text = span * index / max(1, len(lines)), item
-            elif isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[1], str):
-                moment, text = item[0], item[1]
-                if isinstance(moment, bool) or not isinstance(moment, (int, float)) or moment < 0:
-                    raise ValueError("a log line's time is a number of seconds >= 0 after Running began")
-            else:
-                raise ValueError("a log line is a string or a [seconds, line] pair")
-            if "\n" in text or "\r" in text:
-                raise ValueError("a log line cannot contain a line break")
-            script.append((float(moment), text))
-        script.sort(key=lambda pair: pair[0])
-        scripts[task] = tuple(script)
-    return scripts
-
-
-class CreatePlans:
-    """Plans for jobs created through the API, matched by name prefix. Thread-safe."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._plans: dict[str, CreatePlan] = {}
-
-    def put(
-        self,
-        prefix: str,
-        timeline: Iterable[Sequence[Any]],
-        *,
-        exit_code: int | None = None,
-        message: str | None = None,
-        task_statuses: Iterable[dict[str, Any]] | None = None,
-        logs: dict[str, list[Any]] | None = None,
-        tasks: Sequence[str] | None = None,
-    ) -> dict[str, Any]:
-        """Store a plan. ``tasks`` names the tasks of the jobs it applies to (default
-        ``worker-0`` ... one per node); ``logs`` maps task names to their lines."""
-        if not isinstance(prefix, str) or not re.fullmatch(v2_spec.NAME_PATTERN, prefix):
-            raise ValueError("a plan's name prefix is 1-64 letters, digits, underscores or hyphens")
-        steps = normalize_phase_timeline(timeline)
-        statuses = tuple(task_statuses) if task_statuses is not None else None
-        names = normalize_task_names(tasks)
-        # Check the exit codes against the widest job now rather than at create time.
-        task_failures(steps[-1][0], names or v2_spec.NODE_COUNT_MAX, exit_code, message, statuses)
-        scripts = normalize_logs(logs, steps)
-        raw = {
-            "name_prefix": prefix,
-            "timeline": [list(step[:2]) + ([step[2]] if step[2] else []) for step in steps],
-            "exit_code": exit_code,
-            "message": message,
-            "task_statuses": list(statuses) if statuses is not None else None,
-            "logs": {task: [[moment, text] for moment, text in script] for task, script in (scripts or {}).items()},
-            "tasks": list(names) if names is not None else None,
-        }
-        plan = CreatePlan(prefix, steps, (exit_code, message, statuses), scripts, raw, names)
-        with self._lock:
-            self._plans[prefix] = plan
-        return raw
-
-    def remove(self, prefix: str) -> None:
-        with self._lock:
-            if self._plans.pop(prefix, None) is None:
-                raise KeyError(f"no create plan for the name prefix {prefix}")
-
-    def clear(self) -> None:
-        with self._lock:
-            self._plans.clear()
-
-    def list(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [plan.raw for plan in self._plans.values()]
-
-    def match(self, name: str) -> CreatePlan | None:
-        with self._lock:
-            matching = [plan for prefix, plan in self._plans.items() if name.startswith(prefix)]
-        return max(matching, key=lambda plan: len(plan.prefix)) if matching else None
-
-
-# ---------------------------------------------------------------------------------------------
-# Create
-# ---------------------------------------------------------------------------------------------
 
 
 def _string(container: dict[str, Any], key: str, field: str, required: bool = False) -> str | None:
@@ -519,124 +360,3 @@ def create_training_job(store: TrainingJobStore, plans: CreatePlans, raw_body: b
         job.task_names = plan.task_names(request.node_count) if plan is not None else ()
         payload = job_object(store, job, job.state(store.now(), store.speed))
     return json_response(201, payload)
-
-
-# ---------------------------------------------------------------------------------------------
-# Terminate, delete, tasks, logs
-# ---------------------------------------------------------------------------------------------
-
-
-def _not_found(raw_id: str) -> Response:
-    return v2_error(v2_spec.JOB_NOT_FOUND, raw_id)
-
-
-def job_action(store: TrainingJobStore, raw_id: str, raw_body: bytes) -> Response:
-    """``POST .../training-jobs/{id}/actions``: terminate (202 and the job object)."""
-    with store.lock:
-        job = store.get(raw_id)
-        if job is None:
-            return _not_found(raw_id)
-        try:
-            body = json.loads(raw_body.decode("utf-8")) if raw_body.strip() else None
-        except (UnicodeDecodeError, ValueError):
-            return v2_error(v2_spec.INVALID_JSON_BODY)
-        if not isinstance(body, dict):
-            return v2_error(v2_spec.INVALID_JSON_BODY)
-        action = body.get("action_type")
-        if action != v2_spec.ACTION_TERMINATE:
-            return v2_error(v2_spec.UNSUPPORTED_ACTION_TYPE, str(action))
-        now = store.now()
-        before = job.state(now, store.speed).phase
-        accepted = job.terminate(now, store.speed)
-        store.terminations.append(
-            {
-                "id": job.job_id,
-                "name": job.name,
-                "phase_before": before,
-                "status": 202 if accepted else 409,
-                "time": store.wall_ms(now),
-            }
-        )
-        if not accepted:
-            return v2_error(v2_spec.NOT_ALLOWED_TO_TERMINATE)
-        payload = job_object(store, job, job.state(now, store.speed))
-    return json_response(202, payload)
-
-
-def delete_training_job(store: TrainingJobStore, raw_id: str) -> Response:
-    """``DELETE .../training-jobs/{id}``: 202 and no body (any phase; the docs name no restriction)."""
-    if not store.delete(raw_id):
-        return _not_found(raw_id)
-    return Response(202, b"", content_type="application/json")
-
-
-def _address(job: TrainingJob, index: int, host: bool) -> str:
-    seed = job.profile + index * 7919
-    if host:
-        return f"192.168.{(seed >> 8) % 250 + 1}.{seed % 250 + 2}"
-    return f"172.16.{(seed >> 4) % 250 + 1}.{(seed >> 12) % 250 + 2}"
-
-
-def list_tasks(store: TrainingJobStore, raw_id: str, pairs: Sequence[tuple[str, str]]) -> Response:
-    """``GET .../training-jobs/{id}/tasks[?schedule_count=]``: the tasks of the job's one
-    scheduling (``schedule_count`` 1), once it has been scheduled (Running reached); ``[]`` before.
-    ``schedule_count`` other than 1 gives ``[]``; a non-integer one is 400 ModelArts.2788."""
-    wanted = None
-    for name, value in pairs:
-        if name == "schedule_count":
-            if not value.isdigit():
-                return v2_error(v2_spec.INVALID_PARAM, "schedule_count")
-            wanted = int(value)
-    with store.lock:
-        job = store.get(raw_id)
-        if job is None:
-            return _not_found(raw_id)
-        state = job.state(store.now(), store.speed)
-        if state.running_since is None or wanted not in (None, 1):
-            return json_response(200, [])
-        tasks = [
-            {
-                "task": task,
-                "ip": _address(job, index, False),
-                "host_ip": _address(job, index, True),
-                "schedule_count": 1,
-            }
-            for index, task in enumerate(job.tasks)
-        ]
-    return json_response(200, tasks)
-
-
-def task_logs(store: TrainingJobStore, raw_id: str, task: str, pairs: Sequence[tuple[str, str]]) -> Response:
-    """``GET .../training-jobs/{id}/logs/{task_id}`` (see :mod:`.v2_logs`)."""
-    try:
-        base_line, count, order, _ = v2_logs.parse_query(pairs)
-    except v2_logs.LogQueryError as error:
-        return v2_error(v2_spec.INVALID_PARAM, error.parameter)
-    found = _task_log_lines(store, raw_id, task)
-    if isinstance(found, Response):
-        return found
-    job, lines = found
-    return json_response(200, v2_logs.page(job, lines, base_line, count, order).payload())
-
-
-def task_log_preview(store: TrainingJobStore, raw_id: str, task: str, max_bytes: int) -> Response:
-    """``GET .../training-jobs/{id}/tasks/{task_id}/logs/preview`` (see :mod:`.v2_logs`)."""
-    found = _task_log_lines(store, raw_id, task)
-    if isinstance(found, Response):
-        return found
-    return json_response(200, v2_logs.preview(found[1], max_bytes).payload())
-
-
-def _task_log_lines(store: TrainingJobStore, raw_id: str, task: str) -> tuple[TrainingJob, list[str]] | Response:
-    """The job and the lines its task has logged so far, or the answer when there are none: 2775
-    for no such job, 2788 (``task_id``) for no such task, 204 ModelArts.2776 while the log is empty."""
-    with store.lock:
-        job = store.get(raw_id)
-        if job is None:
-            return _not_found(raw_id)
-        if task not in job.tasks:
-            return v2_error(v2_spec.INVALID_PARAM, "task_id")
-        lines = v2_logs.visible_lines(job, task, job.state(store.now(), store.speed))
-    if not lines:
-        return Response(204, b"", content_type="application/json", error_code=v2_spec.NOT_READY_TO_FETCH_LOG.code)
-    return job, lines

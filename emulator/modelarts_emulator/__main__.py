@@ -1,4 +1,5 @@
-"""Command line: run the emulator until SIGTERM or SIGINT.
+"""Command line (``modelarts-emulator`` or ``python -m modelarts_emulator``): run the emulator
+until SIGTERM or SIGINT.
 
 Prints one JSON line ``{"url", "ca_bundle", "project_id", "access_key"}`` on stdout once it
 serves (and writes the same to ``--ready-file``), so a script can wait for it and read the URL.
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import TextIO
 
-from airflow_provider_modelarts.emulator.config import (
+from modelarts_emulator.config import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_DOMAIN_NAME,
     DEFAULT_HOST,
@@ -42,9 +43,11 @@ from airflow_provider_modelarts.emulator.config import (
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    # The console script (modelarts-emulator) or ``python -m modelarts_emulator``.
+    console_script = os.path.basename(sys.argv[0]) == "modelarts-emulator"
     parser = argparse.ArgumentParser(
-        prog="python -m airflow_provider_modelarts.emulator",
-        description="Local ModelArts v1 training-job API and IAM token emulator.",
+        prog="modelarts-emulator" if console_script else "python -m modelarts_emulator",
+        description="Local emulator of the ModelArts v1 and v2 training-job APIs and IAM tokens.",
     )
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
@@ -153,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     ready_stream = _private_stdout()
-    from airflow_provider_modelarts.emulator.server import ModelArtsEmulator
+    from modelarts_emulator.server import ModelArtsEmulator
 
     try:
         config = config_from_args(args)

@@ -1,6 +1,6 @@
 """The emulated project's v2 training jobs: phase timelines, the job store and its search.
 
-As for v1 (:mod:`.jobs`), a job's phase is computed, not stored: its *timeline* is a list of
+As for v1 (:mod:`modelarts_emulator.v1.models`), a job's phase is computed, not stored: its *timeline* is a list of
 ``(phase, seconds_or_None, secondary_phase_or_None)`` steps from the job's start instant, the
 last one may last for ever (``None``), and emulated time runs ``speed`` times faster than real
 time. A job is created ``offset`` emulated seconds into its timeline (seeded history).
@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_modelarts.emulator import v2_spec
+from modelarts_emulator.v2 import spec as v2_spec
 
 PhaseStep = tuple[str, float | None, str | None]
 PhaseTimeline = tuple[PhaseStep, ...]
@@ -133,7 +133,7 @@ class JobState:
 
 @dataclass(slots=True)
 class TrainingJob:
-    """A v2 training job. ``profile`` seeds its descriptive fields (see :mod:`.v2_catalog`)."""
+    """A v2 training job. ``profile`` seeds its descriptive fields (see :mod:`.catalog`)."""
 
     job_id: str
     name: str
@@ -155,7 +155,7 @@ class TrainingJob:
     runtime_type: str = ""
     # Set by the job's creator for Failed jobs: the failing tasks' exit codes and messages.
     failures: tuple[TaskOutcome, ...] = ()
-    # The create body of a job made through the API, echoed in its job object (see .v2_catalog).
+    # The create body of a job made through the API, echoed in its job object (see .job_object).
     request: dict[str, Any] | None = None
     # Log lines a create plan gave per task: (emulated seconds after Running began, line).
     log_scripts: dict[str, tuple[tuple[float, str], ...]] | None = None
@@ -164,7 +164,7 @@ class TrainingJob:
     starts: tuple[float, ...] = field(default=(), repr=False)
     name_lower: str = field(default="", repr=False)
     # The planned length of Running, which spaces the log lines; a terminate does not change it,
-    # so lines already printed keep their place (see .v2_logs).
+    # so lines already printed keep their place (see .logs).
     planned_run: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:

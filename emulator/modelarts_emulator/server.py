@@ -18,11 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
 
-from airflow_provider_modelarts.emulator.app import CONTROL_PREFIX, EmulatorApp, Outcome
-from airflow_provider_modelarts.emulator.config import EmulatorConfig
-from airflow_provider_modelarts.emulator.control import handle_control
-from airflow_provider_modelarts.emulator.responses import Request, Response, apigw_error
-from airflow_provider_modelarts.emulator.tls import CertificateFiles, generate_certificate, server_context
+from modelarts_emulator.app import CONTROL_PREFIX, EmulatorApp, Outcome
+from modelarts_emulator.config import EmulatorConfig
+from modelarts_emulator.control import handle_control
+from modelarts_emulator.responses import Request, Response, apigw_error
+from modelarts_emulator.tls import CertificateFiles, generate_certificate, server_context
 
 log = logging.getLogger(__name__)
 

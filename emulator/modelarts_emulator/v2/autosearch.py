@@ -49,9 +49,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_modelarts.emulator import v2_spec
-from airflow_provider_modelarts.emulator.responses import Response, json_response, v2_error
-from airflow_provider_modelarts.emulator.v2_jobs import JobState, TrainingJob, TrainingJobStore
+from modelarts_emulator.responses import Response, json_response, v2_error
+from modelarts_emulator.v2 import spec as v2_spec
+from modelarts_emulator.v2.models import JobState, TrainingJob, TrainingJobStore
 
 DEFAULT_TRIALS = 8
 MAX_TRIALS = 100

@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_modelarts.emulator.spec import (
+from modelarts_emulator.tables import ENGINES
+from modelarts_emulator.v1.spec import (
     ORDER_DEFAULT,
     PAGE_DEFAULT,
     PER_PAGE_DEFAULT,
@@ -26,7 +27,6 @@ from airflow_provider_modelarts.emulator.spec import (
     WORKSPACE_DEFAULT,
     is_terminal,
 )
-from airflow_provider_modelarts.emulator.tables import ENGINES
 
 TimelineStep = tuple[int, float | None]
 Timeline = tuple[TimelineStep, ...]
