@@ -1,9 +1,11 @@
-"""The emulator reads the documented API on its own: it imports nothing of the provider's client.
+"""The emulator reads the documented API on its own: ``modelarts_emulator`` imports nothing of
+``airflow_provider_modelarts``.
 
 If the emulator imported the client's constants, parsers or signer, a misreading of the docs would
 be shared by both sides and no test against the emulator could catch it. Two checks enforce the
 rule: a static one over every module's source (``ast``), which also sees imports on paths no test
 runs, and a dynamic one in a fresh interpreter, which sees what importing and running it loads.
+Since the emulator is its own distribution, no module of the provider may be loaded at all.
 """
 
 from __future__ import annotations
@@ -19,8 +21,7 @@ from pathlib import Path
 import pytest
 
 PROVIDER = "airflow_provider_modelarts"
-EMULATOR = f"{PROVIDER}.emulator"
-CLIENT_MODULES = (f"{PROVIDER}.api", f"{PROVIDER}.auth", f"{PROVIDER}.connection", f"{PROVIDER}.hooks")
+EMULATOR = "modelarts_emulator"
 
 
 def _emulator_modules() -> list[tuple[str, Path]]:
@@ -71,7 +72,7 @@ def _dynamic_import_target(node: ast.Call) -> str | None:
 
 
 def forbidden_imports(source: str, module: str, is_package: bool = False) -> list[str]:
-    """Provider modules outside the emulator that ``source`` (the code of ``module``) imports."""
+    """Provider modules that ``source`` (the code of ``module``) imports."""
     reached: list[str] = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -82,12 +83,7 @@ def forbidden_imports(source: str, module: str, is_package: bool = False) -> lis
             target = _dynamic_import_target(node)
             if target is not None:
                 reached.append(target)
-    return [
-        name
-        for name in reached
-        if (name == PROVIDER or name.startswith(f"{PROVIDER}."))
-        and not (name == EMULATOR or name.startswith(f"{EMULATOR}."))
-    ]
+    return [name for name in reached if name == PROVIDER or name.startswith(f"{PROVIDER}.")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,9 +98,6 @@ def forbidden_imports(source: str, module: str, is_package: bool = False) -> lis
         ("from airflow_provider_modelarts.api import JobStatus", ["airflow_provider_modelarts.api.JobStatus"]),
         ("import airflow_provider_modelarts.auth", ["airflow_provider_modelarts.auth"]),
         ("import airflow_provider_modelarts.hooks.modelarts as h", ["airflow_provider_modelarts.hooks.modelarts"]),
-        ("from ..connection import read_extra", ["airflow_provider_modelarts.connection.read_extra"]),
-        ("from .. import auth", ["airflow_provider_modelarts.auth"]),
-        ("from ..api import *", ["airflow_provider_modelarts.api"]),
         (
             "def later():\n    from airflow_provider_modelarts.hooks import modelarts",
             ["airflow_provider_modelarts.hooks.modelarts"],
@@ -128,24 +121,39 @@ def test_checker_finds_client_imports(source: str, found: list[str]) -> None:
 @pytest.mark.parametrize(
     "source",
     [
-        "from airflow_provider_modelarts.emulator import spec",
-        "from airflow_provider_modelarts.emulator.signing import canonical_request",
-        "import airflow_provider_modelarts.emulator.jobs",
-        "from . import spec",
-        "from .spec import Status",
+        "from modelarts_emulator.v1 import spec",
+        "from modelarts_emulator.signing import canonical_request",
+        "import modelarts_emulator.v1.models",
+        "from . import signing",
+        "from .v1.spec import Status",
         "import hashlib, hmac, json",
         "from urllib.parse import quote",
-        "import importlib\nimportlib.import_module('airflow_provider_modelarts.emulator.server')",
+        "import importlib\nimportlib.import_module('modelarts_emulator.server')",
     ],
 )
 def test_checker_accepts_emulator_and_standard_imports(source: str) -> None:
     assert forbidden_imports(source, f"{EMULATOR}.app") == []
 
 
+@pytest.mark.parametrize(
+    ("source", "found"),
+    [
+        # Relative imports stay inside the emulator: in a subpackage, ".." is modelarts_emulator.
+        ("from ..connection import read_extra", []),
+        ("from .. import auth", []),
+        ("from ..api import *", []),
+    ],
+)
+def test_relative_imports_cannot_reach_the_provider(source: str, found: list[str]) -> None:
+    assert forbidden_imports(source, f"{EMULATOR}.v2.create") == found
+
+
 def test_relative_imports_resolve_from_a_package_init() -> None:
-    # In emulator/__init__.py, "." is the emulator package itself and ".." the provider.
+    # In modelarts_emulator/__init__.py, "." is the emulator package itself; ".." is above the top.
     assert forbidden_imports("from . import config", EMULATOR, is_package=True) == []
-    assert forbidden_imports("from .. import api", EMULATOR, is_package=True) == [f"{PROVIDER}.api"]
+    assert forbidden_imports("from .. import api", f"{EMULATOR}.v2", is_package=True) == []
+    with pytest.raises(ImportError):
+        forbidden_imports("from .. import api", EMULATOR, is_package=True)
     with pytest.raises(ImportError):
         forbidden_imports("from .... import x", f"{EMULATOR}.app")
 
@@ -158,7 +166,15 @@ def test_relative_imports_resolve_from_a_package_init() -> None:
 def test_the_checker_sees_every_emulator_module() -> None:
     names = {name for name, _ in _emulator_modules()}
     # The modules that hold the documented API and the gateway must be among those scanned.
-    assert {EMULATOR, f"{EMULATOR}.spec", f"{EMULATOR}.signing", f"{EMULATOR}.gateway", f"{EMULATOR}.app"} <= names
+    assert {
+        EMULATOR,
+        f"{EMULATOR}.v1.spec",
+        f"{EMULATOR}.v2.spec",
+        f"{EMULATOR}.signing",
+        f"{EMULATOR}.gateway",
+        f"{EMULATOR}.app",
+        f"{EMULATOR}.process",
+    } <= names
 
 
 @pytest.mark.parametrize(("module", "path"), _emulator_modules(), ids=lambda value: str(value).rsplit(".", 1)[-1])
@@ -171,7 +187,7 @@ _FRESH_INTERPRETER = textwrap.dedent(
     """
     import importlib, json, pkgutil, sys, urllib.error, urllib.request
 
-    import airflow_provider_modelarts.emulator as emulator
+    import modelarts_emulator as emulator
 
     for info in pkgutil.walk_packages(emulator.__path__, emulator.__name__ + "."):
         importlib.import_module(info.name)
@@ -208,10 +224,8 @@ def test_a_fresh_interpreter_running_the_emulator_loads_no_client_module() -> No
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["statuses"] == [201, 200, 401]  # it really served: IAM, token auth, a bad signature
     modules: list[str] = report["modules"]
-    assert f"{EMULATOR}.spec" in modules and f"{EMULATOR}.signing" in modules
-    loaded_client = [name for name in modules if name.startswith(CLIENT_MODULES)]
-    assert loaded_client == []
-    outside = [name for name in modules if name.startswith(f"{PROVIDER}.") and not name.startswith(EMULATOR)]
-    assert outside == []
+    assert f"{EMULATOR}.v1.spec" in modules and f"{EMULATOR}.signing" in modules
+    loaded_provider = [name for name in modules if name == PROVIDER or name.startswith(f"{PROVIDER}.")]
+    assert loaded_provider == []
     # Nor does it need Airflow or the client's HTTP and time libraries.
     assert [name for name in modules if name.split(".")[0] in ("airflow", "requests", "pendulum")] == []

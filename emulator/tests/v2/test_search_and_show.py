@@ -1,8 +1,8 @@
 """The emulator's ModelArts v2 training-job API, over real HTTP: search, show, errors, auth, faults,
 phase timelines, the control endpoints, and a fidelity check with the official SDK.
 
-Requests are signed with the provider's ``AkSkAuth`` (a v1-era request signer, not v2 client
-code) or with the official ``huaweicloudsdkmodelarts`` client. Where a test follows job
+Requests are signed by the official ``huaweicloudsdkcore`` signer (``signed_requests.SdkAkSkAuth``)
+or sent by the official ``huaweicloudsdkmodelarts`` client. Where a test follows job
 timelines, the emulator's clock is manual and moves with ``advance_time``: no test waits for the
 wall clock, and phases and durations are exact.
 """
@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 import requests
-
-from airflow_provider_modelarts.auth import AkSkAuth
-from airflow_provider_modelarts.emulator import (
+from emulator_client import SdkAkSkAuth, TokenAuth
+from modelarts_emulator import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_DOMAIN_NAME,
     DEFAULT_PASSWORD,
@@ -37,9 +36,9 @@ from airflow_provider_modelarts.emulator import (
 
 PROJECT = DEFAULT_PROJECT_ID
 V2_JOBS = 90
-AKSK = AkSkAuth(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, PROJECT)
-BAD_SK = AkSkAuth(DEFAULT_ACCESS_KEY, "not-the-secret-key", PROJECT)
-TEMP = AkSkAuth(DEFAULT_TEMP_ACCESS_KEY, DEFAULT_TEMP_SECRET_KEY, PROJECT, security_token=DEFAULT_SECURITY_TOKEN)
+AKSK = SdkAkSkAuth(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, PROJECT)
+BAD_SK = SdkAkSkAuth(DEFAULT_ACCESS_KEY, "not-the-secret-key", PROJECT)
+TEMP = SdkAkSkAuth(DEFAULT_TEMP_ACCESS_KEY, DEFAULT_TEMP_SECRET_KEY, PROJECT, security_token=DEFAULT_SECURITY_TOKEN)
 SEARCH_PATH = f"/v2/{PROJECT}/training-job-searches"
 SEARCH_KEYS = {
     "total",
@@ -138,15 +137,6 @@ def assert_apigw(response: requests.Response, status: int, code: str, message: s
     assert body["error_code"] == code and body["request_id"] == response.headers["X-Request-Id"]
     if message is not None:
         assert body["error_msg"] == message
-
-
-class TokenAuth(requests.auth.AuthBase):
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["X-Auth-Token"] = self.token
-        return request
 
 
 def issue_token(emu: ModelArtsEmulator, scope: dict[str, Any]) -> str:
@@ -497,7 +487,7 @@ def test_project_mismatch_on_v2_paths(emu: ModelArtsEmulator) -> None:
     response = requests.post(
         f"{emu.url}/v2/{other}/training-job-searches",
         json={},
-        auth=AkSkAuth(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, other),
+        auth=SdkAkSkAuth(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, other),
     )
     assert response.status_code == 403
     assert response.json() == v2_error(
@@ -605,7 +595,7 @@ def test_jobs_move_with_the_real_clock_by_default() -> None:
 
 
 def test_cli_sets_the_v2_options() -> None:
-    from airflow_provider_modelarts.emulator.__main__ import config_from_args, parse_args
+    from modelarts_emulator.__main__ import config_from_args, parse_args
 
     config = config_from_args(parse_args(["--v2-jobs", "3", "--manual-clock"]))
     assert (config.v2_job_count, config.manual_clock) == (3, True)

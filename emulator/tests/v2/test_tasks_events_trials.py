@@ -13,8 +13,8 @@ Sources: Open Telekom Cloud's API reference (``opentelekomcloud-docs/modelarts``
 querying_the_logs_of_a_specified_task_in_a_given_training_job_preview.rst,
 obtaining_the_events_of_a_training_job.rst, querying_all_trials_using_hyperparameter_search.rst),
 the error-code table (modelarts_03_0095), APIG's error codes (apig_03_0048) and the SDK
-``huaweicloudsdkmodelarts`` 3.1.219 models. Requests are signed with the provider's ``AkSkAuth``
-(a v1-era request signer, not v2 client code). The clock is manual and moves with
+``huaweicloudsdkmodelarts`` 3.1.219 models. Requests are signed by the official
+``huaweicloudsdkcore`` signer (``signed_requests.SdkAkSkAuth``). The clock is manual and moves with
 ``advance_time``.
 """
 
@@ -28,19 +28,18 @@ from typing import Any
 
 import pytest
 import requests
-
-from airflow_provider_modelarts.auth import AkSkAuth
-from airflow_provider_modelarts.emulator import (
+from emulator_client import SdkAkSkAuth
+from modelarts_emulator import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_PROJECT_ID,
     DEFAULT_SECRET_KEY,
     EmulatorConfig,
     ModelArtsEmulator,
 )
-from airflow_provider_modelarts.emulator.__main__ import config_from_args, parse_args
+from modelarts_emulator.__main__ import config_from_args, parse_args
 
 PROJECT = DEFAULT_PROJECT_ID
-AKSK = AkSkAuth(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, PROJECT)
+AKSK = SdkAkSkAuth(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, PROJECT)
 JOBS = f"/v2/{PROJECT}/training-jobs"
 SOLUTION_PARAM = "Check the request parameter."
 ENGINE_TF_VERSION = "tensorflow_2.1.0-cuda_10.1-py_3.7-ubuntu_18.04-x86_64"

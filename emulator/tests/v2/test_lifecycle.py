@@ -2,8 +2,8 @@
 create plans), terminate, delete, the task list, per-task AOM logs read from a cursor, and the
 faults that lose a create's answer after the job was made.
 
-Requests are signed with the provider's ``AkSkAuth`` (a v1-era request signer, not v2 client
-code). The emulator's clock is manual and moves with ``advance_time``: no test waits for the
+Requests are signed by the official ``huaweicloudsdkcore`` signer (``signed_requests.SdkAkSkAuth``).
+The emulator's clock is manual and moves with ``advance_time``: no test waits for the
 wall clock (the one exception is the ``slow`` fault, which sleeps in the server by design).
 """
 
@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 import requests
-
-from airflow_provider_modelarts.auth import AkSkAuth
-from airflow_provider_modelarts.emulator import (
+from emulator_client import SdkAkSkAuth
+from modelarts_emulator import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_PROJECT_ID,
     DEFAULT_SECRET_KEY,
@@ -26,10 +25,10 @@ from airflow_provider_modelarts.emulator import (
     EmulatorConfig,
     ModelArtsEmulator,
 )
-from airflow_provider_modelarts.emulator.faults import FaultRegistry
+from modelarts_emulator.faults import FaultRegistry
 
 PROJECT = DEFAULT_PROJECT_ID
-AKSK = AkSkAuth(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, PROJECT)
+AKSK = SdkAkSkAuth(DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, PROJECT)
 JOBS_PATH = f"/v2/{PROJECT}/training-jobs"
 SOLUTION_PARAM = "Check the request parameter."
 DEMO_ALGORITHM_ID = "2e5f8b1c-4d7a-4c3e-9b1f-6a8d0c2e4f60"
