@@ -14,8 +14,8 @@ import signal
 from typing import Any
 
 import pytest
+from modelarts_emulator import ModelArtsEmulator
 
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.job_submission import EarlierJobActiveError
 from airflow_provider_modelarts.operators import training_job_create
 from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator

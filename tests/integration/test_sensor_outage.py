@@ -16,14 +16,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-
-from airflow_provider_modelarts import outage
-from airflow_provider_modelarts.emulator import (
+from modelarts_emulator import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_SECRET_KEY,
     EmulatorConfig,
     ModelArtsEmulator,
 )
+
+from airflow_provider_modelarts import outage
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.polling import SharedStatusPoller
 from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
