@@ -1,5 +1,6 @@
 # Two commands matter: `make demo` and `make test`. Both create .venv on first use.
-# `make test` is the one-environment developer loop (the Airflow pyproject.toml resolves to);
+# `make test` is the one-environment developer loop (the Airflow pyproject.toml resolves to; the
+# emulator's own tests, emulator/tests, run there too);
 # `make matrix` runs noxfile.py: the built wheel against every supported Airflow minor.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -10,15 +11,16 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Both distributions of the clone: the emulator (emulator/, its own pyproject) and the provider.
+$(STAMP): pyproject.toml emulator/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e "./emulator[test]" -e ".[test]"
 	touch $(STAMP)
 
 lint: venv
-	$(BIN)/ruff check airflow_provider_modelarts tests example_dags benchmarks scripts noxfile.py
-	$(BIN)/ruff format --check airflow_provider_modelarts tests example_dags benchmarks scripts noxfile.py
+	$(BIN)/ruff check airflow_provider_modelarts tests example_dags benchmarks scripts noxfile.py emulator
+	$(BIN)/ruff format --check airflow_provider_modelarts tests example_dags benchmarks scripts noxfile.py emulator
 
 typecheck: venv
 	$(BIN)/mypy

@@ -1,12 +1,15 @@
 """The compatibility matrix: ``make matrix`` runs ``nox`` with this file.
 
-The wheel is built once (session ``wheel``). Every ``compat`` session installs that wheel, never the
+The wheels are built once (session ``wheel``): the provider's and the emulator's
+(``modelarts-emulator``, from ``emulator/``). Every ``compat`` session installs both, never the
 source tree, next to one Airflow release in a fresh uv-managed virtualenv, and then:
 
-1. checks that ``pip install --dry-run <wheel>`` on that Airflow keeps it (no upgrade, no resolver error);
-2. runs the unit and integration suites and the emulator tests from a copy of the repository that
-   has no ``airflow_provider_modelarts`` folder, so the tests can only import the installed wheel
-   (``tests/unit/test_compat.py`` also asserts it);
+1. checks that ``pip install --dry-run <wheel>`` of the provider on that Airflow keeps it (no upgrade,
+   no resolver error);
+2. runs the unit and integration suites from a copy of the repository that has neither the
+   ``airflow_provider_modelarts`` folder nor ``emulator/``, so the tests can only import the installed
+   wheels (``tests/unit/test_compat.py`` also asserts it). The emulator's own tests
+   (``emulator/tests``) need no Airflow, so they run once, in ``make test``, not in every session;
 3. the example DAGs under ``airflow dags test`` are part of the integration suite
    (``tests/integration/test_example_dags.py``);
 4. runs ``scripts/e2e.py --headless``: a real Airflow stack (api-server, scheduler, dag-processor and
@@ -102,7 +105,7 @@ MATRIX: dict[str, AirflowEnv] = {
 
 # What the repository copy used by the tests contains: everything the suites read, but not the package.
 TEST_TREE = ("tests", "scripts", "example_dags", "pyproject.toml", "LICENSE")
-SUITES = ("tests/unit", "tests/integration", "tests/test_emulator.py")
+SUITES = ("tests/unit", "tests/integration")
 AIRFLOW_DISTRIBUTIONS = {"apache-airflow", "apache-airflow-core", "apache-airflow-task-sdk"}
 
 
@@ -122,17 +125,29 @@ def built_wheel() -> Path:
     return wheels[0]
 
 
+def built_emulator_wheel() -> Path:
+    wheels = sorted(DIST.glob("modelarts_emulator-*.whl"))
+    if len(wheels) != 1:
+        raise RuntimeError(f"expected exactly one emulator wheel in {DIST} (run the 'wheel' session), found {wheels}")
+    return wheels[0]
+
+
 def wheel_requirement(extras: str = "") -> str:
     wheel = built_wheel()
     return f"airflow-provider-modelarts{extras} @ {wheel.as_uri()}"
 
 
+def emulator_requirement() -> str:
+    return f"modelarts-emulator @ {built_emulator_wheel().as_uri()}"
+
+
 @nox.session(python=False)
 def wheel(session: nox.Session) -> None:
-    """Build the provider wheel once; every other session installs this file."""
+    """Build the provider and the emulator wheels once; every other session installs these files."""
     shutil.rmtree(DIST, ignore_errors=True)
-    session.run_install(UV, "build", "--wheel", "--out-dir", str(DIST), str(ROOT), external=True)
-    session.log(f"built {built_wheel().name}")
+    for project in (ROOT, ROOT / "emulator"):
+        session.run_install(UV, "build", "--wheel", "--out-dir", str(DIST), str(project), external=True)
+    session.log(f"built {built_wheel().name} and {built_emulator_wheel().name}")
 
 
 def install_airflow(session: nox.Session, env: AirflowEnv) -> None:
@@ -140,13 +155,16 @@ def install_airflow(session: nox.Session, env: AirflowEnv) -> None:
 
 
 def install_wheel(session: nox.Session, env: AirflowEnv, extras: str) -> None:
-    """The built wheel with ``extras``, Airflow held at the environment's release.
+    """The built wheel with ``extras`` and the emulator's wheel (the tests and scripts run against it),
+    Airflow held at the environment's release.
 
-    ``--reinstall-package``: the wheel keeps its version number between builds, so uv would
-    otherwise keep the copy installed by an earlier run of a reused environment.
+    ``--reinstall-package``: the wheels keep their version numbers between builds, so uv would
+    otherwise keep the copies installed by an earlier run of a reused environment.
     """
-    requirements = [wheel_requirement(extras), f"apache-airflow=={env.airflow}", *env.pins]
-    session.install("--reinstall-package", "airflow-provider-modelarts", *requirements)
+    requirements = [wheel_requirement(extras), emulator_requirement(), f"apache-airflow=={env.airflow}", *env.pins]
+    session.install(
+        "--reinstall-package", "airflow-provider-modelarts", "--reinstall-package", "modelarts-emulator", *requirements
+    )
 
 
 def check_dry_run_keeps_airflow(session: nox.Session, env: AirflowEnv) -> None:

@@ -1,4 +1,5 @@
-"""What every measurement shares: result rows, goal verdicts, statistics and formatting.
+"""What every measurement shares: result rows, goal verdicts, statistics and formatting, and the
+emulator the measurements run against.
 
 Nothing here imports Airflow or the provider, so ``run.py`` can prepare the environment (Airflow
 reads it on first import) before any measurement module is loaded.
@@ -12,6 +13,8 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from modelarts_emulator.process import EmulatorProcess
 
 MET = "MET"
 NOT_MET = "NOT MET"
@@ -109,3 +112,11 @@ def render_notes(sections: Sequence[Section]) -> str:
             parts.extend(f"- {note}" for note in section.notes)
             parts.append("")
     return "\n".join(parts).rstrip()
+
+
+def bench_emulator() -> EmulatorProcess:
+    """The emulator as every measurement runs it: in its own process (in this one its handler threads
+    would compete with the code under test for the interpreter lock), over TLS as in the cloud, and
+    with no seeded jobs, so a measurement creates exactly the jobs it needs, all in the default
+    workspace, and the project's size is exactly what it says. Use it as a context manager."""
+    return EmulatorProcess(jobs=0, v2_jobs=0, speed=1.0, tls=True, quiet=True)

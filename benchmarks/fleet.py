@@ -41,12 +41,13 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from modelarts_emulator.process import EmulatorProcess, Timeline
+
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
 from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
-from benchmarks.common import INFO, Section, median, percentile, section_to_json, verdict
-from benchmarks.emulator_process import EmulatorProcess, Timeline
+from benchmarks.common import INFO, Section, bench_emulator, median, percentile, section_to_json, verdict
 
 CONN_ID = "modelarts_bench_fleet"
 JOB_COUNT = 5000
@@ -354,7 +355,7 @@ def _progress(message: str, since: float) -> float:
 def measure() -> Section:
     section = Section("d", f"Sensor fleet: W={WATCHERS} triggers over T={JOB_COUNT:,} jobs")
     clock = time.monotonic()
-    with EmulatorProcess() as emulator:
+    with bench_emulator() as emulator:
         jobs = _create_jobs(emulator)
         emulator.install_connection(CONN_ID)
         full_collection = _full_collection_seconds()

@@ -32,13 +32,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from modelarts_emulator.process import EmulatorProcess, PhaseTimeline
+
 from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
 from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
 from airflow_provider_modelarts.waiting.poller_v2 import SEARCH_PAGE_SIZE
-from benchmarks.common import INFO, Section, median, percentile, section_to_json, verdict
-from benchmarks.emulator_process import EmulatorProcess, PhaseTimeline
+from benchmarks.common import INFO, Section, bench_emulator, median, percentile, section_to_json, verdict
 from benchmarks.fleet import LAG_GOAL, LoopWatch, RoundSample, TriggerOutcome
 
 CONN_ID = "modelarts_bench_fleet_v2"
@@ -231,7 +232,7 @@ def measure() -> Section:
         "e", f"v2 sensor fleet: W={WATCHERS} phase triggers, A={ACTIVE_BACKGROUND + WATCHERS:,} active jobs at start"
     )
     clock = time.monotonic()
-    with EmulatorProcess() as emulator:
+    with bench_emulator() as emulator:
         jobs = _create_jobs(emulator)
         emulator.install_connection(CONN_ID)
         now = time.monotonic()

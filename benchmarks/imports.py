@@ -23,7 +23,7 @@ PROVIDER_MODULES = (
     "airflow_provider_modelarts.triggers.training_job",
 )
 # Test and bench machinery that must never load with the operators, sensor or trigger.
-FORBIDDEN_PREFIXES = ("airflow_provider_modelarts.emulator", "huaweicloudsdkcore", "cryptography")
+FORBIDDEN_PREFIXES = ("modelarts_emulator", "huaweicloudsdkcore", "cryptography")
 BASELINES = {
     "import airflow.sdk": "import airflow.sdk",
     # What a worker or triggerer has loaded anyway before it imports any provider: the base classes.

@@ -26,13 +26,13 @@ from urllib.parse import urlsplit
 import requests
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
+from modelarts_emulator import config as emulator_config
+from modelarts_emulator.process import EmulatorProcess, Timeline
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.cloud.auth import AkSkAuth
-from airflow_provider_modelarts.emulator import config as emulator_config
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-from benchmarks.common import Section, median, spread, times, verdict
-from benchmarks.emulator_process import EmulatorProcess, Timeline
+from benchmarks.common import Section, bench_emulator, median, spread, times, verdict
 
 CONN_ID = "modelarts_bench_listing"
 JOB_COUNT = 10_000
@@ -140,7 +140,7 @@ class ListingBench:
 
 def run(runs: int, naive_runs: int) -> Section:
     section = Section("a", f"Listing all T={JOB_COUNT:,} jobs")
-    with EmulatorProcess() as emulator:
+    with bench_emulator() as emulator:
         emulator.create_jobs(
             [(f"bench-list-{index:05d}", _TIMELINES[index % len(_TIMELINES)]) for index in range(JOB_COUNT)]
         )

@@ -20,10 +20,10 @@ import pendulum
 import requests
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
+from modelarts_emulator import config as emulator_config
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.cloud.auth import AkSkAuth, canonical_query
-from airflow_provider_modelarts.emulator import config as emulator_config
 from airflow_provider_modelarts.hooks.modelarts import USER_AGENT
 from benchmarks.common import Section, median, times, verdict
 

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from emulator_process import set_create_plan, start_emulator, start_new_v2_job, start_new_version
+from modelarts_emulator.process import EmulatorProcess, EmulatorStartError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HOME = ROOT / ".airflow-demo"
@@ -41,9 +41,68 @@ SUMMARY_FIELDS = (
     "duration",
 )  # fmt: skip
 
+# Emulated seconds pass three times as fast as real ones.
+EMULATOR_SPEED = 3.0
+# Right before each DAG run, each demo job gets a new version starting "now", so the sensors find
+# it running and really wait (about 20 s) whatever time Airflow took to start.
+# Timelines are (status code, emulated seconds in that status); None means "stays".
+NEW_VERSIONS = {
+    "example_modelarts_training_jobs": (1, [(1, 6), (7, 9), (8, 60), (10, None)]),
+    "example_modelarts_failed_job": (2, [(1, 6), (8, 30), (11, None)]),
+}
+# Right before the v2 DAG run, a fresh v2 job under the name the DAG searches for: the newest
+# match, so the DAG picks it and its sensor defers and waits (about 35 s: room for a slow Airflow
+# start on a loaded machine, while `make demo` stays near one minute). Steps are (phase, emulated seconds).
+NEW_V2_JOBS = {
+    "example_modelarts_v2": (
+        "demo-v2-resnet50-train",
+        [("Creating", 6), ("Pending", 9), ("Running", 90), ("Completed", None)],
+    ),
+}
+# What a job the DAG creates through the API does (an emulator create plan, matched by name
+# prefix): long enough a run that its log lines reach the task log while it runs.
+CREATE_PLANS = {
+    "example_modelarts_create_training_job": (
+        "resnet50-train",
+        [("Creating", 3), ("Pending", 4), ("Running", 40), ("Completed", None)],
+    ),
+}
+# Emulated seconds the fresh v2 job stays Running (default: its NEW_V2_JOBS timeline's).
+V2_RUNNING_SECONDS_ENV = "MODELARTS_DEMO_V2_RUNNING_SECONDS"
+
+
+def start_new_version(emulator: EmulatorProcess, dag_id: str) -> int | None:
+    """Give the DAG's demo job a new version that starts now; its version id, or None for other DAGs."""
+    job_id, timeline = NEW_VERSIONS.get(dag_id, (None, None))
+    if job_id is None or timeline is None:
+        return None
+    version_id = emulator.new_version(job_id, timeline)
+    print(f"Started version {version_id} of demo training job {job_id}")
+    return version_id
+
+
+def set_create_plan(emulator: EmulatorProcess, dag_id: str) -> None:
+    """Choose how the jobs the DAG creates through the API run (for DAGs that create jobs)."""
+    prefix, timeline = CREATE_PLANS.get(dag_id, (None, None))
+    if prefix is not None and timeline is not None:
+        emulator.set_create_plan(prefix, timeline)
+
+
+def start_new_v2_job(emulator: EmulatorProcess, dag_id: str) -> str | None:
+    """Create the DAG's fresh v2 demo job, starting now; its id, or None for other DAGs."""
+    name, timeline = NEW_V2_JOBS.get(dag_id, (None, None))
+    if name is None or timeline is None:
+        return None
+    running = os.environ.get(V2_RUNNING_SECONDS_ENV)
+    if running:  # a test on a loaded machine: Running long enough that Airflow reaches the sensor first
+        timeline = [(phase, float(running) if phase == "Running" else seconds) for phase, seconds in timeline]
+    job_id: str = emulator.create_training_job(name, timeline)["id"]
+    print(f"Created v2 demo training job {name} ({job_id})")
+    return job_id
+
 
 def connection_json(info: dict[str, Any]) -> str:
-    from airflow_provider_modelarts.emulator import airflow_connection
+    from modelarts_emulator import airflow_connection
 
     return json.dumps(airflow_connection(info["url"], project_id=info["project_id"]))
 
@@ -145,7 +204,11 @@ def main() -> int:
         shutil.copy(dag_file, home / "dags" / dag_file.name)
 
     started = time.monotonic()
-    emulator, info = start_emulator(home)
+    emulator = EmulatorProcess(speed=EMULATOR_SPEED, directory=home)
+    try:
+        info = emulator.start().info
+    except EmulatorStartError as error:
+        raise SystemExit(f"The ModelArts emulator did not start: {error}") from None
     print(f"ModelArts emulator at {info['url']} (project {info['project_id']})")
     ok = True
     try:
@@ -153,17 +216,16 @@ def main() -> int:
         subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
         for dag_id in dag_ids:
             # A fresh job (v1: a new version) starting now, so the DAG's sensors really wait.
-            start_new_version(info["url"], dag_id)
-            start_new_v2_job(info["url"], dag_id)
-            set_create_plan(info["url"], dag_id)
+            start_new_version(emulator, dag_id)
+            start_new_v2_job(emulator, dag_id)
+            set_create_plan(emulator, dag_id)
             returncode, streamed = run_dag_test(dag_id, env)
             if streamed:
                 print(f"\n=== {dag_id}: the training job's log, streamed into the task log ===")
                 print("\n".join(streamed))
             ok = print_xcoms(dag_id, home) and returncode == 0 and ok
     finally:
-        emulator.terminate()
-        emulator.wait(timeout=10)
+        emulator.close()
     print(f"\nDemo {'succeeded' if ok else 'FAILED'} in {time.monotonic() - started:.0f} s")
     return 0 if ok else 1
 

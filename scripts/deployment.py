@@ -57,11 +57,11 @@ from urllib.parse import quote
 
 import requests
 from e2e_support import ProcessGroup, Step, StepFailed, StepReport, check, free_port, wait_for
-from emulator_process import emulator_command, wait_until_ready
+from modelarts_emulator import airflow_connection
+from modelarts_emulator import config as emulator_config
+from modelarts_emulator.process import emulator_command, wait_until_ready
 
 from airflow_provider_modelarts.cloud.auth import AkSkAuth
-from airflow_provider_modelarts.emulator import airflow_connection
-from airflow_provider_modelarts.emulator import config as emulator_config
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -442,7 +442,8 @@ class Deployment:
 
     def start_emulator(self) -> None:
         ready_file = HOME / "emulator.json"
-        process = self.processes.start("emulator", emulator_command(ready_file))
+        # Emulated seconds pass three times as fast as real ones (the timelines above count on it).
+        process = self.processes.start("emulator", emulator_command(ready_file, speed=3))
         self.emulator = wait_until_ready(process.popen, ready_file)
         for prefix, plan in PLANS.items():
             running = plan["running"]

@@ -50,7 +50,7 @@ from urllib.parse import quote
 
 import requests
 from e2e_support import ProcessGroup, Step, StepFailed, StepReport, check, free_port, port_is_free, tail, wait_for
-from emulator_process import emulator_command, wait_until_ready
+from modelarts_emulator.process import emulator_command, wait_until_ready
 
 try:
     from playwright.sync_api import (
@@ -69,8 +69,9 @@ except ImportError:  # pragma: no cover - only when run outside `make e2e`; --he
 
 from importlib.metadata import version as distribution_version
 
-from airflow_provider_modelarts.emulator import airflow_connection
-from airflow_provider_modelarts.emulator import config as emulator_config
+from modelarts_emulator import airflow_connection
+from modelarts_emulator import config as emulator_config
+
 from airflow_provider_modelarts.get_provider_info import get_provider_info
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -336,7 +337,8 @@ class E2E:
 
     def start_emulator(self) -> None:
         ready_file = HOME / "emulator.json"
-        process = self.processes.start("emulator", emulator_command(ready_file))
+        # Emulated seconds pass three times as fast as real ones (the timelines above count on it).
+        process = self.processes.start("emulator", emulator_command(ready_file, speed=3))
         self.emulator = wait_until_ready(process.popen, ready_file)
         print(f"      ModelArts emulator at {self.emulator['url']} (project {self.emulator['project_id']})")
 

@@ -28,9 +28,9 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 
 import pytest  # noqa: E402
+from modelarts_emulator import EmulatorConfig, ModelArtsEmulator, airflow_connection  # noqa: E402
+from modelarts_emulator import config as emulator_config  # noqa: E402
 
-from airflow_provider_modelarts.emulator import EmulatorConfig, ModelArtsEmulator, airflow_connection  # noqa: E402
-from airflow_provider_modelarts.emulator import config as emulator_config  # noqa: E402
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook  # noqa: E402
 
 AKSK_CONN_ID = "modelarts_default"

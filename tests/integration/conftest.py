@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from modelarts_emulator import ModelArtsEmulator
 
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.operators import training_job_create
 
 

@@ -9,7 +9,8 @@ import time
 from collections import Counter
 from typing import Any
 
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
+from modelarts_emulator import ModelArtsEmulator
+
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
 from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
 

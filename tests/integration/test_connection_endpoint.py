@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from urllib.parse import quote, urlsplit
 
 import pytest
+from modelarts_emulator import ModelArtsEmulator
+from modelarts_emulator import config as emulator_config
 
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
-from airflow_provider_modelarts.emulator import config as emulator_config
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from tests.conftest import api_requests
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException, TaskDeferred
+from modelarts_emulator import ModelArtsEmulator
+from modelarts_emulator import config as emulator_config
 
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
-from airflow_provider_modelarts.emulator import config as emulator_config
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.operators import training_job_create
 from airflow_provider_modelarts.operators.training_job_create import (

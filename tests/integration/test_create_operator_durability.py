@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
+from modelarts_emulator import ModelArtsEmulator
 
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.operators import training_job_create
 from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator
 from airflow_provider_modelarts.utils.submission import EarlierJobActiveError

@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from modelarts_emulator import ModelArtsEmulator
 
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator
 from tests.integration.airflow_context import TaskInstanceRuns

@@ -8,8 +8,8 @@ import re
 from typing import Any
 
 import pytest
+from modelarts_emulator import ModelArtsEmulator
 
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.operators.training_job_create import (
     ModelArtsCreateTrainingJobOperator,

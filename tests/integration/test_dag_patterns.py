@@ -21,9 +21,9 @@ from typing import Any
 
 import pendulum
 import pytest
+from modelarts_emulator import ModelArtsEmulator
 from sqlalchemy import select
 
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.links import CONSOLE_LINK_XCOM_KEY, ModelArtsConsoleLink
 from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_1_PLUS
 

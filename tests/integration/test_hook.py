@@ -7,9 +7,9 @@ import json
 import math
 
 import pytest
+from modelarts_emulator import ModelArtsEmulator
 
 from airflow_provider_modelarts.api import JobStatus
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.exceptions import (
     ModelArtsApiError,
     ModelArtsAuthError,
@@ -286,8 +286,7 @@ def test_iam_outage_is_retried_once_per_budget_not_multiplied(
 def test_a_ca_bundle_in_the_connection_wins_over_requests_ca_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
     """requests lets REQUESTS_CA_BUNDLE override a session's verify; the connection's must win."""
     import certifi
-
-    from airflow_provider_modelarts.emulator import EmulatorConfig, airflow_connection
+    from modelarts_emulator import EmulatorConfig, airflow_connection
 
     with ModelArtsEmulator(EmulatorConfig(job_count=3, tls=True)) as secure:
         assert secure.ca_bundle is not None
@@ -429,7 +428,7 @@ def test_a_refused_connection_proves_the_request_was_not_sent_so_it_is_retried(
 ) -> None:
     import socket
 
-    from airflow_provider_modelarts.emulator import airflow_connection
+    from modelarts_emulator import airflow_connection
 
     with socket.socket() as probe:  # a port nothing listens on once closed
         probe.bind(("127.0.0.1", 0))

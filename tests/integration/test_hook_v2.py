@@ -12,9 +12,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from modelarts_emulator import ModelArtsEmulator
 
 from airflow_provider_modelarts.cloud import v2
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.exceptions import ModelArtsApiError, ModelArtsNotFoundError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from tests.conftest import AKSK_CONN_ID, api_requests

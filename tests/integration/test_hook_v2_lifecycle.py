@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from modelarts_emulator import ModelArtsEmulator, airflow_connection
+from modelarts_emulator import config as emulator_config
 
 from airflow_provider_modelarts.cloud import v2
-from airflow_provider_modelarts.emulator import ModelArtsEmulator, airflow_connection
-from airflow_provider_modelarts.emulator import config as emulator_config
 from airflow_provider_modelarts.exceptions import (
     ModelArtsDuplicateJobNameError,
     ModelArtsJobEndedError,

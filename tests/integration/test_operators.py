@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from airflow.sdk import DAG, task
+from modelarts_emulator import ModelArtsEmulator
 
 from airflow_provider_modelarts.api import DEFAULT_RETRY_MAX_DELAY
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.operators import base as operator_base
 from airflow_provider_modelarts.operators.training_jobs import (

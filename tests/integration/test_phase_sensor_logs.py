@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from modelarts_emulator import ModelArtsEmulator
 
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.sensors.training_job_phase import ModelArtsTrainingJobPhaseSensor
 from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.integration.airflow_context import TaskInstanceRuns

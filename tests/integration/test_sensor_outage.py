@@ -16,13 +16,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-
-from airflow_provider_modelarts.emulator import (
+from modelarts_emulator import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_SECRET_KEY,
     EmulatorConfig,
     ModelArtsEmulator,
 )
+
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger

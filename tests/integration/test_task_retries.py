@@ -16,8 +16,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-from airflow_provider_modelarts.emulator import ModelArtsEmulator, airflow_connection
-from airflow_provider_modelarts.emulator import config as emulator_config
+from modelarts_emulator import ModelArtsEmulator, airflow_connection
+from modelarts_emulator import config as emulator_config
+
 from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_1_PLUS
 
 BIN = Path(sys.executable).parent

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
+from modelarts_emulator import ModelArtsEmulator
+from modelarts_emulator import config as emulator_config
 
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
-from airflow_provider_modelarts.emulator import config as emulator_config
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.operators import training_job_create

@@ -8,10 +8,10 @@ import time
 from typing import Any
 
 import pytest
+from modelarts_emulator import EmulatorConfig, ModelArtsEmulator
+from modelarts_emulator import config as emulator_config
 
 from airflow_provider_modelarts import api
-from airflow_provider_modelarts.emulator import EmulatorConfig, ModelArtsEmulator
-from airflow_provider_modelarts.emulator import config as emulator_config
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
 from airflow_provider_modelarts.waiting.conditions import WaitCondition
 from airflow_provider_modelarts.waiting.poller import SharedStatusPoller, hook_for

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+from modelarts_emulator import ModelArtsEmulator
 
 from airflow_provider_modelarts import version_compat
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
 from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
 from tests.log_capture import capture_task_logs

@@ -17,14 +17,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-
-from airflow_provider_modelarts.emulator import (
+from modelarts_emulator import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_SECRET_KEY,
     DEMO_TRAINING_JOBS,
     EmulatorConfig,
     ModelArtsEmulator,
 )
+
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.operators.training_jobs_v2 import ModelArtsSearchTrainingJobsOperator
 from airflow_provider_modelarts.sensors.training_job_phase import ModelArtsTrainingJobPhaseSensor

@@ -6,8 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
+from modelarts_emulator import ModelArtsEmulator
 
 from .support import reliability_connections
 

@@ -37,8 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-
-from airflow_provider_modelarts.emulator import airflow_connection
+from modelarts_emulator import airflow_connection
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DAGS = ROOT / "example_dags"
@@ -161,7 +160,7 @@ class Emulator:
     def __init__(self, creds: Credentials, workdir: Path) -> None:
         ready_file = workdir / "emulator.json"
         command = [
-            sys.executable, "-m", "airflow_provider_modelarts.emulator", "--port", "0", "--speed", "1",
+            sys.executable, "-m", "modelarts_emulator", "--port", "0", "--speed", "1",
             "--ready-file", str(ready_file), "--ak", creds.access_key, "--sk", creds.secret_key,
             "--temp-ak", creds.temp_access_key, "--temp-sk", creds.temp_secret_key,
             "--security-token", creds.security_token, "--user", creds.account, "--domain", creds.account,

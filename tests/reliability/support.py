@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_modelarts.emulator import ModelArtsEmulator, airflow_connection
-from airflow_provider_modelarts.emulator import config as emulator_config
+from modelarts_emulator import ModelArtsEmulator, airflow_connection
+from modelarts_emulator import config as emulator_config
 
 # Request timeouts: generous for most connections (a loaded machine must not turn into a retry),
 # short for the one the slow-response faults use.

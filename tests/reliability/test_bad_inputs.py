@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import DAG, BaseOperator
+from modelarts_emulator import ModelArtsEmulator
+from modelarts_emulator import config as emulator_config
 
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
-from airflow_provider_modelarts.emulator import config as emulator_config
 from airflow_provider_modelarts.exceptions import ModelArtsConnectionConfigError, ModelArtsValidationError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator

@@ -29,8 +29,8 @@ from typing import Any, cast
 
 import pytest
 from airflow.triggers.base import BaseTrigger, TriggerEvent
+from modelarts_emulator import ModelArtsEmulator
 
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.exceptions import (
     ModelArtsApiError,
     ModelArtsAuthError,

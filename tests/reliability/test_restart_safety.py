@@ -15,8 +15,8 @@ from typing import Any, cast
 
 import pytest
 from airflow.triggers.base import TriggerEvent
+from modelarts_emulator import ModelArtsEmulator
 
-from airflow_provider_modelarts.emulator import ModelArtsEmulator
 from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
 from airflow_provider_modelarts.waiting.poller import SharedStatusPoller

@@ -15,10 +15,10 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+from modelarts_emulator import airflow_connection
 
 from airflow_provider_modelarts import api
 from airflow_provider_modelarts.cloud.auth import AkSkAuth
-from airflow_provider_modelarts.emulator import airflow_connection
 from airflow_provider_modelarts.exceptions import (
     ModelArtsAuthError,
     ModelArtsNotFoundError,

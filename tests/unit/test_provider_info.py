@@ -84,7 +84,7 @@ def test_dag_side_imports_stay_light() -> None:
         "tenacity",
         "cryptography",
         "huaweicloudsdkcore",
-        "airflow_provider_modelarts.emulator",
+        "modelarts_emulator",
     )
     assert not {name for name in added if name.split(".")[0] in heavy or name.startswith(heavy)}
     assert "airflow_provider_modelarts.hooks.modelarts" not in added
