@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-
-from .fakes import FakeProject, _hook
+from tests.unit.hooks.fakes import FakeProject, _hook
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ import pytest
 
 from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
-
-from .fakes import _DELETE, _create_body, _scripted_hook, _with
+from tests.unit.hooks.fakes import _DELETE, _create_body, _scripted_hook, _with
 
 
 def test_a_valid_body_comes_back_normalised_without_changing_the_input() -> None:

@@ -17,8 +17,7 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsThrottledError,
     ModelArtsTokenExpiredError,
 )
-
-from .fakes import _error
+from tests.unit.hooks.fakes import _error
 
 
 def test_training_job_not_found_is_http_400_modelarts_2775() -> None:

@@ -11,8 +11,7 @@ import pytest
 
 from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
-
-from .fakes import JOB_ID, PROJECT, _scripted_hook
+from tests.unit.hooks.fakes import JOB_ID, PROJECT, _scripted_hook
 
 
 def test_a_log_page_reads_the_documented_fields() -> None:

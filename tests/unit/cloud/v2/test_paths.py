@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from airflow_provider_modelarts.cloud import v2
-
-from .fakes import JOB_ID, PROJECT
+from tests.unit.hooks.fakes import JOB_ID, PROJECT
 
 
 def test_paths_of_the_v2_api() -> None:

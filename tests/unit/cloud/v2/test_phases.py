@@ -12,8 +12,7 @@ from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.cloud.v2 import JobPhase
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.waiting.conditions import V2_PHASES, PhaseWaitCondition
-
-from .fakes import FAILED_JOB, JOB_ID
+from tests.unit.hooks.fakes import FAILED_JOB, JOB_ID
 
 
 def test_phases_are_the_documented_eight_in_lifecycle_order() -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 from airflow_provider_modelarts.cloud import v2
-
-from .fakes import FAILED_JOB, JOB_ID
+from tests.unit.hooks.fakes import FAILED_JOB, JOB_ID
 
 
 def test_a_job_row_is_flat_and_json_serialisable() -> None:

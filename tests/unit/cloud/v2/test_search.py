@@ -14,8 +14,7 @@ from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.cloud.v2 import JobPhase
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-
-from .fakes import JOB_ID, PROJECT, WORKSPACE, Call, FakeProject, _hook, _scripted_hook, _search_answer
+from tests.unit.hooks.fakes import JOB_ID, PROJECT, WORKSPACE, Call, FakeProject, _hook, _scripted_hook, _search_answer
 
 BAD_SEARCHES: list[tuple[dict[str, Any], str]] = [
     ({"limit": 0}, "limit"),

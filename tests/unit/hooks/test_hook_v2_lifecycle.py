@@ -23,8 +23,7 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsValidationError,
 )
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-
-from .fakes import CREATED, JOB_ID, LOST, _error, _scripted_hook, _search_answer, _with
+from tests.unit.hooks.fakes import CREATED, JOB_ID, LOST, _error, _scripted_hook, _search_answer, _with
 
 
 def _create(hook: ModelArtsHook) -> dict[str, Any]:
