@@ -26,6 +26,7 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsJobEndedError,
     ModelArtsNotFoundError,
     ModelArtsValidationError,
+    sentence,
 )
 from airflow_provider_modelarts.links import (
     CONSOLE_LINK_ATTRIBUTE,
@@ -42,7 +43,6 @@ from airflow_provider_modelarts.operators.base import (
     validate_xcom_fields,
     warn_missing_fields,
 )
-from airflow_provider_modelarts.sensors.base import sentence
 from airflow_provider_modelarts.utils.submission import (
     OWN_ANNOTATIONS,
     Action,

@@ -17,30 +17,22 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_modelarts.cloud.v1 import JobStatus, validate_id
-from airflow_provider_modelarts.cloud.validation import (
-    DEFAULT_RETRY_DELAY,
-    DEFAULT_RETRY_LIMIT,
-    DEFAULT_RETRY_MAX_DELAY,
-)
-from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError
+from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError, sentence
 from airflow_provider_modelarts.links import (
     CONSOLE_LINK_ATTRIBUTE,
     ModelArtsConsoleLink,
     persist_console_link,
     restore_console_link,
 )
-from airflow_provider_modelarts.operators.base import (
+from airflow_provider_modelarts.sensors.base import ModelArtsBaseSensor
+from airflow_provider_modelarts.utils.mixins import clear_number, known_at_parse_time, resolved_at_runtime
+from airflow_provider_modelarts.utils.xcom import (
     XComFields,
-    clear_number,
-    known_at_parse_time,
-    resolved_at_runtime,
     select_fields,
     validate_xcom_fields,
     warn_if_large,
     warn_missing_fields,
 )
-from airflow_provider_modelarts.sensors.base import ModelArtsBaseSensor, sentence
 from airflow_provider_modelarts.version_compat import TaskDeferralTimeout, task_state_store
 from airflow_provider_modelarts.waiting.conditions import WaitCondition, is_permanent, status_codes, version_result
 from airflow_provider_modelarts.waiting.outage import (
@@ -110,12 +102,9 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
     :param xcom_fields: the fields of the version to push: ``None`` (default) or ``"all"`` for
         every field of the API's version detail, or a list of field names (not templated). A name the
         version does not have is logged as a warning, with the nearest field it has.
-    :param modelarts_conn_id: the ModelArts connection id (templated).
-    :param region: overrides the connection's region (templated).
-    :param project_id: overrides the connection's project (templated).
-    :param modelarts_retry_limit: retries of each API call on transient errors (see ``ModelArtsHook``).
-    :param modelarts_retry_delay: first backoff delay of those retries, in seconds.
-    :param modelarts_retry_max_delay: longest wait between those retries, in seconds.
+
+    The connection and API-retry arguments (``modelarts_conn_id``, ``region``, ``project_id``,
+    ``modelarts_retry_*``) are those of :class:`~airflow_provider_modelarts.utils.mixins.ModelArtsTaskMixin`.
     """
 
     template_fields: Sequence[str] = ("job_id", "version_id", "modelarts_conn_id", "region", "project_id")
@@ -130,12 +119,6 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
         target_status: int | JobStatus | Collection[int] = JobStatus.COMPLETED,
         failure_statuses: Collection[int] | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        modelarts_conn_id: str = DEFAULT_CONN_ID,
-        region: str | None = None,
-        project_id: str | None = None,
-        modelarts_retry_limit: int = DEFAULT_RETRY_LIMIT,
-        modelarts_retry_delay: float = DEFAULT_RETRY_DELAY,
-        modelarts_retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
         xcom_fields: Sequence[str] | str | None = None,
         max_outage: timedelta | float = DEFAULT_MAX_OUTAGE,
         **kwargs: Any,
@@ -163,14 +146,6 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
         self.deferrable = deferrable
         self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)
         self.max_outage = validate_max_outage(max_outage)
-        self.set_connection_args(
-            modelarts_conn_id,
-            region,
-            project_id,
-            modelarts_retry_limit,
-            modelarts_retry_delay,
-            modelarts_retry_max_delay,
-        )
         self._warn_if_reschedule_has_no_effect()
 
     def _pinned_version(self, context: Context, hook: ModelArtsHook, job_id: int) -> int:
@@ -212,7 +187,7 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
         run since; retries, reschedules and deferrals leave it alone, and so does an edit of the
         DAG's ``retries`` without a Clear (Airflow does not update ``max_tries`` then). Clearing a
         finished run also raises the run's ``clear_number``, which catches the Clears that leave
-        ``max_tries`` alone (:func:`~airflow_provider_modelarts.operators.base.clear_number`).
+        ``max_tries`` alone (:func:`~airflow_provider_modelarts.utils.mixins.clear_number`).
         """
         if "max_tries" in pin:
             return bool(pin["max_tries"] == max_tries and pin.get("clear_number", clears) == clears)

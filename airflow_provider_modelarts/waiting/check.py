@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
-from airflow_provider_modelarts.exceptions import ModelArtsError
-from airflow_provider_modelarts.sensors.base import sentence
+from airflow_provider_modelarts.exceptions import ModelArtsError, sentence
 from airflow_provider_modelarts.waiting.outage import Outage, record_failed_check
 
 if TYPE_CHECKING:
