@@ -34,13 +34,13 @@ from airflow_provider_modelarts.utils.xcom import (
     warn_missing_fields,
 )
 from airflow_provider_modelarts.version_compat import TaskDeferralTimeout, task_state_store
+from airflow_provider_modelarts.waiting.check import check_once, failed_check
 from airflow_provider_modelarts.waiting.conditions import WaitCondition, is_permanent, status_codes, version_result
 from airflow_provider_modelarts.waiting.outage import (
     DEFAULT_MAX_OUTAGE,
     Outage,
     load_outage,
     outage_key,
-    record_failed_check,
     save_outage,
     validate_max_outage,
 )
@@ -204,7 +204,8 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
         return int(versions[0]["version_id"])
 
     def _check(self, context: Context) -> tuple[WaitCondition, dict[str, Any] | None]:
-        """One check: the condition (version pinned) and, once the wait succeeded, the result.
+        """One check (:func:`~airflow_provider_modelarts.waiting.check.check_once`, after pinning
+        the version): the condition and, once the wait succeeded, the result.
 
         Raises ``AirflowFailException`` (no task retries) for a failure or foreign terminal
         status and for a job or version that does not exist; an ``AirflowException`` for a
@@ -214,11 +215,14 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
         # One hook for all pokes of this try: one session, and one IAM token under password auth.
         hook = self._poke_hook
         condition: WaitCondition | None = None
+        outage: Outage | None = None
+        started_at: float | None = None
         try:
             condition = WaitCondition.validate(
                 self.job_id, self.version_id, self.target_statuses, self.failure_statuses
             )
             outage = self._outage(context, condition)
+            started_at = outage.started_at
             if condition.version_id is None:
                 try:
                     pinned = self._pinned_version(context, hook, condition.job_id)
@@ -227,48 +231,36 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
                     # (credentials, connection) keep their own words, as the first request's errors.
                     if is_permanent(error):
                         raise
-                    raise self._failed_check(context, condition, outage, error) from error
+                    failure = failed_check(condition, outage, error, self.log)[1]
+                    if failure is not None:
+                        raise failure from error
+                    self._close_poke_hook()
+                    return condition, None
                 condition = dataclasses.replace(condition, version_id=pinned)
-            persist_console_link(context, hook, condition.job_id, condition.version_id, operator=self)
-            context["ti"].xcom_push(key="version_id", value=condition.version_id)
-            try:
-                detail = hook.get_job_version(condition.job_id, condition.version_id)  # type: ignore[arg-type]
-            except ModelArtsError as error:
-                raise self._failed_check(context, condition, outage, error) from error
-        except _RiddenOut:
-            self._close_poke_hook()
-            assert condition is not None
-            return condition, None
+            job_id, version_id = condition.job_id, condition.version_id
+            persist_console_link(context, hook, job_id, version_id, operator=self)
+            context["ti"].xcom_push(key="version_id", value=version_id)
+            verdict, message, detail = check_once(
+                lambda: hook.get_job_version(job_id, version_id),  # type: ignore[arg-type]
+                condition,
+                outage,
+                self.log,
+            )
         except BaseException:
             self._close_poke_hook()
             raise
-        if outage.succeeded_check():
-            self.log.info("%s answered again: the API outage is over", condition.subject)
-            self._save_outage(context, condition, outage)
-        verdict, message = condition.judge(int(detail.get("status", -1)))
-        message = sentence(message)
+        finally:
+            if condition is not None and outage is not None and outage.started_at != started_at:
+                self._save_outage(context, condition, outage)
+        if detail is None:  # an outage ridden out
+            self._close_poke_hook()
+            return condition, None
         if verdict == "failed":
             raise AirflowFailException(message)
         self.log.info(message)
         # What a timeout in poke or reschedule mode reports as the last check (see _timed_out).
-        self._last_check: tuple[WaitCondition, int] = (condition, int(detail.get("status", -1)))
-        return condition, self._xcom_value(version_result(detail, condition.job_id)) if verdict == "success" else None
-
-    def _failed_check(
-        self, context: Context, condition: WaitCondition, outage: Outage, error: ModelArtsError
-    ) -> Exception:
-        """What a check that failed with ``error`` raises: ``AirflowFailException`` when no retry
-        can fix it; for a transient error, ``_RiddenOut`` (logged) while the outage is shorter than
-        ``max_outage``, then an ``AirflowException`` worded as the trigger's ``error`` event."""
-        verdict, message = condition.judge_error(error)
-        if verdict == "failed":
-            return AirflowFailException(sentence(message))
-        rides_out, message = record_failed_check(outage, sentence(message))
-        self._save_outage(context, condition, outage)
-        if rides_out:
-            self.log.warning(message)
-            return _RiddenOut()
-        return AirflowException(message)
+        self._last_check: tuple[WaitCondition, int] = (condition, condition.status_of(detail))
+        return condition, self._xcom_value(version_result(detail, job_id)) if verdict == "success" else None
 
     # The outage is kept per job, not per version: an outage can begin before the version is pinned.
     def _outage(self, context: Context, condition: WaitCondition) -> Outage:
@@ -391,10 +383,6 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
             hook.close()
         # The outcome was decided on the polled status; keep it if the job has moved on since.
         return version_result({**detail, "status": polled.get("status", detail.get("status"))}, event["job_id"])
-
-
-class _RiddenOut(Exception):
-    """A check failed with a transient error that the wait rides out (see ``max_outage``)."""
 
 
 def _with_cause(error: AirflowSensorTimeout, cause: BaseException) -> AirflowSensorTimeout:

@@ -135,7 +135,8 @@ class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
         assert version_id is not None
         watch = (job_id, version_id)
         # Imported when the trigger runs (in the triggerer), not when a DAG file imports the sensor.
-        from airflow_provider_modelarts.waiting.poller import SharedStatusPoller, v1_source_for
+        from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
+        from airflow_provider_modelarts.waiting.poller_v1 import v1_source_for
 
         async with SharedStatusPoller.watching(self.poller_key(), watch, self.poll_interval, v1_source_for) as (
             poller,
