@@ -8,18 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_modelarts.cloud.validation import (
-    DEFAULT_RETRY_DELAY,
-    DEFAULT_RETRY_LIMIT,
-    DEFAULT_RETRY_MAX_DELAY,
-)
 from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger
+from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger, TriggerSettings
 from airflow_provider_modelarts.triggers.shared_checks import shared_checks
 from airflow_provider_modelarts.waiting.conditions import WaitCondition, status_codes, version_result
-from airflow_provider_modelarts.waiting.outage import DEFAULT_MAX_OUTAGE
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from airflow_provider_modelarts.waiting.poller import PollerKey
 
 
@@ -50,15 +46,9 @@ class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
     :param version_id: the version (the sensor pins the latest one before deferring).
     :param target_statuses: status codes that end the wait successfully.
     :param failure_statuses: status codes that fail it.
-    :param workspace_id: the workspace (default: the connection's).
-    :param poll_interval: seconds between checks; under 1 s, checks are still 1 s apart.
-    :param end_time: the deadline as a Unix timestamp; ``None`` for none.
-    :param retry_limit: retries of each API call on transient errors.
-    :param retry_delay: first backoff delay of those retries, in seconds.
-    :param retry_max_delay: longest backoff delay of those retries, in seconds.
-    :param max_outage: seconds of consecutive failed checks to ride out (0: none).
-    :param outage_started_at: when the current run of failed checks began (Unix time), if one has:
-        set by the sensor when its first check failed, and kept by :meth:`serialize`.
+    :param modelarts_conn_id: the ModelArts connection id.
+    :param settings: the region, project, workspace, pace, deadline, retry and outage keywords of
+        :class:`~airflow_provider_modelarts.triggers.base.ModelArtsBaseTrigger`.
     :param last_status: the status the deferring sensor's own check saw: a timeout before this
         trigger's first check (a triggerer that picks it up late) still reports the last status.
     """
@@ -70,32 +60,12 @@ class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
         target_statuses: list[int],
         failure_statuses: list[int],
         modelarts_conn_id: str = DEFAULT_CONN_ID,
-        region: str | None = None,
-        project_id: str | None = None,
-        workspace_id: str | None = None,
-        poll_interval: float = 60.0,
-        end_time: float | None = None,
-        retry_limit: int = DEFAULT_RETRY_LIMIT,
-        retry_delay: float = DEFAULT_RETRY_DELAY,
-        retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
-        max_outage: float = DEFAULT_MAX_OUTAGE.total_seconds(),
-        outage_started_at: float | None = None,
+        *,
         last_status: int | None = None,
+        **settings: Unpack[TriggerSettings],
     ) -> None:
         self.condition = WaitCondition.validate(job_id, version_id, target_statuses, failure_statuses)
-        super().__init__(
-            modelarts_conn_id=modelarts_conn_id,
-            region=region,
-            project_id=project_id,
-            workspace_id=workspace_id,
-            poll_interval=poll_interval,
-            end_time=end_time,
-            retry_limit=retry_limit,
-            retry_delay=retry_delay,
-            retry_max_delay=retry_max_delay,
-            max_outage=max_outage,
-            outage_started_at=outage_started_at,
-        )
+        super().__init__(modelarts_conn_id=modelarts_conn_id, **settings)
         self.last_status = last_status
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
