@@ -65,26 +65,11 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
     ``is_success``). Fails at once, without using task retries, when the status is a failure
     status, when the job reaches any other terminal status, or when the job or version does not
     exist. The same ``timeout`` applies in poke, reschedule and deferrable mode, counted from the
-    first check, and so do ``soft_fail`` and ``never_fail``: ``soft_fail`` skips on a failure
-    status, a missing job or version, and a timeout, while an API outage that outlasted the
-    retries fails the task (so its retries apply); ``never_fail`` skips on any error. The skip
-    message keeps the reason, and the message is the same in every mode, e.g. ``Sensor has timed
-    out after 3600 s waiting for training job 7 (version 70) to reach JOBSTAT_COMPLETED; last
-    check: status 8 (JOBSTAT_RUNNING).``
+    first check, and so do ``soft_fail`` and ``never_fail``, with the reason kept in the message.
 
-    API outages are ridden out: a check that fails with a transient error (5xx, 429, timeout,
-    connection error) once the hook's retries are spent is logged and the wait goes on, until the
-    failed checks have lasted ``max_outage``; then the task fails as any error fails it, so its
-    retries apply. Authentication, validation and not-found errors are never ridden out. The same
-    holds in poke, reschedule and deferrable mode, and for a trigger re-created from its kwargs.
-
-    Without ``version_id``, the job's latest version is pinned at the first check and kept across
-    reschedules, deferrals and task retries of the run (and an edit of the DAG's ``retries``); a
-    Clear of the task pins the latest version again, and so does a different ``job_id``.
-
-    ``target_status``, ``failure_statuses``, ``xcom_fields`` and the ``modelarts_retry_*``
-    arguments are not templated: they take literal values only, and a Jinja string or a TaskFlow
-    output there is refused when the DAG file is parsed, naming the argument.
+    API outages are ridden out for ``max_outage``; without ``version_id`` the latest version is
+    pinned at the first check until the task is cleared; the non-templated arguments take literal
+    values only. See ``docs/waiting-and-outages.md``.
 
     :param job_id: the training job id (templated).
     :param version_id: the version to watch (templated). When omitted, the job's latest version

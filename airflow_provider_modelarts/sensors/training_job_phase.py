@@ -56,10 +56,8 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsBaseSensor):
     reschedule and deferrable mode reach the same verdict with the same message, and apply
     ``timeout``, ``soft_fail`` and ``never_fail`` alike (as the v1 sensor does).
 
-    API outages are ridden out: a check that fails with a transient error (5xx, 429, timeout,
-    connection error) once the hook's retries are spent is logged and the wait goes on, until the
-    failed checks have lasted ``max_outage``; then the task fails as any error fails it, so its
-    retries apply. Authentication, validation and not-found errors are never ridden out.
+    API outages are ridden out for ``max_outage`` (see ``docs/waiting-and-outages.md``); with
+    ``print_log`` the job's logs are followed (see ``docs/logs.md``).
 
     :param training_job_id: the job's UUID (templated).
     :param target_phases: a phase or several (default ``("Completed",)``); any case.

@@ -27,20 +27,11 @@ class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
     primitives and the connection id, never a secret) and the deadline is absolute, so the
     triggerer can stop it and re-create it from :meth:`serialize` at any time without changing the
     outcome. Triggers of the same connection and project in one triggerer share their status
-    checks through :class:`~airflow_provider_modelarts.waiting.poller.SharedStatusPoller`: each trigger is
-    checked within its own ``poll_interval`` of starting, and then again within ``poll_interval`` of
-    the end of each check (but checks start at least
-    :data:`~airflow_provider_modelarts.waiting.poller.MIN_ROUND_SPACING`, 1 s, apart); blocking HTTP runs
-    in a worker thread, never on the event loop. Each check reads the Airflow connection as it is
-    then, so a connection edited while triggers wait (rotated keys, a new password, another
-    endpoint) applies from their next check.
-
-    Verdicts and messages come from :class:`~airflow_provider_modelarts.waiting.conditions.WaitCondition`,
-    as in the sensor's poke mode. An error that no retry can fix (authentication or permission,
-    validation, connection configuration, a job or version that does not exist) ends the wait with
-    ``failed``. Any other error (the hook's retries spent) is ridden out, logged, until the failed
-    checks have gone on for ``max_outage`` seconds; then the event is ``error``, so the task's own
-    retries may apply.
+    checks through :class:`~airflow_provider_modelarts.waiting.poller.SharedStatusPoller`, each
+    read with the connection as it is then. Verdicts and messages come from
+    :class:`~airflow_provider_modelarts.waiting.conditions.WaitCondition`, as in poke mode; an
+    error no retry can fix ends the wait with ``failed``, a transient one is ridden out until
+    ``max_outage``, then the event is ``error``. See ``docs/waiting-and-outages.md``.
 
     :param job_id: the training job.
     :param version_id: the version (the sensor pins the latest one before deferring).

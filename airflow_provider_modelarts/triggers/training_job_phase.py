@@ -1,18 +1,9 @@
 """``ModelArtsTrainingJobPhaseTrigger``: the deferrable half of :class:`ModelArtsTrainingJobPhaseSensor`
 and of :class:`ModelArtsCreateTrainingJobOperator`.
 
-With ``terminate_on_kill`` (the create operator's), a user's kill of the deferred task (mark failed,
-mark success, clear) terminates the job, on every Airflow 3 minor:
-
-* 3.3+: the triggerer calls :meth:`ModelArtsTrainingJobPhaseTrigger.on_kill`, which terminates it;
-  nothing else does (a cancelled ``run()`` does nothing more).
-* 3.0 to 3.2: the triggerer only cancels ``run()``, for a kill and for a triggerer restart alike.
-  With ``task_instance`` set, the cancelled ``run()`` reads the task instance's state through the
-  Task SDK (:func:`~airflow_provider_modelarts.version_compat.safe_to_cancel`) and terminates the
-  job only if the task is no longer deferred. A restart, or the trigger moving to another
-  triggerer, finds it still deferred and leaves the job alone; so does a state that cannot be read
-  (logged as a warning); so does a cancel after the event was yielded. A trigger serialized without
-  ``task_instance`` (by an older release) stops nothing there.
+With ``terminate_on_kill``, a user's kill of the deferred task terminates the job on every Airflow 3
+minor: ``on_kill`` from 3.3, a state lookup in the cancelled ``run()`` below. See
+``docs/waiting-and-outages.md``.
 """
 
 from __future__ import annotations

@@ -1,32 +1,10 @@
 """Coalesced status polling: many waiting triggers, a handful of API calls.
 
-Triggers that run in one event loop (one triggerer process) and watch jobs of the same project
-through the same connection share a :class:`SharedStatusPoller`. The poller runs *rounds*: each
-round reads, in one go, the state of everything watched at that moment. The poller knows nothing of
-job ids, statuses or endpoints: a :class:`StatusSource` reads a round's watches and reports a
-snapshot or an error for each. Each API version supplies its source (``poller_v1.RoundPlanner``,
-``poller_v2.PhaseSource``); this module imports none of them. See ``docs/waiting-and-outages.md``.
-
-When rounds run: every watcher is checked within its own poll interval of joining, and then
-again within its own interval of the end of each round that checked it. A round checks every
-watch present, so watchers with longer intervals ride along on the rounds that shorter ones need
-(with the job list, that costs nothing more). Rounds start at least :data:`MIN_ROUND_SPACING`
-after the previous one ended, whatever the intervals: one trigger with ``poll_interval=0`` must
-not make the poller of every trigger it shares with run rounds back to back.
-
-Which connection a round uses: the one as it is when the round starts. A poller lives as long as
-any of its triggers waits (for days, on a busy triggerer), so its source re-reads the Airflow
-connection before each round (:meth:`ModelArtsHook.refresh_connection`: one connection lookup per
-round, no request to ModelArts) and switches to the new settings when the user rotated keys,
-changed the IAM password or moved the endpoint. Otherwise triggers deferred after the change would
-be checked with the old settings, and those deferred before it would keep using revoked keys.
-
-Correctness rules: every trigger gets its own job's status; an error is kept to the watches it
-concerns (one job's error never reaches another job's watchers), and reaches them as an error,
-never as an outcome; a trigger that is cancelled or re-created only adds or removes its own watch;
-and the poller, its thread work and its HTTP session end with its last user, even when a round is
-still running in its worker thread then. Blocking HTTP runs in a worker thread, never on the event
-loop.
+Triggers of one event loop that watch jobs through the same connection and project share a
+:class:`SharedStatusPoller`, which runs rounds; a :class:`StatusSource`, one per API version
+(``poller_v1``, ``poller_v2``), reads a round's watches. This module imports no API version.
+How rounds are timed, which connection a round uses and the correctness rules: see
+``docs/waiting-and-outages.md``.
 """
 
 from __future__ import annotations
@@ -198,14 +176,8 @@ class _Watching(Generic[_Joined]):
     """The ``async with`` of :meth:`SharedStatusPoller.watching` and :meth:`SharedStatusPoller.watch`:
     joins on enter, leaves on exit.
 
-    A class, not an ``@asynccontextmanager``: that would be an async generator of its own, and a
-    trigger whose ``run()`` is dropped after its first event (``airflow dags test`` takes one event
-    with ``anext(trigger.run())`` and leaves the generator suspended) is then cleaned up by
-    ``asyncio.run``'s ``shutdown_asyncgens``, which calls ``aclose()`` on every live async generator
-    at once: on the trigger's, whose ``async with`` exit is leaving the poller (awaiting a worker
-    thread), and, concurrently, on this context manager's own generator, which that exit is still
-    running: "aclose(): asynchronous generator is already running". Without a generator here, the
-    leave runs once, from the ``async with`` exit only.
+    Not an ``@asynccontextmanager``: see "Why the poller's context manager is a class" in
+    ``docs/waiting-and-outages.md``.
     """
 
     __slots__ = ("_join", "_leave", "_joined")

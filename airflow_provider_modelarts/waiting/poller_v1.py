@@ -1,16 +1,8 @@
 """The v1 source of the shared poller: :class:`RoundPlanner` reads the statuses of a round's
 watched job versions.
 
-How it serves a v1 round, with as few requests as the API allows:
-
-* the job list, 1000 jobs per request, whose rows carry each job's latest version and its status:
-  ``ceil(T / 1000)`` requests for a project of T jobs, however many triggers wait;
-* or one call per job, when that is fewer requests (a few watchers in a project with many jobs):
-  the version detail for a job's latest version, or the job's version list (one call per job,
-  shared by everyone watching any of its versions) for older versions.
-
-A job that the list did not show (deleted, in another workspace, or shifted between pages while the
-list changed) is asked about directly, so the list is never taken as proof that a job is gone.
+A round costs ``ceil(T / 1000)`` list requests for T jobs, or one call per job when fewer; see
+``docs/waiting-and-outages.md``.
 """
 
 from __future__ import annotations
