@@ -59,7 +59,7 @@ register_moved_modules(
         "naming": "utils.naming",
         "outage": "waiting.outage",
         "phase_check": "waiting.check",
-        "polling": "waiting.poller",
+        "polling": ("waiting.poller", "waiting.poller_v1"),
         "polling_v2": "waiting.poller_v2",
         "retry_policy": "cloud.retry",
         "transport": "cloud.transport",

@@ -37,6 +37,11 @@ def join_sentences(*parts: str | None) -> str:
     return text
 
 
+def sentence(message: str) -> str:
+    """A message as a sentence (capitalised), the same in poke, reschedule and deferrable mode."""
+    return message[:1].upper() + message[1:]
+
+
 class ModelArtsError(AirflowException):
     """Base class of every error raised by this provider."""
 

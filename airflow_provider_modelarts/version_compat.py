@@ -34,6 +34,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+# What Airflow resolves when a task runs (XComArg, MappedArgument, ...): a private SDK name that
+# every Airflow 3 minor keeps at this path and the common-compat shim does not export. Imported
+# here only, so a move in a later release is fixed in one place.
+from airflow.sdk.definitions._internal.mixins import ResolveMixin
+
 if TYPE_CHECKING:
     from airflow.sdk import Connection, Context
 
@@ -44,6 +49,7 @@ __all__ = [
     "AIRFLOW_V_3_3_PLUS",
     "AIRFLOW_V_3_4_PLUS",
     "AirflowTaskTerminated",
+    "ResolveMixin",
     "StateStore",
     "TaskDeferralTimeout",
     "get_base_airflow_version_tuple",

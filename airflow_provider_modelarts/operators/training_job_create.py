@@ -22,7 +22,7 @@ from airflow_provider_modelarts.cloud.validation import (
     validate_flag,
 )
 from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.exceptions import ModelArtsNotFoundError
+from airflow_provider_modelarts.exceptions import ModelArtsNotFoundError, sentence
 from airflow_provider_modelarts.hooks.modelarts import ValidatedJob
 from airflow_provider_modelarts.links import (
     CONSOLE_LINK_ATTRIBUTE,
@@ -39,7 +39,6 @@ from airflow_provider_modelarts.operators.base import (
     validate_xcom_fields,
     warn_missing_fields,
 )
-from airflow_provider_modelarts.sensors.base import sentence
 from airflow_provider_modelarts.utils.submission import (
     Action,
     Plan,

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import pendulum
-from airflow.sdk import BaseOperator
 
 from airflow_provider_modelarts.cloud.v1 import (
     DEFAULT_PER_PAGE,
@@ -17,20 +16,12 @@ from airflow_provider_modelarts.cloud.v1 import (
     list_versions_query,
     validate_id,
 )
-from airflow_provider_modelarts.cloud.validation import (
-    DEFAULT_RETRY_DELAY,
-    DEFAULT_RETRY_LIMIT,
-    DEFAULT_RETRY_MAX_DELAY,
-    validate_flag,
-    validate_optional_positive_int,
-)
-from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
+from airflow_provider_modelarts.cloud.validation import validate_flag, validate_optional_positive_int
 from airflow_provider_modelarts.links import ModelArtsConsoleLink, persist_console_link
-from airflow_provider_modelarts.operators.base import (
-    ModelArtsTaskMixin,
+from airflow_provider_modelarts.operators.base import _ModelArtsOperator
+from airflow_provider_modelarts.utils.mixins import known_at_parse_time, resolved_at_runtime
+from airflow_provider_modelarts.utils.xcom import (
     XComFields,
-    known_at_parse_time,
-    resolved_at_runtime,
     select_fields,
     validate_xcom_fields,
     warn_if_large,
@@ -117,31 +108,6 @@ def _more_may_match(pages: list[dict[str, Any]], filters: JobListFilters, max_re
     return "full" if full else None
 
 
-class _ModelArtsOperator(ModelArtsTaskMixin, BaseOperator):
-    """Connection and retry plumbing shared by the ModelArts operators."""
-
-    def __init__(
-        self,
-        *,
-        modelarts_conn_id: str = DEFAULT_CONN_ID,
-        region: str | None = None,
-        project_id: str | None = None,
-        modelarts_retry_limit: int = DEFAULT_RETRY_LIMIT,
-        modelarts_retry_delay: float = DEFAULT_RETRY_DELAY,
-        modelarts_retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.set_connection_args(
-            modelarts_conn_id,
-            region,
-            project_id,
-            modelarts_retry_limit,
-            modelarts_retry_delay,
-            modelarts_retry_max_delay,
-        )
-
-
 class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
     """List ModelArts training jobs into XCom.
 
@@ -166,12 +132,9 @@ class ModelArtsListTrainingJobsOperator(_ModelArtsOperator):
         :data:`DEFAULT_JOB_XCOM_FIELDS`, ``"all"`` for the API's objects unchanged (plus
         ``status_name``), or a list of field names (not templated; a name no row has is logged as a
         warning, with the nearest field the rows have).
-    :param modelarts_conn_id: the ModelArts connection id (templated).
-    :param region: overrides the connection's region (templated).
-    :param project_id: overrides the connection's project (templated).
-    :param modelarts_retry_limit: retries of each API call on transient errors (see ``ModelArtsHook``).
-    :param modelarts_retry_delay: first backoff delay of those retries, in seconds.
-    :param modelarts_retry_max_delay: longest wait between those retries, in seconds.
+
+    The connection and API-retry arguments (``modelarts_conn_id``, ``region``, ``project_id``,
+    ``modelarts_retry_*``) are those of :class:`~airflow_provider_modelarts.utils.mixins.ModelArtsTaskMixin`.
     """
 
     template_fields: Sequence[str] = (
@@ -328,12 +291,9 @@ class ModelArtsListJobVersionsOperator(_ModelArtsOperator):
         :data:`DEFAULT_VERSION_XCOM_FIELDS`, ``"all"`` for the API's objects unchanged (plus
         ``status_name``; about 2 KB a version, mostly ``system_metric_list``), or a list of field names
         (not templated; a name no row has is logged as a warning, with the nearest field the rows have).
-    :param modelarts_conn_id: the ModelArts connection id (templated).
-    :param region: overrides the connection's region (templated).
-    :param project_id: overrides the connection's project (templated).
-    :param modelarts_retry_limit: retries of each API call on transient errors (see ``ModelArtsHook``).
-    :param modelarts_retry_delay: first backoff delay of those retries, in seconds.
-    :param modelarts_retry_max_delay: longest wait between those retries, in seconds.
+
+    The connection and API-retry arguments (``modelarts_conn_id``, ``region``, ``project_id``,
+    ``modelarts_retry_*``) are those of :class:`~airflow_provider_modelarts.utils.mixins.ModelArtsTaskMixin`.
     """
 
     template_fields: Sequence[str] = ("job_id", "per_page", "page", "modelarts_conn_id", "region", "project_id")

@@ -9,14 +9,10 @@ import pendulum
 
 from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.cloud.validation import validate_flag, validate_optional_positive_int
-from airflow_provider_modelarts.operators.base import (
-    XComFields,
-    resolved_at_runtime,
-    select_fields,
-    validate_xcom_fields,
-    warn_if_large,
-)
-from airflow_provider_modelarts.operators.training_jobs import SUMMARY_LINES, _ModelArtsOperator
+from airflow_provider_modelarts.operators.base import _ModelArtsOperator
+from airflow_provider_modelarts.operators.training_jobs import SUMMARY_LINES
+from airflow_provider_modelarts.utils.mixins import resolved_at_runtime
+from airflow_provider_modelarts.utils.xcom import XComFields, select_fields, validate_xcom_fields, warn_if_large
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -92,12 +88,9 @@ class ModelArtsSearchTrainingJobsOperator(_ModelArtsOperator):
     :param max_results: stop after this many jobs (templated).
     :param xcom_fields: the fields of each job to push: ``None`` (default) for the compact row,
         ``"all"`` for the API's job objects unchanged, or a list of row field names.
-    :param modelarts_conn_id: the ModelArts connection id (templated).
-    :param region: overrides the connection's region (templated).
-    :param project_id: overrides the connection's project (templated).
-    :param modelarts_retry_limit: retries of each API call on transient errors (see ``ModelArtsHook``).
-    :param modelarts_retry_delay: first backoff delay of those retries, in seconds.
-    :param modelarts_retry_max_delay: longest wait between those retries, in seconds.
+
+    The connection and API-retry arguments (``modelarts_conn_id``, ``region``, ``project_id``,
+    ``modelarts_retry_*``) are those of :class:`~airflow_provider_modelarts.utils.mixins.ModelArtsTaskMixin`.
     """
 
     template_fields: Sequence[str] = (

@@ -17,13 +17,16 @@ from airflow.providers.common.compat.sdk import (
 )
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_provider_modelarts.operators.base import ModelArtsTaskMixin
+from airflow_provider_modelarts.exceptions import sentence
+from airflow_provider_modelarts.utils.mixins import ModelArtsTaskMixin, own_init
 from airflow_provider_modelarts.version_compat import TaskDeferralTimeout
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+
+__all__ = ["SOFT_FAIL_ERRORS", "ModelArtsBaseSensor", "sentence", "skip_or_raise"]
 
 # The errors Airflow's own soft_fail turns into a skip: those a retry cannot fix, and timeouts.
 SOFT_FAIL_ERRORS = (AirflowFailException, AirflowSensorTimeout, AirflowTaskTimeout)
@@ -42,11 +45,6 @@ def skip_or_raise(error: BaseException, *, soft_fail: bool, never_fail: bool) ->
     raise error
 
 
-def sentence(message: str) -> str:
-    """A message as a sentence (capitalised), the same in poke, reschedule and deferrable mode."""
-    return message[:1].upper() + message[1:]
-
-
 class ModelArtsBaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
     """The base of the ModelArts sensors: everything around one check of the job.
 
@@ -59,6 +57,9 @@ class ModelArtsBaseSensor(ModelArtsTaskMixin, BaseSensorOperator):
     """
 
     deferrable: bool
+
+    # The mixin's keywords as this class's own, for Airflow's default_args and .partial() checks.
+    __init__ = own_init(ModelArtsTaskMixin.__init__)
 
     def _warn_if_reschedule_has_no_effect(self) -> None:
         """Called at the end of ``__init__``. Not refused: ``[operators] default_deferrable`` may

@@ -17,38 +17,30 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_modelarts.cloud.v1 import JobStatus, validate_id
-from airflow_provider_modelarts.cloud.validation import (
-    DEFAULT_RETRY_DELAY,
-    DEFAULT_RETRY_LIMIT,
-    DEFAULT_RETRY_MAX_DELAY,
-)
-from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError
+from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError, sentence
 from airflow_provider_modelarts.links import (
     CONSOLE_LINK_ATTRIBUTE,
     ModelArtsConsoleLink,
     persist_console_link,
     restore_console_link,
 )
-from airflow_provider_modelarts.operators.base import (
+from airflow_provider_modelarts.sensors.base import ModelArtsBaseSensor
+from airflow_provider_modelarts.utils.mixins import clear_number, known_at_parse_time, resolved_at_runtime
+from airflow_provider_modelarts.utils.xcom import (
     XComFields,
-    clear_number,
-    known_at_parse_time,
-    resolved_at_runtime,
     select_fields,
     validate_xcom_fields,
     warn_if_large,
     warn_missing_fields,
 )
-from airflow_provider_modelarts.sensors.base import ModelArtsBaseSensor, sentence
 from airflow_provider_modelarts.version_compat import TaskDeferralTimeout, task_state_store
+from airflow_provider_modelarts.waiting.check import check_once, failed_check
 from airflow_provider_modelarts.waiting.conditions import WaitCondition, is_permanent, status_codes, version_result
 from airflow_provider_modelarts.waiting.outage import (
     DEFAULT_MAX_OUTAGE,
     Outage,
     load_outage,
     outage_key,
-    record_failed_check,
     save_outage,
     validate_max_outage,
 )
@@ -73,26 +65,11 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
     ``is_success``). Fails at once, without using task retries, when the status is a failure
     status, when the job reaches any other terminal status, or when the job or version does not
     exist. The same ``timeout`` applies in poke, reschedule and deferrable mode, counted from the
-    first check, and so do ``soft_fail`` and ``never_fail``: ``soft_fail`` skips on a failure
-    status, a missing job or version, and a timeout, while an API outage that outlasted the
-    retries fails the task (so its retries apply); ``never_fail`` skips on any error. The skip
-    message keeps the reason, and the message is the same in every mode, e.g. ``Sensor has timed
-    out after 3600 s waiting for training job 7 (version 70) to reach JOBSTAT_COMPLETED; last
-    check: status 8 (JOBSTAT_RUNNING).``
+    first check, and so do ``soft_fail`` and ``never_fail``, with the reason kept in the message.
 
-    API outages are ridden out: a check that fails with a transient error (5xx, 429, timeout,
-    connection error) once the hook's retries are spent is logged and the wait goes on, until the
-    failed checks have lasted ``max_outage``; then the task fails as any error fails it, so its
-    retries apply. Authentication, validation and not-found errors are never ridden out. The same
-    holds in poke, reschedule and deferrable mode, and for a trigger re-created from its kwargs.
-
-    Without ``version_id``, the job's latest version is pinned at the first check and kept across
-    reschedules, deferrals and task retries of the run (and an edit of the DAG's ``retries``); a
-    Clear of the task pins the latest version again, and so does a different ``job_id``.
-
-    ``target_status``, ``failure_statuses``, ``xcom_fields`` and the ``modelarts_retry_*``
-    arguments are not templated: they take literal values only, and a Jinja string or a TaskFlow
-    output there is refused when the DAG file is parsed, naming the argument.
+    API outages are ridden out for ``max_outage``; without ``version_id`` the latest version is
+    pinned at the first check until the task is cleared; the non-templated arguments take literal
+    values only. See ``docs/waiting-and-outages.md``.
 
     :param job_id: the training job id (templated).
     :param version_id: the version to watch (templated). When omitted, the job's latest version
@@ -110,12 +87,9 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
     :param xcom_fields: the fields of the version to push: ``None`` (default) or ``"all"`` for
         every field of the API's version detail, or a list of field names (not templated). A name the
         version does not have is logged as a warning, with the nearest field it has.
-    :param modelarts_conn_id: the ModelArts connection id (templated).
-    :param region: overrides the connection's region (templated).
-    :param project_id: overrides the connection's project (templated).
-    :param modelarts_retry_limit: retries of each API call on transient errors (see ``ModelArtsHook``).
-    :param modelarts_retry_delay: first backoff delay of those retries, in seconds.
-    :param modelarts_retry_max_delay: longest wait between those retries, in seconds.
+
+    The connection and API-retry arguments (``modelarts_conn_id``, ``region``, ``project_id``,
+    ``modelarts_retry_*``) are those of :class:`~airflow_provider_modelarts.utils.mixins.ModelArtsTaskMixin`.
     """
 
     template_fields: Sequence[str] = ("job_id", "version_id", "modelarts_conn_id", "region", "project_id")
@@ -130,12 +104,6 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
         target_status: int | JobStatus | Collection[int] = JobStatus.COMPLETED,
         failure_statuses: Collection[int] | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        modelarts_conn_id: str = DEFAULT_CONN_ID,
-        region: str | None = None,
-        project_id: str | None = None,
-        modelarts_retry_limit: int = DEFAULT_RETRY_LIMIT,
-        modelarts_retry_delay: float = DEFAULT_RETRY_DELAY,
-        modelarts_retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
         xcom_fields: Sequence[str] | str | None = None,
         max_outage: timedelta | float = DEFAULT_MAX_OUTAGE,
         **kwargs: Any,
@@ -163,14 +131,6 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
         self.deferrable = deferrable
         self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)
         self.max_outage = validate_max_outage(max_outage)
-        self.set_connection_args(
-            modelarts_conn_id,
-            region,
-            project_id,
-            modelarts_retry_limit,
-            modelarts_retry_delay,
-            modelarts_retry_max_delay,
-        )
         self._warn_if_reschedule_has_no_effect()
 
     def _pinned_version(self, context: Context, hook: ModelArtsHook, job_id: int) -> int:
@@ -212,7 +172,7 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
         run since; retries, reschedules and deferrals leave it alone, and so does an edit of the
         DAG's ``retries`` without a Clear (Airflow does not update ``max_tries`` then). Clearing a
         finished run also raises the run's ``clear_number``, which catches the Clears that leave
-        ``max_tries`` alone (:func:`~airflow_provider_modelarts.operators.base.clear_number`).
+        ``max_tries`` alone (:func:`~airflow_provider_modelarts.utils.mixins.clear_number`).
         """
         if "max_tries" in pin:
             return bool(pin["max_tries"] == max_tries and pin.get("clear_number", clears) == clears)
@@ -229,7 +189,8 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
         return int(versions[0]["version_id"])
 
     def _check(self, context: Context) -> tuple[WaitCondition, dict[str, Any] | None]:
-        """One check: the condition (version pinned) and, once the wait succeeded, the result.
+        """One check (:func:`~airflow_provider_modelarts.waiting.check.check_once`, after pinning
+        the version): the condition and, once the wait succeeded, the result.
 
         Raises ``AirflowFailException`` (no task retries) for a failure or foreign terminal
         status and for a job or version that does not exist; an ``AirflowException`` for a
@@ -239,11 +200,14 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
         # One hook for all pokes of this try: one session, and one IAM token under password auth.
         hook = self._poke_hook
         condition: WaitCondition | None = None
+        outage: Outage | None = None
+        started_at: float | None = None
         try:
             condition = WaitCondition.validate(
                 self.job_id, self.version_id, self.target_statuses, self.failure_statuses
             )
             outage = self._outage(context, condition)
+            started_at = outage.started_at
             if condition.version_id is None:
                 try:
                     pinned = self._pinned_version(context, hook, condition.job_id)
@@ -252,48 +216,36 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
                     # (credentials, connection) keep their own words, as the first request's errors.
                     if is_permanent(error):
                         raise
-                    raise self._failed_check(context, condition, outage, error) from error
+                    failure = failed_check(condition, outage, error, self.log)[1]
+                    if failure is not None:
+                        raise failure from error
+                    self._close_poke_hook()
+                    return condition, None
                 condition = dataclasses.replace(condition, version_id=pinned)
-            persist_console_link(context, hook, condition.job_id, condition.version_id, operator=self)
-            context["ti"].xcom_push(key="version_id", value=condition.version_id)
-            try:
-                detail = hook.get_job_version(condition.job_id, condition.version_id)  # type: ignore[arg-type]
-            except ModelArtsError as error:
-                raise self._failed_check(context, condition, outage, error) from error
-        except _RiddenOut:
-            self._close_poke_hook()
-            assert condition is not None
-            return condition, None
+            job_id, version_id = condition.job_id, condition.version_id
+            persist_console_link(context, hook, job_id, version_id, operator=self)
+            context["ti"].xcom_push(key="version_id", value=version_id)
+            verdict, message, detail = check_once(
+                lambda: hook.get_job_version(job_id, version_id),  # type: ignore[arg-type]
+                condition,
+                outage,
+                self.log,
+            )
         except BaseException:
             self._close_poke_hook()
             raise
-        if outage.succeeded_check():
-            self.log.info("%s answered again: the API outage is over", condition.subject)
-            self._save_outage(context, condition, outage)
-        verdict, message = condition.judge(int(detail.get("status", -1)))
-        message = sentence(message)
+        finally:
+            if condition is not None and outage is not None and outage.started_at != started_at:
+                self._save_outage(context, condition, outage)
+        if detail is None:  # an outage ridden out
+            self._close_poke_hook()
+            return condition, None
         if verdict == "failed":
             raise AirflowFailException(message)
         self.log.info(message)
         # What a timeout in poke or reschedule mode reports as the last check (see _timed_out).
-        self._last_check: tuple[WaitCondition, int] = (condition, int(detail.get("status", -1)))
-        return condition, self._xcom_value(version_result(detail, condition.job_id)) if verdict == "success" else None
-
-    def _failed_check(
-        self, context: Context, condition: WaitCondition, outage: Outage, error: ModelArtsError
-    ) -> Exception:
-        """What a check that failed with ``error`` raises: ``AirflowFailException`` when no retry
-        can fix it; for a transient error, ``_RiddenOut`` (logged) while the outage is shorter than
-        ``max_outage``, then an ``AirflowException`` worded as the trigger's ``error`` event."""
-        verdict, message = condition.judge_error(error)
-        if verdict == "failed":
-            return AirflowFailException(sentence(message))
-        rides_out, message = record_failed_check(outage, sentence(message))
-        self._save_outage(context, condition, outage)
-        if rides_out:
-            self.log.warning(message)
-            return _RiddenOut()
-        return AirflowException(message)
+        self._last_check: tuple[WaitCondition, int] = (condition, condition.status_of(detail))
+        return condition, self._xcom_value(version_result(detail, job_id)) if verdict == "success" else None
 
     # The outage is kept per job, not per version: an outage can begin before the version is pinned.
     def _outage(self, context: Context, condition: WaitCondition) -> Outage:
@@ -416,10 +368,6 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
             hook.close()
         # The outcome was decided on the polled status; keep it if the job has moved on since.
         return version_result({**detail, "status": polled.get("status", detail.get("status"))}, event["job_id"])
-
-
-class _RiddenOut(Exception):
-    """A check failed with a transient error that the wait rides out (see ``max_outage``)."""
 
 
 def _with_cause(error: AirflowSensorTimeout, cause: BaseException) -> AirflowSensorTimeout:

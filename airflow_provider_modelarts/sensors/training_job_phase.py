@@ -15,15 +15,10 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_modelarts.cloud import v2
-from airflow_provider_modelarts.cloud.validation import (
-    DEFAULT_RETRY_DELAY,
-    DEFAULT_RETRY_LIMIT,
-    DEFAULT_RETRY_MAX_DELAY,
-    validate_flag,
-)
-from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.operators.base import resolved_at_runtime
-from airflow_provider_modelarts.sensors.base import ModelArtsBaseSensor, sentence
+from airflow_provider_modelarts.cloud.validation import validate_flag
+from airflow_provider_modelarts.exceptions import sentence
+from airflow_provider_modelarts.sensors.base import ModelArtsBaseSensor
+from airflow_provider_modelarts.utils.mixins import resolved_at_runtime
 from airflow_provider_modelarts.version_compat import task_state_store
 from airflow_provider_modelarts.waiting.check import check_phase
 from airflow_provider_modelarts.waiting.conditions import PhaseWaitCondition
@@ -61,10 +56,8 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsBaseSensor):
     reschedule and deferrable mode reach the same verdict with the same message, and apply
     ``timeout``, ``soft_fail`` and ``never_fail`` alike (as the v1 sensor does).
 
-    API outages are ridden out: a check that fails with a transient error (5xx, 429, timeout,
-    connection error) once the hook's retries are spent is logged and the wait goes on, until the
-    failed checks have lasted ``max_outage``; then the task fails as any error fails it, so its
-    retries apply. Authentication, validation and not-found errors are never ridden out.
+    API outages are ridden out for ``max_outage`` (see ``docs/waiting-and-outages.md``); with
+    ``print_log`` the job's logs are followed (see ``docs/logs.md``).
 
     :param training_job_id: the job's UUID (templated).
     :param target_phases: a phase or several (default ``("Completed",)``); any case.
@@ -80,14 +73,11 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsBaseSensor):
         3.3+). Below 3.3 nothing a poke keeps survives a reschedule (Airflow clears the task's
         XComs at each one), so in reschedule mode the log is printed once, whole, by the poke that
         sees the job end, and no log request is sent while it runs.
-    :param modelarts_conn_id: the ModelArts connection id (templated).
-    :param region: overrides the connection's region (templated).
-    :param project_id: overrides the connection's project (templated).
     :param workspace_id: the workspace the deferrable mode's shared search looks in (templated;
         default: the connection's). A job elsewhere is still found, read on its own.
-    :param modelarts_retry_limit: retries of each API call on transient errors (see ``ModelArtsHook``).
-    :param modelarts_retry_delay: first backoff delay of those retries, in seconds.
-    :param modelarts_retry_max_delay: longest wait between those retries, in seconds.
+
+    The connection and API-retry arguments (``modelarts_conn_id``, ``region``, ``project_id``,
+    ``modelarts_retry_*``) are those of :class:`~airflow_provider_modelarts.utils.mixins.ModelArtsTaskMixin`.
     """
 
     template_fields: Sequence[str] = ("training_job_id", "modelarts_conn_id", "region", "project_id", "workspace_id")
@@ -102,13 +92,7 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsBaseSensor):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         max_outage: timedelta | float = DEFAULT_MAX_OUTAGE,
         print_log: bool = False,
-        modelarts_conn_id: str = DEFAULT_CONN_ID,
-        region: str | None = None,
-        project_id: str | None = None,
         workspace_id: str | None = None,
-        modelarts_retry_limit: int = DEFAULT_RETRY_LIMIT,
-        modelarts_retry_delay: float = DEFAULT_RETRY_DELAY,
-        modelarts_retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -129,14 +113,6 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsBaseSensor):
         self.print_log = validate_flag(print_log, "print_log")
         self._logs: JobLogFollower | None = None
         self.workspace_id = workspace_id
-        self.set_connection_args(
-            modelarts_conn_id,
-            region,
-            project_id,
-            modelarts_retry_limit,
-            modelarts_retry_delay,
-            modelarts_retry_max_delay,
-        )
         self._warn_if_reschedule_has_no_effect()
 
     def _condition(self) -> PhaseWaitCondition:

@@ -8,18 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_modelarts.cloud.validation import (
-    DEFAULT_RETRY_DELAY,
-    DEFAULT_RETRY_LIMIT,
-    DEFAULT_RETRY_MAX_DELAY,
-)
 from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger
+from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger, TriggerSettings
 from airflow_provider_modelarts.triggers.shared_checks import shared_checks
 from airflow_provider_modelarts.waiting.conditions import WaitCondition, status_codes, version_result
-from airflow_provider_modelarts.waiting.outage import DEFAULT_MAX_OUTAGE
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from airflow_provider_modelarts.waiting.poller import PollerKey
 
 
@@ -31,34 +27,19 @@ class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
     primitives and the connection id, never a secret) and the deadline is absolute, so the
     triggerer can stop it and re-create it from :meth:`serialize` at any time without changing the
     outcome. Triggers of the same connection and project in one triggerer share their status
-    checks through :class:`~airflow_provider_modelarts.waiting.poller.SharedStatusPoller`: each trigger is
-    checked within its own ``poll_interval`` of starting, and then again within ``poll_interval`` of
-    the end of each check (but checks start at least
-    :data:`~airflow_provider_modelarts.waiting.poller.MIN_ROUND_SPACING`, 1 s, apart); blocking HTTP runs
-    in a worker thread, never on the event loop. Each check reads the Airflow connection as it is
-    then, so a connection edited while triggers wait (rotated keys, a new password, another
-    endpoint) applies from their next check.
-
-    Verdicts and messages come from :class:`~airflow_provider_modelarts.waiting.conditions.WaitCondition`,
-    as in the sensor's poke mode. An error that no retry can fix (authentication or permission,
-    validation, connection configuration, a job or version that does not exist) ends the wait with
-    ``failed``. Any other error (the hook's retries spent) is ridden out, logged, until the failed
-    checks have gone on for ``max_outage`` seconds; then the event is ``error``, so the task's own
-    retries may apply.
+    checks through :class:`~airflow_provider_modelarts.waiting.poller.SharedStatusPoller`, each
+    read with the connection as it is then. Verdicts and messages come from
+    :class:`~airflow_provider_modelarts.waiting.conditions.WaitCondition`, as in poke mode; an
+    error no retry can fix ends the wait with ``failed``, a transient one is ridden out until
+    ``max_outage``, then the event is ``error``. See ``docs/waiting-and-outages.md``.
 
     :param job_id: the training job.
     :param version_id: the version (the sensor pins the latest one before deferring).
     :param target_statuses: status codes that end the wait successfully.
     :param failure_statuses: status codes that fail it.
-    :param workspace_id: the workspace (default: the connection's).
-    :param poll_interval: seconds between checks; under 1 s, checks are still 1 s apart.
-    :param end_time: the deadline as a Unix timestamp; ``None`` for none.
-    :param retry_limit: retries of each API call on transient errors.
-    :param retry_delay: first backoff delay of those retries, in seconds.
-    :param retry_max_delay: longest backoff delay of those retries, in seconds.
-    :param max_outage: seconds of consecutive failed checks to ride out (0: none).
-    :param outage_started_at: when the current run of failed checks began (Unix time), if one has:
-        set by the sensor when its first check failed, and kept by :meth:`serialize`.
+    :param modelarts_conn_id: the ModelArts connection id.
+    :param settings: the region, project, workspace, pace, deadline, retry and outage keywords of
+        :class:`~airflow_provider_modelarts.triggers.base.ModelArtsBaseTrigger`.
     :param last_status: the status the deferring sensor's own check saw: a timeout before this
         trigger's first check (a triggerer that picks it up late) still reports the last status.
     """
@@ -70,32 +51,12 @@ class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
         target_statuses: list[int],
         failure_statuses: list[int],
         modelarts_conn_id: str = DEFAULT_CONN_ID,
-        region: str | None = None,
-        project_id: str | None = None,
-        workspace_id: str | None = None,
-        poll_interval: float = 60.0,
-        end_time: float | None = None,
-        retry_limit: int = DEFAULT_RETRY_LIMIT,
-        retry_delay: float = DEFAULT_RETRY_DELAY,
-        retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
-        max_outage: float = DEFAULT_MAX_OUTAGE.total_seconds(),
-        outage_started_at: float | None = None,
+        *,
         last_status: int | None = None,
+        **settings: Unpack[TriggerSettings],
     ) -> None:
         self.condition = WaitCondition.validate(job_id, version_id, target_statuses, failure_statuses)
-        super().__init__(
-            modelarts_conn_id=modelarts_conn_id,
-            region=region,
-            project_id=project_id,
-            workspace_id=workspace_id,
-            poll_interval=poll_interval,
-            end_time=end_time,
-            retry_limit=retry_limit,
-            retry_delay=retry_delay,
-            retry_max_delay=retry_max_delay,
-            max_outage=max_outage,
-            outage_started_at=outage_started_at,
-        )
+        super().__init__(modelarts_conn_id=modelarts_conn_id, **settings)
         self.last_status = last_status
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -135,7 +96,8 @@ class ModelArtsTrainingJobTrigger(ModelArtsBaseTrigger):
         assert version_id is not None
         watch = (job_id, version_id)
         # Imported when the trigger runs (in the triggerer), not when a DAG file imports the sensor.
-        from airflow_provider_modelarts.waiting.poller import SharedStatusPoller, v1_source_for
+        from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
+        from airflow_provider_modelarts.waiting.poller_v1 import v1_source_for
 
         async with SharedStatusPoller.watching(self.poller_key(), watch, self.poll_interval, v1_source_for) as (
             poller,

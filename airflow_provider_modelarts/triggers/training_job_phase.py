@@ -1,18 +1,9 @@
 """``ModelArtsTrainingJobPhaseTrigger``: the deferrable half of :class:`ModelArtsTrainingJobPhaseSensor`
 and of :class:`ModelArtsCreateTrainingJobOperator`.
 
-With ``terminate_on_kill`` (the create operator's), a user's kill of the deferred task (mark failed,
-mark success, clear) terminates the job, on every Airflow 3 minor:
-
-* 3.3+: the triggerer calls :meth:`ModelArtsTrainingJobPhaseTrigger.on_kill`, which terminates it;
-  nothing else does (a cancelled ``run()`` does nothing more).
-* 3.0 to 3.2: the triggerer only cancels ``run()``, for a kill and for a triggerer restart alike.
-  With ``task_instance`` set, the cancelled ``run()`` reads the task instance's state through the
-  Task SDK (:func:`~airflow_provider_modelarts.version_compat.safe_to_cancel`) and terminates the
-  job only if the task is no longer deferred. A restart, or the trigger moving to another
-  triggerer, finds it still deferred and leaves the job alone; so does a state that cannot be read
-  (logged as a warning); so does a cancel after the event was yielded. A trigger serialized without
-  ``task_instance`` (by an older release) stops nothing there.
+With ``terminate_on_kill``, a user's kill of the deferred task terminates the job on every Airflow 3
+minor: ``on_kill`` from 3.3, a state lookup in the cancelled ``run()`` below. See
+``docs/waiting-and-outages.md``.
 """
 
 from __future__ import annotations
@@ -26,20 +17,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_modelarts.cloud import v2
-from airflow_provider_modelarts.cloud.validation import (
-    DEFAULT_RETRY_DELAY,
-    DEFAULT_RETRY_LIMIT,
-    DEFAULT_RETRY_MAX_DELAY,
-)
 from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger
+from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger, TriggerSettings
 from airflow_provider_modelarts.triggers.shared_checks import shared_checks
 from airflow_provider_modelarts.utils.submission import terminate_quietly
 from airflow_provider_modelarts.version_compat import TaskStateUnavailableError, safe_to_cancel, triggerer_calls_on_kill
 from airflow_provider_modelarts.waiting.conditions import PhaseWaitCondition
-from airflow_provider_modelarts.waiting.outage import DEFAULT_MAX_OUTAGE
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
     from airflow_provider_modelarts.waiting.poller_v2 import PhasePollerKey
 
@@ -79,15 +66,9 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
     :param training_job_id: the job's UUID.
     :param target_phases: phases that end the wait successfully.
     :param failure_phases: phases that fail it (any other terminal phase fails it too).
-    :param workspace_id: the workspace the shared search looks in (default: the connection's).
-    :param poll_interval: seconds between checks.
-    :param end_time: the deadline as a Unix timestamp; ``None`` for none.
-    :param retry_limit: retries of each API call on transient errors.
-    :param retry_delay: first backoff delay of those retries, in seconds.
-    :param retry_max_delay: longest backoff delay of those retries, in seconds.
-    :param max_outage: seconds of consecutive failed checks to ride out.
-    :param outage_started_at: when the current run of failed checks began (Unix time), if one has:
-        set by the sensor when its first check failed, and kept by :meth:`serialize`.
+    :param modelarts_conn_id: the ModelArts connection id.
+    :param settings: the region, project, workspace, pace, deadline, retry and outage keywords of
+        :class:`~airflow_provider_modelarts.triggers.base.ModelArtsBaseTrigger`.
     :param print_log: follow the job's task logs into the task log (trigger log records are shown
         in the task log), with :class:`~airflow_provider_modelarts.waiting.logs.JobLogFollower`: one log
         request per task per round while the job runs, and the rest of each log once it ended,
@@ -116,37 +97,17 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
         target_phases: list[str],
         failure_phases: list[str],
         modelarts_conn_id: str = DEFAULT_CONN_ID,
-        region: str | None = None,
-        project_id: str | None = None,
-        workspace_id: str | None = None,
-        poll_interval: float = 60.0,
-        end_time: float | None = None,
-        retry_limit: int = DEFAULT_RETRY_LIMIT,
-        retry_delay: float = DEFAULT_RETRY_DELAY,
-        retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
-        max_outage: float = DEFAULT_MAX_OUTAGE.total_seconds(),
-        outage_started_at: float | None = None,
+        *,
         print_log: bool = False,
         log_state: dict[str, Any] | None = None,
         log_xcom: dict[str, Any] | None = None,
         terminate_on_kill: bool = False,
         last_phase: str | None = None,
         task_instance: dict[str, Any] | None = None,
+        **settings: Unpack[TriggerSettings],
     ) -> None:
         self.condition = PhaseWaitCondition.validate(training_job_id, target_phases, failure_phases)
-        super().__init__(
-            modelarts_conn_id=modelarts_conn_id,
-            region=region,
-            project_id=project_id,
-            workspace_id=workspace_id,
-            poll_interval=poll_interval,
-            end_time=end_time,
-            retry_limit=retry_limit,
-            retry_delay=retry_delay,
-            retry_max_delay=retry_max_delay,
-            max_outage=max_outage,
-            outage_started_at=outage_started_at,
-        )
+        super().__init__(modelarts_conn_id=modelarts_conn_id, **settings)
         self.print_log = bool(print_log)
         self.log_state = log_state
         self.log_xcom = log_xcom

@@ -24,32 +24,35 @@ class MovedModuleWarning(DeprecationWarning):
 class _MovedModule(types.ModuleType):
     """A placeholder at an old module path that forwards every attribute to the new module."""
 
-    def __init__(self, old: str, new: str) -> None:
-        super().__init__(old, f"Moved to :mod:`{new}`; this path warns and forwards.")
+    def __init__(self, old: str, new: tuple[str, ...]) -> None:
+        super().__init__(old, f"Moved to {', '.join(new)}; this path warns and forwards.")
         self.__moved_to__ = new
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        target = importlib.import_module(self.__moved_to__)
-        value = getattr(target, name)
-        warnings.warn(
-            f"{self.__name__} moved to {self.__moved_to__}: import {name} from there "
-            f"(the old path will be removed in the next major release)",
-            MovedModuleWarning,
-            stacklevel=2,
-        )
-        return value
+        for target in self.__moved_to__:
+            module = importlib.import_module(target)
+            if hasattr(module, name):
+                warnings.warn(
+                    f"{self.__name__} moved to {target}: import {name} from there "
+                    f"(the old path will be removed in the next major release)",
+                    MovedModuleWarning,
+                    stacklevel=2,
+                )
+                return getattr(module, name)
+        raise AttributeError(f"module {self.__name__!r} (moved to {', '.join(self.__moved_to__)}) has no {name!r}")
 
     def __dir__(self) -> list[str]:
-        return dir(importlib.import_module(self.__moved_to__))
+        return sorted({name for target in self.__moved_to__ for name in dir(importlib.import_module(target))})
 
 
-def register_moved_modules(package: str, moves: Mapping[str, str]) -> None:
+def register_moved_modules(package: str, moves: Mapping[str, str | tuple[str, ...]]) -> None:
     """Make ``package.<old>`` importable for each ``old -> new`` (both relative to ``package``).
 
     :param package: the package's ``__name__``.
-    :param moves: old module name at the package root -> its new dotted path under the package.
+    :param moves: old module name at the package root -> its new dotted path under the package, or
+        the paths it was split into (a name is looked up in them in order).
     """
     parent = sys.modules.get(package)
     if parent is None:  # the package's __init__ run under another name (a test of the Airflow floor)
@@ -57,6 +60,7 @@ def register_moved_modules(package: str, moves: Mapping[str, str]) -> None:
     for old, new in moves.items():
         old_path = f"{package}.{old}"
         if old_path not in sys.modules:
-            placeholder = _MovedModule(old_path, f"{package}.{new}")
+            targets = (new,) if isinstance(new, str) else new
+            placeholder = _MovedModule(old_path, tuple(f"{package}.{target}" for target in targets))
             sys.modules[old_path] = placeholder
             setattr(parent, old, placeholder)

@@ -159,6 +159,26 @@ class StatusWait(ABC, Generic[StatusT]):
         last = "" if last_status is None else f"; last check: {self.scheme.kind} {self.scheme.label(last_status)}"
         return f"Sensor has timed out after {seconds} s waiting for {self.subject} to reach {wanted}{last}."
 
+    def status_of(self, job: Mapping[str, Any]) -> StatusT | None:
+        """The status of a job object as the API returned it (``None``: it has none yet); an API
+        whose waits judge job objects (:meth:`judge_job`) supplies it."""
+        raise NotImplementedError(f"{type(self).__name__} does not read statuses from job objects")
+
+    def outcome(self, job: Mapping[str, Any]) -> str:
+        """What a failure message adds about the job (empty: nothing)."""
+        return ""
+
+    def judge_job(self, job: Mapping[str, Any]) -> tuple[Verdict, str]:
+        """The verdict for a job object; a failure message adds :meth:`outcome`. A job without a
+        status yet is still waited for."""
+        status = self.status_of(job)
+        if status is None:
+            wanted = self.scheme.names(self.target_statuses)
+            return "waiting", f"{self.subject} has no {self.scheme.kind} yet: waiting for {wanted}"
+        verdict, message = self.judge(status)
+        outcome = self.outcome(job) if verdict == "failed" else ""
+        return verdict, f"{message} ({outcome})" if outcome else message
+
     def judge_error(self, error: BaseException) -> tuple[ErrorVerdict, str]:
         """How a check that raised ``error`` ends the wait, and the message saying so.
 
@@ -218,6 +238,10 @@ class WaitCondition(StatusWait[int]):
     def subject(self) -> str:
         version = f"version {self.version_id}" if self.version_id else "its latest version"
         return f"training job {self.job_id} ({version})"
+
+    def status_of(self, job: Mapping[str, Any]) -> int:
+        """The status code of a version detail (-1, an unknown code, when it has none)."""
+        return int(job.get("status", -1))
 
 
 def version_result(detail: dict[str, Any], job_id: int) -> dict[str, Any]:
@@ -291,12 +315,9 @@ class PhaseWaitCondition(StatusWait[str]):
     def describe(self, status: str) -> str:
         return f"{self.subject} is {status}"
 
-    def judge_job(self, job: Mapping[str, Any]) -> tuple[Verdict, str]:
-        """The verdict for a job object; a failure message adds ``secondary_phase`` and each
-        task's exit code and message. A job without a phase is still waited for."""
-        phase = v2_api.phase_of(job)
-        if phase is None:
-            return "waiting", f"{self.subject} has no phase yet: waiting for {self.scheme.names(self.target_statuses)}"
-        verdict, message = self.judge(phase)
-        outcome = v2_api.describe_outcome(job) if verdict == "failed" else ""
-        return verdict, f"{message} ({outcome})" if outcome else message
+    def status_of(self, job: Mapping[str, Any]) -> str | None:
+        return v2_api.phase_of(job)
+
+    def outcome(self, job: Mapping[str, Any]) -> str:
+        """``secondary_phase`` and each task's exit code and message."""
+        return v2_api.describe_outcome(job)

@@ -1,41 +1,8 @@
 """Following a v2 training job's task logs into the Airflow task log.
 
-Each task of a job (``worker-0``, ``worker-1``, ``server-0`` ... from ``status.tasks``) has its own
-log. Two APIs read it, chosen by the connection's ``log_api`` (:data:`v2.LOG_APIS`):
-
-* **AOM** (``aom``): the log in pages from a cursor (:meth:`ModelArtsHook.follow_training_job_log`,
-  with the cursor reading of :class:`~airflow_provider_modelarts.cloud.v2.TaskLogCursor`). Documented on
-  Huawei Cloud; not by Open Telekom Cloud or the EU region.
-* **Preview** (``preview``): the newest 5 MB of the log and its full size
-  (:meth:`ModelArtsHook.read_training_job_log_preview`), documented everywhere. A follower keeps
-  how many bytes of the log it printed (:class:`PreviewPosition`): the preview's content is the
-  last bytes of a log of ``full_size`` bytes, so the bytes after that position are the new ones,
-  and only whole lines are printed while the job runs (a line still being written waits for the
-  next poll). A log that grew by more than the window between two polls has a gap that no API
-  call can read: the task log says so, once per task. When the sizes are missing or do not fit
-  the content (the log shrank or was rewritten), the follower finds the last lines it printed in
-  the content and prints what follows them (:func:`advance_preview`).
-* ``auto`` (the default): AOM, until the gateway answers that the AOM endpoint does not exist
-  there (HTTP 404 ``APIGW.0101``); then the preview, for every task, for the rest of the wait
-  (the switch is kept in the saved state, so a restarted follower does not ask AOM again).
-
-A :class:`JobLogFollower` keeps one position per task and, each time it is polled, asks each task
-for the lines after it: one request per task per poll, and none for a task whose log was read to
-its end after the job ended. When the job has ended, a poll drains each log to its end (a burst of
-more than one AOM page per task is possible only then), so the task log gets every line.
-
-What a line looks like in the task log: ``[worker-0] <the line>``, in order per task.
-
-Surviving restarts. The follower's state (:meth:`JobLogFollower.state`, JSON) is saved through a
-callback *before* a page is printed, with the page marked as being printed and its number of
-lines, and again once the page was printed. A follower rebuilt from a saved state (a triggerer
-restart re-creates the trigger; a reschedule starts a new process) reads on from the last page
-known printed; if a page was being
-printed when the state was saved, its lines may have reached the task log already, so the same
-number of lines, read again from the same position, is printed marked ``(repeated)``. Lines past
-them (the log grew since) are new and are printed unmarked. So no line is lost, a line can repeat
-only with the mark, and the mark is only on lines that may really have been printed before. The
-same holds for both APIs.
+Each job task's log is read through AOM or the log preview (the connection's ``log_api``), one
+request per task per poll; the follower's JSON state survives restarts, and a line printed again
+after one is marked ``(repeated)``. See ``docs/logs.md``.
 """
 
 from __future__ import annotations

@@ -1,15 +1,8 @@
 """Riding out API outages during a wait: ``max_outage``, shared by every mode of a wait.
 
-A check that fails with a transient error (5xx, 429, timeout, connection error) once the hook's
-own retries are spent does not end a wait at once: the wait keeps checking, logging each failure,
-until the failures have gone on for ``max_outage`` (counted from the first failed check of the
-run of failures). Then the wait fails through the normal path, so the task's retries apply. Any
-successful check ends the outage. Errors no retry can fix (authentication, validation, not found)
-are never ridden out: :meth:`~airflow_provider_modelarts.waiting.conditions.StatusWait.judge_error` tells
-them apart before this module is asked.
-
-The outage start is a Unix timestamp, so it survives a reschedule (in the task state store), a
-deferral (in the trigger's kwargs) and a trigger re-created from its serialised form.
+A transient failure is ridden out until failures have lasted ``max_outage``; errors no retry can
+fix never are. The start survives reschedules, deferrals and re-created triggers. See
+``docs/waiting-and-outages.md``.
 """
 
 from __future__ import annotations

@@ -1,49 +1,15 @@
 """Coalesced status polling: many waiting triggers, a handful of API calls.
 
-Triggers that run in one event loop (one triggerer process) and watch jobs of the same project
-through the same connection share a :class:`SharedStatusPoller`. The poller runs *rounds*: each
-round reads, in one go, the state of everything watched at that moment. The poller knows nothing of
-job ids, statuses or endpoints: a :class:`StatusSource` reads a round's watches and reports a
-snapshot or an error for each. :class:`RoundPlanner` is the source for the v1 API; a source for
-another API version (string ids, a search endpoint) plugs into the same poller.
-
-When rounds run: every watcher is checked within its own poll interval of joining, and then
-again within its own interval of the end of each round that checked it. A round checks every
-watch present, so watchers with longer intervals ride along on the rounds that shorter ones need
-(with the job list, that costs nothing more). Rounds start at least :data:`MIN_ROUND_SPACING`
-after the previous one ended, whatever the intervals: one trigger with ``poll_interval=0`` must
-not make the poller of every trigger it shares with run rounds back to back.
-
-Which connection a round uses: the one as it is when the round starts. A poller lives as long as
-any of its triggers waits (for days, on a busy triggerer), so its source re-reads the Airflow
-connection before each round (:meth:`ModelArtsHook.refresh_connection`: one connection lookup per
-round, no request to ModelArts) and switches to the new settings when the user rotated keys,
-changed the IAM password or moved the endpoint. Otherwise triggers deferred after the change would
-be checked with the old settings, and those deferred before it would keep using revoked keys.
-
-How :class:`RoundPlanner` serves a v1 round, with as few requests as the API allows:
-
-* the job list, 1000 jobs per request, whose rows carry each job's latest version and its status:
-  ``ceil(T / 1000)`` requests for a project of T jobs, however many triggers wait;
-* or one call per job, when that is fewer requests (a few watchers in a project with many jobs):
-  the version detail for a job's latest version, or the job's version list (one call per job,
-  shared by everyone watching any of its versions) for older versions.
-
-A job that the list did not show (deleted, in another workspace, or shifted between pages while the
-list changed) is asked about directly, so the list is never taken as proof that a job is gone.
-
-Correctness rules: every trigger gets its own job's status; an error is kept to the watches it
-concerns (one job's error never reaches another job's watchers), and reaches them as an error,
-never as an outcome; a trigger that is cancelled or re-created only adds or removes its own watch;
-and the poller, its thread work and its HTTP session end with its last user, even when a round is
-still running in its worker thread then. Blocking HTTP runs in a worker thread, never on the event
-loop.
+Triggers of one event loop that watch jobs through the same connection and project share a
+:class:`SharedStatusPoller`, which runs rounds; a :class:`StatusSource`, one per API version
+(``poller_v1``, ``poller_v2``), reads a round's watches. This module imports no API version.
+How rounds are timed, which connection a round uses and the correctness rules: see
+``docs/waiting-and-outages.md``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import itertools
 import math
@@ -56,14 +22,11 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from asgiref.sync import sync_to_async
 
-from airflow_provider_modelarts.cloud.v1 import PER_PAGE_RANGE, JobListFilters
 from airflow_provider_modelarts.cloud.validation import DEFAULT_RETRY_MAX_DELAY, TASK_RETRY_PARAMETERS
-from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
 WatchT = TypeVar("WatchT", bound=Hashable)
 _R = TypeVar("_R")
-WatchKey = tuple[int, int]  # a v1 watch: (job_id, version_id)
 # Lets triggers that start together (a triggerer restart, a fan-out DAG) join the first round.
 FIRST_ROUND_DELAY = 0.2
 # The shortest time from the end of one round to the start of the next, in seconds. A round serves
@@ -171,99 +134,6 @@ class StatusSource(ABC, Generic[WatchT]):
         self.hook.close()
 
 
-class RoundPlanner(StatusSource[WatchKey]):
-    """The v1 source: the statuses of a set of job versions with as few requests as possible.
-
-    Errors stay with the job they concern: a job whose calls fail (not found, or a transient error
-    once the hook's retries are spent) fails only its own watches. A list page that fails leaves
-    the watches it would have served with that error: the failure says nothing about any one job,
-    and asking every one of them directly would multiply the requests sent to a failing service
-    (the hook has already retried the page). Jobs that earlier pages showed are served as usual.
-    """
-
-    def __init__(self, hook: ModelArtsHook) -> None:
-        super().__init__(hook)
-        # job_total_count from the last list call: how many list pages a round would cost.
-        self.known_total: int | None = None
-
-    def connection_changed(self) -> None:
-        self.known_total = None  # another endpoint or project: its size is unknown
-
-    def read(self, watches: set[WatchKey]) -> RoundOutcome[WatchKey]:
-        outcome: RoundOutcome[WatchKey] = RoundOutcome(number=0)
-        latest, list_error = self._from_list({job_id for job_id, _ in watches})
-        direct: dict[int, set[int]] = {}
-        for job_id, version_id in watches:
-            row = latest.get(job_id)
-            if row is not None and row.get("version_id") == version_id:
-                outcome.snapshots[(job_id, version_id)] = dict(row)
-            elif row is None and list_error is not None:
-                outcome.errors[(job_id, version_id)] = list_error
-            else:
-                direct.setdefault(job_id, set()).add(version_id)
-        for job_id, version_ids in direct.items():
-            self._fetch_job(job_id, version_ids, job_is_listed=job_id in latest, outcome=outcome)
-        return outcome
-
-    def _list_pages(self) -> int:
-        return max(1, math.ceil((self.known_total or 0) / PER_PAGE_RANGE[1]))
-
-    def _from_list(self, job_ids: set[int]) -> tuple[dict[int, dict[str, Any]], ModelArtsError | None]:
-        """Latest-version rows of the jobs, read from the job list while that is the cheaper way,
-        and the error of the page that failed, if one did."""
-        found: dict[int, dict[str, Any]] = {}
-        # create_time ascending keeps pages stable while new jobs are created (they go last).
-        filters = JobListFilters.validate(per_page=PER_PAGE_RANGE[1], sort_by="create_time", order="asc")
-        page = 1
-        while len(found) < len(job_ids):
-            pages_left = self._list_pages() - page + 1
-            if pages_left >= len(job_ids) - len(found):
-                break  # asking each remaining job directly costs no more
-            self.check_open()
-            try:
-                body = self.hook.list_training_jobs_page(dataclasses.replace(filters, page=page))
-            except ModelArtsError as error:
-                return found, error
-            if isinstance(body.get("job_total_count"), int):
-                self.known_total = body["job_total_count"]
-            jobs = body.get("jobs") or []
-            found.update((job["job_id"], job) for job in jobs if job.get("job_id") in job_ids)
-            if len(jobs) < filters.per_page:
-                break
-            page += 1
-        return found, None
-
-    def _fetch_job(
-        self, job_id: int, version_ids: set[int], job_is_listed: bool, outcome: RoundOutcome[WatchKey]
-    ) -> None:
-        self.check_open()
-        try:
-            if len(version_ids) == 1 and not job_is_listed:
-                # Probably the latest version of a job the list did not cover: one detail call.
-                (version_id,) = version_ids
-                outcome.snapshots[(job_id, version_id)] = self.hook.get_job_version(job_id, version_id)
-                return
-            # Older versions: one call for all the job's versions serves every watcher of the job.
-            body = self.hook.list_job_versions(job_id)
-        except ModelArtsError as error:
-            for version_id in version_ids:
-                outcome.errors[(job_id, version_id)] = error
-            return
-        by_id = {version.get("version_id"): version for version in body.get("versions") or []}
-        for version_id in version_ids:
-            version = by_id.get(version_id)
-            if version is None:
-                outcome.errors[(job_id, version_id)] = ModelArtsNotFoundError(
-                    404, "", f"Training job version (ID: {version_id}) not found in job {job_id}"
-                )
-            else:
-                outcome.snapshots[(job_id, version_id)] = {
-                    "job_id": job_id,
-                    "job_name": body.get("job_name"),
-                    **version,
-                }
-
-
 def hook_for(key: PollerKey) -> ModelArtsHook:
     """The hook a poller uses: the triggers' connection, project and retry settings."""
     return ModelArtsHook(
@@ -279,19 +149,14 @@ def hook_for(key: PollerKey) -> ModelArtsHook:
     )
 
 
-def v1_source_for(key: PollerKey) -> RoundPlanner:
-    """The v1 source of a poller: a :class:`RoundPlanner` on :func:`hook_for`'s hook."""
-    return RoundPlanner(hook_for(key))
-
-
 class BlockingRunner(Protocol):
     """Runs blocking work off the event loop (a worker thread; tests may run it inline)."""
 
     def __call__(self, func: Callable[[], _R], /) -> Awaitable[_R]: ...
 
 
-# A source factory may also return a bare v1 hook (what ``watching`` took before sources existed).
-SourceFactory = Callable[[Any], "StatusSource[Any] | ModelArtsHook"]
+# Builds the source of a poller from its key.
+SourceFactory = Callable[[Any], "StatusSource[Any]"]
 
 
 async def run_in_worker_thread(function: Callable[[], _R]) -> _R:
@@ -311,14 +176,8 @@ class _Watching(Generic[_Joined]):
     """The ``async with`` of :meth:`SharedStatusPoller.watching` and :meth:`SharedStatusPoller.watch`:
     joins on enter, leaves on exit.
 
-    A class, not an ``@asynccontextmanager``: that would be an async generator of its own, and a
-    trigger whose ``run()`` is dropped after its first event (``airflow dags test`` takes one event
-    with ``anext(trigger.run())`` and leaves the generator suspended) is then cleaned up by
-    ``asyncio.run``'s ``shutdown_asyncgens``, which calls ``aclose()`` on every live async generator
-    at once: on the trigger's, whose ``async with`` exit is leaving the poller (awaiting a worker
-    thread), and, concurrently, on this context manager's own generator, which that exit is still
-    running: "aclose(): asynchronous generator is already running". Without a generator here, the
-    leave runs once, from the ``async with`` exit only.
+    Not an ``@asynccontextmanager``: see "Why the poller's context manager is a class" in
+    ``docs/waiting-and-outages.md``.
     """
 
     __slots__ = ("_join", "_leave", "_joined")
@@ -346,8 +205,7 @@ class SharedStatusPoller(Generic[WatchT]):
 
     :param key: what the watchers share (e.g. a :class:`PollerKey`); equal keys share one poller,
         so a key must also tell apart sources that read differently (e.g. API versions).
-    :param source_factory: builds the :class:`StatusSource` for the key (a bare v1 hook is
-        wrapped in a :class:`RoundPlanner`).
+    :param source_factory: builds the :class:`StatusSource` for the key.
     :param run_blocking: how a round runs off the event loop (default: a worker thread started by asgiref).
     """
 
@@ -362,8 +220,9 @@ class SharedStatusPoller(Generic[WatchT]):
         run_blocking: BlockingRunner = run_in_worker_thread,
     ) -> None:
         self.key = key
-        made = source_factory(key)
-        source: StatusSource[Any] = made if isinstance(made, StatusSource) else RoundPlanner(made)
+        source = source_factory(key)
+        if not isinstance(source, StatusSource):
+            raise TypeError(f"source_factory must return a StatusSource, not {type(source).__name__}")
         self.source: StatusSource[WatchT] = source
         self.intervals: dict[int, float] = {}  # watcher id -> its poll interval
         self.watches: dict[int, WatchT] = {}  # watcher id -> what it watches
@@ -385,7 +244,7 @@ class SharedStatusPoller(Generic[WatchT]):
 
     @property
     def planner(self) -> StatusSource[WatchT]:
-        """The source (named for the v1 :class:`RoundPlanner`)."""
+        """The source (the name of the v1 source's class, ``RoundPlanner``, kept for old callers)."""
         return self.source
 
     @classmethod

@@ -26,7 +26,7 @@ yet how many pages there are, reads page 0 before the others. A job the search d
 always read directly: the search is never taken as proof that a job is gone or finished.
 
 Errors stay with the watches they concern, as in the v1
-:class:`~airflow_provider_modelarts.waiting.poller.RoundPlanner`: a failed page fails the watches it would
+:class:`~airflow_provider_modelarts.waiting.poller_v1.RoundPlanner`: a failed page fails the watches it would
 have served (asking each job instead would multiply the requests sent to a failing service), and a
 failed ``GET`` fails only its job's watches.
 """

@@ -14,13 +14,13 @@ from modelarts_emulator import ModelArtsEmulator
 
 from airflow_provider_modelarts.api import DEFAULT_RETRY_MAX_DELAY
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
-from airflow_provider_modelarts.operators import base as operator_base
 from airflow_provider_modelarts.operators.training_jobs import (
     DEFAULT_JOB_XCOM_FIELDS,
     DEFAULT_VERSION_XCOM_FIELDS,
     ModelArtsListJobVersionsOperator,
     ModelArtsListTrainingJobsOperator,
 )
+from airflow_provider_modelarts.utils import xcom as xcom_utils
 from tests.conftest import EMULATOR_JOB_COUNT, TOKEN_CONN_ID, api_requests
 from tests.integration.airflow_context import make_context
 from tests.log_capture import capture_task_logs
@@ -190,7 +190,7 @@ def test_bad_xcom_fields_are_refused_at_parse_time(bad: object) -> None:
 def test_a_value_over_the_warning_size_is_pushed_with_a_warning_naming_how_to_narrow_it(
     emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(operator_base, "XCOM_SIZE_WARNING_BYTES", 10_000)
+    monkeypatch.setattr(xcom_utils, "XCOM_SIZE_WARNING_BYTES", 10_000)
     with capture_task_logs() as logs:
         jobs = ModelArtsListTrainingJobsOperator(task_id="t", per_page=1000).execute(make_context())
     size = len(json.dumps(jobs).encode())

@@ -28,6 +28,7 @@ from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
 from tests.airflow_names import AirflowRescheduleException, deserialize, serialize
 from tests.conftest import api_requests
 from tests.integration.airflow_context import TaskStateStore, make_context
+from tests.integration.conftest import first_event
 
 FAST = {"poke_interval": 0.2, "timeout": 30, "modelarts_retry_delay": 0.01}
 
@@ -144,7 +145,7 @@ def test_deferrable_checks_first_then_defers_with_a_safe_trigger(emu: ModelArtsE
     text = json.dumps(kwargs)
     for secret in ("EmulatorSecretKey", "Pa55", "SECURITY-TOKEN"):
         assert secret not in text
-    event = asyncio.run(_first_event(trigger))
+    event = asyncio.run(first_event(trigger))
     assert event["status"] == "success" and event["version"]["status_name"] == "JOBSTAT_COMPLETED"
     # Resumed as Airflow does it: through resume_execution, on a new operator object.
     resumed = ModelArtsTrainingJobSensor(task_id="s", job_id=job["job_id"], deferrable=True, **FAST)
@@ -188,15 +189,6 @@ def test_resume_after_airflow_timed_the_trigger_out_is_a_sensor_timeout() -> Non
         )
 
 
-async def _first_event(trigger: ModelArtsTrainingJobTrigger) -> dict[str, Any]:
-    generator = trigger.run()
-    try:
-        event = await asyncio.wait_for(generator.__anext__(), timeout=30)
-    finally:
-        await generator.aclose()
-    return dict(event.payload)
-
-
 def _trigger(job: dict[str, Any], **overrides: Any) -> ModelArtsTrainingJobTrigger:
     kwargs: dict[str, Any] = {
         "job_id": job["job_id"],
@@ -212,16 +204,16 @@ def _trigger(job: dict[str, Any], **overrides: Any) -> ModelArtsTrainingJobTrigg
 
 def test_trigger_reports_failure_and_not_found(emu: ModelArtsEmulator) -> None:
     failing = _job(emu, (8, 0.3), (3, None))
-    event = asyncio.run(_first_event(_trigger(failing)))
+    event = asyncio.run(first_event(_trigger(failing)))
     assert event["status"] == "failed" and "JOBSTAT_IMAGE_FAILED" in event["message"]
     assert event["job_status"] == 3
-    missing = asyncio.run(_first_event(_trigger({"job_id": 424242, "version_id": 1})))
+    missing = asyncio.run(first_event(_trigger({"job_id": 424242, "version_id": 1})))
     assert missing["status"] == "failed" and "not found" in missing["message"]
 
 
 def test_trigger_times_out_at_its_absolute_deadline(emu: ModelArtsEmulator) -> None:
     job = _job(emu, (8, None))
-    event = asyncio.run(_first_event(_trigger(job, end_time=time.time() + 0.5)))
+    event = asyncio.run(first_event(_trigger(job, end_time=time.time() + 0.5)))
     assert event["status"] == "timeout" and event["job_status"] == 8
 
 
@@ -229,7 +221,7 @@ def test_trigger_reports_an_error_once_retries_are_spent(emu: ModelArtsEmulator)
     job = _job(emu, (8, None))
     emu.add_fault(kind="status", status=500)
     # max_outage=0: no outage is ridden out, so the first round whose retries are spent ends the wait.
-    event = asyncio.run(_first_event(_trigger(job, retry_limit=2, max_outage=0)))
+    event = asyncio.run(first_event(_trigger(job, retry_limit=2, max_outage=0)))
     assert event["status"] == "error" and "HTTP 500" in event["message"]
     assert api_requests(emu) == 3
 
@@ -237,7 +229,7 @@ def test_trigger_reports_an_error_once_retries_are_spent(emu: ModelArtsEmulator)
 def test_trigger_survives_transient_faults(emu: ModelArtsEmulator) -> None:
     job = _job(emu, (8, 0.5), (10, None))
     emu.add_fault(kind="drop", count=2)
-    event = asyncio.run(_first_event(_trigger(job)))
+    event = asyncio.run(first_event(_trigger(job)))
     assert event["status"] == "success"
 
 
@@ -246,7 +238,7 @@ def test_trigger_recreated_from_its_serialised_form_mid_wait(emu: ModelArtsEmula
     original = _trigger(job)
 
     async def run_briefly_then_cancel() -> None:
-        task = asyncio.ensure_future(_first_event(original))
+        task = asyncio.ensure_future(first_event(original))
         await asyncio.sleep(0.5)
         assert not task.done()
         task.cancel()
@@ -258,7 +250,7 @@ def test_trigger_recreated_from_its_serialised_form_mid_wait(emu: ModelArtsEmula
     module, _, name = classpath.rpartition(".")
     recreated = getattr(importlib.import_module(module), name)(**deserialize(serialize(kwargs)))
     assert recreated.serialize() == original.serialize()
-    event = asyncio.run(_first_event(recreated))
+    event = asyncio.run(first_event(recreated))
     assert event["status"] == "success" and event["version_id"] == job["version_id"]
 
 
@@ -275,7 +267,7 @@ def test_trigger_does_not_block_the_event_loop(emu: ModelArtsEmulator) -> None:
                 await asyncio.sleep(0.01)
 
         tick_task = asyncio.ensure_future(ticker())
-        await _first_event(_trigger(job))
+        await first_event(_trigger(job))
         tick_task.cancel()
         return max(b - a for a, b in zip(ticks, ticks[1:], strict=False))
 
@@ -333,7 +325,7 @@ def test_a_trigger_cancelled_right_after_a_round_stops(emu: ModelArtsEmulator) -
 
     async def cancel_after_rounds() -> None:
         for _ in range(10):
-            task = asyncio.ensure_future(_first_event(_trigger(job, poll_interval=0.05, end_time=time.time() + 60)))
+            task = asyncio.ensure_future(first_event(_trigger(job, poll_interval=0.05, end_time=time.time() + 60)))
             while not SharedStatusPoller.active() or SharedStatusPoller.active()[0].rounds_run < 1:
                 await asyncio.sleep(0.001)
             poller = SharedStatusPoller.active()[0]

@@ -40,6 +40,7 @@ from tests.airflow_names import (
 )
 from tests.conftest import api_requests, connection_json
 from tests.integration.airflow_context import TaskInstanceRuns, TaskStateStore, make_context
+from tests.integration.conftest import first_event
 
 CONN_ID = "modelarts_v1_manual"
 FAST: dict[str, Any] = {
@@ -101,15 +102,6 @@ def _ten_minute_outage(emu: ModelArtsEmulator, job: dict[str, Any]) -> None:
     _outage(emu, job, 11)
 
 
-async def _first_event(trigger: ModelArtsTrainingJobTrigger) -> dict[str, Any]:
-    generator = trigger.run()
-    try:
-        event = await asyncio.wait_for(generator.__anext__(), timeout=30)
-    finally:
-        await generator.aclose()
-    return dict(event.payload)
-
-
 def _outcome(call: Any) -> tuple[str, Any]:
     """What a sensor call ended in: ("return", value) or (exception type name, message without
     the request id, which differs from one request to the next)."""
@@ -155,7 +147,7 @@ class ThreeModes:
             result = sensor.execute(runs.context())  # type: ignore[arg-type]
         except TaskDeferred as deferred:
             assert isinstance(deferred.trigger, ModelArtsTrainingJobTrigger)
-            event = asyncio.run(_first_event(deferred.trigger))
+            event = asyncio.run(first_event(deferred.trigger))
             runs.resume()
             resumed = _sensor(self.job, deferrable=True, **self.overrides)
             method = deferred.method_name
@@ -216,7 +208,7 @@ def test_the_deferrable_mode_rides_out_a_ten_minute_outage(emu: ModelArtsEmulato
     assert api_requests(emu) == 2  # pinned the latest version, read its status
     _ten_minute_outage(emu, job)
     emu.advance_time(6)
-    event = asyncio.run(_first_event(deferred.value.trigger))  # type: ignore[arg-type]
+    event = asyncio.run(first_event(deferred.value.trigger))  # type: ignore[arg-type]
     assert event["status"] == "failed" and "status 11 (JOBSTAT_FAILED)" in event["message"]
     assert api_requests(emu) == 2 + 11 + 1  # the first check, 11 failed rounds, the verdict
     runs.resume()
@@ -344,7 +336,7 @@ def test_the_trigger_does_not_ride_out_a_403(emu: ModelArtsEmulator, minute_cloc
     trigger = ModelArtsTrainingJobTrigger(
         job["job_id"], job["version_id"], [COMPLETED], [FAILED], CONN_ID, poll_interval=0.05, retry_limit=0
     )
-    event = asyncio.run(_first_event(trigger))
+    event = asyncio.run(first_event(trigger))
     emu.clear_faults()
     assert event["status"] == "failed" and "HTTP 403" in event["message"]
     assert api_requests(emu) == 1
@@ -368,7 +360,7 @@ def test_the_trigger_kwargs_carry_max_outage_as_json_and_survive_re_creation(emu
     recreated = getattr(importlib.import_module(module), name)(**deserialize(serialize(kwargs)))
     assert recreated.serialize() == trigger.serialize()
     emu.advance_time(11)
-    assert asyncio.run(_first_event(recreated))["status"] == "success"
+    assert asyncio.run(first_event(recreated))["status"] == "success"
 
 
 def test_a_trigger_re_created_mid_outage_keeps_counting_from_the_outage_start(
@@ -381,7 +373,7 @@ def test_a_trigger_re_created_mid_outage_keeps_counting_from_the_outage_start(
     )
 
     async def run_three_failed_rounds_then_cancel() -> None:
-        task = asyncio.ensure_future(_first_event(original))
+        task = asyncio.ensure_future(first_event(original))
         while not SharedStatusPoller.active() or SharedStatusPoller.active()[0].rounds_run < 3:
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.05)  # the trigger has handled round 3; round 4 is 0.25 s away
@@ -394,7 +386,7 @@ def test_a_trigger_re_created_mid_outage_keeps_counting_from_the_outage_start(
     assert kwargs["outage_started_at"] == 1_700_000_000.0
     module, _, name = classpath.rpartition(".")
     recreated = getattr(importlib.import_module(module), name)(**deserialize(serialize(kwargs)))
-    event = asyncio.run(_first_event(recreated))
+    event = asyncio.run(first_event(recreated))
     emu.clear_faults()
     assert event["status"] == "error" and "failing for 900.0 s" in event["message"]
     assert api_requests(emu) == 16  # 3 before the re-creation, 13 after: not 16 more

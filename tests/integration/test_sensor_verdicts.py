@@ -36,6 +36,7 @@ from tests.airflow_names import (
 )
 from tests.conftest import api_requests
 from tests.integration.airflow_context import TaskInstanceRuns, TaskStateStore, make_context
+from tests.integration.conftest import first_event
 from tests.log_capture import capture_task_logs
 
 FAST = {"poke_interval": 0.1, "timeout": 30, "modelarts_retry_delay": 0.01}
@@ -50,15 +51,6 @@ def _sensor(mode: str, job_id: Any, **kwargs: Any) -> ModelArtsTrainingJobSensor
     if mode == "deferrable":
         return ModelArtsTrainingJobSensor(task_id="s", job_id=job_id, deferrable=True, **FAST, **kwargs)
     return ModelArtsTrainingJobSensor(task_id="s", job_id=job_id, mode=mode, deferrable=False, **FAST, **kwargs)
-
-
-async def _first_event(trigger: ModelArtsTrainingJobTrigger) -> dict[str, Any]:
-    generator = trigger.run()
-    try:
-        event = await asyncio.wait_for(generator.__anext__(), timeout=30)
-    finally:
-        await generator.aclose()
-    return dict(event.payload)
 
 
 def _run_until_done(mode: str, job_id: Any, runs: TaskInstanceRuns | None = None, **kwargs: Any) -> Any:
@@ -77,7 +69,7 @@ def _run_until_done(mode: str, job_id: Any, runs: TaskInstanceRuns | None = None
     try:
         return _sensor(mode, job_id, **kwargs).execute(runs.context())  # type: ignore[arg-type]
     except TaskDeferred as deferred:
-        event = asyncio.run(_first_event(deferred.trigger))  # type: ignore[arg-type]
+        event = asyncio.run(first_event(deferred.trigger))  # type: ignore[arg-type]
         runs.resume()
         resumed = _sensor(mode, job_id, **kwargs)  # a resumed task runs in a new process
         return resumed.resume_execution(deferred.method_name, {"event": event}, runs.context())  # type: ignore[arg-type]
@@ -124,7 +116,7 @@ def test_soft_fail_does_not_skip_an_api_outage_so_task_retries_apply(emu: ModelA
             # max_outage=0: the outage fails the try at once (these tests are about soft_fail).
             _sensor(mode, job["job_id"], soft_fail=True, modelarts_retry_limit=0, max_outage=0).execute(make_context())
         emu.add_fault(kind="status", status=500)
-        event = asyncio.run(_first_event(deferred.value.trigger))  # type: ignore[arg-type]
+        event = asyncio.run(first_event(deferred.value.trigger))  # type: ignore[arg-type]
         assert event["status"] == "error"
         with pytest.raises(AirflowException) as raised:
             _sensor(mode, job["job_id"], soft_fail=True).resume_execution(
@@ -331,7 +323,7 @@ def test_the_console_link_survives_a_deferral_into_the_resumed_process(emu: Mode
         sensor.execute(runs.context())  # type: ignore[arg-type]
     link = ModelArtsConsoleLink().get_link(sensor, ti_key=None)  # type: ignore[arg-type]
     assert f"jobId={job['job_id']}&versionId={job['version_id']}" in link
-    event = asyncio.run(_first_event(deferred.value.trigger))  # type: ignore[arg-type]
+    event = asyncio.run(first_event(deferred.value.trigger))  # type: ignore[arg-type]
     runs.resume()
     resumed = _sensor("deferrable", job["job_id"])
     context = runs.context()
@@ -364,7 +356,7 @@ def _timeout_outcome(mode: str, job_id: int, **flags: Any) -> tuple[type[BaseExc
             try:
                 sensor.execute(runs.context())  # type: ignore[arg-type]
             except TaskDeferred as deferred:
-                event = asyncio.run(_first_event(deferred.trigger))  # type: ignore[arg-type]
+                event = asyncio.run(first_event(deferred.trigger))  # type: ignore[arg-type]
                 assert event["status"] == "timeout"
                 runs.resume()
                 resumed = ModelArtsTrainingJobSensor(task_id="s", job_id=job_id, deferrable=True, **kwargs)
@@ -404,7 +396,7 @@ def test_a_trigger_picked_up_after_its_deadline_still_reports_the_status_the_sen
     _, kwargs = deferral.value.trigger.serialize()
     assert kwargs["last_status"] == 8
     late = ModelArtsTrainingJobTrigger(**{**kwargs, "end_time": kwargs["end_time"] - 3600})
-    event = asyncio.run(_first_event(late))
+    event = asyncio.run(first_event(late))
     assert event["status"] == "timeout" and event["job_status"] == 8
     runs.resume()
     with pytest.raises(AirflowSensorTimeout) as resumed:
@@ -448,7 +440,7 @@ def _outage_outcome(emu: ModelArtsEmulator, mode: str, job: dict[str, Any], **fl
                 _sensor(mode, job["job_id"], **kwargs).execute(runs.context())  # type: ignore[arg-type]
             except TaskDeferred as deferred:
                 emu.add_fault(**fault)  # the outage starts once the trigger polls
-                event = asyncio.run(_first_event(deferred.trigger))  # type: ignore[arg-type]
+                event = asyncio.run(first_event(deferred.trigger))  # type: ignore[arg-type]
                 runs.resume()
                 _sensor(mode, job["job_id"], **kwargs).resume_execution(  # type: ignore[arg-type]
                     deferred.method_name, {"event": event}, runs.context()

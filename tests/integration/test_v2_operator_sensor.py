@@ -43,6 +43,7 @@ from tests.airflow_names import (
 )
 from tests.conftest import api_requests, connection_json
 from tests.integration.airflow_context import TaskInstanceRuns, TaskStateStore, make_context
+from tests.integration.conftest import first_event
 from tests.log_capture import capture_task_logs
 
 CONN_ID = "modelarts_v2_manual"
@@ -90,15 +91,6 @@ def _sensor(training_job_id: str, **overrides: Any) -> ModelArtsTrainingJobPhase
     return ModelArtsTrainingJobPhaseSensor(task_id="wait", training_job_id=training_job_id, **{**FAST, **overrides})
 
 
-async def _first_event(trigger: ModelArtsTrainingJobPhaseTrigger) -> dict[str, Any]:
-    generator = trigger.run()
-    try:
-        event = await asyncio.wait_for(generator.__anext__(), timeout=30)
-    finally:
-        await generator.aclose()
-    return dict(event.payload)
-
-
 def _outcome(call: Any) -> tuple[str, Any]:
     """What a sensor call ended in: ("return", value) or (exception type name, message without
     the request id, which differs from one request to the next)."""
@@ -144,7 +136,7 @@ class ThreeModes:
         except TaskDeferred as deferred:
             trigger = deferred.trigger
             assert isinstance(trigger, ModelArtsTrainingJobPhaseTrigger)
-            event = asyncio.run(_first_event(trigger))
+            event = asyncio.run(first_event(trigger))
             resumed = _sensor(self.training_job_id, deferrable=True, **self.overrides)
             method = deferred.method_name
             return _outcome(lambda: resumed.resume_execution(method, {"event": event}, make_context()))
@@ -279,7 +271,7 @@ def test_the_trigger_reaches_the_same_failure_as_poke_mode(emu: ModelArtsEmulato
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute(make_context())
     emu.advance_time(21)
-    event = asyncio.run(_first_event(deferred.value.trigger))  # type: ignore[arg-type]
+    event = asyncio.run(first_event(deferred.value.trigger))  # type: ignore[arg-type]
     assert event["status"] == "failed" and event["phase"] == "Failed"
     resumed = _outcome(lambda: sensor.resume_execution("execute_complete", {"event": event}, make_context()))
     assert resumed == modes.check_poke() == modes.check_reschedule()
@@ -300,7 +292,7 @@ def test_a_missing_job_fails_at_once_in_every_mode(emu: ModelArtsEmulator) -> No
     assert poke == reschedule == deferrable
     assert poke[0] == "AirflowFailException" and f"Training job {missing} does not exist" in poke[1]
     trigger = ModelArtsTrainingJobPhaseTrigger(missing, ["Completed"], ["Failed"], CONN_ID, poll_interval=0.05)
-    event = asyncio.run(_first_event(trigger))
+    event = asyncio.run(first_event(trigger))
     assert event["status"] == "failed" and "does not exist" in event["message"]
 
 
@@ -326,7 +318,7 @@ def test_the_trigger_kwargs_are_json_without_secrets_and_survive_re_creation(emu
     recreated = getattr(importlib.import_module(module), name)(**deserialize(serialize(kwargs)))
     assert recreated.serialize() == trigger.serialize()
     emu.advance_time(11)
-    assert asyncio.run(_first_event(recreated))["status"] == "success"
+    assert asyncio.run(first_event(recreated))["status"] == "success"
 
 
 @pytest.mark.parametrize(
@@ -385,7 +377,7 @@ def test_the_deferrable_mode_rides_out_a_ten_minute_outage(emu: ModelArtsEmulato
         sensor.execute(make_context())
     _ten_minute_outage(emu, job)
     emu.advance_time(6)
-    event = asyncio.run(_first_event(deferred.value.trigger))  # type: ignore[arg-type]
+    event = asyncio.run(first_event(deferred.value.trigger))  # type: ignore[arg-type]
     assert event["status"] == "failed" and "exit code 3" in event["message"]
     assert emu.stats()["requests_total"] == 1 + 11 + 1  # the first check, 11 failed rounds, the verdict
 
@@ -464,7 +456,7 @@ def test_a_trigger_re_created_mid_outage_keeps_counting_from_the_outage_start(
     )
 
     async def run_three_failed_rounds_then_cancel() -> None:
-        task = asyncio.ensure_future(_first_event(original))
+        task = asyncio.ensure_future(first_event(original))
         while not SharedStatusPoller.active() or SharedStatusPoller.active()[0].rounds_run < 3:
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.05)  # the trigger has handled round 3; round 4 is 0.25 s away
@@ -477,7 +469,7 @@ def test_a_trigger_re_created_mid_outage_keeps_counting_from_the_outage_start(
     assert kwargs["outage_started_at"] is not None
     module, _, name = classpath.rpartition(".")
     recreated = getattr(importlib.import_module(module), name)(**deserialize(serialize(kwargs)))
-    event = asyncio.run(_first_event(recreated))
+    event = asyncio.run(first_event(recreated))
     emu.clear_faults()
     assert event["status"] == "error" and "failing for 900.0 s" in event["message"]
     assert api_requests(emu) == 16  # 3 before the re-creation, 13 after: not 16 more
@@ -496,7 +488,7 @@ def test_a_timeout_says_the_same_in_poke_and_deferrable_mode(emu: ModelArtsEmula
         deferred.execute(runs.context())
     trigger = deferral.value.trigger
     assert isinstance(trigger, ModelArtsTrainingJobPhaseTrigger)
-    event = asyncio.run(_first_event(trigger))
+    event = asyncio.run(first_event(trigger))
     assert event["status"] == "timeout"
     with pytest.raises(AirflowSensorTimeout) as resumed:
         deferred.resume_execution("execute_complete", {"event": event}, runs.context())
@@ -514,7 +506,7 @@ def test_a_trigger_picked_up_after_its_deadline_still_reports_the_phase_the_sens
     path, kwargs = deferral.value.trigger.serialize()
     assert path.endswith("ModelArtsTrainingJobPhaseTrigger") and kwargs["last_phase"] == "Running"
     late = ModelArtsTrainingJobPhaseTrigger(**{**kwargs, "end_time": kwargs["end_time"] - 3600})
-    event = asyncio.run(_first_event(late))
+    event = asyncio.run(first_event(late))
     assert event["status"] == "timeout" and event["phase"] == "Running"
     assert event["message"] == f"timed out waiting for training job {job}: training job {job} is Running"
     with pytest.raises(AirflowSensorTimeout) as resumed:

@@ -73,6 +73,16 @@ def test_a_moved_root_module_warns_and_hands_over_the_same_object(old: str) -> N
         assert getattr(old_module, name) is expected
 
 
+def test_a_module_split_in_two_finds_each_name_where_it_went() -> None:
+    from airflow_provider_modelarts.waiting import poller, poller_v1
+
+    old_module = importlib.import_module("airflow_provider_modelarts.polling")
+    with pytest.warns(MovedModuleWarning, match=r"waiting\.poller:"):
+        assert old_module.SharedStatusPoller is poller.SharedStatusPoller
+    with pytest.warns(MovedModuleWarning, match=r"waiting\.poller_v1:"):
+        assert old_module.RoundPlanner is poller_v1.RoundPlanner
+
+
 def test_from_import_of_a_moved_module_works() -> None:
     with pytest.warns(MovedModuleWarning, match="utils.naming"):
         from airflow_provider_modelarts.naming import job_name_template

@@ -20,7 +20,7 @@ from airflow_provider_modelarts.waiting.poller_v2 import (
     PhaseSource,
     v2_source_for,
 )
-from tests.unit.test_polling import VirtualTimeLoop, inline, run_virtual
+from tests.unit.waiting.poller_fakes import VirtualTimeLoop, inline, run_virtual
 
 ACTIVE = {phase.value for phase in ACTIVE_PHASES}
 

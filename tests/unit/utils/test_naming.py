@@ -24,7 +24,7 @@ from airflow_provider_modelarts.utils.naming import (
     job_name_template,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RUN_AFTER = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
 
 
