@@ -10,10 +10,6 @@ The rules (docs: the architecture review of issue 18, §4):
   (a deferrable task builds its trigger, as upstream providers' operators do);
 - ``cloud/`` (what Huawei documents) imports none of the Airflow task rooms (hooks, operators,
   sensors, triggers, waiting).
-
-:data:`KNOWN` lists the breaches that other changes are removing. Each is also a test of its own,
-marked ``xfail(strict=False)``: it reports XPASS once the breach is gone, and then its entry is
-deleted from :data:`KNOWN`.
 """
 
 from __future__ import annotations
@@ -21,8 +17,6 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 import airflow_provider_modelarts
 
@@ -41,16 +35,6 @@ ROLE_MAY_IMPORT: dict[str, frozenset[str]] = {
     "triggers": frozenset({"hooks"}),
 }
 TASK_ROOMS = ("hooks", "operators", "sensors", "triggers", "waiting")
-
-_MIXINS = "the shared task mixins move from operators/base.py to utils/mixins.py (architecture §3 problem 5)"
-_SENTENCE = "sentence() moves from sensors/base.py to exceptions.py (architecture §3 problem 5)"
-# (rule, module, what it breaks) -> why it is still there. Empty it as the breaches go.
-KNOWN: dict[tuple[str, str, str], str] = {
-    ("roles", "sensors/base.py", f"{PACKAGE}.operators.base"): _MIXINS,
-    ("roles", "sensors/training_job.py", f"{PACKAGE}.operators.base"): _MIXINS,
-    ("roles", "sensors/training_job_phase.py", f"{PACKAGE}.operators.base"): _MIXINS,
-    ("roles", "operators/training_job_create.py", f"{PACKAGE}.sensors.base"): _SENTENCE,
-}
 
 
 def _modules() -> list[Path]:
@@ -132,7 +116,7 @@ BREACHES = _breaches()
 
 
 def _unexpected(rule: str) -> list[tuple[str, str, str]]:
-    return sorted(breach for breach in BREACHES if breach[0] == rule and breach not in KNOWN)
+    return sorted(breach for breach in BREACHES if breach[0] == rule)
 
 
 def test_nothing_in_the_package_imports_the_api_facade() -> None:
@@ -160,12 +144,3 @@ def test_the_rules_see_the_package() -> None:
     modules = {_relative(path) for path in _modules()}
     assert {"api.py", "cloud/v2/__init__.py", "hooks/modelarts.py"} <= modules
     assert f"{PACKAGE}.cloud.transport" in set(_imports(ROOT / "cloud" / "v2" / "errors.py"))
-
-
-@pytest.mark.parametrize(
-    "breach",
-    [pytest.param(breach, marks=pytest.mark.xfail(strict=False, reason=reason)) for breach, reason in KNOWN.items()],
-    ids=["/".join(breach[:2]) for breach in KNOWN],
-)
-def test_a_known_breach_is_gone(breach: tuple[str, str, str]) -> None:
-    assert breach not in BREACHES, f"{breach} is still there"
