@@ -11,17 +11,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pendulum
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
-from airflow.sdk import BaseOperator
 
 from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.cloud.validation import (
-    DEFAULT_RETRY_DELAY,
-    DEFAULT_RETRY_LIMIT,
-    DEFAULT_RETRY_MAX_DELAY,
     positive_seconds,
     validate_flag,
 )
-from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsNotFoundError, sentence
 from airflow_provider_modelarts.hooks.modelarts import ValidatedJob
 from airflow_provider_modelarts.links import (
@@ -31,14 +26,8 @@ from airflow_provider_modelarts.links import (
     persist_console_link,
     restore_console_link,
 )
-from airflow_provider_modelarts.operators.base import (
-    ModelArtsTaskMixin,
-    XComFields,
-    clear_number,
-    resolved_at_runtime,
-    validate_xcom_fields,
-    warn_missing_fields,
-)
+from airflow_provider_modelarts.operators.base import _ModelArtsOperator
+from airflow_provider_modelarts.utils.mixins import clear_number, resolved_at_runtime
 from airflow_provider_modelarts.utils.submission import (
     Action,
     Plan,
@@ -51,6 +40,7 @@ from airflow_provider_modelarts.utils.submission import (
     with_recorded_annotations,
     workspace_for,
 )
+from airflow_provider_modelarts.utils.xcom import XComFields, validate_xcom_fields, warn_missing_fields
 from airflow_provider_modelarts.version_compat import AirflowTaskTerminated, TaskDeferralTimeout, task_state_store
 from airflow_provider_modelarts.waiting.check import check_phase
 from airflow_provider_modelarts.waiting.conditions import PhaseWaitCondition
@@ -75,7 +65,7 @@ class ModelArtsTrainingJobFailedError(AirflowException):
     """The training job ended in a failure phase. A task retry creates a new job (see the operator)."""
 
 
-class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
+class ModelArtsCreateTrainingJobOperator(_ModelArtsOperator):
     """Create a v2 ModelArts training job, wait until it ends, and stream its logs into the task log.
 
     The body is checked before any request (a literal one when the DAG is parsed). A task instance
@@ -101,12 +91,9 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
     :param xcom_fields: ``None`` (the compact summary), ``"all"`` (the job object) or field names.
     :param workspace_id: the workspace the create's name lookup and the shared search look in
         (templated; default: the connection's).
-    :param modelarts_conn_id: the ModelArts connection id (templated).
-    :param region: overrides the connection's region (templated).
-    :param project_id: overrides the connection's project (templated).
-    :param modelarts_retry_limit: retries of each API call on transient errors (see ``ModelArtsHook``).
-    :param modelarts_retry_delay: first backoff delay of those retries, in seconds.
-    :param modelarts_retry_max_delay: longest wait between those retries, in seconds.
+
+    The connection and API-retry arguments (``modelarts_conn_id``, ``region``, ``project_id``,
+    ``modelarts_retry_*``) are those of :class:`~airflow_provider_modelarts.utils.mixins.ModelArtsTaskMixin`.
     """
 
     template_fields: Sequence[str] = ("job", "modelarts_conn_id", "region", "project_id", "workspace_id")
@@ -127,12 +114,6 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         on_name_conflict: str = "fail",
         xcom_fields: Sequence[str] | str | None = None,
         workspace_id: str | None = None,
-        modelarts_conn_id: str = DEFAULT_CONN_ID,
-        region: str | None = None,
-        project_id: str | None = None,
-        modelarts_retry_limit: int = DEFAULT_RETRY_LIMIT,
-        modelarts_retry_delay: float = DEFAULT_RETRY_DELAY,
-        modelarts_retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -162,14 +143,6 @@ class ModelArtsCreateTrainingJobOperator(ModelArtsTaskMixin, BaseOperator):
         if workspace_id is not None and not resolved_at_runtime(workspace_id):
             v2.validate_workspace_id(workspace_id)
         self.workspace_id = workspace_id
-        self.set_connection_args(
-            modelarts_conn_id,
-            region,
-            project_id,
-            modelarts_retry_limit,
-            modelarts_retry_delay,
-            modelarts_retry_max_delay,
-        )
         # Set once the job is known: on_kill terminates it; lineage reads the job's data.
         self.training_job_id: str | None = None
         # Set by on_kill (Airflow calls it from its SIGTERM handler, then lets execute run on
