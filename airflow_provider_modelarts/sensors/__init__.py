@@ -1,0 +1,1 @@
+"""Sensors: poke, reschedule and deferrable waits, on the template-method base in :mod:`.base`."""

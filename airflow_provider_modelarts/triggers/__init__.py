@@ -1,0 +1,1 @@
+"""Triggers of deferred waits. Their classpaths never move: serialized triggers carry them."""

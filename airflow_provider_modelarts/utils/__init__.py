@@ -1,2 +1,3 @@
-"""Helpers the task rooms share: one job per task instance (:mod:`.submission`), job names
+"""Helpers the task rooms share: one job per task instance (:mod:`.submission`), the arguments
+every task takes (:mod:`.mixins`), XCom field selection (:mod:`.xcom`), job names
 (:mod:`.naming`), OpenLineage (:mod:`.lineage`) and the old import paths (:mod:`.moved`)."""
