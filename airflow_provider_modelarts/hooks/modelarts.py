@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from airflow_provider_modelarts.cloud import transport, v1, v2
+from airflow_provider_modelarts.cloud.v2.create import ValidatedJob
 from airflow_provider_modelarts.cloud.validation import coerce_int, validate_optional_positive_int
 from airflow_provider_modelarts.connection import form as connection_form
 from airflow_provider_modelarts.connection.settings import AUTH_AKSK
@@ -30,37 +31,6 @@ from airflow_provider_modelarts.hooks import paging
 from airflow_provider_modelarts.hooks.base import LIST_KEY, ModelArtsBaseHook
 from airflow_provider_modelarts.hooks.base import USER_AGENT as USER_AGENT  # re-exported (benchmarks)
 from airflow_provider_modelarts.hooks.base import ApiResponse as ApiResponse  # re-exported
-
-
-class ValidatedJob(Mapping[str, Any]):
-    """A v2 create body that passed :func:`~airflow_provider_modelarts.cloud.v2.validate_job_create`
-    (its normalised copy): :meth:`ModelArtsHook.create_training_job` sends it without a second check.
-
-    :param body: the normalised body. Make one with :meth:`validate`; only code that derives a body
-        from a validated one and keeps it valid (the submission planner) constructs one directly.
-    """
-
-    __slots__ = ("body",)
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        self.body = body
-
-    @classmethod
-    def validate(cls, job: object, parameter: str = "job") -> ValidatedJob:
-        """``job`` itself if already validated, else its checked copy (``ModelArtsValidationError`` if bad)."""
-        return job if isinstance(job, cls) else cls(v2.validate_job_create(job, parameter))
-
-    def __getitem__(self, key: str) -> Any:
-        return self.body[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.body)
-
-    def __len__(self) -> int:
-        return len(self.body)
-
-    def __repr__(self) -> str:
-        return f"ValidatedJob({self.body!r})"
 
 
 class ModelArtsHook(ModelArtsBaseHook):

@@ -13,12 +13,12 @@ import pendulum
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
 
 from airflow_provider_modelarts.cloud import v2
+from airflow_provider_modelarts.cloud.v2.create import ValidatedJob
 from airflow_provider_modelarts.cloud.validation import (
     positive_seconds,
     validate_flag,
 )
 from airflow_provider_modelarts.exceptions import ModelArtsNotFoundError, sentence
-from airflow_provider_modelarts.hooks.modelarts import ValidatedJob
 from airflow_provider_modelarts.links import (
     CONSOLE_LINK_ATTRIBUTE,
     ModelArtsConsoleLink,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_modelarts.cloud import v2
+from airflow_provider_modelarts.cloud.v2.create import ValidatedJob
 from airflow_provider_modelarts.exceptions import (
     ModelArtsDuplicateJobNameError,
     ModelArtsError,
@@ -26,7 +27,6 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsPermanentError,
     ModelArtsValidationError,
 )
-from airflow_provider_modelarts.hooks.modelarts import ValidatedJob
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook

@@ -50,6 +50,7 @@ from airflow_provider_modelarts.cloud.v2.create import (
     JOB_KINDS,
     JOB_NAME_ALLOWED,
     JOB_NAME_PATTERN,
+    ValidatedJob,
     job_name_of,
     validate_job_create,
     validate_job_name,
@@ -167,6 +168,7 @@ from airflow_provider_modelarts.cloud.v2.trials import (
 )
 
 __all__ = [
+    "ValidatedJob",
     "training_jobs_path",
     "training_job_path",
     "training_job_searches_path",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from airflow_provider_modelarts.cloud.v2._read import _mapping
@@ -353,3 +353,34 @@ def _validate_spec(value: object, parameter: str, kind: str = DEFAULT_JOB_KIND) 
         resource["node_count"] = coerce_int(resource["node_count"], f"{parameter}.resource.node_count", 1, LONG_MAX)
     spec["resource"] = resource
     return spec
+
+
+class ValidatedJob(Mapping[str, Any]):
+    """A v2 create body that passed :func:`validate_job_create` (its normalised copy): the hook's
+    ``create_training_job`` sends it without a second check.
+
+    :param body: the normalised body. Make one with :meth:`validate`; only code that derives a body
+        from a validated one and keeps it valid (the submission planner) constructs one directly.
+    """
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+
+    @classmethod
+    def validate(cls, job: object, parameter: str = "job") -> ValidatedJob:
+        """``job`` itself if already validated, else its checked copy (``ModelArtsValidationError`` if bad)."""
+        return job if isinstance(job, cls) else cls(validate_job_create(job, parameter))
+
+    def __getitem__(self, key: str) -> Any:
+        return self.body[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.body)
+
+    def __len__(self) -> int:
+        return len(self.body)
+
+    def __repr__(self) -> str:
+        return f"ValidatedJob({self.body!r})"
