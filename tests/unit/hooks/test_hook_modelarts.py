@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_modelarts.cloud import v2
+from airflow_provider_modelarts.cloud.v2 import create
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
-from airflow_provider_modelarts.hooks import modelarts
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook, ValidatedJob
 
 BODY: dict[str, Any] = {
@@ -35,7 +35,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> tuple[ModelArtsHook, list[Any], lis
         bodies.append(kwargs["json_body"])
         return {"metadata": {"id": "j1", "name": "once"}}
 
-    monkeypatch.setattr(modelarts.v2, "validate_job_create", validate)
+    monkeypatch.setattr(create, "validate_job_create", validate)
     monkeypatch.setattr(hook, "request", request)
     return hook, bodies, checked
 
