@@ -64,7 +64,9 @@ register_moved_modules(
         "retry_policy": "cloud.retry",
         "transport": "cloud.transport",
         "v1": "cloud.v1",
-        "v2": "cloud.v2",
+        "v2": ("cloud.v2", "cloud.validation", "exceptions"),  # and what v2.py imported
         "validation": "cloud.validation",
     },
+    # The emulator left the provider for its own distribution (emulator/ in the repository).
+    elsewhere={"emulator": ("modelarts_emulator", "pip install ./emulator from the provider's repository")},
 )

@@ -10,7 +10,9 @@ upgrade.
 from __future__ import annotations
 
 import importlib
+import sys
 import warnings
+from unittest import mock
 
 import pytest
 
@@ -81,6 +83,57 @@ def test_a_module_split_in_two_finds_each_name_where_it_went() -> None:
         assert old_module.SharedStatusPoller is poller.SharedStatusPoller
     with pytest.warns(MovedModuleWarning, match=r"waiting\.poller_v1:"):
         assert old_module.RoundPlanner is poller_v1.RoundPlanner
+
+
+def test_patching_through_an_old_path_patches_the_module_the_code_uses() -> None:
+    from airflow_provider_modelarts.cloud import v2
+    from airflow_provider_modelarts.waiting import poller
+
+    real = v2.job_summary
+    with pytest.warns(MovedModuleWarning), mock.patch("airflow_provider_modelarts.v2.job_summary") as patched:
+        assert v2.job_summary is patched
+    assert v2.job_summary is real
+    spacing = poller.MIN_ROUND_SPACING
+    with pytest.MonkeyPatch.context() as monkeypatch, pytest.warns(MovedModuleWarning):
+        monkeypatch.setattr("airflow_provider_modelarts.polling.MIN_ROUND_SPACING", 0.05)
+        assert poller.MIN_ROUND_SPACING == 0.05
+    assert spacing == poller.MIN_ROUND_SPACING
+
+
+def test_a_star_import_from_an_old_path_brings_the_public_names() -> None:
+    namespace: dict[str, object] = {}
+    with pytest.warns(MovedModuleWarning):
+        exec("from airflow_provider_modelarts.v2 import *", namespace)
+    from airflow_provider_modelarts.cloud import v2
+
+    assert namespace["JobPhase"] is v2.JobPhase and namespace["job_row"] is v2.job_row
+
+
+def test_the_old_v2_path_still_offers_what_v2_imported() -> None:
+    from airflow_provider_modelarts.cloud.validation import coerce_int
+    from airflow_provider_modelarts.exceptions import ModelArtsValidationError
+
+    with pytest.warns(MovedModuleWarning, match=r"cloud\.validation"):
+        from airflow_provider_modelarts.v2 import coerce_int as old_coerce_int
+    with pytest.warns(MovedModuleWarning, match=r"exceptions"):
+        from airflow_provider_modelarts.v2 import ModelArtsValidationError as old_error
+    assert old_coerce_int is coerce_int and old_error is ModelArtsValidationError
+
+
+def test_the_old_emulator_path_forwards_to_the_emulator_distribution() -> None:
+    import modelarts_emulator
+
+    with pytest.warns(MovedModuleWarning, match="moved to modelarts_emulator"):
+        from airflow_provider_modelarts.emulator import airflow_connection
+    assert airflow_connection is modelarts_emulator.airflow_connection
+
+
+def test_the_old_emulator_path_says_what_to_install_when_the_emulator_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "modelarts_emulator", None)  # an install without the emulator
+    with pytest.raises(ModuleNotFoundError, match=r"moved to modelarts_emulator \(pip install ./emulator"):
+        from airflow_provider_modelarts.emulator import airflow_connection  # noqa: F401
 
 
 def test_from_import_of_a_moved_module_works() -> None:
