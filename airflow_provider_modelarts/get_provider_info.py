@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from airflow_provider_modelarts.connection.fields import CONN_FIELDS, CONN_TYPE
+from airflow_provider_modelarts.connection.fields import CONN_FIELDS, CONN_TYPE, UI_FIELD_BEHAVIOUR
 
 PACKAGE = "airflow_provider_modelarts"
 INTEGRATION = "Huawei Cloud ModelArts"
@@ -61,17 +61,7 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": f"{PACKAGE}.hooks.modelarts.ModelArtsHook",
                 "hook-name": "Huawei Cloud ModelArts",
                 "conn-fields": copy.deepcopy(CONN_FIELDS),
-                "ui-field-behaviour": {
-                    "hidden-fields": ["host", "port", "schema", "extra"],
-                    "relabeling": {
-                        "login": "Access Key ID (AK) or user name",
-                        "password": "Secret Access Key (SK) or password",
-                    },
-                    "placeholders": {
-                        "login": "AK, e.g. HPUA... (auth aksk) or IAM user name (auth password)",
-                        "password": "SK (auth aksk) or the user's password (auth password)",
-                    },
-                },
+                "ui-field-behaviour": copy.deepcopy(UI_FIELD_BEHAVIOUR),
             }
         ],
     }

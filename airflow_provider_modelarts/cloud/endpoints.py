@@ -111,3 +111,15 @@ def iam_endpoint(region: str, cloud: str = DEFAULT_CLOUD, cloud_domain: str | No
     """The regional IAM endpoint of ``region`` on ``cloud``: ``https://iam.{region}.{domain}``
     (``.com`` on Huawei Cloud in every region, ap-southeast-1 included)."""
     return f"https://iam.{region}.{_domain(cloud, cloud_domain)}"
+
+
+# Which API reads a task's log (the connection's ``log_api`` field offers these): aom, only the
+# per-line AOM endpoint (GET .../training-jobs/{id}/logs/{task}), which Huawei Cloud documents;
+# preview, only the log preview (GET .../tasks/{task}/logs/preview, the newest 5 MB), the one Open
+# Telekom Cloud and the EU region document; auto, AOM until the gateway answers that it does not
+# exist there, then the preview.
+LOG_API_AOM = "aom"
+LOG_API_PREVIEW = "preview"
+LOG_API_AUTO = "auto"
+LOG_APIS = (LOG_API_AOM, LOG_API_PREVIEW, LOG_API_AUTO)
+DEFAULT_LOG_API = LOG_API_AUTO

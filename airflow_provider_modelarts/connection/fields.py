@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_modelarts.cloud.endpoints import CLOUDS, DEFAULT_CLOUD
+from airflow_provider_modelarts.cloud.endpoints import CLOUDS, DEFAULT_CLOUD, DEFAULT_LOG_API, LOG_APIS
 
 CONN_TYPE = "modelarts"
 DEFAULT_CONN_ID = "modelarts_default"
@@ -17,16 +17,6 @@ AUTH_AKSK = "aksk"
 AUTH_PASSWORD = "password"
 AUTH_TYPES = (AUTH_AKSK, AUTH_PASSWORD)
 DEFAULT_TIMEOUT_SECONDS = 30.0
-# How a task's log is read (the log follower and the failure tails read ``log_api``):
-# aom: only the per-line AOM endpoint (GET .../training-jobs/{id}/logs/{task}), which Huawei Cloud
-#   documents; preview: only the log preview endpoint (GET .../tasks/{task}/logs/preview, the
-#   newest 5 MB), the one Open Telekom Cloud and the EU region document; auto: AOM, falling back
-#   to the preview when the service answers that the AOM API does not exist.
-LOG_API_AOM = "aom"
-LOG_API_PREVIEW = "preview"
-LOG_API_AUTO = "auto"
-LOG_APIS = (LOG_API_AOM, LOG_API_PREVIEW, LOG_API_AUTO)
-DEFAULT_LOG_API = LOG_API_AUTO
 
 CONN_FIELDS: dict[str, dict[str, Any]] = {
     "region": {
@@ -118,5 +108,19 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "Leave empty for https://console.huaweicloud.com/modelarts/?region=<region>; set it for "
         "another Huawei cloud (the placeholder {region} is filled in).",
         "schema": {"type": ["string", "null"], "default": None},
+    },
+}
+
+# How the standard fields show in the form (``ui-field-behaviour`` in the provider info; the
+# 3.0/3.1 hook methods read it in snake_case through connection/form.py).
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["host", "port", "schema", "extra"],
+    "relabeling": {
+        "login": "Access Key ID (AK) or user name",
+        "password": "Secret Access Key (SK) or password",
+    },
+    "placeholders": {
+        "login": "AK, e.g. HPUA... (auth aksk) or IAM user name (auth password)",
+        "password": "SK (auth aksk) or the user's password (auth password)",
     },
 }

@@ -3,8 +3,8 @@
 Airflow 3.2+ builds the "Huawei Cloud ModelArts" form from ``conn-fields`` and ``ui-field-behaviour``
 in :func:`~airflow_provider_modelarts.get_provider_info.get_provider_info` and never calls the hook.
 Older releases only know the hook's ``get_connection_form_widgets`` / ``get_ui_field_behaviour``
-classmethods, which delegate here. Both forms therefore come from ``conn_fields.CONN_FIELDS`` and
-the provider info's ``ui-field-behaviour``; nothing is written twice.
+classmethods, which delegate here. Both forms therefore come from ``CONN_FIELDS`` and
+``UI_FIELD_BEHAVIOUR`` in :mod:`.fields`; nothing is written twice.
 
 Airflow 3.0/3.1 accept four wtforms field classes and render them from their type:
 ``StringField``, ``PasswordField``, ``IntegerField`` and ``BooleanField``. A JSON-schema ``number``
@@ -20,18 +20,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from airflow_provider_modelarts.connection.fields import CONN_FIELDS
-from airflow_provider_modelarts.get_provider_info import get_provider_info
-
-
-def _connection_type_info() -> dict[str, Any]:
-    info: dict[str, Any] = get_provider_info()["connection-types"][0]
-    return info
+from airflow_provider_modelarts.connection.fields import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 
 
 def ui_field_behaviour() -> dict[str, Any]:
     """``ui-field-behaviour`` in the legacy method's snake_case keys (``hidden_fields``, ...)."""
-    behaviour = _connection_type_info()["ui-field-behaviour"]
+    behaviour = UI_FIELD_BEHAVIOUR
     return {key.replace("-", "_"): copy.deepcopy(value) for key, value in behaviour.items()}
 
 

@@ -15,6 +15,11 @@ from airflow_provider_modelarts.cloud.endpoints import (
     CLOUDS,
     DEFAULT_CLOUD,
     DEFAULT_CONSOLE_TEMPLATE,
+    DEFAULT_LOG_API,
+    LOG_API_AOM,
+    LOG_API_AUTO,
+    LOG_API_PREVIEW,
+    LOG_APIS,
     iam_endpoint,
     modelarts_endpoint,
 )
@@ -25,12 +30,7 @@ from airflow_provider_modelarts.connection.fields import (
     AUTH_TYPES,
     CONN_FIELDS,
     CONN_TYPE,
-    DEFAULT_LOG_API,
     DEFAULT_TIMEOUT_SECONDS,
-    LOG_API_AOM,
-    LOG_API_AUTO,
-    LOG_API_PREVIEW,
-    LOG_APIS,
 )
 from airflow_provider_modelarts.exceptions import ModelArtsConnectionConfigError, ModelArtsValidationError
 

@@ -5,11 +5,11 @@ The rules (docs: the architecture review of issue 18, §4):
 - nothing in the package imports the ``api`` compatibility facade (it is for DAG code only);
 - no module is over :data:`MAX_LINES` lines;
 - the package root holds only :data:`ROOT_FILES` and folders;
-- a role folder (hooks, operators, sensors, triggers) imports no sibling role folder, except that
-  operators, sensors and triggers may import hooks, and operators and sensors may import triggers
-  (a deferrable task builds its trigger, as upstream providers' operators do);
-- ``cloud/`` (what Huawei documents) imports none of the Airflow task rooms (hooks, operators,
-  sensors, triggers, waiting).
+- each room (and each root module) imports only the rooms :data:`MAY_IMPORT` lists for it, the
+  table of docs/architecture.md: the imports point one way, from the Airflow glue down to what
+  Huawei documents, and no role folder imports a sibling except that a deferrable operator or
+  sensor builds its trigger (as upstream providers' operators do). ``utils/moved.py`` imports
+  nothing of the package, so any module may use it.
 """
 
 from __future__ import annotations
@@ -26,15 +26,26 @@ MAX_LINES = 600
 ROOT_FILES = frozenset(
     {"__init__.py", "api.py", "exceptions.py", "get_provider_info.py", "links.py", "version_compat.py", "py.typed"}
 )
-ROLE_FOLDERS = ("hooks", "operators", "sensors", "triggers")
-# Which role folder may import which other one.
-ROLE_MAY_IMPORT: dict[str, frozenset[str]] = {
-    "hooks": frozenset(),
-    "operators": frozenset({"hooks", "triggers"}),
-    "sensors": frozenset({"hooks", "triggers"}),
-    "triggers": frozenset({"hooks"}),
+_GROUND = frozenset({"__init__", "exceptions", "version_compat"})  # __init__: __version__
+_TASK_GLUE = frozenset({"cloud", "connection", "hooks", "links", "triggers", "utils", "waiting", *_GROUND})
+# Room (folder) or root module -> the rooms and root modules it may import.
+MAY_IMPORT: dict[str, frozenset[str]] = {
+    "__init__": frozenset(),
+    "exceptions": frozenset(),
+    "version_compat": frozenset({"exceptions"}),
+    "cloud": frozenset({"exceptions"}),
+    "api": frozenset({"cloud", "exceptions"}),
+    "connection": frozenset({"cloud", "exceptions"}),
+    "get_provider_info": frozenset({"connection"}),
+    "hooks": frozenset({"cloud", "connection", *_GROUND}),
+    "links": frozenset({"hooks", "connection", "cloud", *_GROUND}),
+    "waiting": frozenset({"cloud", "hooks", *_GROUND}),
+    "utils": frozenset({"cloud", "connection", "hooks", *_GROUND}),
+    "triggers": frozenset({"cloud", "connection", "hooks", "utils", "waiting", *_GROUND}),
+    "operators": _TASK_GLUE,
+    "sensors": _TASK_GLUE,
 }
-TASK_ROOMS = ("hooks", "operators", "sensors", "triggers", "waiting")
+STANDALONE = f"{PACKAGE}.utils.moved"
 
 
 def _modules() -> list[Path]:
@@ -79,12 +90,10 @@ def _imports(path: Path) -> Iterator[str]:
             yield from (f"{source}.{a.name}" for a in node.names if _is_module(f"{source}.{a.name}"))
 
 
-def _room(dotted: str) -> str | None:
-    """The first folder under the package that a dotted module name is in (None: the root)."""
+def _room(dotted: str) -> str:
+    """The folder under the package that a dotted module name is in, or its root module's name."""
     parts = dotted.split(".")
-    if len(parts) < 2 or not (ROOT / parts[1]).is_dir():
-        return None
-    return parts[1]
+    return parts[1] if len(parts) > 1 else "__init__"
 
 
 def _breaches() -> set[tuple[str, str, str]]:
@@ -93,19 +102,13 @@ def _breaches() -> set[tuple[str, str, str]]:
         module = _relative(path)
         if len(path.read_text(encoding="utf-8").splitlines()) > MAX_LINES:
             found.add(("size", module, "lines"))
-        own_room = path.relative_to(ROOT).parts[0] if len(path.relative_to(ROOT).parts) > 1 else None
+        own_room = _room(_module_name(path))
         for imported in set(_imports(path)):
             room = _room(imported)
             if imported == f"{PACKAGE}.api" and module != "api.py":
                 found.add(("facade", module, imported))
-            if (
-                own_room in ROLE_MAY_IMPORT
-                and room in ROLE_FOLDERS
-                and room not in {own_room, *ROLE_MAY_IMPORT[own_room]}
-            ):
-                found.add(("roles", module, imported))
-            if own_room == "cloud" and room in TASK_ROOMS:
-                found.add(("cloud", module, imported))
+            if room != own_room and imported != STANDALONE and room not in MAY_IMPORT.get(own_room, frozenset()):
+                found.add(("rooms", module, imported))
     for entry in ROOT.iterdir():
         if entry.is_file() and entry.name not in ROOT_FILES:
             found.add(("root", entry.name, "file"))
@@ -131,12 +134,28 @@ def test_the_package_root_holds_only_the_root_modules_and_folders() -> None:
     assert _unexpected("root") == [], f"the root holds {sorted(ROOT_FILES)} and folders; put the rest in a room"
 
 
-def test_role_folders_import_no_sibling_role_folder_but_hooks() -> None:
-    assert _unexpected("roles") == [], "shared task code goes to utils/ (e.g. utils/mixins.py), not a sibling role"
+def test_each_room_imports_only_the_rooms_below_it() -> None:
+    assert _unexpected("rooms") == [], (
+        "imports point down (see MAY_IMPORT and docs/architecture.md); shared task code goes to utils/"
+    )
 
 
-def test_cloud_imports_none_of_the_airflow_task_rooms() -> None:
-    assert _unexpected("cloud") == [], f"cloud/ is what Huawei documents: it imports none of {TASK_ROOMS}"
+def test_every_room_and_root_module_has_a_row_in_the_table() -> None:
+    assert {_room(_module_name(path)) for path in _modules()} == set(MAY_IMPORT)
+
+
+def test_the_table_has_no_cycle() -> None:
+    done: set[str] = set()
+
+    def visit(room: str, path: tuple[str, ...]) -> None:
+        assert room not in path, f"cycle: {' -> '.join((*path, room))}"
+        if room not in done:
+            for below in MAY_IMPORT[room]:
+                visit(below, (*path, room))
+            done.add(room)
+
+    for room in MAY_IMPORT:
+        visit(room, ())
 
 
 def test_the_rules_see_the_package() -> None:

@@ -35,6 +35,13 @@ Generic validation lives in :mod:`airflow_provider_modelarts.cloud.validation`, 
 
 from __future__ import annotations
 
+from airflow_provider_modelarts.cloud.endpoints import (  # which API reads a task's log
+    DEFAULT_LOG_API,
+    LOG_API_AOM,
+    LOG_API_AUTO,
+    LOG_API_PREVIEW,
+    LOG_APIS,
+)
 from airflow_provider_modelarts.cloud.v2.create import (
     ALGORITHM_WAYS,
     CUSTOM_IMAGE_WAY,
@@ -119,11 +126,6 @@ from airflow_provider_modelarts.cloud.v2.phases import (
 )
 from airflow_provider_modelarts.cloud.v2.preview import (
     API_NOT_FOUND_CODES,
-    DEFAULT_LOG_API,
-    LOG_API_AOM,
-    LOG_API_AUTO,
-    LOG_API_PREVIEW,
-    LOG_APIS,
     PREVIEW_MAX_BYTES,
     TaskLogPreview,
     is_api_not_found,

@@ -9,19 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_modelarts.cloud.endpoints import (  # which API reads a task's log, per cloud
+    LOG_APIS,
+)
 from airflow_provider_modelarts.cloud.v2.logs import _split_lines
-from airflow_provider_modelarts.connection import fields as conn_fields
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
 
-# Which API reads a task's log (the connection's ``log_api``): the paged AOM endpoint, the
-# preview (the newest 5 MB, the only one Open Telekom Cloud and the EU region document), or AOM
-# until the gateway answers that it does not exist there, then the preview.
-# The values are the connection field's (conn_fields).
-LOG_API_AOM = conn_fields.LOG_API_AOM
-LOG_API_PREVIEW = conn_fields.LOG_API_PREVIEW
-LOG_API_AUTO = conn_fields.LOG_API_AUTO
-LOG_APIS = conn_fields.LOG_APIS
-DEFAULT_LOG_API = conn_fields.DEFAULT_LOG_API
 # "The maximum size is 5 MB" (ShowTrainingJobLogsPreview, current_size).
 PREVIEW_MAX_BYTES = 5 * 1024 * 1024
 # The gateway's "API not found / not published" (HTTP 404): an endpoint this cloud does not serve.
