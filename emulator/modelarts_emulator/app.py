@@ -29,6 +29,9 @@ from modelarts_emulator.responses import (
     not_found_api,
     v2_error,
 )
+from modelarts_emulator.services.api import ENDPOINTS as INFERENCE_ENDPOINTS
+from modelarts_emulator.services.api import INVOKE, InferenceApi
+from modelarts_emulator.services.api import ROUTES as INFERENCE_ROUTES
 from modelarts_emulator.stats import Stats
 from modelarts_emulator.tables import ENGINE_PYTORCH, SPEC_GPU_V100
 from modelarts_emulator.v1 import responses as v1_responses
@@ -78,6 +81,7 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("training_job_events", re.compile(v2_spec.JOB_EVENTS_PATTERN), "GET"),
     ("autosearch_trials", re.compile(v2_spec.AUTOSEARCH_TRIALS_PATTERN), "GET"),
     ("autosearch_trial", re.compile(v2_spec.AUTOSEARCH_TRIAL_PATTERN), "GET"),
+    *INFERENCE_ROUTES,
 )
 _METHODS = {name: method for name, _, method in _ROUTES}
 V2_ENDPOINTS = frozenset(
@@ -154,10 +158,15 @@ class EmulatorApp:
         self.faults = FaultRegistry()
         self.stats = Stats()
         self.create_plans = CreatePlans()
+        # v1 models and services (real-time and batch), with their plans.
+        self.inference = InferenceApi(config.speed, self._job_clock, config.project_id, self._workspaces)
         # Whether the gateway publishes the AOM log API (EmulatorConfig.aom_logs); a test may flip it.
         self.aom_logs = config.aom_logs
         # The preview's cap on content (EmulatorConfig.log_preview_max_bytes).
         self.log_preview_max_bytes = config.log_preview_max_bytes
+
+    def _workspaces(self) -> set[str]:
+        return self.store.workspaces | self.training_jobs.workspaces
 
     def _job_clock(self) -> float:
         base = time.monotonic() if self._clock_base is None else self._clock_base
@@ -183,7 +192,8 @@ class EmulatorApp:
             if fault.kind == "drop":
                 self._record(request, _Handled(Response(0, b""), endpoint), None, fault.kind)
                 return Outcome(None, "drop")
-            replacement = fault_response(fault, request.request_id, v2=endpoint in V2_ENDPOINTS)
+            v2_body = endpoint in V2_ENDPOINTS or endpoint in INFERENCE_ENDPOINTS
+            replacement = fault_response(fault, request.request_id, v2=v2_body)
             if replacement is not None:
                 self._record(request, _Handled(replacement, endpoint), replacement.status, fault.kind)
                 return Outcome(replacement)
@@ -242,7 +252,8 @@ class EmulatorApp:
         if endpoint == "training_job_logs" and not self.aom_logs:
             # Not published on this cloud: the gateway answers before any authentication.
             return _Handled(api_not_published(request.request_id), endpoint)
-        is_v2 = endpoint in V2_ENDPOINTS
+        # Models and services answer errors in the {"error_code", "error_msg"} family, as v2 does.
+        is_v2 = endpoint in V2_ENDPOINTS or endpoint in INFERENCE_ENDPOINTS
 
         auth = self.gateway.authenticate(request)
         if auth.error is not None:
@@ -255,6 +266,9 @@ class EmulatorApp:
                     401, spec.CODE_TOKEN_NO_PROJECT, "The token does not contain project information."
                 )
             return _Handled(error, endpoint, auth.mode, auth_failure=True)
+        if endpoint == INVOKE:
+            # The access address has no project in its path: the credentials are all that is checked.
+            return self._inference(request, endpoint, groups, auth.mode)
         project_id = groups[0]
         header_project = request.header(signing.HEADER_PROJECT_ID)
         if project_id != self.config.project_id or header_project not in (None, project_id):
@@ -268,6 +282,8 @@ class EmulatorApp:
                 )
             return _Handled(error, endpoint, auth.mode, auth_failure=True)
 
+        if endpoint in INFERENCE_ENDPOINTS:
+            return self._inference(request, endpoint, groups, auth.mode)
         pairs = signing.query_pairs(request.raw_query)
         if is_v2:
             return self._v2(request, endpoint, groups, pairs, auth.mode)
@@ -278,6 +294,14 @@ class EmulatorApp:
         else:
             response, ignored = v1_responses.get_version(self.store, groups[1], groups[2], pairs)
         return _Handled(response, endpoint, auth.mode, ignored)
+
+    def _inference(self, request: Request, endpoint: str, groups: tuple[str, ...], auth_mode: str | None) -> _Handled:
+        """Models, services and invocations; access addresses use the host the client called."""
+        scheme = "https" if self.config.tls else "http"
+        base_url = f"{scheme}://{request.header('Host') or f'{self.config.host}:{self.config.port}'}"
+        pairs = signing.query_pairs(request.raw_query)
+        response, ignored = self.inference.handle(endpoint, groups, request, pairs, base_url)
+        return _Handled(response, endpoint, auth_mode, ignored)
 
     def _v2(
         self,

@@ -43,8 +43,13 @@ v2 training jobs:
 * ``GET``/``PUT /_emulator/v2/log-preview`` with ``{"max_bytes": n}`` sets the log preview's cap
   on ``content`` (1 to 5 MB; reset restores the configured value). Answers ``{"max_bytes"}``.
 
-``POST /_emulator/advance`` with ``{"seconds"}`` moves every job timeline (v1 and v2) that much
-real time forward at once (``speed`` times as many emulated seconds).
+Models and services: plans (``/_emulator/model-plans/{prefix}``, ``/_emulator/service-plans/{prefix}``),
+their state (``GET /_emulator/models``, ``GET /_emulator/services``, ``.../{id}/timeline``,
+``.../services/{id}/outputs``) and ``POST /_emulator/inference/reset``: see
+:mod:`modelarts_emulator.services.control`.
+
+``POST /_emulator/advance`` with ``{"seconds"}`` moves every job, model and service timeline that
+much real time forward at once (``speed`` times as many emulated seconds).
 
 Bad input answers 400 ``{"error"}``, an unknown job 404.
 """
@@ -58,6 +63,7 @@ from typing import Any
 
 from modelarts_emulator.app import EmulatorApp
 from modelarts_emulator.responses import Request, Response, json_response
+from modelarts_emulator.services.control import route_inference
 
 _JOB = re.compile(r"^/_emulator/jobs/([0-9]+)$")
 _VERSIONS = re.compile(r"^/_emulator/jobs/([0-9]+)/versions$")
@@ -142,6 +148,9 @@ def _route(app: EmulatorApp, request: Request) -> Response:
     if match and method == "DELETE":
         app.delete_job(int(match[1]))
         return json_response(200, {"ok": True})
+    inference = route_inference(app.inference, method, path, request, _body)
+    if inference is not None:
+        return inference
     return _route_v2(app, method, path, request) or json_response(
         404, {"error": f"no control endpoint {method} {path}"}
     )
