@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from modelarts_emulator import signing
-from modelarts_emulator.config import DEFAULT_WORKSPACE_ID, EmulatorConfig
+from modelarts_emulator.config import DEFAULT_WORKSPACE_ID, RESEARCH_WORKSPACE_ID, EmulatorConfig
 from modelarts_emulator.faults import DELIVERY_KINDS, FaultRegistry, fault_response
 from modelarts_emulator.gateway import Gateway
 from modelarts_emulator.iam import handle_token_request
@@ -48,6 +48,7 @@ from modelarts_emulator.v2 import spec as v2_spec
 from modelarts_emulator.v2.catalog import (
     FLAVOR_V100,
     FLAVORS,
+    RESEARCH_WORKSPACE_ID_V2,
     USERS,
     JobPlan,
     new_training_job,
@@ -166,7 +167,9 @@ class EmulatorApp:
         self.log_preview_max_bytes = config.log_preview_max_bytes
 
     def _workspaces(self) -> set[str]:
-        return self.store.workspaces | self.training_jobs.workspaces
+        # The project's workspaces: those of its jobs and the seeded ones, even with no jobs.
+        seeded = {DEFAULT_WORKSPACE_ID, RESEARCH_WORKSPACE_ID, RESEARCH_WORKSPACE_ID_V2}
+        return self.store.workspaces | self.training_jobs.workspaces | seeded
 
     def _job_clock(self) -> float:
         base = time.monotonic() if self._clock_base is None else self._clock_base

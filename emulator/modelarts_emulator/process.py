@@ -298,6 +298,52 @@ class EmulatorProcess:
         steps = [[phase, duration] for phase, duration in timeline]
         return dict(self.call("PUT", f"/_emulator/v2/create-plans/{prefix}", {"timeline": steps, **plan}))
 
+    # -- models and services ------------------------------------------------------------------
+
+    def set_model_plan(self, prefix: str, timeline: Sequence[tuple[str, float | None]], **plan: Any) -> dict[str, Any]:
+        """How models created through the API whose name starts with ``prefix`` go, e.g.
+        ``[("building", 2), ("building_failed", None)]`` (``plan``: ``failure_message``, ``model_size``)."""
+        steps = [[status, duration] for status, duration in timeline]
+        return dict(self.call("PUT", f"/_emulator/model-plans/{prefix}", {"timeline": steps, **plan}))
+
+    def set_service_plan(
+        self, prefix: str, timeline: Sequence[tuple[str, float | None]], **plan: Any
+    ) -> dict[str, Any]:
+        """How services whose name starts with ``prefix`` go, e.g. ``[("deploying", 2), ("failed",
+        None)]`` (``plan``: ``error_msg``; for batch ``outputs``, input names or their count)."""
+        steps = [[status, duration] for status, duration in timeline]
+        return dict(self.call("PUT", f"/_emulator/service-plans/{prefix}", {"timeline": steps, **plan}))
+
+    def clear_inference_plans(self) -> None:
+        """Remove every model and service plan."""
+        self.call("DELETE", "/_emulator/model-plans")
+        self.call("DELETE", "/_emulator/service-plans")
+
+    def models(self) -> list[dict[str, Any]]:
+        """Every model: ``{model_id, model_name, model_version, model_status}``."""
+        return list(self.call("GET", "/_emulator/models")["models"])
+
+    def services(self) -> list[dict[str, Any]]:
+        """Every service that exists: ``{service_id, service_name, infer_type, status, model_ids}``."""
+        return list(self.call("GET", "/_emulator/services")["services"])
+
+    def set_service_timeline(self, service_id: str, timeline: Sequence[tuple[str, float | None]]) -> None:
+        """Replace a service's timeline from now on (e.g. ``[("concerning", None)]``)."""
+        steps = [[status, duration] for status, duration in timeline]
+        self.call("PUT", f"/_emulator/services/{service_id}/timeline", {"timeline": steps})
+
+    def service_outputs(self, service_id: str) -> dict[str, Any]:
+        """A batch run's result objects: ``{"outputs": [...], "written": [...]}``."""
+        return dict(self.call("GET", f"/_emulator/services/{service_id}/outputs"))
+
+    def reset_inference(self) -> None:
+        """Forget every model, service and plan."""
+        self.call("POST", "/_emulator/inference/reset")
+
+    def advance(self, seconds: float) -> None:
+        """Move every timeline ``seconds`` of real time forward (with ``--manual-clock``)."""
+        self.call("POST", "/_emulator/advance", {"seconds": seconds})
+
     # -- how a client finds it ----------------------------------------------------------------
 
     def connection(self, **extra: object) -> dict[str, object]:

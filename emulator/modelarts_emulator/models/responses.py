@@ -292,9 +292,9 @@ def _version_key(version: str) -> tuple[int, ...]:
 
 def _model_sort(sort_by: str) -> Callable[[Model], Any]:
     if sort_by == "model_version":
-        return lambda model: _version_key(model.version)
+        return lambda model: (_version_key(model.version), model.sequence)
     if sort_by == "model_size":
-        return lambda model: model.body["_size"]
+        return lambda model: (model.body["_size"], model.sequence)
     return lambda model: (model.create_ms, model.sequence)
 
 

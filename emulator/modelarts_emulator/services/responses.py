@@ -188,7 +188,7 @@ def list_services(
         return error.response()
     with store.lock:
         now = store.now()
-        rows = []
+        rows: list[tuple[int, dict[str, Any]]] = []
         for service in store.all():
             current = store.status(service, now)
             if service.workspace_id != workspace or (status is not None and current != status):
@@ -201,10 +201,10 @@ def list_services(
                 continue
             if query.get("model_id") and all(model[0] != query["model_id"] for model in service.models):
                 continue
-            rows.append(service_object(store, service, base_url, full=False))
-        key = {"publish_at": "publish_at", "service_name": "service_name", "transition_at": "transition_at"}[sort_by]
-        rows.sort(key=lambda row: row[key] or 0, reverse=order == "desc")
-        page = rows[offset * limit : offset * limit + limit]
+            rows.append((service.sequence, service_object(store, service, base_url, full=False)))
+        # Ties (one instant on a manual clock) keep creation order: newest first when descending.
+        rows.sort(key=lambda pair: (pair[1][sort_by] or 0, pair[0]), reverse=order == "desc")
+        page = [row for _, row in rows[offset * limit : offset * limit + limit]]
     return json_response(200, {"services": page, "total_count": len(rows), "count": len(page)})
 
 
