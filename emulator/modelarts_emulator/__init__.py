@@ -1,13 +1,18 @@
-"""A local emulator of the ModelArts v1 and v2 training-job APIs and IAM tokens, for tests and demos.
+"""A local emulator of the ModelArts training-job, model and service APIs and IAM tokens, for tests and demos.
 
 It serves real HTTP(S) on one port: ``/v1/{project_id}/training-jobs...``, the v2
 ``POST /v2/{project_id}/training-job-searches``, ``GET`` and ``DELETE
 /v2/{project_id}/training-jobs/{id}``, ``POST /v2/{project_id}/training-jobs`` (create),
 ``POST .../{id}/actions`` (terminate), ``GET .../{id}/tasks`` and ``GET .../{id}/logs/{task}``
+the v1 models (``POST``/``GET /v1/{project_id}/models``, ``GET``/``DELETE .../models/{id}``
+with ``cascade``, ``GET .../models/ai-engine-runtimes``) and services (``POST``/``GET
+/v1/{project_id}/services``, ``GET``/``PUT``/``DELETE .../services/{id}``, ``GET
+.../services/{id}/events``; real-time and batch), the invocation of a running real-time service
+(``POST /v1/infers/{service_id}[/...]``), all
 (AK/SK or token auth, verified as the API gateway does), ``/v3/auth/tokens`` (IAM password
 login) and unauthenticated ``/_emulator/...`` control endpoints for loopback clients. Job statuses
-(v1) and phases (v2) move along seeded timelines, and faults (throttling, 5xx, dropped
-connections, bad bodies) can be injected; the gateway's clock can be skewed (signature expiry),
+(v1), phases (v2), model and service statuses move along timelines (plans choose them), and
+faults (throttling, 5xx, dropped connections, bad bodies) can be injected; the gateway's clock can be skewed (signature expiry),
 and the stats keep every signature and token seen on the wire.
 
 Run it standalone with ``modelarts-emulator --help`` (or ``python -m modelarts_emulator --help``);
@@ -16,7 +21,9 @@ Run it standalone with ``modelarts-emulator --help`` (or ``python -m modelarts_e
 The package has one level per API, as moto does: :mod:`.v1` and :mod:`.v2` each hold the API's
 reading of the docs (``spec``), its job model (``models``), the seeded project (``catalog``) and
 the endpoint handlers (``responses``, plus the v2 ``create``, ``lifecycle``, ``logs``, ``events``
-and ``autosearch``). What both share stays at the top: the HTTP server and routing (``server``,
+and ``autosearch``); :mod:`.models` and :mod:`.services` do the same for the v1 model and
+service APIs (``spec``, ``state``, ``responses``; services also ``validate``, ``invoke``, ``api``
+and ``control``). What they share stays at the top: the HTTP server and routing (``server``,
 ``app``, ``control``), the gateway's authentication (``gateway``, ``signing``, ``iam``), fault
 injection, statistics, TLS, error bodies and the defaults (``config``).
 

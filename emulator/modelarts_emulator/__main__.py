@@ -47,7 +47,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     console_script = os.path.basename(sys.argv[0]) == "modelarts-emulator"
     parser = argparse.ArgumentParser(
         prog="modelarts-emulator" if console_script else "python -m modelarts_emulator",
-        description="Local emulator of the ModelArts v1 and v2 training-job APIs and IAM tokens.",
+        description=(
+            "Local emulator of the ModelArts v1 and v2 training-job APIs, the v1 model and service APIs "
+            "(/v1/{project_id}/models, /v1/{project_id}/services, real-time and batch, with invocation at "
+            "/v1/infers/{service_id}) and IAM tokens."
+        ),
     )
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
