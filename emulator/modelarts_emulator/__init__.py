@@ -3,16 +3,16 @@
 It serves real HTTP(S) on one port: ``/v1/{project_id}/training-jobs...``, the v2
 ``POST /v2/{project_id}/training-job-searches``, ``GET`` and ``DELETE
 /v2/{project_id}/training-jobs/{id}``, ``POST /v2/{project_id}/training-jobs`` (create),
-``POST .../{id}/actions`` (terminate), ``GET .../{id}/tasks`` and ``GET .../{id}/logs/{task}``
-the v1 models (``POST``/``GET /v1/{project_id}/models``, ``GET``/``DELETE .../models/{id}``
-with ``cascade``, ``GET .../models/ai-engine-runtimes``) and services (``POST``/``GET
+``POST .../{id}/actions`` (terminate), ``GET .../{id}/tasks`` and ``GET .../{id}/logs/{task}``;
+the v1 models (``POST``/``GET /v1/{project_id}/models``, ``GET``/``DELETE .../models/{id}`` with
+``cascade``, ``GET .../models/ai-engine-runtimes``) and services (``POST``/``GET
 /v1/{project_id}/services``, ``GET``/``PUT``/``DELETE .../services/{id}``, ``GET
-.../services/{id}/events``; real-time and batch), the invocation of a running real-time service
-(``POST /v1/infers/{service_id}[/...]``), all
-(AK/SK or token auth, verified as the API gateway does), ``/v3/auth/tokens`` (IAM password
-login) and unauthenticated ``/_emulator/...`` control endpoints for loopback clients. Job statuses
-(v1), phases (v2), model and service statuses move along timelines (plans choose them), and
-faults (throttling, 5xx, dropped connections, bad bodies) can be injected; the gateway's clock can be skewed (signature expiry),
+.../services/{id}/events``; real-time and batch) and the invocation of a running real-time
+service (``POST /v1/infers/{service_id}[/...]``), all with AK/SK or token auth verified as the API
+gateway does; ``/v3/auth/tokens`` (IAM password login) and unauthenticated ``/_emulator/...``
+control endpoints for loopback clients. Job statuses (v1), phases (v2), model and service
+statuses move along timelines (plans choose them), and faults (throttling, 5xx, dropped
+connections, bad bodies) can be injected; the gateway's clock can be skewed (signature expiry),
 and the stats keep every signature and token seen on the wire.
 
 Run it standalone with ``modelarts-emulator --help`` (or ``python -m modelarts_emulator --help``);
