@@ -199,3 +199,64 @@ class ModelArtsJobEndedError(ModelArtsApiError, ModelArtsPermanentError):
             error.hint,
             retry_after=error.retry_after,
         )
+
+
+class ModelArtsResourceExistsError(ModelArtsRequestRejectedError):
+    """A create was refused because its unique identity is taken: a model of this name and version
+    (409 ``ModelArts.3002``) or a service of this name (409 ``ModelArts.3503``). Permanent: the same
+    body gets the same answer.
+
+    :param resource: ``"model"`` or ``"service"``.
+    :param name: the identity the create asked for, e.g. ``"resnet 1.0.0"``.
+    """
+
+    def __init__(self, resource: str, name: str, error: ModelArtsApiError) -> None:
+        self.resource = resource
+        self.name = name
+        super().__init__(
+            error.http_status,
+            error.error_code,
+            join_sentences(f"A {resource} {name} already exists", error.error_message),
+            error.request_id,
+            error.hint,
+            retry_after=error.retry_after,
+        )
+
+
+class ModelArtsModelDeleteError(ModelArtsApiError):
+    """A model delete answered 200 but listed failures in ``delete_failed_list`` (e.g.
+    ``ModelArts.3009``: the model is used by a service). Not permanent: once the service is
+    deleted, a retry succeeds.
+
+    :param model_id: the model the delete was for.
+    :param failures: the ``{model_id, error_code, error_msg}`` entries.
+    """
+
+    def __init__(self, model_id: str, failures: list[dict[str, object]], http_status: int = 200) -> None:
+        self.model_id = model_id
+        self.failures = failures
+        first = failures[0] if failures else {}
+        reasons = "; ".join(f"{entry.get('model_id')}: {entry.get('error_msg')}" for entry in failures)
+        super().__init__(
+            http_status,
+            str(first.get("error_code") or ""),
+            f"Model {model_id} was not deleted ({reasons})",
+            hint="A model used by a service cannot be deleted: delete the service first",
+        )
+
+
+class ModelArtsServiceNotReadyError(ModelArtsError):
+    """A service cannot be invoked yet: it has no ``access_address`` (not deployed, not running,
+    or a batch service).
+
+    :param service_id: the service.
+    :param status: its status when it was read.
+    """
+
+    def __init__(self, service_id: str, status: object) -> None:
+        self.service_id = service_id
+        self.status = status
+        super().__init__(
+            f"Service {service_id} has no access address (status {status}): "
+            "only a running real-time service can be invoked"
+        )

@@ -118,3 +118,43 @@ def _trial_key(row: Mapping[str, Any]) -> str:
     """What tells two trials apart: the trial id, else the whole row."""
     trial_id = row.get("trial_id")
     return f"id:{trial_id}" if isinstance(trial_id, str) and trial_id else json.dumps(row, sort_keys=True, default=str)
+
+
+def offset_pages(
+    fetch: Callable[[int], Mapping[str, Any]],
+    first: int,
+    limit: int,
+    items_key: str,
+    key: Callable[[Mapping[str, Any]], str],
+    max_results: int | None,
+) -> Iterator[dict[str, Any]]:
+    """The items of the v1 inference lists (models, services, events), where ``offset`` is a page
+    index and ``limit`` the page size, each once, at most ``max_results``. Stops after a short
+    page, once ``total_count`` items were read, or at a page with no new item (a server that
+    ignored ``offset`` cannot keep it paging)."""
+    seen: set[str] = set()
+    page = first
+    while True:
+        body = fetch(page)
+        items = [item for item in body.get(items_key) or [] if isinstance(item, Mapping)]
+        new = [item for item in items if key(item) not in seen]
+        for item in new:
+            seen.add(key(item))
+            yield dict(item)
+            if max_results is not None and len(seen) >= max_results:
+                return
+        total = body.get("total_count")
+        read_all = isinstance(total, int) and not isinstance(total, bool) and len(seen) >= total
+        if len(items) < limit or not new or read_all:
+            return
+        page += 1
+
+
+def row_key(field: str) -> Callable[[Mapping[str, Any]], str]:
+    """What tells two list items apart: ``field``, else the whole item."""
+
+    def key(item: Mapping[str, Any]) -> str:
+        value = item.get(field) if field else None
+        return f"id:{value}" if isinstance(value, str) and value else json.dumps(item, sort_keys=True, default=str)
+
+    return key
