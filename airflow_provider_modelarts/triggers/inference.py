@@ -1,0 +1,218 @@
+"""``ModelArtsModelTrigger`` and ``ModelArtsServiceTrigger``: the deferrable halves of the model and
+service sensors and operators (issue 19), on the shared poller
+(:mod:`airflow_provider_modelarts.waiting.poller_inference`).
+
+Verdicts and messages come from the conditions of :mod:`airflow_provider_modelarts.waiting.inference`,
+as in poke and reschedule mode; the deadline and outages are handled by
+:func:`~airflow_provider_modelarts.triggers.shared_checks.shared_checks`, as for training jobs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.triggers.base import TriggerEvent
+
+from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
+from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger, TriggerSettings
+from airflow_provider_modelarts.triggers.shared_checks import shared_checks
+from airflow_provider_modelarts.waiting.inference import Concerning, ModelWaitCondition, ServiceWaitCondition
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from airflow_provider_modelarts.waiting.poller import PollerKey, StatusSource
+
+__all__ = ["ModelArtsModelTrigger", "ModelArtsServiceTrigger"]
+
+
+class _InferenceTrigger(ModelArtsBaseTrigger):
+    """Poll one model or service until its wait ends; emits exactly one event,
+    ``{"status": "success" | "failed" | "timeout" | "error", "message", <id_field>,
+    "resource_status", "row", "warning"}``: ``resource_status`` is the last status read (``None``
+    before any), ``row`` the compact row of the resource once it was read, ``warning`` whether a
+    success came with a warning (a ``concerning`` service).
+    """
+
+    id_field: ClassVar[str]
+    condition: ModelWaitCondition | ServiceWaitCondition
+
+    def __init__(self, last_status: str | None, **settings: Unpack[TriggerSettings]) -> None:
+        super().__init__(**settings)
+        self.last_status = last_status
+
+    @property
+    def resource_id(self) -> str:
+        return str(getattr(self.condition, self.id_field))
+
+    def _own_kwargs(self) -> dict[str, Any]:
+        """What a subclass adds to :meth:`serialize`."""
+        return {}
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        scheme = self.condition.scheme
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                self.id_field: self.resource_id,
+                "target_statuses": scheme.ordered(self.condition.target_statuses),
+                "failure_statuses": scheme.ordered(self.condition.failure_statuses),
+                **self._shared_kwargs(),
+                **self._own_kwargs(),
+                "last_status": self.last_status,
+            },
+        )
+
+    def poller_key(self) -> PollerKey:
+        raise NotImplementedError
+
+    def _source_factory(self) -> Callable[[Any], StatusSource[Any]]:
+        raise NotImplementedError
+
+    def _event(self, status: str, message: str, resource: Mapping[str, Any] | None = None) -> TriggerEvent:
+        resource_status = self.condition.status_of(resource) if resource is not None else self.last_status
+        warning = isinstance(self.condition, ServiceWaitCondition) and status == "success"
+        return TriggerEvent(
+            {
+                "status": status,
+                "message": message,
+                self.id_field: self.resource_id,
+                "resource_status": resource_status,
+                "row": self.condition.row(resource) if resource is not None else None,
+                "warning": bool(warning and self.condition.is_warning(resource_status)),  # type: ignore[union-attr]
+            }
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        # Imported when the trigger runs (in the triggerer), not when a DAG file imports the sensor.
+        from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
+
+        watch = self.resource_id
+        async with SharedStatusPoller.watching(
+            self.poller_key(), watch, self.poll_interval, self._source_factory()
+        ) as (poller, watcher_id):
+            resource: dict[str, Any] | None = None
+            checks = shared_checks(
+                poller,
+                watcher_id,
+                self.end_time,
+                self.condition.judge_error,
+                self.outage,
+                self.log,
+                self.condition.subject,
+            )
+            async with aclosing(checks):
+                async for check in checks:
+                    if check.timed_out:
+                        status = self.condition.status_of(resource) if resource else self.last_status
+                        what = f": {self.condition.describe(status)}" if status else ""
+                        yield self._event("timeout", f"timed out waiting for {self.condition.subject}{what}", resource)
+                        return
+                    if check.ended is not None:
+                        yield self._event(*check.ended)
+                        return
+                    current = check.snapshot
+                    assert current is not None
+                    previous, resource = resource, current
+                    verdict, message = self.condition.judge_job(current)
+                    if verdict != "waiting":
+                        poller.stop_checking(watcher_id)  # no round for it while it reports and leaves
+                        yield self._event(verdict, message, current)
+                        return
+                    # Log changes only: many triggers share one round.
+                    if previous is None or self.condition.status_of(previous) != self.condition.status_of(current):
+                        self.log.info("%s (shared check %d)", message, check.round)
+
+
+class ModelArtsModelTrigger(_InferenceTrigger):
+    """Poll one model until it reaches a target status (``published``) or fails
+    (:class:`~airflow_provider_modelarts.waiting.inference.ModelWaitCondition`).
+
+    :param model_id: the model's id.
+    :param target_statuses: statuses that end the wait successfully.
+    :param failure_statuses: statuses that fail it (any other terminal status fails it too).
+    :param modelarts_conn_id: the ModelArts connection id.
+    :param last_status: the status the deferring task's own check saw (for a timeout before the
+        first check).
+    :param settings: the region, project, workspace, pace, deadline, retry and outage keywords of
+        :class:`~airflow_provider_modelarts.triggers.base.ModelArtsBaseTrigger`.
+    """
+
+    id_field = "model_id"
+    condition: ModelWaitCondition
+
+    def __init__(
+        self,
+        model_id: str,
+        target_statuses: list[str],
+        failure_statuses: list[str],
+        modelarts_conn_id: str = DEFAULT_CONN_ID,
+        *,
+        last_status: str | None = None,
+        **settings: Unpack[TriggerSettings],
+    ) -> None:
+        self.condition = ModelWaitCondition(model_id, target_statuses, failure_statuses)  # type: ignore[arg-type]
+        super().__init__(last_status, modelarts_conn_id=modelarts_conn_id, **settings)
+
+    def poller_key(self) -> PollerKey:
+        from airflow_provider_modelarts.waiting.poller_inference import ModelPollerKey
+
+        return ModelPollerKey(**self._poller_key_fields())
+
+    def _source_factory(self) -> Callable[[Any], StatusSource[Any]]:
+        from airflow_provider_modelarts.waiting.poller_inference import model_source_for
+
+        return model_source_for
+
+
+class ModelArtsServiceTrigger(_InferenceTrigger):
+    """Poll one real-time or batch service until it reaches a target status (``running``, or
+    ``finished`` for a batch run) or fails
+    (:class:`~airflow_provider_modelarts.waiting.inference.ServiceWaitCondition`). A failure's
+    message carries the service's ``error_msg`` and its last events.
+
+    :param service_id: the service's id.
+    :param target_statuses: statuses that end the wait successfully.
+    :param failure_statuses: statuses that fail it (any other terminal status fails it too).
+    :param modelarts_conn_id: the ModelArts connection id.
+    :param concerning: ``"warn"`` or ``"fail"``: what ``concerning`` does to a wait for ``running``.
+    :param last_status: as for :class:`ModelArtsModelTrigger`.
+    :param settings: as for :class:`ModelArtsModelTrigger`.
+    """
+
+    id_field = "service_id"
+    condition: ServiceWaitCondition
+
+    def __init__(
+        self,
+        service_id: str,
+        target_statuses: list[str],
+        failure_statuses: list[str],
+        modelarts_conn_id: str = DEFAULT_CONN_ID,
+        *,
+        concerning: Concerning = "warn",
+        last_status: str | None = None,
+        **settings: Unpack[TriggerSettings],
+    ) -> None:
+        self.condition = ServiceWaitCondition(
+            service_id,
+            target_statuses,  # type: ignore[arg-type]
+            failure_statuses,  # type: ignore[arg-type]
+            concerning=concerning,
+        )
+        super().__init__(last_status, modelarts_conn_id=modelarts_conn_id, **settings)
+
+    def _own_kwargs(self) -> dict[str, Any]:
+        return {"concerning": self.condition.concerning}
+
+    def poller_key(self) -> PollerKey:
+        from airflow_provider_modelarts.waiting.poller_inference import ServicePollerKey
+
+        return ServicePollerKey(**self._poller_key_fields())
+
+    def _source_factory(self) -> Callable[[Any], StatusSource[Any]]:
+        from airflow_provider_modelarts.waiting.poller_inference import service_source_for
+
+        return service_source_for
