@@ -45,13 +45,21 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [
             {
                 "integration-name": INTEGRATION,
-                "python-modules": [f"{PACKAGE}.sensors.training_job", f"{PACKAGE}.sensors.training_job_phase"],
+                "python-modules": [
+                    f"{PACKAGE}.sensors.training_job",
+                    f"{PACKAGE}.sensors.training_job_phase",
+                    f"{PACKAGE}.sensors.inference",
+                ],
             }
         ],
         "triggers": [
             {
                 "integration-name": INTEGRATION,
-                "python-modules": [f"{PACKAGE}.triggers.training_job", f"{PACKAGE}.triggers.training_job_phase"],
+                "python-modules": [
+                    f"{PACKAGE}.triggers.training_job",
+                    f"{PACKAGE}.triggers.training_job_phase",
+                    f"{PACKAGE}.triggers.inference",
+                ],
             }
         ],
         "extra-links": [f"{PACKAGE}.links.ModelArtsConsoleLink"],
