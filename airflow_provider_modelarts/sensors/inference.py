@@ -232,8 +232,8 @@ class ModelArtsModelSensor(_InferenceSensor):
         super().__init__(**kwargs)
         condition = ModelWaitCondition(
             _PLACEHOLDER_ID if resolved_at_runtime(model_id) else model_id,
-            target_statuses,  # type: ignore[arg-type]
-            failure_statuses,  # type: ignore[arg-type]
+            target_statuses,
+            failure_statuses,
         )
         self.model_id = model_id
         self.target_statuses = condition.target_statuses
@@ -303,8 +303,8 @@ class ModelArtsServiceSensor(_InferenceSensor):
             raise ModelArtsValidationError("concerning", "'warn' or 'fail'", concerning)
         condition = ServiceWaitCondition(
             _PLACEHOLDER_ID if resolved_at_runtime(service_id) else service_id,
-            target_statuses,  # type: ignore[arg-type]
-            failure_statuses,  # type: ignore[arg-type]
+            target_statuses,
+            failure_statuses,
             concerning=concerning,
         )
         self.service_id = service_id

@@ -39,8 +39,8 @@ class _InferenceTrigger(ModelArtsBaseTrigger):
     id_field: ClassVar[str]
     condition: ModelWaitCondition | ServiceWaitCondition
 
-    def __init__(self, last_status: str | None, **settings: Unpack[TriggerSettings]) -> None:
-        super().__init__(**settings)
+    def __init__(self, last_status: str | None, modelarts_conn_id: str, **settings: Unpack[TriggerSettings]) -> None:
+        super().__init__(modelarts_conn_id=modelarts_conn_id, **settings)
         self.last_status = last_status
 
     @property
@@ -73,7 +73,8 @@ class _InferenceTrigger(ModelArtsBaseTrigger):
 
     def _event(self, status: str, message: str, resource: Mapping[str, Any] | None = None) -> TriggerEvent:
         resource_status = self.condition.status_of(resource) if resource is not None else self.last_status
-        warning = isinstance(self.condition, ServiceWaitCondition) and status == "success"
+        condition = self.condition
+        warning = isinstance(condition, ServiceWaitCondition) and condition.is_warning(resource_status)
         return TriggerEvent(
             {
                 "status": status,
@@ -81,7 +82,7 @@ class _InferenceTrigger(ModelArtsBaseTrigger):
                 self.id_field: self.resource_id,
                 "resource_status": resource_status,
                 "row": self.condition.row(resource) if resource is not None else None,
-                "warning": bool(warning and self.condition.is_warning(resource_status)),  # type: ignore[union-attr]
+                "warning": status == "success" and warning,
             }
         )
 
@@ -153,7 +154,7 @@ class ModelArtsModelTrigger(_InferenceTrigger):
         last_status: str | None = None,
         **settings: Unpack[TriggerSettings],
     ) -> None:
-        self.condition = ModelWaitCondition(model_id, target_statuses, failure_statuses)  # type: ignore[arg-type]
+        self.condition = ModelWaitCondition(model_id, target_statuses, failure_statuses)
         super().__init__(last_status, modelarts_conn_id=modelarts_conn_id, **settings)
 
     def poller_key(self) -> PollerKey:
@@ -198,8 +199,8 @@ class ModelArtsServiceTrigger(_InferenceTrigger):
     ) -> None:
         self.condition = ServiceWaitCondition(
             service_id,
-            target_statuses,  # type: ignore[arg-type]
-            failure_statuses,  # type: ignore[arg-type]
+            target_statuses,
+            failure_statuses,
             concerning=concerning,
         )
         super().__init__(last_status, modelarts_conn_id=modelarts_conn_id, **settings)

@@ -16,7 +16,7 @@ targets or failures by the user, it is what they say.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_provider_modelarts.cloud.inference import models, services
@@ -95,7 +95,7 @@ def _status_of(value: object) -> str | None:
     return value.strip().lower() if isinstance(value, str) and value.strip() else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ModelWaitCondition(StatusWait[str]):
     """The wait for a model (``GET /v1/{project_id}/models/{model_id}``, ``model_status``).
 
@@ -108,18 +108,21 @@ class ModelWaitCondition(StatusWait[str]):
     """
 
     model_id: str
-    target_statuses: frozenset[str] = field(default=frozenset({models.ModelStatus.PUBLISHED.value}))
-    failure_statuses: frozenset[str] | None = None  # type: ignore[assignment]
+    target_statuses: frozenset[str]
+    failure_statuses: frozenset[str]
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        model_id: str,
+        target_statuses: str | Iterable[str] = (models.ModelStatus.PUBLISHED.value,),
+        failure_statuses: str | Iterable[str] | None = None,
+    ) -> None:
         parse, documented = models.parse_model_status, _MODEL_ORDER
-        target = _status_set(self.target_statuses, "target_statuses", parse, documented)
+        target = _status_set(target_statuses, "target_statuses", parse, documented)
         chosen = (
-            None
-            if self.failure_statuses is None
-            else _status_set(self.failure_statuses, "failure_statuses", parse, documented)
+            None if failure_statuses is None else _status_set(failure_statuses, "failure_statuses", parse, documented)
         )
-        object.__setattr__(self, "model_id", validate_resource_id(self.model_id, "model_id"))
+        object.__setattr__(self, "model_id", validate_resource_id(model_id, "model_id"))
         object.__setattr__(self, "target_statuses", target)
         object.__setattr__(
             self, "failure_statuses", MODEL_STATUSES.split(target, chosen, "target_statuses", "failure_statuses")
@@ -148,7 +151,7 @@ class ModelWaitCondition(StatusWait[str]):
         return row
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ServiceWaitCondition(StatusWait[str]):
     """The wait for a real-time or batch service (``GET /v1/{project_id}/services/{service_id}``).
 
@@ -165,21 +168,26 @@ class ServiceWaitCondition(StatusWait[str]):
     """
 
     service_id: str
-    target_statuses: frozenset[str] = field(default=frozenset({services.ServiceStatus.RUNNING.value}))
-    failure_statuses: frozenset[str] | None = None  # type: ignore[assignment]
-    concerning: Concerning = "warn"
+    target_statuses: frozenset[str]
+    failure_statuses: frozenset[str]
+    concerning: Concerning
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        service_id: str,
+        target_statuses: str | Iterable[str] = (services.ServiceStatus.RUNNING.value,),
+        failure_statuses: str | Iterable[str] | None = None,
+        concerning: Concerning = "warn",
+    ) -> None:
         parse, documented = services.parse_service_status, _SERVICE_ORDER
-        target = _status_set(self.target_statuses, "target_statuses", parse, documented)
+        target = _status_set(target_statuses, "target_statuses", parse, documented)
         chosen = (
-            None
-            if self.failure_statuses is None
-            else _status_set(self.failure_statuses, "failure_statuses", parse, documented)
+            None if failure_statuses is None else _status_set(failure_statuses, "failure_statuses", parse, documented)
         )
-        if self.concerning not in CONCERNING_CHOICES:
-            raise ModelArtsValidationError("concerning", "'warn' or 'fail'", self.concerning)
-        object.__setattr__(self, "service_id", validate_resource_id(self.service_id, "service_id"))
+        if concerning not in CONCERNING_CHOICES:
+            raise ModelArtsValidationError("concerning", "'warn' or 'fail'", concerning)
+        object.__setattr__(self, "concerning", concerning)
+        object.__setattr__(self, "service_id", validate_resource_id(service_id, "service_id"))
         object.__setattr__(self, "target_statuses", target)
         object.__setattr__(
             self, "failure_statuses", SERVICE_STATUSES.split(target, chosen, "target_statuses", "failure_statuses")
