@@ -49,7 +49,7 @@ class ModelArtsServiceFailedError(AirflowFailException):
 
 
 def default_deferrable() -> bool:
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
+    return bool(conf.getboolean("operators", "default_deferrable", fallback=False))
 
 
 def resolved_anywhere(value: object) -> bool:

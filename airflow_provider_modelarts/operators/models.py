@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from airflow_provider_modelarts.cloud.inference import models
 from airflow_provider_modelarts.cloud.inference.common import validate_resource_id
@@ -116,6 +116,8 @@ class ModelArtsCreateModelOperator(_InferenceOperator):
             existing = next(iter(hook.find_models(body.name, body.version, body.body.get("workspace_id"))), None)
             if existing is None:
                 raise  # refused as a duplicate, yet not found: say what the API said
+            if "source_location" not in existing:  # a list item may leave it out: read the model
+                existing = {**existing, **hook.get_model(str(existing["model_id"]))}
             self._check_same_source(existing, body)
             self.log.info(
                 "Model %r version %s already exists (id %s, %s), registered by an earlier try of this task: "
@@ -151,17 +153,20 @@ class ModelArtsCreateModelOperator(_InferenceOperator):
     def _condition(self) -> StatusWait[Any]:
         from airflow_provider_modelarts.waiting.inference import ModelWaitCondition
 
-        return ModelWaitCondition(str(self.model_id))
+        return cast("StatusWait[Any]", ModelWaitCondition(str(self.model_id)))
 
     def _trigger(self) -> BaseTrigger:
         from airflow_provider_modelarts.triggers.inference import ModelArtsModelTrigger
 
         condition = self._condition()
-        return ModelArtsModelTrigger(
-            str(self.model_id),
-            sorted(str(status) for status in condition.target_statuses),
-            sorted(str(status) for status in condition.failure_statuses),
-            **self.trigger_settings(),
+        return cast(
+            "BaseTrigger",
+            ModelArtsModelTrigger(
+                str(self.model_id),
+                sorted(str(status) for status in condition.target_statuses),
+                sorted(str(status) for status in condition.failure_statuses),
+                **self.trigger_settings(),
+            ),
         )
 
     def _restore_from_event(self, context: Context, event: Mapping[str, Any]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 
@@ -87,19 +87,25 @@ class _ServiceWaitOperator(_InferenceOperator):
     def _condition(self) -> StatusWait[Any]:
         from airflow_provider_modelarts.waiting.inference import ServiceWaitCondition
 
-        return ServiceWaitCondition(
-            str(self.service_id), self.target_statuses, self.failure_statuses, concerning=self.concerning
+        return cast(
+            "StatusWait[Any]",
+            ServiceWaitCondition(
+                str(self.service_id), self.target_statuses, self.failure_statuses, concerning=self.concerning
+            ),
         )
 
     def _trigger(self) -> BaseTrigger:
         from airflow_provider_modelarts.triggers.inference import ModelArtsServiceTrigger
 
-        return ModelArtsServiceTrigger(
-            str(self.service_id),
-            list(self.target_statuses),
-            list(self.failure_statuses),
-            concerning=self.concerning,
-            **self.trigger_settings(),
+        return cast(
+            "BaseTrigger",
+            ModelArtsServiceTrigger(
+                str(self.service_id),
+                list(self.target_statuses),
+                list(self.failure_statuses),
+                concerning=self.concerning,
+                **self.trigger_settings(),
+            ),
         )
 
     def _restore_from_event(self, context: Context, event: Mapping[str, Any]) -> None:

@@ -130,7 +130,9 @@ def batch_lineage(config: object, service_id: str | None) -> InferenceLineage:
     return _lineage(inputs, outputs, service_id)
 
 
-def _lineage(inputs: list[tuple[str, str]], outputs: list[tuple[str, str]], external_id: str | None) -> Any:
+def _lineage(
+    inputs: list[tuple[str, str]], outputs: list[tuple[str, str]], external_id: str | None
+) -> InferenceLineage:
     from airflow.providers.common.compat.openlineage.facet import Dataset, ExternalQueryRunFacet
     from airflow.providers.openlineage.extractors import OperatorLineage
 
