@@ -39,6 +39,8 @@ def get_provider_info() -> dict[str, Any]:
                     f"{PACKAGE}.operators.training_jobs",
                     f"{PACKAGE}.operators.training_jobs_v2",
                     f"{PACKAGE}.operators.training_job_create",
+                    f"{PACKAGE}.operators.models",
+                    f"{PACKAGE}.operators.services",
                 ],
             }
         ],
@@ -62,7 +64,11 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
-        "extra-links": [f"{PACKAGE}.links.ModelArtsConsoleLink"],
+        "extra-links": [
+            f"{PACKAGE}.links.ModelArtsConsoleLink",
+            f"{PACKAGE}.links.ModelArtsModelConsoleLink",
+            f"{PACKAGE}.links.ModelArtsServiceConsoleLink",
+        ],
         "connection-types": [
             {
                 "connection-type": CONN_TYPE,

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
     TrainingJobLineage = OperatorLineage[Dataset, RunFacet]
+    InferenceLineage = OperatorLineage[Dataset, RunFacet]
 
 #: The run facet's ``source``: where the external id is an id.
 LINEAGE_SOURCE = "modelarts"
@@ -86,6 +87,58 @@ def training_job_lineage(
     run_facets: dict[str, Any] = {}
     if training_job_id:
         run_facets["externalQuery"] = ExternalQueryRunFacet(externalQueryId=training_job_id, source=LINEAGE_SOURCE)
+    return OperatorLineage(
+        inputs=[Dataset(namespace=namespace, name=name) for namespace, name in inputs],
+        outputs=[Dataset(namespace=namespace, name=name) for namespace, name in outputs],
+        run_facets=run_facets,
+    )
+
+
+def model_dataset_name(name: object, version: object) -> tuple[str, str] | None:
+    """``(namespace, name)`` of a registered model: ``("modelarts", "models/<name>/versions/<version>")``."""
+    if not name or not version or is_templated(f"{name}{version}"):
+        return None
+    return LINEAGE_SOURCE, f"models/{name}/versions/{version}"
+
+
+def model_lineage(model: Mapping[str, Any] | None, model_id: str | None) -> InferenceLineage:
+    """A model registration: its ``source_location`` (an OBS path) in, the model out, and the
+    model id in an ``externalQuery`` run facet; empty when no model was created or found."""
+    inputs: list[tuple[str, str]] = []
+    outputs: list[tuple[str, str]] = []
+    if model_id and isinstance(model, Mapping):
+        source = model.get("source_location")
+        named = obs_dataset_name(source) if isinstance(source, str) and not is_templated(source) else None
+        inputs = [named] if named else []
+        output = model_dataset_name(model.get("model_name"), model.get("model_version"))
+        outputs = [output] if output else []
+    return _lineage(inputs, outputs, model_id)
+
+
+def batch_lineage(config: object, service_id: str | None) -> InferenceLineage:
+    """A batch inference run: each config entry's ``src_path`` in and ``dest_path`` out; empty
+    when no batch service was created or found."""
+    inputs: list[tuple[str, str]] = []
+    outputs: list[tuple[str, str]] = []
+    for entry in config if service_id and isinstance(config, list) else []:
+        entry = _mapping(entry)
+        for key, found in (("src_path", inputs), ("dest_path", outputs)):
+            url = entry.get(key)
+            named = obs_dataset_name(url) if isinstance(url, str) and not is_templated(url) else None
+            if named is not None and named not in found:
+                found.append(named)
+    return _lineage(inputs, outputs, service_id)
+
+
+def _lineage(
+    inputs: list[tuple[str, str]], outputs: list[tuple[str, str]], external_id: str | None
+) -> InferenceLineage:
+    from airflow.providers.common.compat.openlineage.facet import Dataset, ExternalQueryRunFacet
+    from airflow.providers.openlineage.extractors import OperatorLineage
+
+    run_facets: dict[str, Any] = {}
+    if external_id:
+        run_facets["externalQuery"] = ExternalQueryRunFacet(externalQueryId=external_id, source=LINEAGE_SOURCE)
     return OperatorLineage(
         inputs=[Dataset(namespace=namespace, name=name) for namespace, name in inputs],
         outputs=[Dataset(namespace=namespace, name=name) for namespace, name in outputs],

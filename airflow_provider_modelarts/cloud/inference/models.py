@@ -344,8 +344,8 @@ MODEL_ROW_FIELDS = (
     "workspace_id",
 )
 # The show page's reason for a failed model: [UNCERTAIN] the field name was not checked; these
-# are the names the service's other objects use.
-FAILURE_REASON_FIELDS = ("failed_msg", "error_msg", "error_message", "status_desc")
+# are the names the service's other objects use, and ``failure_reason``, the v2 service API's.
+FAILURE_REASON_FIELDS = ("failure_reason", "failed_msg", "error_msg", "error_message", "status_desc")
 
 
 def model_row(model: Mapping[str, Any]) -> dict[str, Any]:

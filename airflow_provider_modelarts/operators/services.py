@@ -1,0 +1,522 @@
+"""Services (the v1 API): deploy a real-time service or update the one of that name
+(``ModelArtsDeployServiceOperator``), run a batch inference (``ModelArtsBatchInferenceOperator``),
+and start, stop or delete a service, idempotently."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, NoReturn, cast
+
+from airflow.providers.common.compat.sdk import AirflowFailException
+
+from airflow_provider_modelarts.cloud.inference import services
+from airflow_provider_modelarts.cloud.inference.common import validate_choice, validate_resource_id
+from airflow_provider_modelarts.cloud.validation import validate_flag
+from airflow_provider_modelarts.exceptions import ModelArtsNotFoundError, ModelArtsResourceExistsError
+from airflow_provider_modelarts.links import ModelArtsServiceConsoleLink
+from airflow_provider_modelarts.operators.base import _ModelArtsOperator
+from airflow_provider_modelarts.operators.inference_base import (
+    ModelArtsServiceFailedError,
+    _InferenceOperator,
+    resolved_anywhere,
+)
+from airflow_provider_modelarts.utils.mixins import resolved_at_runtime
+from airflow_provider_modelarts.utils.xcom import XComFields, validate_xcom_fields, warn_missing_fields
+from airflow_provider_modelarts.waiting.outage import DEFAULT_MAX_OUTAGE
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+    from airflow.triggers.base import BaseTrigger
+
+    from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+    from airflow_provider_modelarts.utils.lineage import InferenceLineage
+    from airflow_provider_modelarts.waiting.conditions import StatusWait
+
+__all__ = [
+    "ModelArtsBatchInferenceOperator",
+    "ModelArtsDeleteServiceOperator",
+    "ModelArtsDeployServiceOperator",
+    "ModelArtsServiceExistsError",
+    "ModelArtsServiceFailedError",
+    "ModelArtsStartServiceOperator",
+    "ModelArtsStopServiceOperator",
+]
+
+#: The XCom key holding the id of the service the task deployed, updated or found (before the wait).
+SERVICE_ID_XCOM_KEY = "service_id"
+IF_EXISTS_CHOICES = ("update", "fail")
+CONCERNING_CHOICES = ("warn", "fail")
+ON_KILL_ACTIONS = ("stop", "delete", "none")
+#: Events a failure message quotes.
+FAILURE_EVENTS = 5
+# The fields of a config entry that say what is deployed (others are the service's own answers).
+_DEPLOYED_FIELDS = ("model_id", "specification", "instance_count", "weight", "envs", "custom_spec")
+
+
+class ModelArtsServiceExistsError(AirflowFailException):
+    """``if_exists="fail"`` and a service of that name exists with another configuration."""
+
+
+def _deployed(config: object) -> list[dict[str, Any]]:
+    entries = config if isinstance(config, list) else []
+    return sorted(
+        ({key: entry.get(key) for key in _DEPLOYED_FIELDS if entry.get(key) is not None} for entry in entries
+         if isinstance(entry, Mapping)),
+        key=lambda entry: str(entry.get("model_id")),
+    )  # fmt: skip
+
+
+class _ServiceWaitOperator(_InferenceOperator):
+    """What the service operators share: the service they wait for, the wait, and the failure
+    message (``error_msg`` and the last events)."""
+
+    operator_extra_links = (ModelArtsServiceConsoleLink(),)
+    target_statuses: tuple[str, ...] = ("running",)
+    failure_statuses: tuple[str, ...] = ("failed",)
+    concerning = "warn"
+
+    service_id: str | None = None
+
+    def _resource_id(self) -> str:
+        return f"service {self.service_id}"
+
+    def _read(self, hook: ModelArtsHook) -> dict[str, Any]:
+        return hook.get_service(str(self.service_id))
+
+    def _condition(self) -> StatusWait[Any]:
+        from airflow_provider_modelarts.waiting.inference import ServiceWaitCondition
+
+        return cast(
+            "StatusWait[Any]",
+            ServiceWaitCondition(
+                str(self.service_id), self.target_statuses, self.failure_statuses, concerning=self.concerning
+            ),
+        )
+
+    def _trigger(self) -> BaseTrigger:
+        from airflow_provider_modelarts.triggers.inference import ModelArtsServiceTrigger
+
+        return cast(
+            "BaseTrigger",
+            ModelArtsServiceTrigger(
+                str(self.service_id),
+                list(self.target_statuses),
+                list(self.failure_statuses),
+                concerning=self.concerning,
+                **self.trigger_settings(),
+            ),
+        )
+
+    def _restore_from_event(self, context: Context, event: Mapping[str, Any]) -> None:
+        row = event.get("service") if isinstance(event.get("service"), Mapping) else event
+        service_id = row.get("service_id") if isinstance(row, Mapping) else None
+        if not service_id:
+            ti = context["ti"]
+            service_id = ti.xcom_pull(task_ids=self.task_id, key=SERVICE_ID_XCOM_KEY, map_indexes=ti.map_index)
+        self.service_id = str(service_id) if service_id else self.service_id
+
+    def _record(self, context: Context, hook: ModelArtsHook, service_id: str) -> None:
+        self.service_id = service_id
+        context["ti"].xcom_push(key=SERVICE_ID_XCOM_KEY, value=service_id)
+        self._link(context, hook, service_id)
+
+    def _failed(self, hook: ModelArtsHook, current: dict[str, Any], message: str) -> NoReturn:
+        error = current.get("error_msg")
+        full = f"{message}: {error}" if error and str(error) not in message else message
+        events = self._last_events(hook)
+        if events:
+            full += "\nLast events:\n" + "\n".join(events)
+        self.log.error(full)
+        raise ModelArtsServiceFailedError(full)
+
+    def _last_events(self, hook: ModelArtsHook) -> list[str]:
+        """The service's last events, oldest first (one request); none if they cannot be read."""
+        try:
+            events = hook.list_service_events(str(self.service_id), order="desc", max_results=FAILURE_EVENTS)
+        except Exception as error:  # never hide the failure behind its events
+            self.log.warning("Could not read the service's events: %s", error)
+            return []
+        return [services.format_event(event) for event in reversed(events[:FAILURE_EVENTS])]
+
+    def _stop_quietly(self, hook: ModelArtsHook, infer_type: str) -> None:
+        try:
+            hook.update_service(str(self.service_id), status="stopped", infer_type=infer_type)
+            self.log.info("Stopped service %s", self.service_id)
+        except Exception as error:
+            self.log.warning("Could not stop service %s: %s", self.service_id, error)
+
+    def _delete_quietly(self, hook: ModelArtsHook) -> None:
+        try:
+            hook.delete_service(str(self.service_id))
+            self.log.info("Deleted service %s", self.service_id)
+        except ModelArtsNotFoundError:
+            self.log.info("Service %s is already gone", self.service_id)
+        except Exception as error:
+            self.log.warning("Could not delete service %s: %s", self.service_id, error)
+
+
+class ModelArtsDeployServiceOperator(_ServiceWaitOperator):
+    """Deploy a real-time service (``POST /v1/{project_id}/services``), or update the service of
+    that name with the new ``config`` (the SageMaker create-or-update fallback), and wait until
+    it is ``running``.
+
+    Durable: a retry or a Clear finds the service of that name. One already running the same
+    configuration (the models, specifications, instance counts and weights) is used as it is, a
+    stopped one is started; one with another configuration is updated (``if_exists="update"``)
+    or fails the task (``"fail"``). ``failed`` fails the task with ``error_msg`` and the last
+    events, without task retries.
+
+    :param service: the deploy body, as the API documents it; ``infer_type`` ``real-time`` (templated).
+    :param wait_for_completion: wait until the service runs (default).
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param poll_interval: seconds between checks (default 60).
+    :param max_outage: how long failed checks are ridden out (default 15 minutes).
+    :param if_exists: ``"update"`` (default) or ``"fail"``.
+    :param concerning: ``"warn"`` (default: a running service with unhealthy instances is a
+        success, with a warning) or ``"fail"``.
+    :param on_kill_action: what a kill does to the service this try deployed, updated or started:
+        ``"stop"`` (default), ``"delete"`` (only a service this try created; one it updated or
+        started is stopped) or ``"none"``.
+    :param xcom_fields: ``None`` (``service_id``, ``service_name``, ``status``,
+        ``access_address``, ``console_url``), ``"all"`` (the service object) or those names.
+    """
+
+    template_fields: Sequence[str] = ("service", "modelarts_conn_id", "region", "project_id")
+    template_fields_renderers = {"service": "json"}
+
+    def __init__(
+        self,
+        *,
+        service: dict[str, Any],
+        wait_for_completion: bool = True,
+        deferrable: bool | None = None,
+        poll_interval: float = 60.0,
+        max_outage: timedelta | float = DEFAULT_MAX_OUTAGE,
+        if_exists: str = "update",
+        concerning: str = "warn",
+        on_kill_action: str = "stop",
+        xcom_fields: Sequence[str] | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(deferrable=deferrable, poll_interval=poll_interval, max_outage=max_outage, **kwargs)
+        for name, value in (
+            ("wait_for_completion", wait_for_completion),
+            ("if_exists", if_exists),
+            ("concerning", concerning),
+            ("on_kill_action", on_kill_action),
+            ("xcom_fields", xcom_fields),
+        ):
+            self.require_literal(value, name)
+        if not resolved_anywhere(service):
+            _require_type(services.validate_service_create(service), services.REAL_TIME)
+        self.service = service
+        self.wait_for_completion = validate_flag(wait_for_completion, "wait_for_completion")
+        self.if_exists = validate_choice(if_exists, "if_exists", IF_EXISTS_CHOICES)
+        self.concerning = validate_choice(concerning, "concerning", CONCERNING_CHOICES)
+        self.on_kill_action = validate_choice(on_kill_action, "on_kill_action", ON_KILL_ACTIONS)
+        self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)
+        self.service_id: str | None = None
+        # What this try did to the service: "created", "updated", "started" or None (used as it was).
+        self._action: str | None = None
+
+    def execute(self, context: Context) -> Any:
+        body = services.ValidatedService.validate(self.service)
+        _require_type(body.body, services.REAL_TIME)
+        hook = self.hook()
+        try:
+            service_id = self._deploy(hook, body)
+            self._record(context, hook, service_id)
+            self._stop_if_killed()
+            if not self.wait_for_completion:
+                return self._result(hook.get_service(service_id))
+            return self._wait(context, hook)
+        finally:
+            hook.close()
+
+    def _deploy(self, hook: ModelArtsHook, body: services.ValidatedService) -> str:
+        """Create the service, or bring the existing one of that name to this configuration."""
+        existing = next(iter(hook.find_services(body.name, body.body.get("workspace_id"))), None)
+        if existing is None:
+            try:
+                created = hook.create_service(body)
+            except ModelArtsResourceExistsError:
+                existing = next(iter(hook.find_services(body.name, body.body.get("workspace_id"))), None)
+                if existing is None:
+                    raise
+            else:
+                self._action = "created"
+                self.log.info("Deploying service %r: id %s", body.name, created.get("service_id"))
+                return str(created["service_id"])
+        service_id = str(existing["service_id"])
+        current = hook.get_service(service_id)
+        status = services.parse_service_status(current.get("status"))
+        same = _deployed(current.get("config")) == _deployed(body.body.get("config"))
+        if same and status is not services.ServiceStatus.FAILED:
+            if status is services.ServiceStatus.STOPPED:
+                hook.update_service(service_id, status="running")
+                self._action = "started"
+                self.log.info(
+                    "Service %r (%s) has this configuration and was stopped: started it", body.name, service_id
+                )
+            else:
+                self.log.info(
+                    "Service %r (%s) already has this configuration (%s): using it", body.name, service_id, status
+                )
+            return service_id
+        if self.if_exists == "fail":
+            raise ModelArtsServiceExistsError(
+                f"Service {body.name!r} ({service_id}) exists with another configuration or has failed "
+                f"(status {current.get('status')}), and if_exists='fail'; use if_exists='update' to update it"
+            )
+        hook.update_service(service_id, config=body.body["config"])
+        self._action = "updated"
+        self.log.info("Service %r (%s) exists: updated it with the new config", body.name, service_id)
+        return service_id
+
+    def _succeeded(self, hook: ModelArtsHook, current: dict[str, Any], message: str) -> Any:
+        if current.get("status") == services.ServiceStatus.CONCERNING.value:
+            self.log.warning("Service %s is concerning (some instances are unhealthy)", self.service_id)
+        return self._result(current)
+
+    def _result(self, current: dict[str, Any]) -> Any:
+        if self.xcom_fields == "all":
+            return current
+        row = {**services.service_row(current), "console_url": self._console_url}
+        row = {key: row[key] for key in ("service_id", "service_name", "status", "access_address", "console_url")}
+        if self.xcom_fields is None:
+            return row
+        warn_missing_fields(self.log, [row], self.xcom_fields, "the service's row")
+        return {name: row[name] for name in self.xcom_fields if name in row}
+
+    def _after_kill(self) -> None:
+        """Stop or delete what this try deployed, updated or started, as ``on_kill_action`` says."""
+        if self.service_id is None or self._action is None or self.on_kill_action == "none":
+            return
+        hook = self.hook()
+        try:
+            if self.on_kill_action == "delete" and self._action == "created":
+                self._delete_quietly(hook)
+            else:
+                self._stop_quietly(hook, services.REAL_TIME)
+        finally:
+            hook.close()
+        self._action = None  # once
+
+    def on_kill(self) -> None:
+        self._killed = True
+        self._after_kill()
+
+
+class ModelArtsBatchInferenceOperator(_ServiceWaitOperator):
+    """Run a batch inference: deploy a batch service (``infer_type="batch"``: ``src_path``,
+    ``dest_path``, ``req_uri``, ``mapping_type``), wait until it is ``finished`` (``failed`` or
+    ``stopped`` fail the task, without retries), and delete it afterwards by default.
+
+    Durable: a retry or a Clear finds the batch service of that name and waits for it (one
+    already finished is done) instead of deploying it again.
+
+    :param service: the deploy body, ``infer_type`` ``batch`` (templated).
+    :param delete_on_finish: delete the batch service once it finished (default True).
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param poll_interval: seconds between checks (default 60).
+    :param max_outage: how long failed checks are ridden out (default 15 minutes).
+    :param stop_on_kill: stop the batch service when the task is killed (default True).
+    """
+
+    template_fields: Sequence[str] = ("service", "modelarts_conn_id", "region", "project_id")
+    template_fields_renderers = {"service": "json"}
+    target_statuses = ("finished",)
+    failure_statuses = ("failed", "stopped")
+    link_kind = "batch"
+
+    def __init__(
+        self,
+        *,
+        service: dict[str, Any],
+        delete_on_finish: bool = True,
+        deferrable: bool | None = None,
+        poll_interval: float = 60.0,
+        max_outage: timedelta | float = DEFAULT_MAX_OUTAGE,
+        stop_on_kill: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(deferrable=deferrable, poll_interval=poll_interval, max_outage=max_outage, **kwargs)
+        for name, value in (("delete_on_finish", delete_on_finish), ("stop_on_kill", stop_on_kill)):
+            self.require_literal(value, name)
+        if not resolved_anywhere(service):
+            _require_type(services.validate_service_create(service), services.BATCH)
+        self.service = service
+        self.delete_on_finish = validate_flag(delete_on_finish, "delete_on_finish")
+        self.stop_on_kill = validate_flag(stop_on_kill, "stop_on_kill")
+        self.service_id: str | None = None
+        self._config: object = None
+
+    def execute(self, context: Context) -> Any:
+        body = services.ValidatedService.validate(self.service)
+        _require_type(body.body, services.BATCH)
+        self._config = body.body.get("config")
+        hook = self.hook()
+        try:
+            existing = next(iter(hook.find_services(body.name, body.body.get("workspace_id"))), None)
+            if existing is not None:
+                self.log.info(
+                    "Batch service %r exists (%s, %s), deployed by an earlier try of this task: waiting for it",
+                    body.name, existing.get("service_id"), existing.get("status"),
+                )  # fmt: skip
+                service_id = str(existing["service_id"])
+            else:
+                service_id = str(hook.create_service(body)["service_id"])
+                self.log.info("Deployed batch service %r: id %s", body.name, service_id)
+            self._record(context, hook, service_id)
+            self._stop_if_killed()
+            return self._wait(context, hook)
+        finally:
+            hook.close()
+
+    def _succeeded(self, hook: ModelArtsHook, current: dict[str, Any], message: str) -> Any:
+        outputs = services.batch_outputs(current) or services.batch_outputs({"config": self.service.get("config")})
+        if self.delete_on_finish:
+            self._delete_quietly(hook)
+        return {
+            "service_id": self.service_id,
+            "status": current.get("status"),
+            "dest_path": outputs[0] if outputs else None,
+            "console_url": self._console_url,
+        }
+
+    def _after_kill(self) -> None:
+        if self.service_id is None or not self.stop_on_kill:
+            return
+        hook = self.hook()
+        try:
+            self._stop_quietly(hook, services.BATCH)
+        finally:
+            hook.close()
+        self.stop_on_kill = False  # once
+
+    def on_kill(self) -> None:
+        self._killed = True
+        self._after_kill()
+
+    def get_openlineage_facets_on_complete(self, task_instance: object) -> InferenceLineage:
+        """Each config's ``src_path`` in and ``dest_path`` out (no API call)."""
+        from airflow_provider_modelarts.utils.lineage import batch_lineage
+
+        return batch_lineage(self._config, self.service_id)
+
+    def get_openlineage_facets_on_failure(self, task_instance: object) -> InferenceLineage:
+        return self.get_openlineage_facets_on_complete(task_instance)
+
+
+class _ServiceStatusOperator(_ServiceWaitOperator):
+    """Start or stop a service by id (templated), idempotently, and wait for the new status."""
+
+    template_fields: Sequence[str] = ("service_id", "modelarts_conn_id", "region", "project_id")
+    wanted = "running"
+    #: Statuses in which there is nothing to do.
+    already: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        *,
+        service_id: str,
+        wait_for_completion: bool = True,
+        deferrable: bool | None = None,
+        poll_interval: float = 60.0,
+        max_outage: timedelta | float = DEFAULT_MAX_OUTAGE,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(deferrable=deferrable, poll_interval=poll_interval, max_outage=max_outage, **kwargs)
+        self.require_literal(wait_for_completion, "wait_for_completion")
+        if not resolved_at_runtime(service_id):
+            validate_resource_id(service_id, "service_id")
+        self.service_id = service_id
+        self.wait_for_completion = validate_flag(wait_for_completion, "wait_for_completion")
+
+    def execute(self, context: Context) -> Any:
+        self.service_id = validate_resource_id(self.service_id, "service_id")
+        hook = self.hook()
+        try:
+            current = hook.get_service(self.service_id)
+            self._link(context, hook, self.service_id, "batch" if current.get("infer_type") == "batch" else "service")
+            if current.get("status") in self.already:
+                self.log.info("Service %s is already %s: nothing to do", self.service_id, current.get("status"))
+                return self._succeeded(hook, current, "")
+            kind = str(current.get("infer_type") or services.REAL_TIME)
+            hook.update_service(self.service_id, status=self.wanted, infer_type=kind)
+            self.log.info("Asked service %s to be %s (it was %s)", self.service_id, self.wanted, current.get("status"))
+            if not self.wait_for_completion:
+                return self._succeeded(hook, hook.get_service(self.service_id), "")
+            return self._wait(context, hook)
+        finally:
+            hook.close()
+
+    def _succeeded(self, hook: ModelArtsHook, current: dict[str, Any], message: str) -> Any:
+        row = services.service_row(current)
+        return {key: row[key] for key in ("service_id", "status", "access_address")}
+
+
+class ModelArtsStartServiceOperator(_ServiceStatusOperator):
+    """Start a stopped service (``PUT .../services/{service_id}`` with ``status="running"``) and
+    wait until it runs; one already running (or ``concerning``) is a success, with a log line.
+
+    :param service_id: the service (templated).
+    :param wait_for_completion: wait until it runs (default).
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param poll_interval: seconds between checks (default 60).
+    :param max_outage: how long failed checks are ridden out (default 15 minutes).
+    """
+
+    wanted = "running"
+    already = ("running", "concerning")
+
+
+class ModelArtsStopServiceOperator(_ServiceStatusOperator):
+    """Stop a service (``status="stopped"``) and wait until it is stopped; one already stopped
+    is a success, with a log line. Parameters as :class:`ModelArtsStartServiceOperator`."""
+
+    wanted = "stopped"
+    already = ("stopped",)
+    target_statuses = ("stopped",)
+    failure_statuses = ("failed",)
+
+
+class ModelArtsDeleteServiceOperator(_ModelArtsOperator):
+    """Delete a service (``DELETE /v1/{project_id}/services/{service_id}``). Idempotent: a
+    service that is already gone is a success, with a log line.
+
+    :param service_id: the service (templated).
+    """
+
+    template_fields: Sequence[str] = ("service_id", "modelarts_conn_id", "region", "project_id")
+    ui_color = "#fdecea"
+
+    def __init__(self, *, service_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not resolved_at_runtime(service_id):
+            validate_resource_id(service_id, "service_id")
+        self.service_id = service_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        service_id = validate_resource_id(self.service_id, "service_id")
+        hook = self.hook()
+        try:
+            hook.delete_service(service_id)
+        except ModelArtsNotFoundError:
+            self.log.info("Service %s does not exist (already deleted): nothing to do", service_id)
+            return {"service_id": service_id, "deleted": False}
+        finally:
+            hook.close()
+        self.log.info("Deleted service %s", service_id)
+        return {"service_id": service_id, "deleted": True}
+
+
+def _require_type(body: Mapping[str, Any], infer_type: str) -> None:
+    """The operator's ``infer_type``, named ``service.infer_type`` when another is written."""
+    from airflow_provider_modelarts.exceptions import ModelArtsValidationError
+
+    if body.get("infer_type") != infer_type:
+        raise ModelArtsValidationError(
+            "service.infer_type", f"{infer_type!r} (the other type has its own operator)", body.get("infer_type")
+        )

@@ -1,0 +1,340 @@
+"""The model and service operators over real HTTP against the emulator (issue 19): register and
+wait, deploy or update and wait, batch inference, start/stop/delete, durability across tries,
+and bad input that sends nothing.
+
+Time is the emulator's: the operators' sleep between checks moves its clock. Until the wait path
+(``waiting/inference.py``) is merged, :func:`wait_conditions` puts a minimal stand-in of its two
+conditions in place, so the worker's wait runs here; once merged, the real ones are used.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from airflow.providers.common.compat.sdk import AirflowFailException
+from modelarts_emulator import ModelArtsEmulator
+
+from airflow_provider_modelarts.exceptions import ModelArtsValidationError
+from airflow_provider_modelarts.operators import inference_base
+from airflow_provider_modelarts.operators.models import (
+    MODEL_ID_XCOM_KEY,
+    ModelArtsCreateModelOperator,
+    ModelArtsDeleteModelOperator,
+    ModelArtsModelFailedError,
+)
+from airflow_provider_modelarts.operators.services import (
+    SERVICE_ID_XCOM_KEY,
+    ModelArtsBatchInferenceOperator,
+    ModelArtsDeleteServiceOperator,
+    ModelArtsDeployServiceOperator,
+    ModelArtsServiceExistsError,
+    ModelArtsServiceFailedError,
+    ModelArtsStartServiceOperator,
+    ModelArtsStopServiceOperator,
+)
+from tests.conftest import api_requests
+from tests.integration.airflow_context import TaskInstanceRuns
+
+pytestmark = pytest.mark.xdist_group("inference")
+CONN_ID = "modelarts_default"
+SOURCE = "obs://demo-bucket/models/resnet/"
+
+
+def _stand_in() -> types.ModuleType:
+    """``ModelWaitCondition`` and ``ServiceWaitCondition`` as the wait path names them, built on
+    the shared ``StatusWait`` (for tests only, until the real module is merged)."""
+    from airflow_provider_modelarts.waiting.conditions import StatusScheme, StatusWait
+
+    scheme = StatusScheme(
+        label=str, name=str, is_terminal=lambda status: status in ("published", "failed", "building_failed",
+        "finished", "stopped"), sort_key=str, default_failures=frozenset({"failed"}),
+    )  # fmt: skip
+
+    @dataclass(frozen=True)
+    class _Condition(StatusWait[str]):
+        resource: str
+        key: str
+        status_field: str
+        target_statuses: frozenset[str]
+        failure_statuses: frozenset[str]
+
+        @property
+        def scheme(self) -> StatusScheme[str]:
+            return scheme
+
+        @property
+        def subject(self) -> str:
+            return f"{self.key} {self.resource}"
+
+        def status_of(self, job: Any) -> str | None:
+            return job.get(self.status_field)
+
+    def model_condition(model_id, target_statuses=("published",), failure_statuses=("failed", "building_failed")):  # type: ignore[no-untyped-def]
+        return _Condition(model_id, "model", "model_status", frozenset(target_statuses), frozenset(failure_statuses))
+
+    def service_condition(service_id, target_statuses=("running",), failure_statuses=("failed",), concerning="warn"):  # type: ignore[no-untyped-def]
+        target, failure = set(target_statuses), set(failure_statuses)
+        if "running" in target:
+            (target if concerning == "warn" else failure).add("concerning")
+        return _Condition(service_id, "service", "status", frozenset(target), frozenset(failure))
+
+    module = types.ModuleType("airflow_provider_modelarts.waiting.inference")
+    module.ModelWaitCondition = model_condition  # type: ignore[attr-defined]
+    module.ServiceWaitCondition = service_condition  # type: ignore[attr-defined]
+    return module
+
+
+@pytest.fixture(autouse=True)
+def wait_conditions(monkeypatch: pytest.MonkeyPatch) -> None:
+    try:
+        import airflow_provider_modelarts.waiting.inference  # noqa: F401
+    except ImportError:
+        monkeypatch.setitem(sys.modules, "airflow_provider_modelarts.waiting.inference", _stand_in())
+
+
+@pytest.fixture
+def inference(emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelArtsEmulator]:
+    """The operators' sleep moves the emulator's clock; models, services and plans are forgotten afterwards."""
+    monkeypatch.setattr(inference_base, "sleep", emu.advance_time)
+    yield emu
+    emu.app.inference.clear()
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def _model(name: str, version: str = "1.0.0", source: str = SOURCE) -> dict[str, Any]:
+    return {"model_name": name, "model_version": version, "source_location": source, "model_type": "PyTorch"}
+
+
+def _real_time(name: str, model_id: str, instances: int = 1) -> dict[str, Any]:
+    config = [
+        {"model_id": model_id, "specification": "modelarts.vm.cpu.2u", "instance_count": instances, "weight": 100}
+    ]
+    return {"service_name": name, "infer_type": "real-time", "config": config}
+
+
+def _batch(name: str, model_id: str) -> dict[str, Any]:
+    entry = {
+        "model_id": model_id, "specification": "modelarts.vm.cpu.2u", "instance_count": 1,
+        "src_path": "obs://demo-bucket/batch/in/", "dest_path": "obs://demo-bucket/batch/out/",
+        "req_uri": "/", "mapping_type": "file",
+    }  # fmt: skip
+    return {"service_name": name, "infer_type": "batch", "config": [entry]}
+
+
+def _published(emu: ModelArtsEmulator, name: str | None = None) -> str:
+    result = ModelArtsCreateModelOperator(
+        task_id="register", model=_model(name or _name("it-model")), modelarts_conn_id=CONN_ID, poll_interval=1
+    ).execute(TaskInstanceRuns(task_id="register").context())
+    return str(result["model_id"])
+
+
+def _named(emu: ModelArtsEmulator, kind: str, name: str) -> list[dict[str, Any]]:
+    rows = emu.app.inference.model_states() if kind == "model" else emu.app.inference.service_states()
+    return [row for row in rows if row[f"{kind}_name"] == name]
+
+
+# ---------------------------------------------------------------------------------------------
+# Models
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_model_is_registered_waited_for_and_returned_compactly(inference: ModelArtsEmulator) -> None:
+    name = _name("it-model")
+    runs = TaskInstanceRuns(task_id="register")
+    context = runs.context()
+    operator = ModelArtsCreateModelOperator(
+        task_id="register", model=_model(name), modelarts_conn_id=CONN_ID, poll_interval=1
+    )
+    result = operator.execute(context)
+    assert set(result) == {"model_id", "model_name", "model_version", "model_status", "console_url"}
+    assert (result["model_name"], result["model_version"], result["model_status"]) == (name, "1.0.0", "published")
+    assert result["model_id"] in result["console_url"]
+    assert context["ti"].xcom_pull(key=MODEL_ID_XCOM_KEY) == result["model_id"]
+    lineage = operator.get_openlineage_facets_on_complete(None)
+    assert [(d.namespace, d.name) for d in lineage.inputs] == [("obs://demo-bucket", "models/resnet/")]
+    assert [(d.namespace, d.name) for d in lineage.outputs] == [("modelarts", f"models/{name}/versions/1.0.0")]
+
+
+def test_a_retry_uses_the_model_an_earlier_try_registered(inference: ModelArtsEmulator) -> None:
+    name = _name("it-model")
+    runs = TaskInstanceRuns(task_id="register")
+    first = ModelArtsCreateModelOperator(
+        task_id="register", model=_model(name), modelarts_conn_id=CONN_ID, poll_interval=1, wait_for_completion=False
+    ).execute(runs.context())
+    runs.retry()
+    second = ModelArtsCreateModelOperator(
+        task_id="register", model=_model(name), modelarts_conn_id=CONN_ID, poll_interval=1
+    ).execute(runs.context())
+    assert second["model_id"] == first["model_id"] and second["model_status"] == "published"
+    assert len(_named(inference, "model", name)) == 1
+
+
+def test_a_model_of_that_name_and_version_from_another_source_is_not_taken(inference: ModelArtsEmulator) -> None:
+    name = _name("it-model")
+    _published(inference, name)
+    with pytest.raises(ModelArtsValidationError, match="model.model_version"):
+        ModelArtsCreateModelOperator(
+            task_id="register", model=_model(name, source="obs://demo-bucket/other/"), modelarts_conn_id=CONN_ID
+        ).execute(TaskInstanceRuns(task_id="register").context())
+
+
+def test_a_model_that_fails_to_build_fails_the_task_with_the_reason(inference: ModelArtsEmulator) -> None:
+    inference.app.inference.model_plans.put(
+        "it-broken", timeline=[["building", 2], ["building_failed", None]], failure_message="no config.json"
+    )
+    with pytest.raises(ModelArtsModelFailedError, match="building_failed") as failure:
+        ModelArtsCreateModelOperator(
+            task_id="register", model=_model(_name("it-broken")), modelarts_conn_id=CONN_ID, poll_interval=1
+        ).execute(TaskInstanceRuns(task_id="register").context())
+    assert isinstance(failure.value, AirflowFailException) and "no config.json" in str(failure.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Real-time services
+# ---------------------------------------------------------------------------------------------
+
+
+def _deploy(body: dict[str, Any], runs: TaskInstanceRuns | None = None, **kwargs: Any) -> Any:
+    operator = ModelArtsDeployServiceOperator(
+        task_id="deploy", service=body, modelarts_conn_id=CONN_ID, poll_interval=1, **kwargs
+    )
+    return operator.execute((runs or TaskInstanceRuns(task_id="deploy")).context())
+
+
+def test_a_service_is_deployed_and_a_retry_uses_it(inference: ModelArtsEmulator) -> None:
+    model_id = _published(inference)
+    name = _name("it-svc")
+    runs = TaskInstanceRuns(task_id="deploy")
+    first = _deploy(_real_time(name, model_id), runs)
+    assert first["status"] == "running" and first["access_address"] and first["service_id"] in first["console_url"]
+    runs.retry()
+    second = _deploy(_real_time(name, model_id), runs)
+    assert second["service_id"] == first["service_id"] and second["status"] == "running"
+    assert len(_named(inference, "service", name)) == 1
+
+
+def test_an_existing_service_is_updated_or_refused_as_if_exists_says(inference: ModelArtsEmulator) -> None:
+    model_id = _published(inference)
+    name = _name("it-svc")
+    first = _deploy(_real_time(name, model_id))
+    with pytest.raises(ModelArtsServiceExistsError, match="if_exists"):
+        _deploy(_real_time(name, model_id, instances=2), if_exists="fail")
+    updated = _deploy(_real_time(name, model_id, instances=2), xcom_fields="all")
+    assert updated["service_id"] == first["service_id"] and updated["status"] == "running"
+    assert updated["config"][0]["instance_count"] == 2
+
+
+def test_a_failed_deploy_fails_with_error_msg_and_events(inference: ModelArtsEmulator) -> None:
+    model_id = _published(inference)
+    inference.app.inference.service_plans.put(
+        "it-bad-svc", timeline=[["deploying", 2], ["failed", None]], error_msg="image pull failed"
+    )
+    with pytest.raises(ModelArtsServiceFailedError, match="image pull failed") as failure:
+        _deploy(_real_time(_name("it-bad-svc"), model_id))
+    assert "Last events:" in str(failure.value)
+
+
+def test_start_and_stop_are_idempotent(inference: ModelArtsEmulator) -> None:
+    model_id = _published(inference)
+    service_id = _deploy(_real_time(_name("it-svc"), model_id))["service_id"]
+
+    def run(cls: type, **kwargs: Any) -> Any:
+        operator = cls(task_id="t", service_id=service_id, modelarts_conn_id=CONN_ID, poll_interval=1, **kwargs)
+        return operator.execute(TaskInstanceRuns(task_id="t").context())
+
+    assert run(ModelArtsStartServiceOperator)["status"] == "running"  # already running: nothing sent
+    assert run(ModelArtsStopServiceOperator)["status"] == "stopped"
+    before = api_requests(inference)
+    assert run(ModelArtsStopServiceOperator)["status"] == "stopped"
+    assert api_requests(inference) - before == 1  # one read, no update
+    assert run(ModelArtsStartServiceOperator)["status"] == "running"
+
+
+def test_deleting_what_is_gone_succeeds(inference: ModelArtsEmulator) -> None:
+    model_id = _published(inference)
+    service_id = _deploy(_real_time(_name("it-svc"), model_id))["service_id"]
+    context = TaskInstanceRuns(task_id="t").context()
+    delete = ModelArtsDeleteServiceOperator(task_id="t", service_id=service_id, modelarts_conn_id=CONN_ID)
+    assert delete.execute(context)["deleted"] is True
+    inference.advance_time(5)
+    assert delete.execute(context)["deleted"] is False
+    model = ModelArtsDeleteModelOperator(task_id="m", model_id=model_id, modelarts_conn_id=CONN_ID)
+    assert model.execute(context)["deleted"] is True
+    assert model.execute(context)["deleted"] is False
+
+
+# ---------------------------------------------------------------------------------------------
+# Batch
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delete_on_finish", [True, False])
+def test_a_batch_run_finishes_returns_dest_path_and_is_deleted(
+    inference: ModelArtsEmulator, delete_on_finish: bool
+) -> None:
+    model_id = _published(inference)
+    name = _name("it-batch")
+    operator = ModelArtsBatchInferenceOperator(
+        task_id="batch", service=_batch(name, model_id), modelarts_conn_id=CONN_ID, poll_interval=1,
+        delete_on_finish=delete_on_finish,
+    )  # fmt: skip
+    context = TaskInstanceRuns(task_id="batch").context()
+    result = operator.execute(context)
+    assert result["dest_path"] == "obs://demo-bucket/batch/out/" and result["status"] == "finished"
+    assert context["ti"].xcom_pull(key=SERVICE_ID_XCOM_KEY) == result["service_id"]
+    inference.advance_time(5)
+    assert len(_named(inference, "service", name)) == (0 if delete_on_finish else 1)
+    lineage = operator.get_openlineage_facets_on_complete(None)
+    assert [d.name for d in lineage.inputs] == ["batch/in/"] and [d.name for d in lineage.outputs] == ["batch/out/"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input
+# ---------------------------------------------------------------------------------------------
+
+
+def _rt(**kwargs: Any) -> ModelArtsDeployServiceOperator:
+    return ModelArtsDeployServiceOperator(task_id="t", service=_real_time("s", "m"), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("build", "parameter"),
+    [
+        (lambda: ModelArtsCreateModelOperator(task_id="t", model=_model("m", version="1.0")), "model_version"),
+        (lambda: ModelArtsCreateModelOperator(task_id="t", model=_model("m"), poll_interval=0), "poll_interval"),
+        (lambda: _rt(if_exists="x"), "if_exists"),
+        (lambda: _rt(concerning="x"), "concerning"),
+        (lambda: _rt(on_kill_action="kill"), "on_kill_action"),
+        (lambda: ModelArtsDeployServiceOperator(task_id="t", service=_batch("s", "m")), "service.infer_type"),
+        (lambda: ModelArtsBatchInferenceOperator(task_id="t", service=_real_time("s", "m")), "service.infer_type"),
+        (lambda: ModelArtsDeleteModelOperator(task_id="t", model_id="bad id"), "model_id"),
+        (lambda: ModelArtsStopServiceOperator(task_id="t", service_id="bad id"), "service_id"),
+    ],
+)  # fmt: skip
+def test_bad_literals_are_refused_at_parse_time(build: Any, parameter: str) -> None:
+    with pytest.raises(ModelArtsValidationError, match=parameter):
+        build()
+
+
+def test_bad_rendered_values_send_nothing(inference: ModelArtsEmulator) -> None:
+    context = TaskInstanceRuns(task_id="t").context()
+    model = ModelArtsCreateModelOperator(task_id="t", model={"model_name": "{{ ds }}"}, modelarts_conn_id=CONN_ID)
+    service = ModelArtsDeployServiceOperator(
+        task_id="t", service={"service_name": "{{ ds }}"}, modelarts_conn_id=CONN_ID
+    )
+    stop = ModelArtsStopServiceOperator(task_id="t", service_id="{{ ds }}", modelarts_conn_id=CONN_ID)
+    model.model, service.service, stop.service_id = _model("m", version="01.0.0"), _batch("s", "m"), "bad id"
+    before = api_requests(inference)
+    for operator, parameter in ((model, "model_version"), (service, "service.infer_type"), (stop, "service_id")):
+        with pytest.raises(ModelArtsValidationError, match=parameter):
+            operator.execute(context)
+    assert api_requests(inference) == before
