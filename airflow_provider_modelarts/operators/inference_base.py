@@ -3,9 +3,10 @@ worker, or deferred to the model or service trigger), the resumption after the t
 and the console link.
 
 The wait's rules are the shared wait path's: a condition (``waiting/inference.py``) judges each
-read, :func:`~airflow_provider_modelarts.waiting.check.check_once` rides out outages, and the
-triggers (``triggers/inference.py``) apply the same rules on the shared poller. They are imported
-where they are used, so the operators import without them.
+read (made by its reader, ``model_reader`` or ``service_reader``),
+:func:`~airflow_provider_modelarts.waiting.check.check_once` rides out outages, and the triggers
+(``triggers/inference.py``) apply the same rules on the shared poller. A resumed task takes the
+verdict, the resource's compact row and the warning flag from the trigger's event.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger
 
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-    from airflow_provider_modelarts.waiting.conditions import StatusWait
+    from airflow_provider_modelarts.waiting.inference import ModelWaitCondition, ServiceWaitCondition
 
 # Between two checks of the synchronous wait (tests replace it with the emulator's clock).
 sleep = time.sleep
@@ -106,7 +107,7 @@ class _InferenceOperator(_ModelArtsOperator):
     def _read(self, hook: ModelArtsHook) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _condition(self) -> StatusWait[Any]:
+    def _condition(self) -> ModelWaitCondition | ServiceWaitCondition:
         raise NotImplementedError
 
     def _trigger(self) -> BaseTrigger:
@@ -117,6 +118,14 @@ class _InferenceOperator(_ModelArtsOperator):
 
     def _failed(self, hook: ModelArtsHook, current: dict[str, Any], message: str) -> NoReturn:
         raise NotImplementedError
+
+    def _failure(self, message: str) -> AirflowFailException:
+        """The exception of a resource that ended in a failure status (the subclass's type)."""
+        return AirflowFailException(message)
+
+    def _needs_object(self) -> bool:
+        """Whether a resumed success needs the resource's full object, not the event's row."""
+        return False
 
     def _after_kill(self) -> None:
         """What a kill noticed during the wait does to the resource (default: nothing)."""
@@ -152,7 +161,8 @@ class _InferenceOperator(_ModelArtsOperator):
             verdict, message, current = check_once(read, condition, outage, self.log)
             self._stop_if_killed()
             if current is not None and verdict != "waiting":
-                return self._finish(hook, verdict, message, current)
+                warning = _is_warning(condition, condition.status_of(current))
+                return self._finish(hook, verdict, message, current, warning)
             if self.deferrable:
                 self.defer(
                     trigger=self._trigger(),
@@ -161,9 +171,11 @@ class _InferenceOperator(_ModelArtsOperator):
                 )
             sleep(self.poll_interval)
 
-    def _finish(self, hook: ModelArtsHook, verdict: str, message: str, current: dict[str, Any]) -> Any:
+    def _finish(
+        self, hook: ModelArtsHook, verdict: str, message: str, current: dict[str, Any], warning: bool = False
+    ) -> Any:
         if verdict == "success":
-            self.log.info(message)
+            (self.log.warning if warning else self.log.info)(message)
             return self._succeeded(hook, current, message)
         self._failed(hook, current, message)
 
@@ -180,27 +192,35 @@ class _InferenceOperator(_ModelArtsOperator):
         return max(self.execution_timeout - spent, timedelta(seconds=1))
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        """Resume after the trigger's event (in a new process): the resource is read once more
-        for the result or the failure's reason, then returned or raised."""
+        """Resume after the trigger's event (in a new process). A success is built from the event's
+        ``row`` (the resource is read once more only when the full object is asked for, or the row
+        is missing); a failure raises the event's message, which carries the reason (a model's
+        failure reason, a service's ``error_msg`` and last events)."""
         self._console_url = restore_inference_link(self, context)
         if not event:
             raise AirflowException("The ModelArts trigger ended without an event")
         self._restore_from_event(context, event)
         status, message = event.get("status"), sentence(str(event.get("message", "")))
-        if status in ("success", "failed"):
+        row = event.get("row")
+        if status == "success":
             hook = self.hook()
             try:
-                try:
-                    current = self._read(hook)
-                except Exception:
-                    if status == "failed":
-                        raise AirflowFailException(message) from None
-                    raise
-                return self._finish(hook, str(status), message, current)
+                current = dict(row) if isinstance(row, Mapping) and not self._needs_object() else self._read(hook)
+                return self._finish(hook, "success", message, current, bool(event.get("warning")))
             finally:
                 hook.close()
+        if status == "failed":
+            self.log.error(message)
+            # A failure status read from the resource, or an error no retry can fix (not found, denied).
+            raise self._failure(message) if isinstance(row, Mapping) else AirflowFailException(message)
         # "timeout" or "error" (an outage outlasted max_outage): the task's retries apply.
         raise AirflowException(message)
 
     def _restore_from_event(self, context: Context, event: Mapping[str, Any]) -> None:
         """Take the resource's id back from the event (a resumed task is a new operator object)."""
+
+
+def _is_warning(condition: ModelWaitCondition | ServiceWaitCondition, status: str | None) -> bool:
+    """Whether a success at ``status`` comes with a warning (a ``concerning`` service)."""
+    is_warning = getattr(condition, "is_warning", None)
+    return bool(is_warning(status)) if is_warning is not None else False

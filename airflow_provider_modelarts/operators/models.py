@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow_provider_modelarts.cloud.inference import models
 from airflow_provider_modelarts.cloud.inference.common import validate_resource_id
@@ -22,17 +22,17 @@ from airflow_provider_modelarts.operators.inference_base import (
     _InferenceOperator,
     resolved_anywhere,
 )
+from airflow_provider_modelarts.triggers.inference import ModelArtsModelTrigger
 from airflow_provider_modelarts.utils.mixins import resolved_at_runtime
 from airflow_provider_modelarts.utils.xcom import XComFields, validate_xcom_fields, warn_missing_fields
+from airflow_provider_modelarts.waiting.inference import ModelWaitCondition, model_reader
 from airflow_provider_modelarts.waiting.outage import DEFAULT_MAX_OUTAGE
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-    from airflow.triggers.base import BaseTrigger
 
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
     from airflow_provider_modelarts.utils.lineage import InferenceLineage
-    from airflow_provider_modelarts.waiting.conditions import StatusWait
 
 __all__ = ["ModelArtsCreateModelOperator", "ModelArtsDeleteModelOperator", "ModelArtsModelFailedError"]
 
@@ -148,34 +148,32 @@ class ModelArtsCreateModelOperator(_InferenceOperator):
         return f"model {self.model_id}"
 
     def _read(self, hook: ModelArtsHook) -> dict[str, Any]:
-        return hook.get_model(str(self.model_id))
+        return model_reader(hook, self._condition())()
 
-    def _condition(self) -> StatusWait[Any]:
-        from airflow_provider_modelarts.waiting.inference import ModelWaitCondition
+    def _condition(self) -> ModelWaitCondition:
+        return ModelWaitCondition(str(self.model_id))
 
-        return cast("StatusWait[Any]", ModelWaitCondition(str(self.model_id)))
-
-    def _trigger(self) -> BaseTrigger:
-        from airflow_provider_modelarts.triggers.inference import ModelArtsModelTrigger
-
+    def _trigger(self) -> ModelArtsModelTrigger:
         condition = self._condition()
-        return cast(
-            "BaseTrigger",
-            ModelArtsModelTrigger(
-                str(self.model_id),
-                sorted(str(status) for status in condition.target_statuses),
-                sorted(str(status) for status in condition.failure_statuses),
-                **self.trigger_settings(),
-            ),
+        return ModelArtsModelTrigger(
+            str(self.model_id),
+            condition.scheme.ordered(condition.target_statuses),
+            condition.scheme.ordered(condition.failure_statuses),
+            **self.trigger_settings(),
         )
 
     def _restore_from_event(self, context: Context, event: Mapping[str, Any]) -> None:
-        row = event.get("model") if isinstance(event.get("model"), Mapping) else event
-        model_id = row.get("model_id") if isinstance(row, Mapping) else None
+        model_id = event.get("model_id")
         if not model_id:
             ti = context["ti"]
             model_id = ti.xcom_pull(task_ids=self.task_id, key=MODEL_ID_XCOM_KEY, map_indexes=ti.map_index)
         self.model_id = str(model_id) if model_id else self.model_id
+
+    def _needs_object(self) -> bool:
+        return self.xcom_fields == "all"
+
+    def _failure(self, message: str) -> ModelArtsModelFailedError:
+        return ModelArtsModelFailedError(message)
 
     def _succeeded(self, hook: ModelArtsHook, current: dict[str, Any], message: str) -> Any:
         self._last = current

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_modelarts.cloud.inference import services
 from airflow_provider_modelarts.cloud.inference.common import validate_choice, validate_resource_id
 from airflow_provider_modelarts.cloud.validation import validate_flag
-from airflow_provider_modelarts.exceptions import ModelArtsNotFoundError, ModelArtsResourceExistsError
+from airflow_provider_modelarts.exceptions import (
+    ModelArtsNotFoundError,
+    ModelArtsResourceExistsError,
+    ModelArtsValidationError,
+)
 from airflow_provider_modelarts.links import ModelArtsServiceConsoleLink
 from airflow_provider_modelarts.operators.base import _ModelArtsOperator
 from airflow_provider_modelarts.operators.inference_base import (
@@ -21,17 +25,22 @@ from airflow_provider_modelarts.operators.inference_base import (
     _InferenceOperator,
     resolved_anywhere,
 )
+from airflow_provider_modelarts.triggers.inference import ModelArtsServiceTrigger
 from airflow_provider_modelarts.utils.mixins import resolved_at_runtime
 from airflow_provider_modelarts.utils.xcom import XComFields, validate_xcom_fields, warn_missing_fields
+from airflow_provider_modelarts.waiting.inference import (
+    CONCERNING_CHOICES,
+    Concerning,
+    ServiceWaitCondition,
+    service_reader,
+)
 from airflow_provider_modelarts.waiting.outage import DEFAULT_MAX_OUTAGE
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-    from airflow.triggers.base import BaseTrigger
 
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
     from airflow_provider_modelarts.utils.lineage import InferenceLineage
-    from airflow_provider_modelarts.waiting.conditions import StatusWait
 
 __all__ = [
     "ModelArtsBatchInferenceOperator",
@@ -46,10 +55,7 @@ __all__ = [
 #: The XCom key holding the id of the service the task deployed, updated or found (before the wait).
 SERVICE_ID_XCOM_KEY = "service_id"
 IF_EXISTS_CHOICES = ("update", "fail")
-CONCERNING_CHOICES = ("warn", "fail")
 ON_KILL_ACTIONS = ("stop", "delete", "none")
-#: Events a failure message quotes.
-FAILURE_EVENTS = 5
 # The fields of a config entry that say what is deployed (others are the service's own answers).
 _DEPLOYED_FIELDS = ("model_id", "specification", "instance_count", "weight", "envs", "custom_spec")
 
@@ -74,7 +80,7 @@ class _ServiceWaitOperator(_InferenceOperator):
     operator_extra_links = (ModelArtsServiceConsoleLink(),)
     target_statuses: tuple[str, ...] = ("running",)
     failure_statuses: tuple[str, ...] = ("failed",)
-    concerning = "warn"
+    concerning: Concerning = "warn"
 
     service_id: str | None = None
 
@@ -82,39 +88,33 @@ class _ServiceWaitOperator(_InferenceOperator):
         return f"service {self.service_id}"
 
     def _read(self, hook: ModelArtsHook) -> dict[str, Any]:
-        return hook.get_service(str(self.service_id))
+        """The service, with its last events when it failed (for the failure's message)."""
+        return service_reader(hook, self._condition())()
 
-    def _condition(self) -> StatusWait[Any]:
-        from airflow_provider_modelarts.waiting.inference import ServiceWaitCondition
-
-        return cast(
-            "StatusWait[Any]",
-            ServiceWaitCondition(
-                str(self.service_id), self.target_statuses, self.failure_statuses, concerning=self.concerning
-            ),
+    def _condition(self) -> ServiceWaitCondition:
+        return ServiceWaitCondition(
+            str(self.service_id), self.target_statuses, self.failure_statuses, concerning=self.concerning
         )
 
-    def _trigger(self) -> BaseTrigger:
-        from airflow_provider_modelarts.triggers.inference import ModelArtsServiceTrigger
-
-        return cast(
-            "BaseTrigger",
-            ModelArtsServiceTrigger(
-                str(self.service_id),
-                list(self.target_statuses),
-                list(self.failure_statuses),
-                concerning=self.concerning,
-                **self.trigger_settings(),
-            ),
+    def _trigger(self) -> ModelArtsServiceTrigger:
+        condition = self._condition()
+        return ModelArtsServiceTrigger(
+            str(self.service_id),
+            condition.scheme.ordered(condition.target_statuses),
+            condition.scheme.ordered(condition.failure_statuses),
+            concerning=self.concerning,
+            **self.trigger_settings(),
         )
 
     def _restore_from_event(self, context: Context, event: Mapping[str, Any]) -> None:
-        row = event.get("service") if isinstance(event.get("service"), Mapping) else event
-        service_id = row.get("service_id") if isinstance(row, Mapping) else None
+        service_id = event.get("service_id")
         if not service_id:
             ti = context["ti"]
             service_id = ti.xcom_pull(task_ids=self.task_id, key=SERVICE_ID_XCOM_KEY, map_indexes=ti.map_index)
         self.service_id = str(service_id) if service_id else self.service_id
+
+    def _failure(self, message: str) -> ModelArtsServiceFailedError:
+        return ModelArtsServiceFailedError(message)
 
     def _record(self, context: Context, hook: ModelArtsHook, service_id: str) -> None:
         self.service_id = service_id
@@ -122,22 +122,11 @@ class _ServiceWaitOperator(_InferenceOperator):
         self._link(context, hook, service_id)
 
     def _failed(self, hook: ModelArtsHook, current: dict[str, Any], message: str) -> NoReturn:
+        """The condition's message carries ``error_msg`` and the last events (read with the service)."""
         error = current.get("error_msg")
         full = f"{message}: {error}" if error and str(error) not in message else message
-        events = self._last_events(hook)
-        if events:
-            full += "\nLast events:\n" + "\n".join(events)
         self.log.error(full)
         raise ModelArtsServiceFailedError(full)
-
-    def _last_events(self, hook: ModelArtsHook) -> list[str]:
-        """The service's last events, oldest first (one request); none if they cannot be read."""
-        try:
-            events = hook.list_service_events(str(self.service_id), order="desc", max_results=FAILURE_EVENTS)
-        except Exception as error:  # never hide the failure behind its events
-            self.log.warning("Could not read the service's events: %s", error)
-            return []
-        return [services.format_event(event) for event in reversed(events[:FAILURE_EVENTS])]
 
     def _stop_quietly(self, hook: ModelArtsHook, infer_type: str) -> None:
         try:
@@ -194,7 +183,7 @@ class ModelArtsDeployServiceOperator(_ServiceWaitOperator):
         poll_interval: float = 60.0,
         max_outage: timedelta | float = DEFAULT_MAX_OUTAGE,
         if_exists: str = "update",
-        concerning: str = "warn",
+        concerning: Concerning = "warn",
         on_kill_action: str = "stop",
         xcom_fields: Sequence[str] | str | None = None,
         **kwargs: Any,
@@ -213,7 +202,9 @@ class ModelArtsDeployServiceOperator(_ServiceWaitOperator):
         self.service = service
         self.wait_for_completion = validate_flag(wait_for_completion, "wait_for_completion")
         self.if_exists = validate_choice(if_exists, "if_exists", IF_EXISTS_CHOICES)
-        self.concerning = validate_choice(concerning, "concerning", CONCERNING_CHOICES)
+        if concerning not in CONCERNING_CHOICES:
+            raise ModelArtsValidationError("concerning", "'warn' or 'fail'", concerning)
+        self.concerning = concerning
         self.on_kill_action = validate_choice(on_kill_action, "on_kill_action", ON_KILL_ACTIONS)
         self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)
         self.service_id: str | None = None
@@ -274,9 +265,10 @@ class ModelArtsDeployServiceOperator(_ServiceWaitOperator):
         self.log.info("Service %r (%s) exists: updated it with the new config", body.name, service_id)
         return service_id
 
+    def _needs_object(self) -> bool:
+        return self.xcom_fields == "all"
+
     def _succeeded(self, hook: ModelArtsHook, current: dict[str, Any], message: str) -> Any:
-        if current.get("status") == services.ServiceStatus.CONCERNING.value:
-            self.log.warning("Service %s is concerning (some instances are unhealthy)", self.service_id)
         return self._result(current)
 
     def _result(self, current: dict[str, Any]) -> Any:
@@ -375,7 +367,13 @@ class ModelArtsBatchInferenceOperator(_ServiceWaitOperator):
             hook.close()
 
     def _succeeded(self, hook: ModelArtsHook, current: dict[str, Any], message: str) -> Any:
-        outputs = services.batch_outputs(current) or services.batch_outputs({"config": self.service.get("config")})
+        # A resumed task has the event's row: its dest_paths, read from the finished service.
+        rows_paths = current.get("dest_paths")
+        outputs = (
+            [str(path) for path in rows_paths if path]
+            if isinstance(rows_paths, list)
+            else services.batch_outputs(current) or services.batch_outputs({"config": self.service.get("config")})
+        )
         if self.delete_on_finish:
             self._delete_quietly(hook)
         return {
@@ -514,8 +512,6 @@ class ModelArtsDeleteServiceOperator(_ModelArtsOperator):
 
 def _require_type(body: Mapping[str, Any], infer_type: str) -> None:
     """The operator's ``infer_type``, named ``service.infer_type`` when another is written."""
-    from airflow_provider_modelarts.exceptions import ModelArtsValidationError
-
     if body.get("infer_type") != infer_type:
         raise ModelArtsValidationError(
             "service.infer_type", f"{infer_type!r} (the other type has its own operator)", body.get("infer_type")

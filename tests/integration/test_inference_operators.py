@@ -2,18 +2,14 @@
 wait, deploy or update and wait, batch inference, start/stop/delete, durability across tries,
 and bad input that sends nothing.
 
-Time is the emulator's: the operators' sleep between checks moves its clock. Until the wait path
-(``waiting/inference.py``) is merged, :func:`wait_conditions` puts a minimal stand-in of its two
-conditions in place, so the worker's wait runs here; once merged, the real ones are used.
+Time is the emulator's: the operators' sleep between checks moves its clock. The waits are the
+shared wait path's (``waiting/inference.py`` conditions and readers, ``triggers/inference.py``).
 """
 
 from __future__ import annotations
 
-import sys
-import types
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -44,58 +40,6 @@ from tests.integration.airflow_context import TaskInstanceRuns
 pytestmark = pytest.mark.xdist_group("inference")
 CONN_ID = "modelarts_default"
 SOURCE = "obs://demo-bucket/models/resnet/"
-
-
-def _stand_in() -> types.ModuleType:
-    """``ModelWaitCondition`` and ``ServiceWaitCondition`` as the wait path names them, built on
-    the shared ``StatusWait`` (for tests only, until the real module is merged)."""
-    from airflow_provider_modelarts.waiting.conditions import StatusScheme, StatusWait
-
-    scheme = StatusScheme(
-        label=str, name=str, is_terminal=lambda status: status in ("published", "failed", "building_failed",
-        "finished", "stopped"), sort_key=str, default_failures=frozenset({"failed"}),
-    )  # fmt: skip
-
-    @dataclass(frozen=True)
-    class _Condition(StatusWait[str]):
-        resource: str
-        key: str
-        status_field: str
-        target_statuses: frozenset[str]
-        failure_statuses: frozenset[str]
-
-        @property
-        def scheme(self) -> StatusScheme[str]:
-            return scheme
-
-        @property
-        def subject(self) -> str:
-            return f"{self.key} {self.resource}"
-
-        def status_of(self, job: Any) -> str | None:
-            return job.get(self.status_field)
-
-    def model_condition(model_id, target_statuses=("published",), failure_statuses=("failed", "building_failed")):  # type: ignore[no-untyped-def]
-        return _Condition(model_id, "model", "model_status", frozenset(target_statuses), frozenset(failure_statuses))
-
-    def service_condition(service_id, target_statuses=("running",), failure_statuses=("failed",), concerning="warn"):  # type: ignore[no-untyped-def]
-        target, failure = set(target_statuses), set(failure_statuses)
-        if "running" in target:
-            (target if concerning == "warn" else failure).add("concerning")
-        return _Condition(service_id, "service", "status", frozenset(target), frozenset(failure))
-
-    module = types.ModuleType("airflow_provider_modelarts.waiting.inference")
-    module.ModelWaitCondition = model_condition  # type: ignore[attr-defined]
-    module.ServiceWaitCondition = service_condition  # type: ignore[attr-defined]
-    return module
-
-
-@pytest.fixture(autouse=True)
-def wait_conditions(monkeypatch: pytest.MonkeyPatch) -> None:
-    try:
-        import airflow_provider_modelarts.waiting.inference  # noqa: F401
-    except ImportError:
-        monkeypatch.setitem(sys.modules, "airflow_provider_modelarts.waiting.inference", _stand_in())
 
 
 @pytest.fixture
@@ -240,7 +184,7 @@ def test_a_failed_deploy_fails_with_error_msg_and_events(inference: ModelArtsEmu
     )
     with pytest.raises(ModelArtsServiceFailedError, match="image pull failed") as failure:
         _deploy(_real_time(_name("it-bad-svc"), model_id))
-    assert "Last events:" in str(failure.value)
+    assert "last events:" in str(failure.value)
 
 
 def test_start_and_stop_are_idempotent(inference: ModelArtsEmulator) -> None:
