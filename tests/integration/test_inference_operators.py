@@ -8,12 +8,13 @@ shared wait path's (``waiting/inference.py`` conditions and readers, ``triggers/
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException, TaskDeferred
 from modelarts_emulator import ModelArtsEmulator
 
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
@@ -34,8 +35,11 @@ from airflow_provider_modelarts.operators.services import (
     ModelArtsStartServiceOperator,
     ModelArtsStopServiceOperator,
 )
+from airflow_provider_modelarts.triggers.inference import ModelArtsModelTrigger, ModelArtsServiceTrigger
+from airflow_provider_modelarts.version_compat import AirflowTaskTerminated
 from tests.conftest import api_requests
 from tests.integration.airflow_context import TaskInstanceRuns
+from tests.integration.conftest import first_event
 
 pytestmark = pytest.mark.xdist_group("inference")
 CONN_ID = "modelarts_default"
@@ -239,6 +243,204 @@ def test_a_batch_run_finishes_returns_dest_path_and_is_deleted(
     assert len(_named(inference, "service", name)) == (0 if delete_on_finish else 1)
     lineage = operator.get_openlineage_facets_on_complete(None)
     assert [d.name for d in lineage.inputs] == ["batch/in/"] and [d.name for d in lineage.outputs] == ["batch/out/"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Deferred: the task defers after its first check, the trigger's event resumes it (a new
+# operator object, as in a new process) with the same result as the worker's wait
+# ---------------------------------------------------------------------------------------------
+
+
+def _defer_and_resume(
+    emu: ModelArtsEmulator, build: Any, task_id: str, seconds: float, trigger_type: type
+) -> tuple[Any, dict[str, Any], TaskInstanceRuns]:
+    """Run ``build()`` deferred: its first check defers, ``seconds`` pass, the trigger's first
+    event resumes a fresh ``build()``. Returns (what execute_complete returned or raised, the event, runs)."""
+    runs = TaskInstanceRuns(task_id=task_id)
+    with pytest.raises(TaskDeferred) as deferred:
+        build().execute(runs.context())
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, trigger_type) and deferred.value.method_name == "execute_complete"
+    classpath, kwargs = trigger.serialize()
+    emu.advance_time(seconds)
+    event = asyncio.run(first_event(trigger_type(**kwargs)))  # the triggerer rebuilds it from its kwargs
+    runs.resume()
+    try:
+        return build().execute_complete(runs.context(), event), event, runs
+    except Exception as error:  # noqa: BLE001 - the test judges it
+        return error, event, runs
+
+
+def test_a_deferred_model_resumes_with_the_worker_waits_result(inference: ModelArtsEmulator) -> None:
+    name = _name("it-dmodel")
+    build = lambda: ModelArtsCreateModelOperator(  # noqa: E731
+        task_id="register", model=_model(name), modelarts_conn_id=CONN_ID, poll_interval=1, deferrable=True
+    )
+    result, event, runs = _defer_and_resume(inference, build, "register", 60, ModelArtsModelTrigger)
+    assert event["status"] == "success" and event["row"]["model_status"] == "published"
+    assert result == {
+        "model_id": runs.xcom[MODEL_ID_XCOM_KEY], "model_name": name, "model_version": "1.0.0",
+        "model_status": "published", "console_url": result["console_url"],
+    }  # fmt: skip
+    assert result["model_id"] in result["console_url"]  # the link restored after the resume
+    assert len(_named(inference, "model", name)) == 1
+
+
+def test_a_deferred_model_that_fails_to_build_fails_with_the_reason(inference: ModelArtsEmulator) -> None:
+    inference.app.inference.model_plans.put(
+        "it-dbroken", timeline=[["building", 2], ["building_failed", None]], failure_message="no config.json"
+    )
+    build = lambda: ModelArtsCreateModelOperator(  # noqa: E731
+        task_id="register", model=_model(_name("it-dbroken")), modelarts_conn_id=CONN_ID, deferrable=True
+    )
+    failure, event, _ = _defer_and_resume(inference, build, "register", 5, ModelArtsModelTrigger)
+    assert event["status"] == "failed" and event["resource_status"] == "building_failed"
+    assert isinstance(failure, ModelArtsModelFailedError) and "no config.json" in str(failure)
+
+
+def test_a_deferred_deploy_resumes_with_the_worker_waits_result(inference: ModelArtsEmulator) -> None:
+    model_id = _published(inference)
+    worker = _deploy(_real_time(_name("it-svc"), model_id))
+    name = _name("it-dsvc")
+    build = lambda: ModelArtsDeployServiceOperator(  # noqa: E731
+        task_id="deploy", service=_real_time(name, model_id), modelarts_conn_id=CONN_ID, deferrable=True
+    )
+    before = api_requests(inference)
+    result, event, runs = _defer_and_resume(inference, build, "deploy", 10, ModelArtsServiceTrigger)
+    assert event["status"] == "success" and event["warning"] is False
+    assert set(result) == set(worker) and result["status"] == "running" and result["access_address"]
+    assert result["service_id"] == runs.xcom[SERVICE_ID_XCOM_KEY] == event["service_id"]
+    # find, create, the first check, the trigger's one read; the resume reads nothing (the event's row)
+    assert api_requests(inference) - before == 4
+
+
+@pytest.mark.parametrize("concerning", ["warn", "fail"])
+def test_a_deferred_concerning_deploy_succeeds_with_a_warning_or_fails_on_request(
+    inference: ModelArtsEmulator, concerning: str
+) -> None:
+    model_id = _published(inference)
+    inference.app.inference.service_plans.put("it-dconc", timeline=[["deploying", 2], ["concerning", None]])
+    name = _name("it-dconc")
+    build = lambda: ModelArtsDeployServiceOperator(  # noqa: E731
+        task_id="deploy", service=_real_time(name, model_id), modelarts_conn_id=CONN_ID, deferrable=True,
+        concerning=concerning,
+    )  # fmt: skip
+    outcome, event, _ = _defer_and_resume(inference, build, "deploy", 5, ModelArtsServiceTrigger)
+    if concerning == "warn":
+        assert event["status"] == "success" and event["warning"] is True and outcome["status"] == "concerning"
+    else:
+        assert event["status"] == "failed" and isinstance(outcome, ModelArtsServiceFailedError)
+        assert "concerning" in str(outcome)
+
+
+def test_a_deferred_failed_deploy_fails_with_error_msg_and_events(inference: ModelArtsEmulator) -> None:
+    model_id = _published(inference)
+    inference.app.inference.service_plans.put(
+        "it-dbad", timeline=[["deploying", 2], ["failed", None]], error_msg="image pull failed"
+    )
+    build = lambda: ModelArtsDeployServiceOperator(  # noqa: E731
+        task_id="deploy", service=_real_time(_name("it-dbad"), model_id), modelarts_conn_id=CONN_ID, deferrable=True
+    )
+    failure, event, _ = _defer_and_resume(inference, build, "deploy", 5, ModelArtsServiceTrigger)
+    assert event["status"] == "failed" and event["resource_status"] == "failed"
+    assert isinstance(failure, ModelArtsServiceFailedError)
+    assert "image pull failed" in str(failure) and "last events:" in str(failure)
+
+
+def test_a_deferred_batch_run_resumes_with_dest_path_and_is_deleted(inference: ModelArtsEmulator) -> None:
+    model_id = _published(inference)
+    name = _name("it-dbatch")
+    build = lambda: ModelArtsBatchInferenceOperator(  # noqa: E731
+        task_id="batch", service=_batch(name, model_id), modelarts_conn_id=CONN_ID, deferrable=True
+    )
+    result, event, runs = _defer_and_resume(inference, build, "batch", 20, ModelArtsServiceTrigger)
+    assert event["status"] == "success" and event["row"]["dest_paths"] == ["obs://demo-bucket/batch/out/"]
+    assert result["dest_path"] == "obs://demo-bucket/batch/out/" and result["status"] == "finished"
+    assert result["service_id"] == runs.xcom[SERVICE_ID_XCOM_KEY]
+    inference.advance_time(5)
+    assert _named(inference, "service", name) == []  # delete_on_finish, after the resume
+
+
+def test_a_deferred_batch_run_that_is_stopped_fails(inference: ModelArtsEmulator) -> None:
+    model_id = _published(inference)
+    name = _name("it-dstop")
+    runs = TaskInstanceRuns(task_id="batch")
+    operator = ModelArtsBatchInferenceOperator(
+        task_id="batch", service=_batch(name, model_id), modelarts_conn_id=CONN_ID, deferrable=True
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(runs.context())
+    inference.advance_time(5)  # running
+    ModelArtsStopServiceOperator(
+        task_id="stop", service_id=runs.xcom[SERVICE_ID_XCOM_KEY], modelarts_conn_id=CONN_ID, wait_for_completion=False
+    ).execute(TaskInstanceRuns(task_id="stop").context())
+    inference.advance_time(5)
+    event = asyncio.run(first_event(deferred.value.trigger))
+    assert event["status"] == "failed" and event["resource_status"] == "stopped"
+    with pytest.raises(ModelArtsServiceFailedError, match="stopped"):
+        operator.execute_complete(runs.context(), event)
+
+
+# ---------------------------------------------------------------------------------------------
+# on_kill: Airflow calls it from its SIGTERM handler while the task waits
+# ---------------------------------------------------------------------------------------------
+
+
+def _kill_during_first_sleep(emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, operator: Any) -> None:
+    """The operator is killed during its first sleep between checks; it ends terminated."""
+
+    def sleep(seconds: float) -> None:
+        operator.on_kill()
+        emu.advance_time(seconds)
+
+    monkeypatch.setattr(inference_base, "sleep", sleep)
+    with pytest.raises(AirflowTaskTerminated):
+        operator.execute(TaskInstanceRuns(task_id=operator.task_id).context())
+
+
+@pytest.mark.parametrize(("action", "after"), [("stop", ["stopped"]), ("delete", []), ("none", ["running"])])
+def test_a_killed_deploy_stops_deletes_or_leaves_what_it_created(
+    inference: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, action: str, after: list[str]
+) -> None:
+    model_id = _published(inference)
+    name = _name("it-ksvc")
+    operator = ModelArtsDeployServiceOperator(
+        task_id="deploy", service=_real_time(name, model_id), modelarts_conn_id=CONN_ID, poll_interval=1,
+        on_kill_action=action,
+    )  # fmt: skip
+    _kill_during_first_sleep(inference, monkeypatch, operator)
+    inference.advance_time(10)
+    assert [row["status"] for row in _named(inference, "service", name)] == after
+
+
+def test_a_killed_deploy_stops_but_never_deletes_a_service_it_only_updated(
+    inference: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model_id = _published(inference)
+    name = _name("it-kupd")
+    _deploy(_real_time(name, model_id))
+    operator = ModelArtsDeployServiceOperator(
+        task_id="deploy", service=_real_time(name, model_id, instances=2), modelarts_conn_id=CONN_ID,
+        poll_interval=1, on_kill_action="delete",
+    )  # fmt: skip
+    _kill_during_first_sleep(inference, monkeypatch, operator)
+    inference.advance_time(10)
+    assert [row["status"] for row in _named(inference, "service", name)] == ["stopped"]
+
+
+def test_a_killed_batch_run_is_stopped(inference: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    model_id = _published(inference)
+    name = _name("it-kbatch")
+    operator = ModelArtsBatchInferenceOperator(
+        task_id="batch", service=_batch(name, model_id), modelarts_conn_id=CONN_ID, poll_interval=1
+    )
+    _kill_during_first_sleep(inference, monkeypatch, operator)
+    inference.advance_time(10)
+    assert [row["status"] for row in _named(inference, "service", name)] == ["stopped"]
+    operator.on_kill()  # once: nothing more is sent
+    before = api_requests(inference)
+    operator.on_kill()
+    assert api_requests(inference) == before
 
 
 # ---------------------------------------------------------------------------------------------
