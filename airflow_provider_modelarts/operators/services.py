@@ -65,10 +65,12 @@ class ModelArtsServiceExistsError(AirflowFailException):
 
 
 def _deployed(config: object) -> list[dict[str, Any]]:
+    """What a ``config`` deploys, comparable between a body and the service's answer: a field left
+    out and one the service fills with an empty default (``envs: {}``) are the same."""
     entries = config if isinstance(config, list) else []
     return sorted(
-        ({key: entry.get(key) for key in _DEPLOYED_FIELDS if entry.get(key) is not None} for entry in entries
-         if isinstance(entry, Mapping)),
+        ({key: entry.get(key) for key in _DEPLOYED_FIELDS if entry.get(key) not in (None, {}, [])}
+         for entry in entries if isinstance(entry, Mapping)),
         key=lambda entry: str(entry.get("model_id")),
     )  # fmt: skip
 

@@ -165,8 +165,13 @@ def test_a_service_is_deployed_and_a_retry_uses_it(inference: ModelArtsEmulator)
     first = _deploy(_real_time(name, model_id), runs)
     assert first["status"] == "running" and first["access_address"] and first["service_id"] in first["console_url"]
     runs.retry()
+    before = inference.stats()["by_endpoint"]
     second = _deploy(_real_time(name, model_id), runs)
     assert second["service_id"] == first["service_id"] and second["status"] == "running"
+    after = inference.stats()["by_endpoint"]
+    sent = {endpoint: after[endpoint] - before.get(endpoint, 0) for endpoint in after}
+    # find, read, one check: the running service has this config (its envs: {} default is no change)
+    assert {endpoint: count for endpoint, count in sent.items() if count} == {"list_services": 1, "get_service": 2}
     assert len(_named(inference, "service", name)) == 1
 
 
