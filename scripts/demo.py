@@ -25,9 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HOME = ROOT / ".airflow-demo"
 BIN = Path(sys.executable).parent
 EXAMPLE_DAGS = ROOT / "example_dags"
-# The main job first: submit a v2 training job and stream its log; then the v1 example
+# The main job first: submit a v2 training job and stream its log; then the model lifecycle
+# (train, register, deploy, smoke-invoke, batch inference, teardown), the v1 example
 # (old-version jobs) and the v2 example (search and wait for jobs created elsewhere).
-DEFAULT_DAGS = ["example_modelarts_create_training_job", "example_modelarts_training_jobs", "example_modelarts_v2"]
+DEFAULT_DAGS = [
+    "example_modelarts_create_training_job",
+    "example_modelarts_model_lifecycle",
+    "example_modelarts_training_jobs",
+    "example_modelarts_v2",
+]
 # How a streamed training-log line looks in the task log (``[worker-0] epoch 1/3 ...``).
 STREAMED_LINE_MARK = "[worker-"
 # The fields a one-line summary shows, v1 names first, then v2 names.
@@ -39,6 +45,9 @@ SUMMARY_FIELDS = (
     # v2 training jobs
     "id", "name", "phase", "secondary_phase",
     "duration",
+    # models and services
+    "model_id", "model_name", "model_version", "model_status",
+    "service_id", "service_name", "status", "access_address", "result",
 )  # fmt: skip
 
 # Emulated seconds pass three times as fast as real ones.
@@ -65,6 +74,11 @@ CREATE_PLANS = {
     "example_modelarts_create_training_job": (
         "resnet50-train",
         [("Creating", 3), ("Pending", 4), ("Running", 40), ("Completed", None)],
+    ),
+    # A short training run: the lifecycle's steps after it are what that demo shows.
+    "example_modelarts_model_lifecycle": (
+        "resnet50-lifecycle",
+        [("Creating", 3), ("Pending", 3), ("Running", 12), ("Completed", None)],
     ),
 }
 # Emulated seconds the fresh v2 job stays Running (default: its NEW_V2_JOBS timeline's).
