@@ -76,3 +76,29 @@ def test_v2_example_dag_waits_deferred_for_a_fresh_job_and_passes_on_its_outputs
     assert "[SUCCESS] use_outputs" in output and "train_url" in output
     # v2 rows are printed by their v2 field names, not as v1 rows ("None=None").
     assert re.search(r"demo-v2-resnet50-train=(Creating|Pending|Running)", output) and "None=None" not in output
+
+
+def test_model_lifecycle_example_trains_registers_deploys_invokes_batches_and_tears_down(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--home", str(tmp_path / "airflow"),
+         "--dag", "example_modelarts_model_lifecycle"],
+        capture_output=True,
+        text=True,
+        timeout=480,
+    )  # fmt: skip
+    output = result.stdout
+    assert result.returncode == 0, output[-4000:] + result.stderr[-4000:]
+    assert "=== example_modelarts_model_lifecycle run" in output and "Demo succeeded" in output
+    for task_id in ("train", "model_request", "register_model", "deploy_service", "smoke_test",
+                    "batch_inference", "delete_service", "delete_model"):  # fmt: skip
+        assert f"[SUCCESS] {task_id}\n" in output, output[-4000:]
+    # Each wait deferred: the training job, the model build, the deploy and the batch run.
+    assert (output + result.stderr).count("Pausing task as DEFERRED") >= 4
+    # The ids flow from task to task: the registered model is deployed, invoked and deleted.
+    model_id = re.search(r'xcom model_id: "([0-9a-f-]{36})"', output)
+    assert model_id is not None, output[-4000:]
+    assert f'"model_id": "{model_id[1]}", "deleted": true' in output
+    assert '"model_status": "published"' in output and '"status": "running"' in output
+    assert re.search(r'"service_id": "[0-9a-f-]{36}", "deleted": true', output)
+    assert '"status": "finished", "dest_path": "obs://demo-bucket/batch/resnet50-lifecycle-' in output
+    assert "answered: {" in output + result.stderr and '"result": {"score"' in output
