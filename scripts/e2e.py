@@ -117,6 +117,16 @@ CONSOLE_LINK_NAME = "ModelArts Console"
 # The training DAG: its `train` task creates a v2 job through the API, defers, and its trigger
 # streams the job's log lines into the task log as "[worker-0] <line>".
 CREATE_DAG_ID = "example_modelarts_create_training_job"
+# The model lifecycle DAG (train, register, deploy, invoke, batch, teardown) and the console links
+# of its model and service tasks. Its training job ("{params.model}-lifecycle-<ts>") runs briefly.
+LIFECYCLE_DAG_ID = "example_modelarts_model_lifecycle"
+LIFECYCLE_MODEL = "e2e-life"
+LIFECYCLE_TIMELINE = [["Creating", 3], ["Pending", 3], ["Running", 12], ["Completed", None]]
+INFERENCE_LINKS = (
+    # (task, link name, XCom key holding the id, console fragment)
+    ("register_model", "ModelArts Model", "model_id", "#/model/details/{id}"),
+    ("deploy_service", "ModelArts Service", "service_id", "#/webService/{id}"),
+)
 TRAIN_TASK = "train"
 TRAINING_JOB_ID_XCOM = "training_job_id"
 LOG_TASK = "worker-0"
@@ -635,6 +645,45 @@ class E2E:
         print(f"      {CONSOLE_LINK_NAME} -> {link.get_attribute('href')}")
         shutil.copy(self.screenshot("console-link"), ARTIFACTS / "console-link.png")
 
+    def check_inference_links(self) -> None:
+        """Run the model lifecycle DAG to success, then find the 'ModelArts Model' and 'ModelArts
+        Service' links on its register and deploy task pages, pointing at the ids they pushed."""
+        wait_for(
+            f"the DAG {LIFECYCLE_DAG_ID} to be parsed",
+            lambda: self.api("GET", f"/api/v2/dags/{LIFECYCLE_DAG_ID}").ok,
+            DAG_PARSE_TIMEOUT,
+        )
+        prefix = f"{LIFECYCLE_MODEL}-lifecycle"
+        response = requests.put(
+            f"{self.emulator['url']}/_emulator/v2/create-plans/{prefix}",
+            json={"timeline": LIFECYCLE_TIMELINE},
+            timeout=10,
+        )
+        check(response.ok, f"the emulator refused the create plan: HTTP {response.status_code} {response.text[:300]}")
+        body = {"logical_date": datetime.now(timezone.utc).isoformat(), "conf": {"model": LIFECYCLE_MODEL}}
+        response = self.api("POST", f"/api/v2/dags/{LIFECYCLE_DAG_ID}/dagRuns", json=body)
+        check(response.ok, f"the trigger request failed: HTTP {response.status_code} {response.text[:500]}")
+        run_id = str(response.json()["dag_run_id"])
+        print(f"      triggered {LIFECYCLE_DAG_ID} run {run_id}")
+        final = self.wait_for_run(LIFECYCLE_DAG_ID, run_id)
+        if final != "success":
+            for task_id in ("train", "register_model", "deploy_service", "smoke_test", "batch_inference"):
+                self.print_task_log(LIFECYCLE_DAG_ID, run_id, task_id)
+        check(final == "success", f"DAG run {run_id} of {LIFECYCLE_DAG_ID} ended {final}")
+        page = self.page
+        for task_id, link_name, key, fragment in INFERENCE_LINKS:
+            entry = self.api_json(f"{self.ti_path(LIFECYCLE_DAG_ID, run_id, task_id)}/xcomEntries/{key}")
+            resource_id = str(entry.get("value")).strip('"')
+            page.goto(f"{self.base_url}/dags/{LIFECYCLE_DAG_ID}/runs/{quote(run_id, safe='')}/tasks/{task_id}")
+            expect(page.get_by_role("heading", name=task_id, exact=True)).to_be_visible()
+            page.get_by_role("link", name="Details", exact=True).click()
+            link = page.get_by_role("link", name=link_name)
+            expect(link).to_be_visible()
+            expect(link).to_have_attribute("href", re.compile(re.escape(fragment.format(id=resource_id)) + "$"))
+            expect(link).to_have_attribute("target", "_blank")
+            print(f"      {task_id}: {link_name} -> {link.get_attribute('href')}")
+            self.screenshot(f"{task_id}-link")
+
     # ------------------------------------------------------------------ steps: the training DAG
 
     def ti_path(self, dag_id: str, run_id: str, task_id: str) -> str:
@@ -998,6 +1047,10 @@ def steps(e2e: E2E) -> list[Step]:
         Step("DAG run succeeds", e2e.wait_for_dag_run),
         Step(f"{DEFERRED_TASK} was deferred to the triggerer", e2e.check_deferral),
         Step(f"'{CONSOLE_LINK_NAME}' link on the {DEFERRED_TASK} page", e2e.check_console_link),
+        Step(
+            f"{LIFECYCLE_DAG_ID} succeeds; 'ModelArts Model' and 'ModelArts Service' links on its task pages",
+            e2e.check_inference_links,
+        ),
         Step(STREAM_STEP, e2e.check_streamed_log_while_deferred),
         Step(STREAM_ONCE_STEP, e2e.check_streamed_lines_once),
         Step(MARK_FAILED_STEP, e2e.mark_deferred_task_failed),
