@@ -29,14 +29,18 @@ from modelarts_emulator import config as emulator_config
 
 from airflow_provider_modelarts.exceptions import ModelArtsConnectionConfigError, ModelArtsValidationError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+from airflow_provider_modelarts.operators.models import ModelArtsCreateModelOperator
+from airflow_provider_modelarts.operators.services import ModelArtsBatchInferenceOperator
 from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator
 from airflow_provider_modelarts.operators.training_jobs import (
     ModelArtsListJobVersionsOperator,
     ModelArtsListTrainingJobsOperator,
 )
 from airflow_provider_modelarts.operators.training_jobs_v2 import ModelArtsSearchTrainingJobsOperator
+from airflow_provider_modelarts.sensors.inference import ModelArtsServiceSensor
 from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
 from airflow_provider_modelarts.sensors.training_job_phase import ModelArtsTrainingJobPhaseSensor
+from airflow_provider_modelarts.triggers.inference import ModelArtsModelTrigger, ModelArtsServiceTrigger
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
 from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
 from tests.conftest import AKSK_CONN_ID, api_requests
@@ -71,6 +75,15 @@ from airflow_provider_modelarts.operators.training_jobs import (
 )
 from airflow_provider_modelarts.operators.training_jobs_v2 import ModelArtsSearchTrainingJobsOperator
 from airflow_provider_modelarts.operators.training_job_create import ModelArtsCreateTrainingJobOperator
+from airflow_provider_modelarts.operators.models import ModelArtsCreateModelOperator, ModelArtsDeleteModelOperator
+from airflow_provider_modelarts.operators.services import (
+    ModelArtsBatchInferenceOperator,
+    ModelArtsDeleteServiceOperator,
+    ModelArtsDeployServiceOperator,
+    ModelArtsStartServiceOperator,
+    ModelArtsStopServiceOperator,
+)
+from airflow_provider_modelarts.sensors.inference import ModelArtsModelSensor, ModelArtsServiceSensor
 from airflow_provider_modelarts.sensors.training_job import ModelArtsTrainingJobSensor
 from airflow_provider_modelarts.sensors.training_job_phase import ModelArtsTrainingJobPhaseSensor
 
@@ -154,6 +167,31 @@ def training_body(name: str = "bad-input-job", algorithm_id: str | None = None, 
         "algorithm": algorithm,
         "spec": {"resource": {"flavor_id": "modelarts.vm.cpu.8u", "node_count": node_count}},
     }
+
+
+# Models and services (issue 19): valid bodies, each case changes one value.
+RESOURCE_ID = "10eb0091-887f-4839-9929-cbc884f1e20e"
+ID_ALLOWED = "an id such as '10eb0091-887f-4839-9929-cbc884f1e20e' (letters, digits, '-', '_')"
+VERSION_ALLOWED = "Digit.Digit.Digit, each 1 or 2 digits without a leading 0"
+SERVICE_STATUS_ALLOWED = "each one of deploying, pending, waiting, stopping, deleting, running, finished"
+MODEL_STATUS_ALLOWED = "each one of publishing, published, failed, building, building_failed"
+
+
+def model_body(**changes: Any) -> dict[str, Any]:
+    body = {"model_name": "bad-input-model", "model_version": "1.0.0", "source_location": "obs://b/model/",
+            "model_type": "PyTorch"}  # fmt: skip
+    return {key: value for key, value in {**body, **changes}.items() if value is not None}
+
+
+def service_body(infer_type: str = "real-time", **changes: Any) -> dict[str, Any]:
+    """A real-time or batch service body; ``changes`` change its one config entry (None removes a key)."""
+    entry: dict[str, Any] = {"model_id": RESOURCE_ID, "specification": "modelarts.vm.cpu.2u", "instance_count": 1}
+    if infer_type == "batch":
+        entry.update(src_path="obs://b/in/", dest_path="obs://b/out/", req_uri="/", mapping_type="file")
+    else:
+        entry["weight"] = 100
+    entry = {key: value for key, value in {**entry, **changes}.items() if value is not None}
+    return {"service_name": "bad-input-service", "infer_type": infer_type, "config": [entry]}
 
 
 def through_hook() -> object:
@@ -388,6 +426,69 @@ CASES = (
     BadInput("v2_trigger_max_outage_negative", "trigger", "call", "max_outage", MAX_OUTAGE_ALLOWED,
              call=lambda: ModelArtsTrainingJobPhaseTrigger(training_job_id=JOB_UUID, target_phases=["Completed"],
                                                            failure_phases=["Failed"], max_outage=-60)),
+    # -- models and services (issue 19): operators and sensors in a DAG file, templated, triggers, hook --
+    BadInput("model_operator_version_two_parts", "operator", "parse", "model.model_version", VERSION_ALLOWED,
+             task=f"ModelArtsCreateModelOperator(task_id='t', model={model_body(model_version='1.0')!r})"),
+    BadInput("model_operator_no_source_location", "operator", "parse", "model.source_location",
+             "the OBS path of the model directory",
+             task=f"ModelArtsCreateModelOperator(task_id='t', model={model_body(source_location=None)!r})"),
+    BadInput("model_operator_poll_interval_zero", "operator", "parse", "poll_interval", "greater than 0",
+             task=f"ModelArtsCreateModelOperator(task_id='t', model={model_body()!r}, poll_interval=0)"),
+    BadInput("model_operator_version_rendered_bad", "operator", "render", "model.model_version", VERSION_ALLOWED,
+             call=rendered(lambda: ModelArtsCreateModelOperator(
+                 task_id="t", model=model_body(model_version="{{ params.version }}"), modelarts_conn_id=AKSK_CONN_ID),
+                 {"version": "01.01.01"})),
+    BadInput("delete_model_operator_id", "operator", "parse", "model_id", ID_ALLOWED,
+             task="ModelArtsDeleteModelOperator(task_id='t', model_id='bad id')"),
+    BadInput("deploy_operator_if_exists", "operator", "parse", "if_exists", "one of update, fail",
+             task=f"ModelArtsDeployServiceOperator(task_id='t', service={service_body()!r}, if_exists='replace')"),
+    BadInput("deploy_operator_on_kill_action", "operator", "parse", "on_kill_action", "one of stop, delete, none",
+             task=f"ModelArtsDeployServiceOperator(task_id='t', service={service_body()!r}, on_kill_action='kill')"),
+    BadInput("deploy_operator_concerning", "operator", "parse", "concerning", "'warn' or 'fail'",
+             task=f"ModelArtsDeployServiceOperator(task_id='t', service={service_body()!r}, concerning='ignore')"),
+    BadInput("deploy_operator_weights_not_100", "operator", "parse", "service.config", "weights that sum to 100",
+             task=f"ModelArtsDeployServiceOperator(task_id='t', service={service_body(weight=50)!r})"),
+    BadInput("deploy_operator_batch_body", "operator", "parse", "service.infer_type", "'real-time'",
+             task=f"ModelArtsDeployServiceOperator(task_id='t', service={service_body('batch')!r})"),
+    BadInput("batch_operator_real_time_body", "operator", "parse", "service.infer_type", "'batch'",
+             task=f"ModelArtsBatchInferenceOperator(task_id='t', service={service_body()!r})"),
+    BadInput("batch_operator_no_dest_path", "operator", "parse", "service.config[0].dest_path",
+             "required for a batch service",
+             task=f"ModelArtsBatchInferenceOperator(task_id='t', service={service_body('batch', dest_path=None)!r})"),
+    BadInput("batch_operator_mapping_type_rendered_bad", "operator", "render", "service.config[0].mapping_type",
+             "one of file, csv",
+             call=rendered(lambda: ModelArtsBatchInferenceOperator(
+                 task_id="t", service=service_body("batch", mapping_type="{{ params.mapping }}"),
+                 modelarts_conn_id=AKSK_CONN_ID), {"mapping": "json"})),
+    BadInput("start_service_operator_id", "operator", "parse", "service_id", ID_ALLOWED,
+             task="ModelArtsStartServiceOperator(task_id='t', service_id='bad id')"),
+    BadInput("stop_service_operator_id", "operator", "parse", "service_id", ID_ALLOWED,
+             task="ModelArtsStopServiceOperator(task_id='t', service_id='bad id')"),
+    BadInput("delete_service_operator_id", "operator", "parse", "service_id", ID_ALLOWED,
+             task="ModelArtsDeleteServiceOperator(task_id='t', service_id='bad id')"),
+    BadInput("service_sensor_id", "sensor", "parse", "service_id", ID_ALLOWED,
+             task="ModelArtsServiceSensor(task_id='s', service_id='bad id')"),
+    BadInput("service_sensor_unknown_target_status", "sensor", "parse", "target_statuses", SERVICE_STATUS_ALLOWED,
+             task=f"ModelArtsServiceSensor(task_id='s', service_id='{RESOURCE_ID}', target_statuses=['up'])"),
+    BadInput("service_sensor_overlapping_statuses", "sensor", "parse", "failure_statuses", "overlap: running",
+             task=f"ModelArtsServiceSensor(task_id='s', service_id='{RESOURCE_ID}', failure_statuses=['running'])"),
+    BadInput("service_sensor_concerning", "sensor", "parse", "concerning", "'warn' or 'fail'",
+             task=f"ModelArtsServiceSensor(task_id='s', service_id='{RESOURCE_ID}', concerning='x')"),
+    BadInput("service_sensor_max_outage_negative", "sensor", "parse", "max_outage", MAX_OUTAGE_ALLOWED,
+             task=f"ModelArtsServiceSensor(task_id='s', service_id='{RESOURCE_ID}', max_outage=-1)"),
+    BadInput("service_sensor_id_rendered", "sensor", "render", "service_id", ID_ALLOWED,
+             call=rendered(lambda: ModelArtsServiceSensor(task_id="s", service_id="{{ params.service }}",
+                                                          deferrable=True), {"service": "my service"})),
+    BadInput("model_sensor_id", "sensor", "parse", "model_id", ID_ALLOWED,
+             task="ModelArtsModelSensor(task_id='s', model_id='bad id')"),
+    BadInput("model_sensor_unknown_target_status", "sensor", "parse", "target_statuses", MODEL_STATUS_ALLOWED,
+             task=f"ModelArtsModelSensor(task_id='s', model_id='{RESOURCE_ID}', target_statuses=['ready'])"),
+    BadInput("service_trigger_id", "trigger", "call", "service_id", ID_ALLOWED,
+             call=lambda: ModelArtsServiceTrigger(service_id="bad id", target_statuses=["running"],
+                                                  failure_statuses=["failed"])),
+    BadInput("model_trigger_unknown_target_status", "trigger", "call", "target_statuses", MODEL_STATUS_ALLOWED,
+             call=lambda: ModelArtsModelTrigger(model_id=RESOURCE_ID, target_statuses=["ready"],
+                                                failure_statuses=["failed"])),
     # -- the connection ----------------------------------------------------------------------
     BadInput("conn_unknown_auth_type", "connection", "call", "auth_type", "must be one of aksk, password",
              call=through_hook, connection=connection(auth_type="oauth")),

@@ -9,6 +9,7 @@ emulator afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
 from collections.abc import Callable, Iterator
@@ -261,3 +262,201 @@ def test_a_log_followed_through_restarts_loses_no_line(emu: ModelArtsEmulator, s
     )
     assert lost == [] and repeated_unmarked == 0
     assert list(dict.fromkeys(every)) == expected  # first sightings in the log's own order
+
+
+# ---------------------------------------------------------------------------------------------
+# Models and services (issue 19): the same questions for the model and deploy operators
+# ---------------------------------------------------------------------------------------------
+# Recorded as the ``inference_lifecycle`` suite: scripts/reliability_report.py does not read it yet
+# (its rows are in docs/reliability.md, "Models and services"), so the training row stays as it is.
+
+MODEL_SOURCE = "obs://rel-bucket/models/resnet/"
+LIVE_SERVICE = {"deploying", "running", "concerning", "pending", "waiting"}
+
+
+@pytest.fixture
+def inference_emu(
+    emulator: ModelArtsEmulator, reliability_conns: None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ModelArtsEmulator]:
+    from airflow_provider_modelarts.operators import inference_base
+
+    emulator.reset()
+    monkeypatch.setattr(inference_base, "sleep", emulator.advance_time)
+    yield emulator
+    emulator.clear_faults()
+    emulator.app.inference.clear()
+    emulator.reset()
+
+
+def model_operator(name: str, **kwargs: Any) -> Any:
+    from airflow_provider_modelarts.operators.models import ModelArtsCreateModelOperator
+
+    kwargs.setdefault("poll_interval", 1)
+    kwargs.setdefault("modelarts_conn_id", AKSK_CONN_ID)
+    model = {"model_name": name, "model_version": "1.0.0", "source_location": MODEL_SOURCE, "model_type": "PyTorch"}
+    return ModelArtsCreateModelOperator(task_id="register", model=model, **kwargs)
+
+
+def deploy_operator(name: str, model_id: str, **kwargs: Any) -> Any:
+    from airflow_provider_modelarts.operators.services import ModelArtsDeployServiceOperator
+
+    kwargs.setdefault("poll_interval", 1)
+    kwargs.setdefault("modelarts_conn_id", AKSK_CONN_ID)
+    entry = {"model_id": model_id, "specification": "modelarts.vm.cpu.2u", "instance_count": 1, "weight": 100}
+    service = {"service_name": name, "infer_type": "real-time", "config": [entry]}
+    return ModelArtsDeployServiceOperator(task_id="deploy", service=service, **kwargs)
+
+
+def published_model(name: str) -> str:
+    return str(model_operator(name).execute(TaskInstanceRuns(task_id="register").context())["model_id"])
+
+
+def resources_of(emu: ModelArtsEmulator, kind: str, name: str) -> list[dict[str, Any]]:
+    rows = emu.app.inference.model_states() if kind == "model" else emu.app.inference.service_states()
+    return [row for row in rows if row[f"{kind}_name"] == name]
+
+
+def record_inference(
+    case: str, kind: str, resource: str, emu: ModelArtsEmulator, name: str, expected: int, waited: set[str]
+) -> list[dict[str, Any]]:
+    """Count the models or services of that name, and the live services nobody waits for."""
+    rows = resources_of(emu, resource, name)
+    orphans = [
+        row
+        for row in rows
+        if resource == "service" and row["status"] in LIVE_SERVICE and row["service_id"] not in waited
+    ]
+    record_result(
+        "inference_lifecycle",
+        {"case": case, "kind": kind, "resource": resource, "count": len(rows), "expected": expected,
+         "orphans": len(orphans)},
+    )  # fmt: skip
+    assert len(rows) == expected, rows
+    assert orphans == []
+    return rows
+
+
+@pytest.mark.parametrize(("action", "after"), [("stop", ["stopped"]), ("delete", []), ("none", ["running"])])
+def test_a_deploy_killed_while_it_waits_stops_deletes_or_leaves_its_service(
+    inference_emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, action: str, after: list[str]
+) -> None:
+    from airflow_provider_modelarts.operators import inference_base
+    from airflow_provider_modelarts.version_compat import AirflowTaskTerminated
+
+    name = fresh_name(f"kill-deploy-{action}")
+    task = deploy_operator(name, published_model(name), on_kill_action=action)
+
+    def sleep(seconds: float) -> None:  # Airflow's SIGTERM handler calls on_kill during the wait
+        task.on_kill()
+        inference_emu.advance_time(seconds)
+
+    monkeypatch.setattr(inference_base, "sleep", sleep)
+    with pytest.raises(AirflowTaskTerminated):
+        task.execute(TaskInstanceRuns(task_id="deploy").context())
+    inference_emu.advance_time(10)
+    rows = record_inference(f"kill_deploy_{action}", "kill", "service", inference_emu, name, len(after),
+                            waited={row["service_id"] for row in resources_of(inference_emu, "service", name)}
+                            if action == "none" else set())  # fmt: skip
+    assert [row["status"] for row in rows] == after
+
+
+def test_a_model_registration_killed_while_it_waits_leaves_one_model(
+    inference_emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model runs nothing: a kill while it builds ends the try, and the retry uses that model."""
+    from airflow_provider_modelarts.operators import inference_base
+    from airflow_provider_modelarts.version_compat import AirflowTaskTerminated
+
+    name = fresh_name("kill-model")
+    task = model_operator(name)
+
+    def sleep(seconds: float) -> None:
+        task.on_kill()
+        inference_emu.advance_time(seconds)
+
+    monkeypatch.setattr(inference_base, "sleep", sleep)
+    runs = TaskInstanceRuns(task_id="register", retries=1)
+    with contextlib.suppress(AirflowTaskTerminated):  # the model operator may not end its wait on a kill
+        task.execute(runs.context())
+    monkeypatch.setattr(inference_base, "sleep", inference_emu.advance_time)
+    runs.retry()
+    result = model_operator(name).execute(runs.context())
+    assert result["model_status"] == "published"
+    record_inference("kill_model", "kill", "model", inference_emu, name, 1, waited=set())
+
+
+@pytest.mark.parametrize("crash_after", [0, 1, 30])
+def test_a_crashed_registration_and_deploy_retried_make_no_duplicate(
+    inference_emu: ModelArtsEmulator, crash_after: float
+) -> None:
+    """The worker dies ``crash_after`` seconds after the create (building/deploying, or done);
+    the retry finds the model and the service of that name and uses them."""
+    name = fresh_name("crash-inference")
+    runs = TaskInstanceRuns(task_id="register", retries=1)
+    first = model_operator(name, wait_for_completion=False).execute(runs.context())
+    inference_emu.advance_time(crash_after)
+    runs.retry()
+    model = model_operator(name).execute(runs.context())
+    assert model["model_id"] == first["model_id"] and model["model_status"] == "published"
+    record_inference(f"crash_model_{crash_after}", "retry", "model", inference_emu, name, 1, waited=set())
+
+    deploys = TaskInstanceRuns(task_id="deploy", retries=1)
+    created = deploy_operator(name, model["model_id"], wait_for_completion=False).execute(deploys.context())
+    inference_emu.advance_time(crash_after)
+    deploys.retry()
+    service = deploy_operator(name, model["model_id"]).execute(deploys.context())
+    assert service["service_id"] == created["service_id"] and service["status"] == "running"
+    record_inference(f"crash_deploy_{crash_after}", "retry", "service", inference_emu, name, 1,
+                     waited={service["service_id"]})  # fmt: skip
+
+
+INFERENCE_CREATE_FAULTS: dict[str, dict[str, Any]] = {
+    "dropped_mid_answer": {"kind": "drop_mid"},
+    "answer_after_timeout": {"kind": "slow", "delay": 3.0, "after": True},
+    "gateway_502": {"kind": "status", "status": 502},
+    "dropped_before_service": {"kind": "drop"},
+}
+
+
+def arm_before_create(
+    emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, method: str, path: str, fault: str
+) -> None:
+    """The fault meets the create's POST itself: it is armed by the call, not before the deploy's lookup."""
+    original = getattr(ModelArtsHook, method)
+    options = dict(INFERENCE_CREATE_FAULTS[fault])
+
+    def create(self: ModelArtsHook, *args: Any, **kwargs: Any) -> Any:
+        emu.add_fault(options.pop("kind"), count=1, path_contains=path, **options) if "kind" in options else None
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ModelArtsHook, method, create)
+
+
+@pytest.mark.parametrize("fault", sorted(INFERENCE_CREATE_FAULTS))
+def test_a_model_create_answered_with_a_fault_makes_at_most_one_model(
+    inference_emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    name = fresh_name(f"create-model-{fault}")
+    arm_before_create(inference_emu, monkeypatch, "create_model", "/models", fault)
+    conn_id = SHORT_TIMEOUT_CONN_ID if fault == "answer_after_timeout" else AKSK_CONN_ID
+    result = model_operator(name, modelarts_conn_id=conn_id).execute(TaskInstanceRuns(task_id="register").context())
+    assert result["model_status"] == "published"
+    assert inference_emu.app.faults.list() == []  # the POST met the fault
+    record_inference(f"create_model_{fault}", "create", "model", inference_emu, name, 1, waited=set())
+
+
+@pytest.mark.parametrize("fault", sorted(INFERENCE_CREATE_FAULTS))
+def test_a_service_create_answered_with_a_fault_makes_at_most_one_service(
+    inference_emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    name = fresh_name(f"create-svc-{fault}")
+    model_id = published_model(name)
+    arm_before_create(inference_emu, monkeypatch, "create_service", "/services", fault)
+    conn_id = SHORT_TIMEOUT_CONN_ID if fault == "answer_after_timeout" else AKSK_CONN_ID
+    result = deploy_operator(name, model_id, modelarts_conn_id=conn_id).execute(
+        TaskInstanceRuns(task_id="deploy").context()
+    )
+    assert result["status"] == "running"
+    assert inference_emu.app.faults.list() == []  # the POST met the fault
+    record_inference(f"create_service_{fault}", "create", "service", inference_emu, name, 1,
+                     waited={result["service_id"]})  # fmt: skip
