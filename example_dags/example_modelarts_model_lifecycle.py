@@ -149,16 +149,16 @@ with DAG(
 
     # Teardown, whatever happened above: the ids are the XComs pushed as soon as the service and
     # the model existed, so a failed wait still leaves them to delete.
+    # The delete waits until the service is gone (wait_for_completion=True by default): a model
+    # still used by a service, even one being deleted, is refused (ModelArts.3009).
     delete_service = ModelArtsDeleteServiceOperator(
-        task_id="delete_service", service_id=XComArg(deploy, key="service_id"), trigger_rule="all_done"
-    )
-    # A model still used by a service (one being deleted counts) is refused: the task retries.
-    delete_model = ModelArtsDeleteModelOperator(
-        task_id="delete_model",
-        model_id=XComArg(register, key="model_id"),
+        task_id="delete_service",
+        service_id=XComArg(deploy, key="service_id"),
         trigger_rule="all_done",
-        retries=5,
-        retry_delay=timedelta(seconds=5),
+        poll_interval=2,
+    )
+    delete_model = ModelArtsDeleteModelOperator(
+        task_id="delete_model", model_id=XComArg(register, key="model_id"), trigger_rule="all_done"
     )
 
     smoke >> batch >> delete_service >> delete_model

@@ -4,21 +4,23 @@ and start, stop or delete a service, idempotently."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow.providers.common.compat.sdk import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 from airflow_provider_modelarts.cloud.inference import services
 from airflow_provider_modelarts.cloud.inference.common import validate_choice, validate_resource_id
-from airflow_provider_modelarts.cloud.validation import validate_flag
+from airflow_provider_modelarts.cloud.validation import positive_seconds, validate_flag
 from airflow_provider_modelarts.exceptions import (
     ModelArtsNotFoundError,
     ModelArtsResourceExistsError,
     ModelArtsValidationError,
 )
 from airflow_provider_modelarts.links import ModelArtsServiceConsoleLink
+from airflow_provider_modelarts.operators import inference_base
 from airflow_provider_modelarts.operators.base import _ModelArtsOperator
 from airflow_provider_modelarts.operators.inference_base import (
     ModelArtsServiceFailedError,
@@ -46,6 +48,7 @@ __all__ = [
     "ModelArtsBatchInferenceOperator",
     "ModelArtsDeleteServiceOperator",
     "ModelArtsDeployServiceOperator",
+    "ModelArtsServiceDeleteTimeoutError",
     "ModelArtsServiceExistsError",
     "ModelArtsServiceFailedError",
     "ModelArtsStartServiceOperator",
@@ -56,6 +59,8 @@ __all__ = [
 SERVICE_ID_XCOM_KEY = "service_id"
 IF_EXISTS_CHOICES = ("update", "fail")
 ON_KILL_ACTIONS = ("stop", "delete", "none")
+#: How long ModelArtsDeleteServiceOperator waits for the service to be gone, by default.
+DEFAULT_DELETE_WAIT = timedelta(minutes=30)
 # The fields of a config entry that say what is deployed (others are the service's own answers).
 _DEPLOYED_FIELDS = ("model_id", "specification", "instance_count", "weight", "envs", "custom_spec")
 
@@ -482,34 +487,88 @@ class ModelArtsStopServiceOperator(_ServiceStatusOperator):
     failure_statuses = ("failed",)
 
 
+class ModelArtsServiceDeleteTimeoutError(AirflowException):
+    """The service was still there when the delete's wait ran out (``wait_timeout``): the task's
+    retries apply (a retry's delete of a service being deleted changes nothing, then waits)."""
+
+
 class ModelArtsDeleteServiceOperator(_ModelArtsOperator):
-    """Delete a service (``DELETE /v1/{project_id}/services/{service_id}``). Idempotent: a
-    service that is already gone is a success, with a log line.
+    """Delete a service (``DELETE /v1/{project_id}/services/{service_id}``) and, by default, wait
+    until it is gone: a service goes ``deleting`` first, and while it exists its model cannot be
+    deleted (``ModelArts.3009``, "model used to deploy a service"), so a
+    :class:`~airflow_provider_modelarts.operators.models.ModelArtsDeleteModelOperator` right after
+    this task succeeds. Idempotent: a service that is already gone is a success, with a log line.
 
     :param service_id: the service (templated).
+    :param wait_for_completion: wait in the worker until a read answers "no such service"
+        (default True); False returns once the delete is accepted.
+    :param poll_interval: seconds between reads while it is deleting (default 10).
+    :param wait_timeout: how long to wait at most, a ``timedelta`` or seconds (default 30 minutes);
+        a service still there then fails the try with
+        :class:`ModelArtsServiceDeleteTimeoutError` (task retries apply).
     """
 
     template_fields: Sequence[str] = ("service_id", "modelarts_conn_id", "region", "project_id")
     ui_color = "#fdecea"
 
-    def __init__(self, *, service_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        service_id: str,
+        wait_for_completion: bool = True,
+        poll_interval: float = 10.0,
+        wait_timeout: timedelta | float = DEFAULT_DELETE_WAIT,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
+        for name, value in (
+            ("wait_for_completion", wait_for_completion), ("poll_interval", poll_interval), ("wait_timeout", wait_timeout)
+        ):  # fmt: skip
+            self.require_literal(value, name)
         if not resolved_at_runtime(service_id):
             validate_resource_id(service_id, "service_id")
         self.service_id = service_id
+        self.wait_for_completion = validate_flag(wait_for_completion, "wait_for_completion")
+        self.poll_interval = positive_seconds(poll_interval, "poll_interval")
+        if isinstance(wait_timeout, timedelta):
+            wait_timeout = wait_timeout.total_seconds()
+        self.wait_timeout = positive_seconds(wait_timeout, "wait_timeout")
 
     def execute(self, context: Context) -> dict[str, Any]:
         service_id = validate_resource_id(self.service_id, "service_id")
         hook = self.hook()
         try:
-            hook.delete_service(service_id)
-        except ModelArtsNotFoundError:
-            self.log.info("Service %s does not exist (already deleted): nothing to do", service_id)
-            return {"service_id": service_id, "deleted": False}
+            try:
+                hook.delete_service(service_id)
+            except ModelArtsNotFoundError:
+                self.log.info("Service %s does not exist (already deleted): nothing to do", service_id)
+                return {"service_id": service_id, "deleted": False}
+            self.log.info("Asked to delete service %s", service_id)
+            if self.wait_for_completion:
+                self._wait_until_gone(hook, service_id)
         finally:
             hook.close()
-        self.log.info("Deleted service %s", service_id)
         return {"service_id": service_id, "deleted": True}
+
+    def _wait_until_gone(self, hook: ModelArtsHook, service_id: str) -> None:
+        """Read the service until it is gone, at most ``wait_timeout`` (the larger of the time
+        slept and the monotonic clock's, so a stubbed sleep still reaches the deadline)."""
+        started, slept = time.monotonic(), 0.0
+        while True:
+            try:
+                status = hook.get_service(service_id).get("status")
+            except ModelArtsNotFoundError:
+                self.log.info("Deleted service %s (it is gone)", service_id)
+                return
+            waited = max(slept, time.monotonic() - started)
+            if waited + self.poll_interval > self.wait_timeout:
+                raise ModelArtsServiceDeleteTimeoutError(
+                    f"Service {service_id} is still there ({status}) {waited:.0f} s after its delete "
+                    f"(wait_timeout {self.wait_timeout:.0f} s)"
+                )
+            self.log.info("Service %s is %s: checking again in %.0f s", service_id, status, self.poll_interval)
+            inference_base.sleep(self.poll_interval)
+            slept += self.poll_interval
 
 
 def _require_type(body: Mapping[str, Any], infer_type: str) -> None:

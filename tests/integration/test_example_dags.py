@@ -100,5 +100,7 @@ def test_model_lifecycle_example_trains_registers_deploys_invokes_batches_and_te
     assert f'"model_id": "{model_id[1]}", "deleted": true' in output
     assert '"model_status": "published"' in output and '"status": "running"' in output
     assert re.search(r'"service_id": "[0-9a-f-]{36}", "deleted": true', output)
+    # delete_service waited until the service was gone: delete_model never met ModelArts.3009.
+    assert "ModelArts.3009" not in output + result.stderr and "Deleted service" in output + result.stderr
     assert '"status": "finished", "dest_path": "obs://demo-bucket/batch/resnet50-lifecycle-' in output
     assert "answered: {" in output + result.stderr and '"result": {"score"' in output

@@ -17,7 +17,7 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException, TaskDeferred
 from modelarts_emulator import ModelArtsEmulator
 
-from airflow_provider_modelarts.exceptions import ModelArtsValidationError
+from airflow_provider_modelarts.exceptions import ModelArtsModelDeleteError, ModelArtsValidationError
 from airflow_provider_modelarts.operators import inference_base
 from airflow_provider_modelarts.operators.models import (
     MODEL_ID_XCOM_KEY,
@@ -30,6 +30,7 @@ from airflow_provider_modelarts.operators.services import (
     ModelArtsBatchInferenceOperator,
     ModelArtsDeleteServiceOperator,
     ModelArtsDeployServiceOperator,
+    ModelArtsServiceDeleteTimeoutError,
     ModelArtsServiceExistsError,
     ModelArtsServiceFailedError,
     ModelArtsStartServiceOperator,
@@ -216,13 +217,85 @@ def test_deleting_what_is_gone_succeeds(inference: ModelArtsEmulator) -> None:
     model_id = _published(inference)
     service_id = _deploy(_real_time(_name("it-svc"), model_id))["service_id"]
     context = TaskInstanceRuns(task_id="t").context()
-    delete = ModelArtsDeleteServiceOperator(task_id="t", service_id=service_id, modelarts_conn_id=CONN_ID)
+    delete = ModelArtsDeleteServiceOperator(
+        task_id="t", service_id=service_id, modelarts_conn_id=CONN_ID, poll_interval=1
+    )
     assert delete.execute(context)["deleted"] is True
-    inference.advance_time(5)
+    before = api_requests(inference)
     assert delete.execute(context)["deleted"] is False
+    assert api_requests(inference) - before == 1  # the DELETE's 404, no wait
     model = ModelArtsDeleteModelOperator(task_id="m", model_id=model_id, modelarts_conn_id=CONN_ID)
     assert model.execute(context)["deleted"] is True
     assert model.execute(context)["deleted"] is False
+
+
+def test_delete_service_waits_until_gone_so_the_model_delete_right_after_succeeds(
+    inference: ModelArtsEmulator,
+) -> None:
+    """The emulator's service is ``deleting`` 2 s: DELETE, then a read at 0, 1 and 2 s (gone)."""
+    model_id = _published(inference)
+    service_id = _deploy(_real_time(_name("it-svc"), model_id))["service_id"]
+    context = TaskInstanceRuns(task_id="t").context()
+    before = api_requests(inference)
+    delete = ModelArtsDeleteServiceOperator(
+        task_id="t", service_id=service_id, modelarts_conn_id=CONN_ID, poll_interval=1
+    )
+    assert delete.execute(context) == {"service_id": service_id, "deleted": True}
+    assert api_requests(inference) - before == 4  # DELETE 1, GET 3 (deleting, deleting, 404)
+    before = api_requests(inference)
+    model = ModelArtsDeleteModelOperator(task_id="m", model_id=model_id, modelarts_conn_id=CONN_ID)
+    assert model.execute(context)["deleted"] is True  # no ModelArts.3009, no retry
+    assert api_requests(inference) - before == 1
+
+
+def test_delete_service_without_waiting_leaves_the_model_in_use(inference: ModelArtsEmulator) -> None:
+    """Why the wait is the default: right after an unwaited delete the model is still refused."""
+    model_id = _published(inference)
+    service_id = _deploy(_real_time(_name("it-svc"), model_id))["service_id"]
+    context = TaskInstanceRuns(task_id="t").context()
+    before = api_requests(inference)
+    delete = ModelArtsDeleteServiceOperator(
+        task_id="t", service_id=service_id, modelarts_conn_id=CONN_ID, wait_for_completion=False
+    )
+    assert delete.execute(context)["deleted"] is True
+    assert api_requests(inference) - before == 1
+    model = ModelArtsDeleteModelOperator(task_id="m", model_id=model_id, modelarts_conn_id=CONN_ID)
+    with pytest.raises(ModelArtsModelDeleteError, match="ModelArts.3009"):
+        model.execute(context)
+    inference.advance_time(5)
+    assert model.execute(context)["deleted"] is True
+
+
+def test_delete_service_wait_has_a_deadline(inference: ModelArtsEmulator) -> None:
+    """A service still deleting when ``wait_timeout`` runs out fails the try (retryable); the
+    retry's DELETE of a service being deleted changes nothing, and its wait sees it gone."""
+    model_id = _published(inference)
+    service_id = _deploy(_real_time(_name("it-svc"), model_id))["service_id"]
+    context = TaskInstanceRuns(task_id="t").context()
+    before = api_requests(inference)
+    delete = ModelArtsDeleteServiceOperator(
+        task_id="t", service_id=service_id, modelarts_conn_id=CONN_ID, poll_interval=1, wait_timeout=1.5
+    )
+    with pytest.raises(ModelArtsServiceDeleteTimeoutError, match="still there \\(deleting\\)"):
+        delete.execute(context)
+    assert not isinstance(ModelArtsServiceDeleteTimeoutError("x"), AirflowFailException)
+    assert api_requests(inference) - before == 3  # DELETE 1, GET at 0 and 1 s; 2 s would pass 1.5
+    inference.advance_time(1)
+    assert delete.execute(context)["deleted"] is False  # gone by now: the retry's DELETE answers 404
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parameter"),
+    [({"poll_interval": 0}, "poll_interval"), ({"wait_timeout": -1}, "wait_timeout"),
+     ({"wait_for_completion": "yes"}, "wait_for_completion")],
+)  # fmt: skip
+def test_delete_service_bad_wait_settings_are_refused(
+    inference: ModelArtsEmulator, kwargs: dict[str, Any], parameter: str
+) -> None:
+    before = api_requests(inference)
+    with pytest.raises(ModelArtsValidationError, match=parameter):
+        ModelArtsDeleteServiceOperator(task_id="t", service_id="a" * 8, modelarts_conn_id=CONN_ID, **kwargs)
+    assert api_requests(inference) == before
 
 
 # ---------------------------------------------------------------------------------------------
