@@ -122,9 +122,11 @@ def leak_row(records: list[dict[str, Any]]) -> str:
     scan = records[-1]
     kinds = scan["secrets_by_kind"]
     places = scan["places"]
+    dags = ", ".join(dict.fromkeys(f"`{run['dag_id']}`" for run in scan["runs"]))
     return (
-        f"| Secret-leak scan | {len(scan['runs'])} `airflow dags test` runs of both example DAGs (AK/SK with "
-        f"security token, IAM password; poke and deferrable; a failed job; wrong SK; wrong password). "
+        f"| Secret-leak scan | {len(scan['runs'])} `airflow dags test` runs of the example DAGs {dags} (AK/SK with "
+        f"security token, IAM password; poke and deferrable; a failed job; the model lifecycle's deferred model and "
+        f"service waits; wrong SK; wrong password). "
         f"**{scan['secrets_scanned']} secret values**: AK, SK, security token, password, wrong SK, wrong password, "
         f"{kinds['iam_token']} IAM tokens, {kinds['signature']} request signatures; searched in "
         f"{places['task and trigger log lines (stdout/stderr)']} task and trigger log lines, "
@@ -169,6 +171,39 @@ def lifecycle_row(records: list[dict[str, Any]]) -> str:
     )
 
 
+def inference_row(records: list[dict[str, Any]]) -> str:
+    """The models and services rows of test_training_lifecycle.py (issue 19), recorded as ``inference_lifecycle``."""
+    if not records:
+        return "| Models and services | not run | - |"
+
+    def of(kind: str, resource: str | None = None) -> list[dict[str, Any]]:
+        return [r for r in records if r["kind"] == kind and (resource is None or r["resource"] == resource)]
+
+    def duplicates(resource: str) -> int:
+        return sum(max(0, r["count"] - r["expected"]) for r in records if r["resource"] == resource)
+
+    kills = {r["case"]: r for r in of("kill")}
+    actions = "; ".join(
+        f"{case.removeprefix('kill_deploy_')}: {r['count']} service{'s' if r['count'] != 1 else ''}"
+        for case, r in kills.items()
+        if case.startswith("kill_deploy_")
+    )
+    creates = of("create")
+    model_kills = [r for case, r in kills.items() if not case.startswith("kill_deploy_")]
+    return (
+        f"| Models and services | {len(kills)} kills (deploy operator killed while it waits, `on_kill_action` "
+        f"stop, delete, none; model registration killed while it builds, then retried), {len(of('retry'))} crashes "
+        f"and retries ({len(of('retry', 'model'))} of register, {len(of('retry', 'service'))} of deploy, each crashed "
+        f"after its create), {len(creates)} ambiguous create answers ({len(of('create', 'model'))} for models, "
+        f"{len(of('create', 'service'))} for services: the POST dropped mid-answer, answered after the timeout, "
+        f"gateway 502, dropped before the service) | kill: {actions}; model: "
+        f"{sum(r['count'] for r in model_kills)} model after its retry; duplicate models: **{duplicates('model')}**; "
+        f"duplicate services: **{duplicates('service')}**; resources per faulted create: "
+        f"{max((r['count'] for r in creates), default=0)} at most; live services nobody waits for: "
+        f"**{sum(r['orphans'] for r in records)}** |"
+    )
+
+
 def render_block(counts: TestCounts, seconds: float, results: Path) -> str:
     lines = [
         START_MARKER,
@@ -182,6 +217,7 @@ def render_block(counts: TestCounts, seconds: float, results: Path) -> str:
         leak_row(read_records(results, "secret_leaks")),
         restart_row(read_records(results, "restart_safety")),
         lifecycle_row(read_records(results, "training_lifecycle")),
+        inference_row(read_records(results, "inference_lifecycle")),
         "",
         fault_list(read_records(results, "fault_matrix")),
         END_MARKER,

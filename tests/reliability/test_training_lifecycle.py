@@ -267,8 +267,8 @@ def test_a_log_followed_through_restarts_loses_no_line(emu: ModelArtsEmulator, s
 # ---------------------------------------------------------------------------------------------
 # Models and services (issue 19): the same questions for the model and deploy operators
 # ---------------------------------------------------------------------------------------------
-# Recorded as the ``inference_lifecycle`` suite: scripts/reliability_report.py does not read it yet
-# (its rows are in docs/reliability.md, "Models and services"), so the training row stays as it is.
+# Recorded as the ``inference_lifecycle`` suite, which scripts/reliability_report.py reads into its
+# own "Models and services" row (the training row stays as it is).
 
 MODEL_SOURCE = "obs://rel-bucket/models/resnet/"
 LIVE_SERVICE = {"deploying", "running", "concerning", "pending", "waiting"}
