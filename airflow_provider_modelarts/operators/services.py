@@ -521,9 +521,8 @@ class ModelArtsDeleteServiceOperator(_ModelArtsOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        for name, value in (
-            ("wait_for_completion", wait_for_completion), ("poll_interval", poll_interval), ("wait_timeout", wait_timeout)
-        ):  # fmt: skip
+        settings = {"wait_for_completion": wait_for_completion, "poll_interval": poll_interval}
+        for name, value in {**settings, "wait_timeout": wait_timeout}.items():
             self.require_literal(value, name)
         if not resolved_at_runtime(service_id):
             validate_resource_id(service_id, "service_id")
