@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .leak_scan import FAILED_DAG, TRAINING_DAG, find_secrets, scan
+from .leak_scan import FAILED_DAG, LIFECYCLE_DAG, TRAINING_DAG, find_secrets, scan
 from .support import record_result
 
 
@@ -32,15 +32,21 @@ def test_example_dags_leak_no_secret(tmp_path: Path) -> None:
         assert training["tasks"]["wait_for_training_deferrable"] == "success"
         assert training["triggers"] == 1, "the deferrable sensor did not defer"
         assert failed["tasks"]["wait_for_training"] == "failed" and failed["tasks"]["report_failure"] == "success"
+        # The model lifecycle: every task succeeded, and its model/service waits deferred.
+        lifecycle = runs[(mode, LIFECYCLE_DAG)]
+        assert lifecycle["state"] == "success", lifecycle
+        assert set(lifecycle["tasks"].values()) == {"success"}, lifecycle
+        assert lifecycle["triggers"] >= 4, "the lifecycle's waits did not defer"
     wrong_sk = runs[("aksk_wrong_secret_key", TRAINING_DAG)]
     assert wrong_sk["tasks"]["list_training_jobs"] == "failed" and wrong_sk["state"] == "failed"
     assert runs[("iam_wrong_password", FAILED_DAG)]["tasks"]["find_job"] == "failed"
-    assert report.trigger_events == 2
+    lifecycle_triggers = sum(run["triggers"] for run in report.runs if run["dag_id"] == LIFECYCLE_DAG)
+    assert report.trigger_events == 2 + lifecycle_triggers
     assert report.secrets_by_kind["iam_token"] >= 2 and report.secrets_by_kind["signature"] >= 10
     assert report.security_token_sent
     # The wrong SK and the wrong password failed their tasks with the gateway's and IAM's answers.
     assert report.auth_failures_logged
-    assert report.places["XCom values"] > 0 and report.places["trigger kwargs"] == 2
+    assert report.places["XCom values"] > 0 and report.places["trigger kwargs"] == 2 + lifecycle_triggers
     assert report.places["exception tracebacks"] > 0
 
     assert report.findings == []
