@@ -383,11 +383,11 @@ def measure() -> Section:
     return section
 
 
-def _worst_outside_gc(run: FleetRun) -> float:
+def worst_outside_gc(run: FleetRun) -> float:
     return max((tick.lag for tick in run.ticks_outside_gc()), default=0.0)
 
 
-def _lag_story(run: FleetRun) -> str:
+def lag_story(run: FleetRun) -> str:
     """Worst and typical lag, the full collections, and how many goal-breaking ticks overlapped one."""
     pauses = [end - start for start, end in run.gc_pauses]
     over = [tick for tick in run.ticks if tick.lag >= LAG_GOAL]
@@ -463,7 +463,7 @@ def _report(
     )
     section.row(
         "... worst lag outside full GC pauses; same fleet after gc.freeze(): worst (outside GC)",
-        f"{outside_gc * 1000:.0f} ms; {max(frozen.lags) * 1000:.0f} ms ({_worst_outside_gc(frozen) * 1000:.0f} ms)",
+        f"{outside_gc * 1000:.0f} ms; {max(frozen.lags) * 1000:.0f} ms ({worst_outside_gc(frozen) * 1000:.0f} ms)",
         "-",
         "-",
         "(diagnosis)",
@@ -496,10 +496,10 @@ def _report(
         f"version detail on the worker ({finished} triggers ended, up to {max(ends_per_interval)} in one interval).",
         f"Naive baseline (computed, not run): one `get_job_version` per waiting trigger per interval = "
         f"{max(naive_per_interval)} requests in the first interval, {naive_total:,} over the run.",
-        f"Lag, {len(fleet.ticks):,} ticks of {TICK * 1000:.0f} ms: {_lag_story(fleet)} A full collection of the "
+        f"Lag, {len(fleet.ticks):,} ticks of {TICK * 1000:.0f} ms: {lag_story(fleet)} A full collection of the "
         f"{full_collection[1]:,} objects this interpreter holds after importing Airflow and the provider takes "
         f"{full_collection[0] * 1000:.0f} ms on its own, before any trigger exists.",
-        f"The same fleet after `gc.freeze()` ({correct_frozen}/{len(restarted)} correct events): {_lag_story(frozen)}",
+        f"The same fleet after `gc.freeze()` ({correct_frozen}/{len(restarted)} correct events): {lag_story(frozen)}",
         "Memory: traced allocations with all triggers waiting (after 2 rounds) minus before they were created, "
         "divided by W; it includes each trigger's share of the shared poller, its hook and session.",
     ]

@@ -29,7 +29,7 @@ import random
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from modelarts_emulator.process import EmulatorProcess
@@ -40,7 +40,17 @@ from airflow_provider_modelarts.triggers.inference import ModelArtsServiceTrigge
 from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
 from airflow_provider_modelarts.waiting.poller_inference import SERVICE_DETAIL_STATUSES
 from benchmarks.common import INFO, Section, bench_emulator, median, percentile, section_to_json, verdict
-from benchmarks.fleet import LAG_GOAL, LoopWatch, RoundSample, TriggerOutcome
+from benchmarks.fleet import (
+    LAG_GOAL,
+    FullCollections,
+    LoopWatch,
+    TriggerOutcome,
+    lag_story,
+    worst_outside_gc,
+)
+from benchmarks.fleet import (
+    FleetRun as TriggerFleetRun,
+)
 
 CONN_ID = "modelarts_bench_fleet_services"
 WATCHERS = 1200
@@ -134,13 +144,10 @@ class ServiceLoopWatch(LoopWatch):
 
 
 @dataclass
-class FleetRun:
-    outcomes: list[TriggerOutcome]
-    samples: list[RoundSample]
-    calls: list[RoundCalls]
-    lags: list[float]
-    total_requests: int
-    seconds: float
+class FleetRun(TriggerFleetRun):
+    """(d)'s run record (ticks, full collections) plus the poller's direct reads per round."""
+
+    calls: list[RoundCalls] = field(default_factory=list)
 
 
 async def _fleet(services: list[WatchedService]) -> FleetRun:
@@ -148,17 +155,18 @@ async def _fleet(services: list[WatchedService]) -> FleetRun:
     triggers = [make_trigger(service) for service in services]
     watch = ServiceLoopWatch(outcomes)
     stop = asyncio.Event()
-    ticker = asyncio.create_task(watch.run(stop))
-    start = time.monotonic()
-    await asyncio.wait_for(
-        asyncio.gather(*(run_trigger(trigger, out) for trigger, out in zip(triggers, outcomes, strict=True))),
-        timeout=RUN_TIMEOUT,
-    )
-    seconds = time.monotonic() - start
-    stop.set()
-    await ticker
+    with FullCollections() as collections:
+        ticker = asyncio.create_task(watch.run(stop))
+        start = time.monotonic()
+        await asyncio.wait_for(
+            asyncio.gather(*(run_trigger(trigger, out) for trigger, out in zip(triggers, outcomes, strict=True))),
+            timeout=RUN_TIMEOUT,
+        )
+        seconds = time.monotonic() - start
+        stop.set()
+        await ticker
     total = watch.hook.request_count if watch.hook is not None else 0
-    return FleetRun(outcomes, watch.samples, watch.calls, [tick.lag for tick in watch.ticks], total, seconds)
+    return FleetRun(outcomes, watch.ticks, watch.samples, collections.pauses, total, seconds, watch.calls)
 
 
 def _finals() -> list[str]:
@@ -281,6 +289,14 @@ def _report(section: Section, services: list[WatchedService], fleet: FleetRun, s
         f"< {LAG_GOAL * 1000:.0f} ms",
         verdict(worst_lag < LAG_GOAL),
     )
+    section.row(
+        "... worst lag outside full GC pauses",
+        f"{worst_outside_gc(fleet) * 1000:.0f} ms",
+        "-",
+        "-",
+        "(diagnosis)",
+        INFO,
+    )
     delays = [o.at - s.finishes_at for s, o in zip(services, fleet.outcomes, strict=True) if o.events]
     section.notes += [
         f"One run of {fleet.seconds:.0f} s: {len(services):,} service triggers, poll interval {POLL_INTERVAL:.0f} s, "
@@ -291,6 +307,7 @@ def _report(section: Section, services: list[WatchedService], fleet: FleetRun, s
         "listed after their waits end; E: the round's GETs of failed/concerning services and "
         f"their events lists). Direct reads that found a service still deploying: {sum(stray)}. Endpoints "
         f"served: {', '.join(f'{k} {v:,}' for k, v in sorted(by_endpoint.items()))}.",
+        f"Lag, {len(fleet.ticks):,} ticks: {lag_story(fleet)}",
     ]
     if over:
         worst = ", ".join(f"round {n}: {s} > {b}" for n, s, b in over[:6])

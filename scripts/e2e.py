@@ -126,6 +126,7 @@ INFERENCE_LINKS = (
     # (task, link name, XCom key holding the id, console fragment)
     ("register_model", "ModelArts Model", "model_id", "#/model/details/{id}"),
     ("deploy_service", "ModelArts Service", "service_id", "#/webService/{id}"),
+    ("batch_inference", "ModelArts Service", "service_id", "#/batchService/{id}"),
 )
 TRAIN_TASK = "train"
 TRAINING_JOB_ID_XCOM = "training_job_id"
@@ -226,6 +227,7 @@ class E2E:
         self.deferred_seen: dict[str, Any] = {}
         self._token: str | None = None
         self.port_workarounds = 0
+        self.lifecycle_run_id: str | None = None
         self.stream_run_id = ""
 
     # ------------------------------------------------------------------ plumbing
@@ -645,9 +647,9 @@ class E2E:
         print(f"      {CONSOLE_LINK_NAME} -> {link.get_attribute('href')}")
         shutil.copy(self.screenshot("console-link"), ARTIFACTS / "console-link.png")
 
-    def check_inference_links(self) -> None:
-        """Run the model lifecycle DAG to success, then find the 'ModelArts Model' and 'ModelArts
-        Service' links on its register and deploy task pages, pointing at the ids they pushed."""
+    def trigger_lifecycle_run(self) -> None:
+        """Plan the lifecycle DAG's training job and trigger the DAG through the REST API. It runs
+        while the training DAG's steps are checked; ``check_inference_links`` waits for it."""
         wait_for(
             f"the DAG {LIFECYCLE_DAG_ID} to be parsed",
             lambda: self.api("GET", f"/api/v2/dags/{LIFECYCLE_DAG_ID}").ok,
@@ -663,8 +665,15 @@ class E2E:
         body = {"logical_date": datetime.now(timezone.utc).isoformat(), "conf": {"model": LIFECYCLE_MODEL}}
         response = self.api("POST", f"/api/v2/dags/{LIFECYCLE_DAG_ID}/dagRuns", json=body)
         check(response.ok, f"the trigger request failed: HTTP {response.status_code} {response.text[:500]}")
-        run_id = str(response.json()["dag_run_id"])
-        print(f"      triggered {LIFECYCLE_DAG_ID} run {run_id}")
+        self.lifecycle_run_id = str(response.json()["dag_run_id"])
+        print(f"      triggered {LIFECYCLE_DAG_ID} run {self.lifecycle_run_id}")
+
+    def check_inference_links(self) -> None:
+        """Wait for the lifecycle run to succeed, then find the 'ModelArts Model' and 'ModelArts
+        Service' links on its register, deploy and batch task pages, pointing at the ids they pushed
+        (the batch service's link opens the console's batch-service page)."""
+        check(self.lifecycle_run_id is not None, f"{LIFECYCLE_DAG_ID} was not triggered")
+        run_id = str(self.lifecycle_run_id)
         final = self.wait_for_run(LIFECYCLE_DAG_ID, run_id)
         if final != "success":
             for task_id in ("train", "register_model", "deploy_service", "smoke_test", "batch_inference"):
@@ -1044,6 +1053,7 @@ def steps(e2e: E2E) -> list[Step]:
         Step(f"Test Connection with a wrong SK fails ('{WRONG_SK_CODE}')", e2e.test_wrong_secret_key_fails),
         Step("Right SK restored, saved and tested again", e2e.restore_secret_key),
         Step(f"Trigger {DAG_ID} from the UI", e2e.trigger_dag_run),
+        Step(f"Trigger {LIFECYCLE_DAG_ID} through the REST API (it runs meanwhile)", e2e.trigger_lifecycle_run),
         Step("DAG run succeeds", e2e.wait_for_dag_run),
         Step(f"{DEFERRED_TASK} was deferred to the triggerer", e2e.check_deferral),
         Step(f"'{CONSOLE_LINK_NAME}' link on the {DEFERRED_TASK} page", e2e.check_console_link),
