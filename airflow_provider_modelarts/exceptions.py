@@ -245,6 +245,11 @@ class ModelArtsModelDeleteError(ModelArtsApiError):
         )
 
 
+class ModelArtsServiceDeleteTimeoutError(ModelArtsError):
+    """The service was still there when the delete's wait ran out (``wait_timeout``): the task's
+    retries apply (a retry's delete of a service being deleted changes nothing, then waits)."""
+
+
 class ModelArtsServiceNotReadyError(ModelArtsError):
     """A service cannot be invoked yet: it has no ``access_address`` (not deployed, not running,
     or a batch service).

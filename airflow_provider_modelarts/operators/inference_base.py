@@ -23,7 +23,7 @@ from airflow_provider_modelarts.cloud.validation import positive_seconds, valida
 from airflow_provider_modelarts.exceptions import sentence
 from airflow_provider_modelarts.links import persist_inference_link, restore_inference_link
 from airflow_provider_modelarts.operators.base import _ModelArtsOperator
-from airflow_provider_modelarts.utils.mixins import resolved_at_runtime
+from airflow_provider_modelarts.utils.mixins import resolved_at_runtime, task_instance_key
 from airflow_provider_modelarts.version_compat import AirflowTaskTerminated
 from airflow_provider_modelarts.waiting.check import check_once
 from airflow_provider_modelarts.waiting.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
@@ -98,6 +98,7 @@ class _InferenceOperator(_ModelArtsOperator):
         # Set by on_kill (Airflow calls it from its SIGTERM handler): the wait stops at once.
         self._killed = False
         self._console_url: str | None = None
+        self._task_instance: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ what a subclass says
 
@@ -135,15 +136,10 @@ class _InferenceOperator(_ModelArtsOperator):
     def trigger_settings(self) -> dict[str, Any]:
         """The keyword arguments every inference trigger takes, from this task's settings."""
         return {
-            "modelarts_conn_id": self.modelarts_conn_id,
+            **self.trigger_connection_args(),
             "poll_interval": self.poll_interval,
             "end_time": None,
-            "retry_limit": self.modelarts_retry_limit,
-            "retry_delay": self.modelarts_retry_delay,
-            "retry_max_delay": self.modelarts_retry_max_delay,
             "max_outage": self.max_outage,
-            "region": self.region,
-            "project_id": self.project_id,
             "workspace_id": None,
         }
 
@@ -164,6 +160,7 @@ class _InferenceOperator(_ModelArtsOperator):
                 warning = _is_warning(condition, condition.status_of(current))
                 return self._finish(hook, verdict, message, current, warning)
             if self.deferrable:
+                self._task_instance = task_instance_key(context["ti"])  # for the trigger's kill check
                 self.defer(
                     trigger=self._trigger(),
                     method_name="execute_complete",

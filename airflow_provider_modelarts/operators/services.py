@@ -4,12 +4,11 @@ and start, stop or delete a service, idempotently."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_modelarts.cloud.inference import services
 from airflow_provider_modelarts.cloud.inference.common import validate_choice, validate_resource_id
@@ -17,6 +16,7 @@ from airflow_provider_modelarts.cloud.validation import positive_seconds, valida
 from airflow_provider_modelarts.exceptions import (
     ModelArtsNotFoundError,
     ModelArtsResourceExistsError,
+    ModelArtsServiceDeleteTimeoutError,
     ModelArtsValidationError,
 )
 from airflow_provider_modelarts.links import ModelArtsServiceConsoleLink
@@ -29,6 +29,7 @@ from airflow_provider_modelarts.operators.inference_base import (
 )
 from airflow_provider_modelarts.triggers.inference import ModelArtsServiceTrigger
 from airflow_provider_modelarts.utils.mixins import resolved_at_runtime
+from airflow_provider_modelarts.utils.teardown import KILL_ACTIONS, end_service_quietly, wait_until_service_gone
 from airflow_provider_modelarts.utils.xcom import XComFields, validate_xcom_fields, warn_missing_fields
 from airflow_provider_modelarts.waiting.inference import (
     CONCERNING_CHOICES,
@@ -58,7 +59,7 @@ __all__ = [
 #: The XCom key holding the id of the service the task deployed, updated or found (before the wait).
 SERVICE_ID_XCOM_KEY = "service_id"
 IF_EXISTS_CHOICES = ("update", "fail")
-ON_KILL_ACTIONS = ("stop", "delete", "none")
+ON_KILL_ACTIONS = KILL_ACTIONS
 #: How long ModelArtsDeleteServiceOperator waits for the service to be gone, by default.
 DEFAULT_DELETE_WAIT = timedelta(minutes=30)
 # The fields of a config entry that say what is deployed (others are the service's own answers).
@@ -110,8 +111,14 @@ class _ServiceWaitOperator(_InferenceOperator):
             condition.scheme.ordered(condition.target_statuses),
             condition.scheme.ordered(condition.failure_statuses),
             concerning=self.concerning,
+            on_kill_action=self._kill_action(),
+            task_instance=self._task_instance,
             **self.trigger_settings(),
         )
+
+    def _kill_action(self) -> str:
+        """What the trigger does to the service if a user kills the deferred task."""
+        return "none"
 
     def _restore_from_event(self, context: Context, event: Mapping[str, Any]) -> None:
         service_id = event.get("service_id")
@@ -135,21 +142,11 @@ class _ServiceWaitOperator(_InferenceOperator):
         self.log.error(full)
         raise ModelArtsServiceFailedError(full)
 
-    def _stop_quietly(self, hook: ModelArtsHook, infer_type: str) -> None:
-        try:
-            hook.update_service(str(self.service_id), status="stopped", infer_type=infer_type)
-            self.log.info("Stopped service %s", self.service_id)
-        except Exception as error:
-            self.log.warning("Could not stop service %s: %s", self.service_id, error)
+    def _stop_quietly(self, hook: ModelArtsHook) -> None:
+        end_service_quietly(hook, str(self.service_id), "stop", self.log)
 
     def _delete_quietly(self, hook: ModelArtsHook) -> None:
-        try:
-            hook.delete_service(str(self.service_id))
-            self.log.info("Deleted service %s", self.service_id)
-        except ModelArtsNotFoundError:
-            self.log.info("Service %s is already gone", self.service_id)
-        except Exception as error:
-            self.log.warning("Could not delete service %s: %s", self.service_id, error)
+        end_service_quietly(hook, str(self.service_id), "delete", self.log)
 
 
 class ModelArtsDeployServiceOperator(_ServiceWaitOperator):
@@ -288,16 +285,21 @@ class ModelArtsDeployServiceOperator(_ServiceWaitOperator):
         warn_missing_fields(self.log, [row], self.xcom_fields, "the service's row")
         return {name: row[name] for name in self.xcom_fields if name in row}
 
+    def _kill_action(self) -> str:
+        """``on_kill_action`` for what this try did: ``delete`` only a service it created, ``stop``
+        one it updated or started, nothing for one it used as it was."""
+        if self.service_id is None or self._action is None or self.on_kill_action == "none":
+            return "none"
+        return "delete" if self.on_kill_action == "delete" and self._action == "created" else "stop"
+
     def _after_kill(self) -> None:
         """Stop or delete what this try deployed, updated or started, as ``on_kill_action`` says."""
-        if self.service_id is None or self._action is None or self.on_kill_action == "none":
+        action = self._kill_action()
+        if action == "none":
             return
         hook = self.hook()
         try:
-            if self.on_kill_action == "delete" and self._action == "created":
-                self._delete_quietly(hook)
-            else:
-                self._stop_quietly(hook, services.REAL_TIME)
+            end_service_quietly(hook, str(self.service_id), action, self.log)
         finally:
             hook.close()
         self._action = None  # once
@@ -313,7 +315,8 @@ class ModelArtsBatchInferenceOperator(_ServiceWaitOperator):
     ``stopped`` fail the task, without retries), and delete it afterwards by default.
 
     Durable: a retry or a Clear finds the batch service of that name and waits for it (one
-    already finished is done) instead of deploying it again.
+    already finished is done) instead of deploying it again. One that stopped (an earlier try's
+    kill or timeout) or failed is deleted and the batch deployed again.
 
     :param service: the deploy body, ``infer_type`` ``batch`` (templated).
     :param delete_on_finish: delete the batch service once it finished (default True).
@@ -358,6 +361,14 @@ class ModelArtsBatchInferenceOperator(_ServiceWaitOperator):
         hook = self.hook()
         try:
             existing = next(iter(hook.find_services(body.name, body.body.get("workspace_id"))), None)
+            if existing is not None and _ended_without_output(existing):
+                # An earlier try's run that was stopped (its kill, a timeout) or failed: run it again.
+                self.log.info(
+                    "Batch service %r (%s) of an earlier try is %s: deleting it and deploying the batch again",
+                    body.name, existing.get("service_id"), existing.get("status"),
+                )  # fmt: skip
+                self._replace(hook, str(existing["service_id"]))
+                existing = None
             if existing is not None:
                 self.log.info(
                     "Batch service %r exists (%s, %s), deployed by an earlier try of this task: waiting for it",
@@ -372,6 +383,16 @@ class ModelArtsBatchInferenceOperator(_ServiceWaitOperator):
             return self._wait(context, hook)
         finally:
             hook.close()
+
+    def _replace(self, hook: ModelArtsHook, service_id: str) -> None:
+        """Delete an earlier try's ended batch service and wait until it is gone (its name is taken)."""
+        try:
+            hook.delete_service(service_id)
+        except ModelArtsNotFoundError:
+            return
+        wait_until_service_gone(
+            hook, service_id, min(self.poll_interval, 10.0), DEFAULT_DELETE_WAIT.total_seconds(), self.log
+        )
 
     def _succeeded(self, hook: ModelArtsHook, current: dict[str, Any], message: str) -> Any:
         # A resumed task has the event's row: its dest_paths, read from the finished service.
@@ -390,12 +411,15 @@ class ModelArtsBatchInferenceOperator(_ServiceWaitOperator):
             "console_url": self._console_url,
         }
 
+    def _kill_action(self) -> str:
+        return "stop" if self.service_id is not None and self.stop_on_kill else "none"
+
     def _after_kill(self) -> None:
-        if self.service_id is None or not self.stop_on_kill:
+        if self._kill_action() == "none":
             return
         hook = self.hook()
         try:
-            self._stop_quietly(hook, services.BATCH)
+            self._stop_quietly(hook)
         finally:
             hook.close()
         self.stop_on_kill = False  # once
@@ -487,11 +511,6 @@ class ModelArtsStopServiceOperator(_ServiceStatusOperator):
     failure_statuses = ("failed",)
 
 
-class ModelArtsServiceDeleteTimeoutError(AirflowException):
-    """The service was still there when the delete's wait ran out (``wait_timeout``): the task's
-    retries apply (a retry's delete of a service being deleted changes nothing, then waits)."""
-
-
 class ModelArtsDeleteServiceOperator(_ModelArtsOperator):
     """Delete a service (``DELETE /v1/{project_id}/services/{service_id}``) and, by default, wait
     until it is gone: a service goes ``deleting`` first, and while it exists its model cannot be
@@ -550,24 +569,15 @@ class ModelArtsDeleteServiceOperator(_ModelArtsOperator):
         return {"service_id": service_id, "deleted": True}
 
     def _wait_until_gone(self, hook: ModelArtsHook, service_id: str) -> None:
-        """Read the service until it is gone, at most ``wait_timeout`` (the larger of the time
-        slept and the monotonic clock's, so a stubbed sleep still reaches the deadline)."""
-        started, slept = time.monotonic(), 0.0
-        while True:
-            try:
-                status = hook.get_service(service_id).get("status")
-            except ModelArtsNotFoundError:
-                self.log.info("Deleted service %s (it is gone)", service_id)
-                return
-            waited = max(slept, time.monotonic() - started)
-            if waited + self.poll_interval > self.wait_timeout:
-                raise ModelArtsServiceDeleteTimeoutError(
-                    f"Service {service_id} is still there ({status}) {waited:.0f} s after its delete "
-                    f"(wait_timeout {self.wait_timeout:.0f} s)"
-                )
-            self.log.info("Service %s is %s: checking again in %.0f s", service_id, status, self.poll_interval)
-            inference_base.sleep(self.poll_interval)
-            slept += self.poll_interval
+        wait_until_service_gone(hook, service_id, self.poll_interval, self.wait_timeout, self.log, inference_base.sleep)
+
+
+def _ended_without_output(service: Mapping[str, Any]) -> bool:
+    """A batch service that stopped or failed: its run will not finish."""
+    return services.parse_service_status(service.get("status")) in (
+        services.ServiceStatus.STOPPED,
+        services.ServiceStatus.FAILED,
+    )
 
 
 def _require_type(body: Mapping[str, Any], infer_type: str) -> None:

@@ -27,7 +27,7 @@ from airflow_provider_modelarts.links import (
     restore_console_link,
 )
 from airflow_provider_modelarts.operators.base import _ModelArtsOperator
-from airflow_provider_modelarts.utils.mixins import clear_number, resolved_at_runtime
+from airflow_provider_modelarts.utils.mixins import clear_number, resolved_at_runtime, task_instance_key
 from airflow_provider_modelarts.utils.submission import (
     Action,
     Plan,
@@ -277,22 +277,17 @@ class ModelArtsCreateTrainingJobOperator(_ModelArtsOperator):
                 training_job_id=condition.training_job_id,
                 target_phases=condition.scheme.ordered(condition.target_statuses),
                 failure_phases=condition.scheme.ordered(condition.failure_statuses),
-                modelarts_conn_id=self.modelarts_conn_id,
-                region=self.region,
-                project_id=self.project_id,
+                **self.trigger_connection_args(),
                 workspace_id=self._job_workspace,  # where the shared search finds the job
                 poll_interval=self.poll_interval,
                 end_time=None,
-                retry_limit=self.modelarts_retry_limit,
-                retry_delay=self.modelarts_retry_delay,
-                retry_max_delay=self.modelarts_retry_max_delay,
                 max_outage=self.max_outage,
                 outage_started_at=outage.started_at,
                 print_log=self.print_log,
                 log_state=log_state,
                 log_xcom=log_xcom_for(context["ti"], log_state) if self.print_log else None,
                 terminate_on_kill=self.terminate_on_kill,
-                task_instance=_task_instance_key(context["ti"]) if self.terminate_on_kill else None,
+                task_instance=task_instance_key(context["ti"]) if self.terminate_on_kill else None,
             ),
             method_name="execute_complete",
             # Airflow bounds a deferral only by the timeout it is given: the rest of execution_timeout.
@@ -552,11 +547,6 @@ def _switched_to_preview(context: Context) -> bool:
     except Exception:  # the tail is a convenience: AOM is asked first, as without the state
         return False
     return isinstance(state, dict) and JobLogFollower.saved_state_switched(state)
-
-
-def _task_instance_key(ti: Any) -> dict[str, Any]:
-    """What the trigger needs to ask Airflow for the task's state when it is cancelled (below 3.3)."""
-    return {"dag_id": ti.dag_id, "task_id": ti.task_id, "run_id": ti.run_id, "map_index": ti.map_index}
 
 
 def _resolved_at_runtime_anywhere(value: object) -> bool:

@@ -151,14 +151,9 @@ class _InferenceSensor(ModelArtsBaseSensor):
         self.defer(
             trigger=self._trigger(
                 condition,
-                modelarts_conn_id=self.modelarts_conn_id,
-                region=self.region,
-                project_id=self.project_id,
+                **self.trigger_connection_args(),
                 poll_interval=self.poke_interval,
                 end_time=started.add(seconds=self.timeout).timestamp(),
-                retry_limit=self.modelarts_retry_limit,
-                retry_delay=self.modelarts_retry_delay,
-                retry_max_delay=self.modelarts_retry_max_delay,
                 max_outage=self.max_outage,
                 outage_started_at=outage.started_at,
                 last_status=self.__dict__.get("_last_status"),

@@ -3,6 +3,7 @@ the pace and deadline of the checks, the hook's retries and the outage being rid
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypedDict
 
 from airflow.triggers.base import BaseTrigger
@@ -14,6 +15,8 @@ from airflow_provider_modelarts.cloud.validation import (
     validate_retry_settings,
 )
 from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
+from airflow_provider_modelarts.utils.teardown import TaskLog
+from airflow_provider_modelarts.version_compat import TaskStateUnavailableError, safe_to_cancel, triggerer_calls_on_kill
 from airflow_provider_modelarts.waiting.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
 
 
@@ -110,3 +113,59 @@ class ModelArtsBaseTrigger(BaseTrigger):
             "retry_delay": self.retry_delay,
             "retry_max_delay": self.retry_max_delay,
         }
+
+
+async def stop_if_task_killed(
+    log: TaskLog,
+    task_instance: Mapping[str, Any] | None,
+    what: str,
+    verb: str,
+    stop: Callable[[], Awaitable[None]],
+) -> None:
+    """Below Airflow 3.3, in a cancelled ``run()``: ``stop()`` the remote work if the deferred task
+    was killed (marked failed or success, cleared: no longer ``deferred``), not if the triggerer
+    restarts or hands the trigger over. From 3.3 the triggerer calls ``on_kill`` instead, and this
+    does nothing. Never raises: the cancellation goes on.
+
+    :param log: the trigger's logger.
+    :param task_instance: ``{"dag_id", "task_id", "run_id", "map_index"}`` of the deferred task.
+    :param what: the remote work, for the log ("training job <id>", "service <id>").
+    :param verb: what ``stop`` does to it ("terminate", "stop", "delete").
+    :param stop: the coroutine that does it.
+    """
+    if triggerer_calls_on_kill():
+        return
+    if not task_instance:
+        log.debug("No task_instance to tell a kill from a restart: %s left running", what)
+        return
+    from airflow_provider_modelarts.waiting.poller import run_in_worker_thread
+
+    try:
+        killed = await run_in_worker_thread(lambda: safe_to_cancel(task_instance))
+    except TaskStateUnavailableError as error:
+        log.warning(
+            "Trigger cancelled, but the state of task instance %s could not be read (%s): %s was left running. "
+            "If the task was marked failed or success, or cleared, %s it in the ModelArts console; check that "
+            "the triggerer can reach the Airflow API server",
+            task_instance,
+            error,
+            what,
+            verb,
+        )
+        return
+    except Exception:  # noqa: BLE001 - never fail the cancellation over this
+        log.warning("Could not decide whether to %s %s", verb, what, exc_info=True)
+        return
+    if not killed:  # a triggerer restart, or the trigger moved to another triggerer
+        log.debug("Trigger cancelled while its task is still deferred: %s keeps running", what)
+        return
+    log.info(
+        "Trigger cancelled and its task is no longer deferred (marked failed or success, cleared, or its "
+        "deferral timed out): %s %s",
+        verb,
+        what,
+    )
+    try:
+        await stop()
+    except Exception:  # noqa: BLE001 - the stop logs ModelArts errors; anything else (the connection) too
+        log.warning("Could not %s %s: it may still be running; check the ModelArts console", verb, what, exc_info=True)

@@ -9,15 +9,18 @@ as in poke and reschedule mode; the deadline and outages are handled by
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.triggers.base import TriggerEvent
 
+from airflow_provider_modelarts.cloud.inference.common import validate_choice
 from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger, TriggerSettings
+from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger, TriggerSettings, stop_if_task_killed
 from airflow_provider_modelarts.triggers.shared_checks import shared_checks
+from airflow_provider_modelarts.utils.teardown import KILL_ACTIONS, end_service_quietly
 from airflow_provider_modelarts.waiting.inference import Concerning, ModelWaitCondition, ServiceWaitCondition
 
 if TYPE_CHECKING:
@@ -179,6 +182,12 @@ class ModelArtsServiceTrigger(_InferenceTrigger):
     :param failure_statuses: statuses that fail it (any other terminal status fails it too).
     :param modelarts_conn_id: the ModelArts connection id.
     :param concerning: ``"warn"`` or ``"fail"``: what ``concerning`` does to a wait for ``running``.
+    :param on_kill_action: what a user's kill of the deferred task (mark failed or success, clear)
+        does to the service: ``"stop"``, ``"delete"`` or ``"none"`` (default). On Airflow 3.3+
+        the triggerer calls ``on_kill``; below, a cancelled ``run()`` reads the task's state
+        (``task_instance``) and acts only if the task is no longer deferred, so a triggerer
+        restart leaves the service alone.
+    :param task_instance: ``{"dag_id", "task_id", "run_id", "map_index"}`` of the deferred task.
     :param last_status: as for :class:`ModelArtsModelTrigger`.
     :param settings: as for :class:`ModelArtsModelTrigger`.
     """
@@ -194,6 +203,8 @@ class ModelArtsServiceTrigger(_InferenceTrigger):
         modelarts_conn_id: str = DEFAULT_CONN_ID,
         *,
         concerning: Concerning = "warn",
+        on_kill_action: str = "none",
+        task_instance: dict[str, Any] | None = None,
         last_status: str | None = None,
         **settings: Unpack[TriggerSettings],
     ) -> None:
@@ -203,10 +214,46 @@ class ModelArtsServiceTrigger(_InferenceTrigger):
             failure_statuses,
             concerning=concerning,
         )
+        self.on_kill_action = validate_choice(on_kill_action, "on_kill_action", KILL_ACTIONS)
+        # Not ``self.task_instance``: BaseTrigger's, which the triggerer sets to its own task instance.
+        self.task_instance_keys = task_instance
         super().__init__(last_status, modelarts_conn_id=modelarts_conn_id, **settings)
 
     def _own_kwargs(self) -> dict[str, Any]:
-        return {"concerning": self.condition.concerning}
+        return {
+            "concerning": self.condition.concerning,
+            "on_kill_action": self.on_kill_action,
+            "task_instance": self.task_instance_keys,
+        }
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        event_yielded = False
+        try:
+            async for event in super().run():
+                event_yielded = True
+                yield event
+        except asyncio.CancelledError:
+            if self.on_kill_action != "none" and not event_yielded:
+                what = f"service {self.resource_id}"
+                await stop_if_task_killed(self.log, self.task_instance_keys, what, self.on_kill_action, self._end)
+            raise
+
+    async def on_kill(self) -> None:
+        """Stop or delete the service when a user kills the deferred task (Airflow 3.3+ calls this
+        on mark failed, mark success and clear; never on a triggerer restart or a timeout)."""
+        if self.on_kill_action != "none":
+            await self._end()
+
+    async def _end(self) -> None:
+        from airflow_provider_modelarts.waiting.poller import hook_for, run_in_worker_thread
+
+        hook = hook_for(self.poller_key())
+        try:
+            await run_in_worker_thread(
+                lambda: end_service_quietly(hook, self.resource_id, self.on_kill_action, self.log)
+            )
+        finally:
+            hook.close()
 
     def poller_key(self) -> PollerKey:
         from airflow_provider_modelarts.waiting.poller_inference import ServicePollerKey

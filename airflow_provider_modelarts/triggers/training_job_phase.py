@@ -18,10 +18,9 @@ from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger, TriggerSettings
+from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger, TriggerSettings, stop_if_task_killed
 from airflow_provider_modelarts.triggers.shared_checks import shared_checks
 from airflow_provider_modelarts.utils.submission import terminate_quietly
-from airflow_provider_modelarts.version_compat import TaskStateUnavailableError, safe_to_cancel, triggerer_calls_on_kill
 from airflow_provider_modelarts.waiting.conditions import PhaseWaitCondition
 
 if TYPE_CHECKING:
@@ -220,44 +219,10 @@ class ModelArtsTrainingJobPhaseTrigger(ModelArtsBaseTrigger):
     async def _terminate_if_killed(self) -> None:
         """Below Airflow 3.3, on a cancelled :meth:`run`: terminate the job if the deferred task
         was killed (no longer deferred). Never raises: the cancellation goes on."""
-        if not self.terminate_on_kill or self._event_yielded or triggerer_calls_on_kill():
+        if not self.terminate_on_kill or self._event_yielded:
             return
-        job_id = self.condition.training_job_id
-        task_instance = self.task_instance_keys
-        if not task_instance:
-            self.log.debug("No task_instance to tell a kill from a restart: training job %s left running", job_id)
-            return
-        try:
-            killed = await _in_thread(lambda: safe_to_cancel(task_instance))
-        except TaskStateUnavailableError as error:
-            self.log.warning(
-                "Trigger cancelled, but the state of task instance %s could not be read (%s): training job %s "
-                "was left running. If the task was marked failed or success, or cleared, stop the job in the "
-                "ModelArts console; check that the triggerer can reach the Airflow API server",
-                task_instance,
-                error,
-                job_id,
-            )
-            return
-        except Exception:  # never fail the cancellation over this
-            self.log.warning("Could not decide whether to terminate training job %s", job_id, exc_info=True)
-            return
-        if not killed:  # a triggerer restart, or the trigger moved to another triggerer
-            self.log.debug("Trigger cancelled while its task is still deferred: training job %s keeps running", job_id)
-            return
-        self.log.info(
-            "Trigger cancelled and its task is no longer deferred (marked failed or success, cleared, or its "
-            "deferral timed out): terminating training job %s",
-            job_id,
-        )
-        try:
-            await self._terminate()
-        except Exception:  # terminate_quietly logs ModelArts errors; anything else (the connection) too
-            self.log.warning(
-                "Could not terminate training job %s: it may still be running; stop it in the ModelArts console",
-                job_id,
-                exc_info=True,
-            )
+        job = f"training job {self.condition.training_job_id}"
+        await stop_if_task_killed(self.log, self.task_instance_keys, job, "terminate", self._terminate)
 
     async def _wait(self, logs: _TriggerLogs | None) -> AsyncIterator[TriggerEvent]:
         # Imported when the trigger runs (in the triggerer), not when a DAG file imports the sensor.

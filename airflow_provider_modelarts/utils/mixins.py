@@ -43,6 +43,11 @@ def known_at_parse_time(value: object) -> object:
     return None if resolved_at_runtime(value) else value
 
 
+def task_instance_key(ti: Any) -> dict[str, Any]:
+    """What a trigger needs to ask Airflow for its task's state when it is cancelled (below 3.3)."""
+    return {"dag_id": ti.dag_id, "task_id": ti.task_id, "run_id": ti.run_id, "map_index": ti.map_index}
+
+
 def clear_number(context: Mapping[str, Any]) -> int:
     """How many times the task's DAG run was cleared (Airflow raises it when a finished run is
     cleared; 0 when the context has no DAG run). With ``max_tries``, which a Clear sets to
@@ -157,6 +162,17 @@ class ModelArtsTaskMixin:
             validate_region(region, any_label=True)  # the connection applies its cloud's rule
         if project_id is not None and not resolved_at_runtime(project_id):
             validate_name(project_id, "project_id")
+
+    def trigger_connection_args(self) -> dict[str, Any]:
+        """The connection and retry arguments every trigger takes, as this task has them (rendered)."""
+        return {
+            "modelarts_conn_id": self.modelarts_conn_id,
+            "region": self.region,
+            "project_id": self.project_id,
+            "retry_limit": self.modelarts_retry_limit,
+            "retry_delay": self.modelarts_retry_delay,
+            "retry_max_delay": self.modelarts_retry_max_delay,
+        }
 
     def hook(self, workspace_id: str | None = None) -> ModelArtsHook:
         """A hook for the (rendered) connection arguments; it does no I/O until used."""

@@ -18,6 +18,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException, TaskDeferr
 from modelarts_emulator import ModelArtsEmulator
 
 from airflow_provider_modelarts.exceptions import ModelArtsModelDeleteError, ModelArtsValidationError
+from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.operators import inference_base
 from airflow_provider_modelarts.operators.models import (
     MODEL_ID_XCOM_KEY,
@@ -321,6 +322,28 @@ def test_a_batch_run_finishes_returns_dest_path_and_is_deleted(
     assert len(_named(inference, "service", name)) == (0 if delete_on_finish else 1)
     lineage = operator.get_openlineage_facets_on_complete(None)
     assert [d.name for d in lineage.inputs] == ["batch/in/"] and [d.name for d in lineage.outputs] == ["batch/out/"]
+
+
+def test_a_retry_after_its_batch_service_was_stopped_runs_the_batch_again(inference: ModelArtsEmulator) -> None:
+    """Try 1's kill (or timeout) stopped the batch service; the retry deletes that service and
+    deploys the batch again, instead of failing on the stopped run (a reviewer's finding)."""
+    model_id = _published(inference)
+    name = _name("it-rbatch")
+    hook = ModelArtsHook(CONN_ID)
+    try:
+        stale = str(hook.create_service(_batch(name, model_id))["service_id"])
+        hook.update_service(stale, status="stopped")
+        inference.advance_time(3)
+        assert [row["status"] for row in _named(inference, "service", name)] == ["stopped"]
+        runs = TaskInstanceRuns(task_id="batch")
+        result = ModelArtsBatchInferenceOperator(
+            task_id="batch", service=_batch(name, model_id), modelarts_conn_id=CONN_ID, poll_interval=1
+        ).execute(runs.context())
+    finally:
+        hook.close()
+    assert result["status"] == "finished" and result["service_id"] != stale
+    inference.advance_time(5)
+    assert _named(inference, "service", name) == []  # the stale one deleted first, the new one on finish
 
 
 # ---------------------------------------------------------------------------------------------
