@@ -12,7 +12,7 @@ verdict, the resource's compact row and the warning flag from the trigger's even
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -24,6 +24,7 @@ from airflow_provider_modelarts.exceptions import sentence
 from airflow_provider_modelarts.links import persist_inference_link, restore_inference_link
 from airflow_provider_modelarts.operators.base import _ModelArtsOperator
 from airflow_provider_modelarts.utils.mixins import resolved_at_runtime, task_instance_key
+from airflow_provider_modelarts.utils.xcom import XComFields, validate_xcom_fields, warn_missing_fields
 from airflow_provider_modelarts.version_compat import AirflowTaskTerminated
 from airflow_provider_modelarts.waiting.check import check_once
 from airflow_provider_modelarts.waiting.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
@@ -74,6 +75,8 @@ class _InferenceOperator(_ModelArtsOperator):
     :param poll_interval: seconds between checks (default 60).
     :param max_outage: how long a run of failed checks is ridden out: a ``timedelta`` or seconds
         (default 15 minutes).
+    :param xcom_fields: what the task returns: ``None`` (default) its compact row, ``"all"`` the
+        API's whole object, or a list of field names (of the row or the object).
     """
 
     ui_color = "#e8f5e9"
@@ -86,12 +89,15 @@ class _InferenceOperator(_ModelArtsOperator):
         deferrable: bool | None = None,
         poll_interval: float = 60.0,
         max_outage: timedelta | float = DEFAULT_MAX_OUTAGE,
+        xcom_fields: Sequence[str] | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         deferrable = default_deferrable() if deferrable is None else deferrable
-        for name, value in (("deferrable", deferrable), ("poll_interval", poll_interval), ("max_outage", max_outage)):
+        settings = {"deferrable": deferrable, "poll_interval": poll_interval, "max_outage": max_outage}
+        for name, value in {**settings, "xcom_fields": xcom_fields}.items():
             self.require_literal(value, name)
+        self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)
         self.deferrable = validate_flag(deferrable, "deferrable")
         self.poll_interval = positive_seconds(poll_interval, "poll_interval")
         self.max_outage = validate_max_outage(max_outage)
@@ -126,7 +132,18 @@ class _InferenceOperator(_ModelArtsOperator):
 
     def _needs_object(self) -> bool:
         """Whether a resumed success needs the resource's full object, not the event's row."""
-        return False
+        return self.xcom_fields == "all"
+
+    def _shaped(self, obj: Mapping[str, Any], row: Mapping[str, Any], what: str) -> Any:
+        """The task's return value as ``xcom_fields`` asks: ``row`` (compact), ``obj`` (all), or
+        the named fields of either (a missing name is warned about)."""
+        if self.xcom_fields == "all":
+            return dict(obj)
+        if self.xcom_fields is None:
+            return dict(row)
+        merged = {**obj, **row}
+        warn_missing_fields(self.log, [merged], self.xcom_fields, what)
+        return {name: merged[name] for name in self.xcom_fields if name in merged}
 
     def _after_kill(self) -> None:
         """What a kill noticed during the wait does to the resource (default: nothing)."""

@@ -24,7 +24,6 @@ from airflow_provider_modelarts.operators.inference_base import (
 )
 from airflow_provider_modelarts.triggers.inference import ModelArtsModelTrigger
 from airflow_provider_modelarts.utils.mixins import resolved_at_runtime
-from airflow_provider_modelarts.utils.xcom import XComFields, validate_xcom_fields, warn_missing_fields
 from airflow_provider_modelarts.waiting.inference import ModelWaitCondition, model_reader
 from airflow_provider_modelarts.waiting.outage import DEFAULT_MAX_OUTAGE
 
@@ -81,14 +80,14 @@ class ModelArtsCreateModelOperator(_InferenceOperator):
         xcom_fields: Sequence[str] | str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(deferrable=deferrable, poll_interval=poll_interval, max_outage=max_outage, **kwargs)
-        for name, value in (("wait_for_completion", wait_for_completion), ("xcom_fields", xcom_fields)):
-            self.require_literal(value, name)
+        super().__init__(
+            deferrable=deferrable, poll_interval=poll_interval, max_outage=max_outage, xcom_fields=xcom_fields, **kwargs
+        )
+        self.require_literal(wait_for_completion, "wait_for_completion")
         if not resolved_anywhere(model):
             models.validate_model_create(model)
         self.model = model
         self.wait_for_completion = validate_flag(wait_for_completion, "wait_for_completion")
-        self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)
         self.model_id: str | None = None
         self._sent: models.ValidatedModel | None = None
         self._last: dict[str, Any] | None = None
@@ -169,9 +168,6 @@ class ModelArtsCreateModelOperator(_InferenceOperator):
             model_id = ti.xcom_pull(task_ids=self.task_id, key=MODEL_ID_XCOM_KEY, map_indexes=ti.map_index)
         self.model_id = str(model_id) if model_id else self.model_id
 
-    def _needs_object(self) -> bool:
-        return self.xcom_fields == "all"
-
     def _failure(self, message: str) -> ModelArtsModelFailedError:
         return ModelArtsModelFailedError(message)
 
@@ -187,8 +183,6 @@ class ModelArtsCreateModelOperator(_InferenceOperator):
         raise ModelArtsModelFailedError(full)
 
     def _result(self, model: dict[str, Any]) -> Any:
-        if self.xcom_fields == "all":
-            return model
         row = {
             "model_id": model.get("model_id"),
             "model_name": model.get("model_name"),
@@ -196,10 +190,7 @@ class ModelArtsCreateModelOperator(_InferenceOperator):
             "model_status": model.get("model_status"),
             "console_url": self._console_url,
         }
-        if self.xcom_fields is None:
-            return row
-        warn_missing_fields(self.log, [row], self.xcom_fields, "the model's row")
-        return {name: row[name] for name in self.xcom_fields if name in row}
+        return self._shaped(model, row, "the model's row")
 
     # ------------------------------------------------------------------ OpenLineage
 

@@ -30,7 +30,6 @@ from airflow_provider_modelarts.operators.inference_base import (
 from airflow_provider_modelarts.triggers.inference import ModelArtsServiceTrigger
 from airflow_provider_modelarts.utils.mixins import resolved_at_runtime
 from airflow_provider_modelarts.utils.teardown import KILL_ACTIONS, end_service_quietly, wait_until_service_gone
-from airflow_provider_modelarts.utils.xcom import XComFields, validate_xcom_fields, warn_missing_fields
 from airflow_provider_modelarts.waiting.inference import (
     CONCERNING_CHOICES,
     Concerning,
@@ -192,13 +191,14 @@ class ModelArtsDeployServiceOperator(_ServiceWaitOperator):
         xcom_fields: Sequence[str] | str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(deferrable=deferrable, poll_interval=poll_interval, max_outage=max_outage, **kwargs)
+        super().__init__(
+            deferrable=deferrable, poll_interval=poll_interval, max_outage=max_outage, xcom_fields=xcom_fields, **kwargs
+        )
         for name, value in (
             ("wait_for_completion", wait_for_completion),
             ("if_exists", if_exists),
             ("concerning", concerning),
             ("on_kill_action", on_kill_action),
-            ("xcom_fields", xcom_fields),
         ):
             self.require_literal(value, name)
         if not resolved_anywhere(service):
@@ -210,7 +210,6 @@ class ModelArtsDeployServiceOperator(_ServiceWaitOperator):
             raise ModelArtsValidationError("concerning", "'warn' or 'fail'", concerning)
         self.concerning = concerning
         self.on_kill_action = validate_choice(on_kill_action, "on_kill_action", ON_KILL_ACTIONS)
-        self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)
         self.service_id: str | None = None
         # What this try did to the service: "created", "updated", "started" or None (used as it was).
         self._action: str | None = None
@@ -269,21 +268,13 @@ class ModelArtsDeployServiceOperator(_ServiceWaitOperator):
         self.log.info("Service %r (%s) exists: updated it with the new config", body.name, service_id)
         return service_id
 
-    def _needs_object(self) -> bool:
-        return self.xcom_fields == "all"
-
     def _succeeded(self, hook: ModelArtsHook, current: dict[str, Any], message: str) -> Any:
         return self._result(current)
 
     def _result(self, current: dict[str, Any]) -> Any:
-        if self.xcom_fields == "all":
-            return current
         row = {**services.service_row(current), "console_url": self._console_url}
         row = {key: row[key] for key in ("service_id", "service_name", "status", "access_address", "console_url")}
-        if self.xcom_fields is None:
-            return row
-        warn_missing_fields(self.log, [row], self.xcom_fields, "the service's row")
-        return {name: row[name] for name in self.xcom_fields if name in row}
+        return self._shaped(current, row, "the service's row")
 
     def _kill_action(self) -> str:
         """``on_kill_action`` for what this try did: ``delete`` only a service it created, ``stop``
@@ -324,6 +315,8 @@ class ModelArtsBatchInferenceOperator(_ServiceWaitOperator):
     :param poll_interval: seconds between checks (default 60).
     :param max_outage: how long failed checks are ridden out (default 15 minutes).
     :param stop_on_kill: stop the batch service when the task is killed (default True).
+    :param xcom_fields: ``None`` (``service_id``, ``status``, ``dest_path``, ``console_url``),
+        ``"all"`` (the service object) or those names.
     """
 
     template_fields: Sequence[str] = ("service", "modelarts_conn_id", "region", "project_id")
@@ -341,9 +334,12 @@ class ModelArtsBatchInferenceOperator(_ServiceWaitOperator):
         poll_interval: float = 60.0,
         max_outage: timedelta | float = DEFAULT_MAX_OUTAGE,
         stop_on_kill: bool = True,
+        xcom_fields: Sequence[str] | str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(deferrable=deferrable, poll_interval=poll_interval, max_outage=max_outage, **kwargs)
+        super().__init__(
+            deferrable=deferrable, poll_interval=poll_interval, max_outage=max_outage, xcom_fields=xcom_fields, **kwargs
+        )
         for name, value in (("delete_on_finish", delete_on_finish), ("stop_on_kill", stop_on_kill)):
             self.require_literal(value, name)
         if not resolved_anywhere(service):
@@ -404,12 +400,13 @@ class ModelArtsBatchInferenceOperator(_ServiceWaitOperator):
         )
         if self.delete_on_finish:
             self._delete_quietly(hook)
-        return {
+        row = {
             "service_id": self.service_id,
             "status": current.get("status"),
             "dest_path": outputs[0] if outputs else None,
             "console_url": self._console_url,
         }
+        return self._shaped(current, row, "the batch run's row")
 
     def _kill_action(self) -> str:
         return "stop" if self.service_id is not None and self.stop_on_kill else "none"
@@ -454,9 +451,12 @@ class _ServiceStatusOperator(_ServiceWaitOperator):
         deferrable: bool | None = None,
         poll_interval: float = 60.0,
         max_outage: timedelta | float = DEFAULT_MAX_OUTAGE,
+        xcom_fields: Sequence[str] | str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(deferrable=deferrable, poll_interval=poll_interval, max_outage=max_outage, **kwargs)
+        super().__init__(
+            deferrable=deferrable, poll_interval=poll_interval, max_outage=max_outage, xcom_fields=xcom_fields, **kwargs
+        )
         self.require_literal(wait_for_completion, "wait_for_completion")
         if not resolved_at_runtime(service_id):
             validate_resource_id(service_id, "service_id")
@@ -483,7 +483,8 @@ class _ServiceStatusOperator(_ServiceWaitOperator):
 
     def _succeeded(self, hook: ModelArtsHook, current: dict[str, Any], message: str) -> Any:
         row = services.service_row(current)
-        return {key: row[key] for key in ("service_id", "status", "access_address")}
+        compact = {key: row[key] for key in ("service_id", "status", "access_address")}
+        return self._shaped(current, compact, "the service's row")
 
 
 class ModelArtsStartServiceOperator(_ServiceStatusOperator):
@@ -495,6 +496,8 @@ class ModelArtsStartServiceOperator(_ServiceStatusOperator):
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
     :param poll_interval: seconds between checks (default 60).
     :param max_outage: how long failed checks are ridden out (default 15 minutes).
+    :param xcom_fields: ``None`` (``service_id``, ``status``, ``access_address``), ``"all"`` (the
+        service object) or those names.
     """
 
     wanted = "running"

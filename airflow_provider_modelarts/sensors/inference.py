@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pendulum
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout, conf
 
-from airflow_provider_modelarts.cloud.inference import models, services
+from airflow_provider_modelarts.cloud.inference import models
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError, sentence
 from airflow_provider_modelarts.sensors.base import ModelArtsBaseSensor
 from airflow_provider_modelarts.utils.mixins import resolved_at_runtime
@@ -258,8 +258,8 @@ class ModelArtsModelSensor(_InferenceSensor):
 
 
 class ModelArtsServiceSensor(_InferenceSensor):
-    """Wait until a ModelArts real-time or batch service reaches a status, ``running`` by default
-    (``finished`` for a batch run).
+    """Wait until a ModelArts real-time or batch service reaches a status: by default ``running``
+    for a real-time service and ``finished`` for a batch run (read from its ``infer_type``).
 
     Succeeds on a status in ``target_statuses`` and returns the service's compact row
     (``service_id``, ``service_name``, ``status``, ``infer_type``, ``access_address``,
@@ -272,7 +272,8 @@ class ModelArtsServiceSensor(_InferenceSensor):
     work as for :class:`ModelArtsModelSensor`.
 
     :param service_id: the service's id (templated).
-    :param target_statuses: a status or several (default ``("running",)``); any case.
+    :param target_statuses: a status or several; any case. Default ``None``: by the service's
+        type, ``running`` (real-time) or ``finished`` (batch).
     :param failure_statuses: statuses that fail the sensor (default: failed, minus the targets).
     :param concerning: ``"warn"`` (default) or ``"fail"``.
     :param deferrable: as for :class:`ModelArtsModelSensor`.
@@ -287,7 +288,7 @@ class ModelArtsServiceSensor(_InferenceSensor):
         self,
         *,
         service_id: str,
-        target_statuses: str | Collection[str] = (services.ServiceStatus.RUNNING.value,),
+        target_statuses: str | Collection[str] | None = None,
         failure_statuses: str | Collection[str] | None = None,
         concerning: Concerning = "warn",
         **kwargs: Any,
@@ -303,7 +304,7 @@ class ModelArtsServiceSensor(_InferenceSensor):
             concerning=concerning,
         )
         self.service_id = service_id
-        self.target_statuses = condition.target_statuses
+        self.target_statuses = None if condition.by_type else condition.target_statuses
         self.failure_statuses = condition.failure_statuses
         self.concerning: Concerning = concerning
         self._warn_if_reschedule_has_no_effect()
@@ -326,7 +327,7 @@ class ModelArtsServiceSensor(_InferenceSensor):
         assert isinstance(condition, ServiceWaitCondition)
         return ModelArtsServiceTrigger(
             condition.service_id,
-            condition.scheme.ordered(condition.target_statuses),
+            condition.target_argument(),
             condition.scheme.ordered(condition.failure_statuses),
             concerning=condition.concerning,
             **kwargs,

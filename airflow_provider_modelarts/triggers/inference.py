@@ -55,12 +55,17 @@ class _InferenceTrigger(ModelArtsBaseTrigger):
         return {}
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        scheme = self.condition.scheme
+        scheme, condition = self.condition.scheme, self.condition
+        targets = (
+            condition.target_argument()
+            if isinstance(condition, ServiceWaitCondition)
+            else scheme.ordered(condition.target_statuses)
+        )
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
                 self.id_field: self.resource_id,
-                "target_statuses": scheme.ordered(self.condition.target_statuses),
+                "target_statuses": targets,
                 "failure_statuses": scheme.ordered(self.condition.failure_statuses),
                 **self._shared_kwargs(),
                 **self._own_kwargs(),
@@ -178,7 +183,8 @@ class ModelArtsServiceTrigger(_InferenceTrigger):
     message carries the service's ``error_msg`` and its last events.
 
     :param service_id: the service's id.
-    :param target_statuses: statuses that end the wait successfully.
+    :param target_statuses: statuses that end the wait successfully; ``None``: by the service's
+        type (``running`` for real-time, ``finished`` for batch).
     :param failure_statuses: statuses that fail it (any other terminal status fails it too).
     :param modelarts_conn_id: the ModelArts connection id.
     :param concerning: ``"warn"`` or ``"fail"``: what ``concerning`` does to a wait for ``running``.
@@ -198,7 +204,7 @@ class ModelArtsServiceTrigger(_InferenceTrigger):
     def __init__(
         self,
         service_id: str,
-        target_statuses: list[str],
+        target_statuses: list[str] | None,
         failure_statuses: list[str],
         modelarts_conn_id: str = DEFAULT_CONN_ID,
         *,

@@ -158,8 +158,9 @@ class ServiceWaitCondition(StatusWait[str]):
     Validated on construction; each error names the parameter.
 
     :param service_id: the service's id.
-    :param target_statuses: statuses that end the wait successfully (default ``running``; a batch
-        run's is ``finished``).
+    :param target_statuses: statuses that end the wait successfully; ``None`` (default): by the
+        service's type, ``running`` for a real-time service and ``finished`` for a batch run
+        (:attr:`by_type`, decided on each read from the service's ``infer_type``).
     :param failure_statuses: statuses that fail it (default ``failed``, minus the targets). Any
         other terminal status (``stopped``, ``finished``, ``failed``) fails it too.
     :param concerning: ``"warn"`` (default): ``concerning`` ends a wait for ``running``
@@ -171,15 +172,20 @@ class ServiceWaitCondition(StatusWait[str]):
     target_statuses: frozenset[str]
     failure_statuses: frozenset[str]
     concerning: Concerning
+    by_type: bool
 
     def __init__(
         self,
         service_id: str,
-        target_statuses: str | Iterable[str] = (services.ServiceStatus.RUNNING.value,),
+        target_statuses: str | Iterable[str] | None = None,
         failure_statuses: str | Iterable[str] | None = None,
         concerning: Concerning = "warn",
     ) -> None:
         parse, documented = services.parse_service_status, _SERVICE_ORDER
+        object.__setattr__(self, "by_type", target_statuses is None)
+        object.__setattr__(self, "_chosen_failures", failure_statuses)
+        if target_statuses is None:
+            target_statuses = (services.ServiceStatus.RUNNING.value,)
         target = _status_set(target_statuses, "target_statuses", parse, documented)
         chosen = (
             None if failure_statuses is None else _status_set(failure_statuses, "failure_statuses", parse, documented)
@@ -210,6 +216,21 @@ class ServiceWaitCondition(StatusWait[str]):
             if services.ServiceStatus.RUNNING.value in self.target_statuses:
                 return "success", f"{description}: a warning only, as concerning='warn'"
         return super().judge(status)
+
+    def target_argument(self) -> list[str] | None:
+        """``target_statuses`` as a trigger takes it: ``None`` while they follow the type."""
+        return None if self.by_type else self.scheme.ordered(self.target_statuses)
+
+    def for_service(self, job: Mapping[str, Any]) -> ServiceWaitCondition:
+        """The condition for this service: with targets by type, a batch run's wait is for ``finished``."""
+        if not self.by_type or job.get("infer_type") != services.BATCH:
+            return self
+        finished = (services.ServiceStatus.FINISHED.value,)
+        return ServiceWaitCondition(self.service_id, finished, self.__dict__["_chosen_failures"], self.concerning)
+
+    def judge_job(self, job: Mapping[str, Any]) -> tuple[Verdict, str]:
+        chosen = self.for_service(job)
+        return super().judge_job(job) if chosen is self else chosen.judge_job(job)
 
     def is_warning(self, status: str | None) -> bool:
         """Whether a success at ``status`` is one with a warning (``concerning``)."""

@@ -346,6 +346,25 @@ def test_a_retry_after_its_batch_service_was_stopped_runs_the_batch_again(infere
     assert _named(inference, "service", name) == []  # the stale one deleted first, the new one on finish
 
 
+def test_batch_start_and_stop_take_xcom_fields(inference: ModelArtsEmulator) -> None:
+    model_id = _published(inference)
+    batch = ModelArtsBatchInferenceOperator(
+        task_id="batch", service=_batch(_name("it-xbatch"), model_id), modelarts_conn_id=CONN_ID, poll_interval=1,
+        xcom_fields=["service_id", "dest_path", "infer_type"],
+    ).execute(TaskInstanceRuns(task_id="batch").context())  # fmt: skip
+    assert set(batch) == {"service_id", "dest_path", "infer_type"} and batch["infer_type"] == "batch"
+    deployed = ModelArtsDeployServiceOperator(
+        task_id="deploy", service=_real_time(_name("it-xsvc"), model_id), modelarts_conn_id=CONN_ID, poll_interval=1
+    ).execute(TaskInstanceRuns(task_id="deploy").context())
+    stopped = ModelArtsStopServiceOperator(
+        task_id="stop", service_id=deployed["service_id"], modelarts_conn_id=CONN_ID, poll_interval=1,
+        xcom_fields="all",
+    ).execute(TaskInstanceRuns(task_id="stop").context())  # fmt: skip
+    assert stopped["status"] == "stopped" and "config" in stopped  # the whole service object
+    with pytest.raises(ModelArtsValidationError, match="xcom_fields"):
+        ModelArtsStartServiceOperator(task_id="start", service_id=deployed["service_id"], xcom_fields=3)
+
+
 # ---------------------------------------------------------------------------------------------
 # Deferred: the task defers after its first check, the trigger's event resumes it (a new
 # operator object, as in a new process) with the same result as the worker's wait

@@ -192,6 +192,23 @@ def test_a_missing_model_fails_and_soft_fail_skips(emu: ModelArtsEmulator) -> No
 # ---------------------------------------------------------------------------------------------
 
 
+def test_by_default_a_batch_run_is_awaited_until_finished_in_every_mode(
+    hook: ModelArtsHook, emu: ModelArtsEmulator
+) -> None:
+    """No target_statuses: a batch service's wait ends at ``finished``, not while it runs."""
+    service_id = _service(hook, _published(hook, emu), _name("bat"), batch=True)
+    modes = ThreeModes(ModelArtsServiceSensor, service_id=service_id)
+    _, deferred = modes.defer()
+    assert deferred is not None and deferred.trigger.serialize()[1]["target_statuses"] is None
+    emu.advance_time(5)  # deploying 3 s, then running 10 s
+    assert hook.get_service(service_id)["status"] == "running"
+    assert modes.check_poke() == modes.check_reschedule() == ("return", "waiting")
+    emu.advance_time(10)
+    poke, reschedule, deferrable = modes.check_poke(), modes.check_reschedule(), modes.resume(deferred)
+    assert poke == reschedule == deferrable
+    assert poke[0] == "return" and poke[1]["status"] == "finished" and poke[1]["dest_paths"]
+
+
 def test_a_running_service_succeeds_in_every_mode_with_its_access_address(
     hook: ModelArtsHook, emu: ModelArtsEmulator
 ) -> None:
