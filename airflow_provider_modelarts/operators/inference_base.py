@@ -21,12 +21,15 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 
 from airflow_provider_modelarts.cloud.validation import positive_seconds, validate_flag
 from airflow_provider_modelarts.exceptions import sentence
-from airflow_provider_modelarts.links import persist_inference_link, restore_inference_link
+from airflow_provider_modelarts.links import ModelArtsServiceConsoleLink, persist_inference_link, restore_inference_link
 from airflow_provider_modelarts.operators.base import _ModelArtsOperator
+from airflow_provider_modelarts.triggers.inference import ModelArtsServiceTrigger
 from airflow_provider_modelarts.utils.mixins import resolved_at_runtime, task_instance_key
+from airflow_provider_modelarts.utils.teardown import end_service_quietly
 from airflow_provider_modelarts.utils.xcom import XComFields, validate_xcom_fields, warn_missing_fields
-from airflow_provider_modelarts.version_compat import AirflowTaskTerminated
+from airflow_provider_modelarts.version_compat import AirflowTaskTerminated, TaskDeferralTimeout
 from airflow_provider_modelarts.waiting.check import check_once
+from airflow_provider_modelarts.waiting.inference import Concerning, ServiceWaitCondition, service_reader
 from airflow_provider_modelarts.waiting.outage import DEFAULT_MAX_OUTAGE, Outage, validate_max_outage
 
 if TYPE_CHECKING:
@@ -34,7 +37,7 @@ if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger
 
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
-    from airflow_provider_modelarts.waiting.inference import ModelWaitCondition, ServiceWaitCondition
+    from airflow_provider_modelarts.waiting.inference import ModelWaitCondition
 
 # Between two checks of the synchronous wait (tests replace it with the emulator's clock).
 sleep = time.sleep
@@ -148,6 +151,9 @@ class _InferenceOperator(_ModelArtsOperator):
     def _after_kill(self) -> None:
         """What a kill noticed during the wait does to the resource (default: nothing)."""
 
+    def _before_defer(self, context: Context) -> None:
+        """What the resumed task needs that the trigger's event does not carry (default: nothing)."""
+
     # ------------------------------------------------------------------ shared
 
     def trigger_settings(self) -> dict[str, Any]:
@@ -178,6 +184,7 @@ class _InferenceOperator(_ModelArtsOperator):
                 return self._finish(hook, verdict, message, current, warning)
             if self.deferrable:
                 self._task_instance = task_instance_key(context["ti"])  # for the trigger's kill check
+                self._before_defer(context)
                 self.defer(
                     trigger=self._trigger(),
                     method_name="execute_complete",
@@ -238,3 +245,99 @@ def _is_warning(condition: ModelWaitCondition | ServiceWaitCondition, status: st
     """Whether a success at ``status`` comes with a warning (a ``concerning`` service)."""
     is_warning = getattr(condition, "is_warning", None)
     return bool(is_warning(status)) if is_warning is not None else False
+
+
+#: The XCom key holding the id of the service the task deployed, updated or found (before the wait).
+SERVICE_ID_XCOM_KEY = "service_id"
+#: What a deferral that timed out does to the service (Airflow calls no ``on_kill`` then): kept at
+#: deferral, for the resumed task, a new process.
+KILL_ACTION_XCOM_KEY = "modelarts_kill_action"
+
+
+class _ServiceWaitOperator(_InferenceOperator):
+    """What the service operators share: the service they wait for, the wait, and the failure
+    message (``error_msg`` and the last events)."""
+
+    operator_extra_links = (ModelArtsServiceConsoleLink(),)
+    target_statuses: tuple[str, ...] = ("running",)
+    failure_statuses: tuple[str, ...] = ("failed",)
+    concerning: Concerning = "warn"
+
+    service_id: str | None = None
+
+    def _resource_id(self) -> str:
+        return f"service {self.service_id}"
+
+    def _read(self, hook: ModelArtsHook) -> dict[str, Any]:
+        """The service, with its last events when it failed (for the failure's message)."""
+        return service_reader(hook, self._condition())()
+
+    def _condition(self) -> ServiceWaitCondition:
+        return ServiceWaitCondition(
+            str(self.service_id), self.target_statuses, self.failure_statuses, concerning=self.concerning
+        )
+
+    def _trigger(self) -> ModelArtsServiceTrigger:
+        condition = self._condition()
+        return ModelArtsServiceTrigger(
+            str(self.service_id),
+            condition.scheme.ordered(condition.target_statuses),
+            condition.scheme.ordered(condition.failure_statuses),
+            concerning=self.concerning,
+            on_kill_action=self._kill_action(),
+            task_instance=self._task_instance,
+            **self.trigger_settings(),
+        )
+
+    def _kill_action(self) -> str:
+        """What the trigger does to the service if a user kills the deferred task."""
+        return "none"
+
+    def _before_defer(self, context: Context) -> None:
+        action = self._kill_action()
+        if action != "none":
+            context["ti"].xcom_push(key=KILL_ACTION_XCOM_KEY, value={"service_id": self.service_id, "action": action})
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """Resume after the deferral; one that timed out (``execution_timeout``) stops or deletes
+        the service as a kill would: Airflow calls no ``on_kill`` then."""
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except TaskDeferralTimeout:
+            ti = context["ti"]
+            record = ti.xcom_pull(task_ids=self.task_id, key=KILL_ACTION_XCOM_KEY, map_indexes=ti.map_index)
+            if isinstance(record, dict) and record.get("service_id"):
+                hook = self.hook()
+                try:
+                    end_service_quietly(hook, str(record["service_id"]), str(record.get("action")), self.log)
+                finally:
+                    hook.close()
+            raise
+
+    def _restore_from_event(self, context: Context, event: Mapping[str, Any]) -> None:
+        service_id = event.get("service_id")
+        if not service_id:
+            ti = context["ti"]
+            service_id = ti.xcom_pull(task_ids=self.task_id, key=SERVICE_ID_XCOM_KEY, map_indexes=ti.map_index)
+        self.service_id = str(service_id) if service_id else self.service_id
+
+    def _failure(self, message: str) -> ModelArtsServiceFailedError:
+        return ModelArtsServiceFailedError(message)
+
+    def _record(self, context: Context, hook: ModelArtsHook, service_id: str) -> None:
+        self.service_id = service_id
+        context["ti"].xcom_push(key=SERVICE_ID_XCOM_KEY, value=service_id)
+        self._link(context, hook, service_id)
+
+    def _failed(self, hook: ModelArtsHook, current: dict[str, Any], message: str) -> NoReturn:
+        """The condition's message carries ``error_msg`` and the last events (read with the service)."""
+        error = current.get("error_msg")
+        full = f"{message}: {error}" if error and str(error) not in message else message
+        self.log.error(full)
+        raise ModelArtsServiceFailedError(full)
+
+    def _stop_quietly(self, hook: ModelArtsHook) -> None:
+        end_service_quietly(hook, str(self.service_id), "stop", self.log)
+
+    def _delete_quietly(self, hook: ModelArtsHook) -> None:
+        end_service_quietly(hook, str(self.service_id), "delete", self.log)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 
@@ -19,22 +19,19 @@ from airflow_provider_modelarts.exceptions import (
     ModelArtsServiceDeleteTimeoutError,
     ModelArtsValidationError,
 )
-from airflow_provider_modelarts.links import ModelArtsServiceConsoleLink
 from airflow_provider_modelarts.operators import inference_base
 from airflow_provider_modelarts.operators.base import _ModelArtsOperator
 from airflow_provider_modelarts.operators.inference_base import (
+    SERVICE_ID_XCOM_KEY,
     ModelArtsServiceFailedError,
-    _InferenceOperator,
+    _ServiceWaitOperator,
     resolved_anywhere,
 )
-from airflow_provider_modelarts.triggers.inference import ModelArtsServiceTrigger
 from airflow_provider_modelarts.utils.mixins import resolved_at_runtime
 from airflow_provider_modelarts.utils.teardown import KILL_ACTIONS, end_service_quietly, wait_until_service_gone
 from airflow_provider_modelarts.waiting.inference import (
     CONCERNING_CHOICES,
     Concerning,
-    ServiceWaitCondition,
-    service_reader,
 )
 from airflow_provider_modelarts.waiting.outage import DEFAULT_MAX_OUTAGE
 
@@ -45,6 +42,7 @@ if TYPE_CHECKING:
     from airflow_provider_modelarts.utils.lineage import InferenceLineage
 
 __all__ = [
+    "SERVICE_ID_XCOM_KEY",
     "ModelArtsBatchInferenceOperator",
     "ModelArtsDeleteServiceOperator",
     "ModelArtsDeployServiceOperator",
@@ -55,8 +53,6 @@ __all__ = [
     "ModelArtsStopServiceOperator",
 ]
 
-#: The XCom key holding the id of the service the task deployed, updated or found (before the wait).
-SERVICE_ID_XCOM_KEY = "service_id"
 IF_EXISTS_CHOICES = ("update", "fail")
 ON_KILL_ACTIONS = KILL_ACTIONS
 #: How long ModelArtsDeleteServiceOperator waits for the service to be gone, by default.
@@ -78,74 +74,6 @@ def _deployed(config: object) -> list[dict[str, Any]]:
          for entry in entries if isinstance(entry, Mapping)),
         key=lambda entry: str(entry.get("model_id")),
     )  # fmt: skip
-
-
-class _ServiceWaitOperator(_InferenceOperator):
-    """What the service operators share: the service they wait for, the wait, and the failure
-    message (``error_msg`` and the last events)."""
-
-    operator_extra_links = (ModelArtsServiceConsoleLink(),)
-    target_statuses: tuple[str, ...] = ("running",)
-    failure_statuses: tuple[str, ...] = ("failed",)
-    concerning: Concerning = "warn"
-
-    service_id: str | None = None
-
-    def _resource_id(self) -> str:
-        return f"service {self.service_id}"
-
-    def _read(self, hook: ModelArtsHook) -> dict[str, Any]:
-        """The service, with its last events when it failed (for the failure's message)."""
-        return service_reader(hook, self._condition())()
-
-    def _condition(self) -> ServiceWaitCondition:
-        return ServiceWaitCondition(
-            str(self.service_id), self.target_statuses, self.failure_statuses, concerning=self.concerning
-        )
-
-    def _trigger(self) -> ModelArtsServiceTrigger:
-        condition = self._condition()
-        return ModelArtsServiceTrigger(
-            str(self.service_id),
-            condition.scheme.ordered(condition.target_statuses),
-            condition.scheme.ordered(condition.failure_statuses),
-            concerning=self.concerning,
-            on_kill_action=self._kill_action(),
-            task_instance=self._task_instance,
-            **self.trigger_settings(),
-        )
-
-    def _kill_action(self) -> str:
-        """What the trigger does to the service if a user kills the deferred task."""
-        return "none"
-
-    def _restore_from_event(self, context: Context, event: Mapping[str, Any]) -> None:
-        service_id = event.get("service_id")
-        if not service_id:
-            ti = context["ti"]
-            service_id = ti.xcom_pull(task_ids=self.task_id, key=SERVICE_ID_XCOM_KEY, map_indexes=ti.map_index)
-        self.service_id = str(service_id) if service_id else self.service_id
-
-    def _failure(self, message: str) -> ModelArtsServiceFailedError:
-        return ModelArtsServiceFailedError(message)
-
-    def _record(self, context: Context, hook: ModelArtsHook, service_id: str) -> None:
-        self.service_id = service_id
-        context["ti"].xcom_push(key=SERVICE_ID_XCOM_KEY, value=service_id)
-        self._link(context, hook, service_id)
-
-    def _failed(self, hook: ModelArtsHook, current: dict[str, Any], message: str) -> NoReturn:
-        """The condition's message carries ``error_msg`` and the last events (read with the service)."""
-        error = current.get("error_msg")
-        full = f"{message}: {error}" if error and str(error) not in message else message
-        self.log.error(full)
-        raise ModelArtsServiceFailedError(full)
-
-    def _stop_quietly(self, hook: ModelArtsHook) -> None:
-        end_service_quietly(hook, str(self.service_id), "stop", self.log)
-
-    def _delete_quietly(self, hook: ModelArtsHook) -> None:
-        end_service_quietly(hook, str(self.service_id), "delete", self.log)
 
 
 class ModelArtsDeployServiceOperator(_ServiceWaitOperator):

@@ -23,14 +23,16 @@ from airflow_provider_modelarts import version_compat
 from airflow_provider_modelarts.exceptions import ModelArtsNotFoundError, ModelArtsValidationError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.operators.services import (
+    SERVICE_ID_XCOM_KEY,
     ModelArtsBatchInferenceOperator,
     ModelArtsDeployServiceOperator,
 )
 from airflow_provider_modelarts.triggers.inference import ModelArtsServiceTrigger
+from airflow_provider_modelarts.version_compat import TaskDeferralTimeout
 from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
 from tests.airflow_names import TaskDeferred
 from tests.conftest import connection_json
-from tests.integration.airflow_context import make_context
+from tests.integration.airflow_context import TaskInstanceRuns, make_context
 
 pytestmark = pytest.mark.xdist_group("service-trigger-kill")
 CONN_ID = "modelarts_service_kill"
@@ -68,16 +70,16 @@ def task_state(monkeypatch: pytest.MonkeyPatch, state: str) -> None:
     monkeypatch.setattr(RuntimeTaskInstance, "get_task_states", staticmethod(lambda **_: answer))
 
 
-def deploying_service(hook: ModelArtsHook, emu: ModelArtsEmulator) -> str:
-    """A published model's real-time service, deploying until the clock moves on."""
-    model = {
-        "model_name": f"kill-{uuid.uuid4().hex[:8]}",
-        "model_version": "1.0.0",
-        "source_location": "obs://bucket/model/",
-        "model_type": "PyTorch",
-    }
+def published_model(hook: ModelArtsHook, emu: ModelArtsEmulator, name: str) -> str:
+    model = {"model_name": name, "model_version": "1.0.0", "source_location": "obs://b/m/", "model_type": "PyTorch"}
     model_id = str(hook.create_model(model)["model_id"])
     emu.advance_time(4)
+    return model_id
+
+
+def deploying_service(hook: ModelArtsHook, emu: ModelArtsEmulator) -> str:
+    """A published model's real-time service, deploying until the clock moves on."""
+    model_id = published_model(hook, emu, f"kill-{uuid.uuid4().hex[:8]}")
     config = [{"model_id": model_id, "specification": "modelarts.vm.cpu.2u", "instance_count": 1, "weight": 100}]
     body = {"service_name": f"kill-{uuid.uuid4().hex[:8]}", "infer_type": "real-time", "config": config}
     return str(hook.create_service(body)["service_id"])
@@ -180,14 +182,7 @@ def _deferred(operator: Any) -> ModelArtsServiceTrigger:
 def test_the_deferred_deploy_hands_its_kill_action_to_the_trigger(
     hook: ModelArtsHook, manual_emulator: ModelArtsEmulator
 ) -> None:
-    model = {
-        "model_name": "kill-deploy",
-        "model_version": "1.0.0",
-        "source_location": "obs://b/m/",
-        "model_type": "PyTorch",
-    }
-    model_id = str(hook.create_model(model)["model_id"])
-    manual_emulator.advance_time(4)
+    model_id = published_model(hook, manual_emulator, "kill-deploy")
     config = [{"model_id": model_id, "specification": "modelarts.vm.cpu.2u", "instance_count": 1, "weight": 100}]
     service = {"service_name": "kill-deploy", "infer_type": "real-time", "config": config}
     created = _deferred(
@@ -208,14 +203,7 @@ def test_the_deferred_deploy_hands_its_kill_action_to_the_trigger(
 
 
 def test_the_deferred_batch_stops_its_service_on_kill(hook: ModelArtsHook, manual_emulator: ModelArtsEmulator) -> None:
-    model = {
-        "model_name": "kill-batch",
-        "model_version": "1.0.0",
-        "source_location": "obs://b/m/",
-        "model_type": "PyTorch",
-    }
-    model_id = str(hook.create_model(model)["model_id"])
-    manual_emulator.advance_time(4)
+    model_id = published_model(hook, manual_emulator, "kill-batch")
     entry = {
         "model_id": model_id,
         "specification": "modelarts.vm.cpu.2u",
@@ -232,3 +220,27 @@ def test_the_deferred_batch_stops_its_service_on_kill(hook: ModelArtsHook, manua
     assert batch.serialize()[1]["on_kill_action"] == "stop"
     asyncio.run(batch.on_kill())
     assert status(hook, batch.resource_id) == "stopping"
+
+
+def test_a_deferral_that_times_out_deletes_the_service_it_created(
+    hook: ModelArtsHook, manual_emulator: ModelArtsEmulator
+) -> None:
+    """Airflow resumes a deferral past execution_timeout with ``__fail__`` and calls no on_kill:
+    the resumed task (a new operator object) deletes the service as on_kill_action says."""
+    model_id = published_model(hook, manual_emulator, "kill-dto")
+    config = [{"model_id": model_id, "specification": "modelarts.vm.cpu.2u", "instance_count": 1, "weight": 100}]
+    service = {"service_name": "kill-dto", "infer_type": "real-time", "config": config}
+
+    def build() -> ModelArtsDeployServiceOperator:
+        return ModelArtsDeployServiceOperator(
+            task_id="deploy", service=service, deferrable=True, on_kill_action="delete", modelarts_conn_id=CONN_ID
+        )
+
+    runs = TaskInstanceRuns(task_id="deploy")
+    with pytest.raises(TaskDeferred):
+        build().execute(runs.context())
+    service_id = runs.xcom[SERVICE_ID_XCOM_KEY]
+    runs.resume()
+    with pytest.raises(TaskDeferralTimeout):
+        build().resume_execution("__fail__", {"error": "Trigger timeout"}, runs.context())
+    assert status(hook, service_id) == "deleting"
