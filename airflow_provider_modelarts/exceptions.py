@@ -245,7 +245,11 @@ class ModelArtsModelDeleteError(ModelArtsApiError):
         )
 
 
-class ModelArtsServiceDeleteTimeoutError(ModelArtsError):
+class ModelArtsServiceWaitTimeoutError(ModelArtsError):
+    """A service did not settle (stopping, deleting) within the wait for it: the task's retries apply."""
+
+
+class ModelArtsServiceDeleteTimeoutError(ModelArtsServiceWaitTimeoutError):
     """The service was still there when the delete's wait ran out (``wait_timeout``): the task's
     retries apply (a retry's delete of a service being deleted changes nothing, then waits)."""
 

@@ -13,7 +13,8 @@ register or deploy task finds the model (same name and version) or service (same
 earlier try created and uses it, rather than creating a second one; the batch task waits for
 the batch service an earlier try started and deletes it once it finished. The teardown tasks
 run whatever happened upstream (``trigger_rule="all_done"``) and succeed when what they delete
-is already gone.
+is already gone, or was never made (their ids are pulled with Jinja, empty when missing: an
+``XComArg`` of a task that pushed nothing fails the task before it starts).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, Param, XComArg, task
+from airflow.sdk import DAG, Param, task
 
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.operators.models import ModelArtsCreateModelOperator, ModelArtsDeleteModelOperator
@@ -153,12 +154,14 @@ with DAG(
     # still used by a service, even one being deleted, is refused (ModelArts.3009).
     delete_service = ModelArtsDeleteServiceOperator(
         task_id="delete_service",
-        service_id=XComArg(deploy, key="service_id"),
+        service_id="{{ ti.xcom_pull(task_ids='deploy_service', key='service_id') or '' }}",
         trigger_rule="all_done",
         poll_interval=2,
     )
     delete_model = ModelArtsDeleteModelOperator(
-        task_id="delete_model", model_id=XComArg(register, key="model_id"), trigger_rule="all_done"
+        task_id="delete_model",
+        model_id="{{ ti.xcom_pull(task_ids='register_model', key='model_id') or '' }}",
+        trigger_rule="all_done",
     )
 
     smoke >> batch >> delete_service >> delete_model

@@ -198,7 +198,9 @@ class ModelArtsCreateModelOperator(_InferenceOperator):
         """The model's ``source_location`` in, the model out (no API call)."""
         from airflow_provider_modelarts.utils.lineage import model_lineage
 
-        sent = self._sent.body if self._sent is not None else None
+        # A resumed (deferred) task sent nothing itself: its rendered body names the same model.
+        body = self.model if isinstance(self.model, Mapping) else None
+        sent = self._sent.body if self._sent is not None else body
         return model_lineage(sent or self._last, self.model_id)
 
     def get_openlineage_facets_on_failure(self, task_instance: object) -> InferenceLineage:
@@ -211,7 +213,8 @@ class ModelArtsDeleteModelOperator(_ModelArtsOperator):
     answers 200 with a ``delete_failed_list``), and the task fails saying so; task retries apply
     (the service may be deleted meanwhile).
 
-    :param model_id: the model (templated).
+    :param model_id: the model (templated). Rendered empty (``"{{ ti.xcom_pull(...) or '' }}"``
+        when the task that registers it made none): nothing to delete, a success with a log line.
     :param cascade: also delete the other versions of the same name (default False).
     """
 
@@ -227,6 +230,9 @@ class ModelArtsDeleteModelOperator(_ModelArtsOperator):
         self.cascade = validate_flag(cascade, "cascade")
 
     def execute(self, context: Context) -> dict[str, Any]:
+        if self.model_id in (None, ""):
+            self.log.info("No model id (the task that registers the model made none): nothing to delete")
+            return {"model_id": None, "deleted": False}
         model_id = validate_resource_id(self.model_id, "model_id")
         hook = self.hook()
         try:

@@ -28,7 +28,12 @@ from airflow_provider_modelarts.operators.inference_base import (
     resolved_anywhere,
 )
 from airflow_provider_modelarts.utils.mixins import resolved_at_runtime
-from airflow_provider_modelarts.utils.teardown import KILL_ACTIONS, end_service_quietly, wait_until_service_gone
+from airflow_provider_modelarts.utils.teardown import (
+    KILL_ACTIONS,
+    end_service_quietly,
+    wait_for_service,
+    wait_until_service_gone,
+)
 from airflow_provider_modelarts.waiting.inference import (
     CONCERNING_CHOICES,
     Concerning,
@@ -158,20 +163,20 @@ class ModelArtsDeployServiceOperator(_ServiceWaitOperator):
 
     def _deploy(self, hook: ModelArtsHook, body: services.ValidatedService) -> str:
         """Create the service, or bring the existing one of that name to this configuration."""
-        existing = next(iter(hook.find_services(body.name, body.body.get("workspace_id"))), None)
+        existing = self._settled(hook, next(iter(hook.find_services(body.name, body.body.get("workspace_id"))), None))
         if existing is None:
             try:
                 created = hook.create_service(body)
             except ModelArtsResourceExistsError:
-                existing = next(iter(hook.find_services(body.name, body.body.get("workspace_id"))), None)
+                found = next(iter(hook.find_services(body.name, body.body.get("workspace_id"))), None)
+                existing = self._settled(hook, found)
                 if existing is None:
                     raise
             else:
                 self._action = "created"
                 self.log.info("Deploying service %r: id %s", body.name, created.get("service_id"))
                 return str(created["service_id"])
-        service_id = str(existing["service_id"])
-        current = hook.get_service(service_id)
+        service_id, current = str(existing["service_id"]), existing
         status = services.parse_service_status(current.get("status"))
         same = _deployed(current.get("config")) == _deployed(body.body.get("config"))
         if same and status is not services.ServiceStatus.FAILED:
@@ -195,6 +200,31 @@ class ModelArtsDeployServiceOperator(_ServiceWaitOperator):
         self._action = "updated"
         self.log.info("Service %r (%s) exists: updated it with the new config", body.name, service_id)
         return service_id
+
+    def _settled(self, hook: ModelArtsHook, found: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The service of that name, read, once it is not being stopped or deleted (an earlier
+        try's kill or a teardown); ``None`` if there is none or it is gone."""
+        if found is None:
+            return None
+        service_id = str(found["service_id"])
+        try:
+            current = hook.get_service(service_id)
+        except ModelArtsNotFoundError:
+            return None
+        passing = services.parse_service_status(current.get("status"))
+        if passing not in (services.ServiceStatus.STOPPING, services.ServiceStatus.DELETING):
+            return current
+        self.log.info("Service %s is %s: waiting until that ends before deploying", service_id, passing.value)
+        return wait_for_service(
+            hook,
+            service_id,
+            lambda service: service is None or services.parse_service_status(service.get("status")) is not passing,
+            min(self.poll_interval, 10.0),
+            DEFAULT_DELETE_WAIT.total_seconds(),
+            self.log,
+            inference_base.sleep,
+            waiting_for=f"done {passing.value}",
+        )
 
     def _succeeded(self, hook: ModelArtsHook, current: dict[str, Any], message: str) -> Any:
         return self._result(current)
@@ -357,7 +387,9 @@ class ModelArtsBatchInferenceOperator(_ServiceWaitOperator):
         """Each config's ``src_path`` in and ``dest_path`` out (no API call)."""
         from airflow_provider_modelarts.utils.lineage import batch_lineage
 
-        return batch_lineage(self._config, self.service_id)
+        # A resumed (deferred) task sent nothing itself: its rendered body has the same config.
+        config = self._config if self._config is not None else _mapping_or_empty(self.service).get("config")
+        return batch_lineage(config, self.service_id)
 
     def get_openlineage_facets_on_failure(self, task_instance: object) -> InferenceLineage:
         return self.get_openlineage_facets_on_complete(task_instance)
@@ -449,7 +481,8 @@ class ModelArtsDeleteServiceOperator(_ModelArtsOperator):
     :class:`~airflow_provider_modelarts.operators.models.ModelArtsDeleteModelOperator` right after
     this task succeeds. Idempotent: a service that is already gone is a success, with a log line.
 
-    :param service_id: the service (templated).
+    :param service_id: the service (templated). Rendered empty (``"{{ ti.xcom_pull(...) or '' }}"``
+        when the task that deploys it made none): nothing to delete, a success with a log line.
     :param wait_for_completion: wait in the worker until a read answers "no such service"
         (default True); False returns once the delete is accepted.
     :param poll_interval: seconds between reads while it is deleting (default 10).
@@ -484,6 +517,9 @@ class ModelArtsDeleteServiceOperator(_ModelArtsOperator):
         self.wait_timeout = positive_seconds(wait_timeout, "wait_timeout")
 
     def execute(self, context: Context) -> dict[str, Any]:
+        if self.service_id in (None, ""):
+            self.log.info("No service id (the task that deploys the service made none): nothing to delete")
+            return {"service_id": None, "deleted": False}
         service_id = validate_resource_id(self.service_id, "service_id")
         hook = self.hook()
         try:
@@ -509,6 +545,10 @@ def _ended_without_output(service: Mapping[str, Any]) -> bool:
         services.ServiceStatus.STOPPED,
         services.ServiceStatus.FAILED,
     )
+
+
+def _mapping_or_empty(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _require_type(body: Mapping[str, Any], infer_type: str) -> None:

@@ -11,7 +11,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_provider_modelarts.exceptions import ModelArtsNotFoundError, ModelArtsServiceDeleteTimeoutError
+from airflow_provider_modelarts.exceptions import (
+    ModelArtsNotFoundError,
+    ModelArtsServiceDeleteTimeoutError,
+    ModelArtsServiceWaitTimeoutError,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -55,6 +59,50 @@ def end_service_quietly(hook: ModelArtsHook, service_id: str, action: str, log: 
     log.info("%s service %s", "Deleted" if action == "delete" else "Stopped", service_id)
 
 
+def wait_for_service(
+    hook: ModelArtsHook,
+    service_id: str,
+    settled: Callable[[dict[str, Any] | None], bool],
+    poll_interval: float,
+    wait_timeout: float,
+    log: TaskLog,
+    sleep: Callable[[float], None] = time.sleep,
+    *,
+    waiting_for: str = "gone",
+) -> dict[str, Any] | None:
+    """Read a service until ``settled`` (given the service, or ``None`` once it is gone) is true,
+    at most ``wait_timeout`` seconds (the larger of the time slept and the monotonic clock's, so a
+    stubbed ``sleep`` still reaches the deadline). Returns the last read, ``None`` if gone.
+
+    :param waiting_for: what is awaited, for the log and the timeout's message.
+    :raises ModelArtsServiceWaitTimeoutError: not settled after ``wait_timeout``
+        (:class:`ModelArtsServiceDeleteTimeoutError` when waiting for it to be gone).
+    """
+    started, slept = time.monotonic(), 0.0
+    while True:
+        try:
+            service: dict[str, Any] | None = hook.get_service(service_id)
+        except ModelArtsNotFoundError:
+            service = None
+        if settled(service):
+            return service
+        status = service.get("status") if service is not None else None
+        waited = max(slept, time.monotonic() - started)
+        if waited + poll_interval > wait_timeout:
+            if waiting_for == "gone":
+                raise ModelArtsServiceDeleteTimeoutError(
+                    f"Service {service_id} is still there ({status}) {waited:.0f} s after its delete "
+                    f"(wait_timeout {wait_timeout:.0f} s)"
+                )
+            raise ModelArtsServiceWaitTimeoutError(
+                f"Service {service_id} is still {status}, not {waiting_for}, {waited:.0f} s on "
+                f"(wait_timeout {wait_timeout:.0f} s)"
+            )
+        log.info("Service %s is %s: checking again in %.0f s", service_id, status, poll_interval)
+        sleep(poll_interval)
+        slept += poll_interval
+
+
 def wait_until_service_gone(
     hook: ModelArtsHook,
     service_id: str,
@@ -63,24 +111,9 @@ def wait_until_service_gone(
     log: TaskLog,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    """Read a deleted service until it is gone, at most ``wait_timeout`` seconds (the larger of the
-    time slept and the monotonic clock's, so a stubbed ``sleep`` still reaches the deadline).
+    """Read a deleted service until it is gone (see :func:`wait_for_service`).
 
     :raises ModelArtsServiceDeleteTimeoutError: still there after ``wait_timeout``.
     """
-    started, slept = time.monotonic(), 0.0
-    while True:
-        try:
-            status = hook.get_service(service_id).get("status")
-        except ModelArtsNotFoundError:
-            log.info("Deleted service %s (it is gone)", service_id)
-            return
-        waited = max(slept, time.monotonic() - started)
-        if waited + poll_interval > wait_timeout:
-            raise ModelArtsServiceDeleteTimeoutError(
-                f"Service {service_id} is still there ({status}) {waited:.0f} s after its delete "
-                f"(wait_timeout {wait_timeout:.0f} s)"
-            )
-        log.info("Service %s is %s: checking again in %.0f s", service_id, status, poll_interval)
-        sleep(poll_interval)
-        slept += poll_interval
+    wait_for_service(hook, service_id, lambda service: service is None, poll_interval, wait_timeout, log, sleep)
+    log.info("Deleted service %s (it is gone)", service_id)

@@ -177,6 +177,48 @@ def test_a_service_is_deployed_and_a_retry_uses_it(inference: ModelArtsEmulator)
     assert len(_named(inference, "service", name)) == 1
 
 
+@pytest.mark.parametrize(("teardown", "after"), [("delete", "a new service"), ("stop", "the same one, started")])
+def test_a_retry_waits_out_the_stop_or_delete_its_earlier_try_began(
+    inference: ModelArtsEmulator, teardown: str, after: str
+) -> None:
+    """Try 1's on_kill (or a teardown) is deleting or stopping the service when the retry comes:
+    the retry waits until that ends, then deploys again or starts it, rather than adopting a
+    service on its way out (a reviewer's finding)."""
+    model_id = _published(inference)
+    name = _name("it-svc")
+    runs = TaskInstanceRuns(task_id="deploy")
+    first = _deploy(_real_time(name, model_id), runs)
+    hook = ModelArtsHook(CONN_ID)
+    try:
+        if teardown == "delete":
+            hook.delete_service(first["service_id"])
+        else:
+            hook.update_service(first["service_id"], status="stopped")
+        assert hook.get_service(first["service_id"])["status"] in ("deleting", "stopping")
+    finally:
+        hook.close()
+    runs.retry()
+    second = _deploy(_real_time(name, model_id), runs)
+    assert second["status"] == "running"
+    assert (second["service_id"] == first["service_id"]) is (teardown == "stop"), after
+    assert len(_named(inference, "service", name)) == 1
+
+
+def test_a_teardown_with_nothing_to_delete_succeeds_without_a_request(inference: ModelArtsEmulator) -> None:
+    """The example DAG's teardown after a failure upstream: the ids pulled with Jinja render empty."""
+    before = sum(inference.stats()["by_endpoint"].values())
+    for operator, key in (
+        (ModelArtsDeleteServiceOperator, "service_id"),
+        (ModelArtsDeleteModelOperator, "model_id"),
+    ):
+        pulled = f"{{{{ ti.xcom_pull(task_ids='never_ran', key='{key}') or '' }}}}"
+        task = operator(task_id=f"delete_{key}", modelarts_conn_id=CONN_ID, **{key: pulled})
+        context = TaskInstanceRuns(task_id=task.task_id).context()
+        task.render_template_fields(context)
+        assert task.execute(context) == {key: None, "deleted": False}
+    assert sum(inference.stats()["by_endpoint"].values()) == before
+
+
 def test_an_existing_service_is_updated_or_refused_as_if_exists_says(inference: ModelArtsEmulator) -> None:
     model_id = _published(inference)
     name = _name("it-svc")
@@ -479,6 +521,32 @@ def test_a_deferred_batch_run_resumes_with_dest_path_and_is_deleted(inference: M
     assert result["service_id"] == runs.xcom[SERVICE_ID_XCOM_KEY]
     inference.advance_time(5)
     assert _named(inference, "service", name) == []  # delete_on_finish, after the resume
+
+
+def test_a_resumed_task_reports_the_same_lineage_as_the_worker_wait(inference: ModelArtsEmulator) -> None:
+    """The resumed task is a new operator object that sent nothing: its lineage comes from its
+    rendered body (a reviewer's finding: it was empty)."""
+    built: list[Any] = []
+
+    def keep(operator: Any) -> Any:
+        built.append(operator)
+        return operator
+
+    name = _name("it-lmodel")
+    register = lambda: keep(ModelArtsCreateModelOperator(  # noqa: E731
+        task_id="register", model=_model(name), modelarts_conn_id=CONN_ID, deferrable=True
+    ))  # fmt: skip
+    _defer_and_resume(inference, register, "register", 60, ModelArtsModelTrigger)
+    model_lineage = built[-1].get_openlineage_facets_on_complete(None)
+    assert [d.name for d in model_lineage.inputs] == ["models/resnet/"] and len(model_lineage.outputs) == 1
+    model_id = _published(inference)
+    batch = lambda: keep(ModelArtsBatchInferenceOperator(  # noqa: E731
+        task_id="batch", service=_batch(_name("it-lbatch"), model_id), modelarts_conn_id=CONN_ID, deferrable=True
+    ))  # fmt: skip
+    _defer_and_resume(inference, batch, "batch", 20, ModelArtsServiceTrigger)
+    batch_lineage = built[-1].get_openlineage_facets_on_complete(None)
+    assert [d.name for d in batch_lineage.inputs] == ["batch/in/"]
+    assert [d.name for d in batch_lineage.outputs] == ["batch/out/"]
 
 
 def test_a_deferred_batch_run_that_is_stopped_fails(inference: ModelArtsEmulator) -> None:

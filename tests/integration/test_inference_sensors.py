@@ -6,23 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from modelarts_emulator import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, EmulatorConfig, ModelArtsEmulator
+from modelarts_emulator import ModelArtsEmulator
 
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.sensors.inference import ModelArtsModelSensor, ModelArtsServiceSensor
 from airflow_provider_modelarts.triggers.inference import ModelArtsModelTrigger, ModelArtsServiceTrigger
 from airflow_provider_modelarts.waiting import outage
 from tests.airflow_names import AirflowSkipException, TaskDeferred
-from tests.conftest import api_requests, connection_json
+from tests.conftest import api_requests
 from tests.integration.airflow_context import TaskInstanceRuns, TaskStateStore, make_context
-from tests.integration.conftest import first_event
+from tests.integration.conftest import first_event, manual_clock_emulator
 
 pytestmark = pytest.mark.xdist_group("inference-sensors")
 
@@ -33,13 +32,8 @@ _REQUEST_ID = re.compile(r"\[request id \w+\]")
 
 @pytest.fixture(scope="module")
 def manual_emulator() -> Iterator[ModelArtsEmulator]:
-    with ModelArtsEmulator(EmulatorConfig(job_count=1, manual_clock=True)) as emulator:
-        variable = f"AIRFLOW_CONN_{CONN_ID.upper()}"
-        os.environ[variable] = connection_json(emulator, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY)
-        try:
-            yield emulator
-        finally:
-            os.environ.pop(variable, None)
+    with manual_clock_emulator(CONN_ID) as emulator:
+        yield emulator
 
 
 @pytest.fixture

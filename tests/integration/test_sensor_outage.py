@@ -9,7 +9,6 @@ import asyncio
 import importlib
 import itertools
 import json
-import os
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -17,9 +16,7 @@ from typing import Any
 
 import pytest
 from modelarts_emulator import (
-    DEFAULT_ACCESS_KEY,
     DEFAULT_SECRET_KEY,
-    EmulatorConfig,
     ModelArtsEmulator,
 )
 
@@ -38,9 +35,9 @@ from tests.airflow_names import (
     deserialize,
     serialize,
 )
-from tests.conftest import api_requests, connection_json
+from tests.conftest import api_requests
 from tests.integration.airflow_context import TaskInstanceRuns, TaskStateStore, make_context
-from tests.integration.conftest import first_event
+from tests.integration.conftest import first_event, manual_clock_emulator
 
 CONN_ID = "modelarts_v1_manual"
 FAST: dict[str, Any] = {
@@ -56,13 +53,8 @@ _REQUEST_ID = re.compile(r"\[request id \w+\]")
 
 @pytest.fixture(scope="module")
 def manual_emulator() -> Iterator[ModelArtsEmulator]:
-    with ModelArtsEmulator(EmulatorConfig(job_count=1, manual_clock=True)) as emulator:
-        variable = f"AIRFLOW_CONN_{CONN_ID.upper()}"
-        os.environ[variable] = connection_json(emulator, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY)
-        try:
-            yield emulator
-        finally:
-            os.environ.pop(variable, None)
+    with manual_clock_emulator(CONN_ID) as emulator:
+        yield emulator
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ the service alone). The task instance's state is a fake of the Task SDK's
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
-from modelarts_emulator import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, EmulatorConfig, ModelArtsEmulator
+from modelarts_emulator import ModelArtsEmulator
 
 from airflow_provider_modelarts import version_compat
 from airflow_provider_modelarts.exceptions import ModelArtsNotFoundError, ModelArtsValidationError
@@ -31,8 +30,8 @@ from airflow_provider_modelarts.triggers.inference import ModelArtsServiceTrigge
 from airflow_provider_modelarts.version_compat import TaskDeferralTimeout
 from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
 from tests.airflow_names import TaskDeferred
-from tests.conftest import connection_json
 from tests.integration.airflow_context import TaskInstanceRuns, make_context
+from tests.integration.conftest import manual_clock_emulator
 
 pytestmark = pytest.mark.xdist_group("service-trigger-kill")
 CONN_ID = "modelarts_service_kill"
@@ -41,13 +40,8 @@ TASK_INSTANCE: dict[str, Any] = {"dag_id": "serve", "task_id": "deploy", "run_id
 
 @pytest.fixture(scope="module")
 def manual_emulator() -> Iterator[ModelArtsEmulator]:
-    with ModelArtsEmulator(EmulatorConfig(job_count=1, manual_clock=True)) as emulator:
-        variable = f"AIRFLOW_CONN_{CONN_ID.upper()}"
-        os.environ[variable] = connection_json(emulator, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY)
-        try:
-            yield emulator
-        finally:
-            os.environ.pop(variable, None)
+    with manual_clock_emulator(CONN_ID) as emulator:
+        yield emulator
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import asyncio
 import importlib
 import itertools
 import json
-import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -18,10 +17,8 @@ from typing import Any
 
 import pytest
 from modelarts_emulator import (
-    DEFAULT_ACCESS_KEY,
     DEFAULT_SECRET_KEY,
     DEMO_TRAINING_JOBS,
-    EmulatorConfig,
     ModelArtsEmulator,
 )
 
@@ -41,9 +38,9 @@ from tests.airflow_names import (
     deserialize,
     serialize,
 )
-from tests.conftest import api_requests, connection_json
+from tests.conftest import api_requests
 from tests.integration.airflow_context import TaskInstanceRuns, TaskStateStore, make_context
-from tests.integration.conftest import first_event
+from tests.integration.conftest import first_event, manual_clock_emulator
 from tests.log_capture import capture_task_logs
 
 CONN_ID = "modelarts_v2_manual"
@@ -60,13 +57,8 @@ _REQUEST_ID = re.compile(r"\[request id \w+\]")
 
 @pytest.fixture(scope="module")
 def manual_emulator() -> Iterator[ModelArtsEmulator]:
-    with ModelArtsEmulator(EmulatorConfig(job_count=1, v2_job_count=V2_JOBS, manual_clock=True)) as emulator:
-        variable = f"AIRFLOW_CONN_{CONN_ID.upper()}"
-        os.environ[variable] = connection_json(emulator, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY)
-        try:
-            yield emulator
-        finally:
-            os.environ.pop(variable, None)
+    with manual_clock_emulator(CONN_ID, v2_job_count=V2_JOBS) as emulator:
+        yield emulator
 
 
 @pytest.fixture
