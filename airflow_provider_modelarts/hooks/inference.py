@@ -420,6 +420,10 @@ class InferenceApi(ModelArtsBaseHook):
         if isinstance(service, str) and service.startswith(("https://", "http://")):
             if not urlsplit(service).hostname:
                 raise ModelArtsValidationError("service", "a service id or its access_address URL", service)
+            # The request carries the connection's credentials: plain HTTP only where the
+            # connection's own endpoint is plain HTTP (a local emulator), never to the cloud.
+            if service.startswith("http://") and not self.settings.endpoint.startswith("http://"):
+                raise ModelArtsValidationError("service", "an https:// access_address", service)
             return service.rstrip("/")
         details = self.get_service(validate_resource_id(service, "service"))
         address = details.get("access_address")

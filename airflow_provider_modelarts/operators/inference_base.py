@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pendulum
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
 
+from airflow_provider_modelarts.cloud.inference import services
 from airflow_provider_modelarts.cloud.validation import positive_seconds, validate_flag
-from airflow_provider_modelarts.exceptions import sentence
+from airflow_provider_modelarts.exceptions import ModelArtsNotFoundError, sentence
 from airflow_provider_modelarts.links import ModelArtsServiceConsoleLink, persist_inference_link, restore_inference_link
 from airflow_provider_modelarts.operators.base import _ModelArtsOperator
 from airflow_provider_modelarts.triggers.inference import ModelArtsServiceTrigger
 from airflow_provider_modelarts.utils.mixins import resolved_at_runtime, task_instance_key
-from airflow_provider_modelarts.utils.teardown import end_service_quietly
+from airflow_provider_modelarts.utils.teardown import end_service_quietly, wait_for_service
 from airflow_provider_modelarts.utils.xcom import XComFields, validate_xcom_fields, warn_missing_fields
 from airflow_provider_modelarts.version_compat import AirflowTaskTerminated, TaskDeferralTimeout
 from airflow_provider_modelarts.waiting.check import check_once
@@ -252,6 +253,8 @@ SERVICE_ID_XCOM_KEY = "service_id"
 #: What a deferral that timed out does to the service (Airflow calls no ``on_kill`` then): kept at
 #: deferral, for the resumed task, a new process.
 KILL_ACTION_XCOM_KEY = "modelarts_kill_action"
+#: How long a task waits for a service of its name to finish stopping or being deleted.
+SERVICE_SETTLE_WAIT = timedelta(minutes=30)
 
 
 class _ServiceWaitOperator(_InferenceOperator):
@@ -341,3 +344,28 @@ class _ServiceWaitOperator(_InferenceOperator):
 
     def _delete_quietly(self, hook: ModelArtsHook) -> None:
         end_service_quietly(hook, str(self.service_id), "delete", self.log)
+
+    def _settled(self, hook: ModelArtsHook, found: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The service of that name, read, once it is not being stopped or deleted (an earlier
+        try's kill or a teardown); ``None`` if there is none or it is gone."""
+        if found is None:
+            return None
+        service_id = str(found["service_id"])
+        try:
+            current = hook.get_service(service_id)
+        except ModelArtsNotFoundError:
+            return None
+        passing = services.parse_service_status(current.get("status"))
+        if passing not in (services.ServiceStatus.STOPPING, services.ServiceStatus.DELETING):
+            return current
+        self.log.info("Service %s is %s: waiting until that ends", service_id, passing.value)
+        return wait_for_service(
+            hook,
+            service_id,
+            lambda service: service is None or services.parse_service_status(service.get("status")) is not passing,
+            min(self.poll_interval, 10.0),
+            SERVICE_SETTLE_WAIT.total_seconds(),
+            self.log,
+            sleep,
+            waiting_for=f"done {passing.value}",
+        )

@@ -3,6 +3,7 @@ waits until it is published; ``ModelArtsDeleteModelOperator`` deletes one, idemp
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -37,6 +38,8 @@ __all__ = ["ModelArtsCreateModelOperator", "ModelArtsDeleteModelOperator", "Mode
 
 #: The XCom key holding the id of the model the task created or found (pushed before the wait).
 MODEL_ID_XCOM_KEY = "model_id"
+#: Statuses of a model whose build failed: a later try registers it again.
+FAILED_BUILDS = (models.ModelStatus.FAILED, models.ModelStatus.BUILDING_FAILED)
 
 
 class ModelArtsCreateModelOperator(_InferenceOperator):
@@ -118,15 +121,33 @@ class ModelArtsCreateModelOperator(_InferenceOperator):
             if "source_location" not in existing:  # a list item may leave it out: read the model
                 existing = {**existing, **hook.get_model(str(existing["model_id"]))}
             self._check_same_source(existing, body)
+            if models.parse_model_status(existing.get("model_status")) in FAILED_BUILDS:
+                return self._register_again(hook, body, existing)
             self.log.info(
-                "Model %r version %s already exists (id %s, %s), registered by an earlier try of this task: "
-                "using it instead of registering it again",
+                "Model %r version %s already exists (id %s, %s), registered earlier (by an earlier try or "
+                "run of this task, or elsewhere): using it instead of registering it again",
                 body.name,
                 body.version,
                 existing.get("model_id"),
                 existing.get("model_status"),
             )
             return existing
+        self.log.info("Registered model %r version %s: id %s", body.name, body.version, created.get("model_id"))
+        return created
+
+    def _register_again(
+        self, hook: ModelArtsHook, body: models.ValidatedModel, failed: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """A model of this name and version that failed to build (an earlier try's, say): a Clear
+        or a retry means to build it again, so it is deleted and registered once more."""
+        model_id = str(failed["model_id"])
+        self.log.info(
+            "Model %r version %s (id %s) exists but is %s: deleting it and registering it again",
+            body.name, body.version, model_id, failed.get("model_status"),
+        )  # fmt: skip
+        with contextlib.suppress(ModelArtsNotFoundError):  # gone meanwhile: as good
+            hook.delete_model(model_id)
+        created = hook.create_model(body)
         self.log.info("Registered model %r version %s: id %s", body.name, body.version, created.get("model_id"))
         return created
 

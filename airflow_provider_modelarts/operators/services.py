@@ -31,7 +31,6 @@ from airflow_provider_modelarts.utils.mixins import resolved_at_runtime
 from airflow_provider_modelarts.utils.teardown import (
     KILL_ACTIONS,
     end_service_quietly,
-    wait_for_service,
     wait_until_service_gone,
 )
 from airflow_provider_modelarts.waiting.inference import (
@@ -201,31 +200,6 @@ class ModelArtsDeployServiceOperator(_ServiceWaitOperator):
         self.log.info("Service %r (%s) exists: updated it with the new config", body.name, service_id)
         return service_id
 
-    def _settled(self, hook: ModelArtsHook, found: dict[str, Any] | None) -> dict[str, Any] | None:
-        """The service of that name, read, once it is not being stopped or deleted (an earlier
-        try's kill or a teardown); ``None`` if there is none or it is gone."""
-        if found is None:
-            return None
-        service_id = str(found["service_id"])
-        try:
-            current = hook.get_service(service_id)
-        except ModelArtsNotFoundError:
-            return None
-        passing = services.parse_service_status(current.get("status"))
-        if passing not in (services.ServiceStatus.STOPPING, services.ServiceStatus.DELETING):
-            return current
-        self.log.info("Service %s is %s: waiting until that ends before deploying", service_id, passing.value)
-        return wait_for_service(
-            hook,
-            service_id,
-            lambda service: service is None or services.parse_service_status(service.get("status")) is not passing,
-            min(self.poll_interval, 10.0),
-            DEFAULT_DELETE_WAIT.total_seconds(),
-            self.log,
-            inference_base.sleep,
-            waiting_for=f"done {passing.value}",
-        )
-
     def _succeeded(self, hook: ModelArtsHook, current: dict[str, Any], message: str) -> Any:
         return self._result(current)
 
@@ -314,7 +288,9 @@ class ModelArtsBatchInferenceOperator(_ServiceWaitOperator):
         self._config = body.body.get("config")
         hook = self.hook()
         try:
-            existing = next(iter(hook.find_services(body.name, body.body.get("workspace_id"))), None)
+            existing = self._settled(
+                hook, next(iter(hook.find_services(body.name, body.body.get("workspace_id"))), None)
+            )
             if existing is not None and _ended_without_output(existing):
                 # An earlier try's run that was stopped (its kill, a timeout) or failed: run it again.
                 self.log.info(
@@ -325,7 +301,8 @@ class ModelArtsBatchInferenceOperator(_ServiceWaitOperator):
                 existing = None
             if existing is not None:
                 self.log.info(
-                    "Batch service %r exists (%s, %s), deployed by an earlier try of this task: waiting for it",
+                    "Batch service %r exists (%s, %s), deployed earlier (by an earlier try or run of this task, or "
+                    "elsewhere): waiting for it",
                     body.name, existing.get("service_id"), existing.get("status"),
                 )  # fmt: skip
                 service_id = str(existing["service_id"])

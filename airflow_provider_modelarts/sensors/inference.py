@@ -17,6 +17,7 @@ import pendulum
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout, conf
 
 from airflow_provider_modelarts.cloud.inference import models
+from airflow_provider_modelarts.cloud.validation import validate_flag
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError, sentence
 from airflow_provider_modelarts.sensors.base import ModelArtsBaseSensor
 from airflow_provider_modelarts.utils.mixins import resolved_at_runtime
@@ -69,7 +70,8 @@ class _InferenceSensor(ModelArtsBaseSensor):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.deferrable = deferrable
+        self.require_literal(deferrable, "deferrable")
+        self.deferrable = validate_flag(deferrable, "deferrable")
         self.max_outage = validate_max_outage(max_outage)
         self.require_literal(xcom_fields, "xcom_fields")
         self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)

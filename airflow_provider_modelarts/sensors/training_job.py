@@ -17,6 +17,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_modelarts.cloud.v1 import JobStatus, validate_id
+from airflow_provider_modelarts.cloud.validation import validate_flag
 from airflow_provider_modelarts.exceptions import ModelArtsError, ModelArtsNotFoundError, sentence
 from airflow_provider_modelarts.links import (
     CONSOLE_LINK_ATTRIBUTE,
@@ -128,7 +129,8 @@ class ModelArtsTrainingJobSensor(ModelArtsBaseSensor):
         self.version_id = version_id
         self.target_statuses = condition.target_statuses
         self.failure_statuses = condition.failure_statuses
-        self.deferrable = deferrable
+        self.require_literal(deferrable, "deferrable")
+        self.deferrable = validate_flag(deferrable, "deferrable")
         self.xcom_fields: XComFields = validate_xcom_fields(xcom_fields)
         self.max_outage = validate_max_outage(max_outage)
         self._warn_if_reschedule_has_no_effect()

@@ -107,7 +107,8 @@ class ModelArtsTrainingJobPhaseSensor(ModelArtsBaseSensor):
         self.failure_phases = condition.failure_statuses
         if workspace_id is not None and not resolved_at_runtime(workspace_id):
             v2.validate_workspace_id(workspace_id)
-        self.deferrable = deferrable
+        self.require_literal(deferrable, "deferrable")
+        self.deferrable = validate_flag(deferrable, "deferrable")
         self.max_outage = validate_max_outage(max_outage)
         self.require_literal(print_log, "print_log")
         self.print_log = validate_flag(print_log, "print_log")

@@ -148,6 +148,26 @@ def test_a_model_that_fails_to_build_fails_the_task_with_the_reason(inference: M
     assert isinstance(failure.value, AirflowFailException) and "no config.json" in str(failure.value)
 
 
+def test_a_clear_after_a_failed_build_registers_the_model_again(inference: ModelArtsEmulator) -> None:
+    """The first build failed; the fix is in OBS, and a Clear means to build it again: the failed
+    model of that name and version is deleted and registered once more (a reviewer's finding)."""
+    name = _name("it-rebuild")
+    plans = inference.app.inference.model_plans
+    plans.put(name, timeline=[["building", 2], ["building_failed", None]], failure_message="no config.json")
+    runs = TaskInstanceRuns(task_id="register")
+    build = lambda: ModelArtsCreateModelOperator(  # noqa: E731
+        task_id="register", model=_model(name), modelarts_conn_id=CONN_ID, poll_interval=1
+    )
+    with pytest.raises(ModelArtsModelFailedError):
+        build().execute(runs.context())
+    failed_id = runs.xcom[MODEL_ID_XCOM_KEY]
+    plans.put(name, timeline=[["building", 2], ["published", None]])
+    runs.clear()
+    result = build().execute(runs.context())
+    assert result["model_status"] == "published" and result["model_id"] != failed_id
+    assert [row["model_id"] for row in _named(inference, "model", name)] == [result["model_id"]]
+
+
 # ---------------------------------------------------------------------------------------------
 # Real-time services
 # ---------------------------------------------------------------------------------------------
@@ -366,17 +386,26 @@ def test_a_batch_run_finishes_returns_dest_path_and_is_deleted(
     assert [d.name for d in lineage.inputs] == ["batch/in/"] and [d.name for d in lineage.outputs] == ["batch/out/"]
 
 
-def test_a_retry_after_its_batch_service_was_stopped_runs_the_batch_again(inference: ModelArtsEmulator) -> None:
-    """Try 1's kill (or timeout) stopped the batch service; the retry deletes that service and
-    deploys the batch again, instead of failing on the stopped run (a reviewer's finding)."""
+@pytest.mark.parametrize(
+    ("teardown", "seconds", "seen"), [("stop", 3, "stopped"), ("stop", 0, "stopping"), ("delete", 0, "deleting")]
+)
+def test_a_retry_after_its_batch_service_was_stopped_runs_the_batch_again(
+    inference: ModelArtsEmulator, teardown: str, seconds: float, seen: str
+) -> None:
+    """Try 1's kill (or timeout) stopped the batch service, or is still stopping or deleting it;
+    the retry waits that out, deletes what is left and deploys the batch again, instead of failing
+    on the stopped run (a reviewer's finding)."""
     model_id = _published(inference)
     name = _name("it-rbatch")
     hook = ModelArtsHook(CONN_ID)
     try:
         stale = str(hook.create_service(_batch(name, model_id))["service_id"])
-        hook.update_service(stale, status="stopped")
-        inference.advance_time(3)
-        assert [row["status"] for row in _named(inference, "service", name)] == ["stopped"]
+        if teardown == "stop":
+            hook.update_service(stale, status="stopped")
+        else:
+            hook.delete_service(stale)
+        inference.advance_time(seconds)
+        assert [row["status"] for row in _named(inference, "service", name)] == [seen]
         runs = TaskInstanceRuns(task_id="batch")
         result = ModelArtsBatchInferenceOperator(
             task_id="batch", service=_batch(name, model_id), modelarts_conn_id=CONN_ID, poll_interval=1

@@ -478,6 +478,8 @@ CASES = (
                   "wait_for_completion='yes')"),
     BadInput("delete_model_operator_cascade_text", "operator", "parse", "cascade", "True or False",
              task=f"ModelArtsDeleteModelOperator(task_id='t', model_id='{RESOURCE_ID}', cascade='yes')"),
+    BadInput("model_sensor_deferrable_text", "sensor", "parse", "deferrable", "True or False",
+             task=f"ModelArtsModelSensor(task_id='s', model_id='{RESOURCE_ID}', deferrable='yes')"),
     BadInput("service_sensor_id", "sensor", "parse", "service_id", ID_ALLOWED,
              task="ModelArtsServiceSensor(task_id='s', service_id='bad id')"),
     BadInput("service_sensor_unknown_target_status", "sensor", "parse", "target_statuses", SERVICE_STATUS_ALLOWED,

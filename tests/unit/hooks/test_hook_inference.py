@@ -413,7 +413,12 @@ def test_invoking_a_service_without_an_address_is_a_typed_error(monkeypatch: pyt
         hook.invoke_service(SERVICE_ID, {})
     assert (error.value.service_id, error.value.status) == (SERVICE_ID, "deploying")
     assert seen == []
-    bad: list[Callable[[], Any]] = [lambda: hook.invoke_service("https://", {}), lambda: hook.invoke_service("a b", {})]
+    bad: list[Callable[[], Any]] = [
+        lambda: hook.invoke_service("https://", {}),
+        lambda: hook.invoke_service("a b", {}),
+        # The connection's credentials never go over plain HTTP to the cloud (its endpoint is https).
+        lambda: hook.invoke_service("http://infer.example/v1/infers/x", {}),
+    ]
     for call in bad:
         with pytest.raises(ModelArtsValidationError):
             call()
