@@ -151,6 +151,9 @@ def get_connection_quietly(hook: _ConnectionReader, conn_id: str) -> Connection:
 #: A deferred task instance's state as ``get_task_states`` reports it (``TaskInstanceState.DEFERRED``,
 #: the same string in 3.0 to 3.3).
 DEFERRED_STATE = "deferred"
+#: States of a task instance that a user's Mark failed or Mark success (or the scheduler) ended:
+#: no try of it is running or coming. A cleared one has no state (``None``), then a new try.
+ENDED_STATES = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
 
 
 class TaskStateUnavailableError(Exception):
@@ -201,6 +204,15 @@ def task_instance_state(task_instance: Mapping[str, Any]) -> str | None:
     if state is None:
         return None
     return str(getattr(state, "value", state))
+
+
+def task_ended(task_instance: Mapping[str, Any]) -> bool:
+    """Whether the task instance ended (:data:`ENDED_STATES`) rather than being cleared for a new
+    try or still waiting. Blocking: call it in a worker thread.
+
+    :raises TaskStateUnavailableError: the state could not be read (see :func:`task_instance_state`).
+    """
+    return task_instance_state(task_instance) in ENDED_STATES
 
 
 def safe_to_cancel(task_instance: Mapping[str, Any]) -> bool:

@@ -18,9 +18,10 @@ from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_modelarts.cloud.inference.common import validate_choice
 from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
-from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger, TriggerSettings, stop_if_task_killed
+from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger, TriggerSettings
 from airflow_provider_modelarts.triggers.shared_checks import shared_checks
 from airflow_provider_modelarts.utils.teardown import KILL_ACTIONS, end_service_quietly
+from airflow_provider_modelarts.version_compat import TaskStateUnavailableError, task_ended, triggerer_calls_on_kill
 from airflow_provider_modelarts.waiting.inference import Concerning, ModelWaitCondition, ServiceWaitCondition
 
 if TYPE_CHECKING:
@@ -188,11 +189,11 @@ class ModelArtsServiceTrigger(_InferenceTrigger):
     :param failure_statuses: statuses that fail it (any other terminal status fails it too).
     :param modelarts_conn_id: the ModelArts connection id.
     :param concerning: ``"warn"`` or ``"fail"``: what ``concerning`` does to a wait for ``running``.
-    :param on_kill_action: what a user's kill of the deferred task (mark failed or success, clear)
-        does to the service: ``"stop"``, ``"delete"`` or ``"none"`` (default). On Airflow 3.3+
-        the triggerer calls ``on_kill``; below, a cancelled ``run()`` reads the task's state
-        (``task_instance``) and acts only if the task is no longer deferred, so a triggerer
-        restart leaves the service alone.
+    :param on_kill_action: what a user's Mark failed or Mark success of the deferred task does to
+        the service: ``"stop"``, ``"delete"`` or ``"none"`` (default). On Airflow 3.3+ the
+        triggerer calls ``on_kill``, below it cancels ``run()``; either way the trigger reads the
+        task's state (``task_instance``) and acts only if the task ended: a Clear leaves the
+        service to the new try, and a triggerer restart leaves it alone.
     :param task_instance: ``{"dag_id", "task_id", "run_id", "map_index"}`` of the deferred task.
     :param last_status: as for :class:`ModelArtsModelTrigger`.
     :param settings: as for :class:`ModelArtsModelTrigger`.
@@ -239,16 +240,43 @@ class ModelArtsServiceTrigger(_InferenceTrigger):
                 event_yielded = True
                 yield event
         except asyncio.CancelledError:
-            if self.on_kill_action != "none" and not event_yielded:
-                what = f"service {self.resource_id}"
-                await stop_if_task_killed(self.log, self.task_instance_keys, what, self.on_kill_action, self._end)
+            # Below Airflow 3.3 the triggerer never calls on_kill: the cancelled run() decides.
+            if self.on_kill_action != "none" and not event_yielded and not triggerer_calls_on_kill():
+                await self._end_if_task_ended()
             raise
 
     async def on_kill(self) -> None:
-        """Stop or delete the service when a user kills the deferred task (Airflow 3.3+ calls this
-        on mark failed, mark success and clear; never on a triggerer restart or a timeout)."""
+        """Airflow 3.3+ calls this on Mark failed, Mark success and Clear (never on a triggerer
+        restart or a timeout): stop or delete the service, unless the task was cleared."""
         if self.on_kill_action != "none":
-            await self._end()
+            await self._end_if_task_ended()
+
+    async def _end_if_task_ended(self) -> None:
+        """Stop or delete the service if the user ended the task (Mark failed or success). Not
+        after a Clear: the new try finds this service by its name and goes on with it, so
+        stopping it would fail that try. Not while the task is still deferred (a triggerer
+        restart, or the trigger moving to another triggerer)."""
+        from airflow_provider_modelarts.waiting.poller import run_in_worker_thread
+
+        what = f"service {self.resource_id}"
+        keys = self.task_instance_keys
+        if not keys:
+            self.log.warning("Trigger cancelled without its task instance's keys: %s left as it is", what)
+            return
+        try:
+            ended = await run_in_worker_thread(lambda: task_ended(keys))
+        except TaskStateUnavailableError as error:
+            self.log.warning(
+                "Trigger cancelled, but the state of task instance %s could not be read (%s): %s was left as it "
+                "is. If the task was marked failed or success, %s it in the ModelArts console",
+                keys, error, what, self.on_kill_action,
+            )  # fmt: skip
+            return
+        if not ended:
+            self.log.info("Trigger cancelled while its task was cleared or still waits: %s is left to it", what)
+            return
+        self.log.info("The deferred task was marked failed or success: %s %s", self.on_kill_action, what)
+        await self._end()
 
     async def _end(self) -> None:
         from airflow_provider_modelarts.waiting.poller import hook_for, run_in_worker_thread

@@ -1,8 +1,8 @@
-"""A user's kill of a deferred deploy or batch task (mark failed or success, clear) stops or deletes
-the service, as ``on_kill_action`` / ``stop_on_kill`` say, over real HTTP against an emulator on a
+"""A user's Mark failed or Mark success of a deferred deploy or batch task stops or deletes the
+service, as ``on_kill_action`` / ``stop_on_kill`` say, over real HTTP against an emulator on a
 manual clock: on Airflow 3.3+ through the trigger's ``on_kill``; below, through the cancelled
-``run()``, which acts only when the task instance is no longer deferred (a triggerer restart leaves
-the service alone). The task instance's state is a fake of the Task SDK's
+``run()``. Either acts only when the task instance ended: a Clear leaves the service to the new try,
+a triggerer restart leaves it alone. The task instance's state is a fake of the Task SDK's
 ``RuntimeTaskInstance.get_task_states``.
 """
 
@@ -59,9 +59,13 @@ def fast_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("airflow_provider_modelarts.waiting.poller.MIN_ROUND_SPACING", 0.05)
 
 
-def task_state(monkeypatch: pytest.MonkeyPatch, state: str) -> None:
-    answer = {TASK_INSTANCE["run_id"]: {TASK_INSTANCE["task_id"]: state}}
-    monkeypatch.setattr(RuntimeTaskInstance, "get_task_states", staticmethod(lambda **_: answer))
+def task_state(monkeypatch: pytest.MonkeyPatch, state: str | None) -> None:
+    """What the triggerer answers for the deferred task's state (``None``: cleared)."""
+
+    def states(**query: Any) -> dict[str, Any]:
+        return {query["run_ids"][0]: {query["task_ids"][0]: state}}
+
+    monkeypatch.setattr(RuntimeTaskInstance, "get_task_states", staticmethod(states))
 
 
 def published_model(hook: ModelArtsHook, emu: ModelArtsEmulator, name: str) -> str:
@@ -121,13 +125,38 @@ def status(hook: ModelArtsHook, service_id: str) -> str:
 
 
 @pytest.mark.parametrize(("action", "expected"), [("delete", "deleting"), ("stop", "stopping"), ("none", "deploying")])
-def test_on_kill_ends_the_service_as_asked(
-    hook: ModelArtsHook, manual_emulator: ModelArtsEmulator, action: str, expected: str
+def test_on_kill_after_mark_failed_ends_the_service_as_asked(
+    hook: ModelArtsHook, manual_emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, action: str, expected: str
 ) -> None:
-    """Airflow 3.3+: the triggerer calls on_kill when a user kills the deferred task."""
+    """Airflow 3.3+: the triggerer calls on_kill when a user marks the deferred task failed."""
+    task_state(monkeypatch, "failed")
     service_id = deploying_service(hook, manual_emulator)
     asyncio.run(trigger(service_id, action).on_kill())
     assert status(hook, service_id) == expected
+
+
+@pytest.mark.parametrize("state", [None, "scheduled", "queued", "running", "deferred"])
+def test_on_kill_after_a_clear_leaves_the_service_to_the_new_try(
+    hook: ModelArtsHook, manual_emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, state: str | None
+) -> None:
+    """A Clear also reaches on_kill, and the new try may already run (a reviewer's finding): it
+    finds this service by its name and goes on with it, so the trigger leaves it alone."""
+    task_state(monkeypatch, state)
+    service_id = deploying_service(hook, manual_emulator)
+    asyncio.run(trigger(service_id, "delete").on_kill())
+    assert status(hook, service_id) == "deploying"
+
+
+def test_on_kill_without_a_readable_state_leaves_the_service(
+    hook: ModelArtsHook, manual_emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreachable(**_: Any) -> dict[str, Any]:
+        raise ConnectionError("the API server is down")
+
+    monkeypatch.setattr(RuntimeTaskInstance, "get_task_states", staticmethod(unreachable))
+    service_id = deploying_service(hook, manual_emulator)
+    asyncio.run(trigger(service_id, "delete").on_kill())
+    assert status(hook, service_id) == "deploying"
 
 
 def test_below_3_3_a_cancelled_run_deletes_the_service_of_a_killed_task(
@@ -140,11 +169,12 @@ def test_below_3_3_a_cancelled_run_deletes_the_service_of_a_killed_task(
     assert status(hook, service_id) == "deleting"
 
 
-def test_below_3_3_a_triggerer_restart_leaves_the_service_alone(
-    hook: ModelArtsHook, manual_emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("state", ["deferred", None])
+def test_below_3_3_a_triggerer_restart_or_a_clear_leaves_the_service_alone(
+    hook: ModelArtsHook, manual_emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, state: str | None
 ) -> None:
     monkeypatch.setattr(version_compat, "AIRFLOW_V_3_3_PLUS", False)
-    task_state(monkeypatch, "deferred")  # still deferred: the trigger moves on, the task was not killed
+    task_state(monkeypatch, state)  # still deferred (a restart), or cleared (None): not ended
     service_id = deploying_service(hook, manual_emulator)
     cancel_after_first_round(trigger(service_id, "delete"))
     assert status(hook, service_id) == "deploying"
@@ -196,7 +226,9 @@ def test_the_deferred_deploy_hands_its_kill_action_to_the_trigger(
     assert reused.serialize()[1]["on_kill_action"] == "none"
 
 
-def test_the_deferred_batch_stops_its_service_on_kill(hook: ModelArtsHook, manual_emulator: ModelArtsEmulator) -> None:
+def test_the_deferred_batch_stops_its_service_on_kill(
+    hook: ModelArtsHook, manual_emulator: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     model_id = published_model(hook, manual_emulator, "kill-batch")
     entry = {
         "model_id": model_id,
@@ -212,6 +244,7 @@ def test_the_deferred_batch_stops_its_service_on_kill(hook: ModelArtsHook, manua
         ModelArtsBatchInferenceOperator(task_id="batch", service=service, deferrable=True, modelarts_conn_id=CONN_ID)
     )
     assert batch.serialize()[1]["on_kill_action"] == "stop"
+    task_state(monkeypatch, "success")  # marked success
     asyncio.run(batch.on_kill())
     assert status(hook, batch.resource_id) == "stopping"
 
