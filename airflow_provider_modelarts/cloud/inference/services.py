@@ -36,6 +36,7 @@ from airflow_provider_modelarts.cloud.inference.common import (
     validate_resource_id,
     validate_resource_name,
 )
+from airflow_provider_modelarts.cloud.v2.events import event_time_text
 from airflow_provider_modelarts.cloud.v2.search import validate_workspace_id
 from airflow_provider_modelarts.cloud.validation import LONG_MAX, coerce_int
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
@@ -491,5 +492,6 @@ def event_rows(body: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def format_event(event: Mapping[str, Any]) -> str:
-    """One event as a log line: ``<occur_time> [<event_type>] <event_info>``."""
-    return f"{event.get('occur_time')} [{event.get('event_type')}] {event.get('event_info')}"
+    """One event as a log line: ``<occur_time> [<event_type>] <event_info>``, the time in ISO 8601
+    UTC when it is epoch milliseconds (as the API gives it)."""
+    return f"{event_time_text(event.get('occur_time'))} [{event.get('event_type')}] {event.get('event_info')}"

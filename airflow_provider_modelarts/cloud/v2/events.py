@@ -106,7 +106,7 @@ def event_rows(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [dict(event) for event in _list(events) if isinstance(event, Mapping)]
 
 
-def _event_time_text(value: object) -> str:
+def event_time_text(value: object) -> str:
     """An event's time as ISO 8601 UTC when it is epoch milliseconds (or seconds), else as given."""
     text = str(value).strip() if value is not None else ""
     if text.isdecimal() and len(text) in (10, 13):
@@ -122,4 +122,4 @@ def format_event(event: Mapping[str, Any]) -> str:
     level = str(event.get("level") or "-")
     source = event.get("source")
     message = str(event.get("message") or "").strip()
-    return f"{_event_time_text(event.get('time'))} {level} " + (f"[{source}] " if source else "") + message
+    return f"{event_time_text(event.get('time'))} {level} " + (f"[{source}] " if source else "") + message

@@ -209,4 +209,7 @@ def test_rows() -> None:
     body = {"events": [{"event_type": "normal", "event_info": "start", "occur_time": 1, "x": 2}, "junk"]}
     assert services.event_rows(body) == [{"event_type": "normal", "event_info": "start", "occur_time": 1}]
     assert services.format_event(services.event_rows(body)[0]) == "1 [normal] start"
+    # The API's epoch milliseconds read as ISO 8601 UTC in a failure's "last events".
+    event = {"occur_time": 1669449696964, "event_type": "abnormal", "event_info": "pull error"}
+    assert services.format_event(event) == "2022-11-26T08:01:36Z [abnormal] pull error"
     assert services.service_events_path("p", "s1") == "/v1/p/services/s1/events"
