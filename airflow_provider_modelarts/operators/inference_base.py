@@ -26,7 +26,7 @@ from airflow_provider_modelarts.links import ModelArtsServiceConsoleLink, persis
 from airflow_provider_modelarts.operators.base import _ModelArtsOperator
 from airflow_provider_modelarts.triggers.inference import ModelArtsServiceTrigger
 from airflow_provider_modelarts.utils.mixins import resolved_at_runtime, task_instance_key
-from airflow_provider_modelarts.utils.teardown import end_service_quietly, wait_for_service
+from airflow_provider_modelarts.utils.teardown import KILL_ACTION_XCOM_KEY, end_service_quietly, wait_for_service
 from airflow_provider_modelarts.utils.xcom import XComFields, validate_xcom_fields, warn_missing_fields
 from airflow_provider_modelarts.version_compat import AirflowTaskTerminated, TaskDeferralTimeout
 from airflow_provider_modelarts.waiting.check import check_once
@@ -184,7 +184,8 @@ class _InferenceOperator(_ModelArtsOperator):
                 warning = _is_warning(condition, condition.status_of(current))
                 return self._finish(hook, verdict, message, current, warning)
             if self.deferrable:
-                self._task_instance = task_instance_key(context["ti"])  # for the trigger's kill check
+                # For the trigger's kill check: which task instance, and which of its tries.
+                self._task_instance = {**task_instance_key(context["ti"]), "try_number": context["ti"].try_number}
                 self._before_defer(context)
                 self.defer(
                     trigger=self._trigger(),
@@ -250,9 +251,6 @@ def _is_warning(condition: ModelWaitCondition | ServiceWaitCondition, status: st
 
 #: The XCom key holding the id of the service the task deployed, updated or found (before the wait).
 SERVICE_ID_XCOM_KEY = "service_id"
-#: What a deferral that timed out does to the service (Airflow calls no ``on_kill`` then): kept at
-#: deferral, for the resumed task, a new process.
-KILL_ACTION_XCOM_KEY = "modelarts_kill_action"
 #: How long a task waits for a service of its name to finish stopping or being deleted.
 SERVICE_SETTLE_WAIT = timedelta(minutes=30)
 
@@ -299,7 +297,8 @@ class _ServiceWaitOperator(_InferenceOperator):
     def _before_defer(self, context: Context) -> None:
         action = self._kill_action()
         if action != "none":
-            context["ti"].xcom_push(key=KILL_ACTION_XCOM_KEY, value={"service_id": self.service_id, "action": action})
+            record = {"service_id": self.service_id, "action": action, "try_number": context["ti"].try_number}
+            context["ti"].xcom_push(key=KILL_ACTION_XCOM_KEY, value=record)
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         """Resume after the deferral; one that timed out (``execution_timeout``) stops or deletes

@@ -20,7 +20,7 @@ from airflow_provider_modelarts.cloud.inference.common import validate_choice
 from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.triggers.base import ModelArtsBaseTrigger, TriggerSettings
 from airflow_provider_modelarts.triggers.shared_checks import shared_checks
-from airflow_provider_modelarts.utils.teardown import KILL_ACTIONS, end_service_quietly
+from airflow_provider_modelarts.utils.teardown import KILL_ACTION_XCOM_KEY, KILL_ACTIONS, end_service_quietly
 from airflow_provider_modelarts.version_compat import TaskStateUnavailableError, task_ended, triggerer_calls_on_kill
 from airflow_provider_modelarts.waiting.inference import Concerning, ModelWaitCondition, ServiceWaitCondition
 
@@ -275,8 +275,29 @@ class ModelArtsServiceTrigger(_InferenceTrigger):
         if not ended:
             self.log.info("Trigger cancelled while its task was cleared or still waits: %s is left to it", what)
             return
+        if not await run_in_worker_thread(lambda: self._still_this_try(keys)):
+            # Cleared, and a later try already ended (with this service, found by its name).
+            self.log.info("Trigger cancelled after a later try of its task took %s over: it is left to it", what)
+            return
         self.log.info("The deferred task was marked failed or success: %s %s", self.on_kill_action, what)
         await self._end()
+
+    def _still_this_try(self, keys: Mapping[str, Any]) -> bool:
+        """Whether the task's kill record (written when this try deferred) is still this try's.
+        A Clear clears the task's XComs; a later try that defers writes its own. Blocking."""
+        if keys.get("try_number") is None:
+            return True  # no try to compare with: the state alone decides
+        from airflow.providers.common.compat.sdk import XCom
+
+        where = {name: keys[name] for name in ("dag_id", "task_id", "run_id", "map_index")}
+        try:
+            record = XCom.get_one(key=KILL_ACTION_XCOM_KEY, **where)
+        except Exception as error:  # noqa: BLE001 - unsure whose service it is: leave it
+            self.log.warning(
+                "Could not read the task's kill record (%s): service %s left as it is", error, self.resource_id
+            )
+            return False
+        return isinstance(record, Mapping) and record.get("try_number") == keys["try_number"]
 
     async def _end(self) -> None:
         from airflow_provider_modelarts.waiting.poller import hook_for, run_in_worker_thread

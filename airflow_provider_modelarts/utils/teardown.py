@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 
 #: What a kill does to the service: stop it, delete it, or leave it as it is.
 KILL_ACTIONS = ("stop", "delete", "none")
+#: The XCom a deploy or batch task writes before deferring: ``{"service_id", "action",
+#: "try_number"}``. The resumed task reads it after a deferral that timed out (Airflow calls no
+#: ``on_kill`` then); the trigger reads it to tell its own try's kill from a later try's service
+#: (a Clear clears the task's XComs, and a new deferral writes its own try).
+KILL_ACTION_XCOM_KEY = "modelarts_kill_action"
 
 
 class TaskLog(Protocol):

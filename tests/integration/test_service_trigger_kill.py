@@ -245,6 +245,11 @@ def test_the_deferred_batch_stops_its_service_on_kill(
     )
     assert batch.serialize()[1]["on_kill_action"] == "stop"
     task_state(monkeypatch, "success")  # marked success
+    own = batch.serialize()[1]["task_instance"]
+    from airflow.providers.common.compat.sdk import XCom
+
+    # The kill record the task wrote before deferring, as the triggerer would read it back.
+    monkeypatch.setattr(XCom, "get_one", staticmethod(lambda **_: {"try_number": own["try_number"]}))
     asyncio.run(batch.on_kill())
     assert status(hook, batch.resource_id) == "stopping"
 
@@ -271,3 +276,34 @@ def test_a_deferral_that_times_out_deletes_the_service_it_created(
     with pytest.raises(TaskDeferralTimeout):
         build().resume_execution("__fail__", {"error": "Trigger timeout"}, runs.context())
     assert status(hook, service_id) == "deleting"
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ({"service_id": "-", "action": "delete", "try_number": 1}, "deleting"),  # marked failed: this try's kill
+        (None, "deploying"),  # cleared, and try 2 already succeeded with this service
+        ({"service_id": "-", "action": "delete", "try_number": 2}, "deploying"),  # try 2 deferred again
+    ],
+)
+def test_on_kill_acts_only_for_its_own_try(
+    hook: ModelArtsHook,
+    manual_emulator: ModelArtsEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    record: dict[str, Any] | None,
+    expected: str,
+) -> None:
+    """A Clear right as the service turned running: try 2 takes it over and succeeds at once, and
+    try 1's on_kill then reads an ended task (a reviewer's finding). The kill record that try 1
+    wrote before deferring is gone (a new try clears the task's XComs) or is try 2's: hands off."""
+    from airflow.providers.common.compat.sdk import XCom
+
+    task_state(monkeypatch, "success")
+    monkeypatch.setattr(XCom, "get_one", staticmethod(lambda **_: record))
+    service_id = deploying_service(hook, manual_emulator)
+    keyed = ModelArtsServiceTrigger(
+        service_id, ["running"], ["failed"], CONN_ID, on_kill_action="delete",
+        task_instance={**TASK_INSTANCE, "try_number": 1}, poll_interval=0.1, retry_limit=0,
+    )  # fmt: skip
+    asyncio.run(keyed.on_kill())
+    assert status(hook, service_id) == expected
