@@ -248,8 +248,18 @@ class ModelArtsServiceTrigger(_InferenceTrigger):
     async def on_kill(self) -> None:
         """Airflow 3.3+ calls this on Mark failed, Mark success and Clear (never on a triggerer
         restart or a timeout): stop or delete the service, unless the task was cleared."""
-        if self.on_kill_action != "none":
+        if self.on_kill_action == "none":
+            return
+        try:
             await self._end_if_task_ended()
+        except asyncio.CancelledError:
+            # The triggerer cancels a trigger until it ends, and may cut a slow on_kill short.
+            self.log.warning(
+                "on_kill was cut short before it could decide: service %s was left as it is. If the task was "
+                "marked failed or success, %s it in the ModelArts console",
+                self.resource_id, self.on_kill_action,
+            )  # fmt: skip
+            raise
 
     async def _end_if_task_ended(self) -> None:
         """Stop or delete the service if the user ended the task (Mark failed or success). Not
