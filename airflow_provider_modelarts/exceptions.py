@@ -83,6 +83,12 @@ class ModelArtsConnectionConfigError(ModelArtsPermanentError, ValueError):
         )
 
 
+class ModelArtsCredentialsError(ModelArtsPermanentError):
+    """Temporary credentials cannot be obtained, for a reason no retry fixes: the instance has no
+    agency, Airflow does not run on a cloud instance, the ID token file is missing, IAM refused the
+    identity provider, or the default chain found nothing. The message says what to check."""
+
+
 class ModelArtsTransportError(ModelArtsError):
     """The request could not be completed: connection refused or dropped, timeout, cut-off or
     unreadable body. Raised once the retry budget is spent."""

@@ -8,6 +8,8 @@ Two ``requests.auth.AuthBase`` implementations, as requests itself models auth:
 * :class:`IamTokenAuth` adds ``X-Auth-Token`` from an :class:`IamTokenCache`, which asks a
   caller-supplied function for a new token only when the cached one is close to expiry, and keeps
   using a still valid token when an early refresh fails.
+* :class:`TemporaryCredentialAuth` signs like :class:`AkSkAuth` with temporary credentials from a
+  :class:`RenewingCache`, the same cache as the token's.
 
 The signing primitives are pure functions so that the emulator can verify signatures with the
 same canonicalisation the client uses, and so that they can be unit-tested against the SDK's
@@ -23,11 +25,14 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
 
 import pendulum
 import requests
 from requests.auth import AuthBase
+
+from airflow_provider_modelarts.cloud.credentials import TemporaryCredentials
 
 ALGORITHM = "SDK-HMAC-SHA256"
 SDK_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -213,23 +218,37 @@ class AkSkAuth(AuthBase):
         return f"AkSkAuth(access_key={self.access_key!r}, project_id={self.project_id!r})"
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        assert request.url is not None and request.method is not None
-        parts = urlsplit(request.url)
-        query = canonical_client_query(parts.query)
-        request.url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
-        headers = request.headers
-        headers["Host"] = parts.netloc
-        headers[HEADER_SDK_DATE] = sdk_date(self._clock())
-        if self.project_id:
-            headers[HEADER_PROJECT_ID] = self.project_id
-        if self._security_token:
-            headers[HEADER_SECURITY_TOKEN] = self._security_token
-        to_sign = {name: headers[name] for name in CLIENT_SIGNED_HEADERS if name in headers}
-        body = request.body.encode("utf-8") if isinstance(request.body, str) else request.body
-        canonical = _canonical_request(request.method, canonical_uri(parts.path or "/"), query, to_sign, body)
-        signature = compute_signature(self._secret_key, string_to_sign(headers[HEADER_SDK_DATE], canonical))
-        headers["Authorization"] = authorization_header(self.access_key, signed_header_names(to_sign), signature)
-        return request
+        return sign_request(
+            request, self.access_key, self._secret_key, self.project_id, self._security_token, self._clock
+        )
+
+
+def sign_request(
+    request: requests.PreparedRequest,
+    access_key: str,
+    secret_key: str,
+    project_id: str | None,
+    security_token: str | None,
+    clock: Callable[[], pendulum.DateTime],
+) -> requests.PreparedRequest:
+    """Sign ``request`` in place with SDK-HMAC-SHA256 (see :class:`AkSkAuth`)."""
+    assert request.url is not None and request.method is not None
+    parts = urlsplit(request.url)
+    query = canonical_client_query(parts.query)
+    request.url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+    headers = request.headers
+    headers["Host"] = parts.netloc
+    headers[HEADER_SDK_DATE] = sdk_date(clock())
+    if project_id:
+        headers[HEADER_PROJECT_ID] = project_id
+    if security_token:
+        headers[HEADER_SECURITY_TOKEN] = security_token
+    to_sign = {name: headers[name] for name in CLIENT_SIGNED_HEADERS if name in headers}
+    body = request.body.encode("utf-8") if isinstance(request.body, str) else request.body
+    canonical = _canonical_request(request.method, canonical_uri(parts.path or "/"), query, to_sign, body)
+    signature = compute_signature(secret_key, string_to_sign(headers[HEADER_SDK_DATE], canonical))
+    headers["Authorization"] = authorization_header(access_key, signed_header_names(to_sign), signature)
+    return request
 
 
 log = logging.getLogger(__name__)
@@ -271,16 +290,95 @@ class IamToken:
         return self._seconds_left(now) <= min(MANDATORY_REFRESH_SECONDS, self._lifetime() / 20)
 
 
-class IamTokenCache:
-    """Holds one IAM token, shared by every call of a hook, and renews it when it is due.
+class Renewable(Protocol):
+    """What :class:`RenewingCache` keeps: an IAM token or temporary credentials."""
 
-    Like botocore's refreshable credentials, renewal has two windows. In the advisory window (up to
-    an hour before expiry) a failed renewal is logged and the cached token, still valid, is used;
-    renewal is tried again after :data:`ADVISORY_RETRY_INTERVAL_SECONDS`. Only once the token is in
-    the mandatory window (or expired, or there is none) does a failed renewal raise.
+    @property
+    def value(self) -> str: ...
+
+    def refresh_due(self, now: pendulum.DateTime) -> bool: ...
+
+    def refresh_required(self, now: pendulum.DateTime) -> bool: ...
+
+
+_Item = TypeVar("_Item", bound=Renewable)
+
+
+class RenewingCache(Generic[_Item]):
+    """Holds one IAM token or set of temporary credentials, shared by every call of the hooks that
+    use it, and renews it when it is due.
+
+    Like botocore's refreshable credentials, renewal has two windows. In the advisory window a
+    failed renewal is logged and the cached item, still valid, is used; renewal is tried again after
+    :data:`ADVISORY_RETRY_INTERVAL_SECONDS`. Only once the item is in the mandatory window (or
+    expired, or there is none) does a failed renewal raise. One lock: of many threads that find it
+    due at once, one renews and the others use what it got.
+
+    :param fetch: obtains a new item (the hook POSTs to IAM, or asks the metadata service).
+    :param clock: returns "now"; tests inject one.
+    :param what: what the item is, for log lines.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], _Item],
+        clock: Callable[[], pendulum.DateTime] | None = None,
+        what: str = "IAM token",
+    ) -> None:
+        self._fetch = fetch
+        self._clock = clock or (lambda: pendulum.now("UTC"))
+        self._what = what
+        self._item: _Item | None = None
+        self._next_advisory_attempt: pendulum.DateTime | None = None
+        self._lock = threading.Lock()
+        self.renewals = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(item={self._item!r})"
+
+    def get_item(self) -> _Item:
+        with self._lock:
+            now = self._clock()
+            item = self._item
+            if item is None or item.refresh_required(now):
+                return self._renew()
+            if item.refresh_due(now) and (self._next_advisory_attempt is None or now >= self._next_advisory_attempt):
+                try:
+                    return self._renew()
+                except Exception as error:
+                    self._next_advisory_attempt = now.add(seconds=ADVISORY_RETRY_INTERVAL_SECONDS)
+                    # The error's text is built without secrets (see exceptions.py).
+                    log.warning(
+                        "Could not renew the %s early (%s); the current one stays valid and is used "
+                        "meanwhile. Trying again after %s.",
+                        self._what,
+                        error,
+                        self._next_advisory_attempt.isoformat(),
+                    )
+            return item
+
+    def _renew(self) -> _Item:
+        self._item = self._fetch()
+        self._next_advisory_attempt = None
+        self.renewals += 1
+        return self._item
+
+    def current_item(self) -> _Item | None:
+        """The cached item, if any, without fetching."""
+        return self._item
+
+    def invalidate(self, rejected_value: str | None = None) -> None:
+        """Drop the cached item (only if it is still the one the server rejected)."""
+        with self._lock:
+            if self._item is not None and (rejected_value is None or self._item.value == rejected_value):
+                self._item = None
+                self._next_advisory_attempt = None
+
+
+class IamTokenCache(RenewingCache[IamToken]):
+    """The IAM token of a password connection (see :class:`RenewingCache`).
 
     :param fetch_token: obtains a new token (the hook POSTs to IAM ``/v3/auth/tokens``).
-    :param clock: returns "now"; tests inject one.
     """
 
     def __init__(
@@ -288,52 +386,54 @@ class IamTokenCache:
         fetch_token: Callable[[], IamToken],
         clock: Callable[[], pendulum.DateTime] | None = None,
     ) -> None:
-        self._fetch_token = fetch_token
-        self._clock = clock or (lambda: pendulum.now("UTC"))
-        self._token: IamToken | None = None
-        self._next_advisory_attempt: pendulum.DateTime | None = None
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"IamTokenCache(token={self._token!r})"
+        super().__init__(fetch_token, clock, "IAM token")
 
     def get(self) -> str:
-        with self._lock:
-            now = self._clock()
-            token = self._token
-            if token is None or token.refresh_required(now):
-                return self._renew().value
-            if token.refresh_due(now) and (self._next_advisory_attempt is None or now >= self._next_advisory_attempt):
-                try:
-                    return self._renew().value
-                except Exception as error:
-                    self._next_advisory_attempt = now.add(seconds=ADVISORY_RETRY_INTERVAL_SECONDS)
-                    # The error's text is built without secrets (see exceptions.py).
-                    log.warning(
-                        "Could not renew the IAM token early (%s); the current one stays valid until %s "
-                        "and is used meanwhile. Trying again after %s.",
-                        error,
-                        token.expires_at.isoformat(),
-                        self._next_advisory_attempt.isoformat(),
-                    )
-            return token.value
-
-    def _renew(self) -> IamToken:
-        self._token = self._fetch_token()
-        self._next_advisory_attempt = None
-        return self._token
+        return self.get_item().value
 
     def current(self) -> str | None:
         """The cached token value, if any, without fetching (for redacting error messages)."""
-        token = self._token
-        return token.value if token else None
+        item = self._item
+        return item.value if item else None
 
-    def invalidate(self, rejected_value: str | None = None) -> None:
-        """Drop the cached token (only if it is still the one the server rejected)."""
-        with self._lock:
-            if self._token is not None and (rejected_value is None or self._token.value == rejected_value):
-                self._token = None
-                self._next_advisory_attempt = None
+
+class TemporaryCredentialAuth(AuthBase):
+    """Sign with the credentials a :class:`RenewingCache` holds, renewing them first when due
+    (checked before every request, as the SDK does), with their security token signed too.
+
+    Remembers, per thread, the access key each request was signed with, so that a rejection as
+    expired drops exactly those credentials from a cache other threads share.
+    """
+
+    def __init__(
+        self,
+        cache: RenewingCache[TemporaryCredentials],
+        project_id: str | None,
+        clock: Callable[[], pendulum.DateTime] | None = None,
+    ) -> None:
+        self.cache = cache
+        self.project_id = project_id
+        self._clock = clock or (lambda: pendulum.now("UTC"))
+        self._last = threading.local()
+
+    def __repr__(self) -> str:
+        return f"TemporaryCredentialAuth(project_id={self.project_id!r})"
+
+    def last_access_key(self) -> str | None:
+        """The access key this thread's last request was signed with."""
+        return getattr(self._last, "access_key", None)
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        credentials = self.cache.get_item()
+        self._last.access_key = credentials.access_key
+        return sign_request(
+            request,
+            credentials.access_key,
+            credentials.secret_key,
+            self.project_id,
+            credentials.security_token,
+            self._clock,
+        )
 
 
 class IamTokenAuth(AuthBase):

@@ -9,13 +9,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_modelarts.cloud.endpoints import CLOUDS, DEFAULT_CLOUD, DEFAULT_LOG_API, LOG_APIS
+from airflow_provider_modelarts.cloud.endpoints import (
+    CLOUDS,
+    DEFAULT_CLOUD,
+    DEFAULT_LOG_API,
+    DEFAULT_METADATA_URL,
+    LOG_APIS,
+)
 
 CONN_TYPE = "modelarts"
 DEFAULT_CONN_ID = "modelarts_default"
 AUTH_AKSK = "aksk"
 AUTH_PASSWORD = "password"
-AUTH_TYPES = (AUTH_AKSK, AUTH_PASSWORD)
+AUTH_METADATA = "metadata"
+AUTH_IDP = "idp"
+AUTH_DEFAULT_CHAIN = "default_chain"
+AUTH_TYPES = (AUTH_AKSK, AUTH_PASSWORD, AUTH_METADATA, AUTH_IDP, AUTH_DEFAULT_CHAIN)
+#: The types that obtain temporary credentials on their own: no login or password, and an optional
+#: project_id (looked up once from IAM by region).
+TEMPORARY_AUTH_TYPES = (AUTH_METADATA, AUTH_IDP, AUTH_DEFAULT_CHAIN)
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
 CONN_FIELDS: dict[str, dict[str, Any]] = {
@@ -28,14 +40,19 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     "project_id": {
         "label": "Project ID",
         "description": "The project of that region. Console: My Credentials > API Credentials > "
-        "Projects (32 hexadecimal characters).",
+        "Projects (32 hexadecimal characters). May be left empty with auth_type metadata, idp or "
+        "default_chain: it is then looked up once from IAM by region.",
         "schema": {"type": ["string", "null"], "default": None},
     },
     "auth_type": {
         "label": "Authentication",
         "description": "aksk: Login is the Access Key ID and Password the Secret Access Key (Console: "
         "My Credentials > Access Keys). password: Login is the IAM user name (or the account name) "
-        "and Password its password; an IAM token is obtained and cached.",
+        "and Password its password; an IAM token is obtained and cached. metadata: temporary AK/SK "
+        "from the agency of the ECS, BMS or CCE node Airflow runs on. idp: a Kubernetes "
+        "service-account token exchanged at IAM (set idp_id and id_token_file). default_chain: the "
+        "SDK's order, HUAWEICLOUD_SDK_* environment variables, then ~/.huaweicloud/credentials, then "
+        "the metadata service. Leave Login and Password empty for the last three.",
         "schema": {"type": "string", "default": AUTH_AKSK, "enum": list(AUTH_TYPES)},
     },
     "domain_name": {
@@ -50,6 +67,24 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "description": "Only for temporary AK/SK credentials (obtained from IAM's "
         "securitytokens API): the securitytoken value, sent as X-Security-Token and signed.",
         "schema": {"type": ["string", "null"], "default": None, "format": "password"},
+    },
+    "metadata_url": {
+        "label": "Metadata service URL",
+        "description": "Only for auth_type metadata and default_chain: the instance metadata service. "
+        "Leave empty for " + DEFAULT_METADATA_URL + " (what every ECS, BMS and CCE node has).",
+        "schema": {"type": ["string", "null"], "default": None},
+    },
+    "idp_id": {
+        "label": "Identity provider ID (idp)",
+        "description": "Only for auth_type idp: the identity provider's name in IAM (Console: IAM > "
+        "Identity Providers), sent as X-Idp-Id.",
+        "schema": {"type": ["string", "null"], "default": None},
+    },
+    "id_token_file": {
+        "label": "ID token file (idp)",
+        "description": "Only for auth_type idp: the path of the projected service-account token on the "
+        "workers, e.g. /var/run/secrets/tokens/oidc-token. Read again at each refresh (kubelet rotates it).",
+        "schema": {"type": ["string", "null"], "default": None},
     },
     "cloud": {
         "label": "Cloud",
@@ -74,8 +109,9 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     },
     "iam_endpoint": {
         "label": "IAM endpoint",
-        "description": "Only for auth_type password. Leave empty for the cloud's https://iam.<region>.<domain> "
-        "(https://iam.<region>.myhuaweicloud.com on Huawei Cloud).",
+        "description": "For auth_type password and idp, and for looking up an empty project_id. Leave "
+        "empty for the cloud's https://iam.<region>.<domain> (https://iam.<region>.myhuaweicloud.com on "
+        "Huawei Cloud).",
         "schema": {"type": ["string", "null"], "default": None},
     },
     "log_api": {
@@ -120,7 +156,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "password": "Secret Access Key (SK) or password",
     },
     "placeholders": {
-        "login": "AK, e.g. HPUA... (auth aksk) or IAM user name (auth password)",
-        "password": "SK (auth aksk) or the user's password (auth password)",
+        "login": "AK (auth aksk) or IAM user name (auth password); empty otherwise",
+        "password": "SK (auth aksk) or the user's password (auth password); empty otherwise",
     },
 }

@@ -16,6 +16,7 @@ from airflow_provider_modelarts.cloud.endpoints import (
     DEFAULT_CLOUD,
     DEFAULT_CONSOLE_TEMPLATE,
     DEFAULT_LOG_API,
+    DEFAULT_METADATA_URL,
     LOG_API_AOM,
     LOG_API_AUTO,
     LOG_API_PREVIEW,
@@ -26,17 +27,25 @@ from airflow_provider_modelarts.cloud.endpoints import (
 from airflow_provider_modelarts.cloud.validation import validate_name, validate_region
 from airflow_provider_modelarts.connection.fields import (
     AUTH_AKSK,
+    AUTH_DEFAULT_CHAIN,
+    AUTH_IDP,
+    AUTH_METADATA,
     AUTH_PASSWORD,
     AUTH_TYPES,
     CONN_FIELDS,
     CONN_TYPE,
     DEFAULT_TIMEOUT_SECONDS,
+    TEMPORARY_AUTH_TYPES,
 )
 from airflow_provider_modelarts.exceptions import ModelArtsConnectionConfigError, ModelArtsValidationError
 
 __all__ = [
     "AUTH_AKSK",
+    "AUTH_DEFAULT_CHAIN",
+    "AUTH_IDP",
+    "AUTH_METADATA",
     "AUTH_PASSWORD",
+    "TEMPORARY_AUTH_TYPES",
     "CONN_FIELDS",
     "CONN_TYPE",
     "LOG_APIS",
@@ -71,6 +80,11 @@ class ConnectionSettings:
     :param log_api: how a task's log is read: ``aom`` = the per-line AOM endpoint only;
         ``preview`` = the log preview endpoint (the newest 5 MB of the log); ``auto`` = AOM,
         falling back to the preview when the service says the AOM API does not exist.
+    :param project_id: empty only for the temporary-credential auth types when the connection
+        leaves it out: the hook then looks it up from IAM by region, once.
+    :param metadata_url: the instance metadata service (``metadata`` and ``default_chain`` only).
+    :param idp_id: the identity provider (``idp`` only).
+    :param id_token_file: where the workload's ID token is (``idp`` only).
     """
 
     conn_id: str
@@ -90,6 +104,14 @@ class ConnectionSettings:
     cloud: str = DEFAULT_CLOUD
     cloud_domain: str | None = None
     log_api: str = DEFAULT_LOG_API
+    metadata_url: str | None = None
+    idp_id: str | None = None
+    id_token_file: str | None = None
+
+    @property
+    def temporary(self) -> bool:
+        """Whether the credentials are obtained (and renewed) by the hook itself."""
+        return self.auth_type in TEMPORARY_AUTH_TYPES
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -379,9 +401,14 @@ def settings_from_connection(
         return value
 
     cloud = _choice(conn_id, "cloud", read_extra(extra, "cloud"), CLOUDS, DEFAULT_CLOUD)
+    auth_type = _choice(conn_id, "auth_type", read_extra(extra, "auth_type"), AUTH_TYPES, AUTH_AKSK)
+    temporary = auth_type in TEMPORARY_AUTH_TYPES
     try:
         region_value = validate_region(required("region", region), "region", any_label=cloud == CLOUD_HCS)
-        project_value = validate_name(required("project_id", project_id), "project_id")
+        project = project_id if project_id is not None else read_extra(extra, "project_id")
+        if project is None and not temporary:
+            project = required("project_id", None)
+        project_value = validate_name(project, "project_id") if project is not None else ""
         workspace = workspace_id if workspace_id is not None else read_extra(extra, "workspace_id")
         workspace_value = validate_name(workspace, "workspace_id") if workspace is not None else None
     except ModelArtsValidationError as error:
@@ -389,17 +416,8 @@ def settings_from_connection(
             conn_id, error.parameter, f"must be {error.allowed}, got {error.value!r}"
         ) from None
 
-    auth_type = str(read_extra(extra, "auth_type") or AUTH_AKSK).strip().lower()
-    if auth_type not in AUTH_TYPES:
-        raise ModelArtsConnectionConfigError(
-            conn_id, "auth_type", f"must be one of {', '.join(AUTH_TYPES)}, got {auth_type!r}"
-        )
-    login_name = "Access Key ID" if auth_type == AUTH_AKSK else "user name"
-    secret_name = "Secret Access Key" if auth_type == AUTH_AKSK else "password"
-    if not login:
-        raise ModelArtsConnectionConfigError(conn_id, "login", f"must hold the {login_name}")
-    if not password:
-        raise ModelArtsConnectionConfigError(conn_id, "password", f"must hold the {secret_name}")
+    _check_login(conn_id, auth_type, login, password)
+    metadata_url, idp_id, id_token_file = _temporary_source(conn_id, auth_type, extra)
 
     security_token = read_extra(extra, "security_token")
     if security_token is not None and auth_type != AUTH_AKSK:
@@ -429,11 +447,70 @@ def settings_from_connection(
         workspace_id=workspace_value,
         verify=_verify(conn_id, read_extra(extra, "verify")),
         timeout=_timeout(conn_id, read_extra(extra, "timeout")),
-        login=login,
+        login=login or "",
         domain_name=str(domain_name).strip() if domain_name else None,
-        password=password,
+        password=password or "",
         security_token=str(security_token) if security_token is not None else None,
         cloud=cloud,
         cloud_domain=cloud_domain,
         log_api=log_api,
+        metadata_url=metadata_url,
+        idp_id=idp_id,
+        id_token_file=id_token_file,
     )
+
+
+_SOURCES = {
+    AUTH_METADATA: "the agency of the instance Airflow runs on (through its metadata service)",
+    AUTH_IDP: "IAM, in exchange for the workload's ID token",
+    AUTH_DEFAULT_CHAIN: "the environment, the profile file or the metadata service",
+}
+
+
+def _check_login(conn_id: str, auth_type: str, login: str | None, password: str | None) -> None:
+    """AK/SK and password auth need login and password; the temporary types must leave them empty,
+    so that a key left over from another auth type is never sent anywhere by mistake."""
+    if auth_type in _SOURCES:
+        for key, value in (("login", login), ("password", password)):
+            if value:
+                raise ModelArtsConnectionConfigError(
+                    conn_id,
+                    key,
+                    f"is not used with auth_type {auth_type} (the credentials come from {_SOURCES[auth_type]}): "
+                    "clear it",
+                )
+        return
+    login_name = "Access Key ID" if auth_type == AUTH_AKSK else "user name"
+    secret_name = "Secret Access Key" if auth_type == AUTH_AKSK else "password"
+    if not login:
+        raise ModelArtsConnectionConfigError(conn_id, "login", f"must hold the {login_name}")
+    if not password:
+        raise ModelArtsConnectionConfigError(conn_id, "password", f"must hold the {secret_name}")
+
+
+def _temporary_source(
+    conn_id: str, auth_type: str, extra: Mapping[str, Any]
+) -> tuple[str | None, str | None, str | None]:
+    """``(metadata_url, idp_id, id_token_file)``: each required or allowed only with its auth types."""
+    metadata_url = read_extra(extra, "metadata_url")
+    if metadata_url is not None and auth_type not in (AUTH_METADATA, AUTH_DEFAULT_CHAIN):
+        raise ModelArtsConnectionConfigError(
+            conn_id, "metadata_url", f"is only used with auth_type metadata or default_chain (it is {auth_type!r})"
+        )
+    if auth_type in (AUTH_METADATA, AUTH_DEFAULT_CHAIN):
+        metadata_url = _url(conn_id, "metadata_url", metadata_url or DEFAULT_METADATA_URL)
+    federation = {key: read_extra(extra, key) for key in ("idp_id", "id_token_file")}
+    for key, value in federation.items():
+        if auth_type != AUTH_IDP:
+            if value is not None:
+                raise ModelArtsConnectionConfigError(
+                    conn_id,
+                    key,
+                    f"is only used with auth_type idp (it is {auth_type!r}): set auth_type idp, or clear it",
+                )
+            continue
+        if not isinstance(value, str) or not value.strip():
+            what = "the identity provider's name in IAM" if key == "idp_id" else "the path of the ID token file"
+            raise ModelArtsConnectionConfigError(conn_id, key, f"is required with auth_type idp: {what}")
+        federation[key] = value.strip()
+    return metadata_url, federation["idp_id"], federation["id_token_file"]

@@ -35,6 +35,7 @@ from airflow_provider_modelarts.cloud.auth import (
     IamToken,
     IamTokenAuth,
     IamTokenCache,
+    TemporaryCredentialAuth,
     canonical_query,
 )
 from airflow_provider_modelarts.cloud.endpoints import IAM_TOKENS_PATH
@@ -58,10 +59,12 @@ from airflow_provider_modelarts.connection.settings import (
 from airflow_provider_modelarts.exceptions import (
     ModelArtsApiError,
     ModelArtsError,
+    ModelArtsSignatureExpiredError,
     ModelArtsTokenExpiredError,
     ModelArtsTransportError,
     join_sentences,
 )
+from airflow_provider_modelarts.hooks.credentials import SharedCredentials, project_id_for, shared_credentials
 from airflow_provider_modelarts.version_compat import get_connection_quietly
 
 if TYPE_CHECKING:
@@ -164,6 +167,12 @@ class ModelArtsBaseHook(BaseHook):
             mask_secret(secret)
         self.__dict__["settings"] = settings
         self._connection_fields = _fields_of(connection)
+        if not settings.project_id:
+            # A temporary-credential connection without a project: looked up from IAM, once per
+            # process. The lookup's own session signs without one, so it is closed afterwards.
+            settings = dataclasses.replace(settings, project_id=project_id_for(settings, self))
+            self.__dict__["settings"] = settings
+            self.close()
         return settings
 
     def refresh_connection(self) -> bool:
@@ -215,12 +224,20 @@ class ModelArtsBaseHook(BaseHook):
         session.headers["Content-Type"] = "application/json"
         # Also passed on every request: requests lets REQUESTS_CA_BUNDLE override a session's verify.
         session.verify = settings.verify
-        session.auth = (
-            AkSkAuth(settings.login, settings.password, settings.project_id, settings.security_token)
-            if settings.auth_type == AUTH_AKSK
-            else IamTokenAuth(self.token_cache)
-        )
+        session.auth = self._auth(settings)
         return session
+
+    def _auth(self, settings: ConnectionSettings) -> requests.auth.AuthBase:
+        if settings.auth_type == AUTH_AKSK:
+            return AkSkAuth(settings.login, settings.password, settings.project_id, settings.security_token)
+        if settings.temporary:
+            return TemporaryCredentialAuth(self.temporary_credentials.cache, settings.project_id)
+        return IamTokenAuth(self.token_cache)
+
+    @property
+    def temporary_credentials(self) -> SharedCredentials:
+        """The process's credential cache of this connection (temporary-credential auth types)."""
+        return shared_credentials(self.settings, self)
 
     @cached_property
     def token_cache(self) -> IamTokenCache:
@@ -271,7 +288,13 @@ class ModelArtsBaseHook(BaseHook):
         secrets = settings.secrets if settings else ()
         cache = self.__dict__.get("token_cache")
         token = cache.current() if cache else None
-        return (*secrets, token) if token else secrets
+        if token:
+            secrets = (*secrets, token)
+        auth = self.__dict__["session"].auth if "session" in self.__dict__ else None
+        if isinstance(auth, TemporaryCredentialAuth):
+            current = auth.cache.current_item()
+            secrets = (*secrets, *(current.secrets if current else ()))
+        return secrets
 
     def _get(self, path: str, query: list[tuple[str, str]]) -> dict[str, Any]:
         return self.request("GET", path, query=query, idempotent=True)
@@ -288,6 +311,7 @@ class ModelArtsBaseHook(BaseHook):
         content_type: str | None = None,
         error_table: transport.ErrorTable = v1.ERROR_TABLE,
         list_body: bool = False,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> ApiResponse:
         """The one path every request takes: send, decode, retry under the policy, and renew a
         refused IAM token once.
@@ -298,7 +322,8 @@ class ModelArtsBaseHook(BaseHook):
         if query:
             url += "?" + canonical_query(query)
         data = json.dumps(json_body).encode("utf-8") if json_body is not None else None
-        headers = {"Content-Type": content_type} if content_type else None
+        headers = {"Content-Type": content_type} if content_type else {}
+        headers.update(extra_headers or {})
         auth = None if authenticated else _NoAuth()
 
         def send() -> ApiResponse:
@@ -309,14 +334,38 @@ class ModelArtsBaseHook(BaseHook):
 
         try:
             return self._with_retries(method, url, send, idempotent)
-        except ModelArtsTokenExpiredError:
-            if not authenticated or self.settings.auth_type == AUTH_AKSK:
+        except (ModelArtsTokenExpiredError, ModelArtsSignatureExpiredError) as error:
+            if not authenticated or not self._renew_refused(error):
                 raise
-            # The cached token was revoked or expired early: fetch a new one and resend, once. The
-            # gateway refused the request before the service saw it, so this is safe for any method.
-            self.log.info("IAM token refused as expired; fetching a new one and retrying once")
-            self.token_cache.invalidate()
+            # The gateway refused the request before the service saw it, so resending it once with
+            # renewed credentials is safe for any method.
             return self._with_retries(method, url, send, idempotent)
+
+    def _renew_refused(self, error: ModelArtsError) -> bool:
+        """Drop the credentials the gateway refused as expired; whether a resend may help.
+
+        An IAM token refused as expired is fetched again. Temporary credentials are obtained again
+        after either answer the SDK renews on (``APIGW.0307`` "The token must be updated.", or
+        ``APIGW.0301`` "signature expired"). A permanent AK/SK gets nothing new: never resent.
+        """
+        auth_type = self.settings.auth_type
+        if auth_type == AUTH_AKSK:
+            return False
+        if self.settings.temporary:
+            auth = self.session.auth
+            assert isinstance(auth, TemporaryCredentialAuth)
+            current = auth.cache.current_item()
+            if current is not None and current.expires_at is None:
+                return False  # the default chain's static AK/SK: nothing to renew
+            self.log.info("Temporary credentials refused as expired (%s); obtaining new ones and retrying once", error)
+            auth.cache.invalidate(auth.last_access_key())
+            return True
+        if not isinstance(error, ModelArtsTokenExpiredError):
+            return False
+        # The cached token was revoked or expired early: fetch a new one.
+        self.log.info("IAM token refused as expired; fetching a new one and retrying once")
+        self.token_cache.invalidate()
+        return True
 
     @property
     def _timeout(self) -> float:

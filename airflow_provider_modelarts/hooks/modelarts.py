@@ -68,7 +68,10 @@ class ModelArtsHook(TrainingJobsApi, InferenceApi):
             return False, str(error)
         except Exception as error:
             return False, f"Unexpected error: {type(error).__name__}: {transport.redact(str(error), self._secrets())}"
-        auth = "AK/SK" if settings.auth_type == AUTH_AKSK else f"IAM user {settings.login}"
+        if settings.temporary:
+            auth = f"temporary credentials from {self.temporary_credentials.source.description}"
+        else:
+            auth = "AK/SK" if settings.auth_type == AUTH_AKSK else f"IAM user {settings.login}"
         return True, (
             f"Connected to ModelArts at {settings.endpoint} ({settings.region}) with {auth}: "
             f"project {settings.project_id} has {body.get('job_total_count', 0)} training jobs."

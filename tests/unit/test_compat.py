@@ -159,7 +159,7 @@ def test_widgets_are_generated_from_conn_fields() -> None:
         assert isinstance(widget.kwargs["validators"][0], Optional)
     assert widgets["security_token"].field_class is PasswordField
     enum = [v for v in widgets["auth_type"].kwargs["validators"] if isinstance(v, AnyOf)]
-    assert len(enum) == 1 and list(enum[0].values) == ["aksk", "password"]
+    assert len(enum) == 1 and list(enum[0].values) == ["aksk", "password", "metadata", "idp", "default_chain"]
     assert widgets["auth_type"].kwargs["default"] == "aksk"
     # wtforms has no float field that Airflow 3.0/3.1 accept: the timeout is text, parsed by the connection.
     assert widgets["timeout"].kwargs["default"] == "30"
@@ -197,7 +197,7 @@ def test_the_api_server_form_shows_the_modelarts_fields_on_this_airflow() -> Non
     for name, spec in CONN_FIELDS.items():
         assert extra[name]["schema"]["title"] == spec["label"], name
     assert extra["security_token"]["schema"].get("format") == "password"
-    assert extra["auth_type"]["schema"].get("enum") == ["aksk", "password"]
+    assert extra["auth_type"]["schema"].get("enum") == ["aksk", "password", "metadata", "idp", "default_chain"]
     # The cloud and log_api choices too. Checked here, not in a test of their own: Airflow 3.2's
     # HookMetaService cannot build the form twice in one process (its mocked flask_babel module has
     # no __spec__ the second time), so one test per process asks for it.

@@ -119,14 +119,24 @@ def test_every_conn_field_is_read_and_nothing_else() -> None:
         "cloud": "otc",
         "log_api": "preview",
     }
+    paired = ("security_token", "cloud_domain", "metadata_url", "idp_id", "id_token_file")
     for key in CONN_FIELDS:
-        if key in base or key in ("security_token", "cloud_domain"):
+        if key in base or key in paired:
             continue
         assert _settings({**base, key: changed[key]}) != reference, key
     assert _settings({**base, "security_token": "tok-value"}).security_token == "tok-value"
-    # cloud_domain goes with cloud hcs only.
+    # cloud_domain goes with cloud hcs only, metadata_url with metadata, the IdP fields with idp.
     assert _settings({**base, "cloud": "hcs", "cloud_domain": "example.com"}).cloud_domain == "example.com"
-    assert set(changed) | set(base) | {"security_token", "cloud_domain"} == set(CONN_FIELDS)
+    metadata = settings_from_connection(
+        "c", None, None, {**base, "auth_type": "metadata", "metadata_url": "http://m:1"}
+    )
+    assert metadata.metadata_url == "http://m:1"
+    idp = {**base, "auth_type": "idp", "idp_id": "k8s", "id_token_file": "/t"}
+    assert (
+        settings_from_connection("c", None, None, idp).idp_id,
+        settings_from_connection("c", None, None, idp).id_token_file,
+    ) == ("k8s", "/t")
+    assert set(changed) | set(base) | set(paired) == set(CONN_FIELDS)
 
 
 def test_connection_object_round_trip() -> None:
