@@ -348,6 +348,8 @@ class SharedCredentials:
     cache: RenewingCache[TemporaryCredentials]
     source: CredentialSource
     project_id: str | None = None
+    # Hooks that start together (two pollers of one triggerer) look the project up once.
+    project_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 _registry_lock = threading.Lock()
@@ -386,12 +388,16 @@ def project_id_for(settings: ConnectionSettings, hook: ModelArtsBaseHook) -> str
     temporary credentials.
     """
     shared = shared_credentials(settings, hook)
-    if shared.project_id:
+    with shared.project_lock:
+        if not shared.project_id:
+            shared.project_id = _look_up_project(settings, hook, shared)
         return shared.project_id
+
+
+def _look_up_project(settings: ConnectionSettings, hook: ModelArtsBaseHook, shared: SharedCredentials) -> str:
     shared.cache.get_item()  # the default chain decides its source at the first fetch
     chain_project = shared.source.project_id if isinstance(shared.source, DefaultChainSource) else None
     if chain_project:
-        shared.project_id = chain_project
         return chain_project
     answer = hook._exchange(
         "GET",
@@ -400,14 +406,11 @@ def project_id_for(settings: ConnectionSettings, hook: ModelArtsBaseHook) -> str
         idempotent=True,
         error_table=transport.IAM_ERROR_TABLE,
     )
-    shared.project_id = creds.project_of_region(answer.body, settings.region)
+    project_id = creds.project_of_region(answer.body, settings.region)
     hook.log.info(
-        "Connection %r: project_id %s, looked up from IAM for region %s",
-        settings.conn_id,
-        shared.project_id,
-        settings.region,
+        "Connection %r: project_id %s, looked up from IAM for region %s", settings.conn_id, project_id, settings.region
     )
-    return shared.project_id
+    return project_id
 
 
 def forget_all() -> None:
