@@ -240,3 +240,18 @@ def test_secrets_are_masked_and_not_in_errors(emu: ModelArtsEmulator, monkeypatc
     assert shared is not None
     assert shared.secret_key not in repr(shared) and shared.security_token not in repr(hook.session.auth)
     assert set(shared.secrets) <= set(hook._secrets())
+
+
+def test_default_chain_off_the_cloud_says_what_it_looked_for(
+    emu: ModelArtsEmulator, chain_env: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    hook = _connect(chain_env, emu, auth_type="default_chain", metadata_url=closed, project_id=PROJECT)
+    with pytest.raises(ModelArtsCredentialsError) as error:
+        hook.list_training_jobs()
+    message = str(error.value)
+    assert "default_chain found no HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK" in message
+    assert "no usable profile file at" in message and "does not seem to run on a Huawei Cloud ECS" in message
+    assert emu.stats()["requests_total"] == 0
