@@ -76,11 +76,12 @@ def _token_file(tmp_path: Path, **claims: Any) -> Path:
 def test_metadata_credentials_sign_requests_and_find_the_project(
     emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    issued_before = len(emu.temporary_credentials())
     hook = _connect(monkeypatch, emu, auth_type="metadata", metadata_url=emu.url)
     assert hook.list_training_jobs(per_page=1)["job_total_count"] > 0
     assert hook.settings.project_id == emulator_config.DEFAULT_PROJECT_ID
     assert _calls(emu) == {"metadata_token": 1, "metadata_securitykey": 1, "iam_projects": 1, "list_jobs": 1}
-    issued = emu.temporary_credentials()
+    issued = emu.temporary_credentials()[issued_before:]
     assert len(issued) == 1 and issued[0]["source"] == "metadata"
     ok, message = hook.test_connection()
     assert ok and "temporary credentials from the instance metadata service" in message

@@ -151,8 +151,9 @@ with DAG(
     catchup=False,
     default_args={"poll_interval": 0.5, "modelarts_retry_delay": 0.01},
 ) as temporary_credentials_dag:
-    # One deferred training job per auth type, mapped over the connection id, each waiting for
-    # longer than the credentials live; then a poke-mode sensor and a reschedule one on the first.
+    # One deferred training job per auth type, mapped over the connection id (the test's plans make
+    # the metadata one outlive three credential lifetimes); then a poke-mode sensor and a
+    # reschedule one on the first.
     trained = ModelArtsCreateTrainingJobOperator.partial(
         task_id="train_each_auth", job=training_body("pattern-creds-{{ ti.map_index }}"), deferrable=True
     ).expand(modelarts_conn_id=TEMPORARY_CONNECTIONS)
