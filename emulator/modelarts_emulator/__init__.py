@@ -9,7 +9,10 @@ the v1 models (``POST``/``GET /v1/{project_id}/models``, ``GET``/``DELETE .../mo
 /v1/{project_id}/services``, ``GET``/``PUT``/``DELETE .../services/{id}``, ``GET
 .../services/{id}/events``; real-time and batch) and the invocation of a running real-time
 service (``POST /v1/infers/{service_id}[/...]``), all with AK/SK or token auth verified as the API
-gateway does; ``/v3/auth/tokens`` (IAM password login) and unauthenticated ``/_emulator/...``
+gateway does; ``/v3/auth/tokens`` (IAM password login), temporary credentials (the ECS metadata
+service's ``/meta-data/latest/api/token`` and ``/openstack/latest/securitykey``, IAM federation's
+``/v3.0/OS-AUTH/id-token/tokens``, ``/v3.0/OS-CREDENTIAL/securitytokens`` and ``/v3/projects``;
+see :mod:`.credentials`) and unauthenticated ``/_emulator/...``
 control endpoints for loopback clients. Job statuses (v1), phases (v2), model and service
 statuses move along timelines (plans choose them), and faults (throttling, 5xx, dropped
 connections, bad bodies) can be injected; the gateway's clock can be skewed (signature expiry),
@@ -46,6 +49,7 @@ from modelarts_emulator.config import (
     DEFAULT_HOST,
     DEFAULT_IAM_USER_NAME,
     DEFAULT_IAM_USER_PASSWORD,
+    DEFAULT_IDP_ID,
     DEFAULT_JOB_COUNT,
     DEFAULT_PASSWORD,
     DEFAULT_PORT,
@@ -67,6 +71,7 @@ from modelarts_emulator.config import (
     airflow_connection,
 )
 from modelarts_emulator.faults import FAULT_KINDS
+from modelarts_emulator.federation import make_id_token
 from modelarts_emulator.v2.catalog import DEMO_TRAINING_JOBS, RESEARCH_WORKSPACE_ID_V2
 
 if TYPE_CHECKING:
@@ -88,6 +93,7 @@ __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_IAM_USER_NAME",
     "DEFAULT_IAM_USER_PASSWORD",
+    "DEFAULT_IDP_ID",
     "DEFAULT_JOB_COUNT",
     "DEFAULT_V2_JOB_COUNT",
     "DEMO_TRAINING_JOBS",
@@ -111,4 +117,5 @@ __all__ = [
     "EmulatorConfig",
     "ModelArtsEmulator",
     "airflow_connection",
+    "make_id_token",
 ]

@@ -24,6 +24,7 @@ from modelarts_emulator.config import (
     DEFAULT_HOST,
     DEFAULT_IAM_USER_NAME,
     DEFAULT_IAM_USER_PASSWORD,
+    DEFAULT_IDP_ID,
     DEFAULT_JOB_COUNT,
     DEFAULT_LOG_PREVIEW_MAX_BYTES,
     DEFAULT_PASSWORD,
@@ -96,6 +97,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_LOG_PREVIEW_MAX_BYTES,
         help="cap on the log preview's content, bytes (default and maximum: 5 MB)",
     )
+    parser.add_argument(
+        "--no-metadata-agency",
+        action="store_true",
+        help="the metadata service's instance has no agency: GET /openstack/latest/securitykey answers 401 "
+        "'Please configure Cloud Service Agency first'",
+    )
+    parser.add_argument(
+        "--no-metadata-session-token",
+        action="store_true",
+        help="the metadata service has no session tokens: PUT /meta-data/latest/api/token answers 404",
+    )
+    parser.add_argument(
+        "--temporary-credential-seconds",
+        type=float,
+        default=None,
+        help="lifetime of every issued temporary AK/SK (default: metadata 24 h, securitytokens duration_seconds)",
+    )
+    parser.add_argument("--idp-id", default=DEFAULT_IDP_ID, help="identity provider id IAM federation accepts")
     parser.add_argument("--ready-file", help="also write the ready JSON line to this file")
     return parser.parse_args(argv)
 
@@ -111,6 +130,10 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         keep_unknown_annotations=args.keep_unknown_annotations,
         aom_logs=not args.no_aom_logs,
         log_preview_max_bytes=args.log_preview_max_bytes,
+        metadata_agency=not args.no_metadata_agency,
+        metadata_session_token=not args.no_metadata_session_token,
+        temporary_credential_seconds=args.temporary_credential_seconds,
+        idp_id=args.idp_id,
         speed=args.speed,
         tls=args.tls,
         seed=args.seed,

@@ -18,6 +18,8 @@ from urllib.parse import unquote
 
 from modelarts_emulator import signing
 from modelarts_emulator.config import DEFAULT_WORKSPACE_ID, RESEARCH_WORKSPACE_ID, EmulatorConfig
+from modelarts_emulator.credential_api import CredentialApi
+from modelarts_emulator.credentials import endpoint_of as credential_endpoint
 from modelarts_emulator.faults import DELIVERY_KINDS, FaultRegistry, fault_response
 from modelarts_emulator.gateway import Gateway
 from modelarts_emulator.iam import handle_token_request
@@ -131,6 +133,9 @@ def classify(path: str, method: str = "GET") -> tuple[str, tuple[str, ...]]:
     """The endpoint name of a decoded path (for this method) and its captured segments."""
     if path == spec.IAM_TOKENS_PATH:
         return "iam_tokens", ()
+    credential = credential_endpoint(path)
+    if credential is not None:
+        return credential, ()
     first: tuple[str, tuple[str, ...]] | None = None
     for name, pattern, answers in _ROUTES:
         match = pattern.match(path)
@@ -158,6 +163,8 @@ class EmulatorApp:
         self.gateway = Gateway(config)
         self.faults = FaultRegistry()
         self.stats = Stats()
+        # The ECS metadata service and IAM federation (temporary credentials).
+        self.credentials = CredentialApi(config, self.gateway, self.stats)
         self.create_plans = CreatePlans()
         # v1 models and services (real-time and batch), with their plans.
         self.inference = InferenceApi(config.speed, self._job_clock, config.project_id, self._workspaces)
@@ -189,6 +196,7 @@ class EmulatorApp:
         path = unquote(request.raw_path)
         endpoint, _ = classify(path, request.method)
         self._remember_secrets(request)
+        self.credentials.remember_presented(endpoint, request)
         fault = self.faults.take(path)
         delivery = "normal"
         if fault is not None:
@@ -250,6 +258,9 @@ class EmulatorApp:
             if response.status == 201:
                 self.stats.token_issued(dict(response.headers).get("X-Subject-Token"))
             return _Handled(response, endpoint, auth_failure=failed)
+        if credential_endpoint(path) is not None:
+            done = self.credentials.handle(endpoint, request, self._base_url(request))
+            return _Handled(done.response, endpoint, done.auth, auth_failure=done.auth_failure)
         if endpoint == "other" or request.method != _METHODS.get(endpoint, "GET"):
             return _Handled(not_found_api(request.request_id), endpoint)
         if endpoint == "training_job_logs" and not self.aom_logs:
@@ -260,6 +271,8 @@ class EmulatorApp:
 
         auth = self.gateway.authenticate(request)
         if auth.error is not None:
+            if auth.expired:
+                self.stats.expired_refusal()
             return _Handled(auth.error, endpoint, auth_failure=True)
         if auth.token is not None and auth.token.project_id is None:
             if is_v2:
@@ -300,11 +313,13 @@ class EmulatorApp:
 
     def _inference(self, request: Request, endpoint: str, groups: tuple[str, ...], auth_mode: str | None) -> _Handled:
         """Models, services and invocations; access addresses use the host the client called."""
-        scheme = "https" if self.config.tls else "http"
-        base_url = f"{scheme}://{request.header('Host') or f'{self.config.host}:{self.config.port}'}"
         pairs = signing.query_pairs(request.raw_query)
-        response, ignored = self.inference.handle(endpoint, groups, request, pairs, base_url)
+        response, ignored = self.inference.handle(endpoint, groups, request, pairs, self._base_url(request))
         return _Handled(response, endpoint, auth_mode, ignored)
+
+    def _base_url(self, request: Request) -> str:
+        scheme = "https" if self.config.tls else "http"
+        return f"{scheme}://{request.header('Host') or f'{self.config.host}:{self.config.port}'}"
 
     def _v2(
         self,
@@ -347,8 +362,8 @@ class EmulatorApp:
 
     def reset(self) -> None:
         """Clear statistics, faults, AK locks, clock skew and the record of terminate calls, and
-        restore the configured annotation rule, AOM log switch and preview cap; jobs, create plans
-        and issued tokens stay."""
+        restore the configured annotation rule, AOM log switch, preview cap and credential settings;
+        jobs, create plans, issued tokens and temporary credentials stay."""
         with self.training_jobs.lock:
             self.training_jobs.terminations.clear()
             self.training_jobs.keep_unknown_annotations = self.config.keep_unknown_annotations
@@ -358,6 +373,7 @@ class EmulatorApp:
         self.faults.clear()
         self.gateway.reset_locks()
         self.gateway.clock_skew = 0.0
+        self.credentials.reset_settings()
 
     def set_clock_skew(self, seconds: float) -> None:
         """Run the gateway's clock ``seconds`` ahead (negative: behind) of this machine's.

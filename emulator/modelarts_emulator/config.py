@@ -38,6 +38,9 @@ DEFAULT_PASSWORD = "Emulator-Account-Pa55!"
 DEFAULT_IAM_USER_NAME = "emulator-iam-user"
 DEFAULT_IAM_USER_PASSWORD = "Emulator-IamUser-Pa55!"
 
+# The identity provider (IAM federation, X-Idp-Id) the emulator knows: recognisably not a real one.
+DEFAULT_IDP_ID = "emulator-idp"
+
 DEFAULT_TOKEN_TTL_SECONDS = 86400.0  # IAM tokens are valid for 24 hours (api-iam/iam_30_0001)
 DEFAULT_AK_LOCK_SECONDS = 300.0  # APIGW locks an AK for 5 minutes (apig_faq/apig-faq-0003)
 DEFAULT_QUOTAS = 20000
@@ -98,6 +101,17 @@ class EmulatorConfig:
     # The log preview returns the newest n MB of a log; n is 5 MB (ShowTrainingJobLogsPreview). A
     # smaller cap (bytes) lets a test see the tail of a small log.
     log_preview_max_bytes: int = DEFAULT_LOG_PREVIEW_MAX_BYTES
+    # Temporary credentials (modelarts_emulator.credentials): the ECS metadata service's instance
+    # has an agency attached (False: GET /openstack/latest/securitykey answers 401 "Please configure
+    # Cloud Service Agency first"); it supports session tokens (False: PUT
+    # /meta-data/latest/api/token answers 404 and securitykey needs no X-Metadata-Token).
+    metadata_agency: bool = True
+    metadata_session_token: bool = True
+    # Lifetime (s) of every issued temporary AK/SK/security token; None: the documented defaults
+    # (metadata 24 h, securitytokens the requested duration_seconds).
+    temporary_credential_seconds: float | None = None
+    # The IdP id POST /v3.0/OS-AUTH/id-token/tokens accepts in X-Idp-Id.
+    idp_id: str = DEFAULT_IDP_ID
 
     def __post_init__(self) -> None:
         # Fail at construction, not at the first request, when a value cannot work.
@@ -115,6 +129,11 @@ class EmulatorConfig:
             raise ValueError("token_ttl_seconds must be > 0, ak_lock_seconds and quotas >= 0")
         if not 1 <= self.log_preview_max_bytes <= DEFAULT_LOG_PREVIEW_MAX_BYTES:
             raise ValueError(f"log_preview_max_bytes must be 1 to {DEFAULT_LOG_PREVIEW_MAX_BYTES}")
+        seconds = self.temporary_credential_seconds
+        if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+            raise ValueError(f"temporary_credential_seconds must be a positive number or None, got {seconds}")
+        if not self.idp_id:
+            raise ValueError("idp_id must not be empty")
         if self.access_key == self.temp_access_key:
             raise ValueError("access_key and temp_access_key must differ")
 
@@ -128,7 +147,9 @@ def airflow_connection(
     """An Airflow connection (the JSON form of ``AIRFLOW_CONN_...``) for an emulator at ``url``.
 
     Defaults to the emulator's AK/SK; pass ``auth_type="password"`` with a user and password, or
-    ``security_token=...`` with the temporary AK/SK. Other keyword arguments go into the extra.
+    ``security_token=...`` with the temporary AK/SK, or ``auth_type="metadata", metadata_url=url``
+    for a client that reads the ECS metadata service (the emulator serves it at the same base
+    URL). Other keyword arguments go into the extra.
     """
     return {
         "conn_type": "modelarts",

@@ -48,6 +48,16 @@ their state (``GET /_emulator/models``, ``GET /_emulator/services``, ``.../{id}/
 ``.../services/{id}/outputs``) and ``POST /_emulator/inference/reset``: see
 :mod:`modelarts_emulator.services.control`.
 
+Temporary credentials (:mod:`modelarts_emulator.credentials`):
+
+* ``GET``/``PUT /_emulator/credentials`` with any of ``{"metadata_agency": bool,
+  "metadata_session_token": bool, "temporary_credential_seconds": number | null}`` reads or
+  changes the metadata service's switches and the lifetime of credentials issued from now on;
+  answers those three. ``POST /_emulator/reset`` restores the configured values.
+* ``POST /_emulator/credentials/expire`` expires every issued temporary credential, IAM token and
+  metadata session token now (the gateway then answers 401 APIGW.0307); answers ``{"expired":
+  {"temporary_credentials", "iam_tokens", "metadata_session_tokens"}}``, how many were still valid.
+
 ``POST /_emulator/advance`` with ``{"seconds"}`` moves every job, model and service timeline that
 much real time forward at once (``speed`` times as many emulated seconds).
 
@@ -131,6 +141,12 @@ def _route(app: EmulatorApp, request: Request) -> Response:
     if (method, path) == ("PUT", "/_emulator/clock"):
         app.set_clock_skew(_body(request).get("skew_seconds", 0.0))
         return json_response(200, {"ok": True, "skew_seconds": app.gateway.clock_skew})
+    if path == "/_emulator/credentials" and method in ("GET", "PUT"):
+        if method == "PUT":
+            app.credentials.settings.update(_body(request))
+        return json_response(200, app.credentials.settings.as_dict())
+    if (method, path) == ("POST", "/_emulator/credentials/expire"):
+        return json_response(200, {"expired": app.credentials.expire_all()})
     if (method, path) == ("POST", "/_emulator/advance"):
         app.advance_time(_body(request).get("seconds", 0.0))
         return json_response(200, {"ok": True})

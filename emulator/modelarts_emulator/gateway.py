@@ -8,8 +8,10 @@ https://support.huaweicloud.com/intl/en-us/devg-apisign/api-sign-errorcode.html 
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import secrets
+import string
 import threading
 import time
 from collections.abc import Callable
@@ -48,12 +50,31 @@ class IssuedToken:
 
 
 @dataclass(frozen=True)
+class TemporaryCredential:
+    """A temporary AK/SK and security token this emulator issued (ECS metadata or IAM
+    ``securitytokens``); valid only together, and only until ``expires_at`` (epoch seconds)."""
+
+    access: str
+    secret: str
+    security_token: str
+    issued_at: float
+    expires_at: float
+    source: str
+
+    def __repr__(self) -> str:  # never show the secret or the token
+        return f"TemporaryCredential(access={self.access!r}, source={self.source!r}, expires_at={self.expires_at})"
+
+
+@dataclass(frozen=True)
 class AuthResult:
-    """The outcome of authentication: the mode on success, else the error response."""
+    """The outcome of authentication: the mode on success, else the error response.
+
+    ``expired``: refused because an issued temporary credential or IAM token had expired."""
 
     mode: str | None
     error: Response | None = None
     token: IssuedToken | None = None
+    expired: bool = False
 
 
 def wire_header_value(value: str) -> str:
@@ -79,6 +100,7 @@ class Gateway:
         self._failures: dict[str, int] = {}
         self._locked_until: dict[str, float] = {}
         self._tokens: dict[str, IssuedToken] = {}
+        self._temporary: dict[str, TemporaryCredential] = {}
         # Seconds the gateway's clock runs ahead of the client's, for the X-Sdk-Date check only.
         self.clock_skew = 0.0
 
@@ -97,6 +119,44 @@ class Gateway:
         with self._lock:
             self._tokens[value] = token
         return token
+
+    def find_token(self, value: str) -> IssuedToken | None:
+        """An IAM token this emulator issued (expired or not), or ``None``."""
+        with self._lock:
+            return self._tokens.get(value)
+
+    def issue_temporary_credential(self, lifetime_seconds: float, source: str) -> TemporaryCredential:
+        """A fresh temporary AK/SK + security token, accepted by the gateway for ``lifetime_seconds``.
+
+        A real temporary AK is 20 upper-case alphanumerics and its SK 40 characters, like the
+        permanent ones; a security token is a long base64 blob (IAM's samples start ``gQ``)."""
+        now = self.clock()
+        alphabet = string.ascii_uppercase + string.digits
+        access = "EMUTMP" + "".join(secrets.choice(alphabet) for _ in range(14))
+        secret = "EmuTmp" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(34))
+        token = "gQ" + secrets.token_urlsafe(384)
+        credential = TemporaryCredential(access, secret, token, now, now + lifetime_seconds, source)
+        with self._lock:
+            self._temporary[access] = credential
+        return credential
+
+    def temporary_credentials(self) -> list[TemporaryCredential]:
+        """Every temporary credential issued so far (expired ones too), oldest first."""
+        with self._lock:
+            return list(self._temporary.values())
+
+    def expire_issued(self) -> tuple[int, int]:
+        """Expire every issued temporary credential and IAM token now (a control operation);
+        returns how many of each were still valid."""
+        now = self.clock()
+        with self._lock:
+            live_credentials = [c for c in self._temporary.values() if c.expires_at > now]
+            for credential in live_credentials:
+                self._temporary[credential.access] = dataclasses.replace(credential, expires_at=now)
+            live_tokens = [t for t in self._tokens.values() if t.expires_at > now]
+            for token in live_tokens:
+                self._tokens[token.value] = dataclasses.replace(token, expires_at=now)
+        return len(live_credentials), len(live_tokens)
 
     # -- authentication -----------------------------------------------------------------------
 
@@ -119,15 +179,24 @@ class Gateway:
         if token is None:
             return self._fail(MSG_BAD_TOKEN, request_id)
         if token.expires_at <= self.clock():
-            return self._fail(MSG_TOKEN_EXPIRED, request_id, "APIGW.0307")
+            return self._expired(request_id)
         return AuthResult(MODE_TOKEN, token=token)
 
-    def _secret_for(self, access_key: str) -> tuple[str, bool] | None:
-        """``(secret_key, is_temporary)`` of a known AK."""
+    def _expired(self, request_id: str) -> AuthResult:
+        # Not counted towards an AK lock: the credential was genuine, only too old.
+        return AuthResult(None, apigw_error(401, "APIGW.0307", MSG_TOKEN_EXPIRED, request_id), expired=True)
+
+    def _secret_for(self, access_key: str) -> tuple[str, str | None, float | None] | None:
+        """``(secret_key, security_token, expires_at)`` of a known AK; the token is ``None`` for a
+        permanent AK, the expiry ``None`` for the configured (static) ones."""
         if access_key == self.config.access_key:
-            return self.config.secret_key, False
+            return self.config.secret_key, None, None
         if access_key == self.config.temp_access_key:
-            return self.config.temp_secret_key, True
+            return self.config.temp_secret_key, self.config.security_token, None
+        with self._lock:
+            issued = self._temporary.get(access_key)
+        if issued is not None:
+            return issued.secret, issued.security_token, issued.expires_at
         return None
 
     def _count_failure(self, access_key: str, message: str, request_id: str) -> AuthResult:
@@ -160,7 +229,10 @@ class Gateway:
         known = self._secret_for(access_key)
         if known is None:
             return self._fail(f"ak {access_key} not exist", request_id)
-        secret_key, temporary = known
+        secret_key, security_token, expires_at = known
+        temporary = security_token is not None
+        if expires_at is not None and expires_at <= self.clock():
+            return self._expired(request_id)
 
         sdk_date = request.header(signing.HEADER_DATE) or ""
         if not self._date_is_current(sdk_date):
@@ -173,7 +245,7 @@ class Gateway:
                 access_key, f"{MSG_SIGNATURE}, SignedHeaders must include host and x-sdk-date", request_id
             )
         if temporary and (
-            request.header(signing.HEADER_SECURITY_TOKEN) != self.config.security_token
+            request.header(signing.HEADER_SECURITY_TOKEN) != security_token
             or signing.HEADER_SECURITY_TOKEN.lower() not in signed
         ):
             # Temporary credentials are only valid with their (signed) security token.

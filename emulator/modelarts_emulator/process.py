@@ -340,6 +340,23 @@ class EmulatorProcess:
         """Forget every model, service and plan."""
         self.call("POST", "/_emulator/inference/reset")
 
+    def credential_settings(self) -> dict[str, Any]:
+        """``GET /_emulator/credentials``."""
+        settings: dict[str, Any] = self.call("GET", "/_emulator/credentials")
+        return settings
+
+    def set_credential_settings(self, **changes: Any) -> dict[str, Any]:
+        """``PUT /_emulator/credentials`` (``metadata_agency``, ``metadata_session_token``,
+        ``temporary_credential_seconds``); returns the settings."""
+        settings: dict[str, Any] = self.call("PUT", "/_emulator/credentials", changes)
+        return settings
+
+    def expire_credentials(self) -> dict[str, int]:
+        """``POST /_emulator/credentials/expire``: every issued temporary credential, IAM token and
+        metadata session token expires now; returns how many of each were still valid."""
+        expired: dict[str, int] = self.call("POST", "/_emulator/credentials/expire")["expired"]
+        return expired
+
     def advance(self, seconds: float) -> None:
         """Move every timeline ``seconds`` of real time forward (with ``--manual-clock``)."""
         self.call("POST", "/_emulator/advance", {"seconds": seconds})

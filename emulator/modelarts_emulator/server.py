@@ -292,8 +292,34 @@ class ModelArtsEmulator:
 
     def reset(self) -> None:
         """Clear statistics, faults, AK locks, clock skew and the terminate record, and restore the
-        configured AOM log switch and preview cap (jobs, create plans and tokens stay)."""
+        configured AOM log switch, preview cap and credential settings (jobs, create plans, tokens
+        and temporary credentials stay)."""
         self.app.reset()
+
+    def credential_settings(self) -> dict[str, Any]:
+        """``{"metadata_agency", "metadata_session_token", "temporary_credential_seconds"}`` now."""
+        return self.app.credentials.settings.as_dict()
+
+    def set_credential_settings(self, **changes: Any) -> dict[str, Any]:
+        """Change any of ``metadata_agency`` (False: securitykey answers 401 "Please configure Cloud
+        Service Agency first"), ``metadata_session_token`` (False: the token PUT answers 404) and
+        ``temporary_credential_seconds`` (lifetime of credentials issued from now on; None: the
+        documented ones). :meth:`reset` restores the configured values. Returns the settings."""
+        self.app.credentials.settings.update(changes)
+        return self.credential_settings()
+
+    def expire_credentials(self) -> dict[str, int]:
+        """Expire every issued temporary credential, IAM token and metadata session token now;
+        returns how many of each were still valid."""
+        return self.app.credentials.expire_all()
+
+    def temporary_credentials(self) -> list[dict[str, Any]]:
+        """The temporary credentials issued so far: ``{"access", "source", "expires_at"}`` (epoch
+        seconds on the gateway's clock; no secrets)."""
+        return [
+            {"access": c.access, "source": c.source, "expires_at": c.expires_at}
+            for c in self.app.gateway.temporary_credentials()
+        ]
 
     def set_clock_skew(self, seconds: float) -> None:
         """Make signed requests look ``seconds`` off, as from a client with a wrong clock."""

@@ -18,12 +18,26 @@ ENDPOINTS = (
     "search_training_jobs",
     "get_training_job",
     "iam_tokens",
+    "metadata_token",
+    "metadata_securitykey",
+    "iam_id_token",
+    "iam_securitytokens",
+    "iam_projects",
     "other",
 )
 REQUEST_LOG_SIZE = 2000
 # Kinds of secret values the emulator saw: Authorization signatures, IAM tokens (issued by the
-# emulator or presented in X-Auth-Token) and security tokens presented in X-Security-Token.
-SECRET_KINDS = ("signatures", "iam_tokens", "security_tokens")
+# emulator or presented in X-Auth-Token), security tokens (presented in X-Security-Token or issued
+# with a temporary AK/SK), the secret keys of issued temporary credentials, the metadata service's
+# session tokens (issued) and OpenID Connect ID tokens (presented to IAM federation).
+SECRET_KINDS = (
+    "signatures",
+    "iam_tokens",
+    "security_tokens",
+    "temporary_secret_keys",
+    "metadata_session_tokens",
+    "id_tokens",
+)
 # Distinct values kept per kind; a leak scan of a long run still sees the first ones.
 SECRETS_SEEN_LIMIT = 20_000
 
@@ -44,6 +58,7 @@ class Stats:
             self._tokens_issued = 0
             self._connections_opened = 0
             self._faults_served = 0
+            self._expired_credential_refusals = 0
             self._log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
             self._secrets_seen: dict[str, dict[str, None]] = {kind: {} for kind in SECRET_KINDS}
 
@@ -56,6 +71,11 @@ class Stats:
             self._tokens_issued += 1
         if value:
             self.secret_seen("iam_tokens", value)
+
+    def expired_refusal(self) -> None:
+        """A request refused because a temporary credential or IAM token it used had expired."""
+        with self._lock:
+            self._expired_credential_refusals += 1
 
     def secret_seen(self, kind: str, value: str) -> None:
         """Remember a secret value that crossed the wire (first seen first, no duplicates)."""
@@ -116,6 +136,7 @@ class Stats:
                 "tokens_issued": self._tokens_issued,
                 "connections_opened": self._connections_opened,
                 "faults_served": self._faults_served,
+                "expired_credential_refusals": self._expired_credential_refusals,
                 "requests": [dict(entry) for entry in self._log],
                 "secrets_seen": {kind: list(values) for kind, values in self._secrets_seen.items()},
             }

@@ -145,7 +145,8 @@ def test_stats_count_requests_and_connection_reuse(emu: ModelArtsEmulator) -> No
     assert stats["requests_total"] == 5  # control requests are not counted
     assert stats["by_endpoint"] == {
         "list_jobs": 1, "list_versions": 1, "get_version": 1, "iam_tokens": 1, "other": 1,
-        "search_training_jobs": 0, "get_training_job": 0,
+        "search_training_jobs": 0, "get_training_job": 0, "metadata_token": 0, "metadata_securitykey": 0,
+        "iam_id_token": 0, "iam_securitytokens": 0, "iam_projects": 0,
     }  # fmt: skip
     assert stats["by_status"] == {"200": 2, "404": 1, "400": 2}
     # One keep-alive session for four requests, one for the POST, one for the stats request.

@@ -400,7 +400,10 @@ def test_stats_remember_every_secret_value_that_crossed_the_wire(emu: ModelArtsE
     over_http = requests.get(f"{emu.url}/_emulator/stats", timeout=10).json()["secrets_seen"]
     assert over_http == seen
     emu.reset()
-    assert emu.stats()["secrets_seen"] == {"signatures": [], "iam_tokens": [], "security_tokens": []}
+    assert emu.stats()["secrets_seen"] == {
+        "signatures": [], "iam_tokens": [], "security_tokens": [],
+        "temporary_secret_keys": [], "metadata_session_tokens": [], "id_tokens": [],
+    }  # fmt: skip
 
 
 def test_clock_skew_makes_correct_signatures_expire(emu: ModelArtsEmulator) -> None:
