@@ -50,7 +50,7 @@ AUTH_CHOICES = (AUTH_AKSK, AUTH_PASSWORD, *TEMPORARY_AUTH_TYPES)
 TEMPORARY_DAGS = ["example_modelarts_create_training_job"]
 # Lifetime (real seconds) of every temporary credential the emulator issues in those variants:
 # short, so the hook renews them several times during one DAG run (it renews at half-life).
-TEMPORARY_CREDENTIAL_SECONDS = 20
+TEMPORARY_CREDENTIAL_SECONDS = 10
 # The emulator's request counters (stats by_endpoint) of the metadata service and of IAM.
 CREDENTIAL_ENDPOINTS = ("metadata_token", "metadata_securitykey", "iam_id_token", "iam_securitytokens", "iam_projects")
 # The SDK's default-chain variables: a developer's own must not reach the demo's Airflow.
