@@ -22,8 +22,8 @@ def get_provider_info() -> dict[str, Any]:
         "package-name": "airflow-provider-modelarts",
         "name": "Huawei Cloud ModelArts",
         "description": "Run Huawei Cloud ModelArts training jobs from Airflow: submit v2 training jobs and "
-        "stream their logs, search and wait for v2 and v1 jobs (AK/SK or IAM-token auth, deferrable, "
-        "durable across retries).",
+        "stream their logs, search and wait for v2 and v1 jobs (AK/SK, IAM-token or temporary-credential auth, "
+        "deferrable, durable across retries).",
         "integrations": [
             {
                 "integration-name": INTEGRATION,

@@ -436,6 +436,14 @@ class TemporaryCredentialAuth(AuthBase):
         )
 
 
+class NoAuth(AuthBase):
+    """Overrides a session's auth for one request: IAM's token and federation calls and the
+    metadata service are not signed."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
 class IamTokenAuth(AuthBase):
     """Authenticate with ``X-Auth-Token``; no signing is needed with a token."""
 

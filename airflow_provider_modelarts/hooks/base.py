@@ -35,6 +35,7 @@ from airflow_provider_modelarts.cloud.auth import (
     IamToken,
     IamTokenAuth,
     IamTokenCache,
+    NoAuth,
     TemporaryCredentialAuth,
     canonical_query,
 )
@@ -324,7 +325,7 @@ class ModelArtsBaseHook(BaseHook):
         data = json.dumps(json_body).encode("utf-8") if json_body is not None else None
         headers = {"Content-Type": content_type} if content_type else {}
         headers.update(extra_headers or {})
-        auth = None if authenticated else _NoAuth()
+        auth = None if authenticated else NoAuth()
 
         def send() -> ApiResponse:
             response = self.session.request(
@@ -516,13 +517,6 @@ class ModelArtsBaseHook(BaseHook):
         issued_at, expires_at = parse_iam_token_times(answer.body, pendulum.now("UTC"))
         self.log.info("Obtained an IAM token for project %s, valid until %s", settings.project_id, expires_at)
         return IamToken(value=token_value, issued_at=issued_at, expires_at=expires_at)
-
-
-class _NoAuth(requests.auth.AuthBase):
-    """Overrides the session's auth for the IAM token request itself."""
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        return request
 
 
 def _fields_of(connection: Connection) -> tuple[Any, ...]:

@@ -31,7 +31,7 @@ from airflow.sdk.log import mask_secret
 from airflow_provider_modelarts.cloud import credentials as creds
 from airflow_provider_modelarts.cloud import retry as retry_policy
 from airflow_provider_modelarts.cloud import transport
-from airflow_provider_modelarts.cloud.auth import HEADER_AUTH_TOKEN, HEADER_SUBJECT_TOKEN, RenewingCache
+from airflow_provider_modelarts.cloud.auth import HEADER_AUTH_TOKEN, HEADER_SUBJECT_TOKEN, NoAuth, RenewingCache
 from airflow_provider_modelarts.cloud.credentials import ChainEntry, TemporaryCredentials
 from airflow_provider_modelarts.connection.settings import (
     AUTH_DEFAULT_CHAIN,
@@ -58,13 +58,6 @@ def _mask(*values: str | None) -> None:
     for value in values:
         if value:
             mask_secret(value)
-
-
-class _NoAuth(requests.auth.AuthBase):
-    """Overrides the session's auth: the metadata service and the IAM exchanges are not signed."""
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        return request
 
 
 @dataclass
@@ -151,7 +144,7 @@ class MetadataSource:
         timeout = (creds.METADATA_CONNECT_TIMEOUT_SECONDS, hook.settings.timeout)
 
         def send() -> requests.Response:
-            response = hook.session.request(method, url, headers=headers, auth=_NoAuth(), timeout=timeout)
+            response = hook.session.request(method, url, headers=headers, auth=NoAuth(), timeout=timeout)
             if response.status_code == 429 or response.status_code >= 500:
                 raise transport.error_from_response(
                     response.status_code,
@@ -287,7 +280,18 @@ class DefaultChainSource:
         if self.chosen is None:
             self.chosen = self._choose()
             hook.log.info("Connection %r: default_chain uses %s", hook.modelarts_conn_id, self.chosen.description)
-        return self.chosen.fetch(hook)
+        try:
+            return self.chosen.fetch(hook)
+        except ModelArtsCredentialsError as error:
+            if not isinstance(self.chosen, MetadataSource):
+                raise
+            # The last resort failed: say what was looked for before it.
+            path = creds.profile_path(self.environ)
+            raise ModelArtsCredentialsError(
+                f"default_chain found no {creds.ENV_AK}/{creds.ENV_SK} or {creds.ENV_IDP_ID}/"
+                f"{creds.ENV_ID_TOKEN_FILE} in the environment and no usable profile file at {path}, so it "
+                f"asked the metadata service. {error}"
+            ) from None
 
     def _choose(self) -> Source:
         entry = creds.from_environment(self.environ)
@@ -348,6 +352,8 @@ class SharedCredentials:
     cache: RenewingCache[TemporaryCredentials]
     source: CredentialSource
     project_id: str | None = None
+    # Hooks that start together (two pollers of one triggerer) look the project up once.
+    project_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 _registry_lock = threading.Lock()
@@ -386,12 +392,16 @@ def project_id_for(settings: ConnectionSettings, hook: ModelArtsBaseHook) -> str
     temporary credentials.
     """
     shared = shared_credentials(settings, hook)
-    if shared.project_id:
+    with shared.project_lock:
+        if not shared.project_id:
+            shared.project_id = _look_up_project(settings, hook, shared)
         return shared.project_id
+
+
+def _look_up_project(settings: ConnectionSettings, hook: ModelArtsBaseHook, shared: SharedCredentials) -> str:
     shared.cache.get_item()  # the default chain decides its source at the first fetch
     chain_project = shared.source.project_id if isinstance(shared.source, DefaultChainSource) else None
     if chain_project:
-        shared.project_id = chain_project
         return chain_project
     answer = hook._exchange(
         "GET",
@@ -400,14 +410,11 @@ def project_id_for(settings: ConnectionSettings, hook: ModelArtsBaseHook) -> str
         idempotent=True,
         error_table=transport.IAM_ERROR_TABLE,
     )
-    shared.project_id = creds.project_of_region(answer.body, settings.region)
+    project_id = creds.project_of_region(answer.body, settings.region)
     hook.log.info(
-        "Connection %r: project_id %s, looked up from IAM for region %s",
-        settings.conn_id,
-        shared.project_id,
-        settings.region,
+        "Connection %r: project_id %s, looked up from IAM for region %s", settings.conn_id, project_id, settings.region
     )
-    return shared.project_id
+    return project_id
 
 
 def forget_all() -> None:

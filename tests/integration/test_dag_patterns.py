@@ -9,6 +9,7 @@ is created once for the module.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -269,3 +270,46 @@ def test_a_task_retry_after_a_failed_training_job_creates_a_new_one(dags: Module
         assert names == ["pattern-retry", retried]
     finally:
         emu.clear_create_plans()
+
+
+def test_a_dag_runs_under_each_temporary_credential_type_across_several_lifetimes(
+    dags: ModuleType, emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Deferred training jobs on a metadata, an idp and a default_chain connection, each waiting
+    over three credential lifetimes, then poke and reschedule sensors: every request carries valid
+    credentials (the emulator refused none as expired)."""
+    from modelarts_emulator import config as emulator_config
+    from modelarts_emulator.federation import make_id_token
+
+    from airflow_provider_modelarts.hooks import credentials
+
+    lifetime = 1.5
+    token_file = tmp_path / "oidc-token"
+    token_file.write_text(make_id_token())
+    for name in ("HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_IDP_ID", "HUAWEICLOUD_SDK_ID_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HUAWEICLOUD_SDK_CREDENTIALS_FILE", str(tmp_path / "no-profile"))
+    sources = [
+        {"auth_type": "metadata", "metadata_url": emu.url},
+        {"auth_type": "idp", "idp_id": emulator_config.DEFAULT_IDP_ID, "id_token_file": str(token_file)},
+        {"auth_type": "default_chain", "metadata_url": emu.url},
+    ]
+    for conn_id, source in zip(dags.TEMPORARY_CONNECTIONS, sources, strict=True):
+        extra = {"region": emulator_config.DEFAULT_REGION, "endpoint": emu.url, "iam_endpoint": emu.url, **source}
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "modelarts", "extra": extra}))
+    credentials.forget_all()
+    emu.set_credential_settings(temporary_credential_seconds=lifetime)
+    emu.set_create_plan("pattern-creds", [("Creating", 0.2), ("Running", 3.5 * lifetime), ("Completed", None)])
+    try:
+        run = _dag(dags, "modelarts_temporary_credentials").test(logical_date=TRAINING_DATE, run_after=TRAINING_DATE)
+        states = _states(run)
+        assert states == {key: "success" for key in states} and len(states) == 5, states
+        assert [_xcom(run, "train_each_auth", map_index=index)["phase"] for index in range(3)] == ["Completed"] * 3
+        stats = emu.stats()
+        assert stats["expired_credential_refusals"] == 0 and stats["auth_failures"] == 0
+        # Each connection renewed its credentials while it waited.
+        issued = [entry["source"] for entry in emu.temporary_credentials()]
+        assert issued.count("metadata") >= 2 * 3 and len(issued) - issued.count("metadata") >= 3, issued
+    finally:
+        emu.clear_create_plans()
+        credentials.forget_all()

@@ -139,3 +139,28 @@ with DAG(
     ModelArtsCreateTrainingJobOperator(
         task_id="train", job=training_body("pattern-retry"), retries=1, retry_delay=0, print_log=False
     )
+
+
+# The connection ids of the temporary-credential types; the test defines them.
+TEMPORARY_CONNECTIONS = ["modelarts_pattern_metadata", "modelarts_pattern_idp", "modelarts_pattern_chain"]
+
+with DAG(
+    dag_id="modelarts_temporary_credentials",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    default_args={"poll_interval": 0.5, "modelarts_retry_delay": 0.01},
+) as temporary_credentials_dag:
+    # One deferred training job per auth type, mapped over the connection id, each waiting for
+    # longer than the credentials live; then a poke-mode sensor and a reschedule one on the first.
+    trained = ModelArtsCreateTrainingJobOperator.partial(
+        task_id="train_each_auth", job=training_body("pattern-creds-{{ ti.map_index }}"), deferrable=True
+    ).expand(modelarts_conn_id=TEMPORARY_CONNECTIONS)
+    for mode in ("poke", "reschedule"):
+        trained >> ModelArtsTrainingJobPhaseSensor(
+            task_id=f"wait_{mode}",
+            modelarts_conn_id=TEMPORARY_CONNECTIONS[0],
+            training_job_id="{{ ti.xcom_pull(task_ids='train_each_auth', key='training_job_id', map_indexes=0) }}",
+            mode=mode,
+            **FAST_SENSOR,
+        )
