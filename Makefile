@@ -28,8 +28,9 @@ typecheck: venv
 test: lint typecheck
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(or $(PYTEST_WORKERS),4) --dist loadgroup
 
+# `make demo AUTH=metadata` (or password, idp, default_chain): the connection's auth type (default aksk).
 demo: venv
-	$(BIN)/python scripts/demo.py
+	$(BIN)/python scripts/demo.py $(if $(AUTH),--auth $(AUTH))
 
 bench: venv
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

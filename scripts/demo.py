@@ -4,6 +4,14 @@ Starts the emulator on a free loopback port, points ``AIRFLOW_CONN_MODELARTS_DEF
 runs ``airflow dags test`` for the v1 example and then the v2 example, one after the other against
 the one emulator, with a throwaway AIRFLOW_HOME (SQLite), prints what every task pushed to XCom,
 stops the emulator, and exits non-zero if any task failed.
+
+``--auth`` chooses the connection's auth type: ``aksk`` (the default) or ``password`` with the
+emulator's account, or one of the temporary-credential types ``metadata``, ``idp`` and
+``default_chain``. These get no login, password or project_id (the hook looks the project up from
+IAM); the emulator serves the metadata service and IAM federation itself and issues credentials that
+expire after :data:`TEMPORARY_CREDENTIAL_SECONDS`, so the run crosses several lifetimes. By default
+they run only the training example; the demo ends with the emulator's count of metadata and IAM
+calls, credentials issued and requests refused for an expired credential (which must be 0).
 """
 
 from __future__ import annotations
@@ -34,6 +42,19 @@ DEFAULT_DAGS = [
     "example_modelarts_training_jobs",
     "example_modelarts_v2",
 ]
+# The auth types ``--auth`` offers; the last three obtain temporary credentials themselves.
+AUTH_AKSK, AUTH_PASSWORD = "aksk", "password"
+TEMPORARY_AUTH_TYPES = ("metadata", "idp", "default_chain")
+AUTH_CHOICES = (AUTH_AKSK, AUTH_PASSWORD, *TEMPORARY_AUTH_TYPES)
+# The temporary variants run the main example only: it runs long enough to see renewals.
+TEMPORARY_DAGS = ["example_modelarts_create_training_job"]
+# Lifetime (real seconds) of every temporary credential the emulator issues in those variants:
+# short, so the hook renews them several times during one DAG run (it renews at half-life).
+TEMPORARY_CREDENTIAL_SECONDS = 10
+# The emulator's request counters (stats by_endpoint) of the metadata service and of IAM.
+CREDENTIAL_ENDPOINTS = ("metadata_token", "metadata_securitykey", "iam_id_token", "iam_securitytokens", "iam_projects")
+# The SDK's default-chain variables: a developer's own must not reach the demo's Airflow.
+SDK_ENV_PREFIX = "HUAWEICLOUD_SDK_"
 # How a streamed training-log line looks in the task log (``[worker-0] epoch 1/3 ...``).
 STREAMED_LINE_MARK = "[worker-"
 # The fields a one-line summary shows, v1 names first, then v2 names.
@@ -115,26 +136,67 @@ def start_new_v2_job(emulator: EmulatorProcess, dag_id: str) -> str | None:
     return job_id
 
 
-def connection_json(info: dict[str, Any]) -> str:
-    from modelarts_emulator import airflow_connection
+def connection(info: dict[str, Any], auth: str, home: Path) -> dict[str, Any]:
+    """The demo's ``modelarts_default``: the emulator's AK/SK or account, or a temporary-credential
+    auth type with no login, password or project_id and every source pointed at the emulator."""
+    from modelarts_emulator import DEFAULT_PASSWORD, DEFAULT_REGION, DEFAULT_USER_NAME, airflow_connection
 
-    return json.dumps(airflow_connection(info["url"], project_id=info["project_id"]))
+    url = info["url"]
+    if auth == AUTH_AKSK:
+        return airflow_connection(url, project_id=info["project_id"])
+    if auth == AUTH_PASSWORD:
+        return airflow_connection(
+            url, DEFAULT_USER_NAME, DEFAULT_PASSWORD, auth_type=auth, project_id=info["project_id"]
+        )
+    extra: dict[str, Any] = {"region": DEFAULT_REGION, "endpoint": url, "iam_endpoint": url, "auth_type": auth}
+    if auth in ("metadata", "default_chain"):
+        extra["metadata_url"] = url  # the emulator serves the ECS metadata service on its own port
+    if auth == "idp":
+        from modelarts_emulator import DEFAULT_IDP_ID, make_id_token
+
+        # What a CCE projected service-account token file holds; only Airflow's processes read it.
+        token_file = home / "id_token"
+        token_file.write_text(make_id_token(subject="system:serviceaccount:airflow:demo"), encoding="utf-8")
+        token_file.chmod(0o600)
+        extra.update(idp_id=DEFAULT_IDP_ID, id_token_file=str(token_file))
+    return {"conn_type": "modelarts", "extra": extra}
 
 
-def airflow_env(info: dict[str, Any], home: Path) -> dict[str, str]:
-    # Start from the caller's environment without its Airflow settings: the demo is self-contained.
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
+def airflow_env(info: dict[str, Any], home: Path, auth: str = AUTH_AKSK) -> dict[str, str]:
+    # Start from the caller's environment without its Airflow settings and without the SDK's
+    # credential variables (which default_chain would read first): the demo is self-contained.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("AIRFLOW") and not key.startswith(SDK_ENV_PREFIX)
+    }
     env.update(
         {
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            "AIRFLOW_CONN_MODELARTS_DEFAULT": connection_json(info),
+            "AIRFLOW_CONN_MODELARTS_DEFAULT": json.dumps(connection(info, auth, home)),
+            # Not ~/.huaweicloud/credentials: default_chain must fall through to the metadata service.
+            f"{SDK_ENV_PREFIX}CREDENTIALS_FILE": str(home / "no-such-huaweicloud-credentials"),
             "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         }
     )
     return env
+
+
+def credential_summary(stats: dict[str, Any]) -> tuple[str, bool]:
+    """One line on the temporary credentials from the emulator's stats, and whether none was refused
+    as expired."""
+    calls = stats.get("by_endpoint", {})
+    made = ", ".join(f"{name} {calls.get(name, 0)}" for name in CREDENTIAL_ENDPOINTS)
+    issued = len(stats.get("secrets_seen", {}).get("temporary_secret_keys", []))
+    refusals = int(stats.get("expired_credential_refusals", 0))
+    line = (
+        f"Temporary credentials: metadata/IAM calls {made}; {issued} temporary credential(s) issued; "
+        f"expired_credential_refusals {refusals}"
+    )
+    return line, refusals == 0
 
 
 def print_xcoms(dag_id: str, home: Path) -> bool:
@@ -208,8 +270,17 @@ def main() -> int:
         "--dag", action="append", help=f"DAG id(s) to run, in order (default: {', '.join(DEFAULT_DAGS)})"
     )
     parser.add_argument("--home", type=Path, default=DEFAULT_HOME, help="throwaway AIRFLOW_HOME (wiped first)")
+    parser.add_argument(
+        "--auth",
+        choices=AUTH_CHOICES,
+        default=AUTH_AKSK,
+        help="the connection's auth_type (default aksk); metadata, idp and default_chain run "
+        f"{', '.join(TEMPORARY_DAGS)} unless --dag says otherwise, with {TEMPORARY_CREDENTIAL_SECONDS}-second "
+        "temporary credentials",
+    )
     args = parser.parse_args()
-    dag_ids = args.dag or DEFAULT_DAGS
+    temporary = args.auth in TEMPORARY_AUTH_TYPES
+    dag_ids = args.dag or (TEMPORARY_DAGS if temporary else DEFAULT_DAGS)
     home: Path = args.home.resolve()
 
     shutil.rmtree(home, ignore_errors=True)
@@ -218,15 +289,16 @@ def main() -> int:
         shutil.copy(dag_file, home / "dags" / dag_file.name)
 
     started = time.monotonic()
-    emulator = EmulatorProcess(speed=EMULATOR_SPEED, directory=home)
+    extra_args = ["--temporary-credential-seconds", str(TEMPORARY_CREDENTIAL_SECONDS)] if temporary else []
+    emulator = EmulatorProcess(speed=EMULATOR_SPEED, directory=home, extra_args=extra_args)
     try:
         info = emulator.start().info
     except EmulatorStartError as error:
         raise SystemExit(f"The ModelArts emulator did not start: {error}") from None
-    print(f"ModelArts emulator at {info['url']} (project {info['project_id']})")
+    print(f"ModelArts emulator at {info['url']} (project {info['project_id']}); connection auth_type {args.auth}")
     ok = True
     try:
-        env = airflow_env(info, home)
+        env = airflow_env(info, home, args.auth)
         subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
         for dag_id in dag_ids:
             # A fresh job (v1: a new version) starting now, so the DAG's sensors really wait.
@@ -238,6 +310,12 @@ def main() -> int:
                 print(f"\n=== {dag_id}: the training job's log, streamed into the task log ===")
                 print("\n".join(streamed))
             ok = print_xcoms(dag_id, home) and returncode == 0 and ok
+        if temporary:
+            line, none_refused = credential_summary(emulator.stats())
+            print(f"\n{line}")
+            if not none_refused:
+                print("FAILED: the emulator refused requests signed with an expired temporary credential")
+            ok = ok and none_refused
     finally:
         emulator.close()
     print(f"\nDemo {'succeeded' if ok else 'FAILED'} in {time.monotonic() - started:.0f} s")

@@ -10,7 +10,10 @@ What it does, in order (one PASS/FAIL line per step, exit code 1 on any failure)
 4. logs in through the login form, creates ``modelarts_default`` in Admin > Connections with the
    "Huawei Cloud ModelArts" form (checking its custom and relabelled fields) and saves it; then, with
    the Test button of the connection list (Airflow 3.3's form has none), tests it (success), saves a
-   wrong secret key and tests again (APIGW.0301), and restores the right key (success again);
+   wrong secret key and tests again (APIGW.0301), and restores the right key (success again); then
+   creates one connection per temporary-credential auth type (metadata, idp, default_chain; REST API,
+   no login, password or project_id, the emulator serving the metadata service and IAM federation) and
+   tests each with the Test button: each message names where its temporary credentials came from;
 5. triggers example_modelarts_training_jobs from the UI, waits for the run to succeed, checks that the
    deferrable sensor really went through the triggerer, and checks the "ModelArts Console" link;
 6. triggers example_modelarts_create_training_job (REST API) and, while its ``train`` task is deferred,
@@ -24,7 +27,8 @@ What it does, in order (one PASS/FAIL line per step, exit code 1 on any failure)
 ``--headless`` (run by every environment of ``make matrix``) skips the browser: the connection comes
 from ``AIRFLOW_CONN_MODELARTS_DEFAULT``, the DAG run is triggered through the REST API, and steps 2, 3,
 5 (without the link) and 6 (REST API only) check the same things, among them the deferral to the
-separate ``airflow triggerer`` process.
+separate ``airflow triggerer`` process; the three temporary-credential connections are tested through
+``POST /api/v2/connections/test``.
 
 Screenshots of every step go to artifacts/e2e/; two of them are copied to docs/images/ for the README.
 Every process started here is stopped at the end, also on failure or Ctrl-C.
@@ -71,7 +75,7 @@ except ImportError:  # pragma: no cover - only when run outside `make e2e`; --he
 
 from importlib.metadata import version as distribution_version
 
-from modelarts_emulator import airflow_connection
+from modelarts_emulator import airflow_connection, make_id_token
 from modelarts_emulator import config as emulator_config
 
 from airflow_provider_modelarts.get_provider_info import get_provider_info
@@ -110,6 +114,16 @@ E2E_TIMELINE = [(1, 6), (7, 9), (8, 150), (10, None)]
 # As long as a real SK (40 characters), so only the signature check can reject it.
 WRONG_SECRET_KEY = "WrongSecretKey00000000000000000000000001"
 SUCCESS_MESSAGE = "Connected to ModelArts"
+# One connection per temporary-credential auth type, and what its test message must say about where
+# the credentials came from ("... with temporary credentials from <source>: project ..."). The default
+# chain finds no environment variable and no profile file (prepare_home sees to it), so it falls
+# through to the metadata service.
+TEMPORARY_SOURCES = {
+    "metadata": "temporary credentials from the instance metadata service at {url}",
+    "idp": "temporary credentials from IAM federation with identity provider '{idp_id}'",
+    "default_chain": "temporary credentials from the instance metadata service at {url}",
+}
+SDK_ENV_PREFIX = "HUAWEICLOUD_SDK_"
 WRONG_SK_CODE = "APIGW.0301"
 # What the issue asks the form to show; the full list of extra-field labels comes from the provider info.
 CONN_TYPE_NAME = "Huawei Cloud ModelArts"
@@ -309,10 +323,17 @@ class E2E:
         check(port_is_free(api_port), f"port {api_port} is taken")
         self.base_url = f"http://127.0.0.1:{api_port}"
         # Start from the caller's environment without its Airflow settings (and without any
-        # AIRFLOW_CONN_*): the connection must come from the UI.
-        env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
+        # AIRFLOW_CONN_*): the connection must come from the UI. Without the SDK's credential
+        # variables and profile file either: the default_chain connection tested in the api-server
+        # must reach the emulator's metadata service, not a developer's own keys.
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("AIRFLOW") and not key.startswith(SDK_ENV_PREFIX)
+        }
         env.update(
             {
+                f"{SDK_ENV_PREFIX}CREDENTIALS_FILE": str(HOME / "no-such-huaweicloud-credentials"),
                 "AIRFLOW_HOME": str(HOME),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(HOME / "dags"),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -496,6 +517,56 @@ class E2E:
         shutil.copy(self.screenshot("connection-form"), ARTIFACTS / "connection-form.png")
         self.page.get_by_role("dialog").get_by_role("button", name="Close").click()
         expect(self.page.get_by_role("dialog")).to_be_hidden()
+
+    def temporary_connection(self, auth_type: str) -> dict[str, Any]:
+        """The REST API body of a connection of a temporary-credential auth type: no login, password or
+        project_id (the hook looks the project up from IAM), every source at the emulator."""
+        url = self.emulator["url"]
+        extra: dict[str, Any] = {
+            "region": emulator_config.DEFAULT_REGION,
+            "endpoint": url,
+            "iam_endpoint": url,
+            "auth_type": auth_type,
+        }
+        if auth_type in ("metadata", "default_chain"):
+            extra["metadata_url"] = url  # the emulator serves the ECS metadata service on its own port
+        if auth_type == "idp":
+            # The test runs in the api-server: it reads this file, as a pod reads its projected token.
+            token_file = HOME / "id_token"
+            token_file.write_text(make_id_token(subject="system:serviceaccount:airflow:e2e"), encoding="utf-8")
+            extra.update(idp_id=emulator_config.DEFAULT_IDP_ID, id_token_file=str(token_file))
+        return {"connection_id": f"modelarts_{auth_type}", "conn_type": "modelarts", "extra": json.dumps(extra)}
+
+    def test_temporary_connections(self) -> None:
+        """Create a connection per temporary-credential type and test it (Test button, or the REST
+        route it calls where there is none): each succeeds and names its credentials' source."""
+        bodies = [self.temporary_connection(auth_type) for auth_type in TEMPORARY_SOURCES]
+        for body in bodies:
+            response = self.api("POST", "/api/v2/connections", json=body)
+            check(response.ok, f"POST /api/v2/connections: HTTP {response.status_code} {response.text[:500]}")
+        browser = self._page is not None and UI_HAS_TEST_BUTTON
+        if browser:
+            # A fresh list shows the new rows (and drops the earlier test's toast).
+            self.page.reload()
+            for body in bodies:
+                expect(self.connection_row(body["connection_id"])).to_be_visible()
+        shown: set[str] = set()
+        for auth_type, body in zip(TEMPORARY_SOURCES, bodies, strict=True):
+            expected = TEMPORARY_SOURCES[auth_type].format(
+                url=self.emulator["url"], idp_id=emulator_config.DEFAULT_IDP_ID
+            )
+            conn_id = body["connection_id"]
+            if not browser:
+                message = self.test_connection_by_api(conn_id, body, success=True, expected=expected)
+            else:
+                # metadata and default_chain say the same: the second waits until the first's toast is gone.
+                if expected in shown:
+                    self.dismiss_toasts()
+                message = self.press_test(success=True, expected=expected, conn_id=conn_id)
+                shown.add(expected)
+            check(SUCCESS_MESSAGE in message, f"{conn_id}: not a success message: {message!r}")
+        if browser:
+            self.screenshot("test-temporary-credential-connections")
 
     def define_connection_in_env(self) -> None:
         """Headless: the connection the browser run creates in the form, as an environment variable."""
@@ -921,8 +992,8 @@ class E2E:
             trigger.click()
         expect(trigger).to_have_attribute("aria-expanded", "true")
 
-    def connection_row(self) -> Locator:
-        return self.page.get_by_role("row").filter(has=self.page.get_by_text(CONN_ID, exact=True))
+    def connection_row(self, conn_id: str = CONN_ID) -> Locator:
+        return self.page.get_by_role("row").filter(has=self.page.get_by_text(conn_id, exact=True))
 
     def toast(self, text: str) -> Locator:
         return self.page.locator("[data-scope='toast'][data-part='root']").filter(has_text=text)
@@ -945,12 +1016,14 @@ class E2E:
         dialog.get_by_role("button", name="Save").click()
         expect(dialog).to_be_hidden()
 
-    def press_test(self, *, success: bool, expected: str) -> str:
-        """Press the connection's Test button and return the message of the toast it shows."""
+    def press_test(self, *, success: bool, expected: str, conn_id: str = CONN_ID) -> str:
+        """Press the connection's Test button and return the message of the toast it shows (the
+        default connection's: after earlier toasts are gone; another's: toasts are told apart by text)."""
         if not UI_HAS_TEST_BUTTON:
-            return self.test_saved_connection_by_api(success=success, expected=expected)
-        self.dismiss_toasts()
-        self.connection_row().get_by_role("button", name="Test Connection").click()
+            return self.test_saved_connection_by_api(success=success, expected=expected, conn_id=conn_id)
+        if conn_id == CONN_ID:
+            self.dismiss_toasts()
+        self.connection_row(conn_id).get_by_role("button", name="Test Connection").click()
         toast = self.toast(expected)
         expect(toast).to_be_visible()
         expect(toast).to_have_attribute("data-type", "success" if success else "error")
@@ -958,20 +1031,24 @@ class E2E:
         print(f"      toast: {' | '.join(message.splitlines())}")
         return message
 
-    def test_saved_connection_by_api(self, *, success: bool, expected: str) -> str:
+    def test_saved_connection_by_api(self, *, success: bool, expected: str, conn_id: str = CONN_ID) -> str:
         """What the Test button does, for Airflow 3.0: POST the connection as the form saved it."""
-        output = self.airflow_cli("connections", "get", CONN_ID, "--output", "json")
+        output = self.airflow_cli("connections", "get", conn_id, "--output", "json")
         start = output.find("[{")
-        check(start >= 0, f"`airflow connections get {CONN_ID}` printed no JSON:\n{output[-2000:]}")
+        check(start >= 0, f"`airflow connections get {conn_id}` printed no JSON:\n{output[-2000:]}")
         saved = json.JSONDecoder().raw_decode(output, start)[0][0]
         body = {key: saved.get(key) for key in ("conn_type", "host", "login", "password", "schema", "port")}
         extra = saved.get("extra") or saved.get("extra_dejson")
         body["extra"] = extra if isinstance(extra, str) or extra is None else json.dumps(extra)
-        response = self.api("POST", "/api/v2/connections/test", json={"connection_id": CONN_ID, **body})
+        return self.test_connection_by_api(conn_id, body, success=success, expected=expected)
+
+    def test_connection_by_api(self, conn_id: str, body: dict[str, Any], *, success: bool, expected: str) -> str:
+        """``POST /api/v2/connections/test`` (what the Test button calls) with the connection ``body``."""
+        response = self.api("POST", "/api/v2/connections/test", json={**body, "connection_id": conn_id})
         check(response.ok, f"POST /api/v2/connections/test: HTTP {response.status_code} {response.text[:500]}")
         result = response.json()
         message = str(result.get("message", ""))
-        print(f"      POST /api/v2/connections/test (no Test button before Airflow 3.1): {result}")
+        print(f"      POST /api/v2/connections/test {conn_id}: {result}")
         check(result.get("status") is success, f"expected status {success}, got {result}")
         check(expected in message, f"expected {expected!r} in the message {message!r}")
         return message
@@ -1020,6 +1097,11 @@ class E2E:
 STREAM_STEP = f"Streamed log lines visible while deferred ({CREATE_DAG_ID}.{TRAIN_TASK})"
 STREAM_ONCE_STEP = "Training run succeeds; each streamed line exactly once in the final task log"
 MARK_FAILED_STEP = "Mark as failed on a deferred task terminates the job"
+_TEMPORARY_TYPES = ", ".join(TEMPORARY_SOURCES)
+TEMPORARY_STEP = f"Test Connection of {_TEMPORARY_TYPES} connections: temporary credentials, source named"
+TEMPORARY_STEP_API = (
+    f"POST /api/v2/connections/test of {_TEMPORARY_TYPES} connections: temporary credentials, source named"
+)
 
 
 def headless_steps(e2e: E2E) -> list[Step]:
@@ -1032,6 +1114,7 @@ def headless_steps(e2e: E2E) -> list[Step]:
         Step("ModelArts emulator started", e2e.start_emulator),
         Step(f"{CONN_ID} defined by AIRFLOW_CONN_{CONN_ID.upper()}", e2e.define_connection_in_env),
         Step("Airflow api-server, scheduler, dag-processor, triggerer healthy on 127.0.0.1", e2e.start_airflow),
+        Step(TEMPORARY_STEP_API, e2e.test_temporary_connections),
         Step(f"Trigger {DAG_ID} through the REST API", e2e.trigger_dag_run_by_api),
         # The streaming run starts while the first run goes on; the waits overlap.
         Step(STREAM_STEP, e2e.check_streamed_log_while_deferred),
@@ -1060,6 +1143,7 @@ def steps(e2e: E2E) -> list[Step]:
         Step(f"Test Connection succeeds ('{SUCCESS_MESSAGE}')", e2e.test_connection_succeeds),
         Step(f"Test Connection with a wrong SK fails ('{WRONG_SK_CODE}')", e2e.test_wrong_secret_key_fails),
         Step("Right SK restored, saved and tested again", e2e.restore_secret_key),
+        Step(TEMPORARY_STEP if UI_HAS_TEST_BUTTON else TEMPORARY_STEP_API, e2e.test_temporary_connections),
         Step(f"Trigger {DAG_ID} from the UI", e2e.trigger_dag_run),
         # The lifecycle and streaming runs start while the first run goes on; the waits overlap.
         Step(f"Trigger {LIFECYCLE_DAG_ID} through the REST API", e2e.trigger_lifecycle_run),

@@ -117,22 +117,37 @@ def bad_input_row(records: list[dict[str, Any]]) -> str:
 
 
 def leak_row(records: list[dict[str, Any]]) -> str:
+    """One row for the leak scan's cases (one record per case, each its own test)."""
     if not records:
         return "| Secret-leak scan | not run | - |"
-    scan = records[-1]
-    kinds = scan["secrets_by_kind"]
-    places = scan["places"]
-    dags = ", ".join(dict.fromkeys(f"`{run['dag_id']}`" for run in scan["runs"]))
+    runs = [run for record in records for run in record["runs"]]
+    kinds: Counter[str] = Counter()
+    places: Counter[str] = Counter()
+    for record in records:
+        kinds.update(record["secrets_by_kind"])
+        places.update(record["places"])
+    findings = sum(len(record["findings"]) for record in records)
+    scanned = sum(record["secrets_scanned"] for record in records)
+    megabytes = sum(record["bytes_scanned"] for record in records) / 1e6
+    dags = ", ".join(dict.fromkeys(f"`{run['dag_id']}`" for run in runs))
+    temporary = (
+        kinds["temporary_secret_key"]
+        + kinds["security_token_seen"]
+        + kinds["metadata_session_token"]
+        + kinds["id_token_seen"]
+    )
     return (
-        f"| Secret-leak scan | {len(scan['runs'])} `airflow dags test` runs of the example DAGs {dags} (AK/SK with "
-        f"security token, IAM password; poke and deferrable; a failed job; the model lifecycle's deferred model and "
-        f"service waits; wrong SK; wrong password). "
-        f"**{scan['secrets_scanned']} secret values**: AK, SK, security token, password, wrong SK, wrong password, "
-        f"{kinds['iam_token']} IAM tokens, {kinds['signature']} request signatures; searched in "
+        f"| Secret-leak scan | {len(runs)} `airflow dags test` runs of the example DAGs {dags} in {len(records)} "
+        f"cases (AK/SK with security token, IAM password; poke and deferrable; a failed job; the model "
+        f"lifecycle's deferred model and service waits; wrong SK; wrong password; temporary credentials from "
+        f"the metadata service, IAM federation and the default chain, renewed during the run). "
+        f"**{scanned} secret values**: AK, SK, security token, password, wrong SK, wrong password, ID token, "
+        f"{kinds['iam_token']} IAM tokens, {kinds['signature']} request signatures, {temporary} issued or presented "
+        f"temporary secrets (secret keys, security tokens, metadata session tokens, ID tokens); searched in "
         f"{places['task and trigger log lines (stdout/stderr)']} task and trigger log lines, "
         f"{places['exception tracebacks']} tracebacks, {places['XCom values']} XCom values, "
         f"{places['trigger kwargs']} trigger kwargs and every byte of the metadata DB "
-        f"({scan['bytes_scanned'] / 1e6:.1f} MB in all) | secrets found: **{len(scan['findings'])}** |"
+        f"({megabytes:.1f} MB in all) | secrets found: **{findings}** |"
     )
 
 

@@ -10,16 +10,27 @@ execution API, inline triggerer) under both auth modes and through failures:
 * the model lifecycle (issue 19) under both modes: train, register, deploy, smoke-invoke, batch
   inference and teardown, each wait deferred (the model and service triggers' kwargs are stored);
 * a wrong SK (the gateway refuses the signature and echoes its canonical request, security token
-  included) and a wrong password (IAM refuses the login): the auth failure paths.
+  included) and a wrong password (IAM refuses the login): the auth failure paths;
+* temporary credentials the hook obtains itself (issue 20), the training DAG once per auth type:
+  ``metadata`` (the emulator's ECS metadata service: a session token, then the agency's AK/SK and
+  security token), ``idp`` (an ID token file exchanged at IAM federation for an IAM token, then for
+  an AK/SK and security token) and ``default_chain`` (no environment variable, no profile file, so
+  the metadata service); no login, password or project_id (looked up from IAM), and credentials that
+  expire after :data:`TEMPORARY_CREDENTIAL_SECONDS`, so the hook renews them during the run.
+
+The runs are grouped into :data:`CASES`, each with its own emulator and AIRFLOW_HOME, so that
+pytest-xdist runs them side by side (one test per case).
 
 Then every place a secret could surface is read: the stdout and stderr of every command (``dags
 test`` writes the task logs, the trigger's log lines and every traceback there), any file under
 ``$AIRFLOW_HOME/logs``, every XCom value, every stored trigger's kwargs (decrypted) and every other
 byte of the metadata database. The secrets searched are the connection's AK, SK, security token and
-password (and the wrong SK and password), plus every IAM token the emulator issued or was shown and
-every request signature it received (from its stats).
+password (and the wrong SK and password) and the ID token in the token file, plus, from the
+emulator's stats, every IAM token it issued or was shown, every request signature it received,
+every security token it issued or was shown, the secret key of every temporary credential it issued,
+every metadata session token it issued and every ID token presented to it.
 
-Run it alone with ``python -m tests.reliability.leak_scan [workdir]`` to see the figures.
+Run it alone with ``python -m tests.reliability.leak_scan [workdir] [case ...]`` to see the figures.
 """
 
 from __future__ import annotations
@@ -39,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from modelarts_emulator import airflow_connection
+from modelarts_emulator import DEFAULT_IDP_ID, DEFAULT_REGION, airflow_connection, make_id_token
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DAGS = ROOT / "example_dags"
@@ -59,6 +70,34 @@ SENSORS = {TRAINING_DAG: 2, FAILED_DAG: 1}
 # rounds or pokes, so it really waits.
 READS_BEFORE_END = (3, 3)
 COMMAND_TIMEOUT = 300
+# The auth types whose credentials the hook obtains itself, and what its log says about their source.
+TEMPORARY_AUTH_TYPES = {
+    "metadata": "temporary credentials from the instance metadata service",
+    "idp": "temporary credentials from IAM federation",
+    "default_chain": "temporary credentials from the instance metadata service",
+}
+# Lifetime (s) of every temporary credential the emulator issues in the scan: the hook renews at half
+# its life, so a training run (about 20 s) renews them a few times.
+TEMPORARY_CREDENTIAL_SECONDS = 10
+# The SDK's default-chain variables: none may reach the scan's Airflow (default_chain must fall
+# through to the metadata service, not to a developer's own keys).
+SDK_ENV_PREFIX = "HUAWEICLOUD_SDK_"
+# The scan's cases, each a test of its own: (run name, DAG id) pairs, run in this order against one
+# emulator and one AIRFLOW_HOME. Short runs are paired so that the cases take similar times.
+CASES: dict[str, tuple[tuple[str, str], ...]] = {
+    "aksk_training": (("aksk_temporary_credentials", TRAINING_DAG),),
+    "aksk_failed_job_and_wrong_secret_key": (
+        ("aksk_temporary_credentials", FAILED_DAG),
+        ("aksk_wrong_secret_key", TRAINING_DAG),
+    ),
+    "aksk_lifecycle": (("aksk_temporary_credentials", LIFECYCLE_DAG),),
+    "iam_password_training": (("iam_password", TRAINING_DAG),),
+    "iam_password_failed_job_and_wrong_password": (("iam_password", FAILED_DAG), ("iam_wrong_password", FAILED_DAG)),
+    "iam_password_lifecycle": (("iam_password", LIFECYCLE_DAG),),
+    **{f"{auth_type}_training": ((auth_type, TRAINING_DAG),) for auth_type in TEMPORARY_AUTH_TYPES},
+}
+# The emulator's request counters (stats by_endpoint) of the metadata service and IAM federation.
+CREDENTIAL_ENDPOINTS = ("metadata_token", "metadata_securitykey", "iam_id_token", "iam_securitytokens", "iam_projects")
 
 
 @dataclass(frozen=True)
@@ -74,11 +113,13 @@ class Credentials:
     password: str
     wrong_secret_key: str
     wrong_password: str
+    id_token: str
 
     @classmethod
     def fresh(cls) -> Credentials:
         tag = secrets.token_hex(6)
         return cls(
+            id_token=make_id_token(subject=f"system:serviceaccount:leak-scan:{tag}-{secrets.token_hex(8)}"),
             access_key="LEAKAK" + tag.upper() + "01",
             secret_key=f"LeakScanSecretKey-{tag}-{secrets.token_hex(8)}",
             temp_access_key="LEAKTMP" + tag.upper() + "1",
@@ -99,6 +140,7 @@ class Credentials:
             "password": self.password,
             "wrong_secret_key": self.wrong_secret_key,
             "wrong_password": self.wrong_password,
+            "id_token": self.id_token,
         }
 
 
@@ -122,11 +164,23 @@ class ScanReport:
     trigger_events: int = 0
     # The refused signature (APIGW.0301) and the refused password (IAM) were reported in the logs.
     auth_failures_logged: bool = False
+    # The gateway's refusal of a wrong signature (APIGW.0301) and IAM's of a wrong password, each logged.
+    signature_refusal_logged: bool = False
+    password_refusal_logged: bool = False
     security_token_sent: bool = False
+    # Temporary credentials: the emulator's metadata and IAM federation calls, how many it issued
+    # (distinct secret keys), and requests it refused because a credential had expired.
+    credential_calls: dict[str, int] = field(default_factory=dict)
+    temporary_credentials_issued: int = 0
+    expired_credential_refusals: int = 0
+    # Where the hook's log says its temporary credentials came from (TEMPORARY_AUTH_TYPES' texts).
+    temporary_sources_logged: list[str] = field(default_factory=list)
+    case: str = ""
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "case": self.case,
             "runs": self.runs,
             "secrets_by_kind": self.secrets_by_kind,
             "secrets_scanned": sum(self.secrets_by_kind.values()),
@@ -136,6 +190,10 @@ class ScanReport:
             "trigger_events": self.trigger_events,
             "auth_failures_logged": self.auth_failures_logged,
             "security_token_sent": self.security_token_sent,
+            "credential_calls": self.credential_calls,
+            "temporary_credentials_issued": self.temporary_credentials_issued,
+            "expired_credential_refusals": self.expired_credential_refusals,
+            "temporary_sources_logged": self.temporary_sources_logged,
             "seconds": round(self.seconds, 1),
         }
 
@@ -144,34 +202,47 @@ def _connection(emulator_url: str, login: str, password: str, **extra: Any) -> d
     return airflow_connection(emulator_url, login, password, **extra)
 
 
-def plan_runs(creds: Credentials, url: str) -> list[Run]:
-    aksk = _connection(url, creds.temp_access_key, creds.temp_secret_key, security_token=creds.security_token)
-    token = _connection(url, creds.account, creds.password, auth_type="password")
-    wrong_sk = _connection(url, creds.temp_access_key, creds.wrong_secret_key, security_token=creds.security_token)
-    wrong_password = _connection(url, creds.account, creds.wrong_password, auth_type="password")
+def temporary_connection(url: str, auth_type: str, id_token_file: Path) -> dict[str, Any]:
+    """A connection of a temporary-credential auth type: no login, password or project_id, every
+    source (metadata service, IAM) at the emulator."""
+    extra: dict[str, Any] = {"region": DEFAULT_REGION, "endpoint": url, "iam_endpoint": url, "auth_type": auth_type}
+    if auth_type in ("metadata", "default_chain"):
+        extra["metadata_url"] = url
+    if auth_type == "idp":
+        extra.update(idp_id=DEFAULT_IDP_ID, id_token_file=str(id_token_file))
+    return {"conn_type": "modelarts", "extra": extra}
+
+
+def plan_runs(creds: Credentials, url: str, case: str, id_token_file: Path) -> list[Run]:
+    """The runs of one of :data:`CASES`."""
+    connections = {
+        "aksk_temporary_credentials": _connection(
+            url, creds.temp_access_key, creds.temp_secret_key, security_token=creds.security_token
+        ),
+        "iam_password": _connection(url, creds.account, creds.password, auth_type="password"),
+        "aksk_wrong_secret_key": _connection(
+            url, creds.temp_access_key, creds.wrong_secret_key, security_token=creds.security_token
+        ),
+        "iam_wrong_password": _connection(url, creds.account, creds.wrong_password, auth_type="password"),
+        **{name: temporary_connection(url, name, id_token_file) for name in TEMPORARY_AUTH_TYPES},
+    }
     return [
-        Run("aksk_temporary_credentials", TRAINING_DAG, aksk, expect_success=True),
-        Run("aksk_temporary_credentials", FAILED_DAG, aksk, expect_success=True),
-        Run("iam_password", TRAINING_DAG, token, expect_success=True),
-        Run("iam_password", FAILED_DAG, token, expect_success=True),
-        Run("aksk_wrong_secret_key", TRAINING_DAG, wrong_sk, expect_success=False),
-        Run("iam_wrong_password", FAILED_DAG, wrong_password, expect_success=True),
-        Run("aksk_temporary_credentials", LIFECYCLE_DAG, aksk, expect_success=True),
-        Run("iam_password", LIFECYCLE_DAG, token, expect_success=True),
+        Run(name, dag_id, connections[name], expect_success=name != "aksk_wrong_secret_key")
+        for name, dag_id in CASES[case]
     ]
 
 
 class Emulator:
     """The emulator child process, with the scan's credentials."""
 
-    def __init__(self, creds: Credentials, workdir: Path) -> None:
+    def __init__(self, creds: Credentials, workdir: Path, extra_args: tuple[str, ...] = ()) -> None:
         ready_file = workdir / "emulator.json"
         command = [
             sys.executable, "-m", "modelarts_emulator", "--port", "0", "--speed", "1",
             "--ready-file", str(ready_file), "--ak", creds.access_key, "--sk", creds.secret_key,
             "--temp-ak", creds.temp_access_key, "--temp-sk", creds.temp_secret_key,
             "--security-token", creds.security_token, "--user", creds.account, "--domain", creds.account,
-            "--password", creds.password,
+            "--password", creds.password, *extra_args,
         ]  # fmt: skip
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
@@ -276,18 +347,24 @@ class JobDirector(threading.Thread):
         self.join(timeout=10)
 
 
-def airflow_env(home: Path, connection: dict[str, Any]) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
+def airflow_env(home: Path, connection: dict[str, Any] | None) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("AIRFLOW") and not key.startswith(SDK_ENV_PREFIX)
+    }
     env.update(
         {
+            f"{SDK_ENV_PREFIX}CREDENTIALS_FILE": str(home / "no-such-huaweicloud-credentials"),
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            "AIRFLOW_CONN_MODELARTS_DEFAULT": json.dumps(connection),
             "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         }
     )
+    if connection is not None:
+        env["AIRFLOW_CONN_MODELARTS_DEFAULT"] = json.dumps(connection)
     return env
 
 
@@ -308,27 +385,46 @@ def trigger_count(home: Path) -> int:
     return count
 
 
-def execute_runs(creds: Credentials, workdir: Path) -> tuple[list[dict[str, Any]], dict[str, str], Emulator]:
-    """Run every planned DAG run; return their summaries, the captured outputs and the emulator."""
+def migrate_database(home: Path, connection: dict[str, Any] | None = None) -> dict[str, str]:
+    """``airflow db migrate`` in ``home``; its outputs."""
+    home.mkdir(parents=True, exist_ok=True)
+    migrate = subprocess.run(
+        [str(BIN / "airflow"), "db", "migrate"],
+        env=airflow_env(home, connection),
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+    )
+    if migrate.returncode != 0:
+        raise RuntimeError(f"airflow db migrate failed: {migrate.stderr[-2000:]}")
+    return {"db migrate (stdout)": migrate.stdout, "db migrate (stderr)": migrate.stderr}
+
+
+def execute_runs(
+    creds: Credentials, workdir: Path, case: str, migrated_db: Path | None = None
+) -> tuple[list[dict[str, Any]], dict[str, str], Emulator]:
+    """Run the case's DAG runs; return their summaries, the captured outputs and the emulator.
+
+    ``migrated_db``: a freshly migrated metadata database to start from (a copy), instead of
+    migrating one here (the tests migrate once per worker).
+    """
     home = workdir / "airflow"
     (home / "dags").mkdir(parents=True)
     for dag_file in EXAMPLE_DAGS.glob("example_*.py"):
         shutil.copy(dag_file, home / "dags" / dag_file.name)
-    emulator = Emulator(creds, workdir)
+    id_token_file = workdir / "id_token"
+    id_token_file.write_text(creds.id_token, encoding="utf-8")
+    temporary = any(name in TEMPORARY_AUTH_TYPES for name, _ in CASES[case])
+    extra_args = ("--temporary-credential-seconds", str(TEMPORARY_CREDENTIAL_SECONDS)) if temporary else ()
+    emulator = Emulator(creds, workdir, extra_args)
     outputs: dict[str, str] = {}
     summaries: list[dict[str, Any]] = []
     try:
-        runs = plan_runs(creds, emulator.url)
-        migrate = subprocess.run(
-            [str(BIN / "airflow"), "db", "migrate"],
-            env=airflow_env(home, runs[0].connection),
-            capture_output=True,
-            text=True,
-            timeout=COMMAND_TIMEOUT,
-        )
-        outputs["db migrate (stdout)"], outputs["db migrate (stderr)"] = migrate.stdout, migrate.stderr
-        if migrate.returncode != 0:
-            raise RuntimeError(f"airflow db migrate failed: {migrate.stderr[-2000:]}")
+        runs = plan_runs(creds, emulator.url, case, id_token_file)
+        if migrated_db is not None:
+            shutil.copy(migrated_db, home / "airflow.db")
+        else:
+            outputs.update(migrate_database(home, runs[0].connection))
         emulator.set_create_plan(*LIFECYCLE_PLAN)
         for number, run in enumerate(runs, start=1):
             triggers_before = trigger_count(home)
@@ -415,22 +511,31 @@ def find_secrets(texts: dict[str, str], secrets_by_kind: dict[str, list[str]]) -
     ]
 
 
-def scan(workdir: Path) -> ScanReport:
-    """Run everything and scan it."""
+def scan(workdir: Path, case: str, migrated_db: Path | None = None) -> ScanReport:
+    """Run one of :data:`CASES` and scan what it left."""
     started = time.monotonic()
     creds = Credentials.fresh()
-    summaries, outputs, emulator = execute_runs(creds, workdir)
+    summaries, outputs, emulator = execute_runs(creds, workdir, case, migrated_db)
     try:
-        seen = emulator.stats()["secrets_seen"]
+        stats = emulator.stats()
     finally:
         emulator.stop()
+    seen = stats["secrets_seen"]
     home = workdir / "airflow"
-    report = ScanReport(runs=summaries)
+    report = ScanReport(runs=summaries, case=case)
     secrets_by_kind: dict[str, list[str]] = {name: [value] for name, value in creds.named_secrets().items()}
     secrets_by_kind["iam_token"] = list(seen["iam_tokens"])
     secrets_by_kind["signature"] = list(seen["signatures"])
+    # Temporary credentials (issue 20): what the emulator issued or was shown.
+    secrets_by_kind["security_token_seen"] = list(seen["security_tokens"])
+    secrets_by_kind["temporary_secret_key"] = list(seen["temporary_secret_keys"])
+    secrets_by_kind["metadata_session_token"] = list(seen["metadata_session_tokens"])
+    secrets_by_kind["id_token_seen"] = list(seen["id_tokens"])
     report.secrets_by_kind = {kind: len(values) for kind, values in secrets_by_kind.items()}
     report.security_token_sent = creds.security_token in seen["security_tokens"]
+    report.credential_calls = {name: int(stats["by_endpoint"].get(name, 0)) for name in CREDENTIAL_ENDPOINTS}
+    report.temporary_credentials_issued = len(seen["temporary_secret_keys"])
+    report.expired_credential_refusals = int(stats["expired_credential_refusals"])
 
     logs = {f"log file {path.relative_to(home)}": path.read_text("utf-8", errors="replace") for path in log_files(home)}
     xcoms = xcom_values(home)
@@ -448,16 +553,21 @@ def scan(workdir: Path) -> ScanReport:
     report.findings = find_secrets(texts, secrets_by_kind)
     report.trigger_events = sum(text.count("[DAG TEST] Trigger completed") for text in outputs.values())
     everything = "\n".join(outputs.values())
-    report.auth_failures_logged = "APIGW.0301" in everything and "username or password is wrong" in everything
+    report.signature_refusal_logged = "APIGW.0301" in everything
+    report.password_refusal_logged = "username or password is wrong" in everything
+    report.auth_failures_logged = report.signature_refusal_logged and report.password_refusal_logged
+    report.temporary_sources_logged = sorted({text for text in TEMPORARY_AUTH_TYPES.values() if text in everything})
     report.seconds = time.monotonic() - started
     return report
 
 
 def main() -> int:
     workdir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path.cwd() / "leak-scan"
+    cases = sys.argv[2:] or list(CASES)
     shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
-    print(json.dumps(scan(workdir).as_dict(), indent=2))
+    for case in cases:
+        (workdir / case).mkdir(parents=True)
+        print(json.dumps(scan(workdir / case, case).as_dict(), indent=2))
     return 0
 
 
