@@ -17,6 +17,7 @@ from modelarts_emulator import config as emulator_config
 from airflow_provider_modelarts.hooks import credentials
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
 from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
+from tests.integration.conftest import first_event
 
 CONN_ID = "modelarts_fleet_metadata"
 WATCHERS = 500
@@ -49,14 +50,6 @@ def _trigger(job: dict[str, Any], retry_delay: float) -> ModelArtsTrainingJobTri
     )
 
 
-async def _event(trigger: ModelArtsTrainingJobTrigger) -> dict[str, Any]:
-    generator = trigger.run()
-    try:
-        return dict((await asyncio.wait_for(generator.__anext__(), timeout=120)).payload)
-    finally:
-        await generator.aclose()
-
-
 def test_500_triggers_make_one_metadata_call_per_renewal_and_no_expired_request(
     emu: ModelArtsEmulator, metadata_connection: None
 ) -> None:
@@ -71,7 +64,7 @@ def test_500_triggers_make_one_metadata_call_per_renewal_and_no_expired_request(
         assert CONN_ID in serialized and "secret" not in serialized.lower()
 
     async def main() -> list[dict[str, Any]]:
-        return list(await asyncio.gather(*(_event(trigger) for trigger in triggers)))
+        return list(await asyncio.gather(*(first_event(trigger) for trigger in triggers)))
 
     events = asyncio.run(main())
     assert SharedStatusPoller.active() == []
