@@ -37,8 +37,9 @@ HEADER_METADATA_TOKEN_TTL = "X-Metadata-Token-Ttl-Seconds"
 METADATA_TOKEN_TTL_SECONDS = 6 * 60 * 60
 #: The body of the metadata service's 401 when the instance has no agency (the SDK's CONFIG_AGENCY_ERROR).
 AGENCY_NOT_CONFIGURED = "Please configure Cloud Service Agency first"
-#: Statuses of the token PUT that mean "this service has no session tokens: go on without one".
-METADATA_NO_TOKEN_STATUSES = frozenset({404, 405})
+#: Statuses of the token PUT that mean "no session token now: go on without one" (the SDK's, per
+#: the reference: 404 and 405 where the service has none, 503 where it cannot issue one).
+METADATA_NO_TOKEN_STATUSES = frozenset({404, 405, 503})
 #: The SDK's timeouts for the link-local service are 3 s; a node off the cloud should fail fast.
 METADATA_CONNECT_TIMEOUT_SECONDS = 3.0
 
@@ -65,8 +66,6 @@ ENV_IDP_ID = "HUAWEICLOUD_SDK_IDP_ID"
 ENV_ID_TOKEN_FILE = "HUAWEICLOUD_SDK_ID_TOKEN_FILE"
 ENV_CREDENTIALS_FILE = "HUAWEICLOUD_SDK_CREDENTIALS_FILE"
 DEFAULT_CREDENTIALS_FILE = "~/.huaweicloud/credentials"
-#: The profile file's sections, in the order the SDK reads them.
-PROFILE_SECTIONS = ("basic", "global")
 
 
 @dataclass(frozen=True)
@@ -196,19 +195,24 @@ def project_of_region(body: Any, region: str) -> str:
 def read_id_token(path: str) -> str:
     """The ID token in ``path``, read at every refresh: kubelet rotates a projected token.
 
+    Messages name the path as its folder and file name: Airflow masks the values of connection
+    extras whose name contains "token", ``id_token_file`` included, wherever the whole path appears.
+
     :raises ModelArtsCredentialsError: the file cannot be read or is empty (permanent: the pod's
         volume is missing or the path is wrong).
     """
+    folder, name = os.path.split(os.path.expanduser(path))
+    where = f"the ID token file {name!r} in {folder or '.'!r}"
     try:
         with open(os.path.expanduser(path), encoding="utf-8") as handle:
             token = handle.read().strip()
     except OSError as error:
         raise ModelArtsCredentialsError(
-            f"Cannot read the ID token file {path!r} ({type(error).__name__}: {error.strerror or error}): check "
+            f"Cannot read {where} ({type(error).__name__}: {error.strerror or error}): check "
             "'id_token_file' and that the pod mounts its projected service-account token there"
         ) from None
     if not token:
-        raise ModelArtsCredentialsError(f"The ID token file {path!r} is empty")
+        raise ModelArtsCredentialsError(f"{where[0].upper()}{where[1:]} is empty")
     return token
 
 
@@ -236,27 +240,33 @@ class ChainEntry:
 
 
 def _entry(origin: str, values: Mapping[str, str | None], keys: Mapping[str, str]) -> ChainEntry | None:
-    """The entry ``values`` describe (by the names in ``keys``), or ``None`` when they hold neither
-    an AK/SK pair nor an IdP id with a token file, which is how the SDK moves on to the next source."""
+    """The entry ``values`` describe (by the names in ``keys``), as the SDK reads them: an IdP id
+    with a token file first, else an AK/SK pair, else ``None`` (the SDK moves on to the next
+    source; :func:`incomplete` says what was half set)."""
 
     def get(name: str) -> str | None:
         value = values.get(keys[name])
         return value.strip() if isinstance(value, str) and value.strip() else None
 
     common = {"project_id": get("project_id"), "iam_endpoint": get("iam_endpoint")}
-    ak, sk = get("ak"), get("sk")
-    if ak or sk:
-        if not (ak and sk):
-            missing = keys["sk"] if ak else keys["ak"]
-            raise ModelArtsCredentialsError(f"{origin} sets one of the AK/SK pair but not {missing}")
-        return ChainEntry(origin, access_key=ak, secret_key=sk, security_token=get("security_token"), **common)
     idp_id, token_file = get("idp_id"), get("id_token_file")
-    if idp_id or token_file:
-        if not (idp_id and token_file):
-            missing = keys["id_token_file"] if idp_id else keys["idp_id"]
-            raise ModelArtsCredentialsError(f"{origin} sets one of the IdP id and ID token file but not {missing}")
+    if idp_id and token_file:
         return ChainEntry(origin, idp_id=idp_id, id_token_file=token_file, **common)
+    ak, sk = get("ak"), get("sk")
+    if ak and sk:
+        return ChainEntry(origin, access_key=ak, secret_key=sk, security_token=get("security_token"), **common)
     return None
+
+
+def incomplete(values: Mapping[str, str | None], keys: Mapping[str, str]) -> list[str]:
+    """The names of a half-set pair (an AK without SK, an IdP id without token file), which the SDK
+    ignores: worth a warning, since a typo there silently moves the chain on."""
+    found = []
+    for first, second in (("ak", "sk"), ("idp_id", "id_token_file")):
+        present = [keys[name] for name in (first, second) if str(values.get(keys[name]) or "").strip()]
+        if len(present) == 1:
+            found.extend(present)
+    return found
 
 
 _ENV_KEYS = {
@@ -268,12 +278,15 @@ _ENV_KEYS = {
     "id_token_file": ENV_ID_TOKEN_FILE,
     "iam_endpoint": "HUAWEICLOUD_SDK_IAM_ENDPOINT",
 }
-_PROFILE_KEYS = {name: name for name in _ENV_KEYS} | {"ak": "ak", "sk": "sk"}
+_PROFILE_KEYS = {name: name for name in _ENV_KEYS}
+#: The profile section the SDK's BasicCredentials read (``[global]`` is for GlobalCredentials).
+PROFILE_SECTION = "basic"
 
 
-def from_environment(environ: Mapping[str, str]) -> ChainEntry | None:
-    """The SDK's ``EnvCredentialProvider``: AK/SK (with an optional security token), or IdP federation."""
-    return _entry("the environment (HUAWEICLOUD_SDK_*)", environ, _ENV_KEYS)
+def from_environment(environ: Mapping[str, str]) -> tuple[ChainEntry | None, list[str]]:
+    """The SDK's ``EnvCredentialProvider``: IdP federation, or an AK/SK (with an optional security
+    token); and the names of a half-set pair it ignored."""
+    return _entry("the environment (HUAWEICLOUD_SDK_*)", environ, _ENV_KEYS), incomplete(environ, _ENV_KEYS)
 
 
 def profile_path(environ: Mapping[str, str]) -> str:
@@ -281,8 +294,9 @@ def profile_path(environ: Mapping[str, str]) -> str:
     return environ.get(ENV_CREDENTIALS_FILE) or DEFAULT_CREDENTIALS_FILE
 
 
-def from_profile(text: str, path: str) -> ChainEntry | None:
-    """The SDK's ``ProfileCredentialProvider``: an INI file, section ``[basic]`` (or ``[global]``)."""
+def from_profile(text: str, path: str) -> tuple[ChainEntry | None, list[str]]:
+    """The SDK's ``ProfileCredentialProvider`` for basic credentials: an INI file, section
+    ``[basic]``; and the keys of a half-set pair it ignored."""
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(text, source=path)
@@ -290,7 +304,9 @@ def from_profile(text: str, path: str) -> ChainEntry | None:
         raise ModelArtsCredentialsError(
             f"The profile file {path!r} is not an INI file: {type(error).__name__}"
         ) from None
-    for section in PROFILE_SECTIONS:
-        if parser.has_section(section):
-            return _entry(f"the profile file {path} [{section}]", dict(parser.items(section)), _PROFILE_KEYS)
-    return None
+    if not parser.has_section(PROFILE_SECTION):
+        return None, []
+    values = dict(parser.items(PROFILE_SECTION))
+    return _entry(f"the profile file {path} [{PROFILE_SECTION}]", values, _PROFILE_KEYS), incomplete(
+        values, _PROFILE_KEYS
+    )

@@ -16,10 +16,12 @@ connection id; the triggerer obtains its own credentials here.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -118,6 +120,7 @@ class MetadataSource:
             "PUT",
             creds.METADATA_TOKEN_PATH,
             {creds.HEADER_METADATA_TOKEN_TTL: str(creds.METADATA_TOKEN_TTL_SECONDS)},
+            answers=creds.METADATA_NO_TOKEN_STATUSES,
         )
         if response.status_code == 200 and response.text.strip():
             self._session_token = response.text.strip()
@@ -137,35 +140,43 @@ class MetadataSource:
         headers = {creds.HEADER_METADATA_TOKEN: self._session_token} if self._session_token else {}
         return self._send(hook, "GET", creds.METADATA_SECURITY_KEY_PATH, headers)
 
-    def _send(self, hook: ModelArtsBaseHook, method: str, path: str, headers: dict[str, str]) -> requests.Response:
-        """One call under the hook's retry policy: 5xx, 429 and transport faults are retried (the
-        service may be briefly down); a node that cannot reach it at all is not on the cloud."""
+    def _send(
+        self,
+        hook: ModelArtsBaseHook,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        answers: frozenset[int] = frozenset(),
+    ) -> requests.Response:
+        """One call under the hook's retry policy: 5xx, 429, read timeouts and dropped connections
+        are retried (the service may be briefly down), except the statuses in ``answers``, which are
+        the caller's to read. A connection that cannot even be opened is not retried, as in the SDK:
+        the node is not on the cloud (or ``metadata_url`` is wrong), and no retry changes that."""
         url = self.url + path
         timeout = (creds.METADATA_CONNECT_TIMEOUT_SECONDS, hook.settings.timeout)
 
         def send() -> requests.Response:
-            response = hook.session.request(method, url, headers=headers, auth=NoAuth(), timeout=timeout)
-            if response.status_code == 429 or response.status_code >= 500:
-                raise transport.error_from_response(
-                    response.status_code,
-                    response.content,
-                    response.headers,
-                    hook._secrets(),
-                    table=transport.IAM_ERROR_TABLE,
+            try:
+                response = hook.session.request(method, url, headers=headers, auth=NoAuth(), timeout=timeout)
+            except requests.RequestException as error:
+                if retry_policy.proves_not_sent(error):
+                    raise ModelArtsCredentialsError(
+                        f"Cannot reach the instance metadata service at {self.url} ({type(error).__name__}): "
+                        "Airflow does not seem to run on a Huawei Cloud ECS, BMS or CCE node. Use auth_type "
+                        "metadata only there (elsewhere aksk, idp or default_chain), or fix 'metadata_url'"
+                    ) from None
+                raise
+            status = response.status_code
+            if (status == 429 or status >= 500) and status not in answers:
+                raise ModelArtsServerError(
+                    status,
+                    "",
+                    f"the instance metadata service at {self.url} answered {method} {path} with HTTP {status}",
+                    retry_after=transport.parse_retry_after(response.headers.get("Retry-After")),
                 )
             return response
 
-        try:
-            return hook._with_retries(method, url, send, idempotent=True)
-        except ModelArtsTransportError as error:
-            cause = error.__context__
-            if cause is not None and retry_policy.proves_not_sent(cause):
-                raise ModelArtsCredentialsError(
-                    f"Cannot reach the instance metadata service at {self.url} ({type(cause).__name__}): Airflow "
-                    "does not seem to run on a Huawei Cloud ECS, BMS or CCE node. Use auth_type metadata only "
-                    "there (elsewhere aksk, idp or default_chain), or fix 'metadata_url'"
-                ) from None
-            raise
+        return hook._with_retries(method, url, send, idempotent=True)
 
 
 @dataclass
@@ -238,7 +249,7 @@ class StaticSource:
 
     @property
     def description(self) -> str:
-        return f"the AK/SK in {self.entry.origin}"
+        return self.entry.origin
 
     def fetch(self, hook: ModelArtsBaseHook) -> TemporaryCredentials:
         assert self.entry.access_key is not None and self.entry.secret_key is not None
@@ -278,7 +289,7 @@ class DefaultChainSource:
 
     def fetch(self, hook: ModelArtsBaseHook) -> TemporaryCredentials:
         if self.chosen is None:
-            self.chosen = self._choose()
+            self.chosen = self._choose(hook)
             hook.log.info("Connection %r: default_chain uses %s", hook.modelarts_conn_id, self.chosen.description)
         try:
             return self.chosen.fetch(hook)
@@ -293,8 +304,9 @@ class DefaultChainSource:
                 f"asked the metadata service. {error}"
             ) from None
 
-    def _choose(self) -> Source:
-        entry = creds.from_environment(self.environ)
+    def _choose(self, hook: ModelArtsBaseHook) -> Source:
+        entry, ignored = creds.from_environment(self.environ)
+        self._warn_ignored(hook, ignored, "the environment")
         if entry is None:
             path = os.path.expanduser(creds.profile_path(self.environ))
             if os.path.isfile(path):
@@ -305,7 +317,8 @@ class DefaultChainSource:
                     raise ModelArtsCredentialsError(
                         f"Cannot read the profile file {path!r}: {error.strerror or error}"
                     ) from None
-                entry = creds.from_profile(text, path)
+                entry, ignored = creds.from_profile(text, path)
+                self._warn_ignored(hook, ignored, f"the profile file {path} [{creds.PROFILE_SECTION}]")
         if entry is None:
             return MetadataSource(self.metadata_url)
         self.project_id = entry.project_id
@@ -315,6 +328,16 @@ class DefaultChainSource:
                 entry.idp_id, entry.id_token_file, entry.iam_endpoint or self.iam_endpoint, origin=entry.origin
             )
         return StaticSource(entry)
+
+    @staticmethod
+    def _warn_ignored(hook: ModelArtsBaseHook, names: list[str], where: str) -> None:
+        if names:
+            hook.log.warning(
+                "Connection %r: default_chain ignores %s in %s: one half of a pair, as the SDK reads it",
+                hook.modelarts_conn_id,
+                " and ".join(names),
+                where,
+            )
 
 
 CredentialSource = Source | DefaultChainSource
@@ -334,53 +357,61 @@ def source_for(settings: ConnectionSettings) -> CredentialSource:
     raise ValueError(f"auth_type {settings.auth_type!r} has no temporary credentials")
 
 
-def _cache_key(settings: ConnectionSettings) -> tuple[str, ...]:
-    return (
-        settings.conn_id,
-        settings.auth_type,
-        settings.metadata_url or "",
-        settings.idp_id or "",
-        settings.id_token_file or "",
-        settings.iam_endpoint,
-    )
+def _cache_key(settings: ConnectionSettings) -> ConnectionSettings:
+    """Every setting but the looked-up project: an edited connection (another source, region,
+    verify or timeout) gets a cache of its own, and the old one ages out of the registry."""
+    return dataclasses.replace(settings, project_id="")
 
 
 @dataclass
 class SharedCredentials:
-    """One connection's credential cache and the source it asks, shared in the process."""
+    """One connection's credential cache, the source it asks and the project looked up, shared in
+    the process. Renewals go through the hook that asked last: every hook of these settings sends
+    the same requests, and the last one is the one still in use."""
 
-    cache: RenewingCache[TemporaryCredentials]
     source: CredentialSource
+    hook: ModelArtsBaseHook = field(repr=False)
     project_id: str | None = None
+    cache: RenewingCache[TemporaryCredentials] = field(init=False)
     # Hooks that start together (two pollers of one triggerer) look the project up once.
     project_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def __post_init__(self) -> None:
+        self.cache = RenewingCache(self.fetch, what="temporary credentials")
 
+    def fetch(self) -> TemporaryCredentials:
+        hook = self.hook
+        credentials = self.source.fetch(hook)
+        hook.log.info(
+            "Connection %r: %s from %s, valid until %s",
+            hook.modelarts_conn_id,
+            "temporary credentials" if credentials.expires_at else "an AK/SK",
+            self.source.description,
+            credentials.expires_at.isoformat() if credentials.expires_at else "revoked",
+        )
+        return credentials
+
+
+#: Connection settings kept at once; the least recently used are dropped (their credentials are
+#: obtained again if they come back). The API server's Test button adds one per test.
+REGISTRY_SIZE = 64
 _registry_lock = threading.Lock()
-_registry: dict[tuple[str, ...], SharedCredentials] = {}
+_registry: OrderedDict[ConnectionSettings, SharedCredentials] = OrderedDict()
 
 
 def shared_credentials(settings: ConnectionSettings, hook: ModelArtsBaseHook) -> SharedCredentials:
-    """The process's credential cache of this connection (created on first use, with ``hook`` as the
-    one that fetches: any hook of the connection sends the same requests)."""
+    """The process's credential cache of these connection settings (created on first use)."""
     key = _cache_key(settings)
     with _registry_lock:
         shared = _registry.get(key)
         if shared is None:
-            source = source_for(settings)
-
-            def fetch() -> TemporaryCredentials:
-                credentials = source.fetch(hook)
-                hook.log.info(
-                    "Connection %r: temporary credentials from %s, valid until %s",
-                    settings.conn_id,
-                    source.description,
-                    credentials.expires_at.isoformat() if credentials.expires_at else "revoked",
-                )
-                return credentials
-
-            shared = SharedCredentials(RenewingCache(fetch, what="temporary credentials"), source)
+            shared = SharedCredentials(source_for(settings), hook)
             _registry[key] = shared
+            while len(_registry) > REGISTRY_SIZE:
+                _registry.popitem(last=False)
+        else:
+            _registry.move_to_end(key)
+            shared.hook = hook
         return shared
 
 

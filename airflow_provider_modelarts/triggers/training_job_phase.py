@@ -302,4 +302,13 @@ class _TriggerLogs:
         if running and self.last_poll is not None and now - self.last_poll < self.interval:
             return
         self.last_poll = now
-        await _in_thread(lambda: self.follower.poll_or_warn(job, self.log.warning))
+        await _in_thread(lambda: self._poll(job))
+
+    def _poll(self, job: dict[str, Any]) -> None:
+        # Like the shared poller's rounds, each read uses the connection as it is now (an edited
+        # connection, e.g. another auth type, applies to the log reads too). One lookup, no request.
+        try:
+            self.hook.refresh_connection()
+        except Exception as error:
+            self.log.warning("Could not re-read the connection before reading the log (%s)", type(error).__name__)
+        self.follower.poll_or_warn(job, self.log.warning)

@@ -196,7 +196,7 @@ def test_default_chain_takes_the_environment_first(
     hook = _connect(chain_env, emu, auth_type="default_chain", metadata_url=emu.url)
     hook.list_training_jobs(per_page=1)
     logged = capsys.readouterr().out
-    assert "default_chain uses the AK/SK in the environment (HUAWEICLOUD_SDK_*)" in logged
+    assert "default_chain uses the environment (HUAWEICLOUD_SDK_*)" in logged
     assert emulator_config.DEFAULT_SECRET_KEY not in logged
     assert _calls(emu) == {"list_jobs": 1}  # no metadata call, no project lookup
 
@@ -256,3 +256,36 @@ def test_default_chain_off_the_cloud_says_what_it_looked_for(
     assert "default_chain found no HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK" in message
     assert "no usable profile file at" in message and "does not seem to run on a Huawei Cloud ECS" in message
     assert emu.stats()["requests_total"] == 0
+
+
+def test_a_metadata_service_busy_for_session_tokens_is_used_without_one(
+    emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The SDK treats a 503 to the token request like a service without session tokens.
+    emu.set_credential_settings(metadata_session_token=False)
+    emu.add_fault("status", count=1, path_contains="/meta-data/latest/api/token", status=503)
+    hook = _connect(monkeypatch, emu, auth_type="metadata", metadata_url=emu.url, project_id=PROJECT)
+    hook.list_training_jobs(per_page=1)
+    assert _calls(emu) == {"metadata_token": 1, "metadata_securitykey": 1, "list_jobs": 1}
+
+
+def test_an_edited_region_looks_the_project_up_again(emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    hook = _connect(monkeypatch, emu, auth_type="metadata", metadata_url=emu.url)
+    hook.list_training_jobs(per_page=1)
+    edited = _connect(monkeypatch, emu, auth_type="metadata", metadata_url=emu.url, region="ap-southeast-3")
+    with pytest.raises(ModelArtsCredentialsError, match="no project named 'ap-southeast-3'"):
+        edited.list_training_jobs(per_page=1)
+    assert _calls(emu)["iam_projects"] == 2
+
+
+def test_an_edited_connection_renews_through_its_own_settings(
+    emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Credentials of the old settings are not reused, and the new ones are obtained with the new
+    settings (here a timeout), not through the first hook that ever used the connection."""
+    old = _connect(monkeypatch, emu, auth_type="metadata", metadata_url=emu.url, project_id=PROJECT)
+    old.list_training_jobs(per_page=1)
+    new = _connect(monkeypatch, emu, auth_type="metadata", metadata_url=emu.url, project_id=PROJECT, timeout=7)
+    new.list_training_jobs(per_page=1)
+    assert new.temporary_credentials is not old.temporary_credentials
+    assert new.temporary_credentials.hook is new and _calls(emu)["metadata_securitykey"] == 2

@@ -140,30 +140,38 @@ def test_many_threads_due_at_once_make_one_renewal() -> None:
     assert source.fetches == 1 and set(seen) == {"TEMPAK1"}
 
 
-def test_the_environment_gives_an_aksk_or_a_federation() -> None:
-    entry = creds.from_environment(
+def test_the_environment_gives_a_federation_first_then_an_aksk() -> None:
+    entry, ignored = creds.from_environment(
         {"HUAWEICLOUD_SDK_AK": "AK", "HUAWEICLOUD_SDK_SK": "SK", "HUAWEICLOUD_SDK_PROJECT_ID": "p"}
     )
     assert entry is not None and (entry.access_key, entry.secret_key, entry.project_id) == ("AK", "SK", "p")
-    assert not entry.is_federation and "SK" not in repr(entry).replace("secret_key", "")
-    entry = creds.from_environment({"HUAWEICLOUD_SDK_IDP_ID": "k8s", "HUAWEICLOUD_SDK_ID_TOKEN_FILE": "/t"})
+    assert not entry.is_federation and ignored == []
+    # As the SDK's EnvCredentialProvider: an IdP id with a token file wins over an AK/SK.
+    both = {"HUAWEICLOUD_SDK_AK": "AK", "HUAWEICLOUD_SDK_SK": "SK", "HUAWEICLOUD_SDK_IDP_ID": "k8s",
+            "HUAWEICLOUD_SDK_ID_TOKEN_FILE": "/t"}  # fmt: skip
+    entry, _ = creds.from_environment(both)
     assert entry is not None and entry.is_federation and (entry.idp_id, entry.id_token_file) == ("k8s", "/t")
-    assert creds.from_environment({"PATH": "/bin"}) is None
+    assert creds.from_environment({"PATH": "/bin"}) == (None, [])
 
 
-def test_half_a_pair_in_the_environment_is_an_error_naming_the_missing_variable() -> None:
-    with pytest.raises(ModelArtsCredentialsError, match="HUAWEICLOUD_SDK_SK"):
-        creds.from_environment({"HUAWEICLOUD_SDK_AK": "AK"})
-    with pytest.raises(ModelArtsCredentialsError, match="HUAWEICLOUD_SDK_ID_TOKEN_FILE"):
-        creds.from_environment({"HUAWEICLOUD_SDK_IDP_ID": "k8s"})
+def test_half_a_pair_is_skipped_as_the_sdk_does_and_named() -> None:
+    assert creds.from_environment({"HUAWEICLOUD_SDK_AK": "AK"}) == (None, ["HUAWEICLOUD_SDK_AK"])
+    entry, ignored = creds.from_environment(
+        {"HUAWEICLOUD_SDK_AK": "stale", "HUAWEICLOUD_SDK_IDP_ID": "k8s", "HUAWEICLOUD_SDK_ID_TOKEN_FILE": "/t"}
+    )
+    assert entry is not None and entry.is_federation and ignored == ["HUAWEICLOUD_SDK_AK"]
 
 
-def test_the_profile_file_basic_then_global() -> None:
-    basic = creds.from_profile("[basic]\nak = AK\nsk = SK\nsecurity_token = T\n", "/p")
+def test_the_profile_file_basic_section_only() -> None:
+    basic, _ = creds.from_profile("[basic]\nak = AK\nsk = SK\nsecurity_token = T\n", "/p")
     assert basic is not None and basic.security_token == "T" and "[basic]" in basic.origin
-    federation = creds.from_profile("[global]\nidp_id = k8s\nid_token_file = /t\niam_endpoint = https://iam.x\n", "/p")
+    federation, _ = creds.from_profile(
+        "[basic]\nidp_id = k8s\nid_token_file = /t\niam_endpoint = https://iam.x\n", "/p"
+    )
     assert federation is not None and federation.iam_endpoint == "https://iam.x"
-    assert creds.from_profile("[other]\nak = AK\n", "/p") is None
+    # [global] holds the SDK's GlobalCredentials, not the basic ones ModelArts uses.
+    assert creds.from_profile("[global]\nak = AK\nsk = SK\n", "/p") == (None, [])
+    assert creds.from_profile("[basic]\nsk = SK\n", "/p") == (None, ["sk"])
     with pytest.raises(ModelArtsCredentialsError, match="not an INI file"):
         creds.from_profile("ak = AK", "/p")
 
@@ -190,8 +198,10 @@ def test_the_id_token_file_is_read_fresh(tmp_path: Path) -> None:
     path.write_text("")
     with pytest.raises(ModelArtsCredentialsError, match="is empty"):
         creds.read_id_token(str(path))
-    with pytest.raises(ModelArtsCredentialsError, match="id_token_file"):
+    with pytest.raises(ModelArtsCredentialsError, match="id_token_file") as error:
         creds.read_id_token(str(path) + "-missing")
+    # Named in two parts: Airflow masks the whole path, the value of an extra named "...token...".
+    assert f"'token-missing' in '{tmp_path}'" in str(error.value) and str(path) not in str(error.value)
 
 
 def test_the_federation_bodies() -> None:
