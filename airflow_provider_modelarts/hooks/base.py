@@ -166,15 +166,32 @@ class ModelArtsBaseHook(BaseHook):
         )
         for secret in settings.secrets:
             mask_secret(secret)
+        if not settings.project_id:
+            settings = self._with_project(settings)
         self.__dict__["settings"] = settings
         self._connection_fields = _fields_of(connection)
-        if not settings.project_id:
-            # A temporary-credential connection without a project: looked up from IAM, once per
-            # process. The lookup's own session signs without one, so it is closed afterwards.
-            settings = dataclasses.replace(settings, project_id=project_id_for(settings, self))
-            self.__dict__["settings"] = settings
-            self.close()
         return settings
+
+    def _with_project(self, settings: ConnectionSettings) -> ConnectionSettings:
+        """A temporary-credential connection without a project: look it up from IAM (once per
+        process and settings), signed with these settings' credentials, not the old session's.
+
+        Until it succeeds, the hook keeps what it had (and a later refresh tries again).
+        """
+        previous = self.__dict__.get("settings")
+        self.close()
+        self.__dict__["settings"] = settings
+        try:
+            return dataclasses.replace(settings, project_id=project_id_for(settings, self))
+        except BaseException:
+            if previous is None:
+                self.__dict__.pop("settings", None)
+            else:
+                self.__dict__["settings"] = previous
+            raise
+        finally:
+            # The lookup's session signs without a project: the next request opens another.
+            self.close()
 
     def refresh_connection(self) -> bool:
         """Read the Airflow connection again, and use its new settings if they changed.

@@ -383,11 +383,11 @@ class SharedCredentials:
         hook = self.hook
         credentials = self.source.fetch(hook)
         hook.log.info(
-            "Connection %r: %s from %s, valid until %s",
+            "Connection %r: %s from %s, %s",
             hook.modelarts_conn_id,
             "temporary credentials" if credentials.expires_at else "an AK/SK",
             self.source.description,
-            credentials.expires_at.isoformat() if credentials.expires_at else "revoked",
+            f"valid until {credentials.expires_at.isoformat()}" if credentials.expires_at else "never renewed",
         )
         return credentials
 

@@ -19,6 +19,7 @@ from modelarts_emulator.federation import make_id_token
 from airflow_provider_modelarts.exceptions import (
     ModelArtsCredentialsError,
     ModelArtsPermanentError,
+    ModelArtsServerError,
 )
 from airflow_provider_modelarts.hooks import credentials
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -289,3 +290,22 @@ def test_an_edited_connection_renews_through_its_own_settings(
     new.list_training_jobs(per_page=1)
     assert new.temporary_credentials is not old.temporary_credentials
     assert new.temporary_credentials.hook is new and _calls(emu)["metadata_securitykey"] == 2
+
+
+def test_a_failed_project_lookup_after_an_edit_is_tried_again(
+    emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-lived hook (a triggerer's poller) whose refresh meets an IAM outage keeps its old
+    settings and tries again at the next refresh, signed with the new settings' credentials."""
+    hook = _connect(monkeypatch, emu, auth_type="metadata", metadata_url=emu.url)
+    hook.list_training_jobs(per_page=1)
+    _connect(monkeypatch, emu, auth_type="metadata", metadata_url=emu.url, timeout=30)  # the edit
+    emu.add_fault("status", count=6, path_contains="/v3/projects", status=503)
+    with pytest.raises(ModelArtsServerError):
+        hook.refresh_connection()
+    assert hook.settings.timeout == 20 and hook.settings.project_id == PROJECT  # the old settings, intact
+    emu.clear_faults()
+    assert hook.refresh_connection() is True
+    assert hook.settings.timeout == 30 and hook.settings.project_id == PROJECT
+    hook.list_training_jobs(per_page=1)
+    assert emu.stats()["requests"][-1]["path"] == f"/v1/{PROJECT}/training-jobs"
