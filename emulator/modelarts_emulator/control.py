@@ -194,7 +194,10 @@ def _route_v2(app: EmulatorApp, method: str, path: str, request: Request) -> Res
             return json_response(200, {"ok": True})
     match = _V2_SCHEDULE.match(path)
     if match and method == "PUT":
-        return json_response(200, app.job_schedules.put(match[1], **_body(request)))
+        spec = _body(request)
+        if spec.pop("name", match[1]) != match[1]:
+            raise ValueError("the body's 'name' differs from the schedule name in the path")
+        return json_response(200, app.job_schedules.put(match[1], **spec))
     if match and method == "DELETE":
         app.job_schedules.remove(match[1])
         return json_response(200, {"ok": True})

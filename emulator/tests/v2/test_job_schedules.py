@@ -300,6 +300,9 @@ def test_the_control_api(emu: ModelArtsEmulator) -> None:
     control(emu, "PUT", "/v2/job-schedules/a", {"every": 5})
     control(emu, "PUT", "/v2/job-schedules/b", {"every": 5})
     assert control(emu, "DELETE", "/v2/job-schedules").status_code == 200
+    assert control(emu, "PUT", "/v2/job-schedules/c", {"name": "c", "every": 5}).status_code == 200
+    assert control(emu, "PUT", "/v2/job-schedules/c", {"name": "d", "every": 5}).status_code == 400
+    assert control(emu, "DELETE", "/v2/job-schedules/c").status_code == 200
     assert control(emu, "GET", "/v2/job-schedules").json() == {"schedules": []}
 
 
