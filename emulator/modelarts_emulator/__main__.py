@@ -115,13 +115,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="lifetime of every issued temporary AK/SK (default: metadata 24 h, securitytokens duration_seconds)",
     )
     parser.add_argument("--idp-id", default=DEFAULT_IDP_ID, help="identity provider id IAM federation accepts")
+    parser.add_argument(
+        "--job-schedule",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="create v2 training jobs on the emulator's own clock (repeatable): NAME:every=SECONDS[:count=N]"
+        "[:start_after=S][:job_name=TEMPLATE][:outcomes=Completed,Failed][:final_phase=PHASE]"
+        "[:outputs=URL,...][:workspace_id=ID][:timeline=Creating/2,Pending/1,Running/10,Completed], e.g. "
+        "'nightly:every=30:count=3:job_name=nightly-{date}-{n}' (emulated seconds; TEMPLATE has {n}, {date}, "
+        "{time}, {schedule}; default NAME-{n}); or a JSON object with a 'name' (or a list), or @FILE.json",
+    )
     parser.add_argument("--ready-file", help="also write the ready JSON line to this file")
     return parser.parse_args(argv)
 
 
 def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     """The emulator configuration the command line asks for (``ValueError`` if it cannot work)."""
+    from modelarts_emulator.v2.schedules import parse_cli_schedule
+
+    schedules = [schedule for text in args.job_schedule for schedule in parse_cli_schedule(text)]
     return EmulatorConfig(
+        job_schedules=tuple(schedules),
         host=args.host,
         port=args.port,
         job_count=args.jobs,

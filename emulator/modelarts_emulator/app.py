@@ -65,6 +65,7 @@ from modelarts_emulator.v2.models import (
     task_failures,
 )
 from modelarts_emulator.v2.plans import CreatePlans, normalize_logs
+from modelarts_emulator.v2.schedules import JobSchedules
 
 CONTROL_PREFIX = "/_emulator/"
 # (endpoint, path pattern, the one method it answers); a path that matches with another method is
@@ -166,6 +167,10 @@ class EmulatorApp:
         # The ECS metadata service and IAM federation (temporary credentials).
         self.credentials = CredentialApi(config, self.gateway, self.stats)
         self.create_plans = CreatePlans()
+        # v2 jobs created on the emulator's own clock (see .v2.schedules); they stay on reset.
+        self.job_schedules = JobSchedules(self.training_jobs, config.seed)
+        for schedule in config.job_schedules:
+            self.job_schedules.put(**schedule)
         # v1 models and services (real-time and batch), with their plans.
         self.inference = InferenceApi(config.speed, self._job_clock, config.project_id, self._workspaces)
         # Whether the gateway publishes the AOM log API (EmulatorConfig.aom_logs); a test may flip it.
@@ -189,6 +194,7 @@ class EmulatorApp:
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 10 * 365 * 86400:
             raise ValueError("seconds must be a number from 0 to ten years")
         self._time_advanced += float(seconds)
+        self.job_schedules.catch_up()
 
     # -- API requests -------------------------------------------------------------------------
 
@@ -330,6 +336,7 @@ class EmulatorApp:
         auth_mode: str | None,
     ) -> _Handled:
         store = self.training_jobs
+        self.job_schedules.catch_up()  # jobs that fell due exist before anything reads or creates
         # Only the task list and the log page read the query string (the search is in the body;
         # the docs' search example still shows "?limit=1"): other parameters are logged as ignored.
         ignored = sorted({name for name, _ in pairs} - _V2_QUERY.get(endpoint, set()))
@@ -363,7 +370,7 @@ class EmulatorApp:
     def reset(self) -> None:
         """Clear statistics, faults, AK locks, clock skew and the record of terminate calls, and
         restore the configured annotation rule, AOM log switch, preview cap and credential settings;
-        jobs, create plans, issued tokens and temporary credentials stay."""
+        jobs, create plans, job schedules, issued tokens and temporary credentials stay."""
         with self.training_jobs.lock:
             self.training_jobs.terminations.clear()
             self.training_jobs.keep_unknown_annotations = self.config.keep_unknown_annotations
@@ -501,6 +508,7 @@ class EmulatorApp:
         )
         store = self.training_jobs
         with store.lock:
+            self.job_schedules.catch_up()
             job = new_training_job(
                 store,
                 job_id,
@@ -532,6 +540,7 @@ class EmulatorApp:
             return self._training_job(job_id).terminate(store.now(), store.speed)
 
     def delete_training_job(self, job_id: str) -> None:
+        self.job_schedules.catch_up()
         if not self.training_jobs.delete(job_id):
             raise KeyError(f"Training job (ID: {job_id}) not found")
 
@@ -564,6 +573,7 @@ class EmulatorApp:
         self.log_preview_max_bytes = max_bytes
 
     def _training_job(self, job_id: str) -> TrainingJob:
+        self.job_schedules.catch_up()
         job = self.training_jobs.get(job_id) if isinstance(job_id, str) else None
         if job is None:
             raise KeyError(f"Training job (ID: {job_id}) not found")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 0
@@ -112,6 +113,9 @@ class EmulatorConfig:
     temporary_credential_seconds: float | None = None
     # The IdP id POST /v3.0/OS-AUTH/id-token/tokens accepts in X-Idp-Id.
     idp_id: str = DEFAULT_IDP_ID
+    # v2 training jobs the emulator creates by itself on its clock (modelarts_emulator.v2.schedules):
+    # each a spec with its "name", e.g. {"name": "nightly", "every": 30, "count": 3}; CLI --job-schedule.
+    job_schedules: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         # Fail at construction, not at the first request, when a value cannot work.

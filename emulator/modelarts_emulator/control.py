@@ -30,6 +30,16 @@ v2 training jobs:
   (``["worker-0", "server-0"]``; default one ``worker-N`` per node). Answers 200 with the plan.
   ``GET /_emulator/v2/create-plans`` lists them; ``DELETE`` on a prefix removes one, on
   ``/_emulator/v2/create-plans`` all.
+* ``PUT /_emulator/v2/job-schedules/{name}`` with ``{"every", "count", "start_after", "job_name",
+  "timeline", "final_phase" | "outcomes", "exit_code", "message", "outputs", "workspace_id",
+  "description", "flavor_id", "node_count"}`` (all but ``every`` optional) makes the emulator
+  create v2 jobs by itself, on its clock: ``{"every": 30, "count": 3, "job_name":
+  "nightly-{date}-{n}", "outcomes": ["Completed", "Failed"], "outputs":
+  ["obs://bucket/{name}/model/"]}`` creates ``nightly-<date>-1`` at 30 s, ``-2`` at 60 s (Failed),
+  ``-3`` at 90 s (see :mod:`modelarts_emulator.v2.schedules`). Answers 200 with the schedule as
+  ``GET /_emulator/v2/job-schedules`` lists it (``{"schedules": [{..., "created", "jobs": [{"id",
+  "name", "create_time", "outcome"}], "skipped", "done", "next_in"}]}``). ``DELETE`` on a name
+  stops one, on ``/_emulator/v2/job-schedules`` all (their jobs stay); reset keeps them.
 * ``GET /_emulator/v2/terminations``: ``{"terminations": [{"id", "name", "phase_before",
   "status", "time"}]}``, every terminate action the API received (202 or 409), in order, since
   the last ``POST /_emulator/reset``.
@@ -82,6 +92,7 @@ _V2_JOB = re.compile(r"^/_emulator/v2/training-jobs/([^/]+)$")
 _V2_TIMELINE = re.compile(r"^/_emulator/v2/training-jobs/([^/]+)/timeline$")
 _V2_TERMINATE = re.compile(r"^/_emulator/v2/training-jobs/([^/]+)/terminate$")
 _V2_PLAN = re.compile(r"^/_emulator/v2/create-plans/([^/]+)$")
+_V2_SCHEDULE = re.compile(r"^/_emulator/v2/job-schedules/([^/]+)$")
 _V2_LOG = re.compile(r"^/_emulator/v2/training-jobs/([^/]+)/logs/([^/]+)$")
 
 
@@ -174,6 +185,22 @@ def _route(app: EmulatorApp, request: Request) -> Response:
 
 def _route_v2(app: EmulatorApp, method: str, path: str, request: Request) -> Response | None:
     """v2 training jobs: create with a phase timeline, replace the timeline, terminate, delete."""
+    app.job_schedules.catch_up()  # scheduled jobs that fell due exist before any v2 control call
+    if path == "/_emulator/v2/job-schedules":
+        if method == "GET":
+            return json_response(200, {"schedules": app.job_schedules.list()})
+        if method == "DELETE":
+            app.job_schedules.clear()
+            return json_response(200, {"ok": True})
+    match = _V2_SCHEDULE.match(path)
+    if match and method == "PUT":
+        spec = _body(request)
+        if spec.pop("name", match[1]) != match[1]:
+            raise ValueError("the body's 'name' differs from the schedule name in the path")
+        return json_response(200, app.job_schedules.put(match[1], **spec))
+    if match and method == "DELETE":
+        app.job_schedules.remove(match[1])
+        return json_response(200, {"ok": True})
     if (method, path) == ("POST", "/_emulator/v2/training-jobs"):
         body = _body(request)
         if "name" not in body or "timeline" not in body:

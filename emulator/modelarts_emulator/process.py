@@ -298,6 +298,25 @@ class EmulatorProcess:
         steps = [[phase, duration] for phase, duration in timeline]
         return dict(self.call("PUT", f"/_emulator/v2/create-plans/{prefix}", {"timeline": steps, **plan}))
 
+    def set_job_schedule(self, name: str, **spec: Any) -> dict[str, Any]:
+        """Make the emulator create v2 jobs by itself every ``every`` emulated seconds (``spec`` as
+        ``PUT /_emulator/v2/job-schedules/{name}`` takes: ``count``, ``start_after``, ``job_name``,
+        ``timeline``, ``final_phase`` or ``outcomes``, ``outputs``, ``workspace_id`` ...)."""
+        if isinstance(spec.get("timeline"), (list, tuple)):
+            spec["timeline"] = [list(step) for step in spec["timeline"]]
+        return dict(self.call("PUT", f"/_emulator/v2/job-schedules/{name}", spec))
+
+    def job_schedules(self) -> list[dict[str, Any]]:
+        """Every job schedule and the jobs it has created (``GET /_emulator/v2/job-schedules``)."""
+        return list(self.call("GET", "/_emulator/v2/job-schedules")["schedules"])
+
+    def remove_job_schedule(self, name: str) -> None:
+        """Stop a schedule; the jobs it created stay."""
+        self.call("DELETE", f"/_emulator/v2/job-schedules/{name}")
+
+    def clear_job_schedules(self) -> None:
+        self.call("DELETE", "/_emulator/v2/job-schedules")
+
     # -- models and services ------------------------------------------------------------------
 
     def set_model_plan(self, prefix: str, timeline: Sequence[tuple[str, float | None]], **plan: Any) -> dict[str, Any]:

@@ -292,8 +292,8 @@ class ModelArtsEmulator:
 
     def reset(self) -> None:
         """Clear statistics, faults, AK locks, clock skew and the terminate record, and restore the
-        configured AOM log switch, preview cap and credential settings (jobs, create plans, tokens
-        and temporary credentials stay)."""
+        configured AOM log switch, preview cap and credential settings (jobs, create plans, job
+        schedules, tokens and temporary credentials stay)."""
         self.app.reset()
 
     def credential_settings(self) -> dict[str, Any]:
@@ -412,6 +412,28 @@ class ModelArtsEmulator:
 
     def clear_create_plans(self) -> None:
         self.app.create_plans.clear()
+
+    def set_job_schedule(self, name: str, **spec: Any) -> dict[str, Any]:
+        """Make the emulator create v2 jobs by itself, on its clock, as a script outside Airflow
+        would: ``every`` emulated seconds (the first after ``start_after``, default ``every``), at most
+        ``count``, named by the template ``job_name`` (default ``"{schedule}-{n}"``; also ``{date}``,
+        ``{time}``), each with its own ``timeline`` ending in ``final_phase`` or in turn in each of
+        ``outcomes``, with ``outputs`` (OBS URLs), ``workspace_id``, ``exit_code``/``message``,
+        ``description``, ``flavor_id``, ``node_count`` (see :mod:`.v2.schedules`). Replaces a
+        schedule of that name; returns it as :meth:`job_schedules` lists it."""
+        return self.app.job_schedules.put(name, **spec)
+
+    def job_schedules(self) -> list[dict[str, Any]]:
+        """Every job schedule, with the jobs it has created so far (``jobs``: ``{"id", "name",
+        "create_time", "outcome"}``), ``skipped`` names, ``done`` and ``next_in`` (emulated s)."""
+        return self.app.job_schedules.list()
+
+    def remove_job_schedule(self, name: str) -> None:
+        """Stop a schedule; the jobs it created stay."""
+        self.app.job_schedules.remove(name)
+
+    def clear_job_schedules(self) -> None:
+        self.app.job_schedules.clear()
 
     def terminations(self, job_id: str | None = None) -> list[dict[str, Any]]:
         """The terminate actions the API received (``{"id", "name", "phase_before", "status",
