@@ -27,6 +27,7 @@ from airflow_provider_modelarts.operators.inference_base import (
     _ServiceWaitOperator,
     resolved_anywhere,
 )
+from airflow_provider_modelarts.utils.assets import batch_extra, service_extra
 from airflow_provider_modelarts.utils.mixins import resolved_at_runtime
 from airflow_provider_modelarts.utils.teardown import (
     KILL_ACTIONS,
@@ -155,8 +156,8 @@ class ModelArtsDeployServiceOperator(_ServiceWaitOperator):
             self._record(context, hook, service_id)
             self._stop_if_killed()
             if not self.wait_for_completion:
-                return self._result(hook.get_service(service_id))
-            return self._wait(context, hook)
+                return self._published(context, self._result(hook.get_service(service_id)))
+            return self._published(context, self._wait(context, hook))
         finally:
             hook.close()
 
@@ -204,6 +205,7 @@ class ModelArtsDeployServiceOperator(_ServiceWaitOperator):
         return self._result(current)
 
     def _result(self, current: dict[str, Any]) -> Any:
+        self._asset_event = service_extra(current, self._console_url)
         row = {**services.service_row(current), "console_url": self._console_url}
         row = {key: row[key] for key in ("service_id", "service_name", "status", "access_address", "console_url")}
         return self._shaped(current, row, "the service's row")
@@ -311,7 +313,7 @@ class ModelArtsBatchInferenceOperator(_ServiceWaitOperator):
                 self.log.info("Deployed batch service %r: id %s", body.name, service_id)
             self._record(context, hook, service_id)
             self._stop_if_killed()
-            return self._wait(context, hook)
+            return self._published(context, self._wait(context, hook))
         finally:
             hook.close()
 
@@ -333,6 +335,7 @@ class ModelArtsBatchInferenceOperator(_ServiceWaitOperator):
             if isinstance(rows_paths, list)
             else services.batch_outputs(current) or services.batch_outputs({"config": self.service.get("config")})
         )
+        self._asset_event = batch_extra(self.service_id, current, outputs, self._console_url)
         if self.delete_on_finish:
             self._delete_quietly(hook)
         row = {
