@@ -103,7 +103,13 @@ def test_the_extra_of_each_kind_is_small_and_json() -> None:
     assert service == ({"service_id": "s-1", "service_name": "svc", "status": "running", "console_url": "u"}, [])
     batch = batch_extra("b-1", {"status": "finished", "dest_paths": ["obs://b/r/"]}, ["obs://b/r/"], None)
     assert batch == (
-        {"service_id": "b-1", "service_name": None, "status": "finished", "console_url": None, "outputs": ["obs://b/r/"]},
+        {
+            "service_id": "b-1",
+            "service_name": None,
+            "status": "finished",
+            "console_url": None,
+            "outputs": ["obs://b/r/"],
+        },
         ["obs://b/r/"],
     )
     for extra, _ in (job, model, service, batch):
@@ -154,7 +160,5 @@ TOO_LONG = "obs://bucket/" + "x" * 1500  # Airflow refuses a name over 1500 char
 def test_an_output_no_asset_can_be_named_after_is_left_out_of_the_alias() -> None:
     accessors = OutletEventAccessors()
     alias = AssetAlias("outputs")
-    publish_to_outlets(
-        {"outlet_events": accessors}, [alias], ({"x": 1}, [TOO_LONG, "s3://other/", "obs://bucket/ok/"])
-    )
+    publish_to_outlets({"outlet_events": accessors}, [alias], ({"x": 1}, [TOO_LONG, "s3://other/", "obs://bucket/ok/"]))
     assert _alias_events(accessors, alias) == [("obs://bucket/ok/", "obs://bucket/ok", {"x": 1})]
