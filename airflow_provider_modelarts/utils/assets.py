@@ -12,8 +12,9 @@ done is the same on every Airflow 3 minor (``context["outlet_events"][asset].ext
 * An ``Asset`` outlet (or a subclass: ``Dataset``, ``Model``) gets the extra, merged into what
   the task may have put there itself.
 * An ``AssetAlias`` outlet gets one event per OBS output of the task (a training job's output
-  channels, a batch run's ``dest_path``s), each an :func:`obs_asset` with the same extra. A
-  model or a service has no OBS output: an alias outlet gets nothing from it.
+  channels, a batch run's ``dest_path``s), each an :func:`obs_asset` with the same extra, except
+  an output the task also declares as an ``Asset`` outlet (it has its event already). A model or
+  a service has no OBS output: an alias outlet gets nothing from it.
 * An ``Asset.ref(...)`` outlet and anything else is left alone.
 
 Naming (:func:`obs_asset`): the OBS object ``obs://bucket/path/`` is the asset named
@@ -127,13 +128,17 @@ def publish_to_outlets(context: Mapping[str, Any], outlets: Iterable[object], ev
     if event is None or accessors is None:
         return
     extra, obs_urls = event
-    for outlet in outlets or ():
+    outlets = list(outlets or ())
+    declared = {(outlet.name, outlet.uri) for outlet in outlets if isinstance(outlet, Asset)}
+    for outlet in outlets:
         if isinstance(outlet, Asset):
             accessors[outlet].extra.update(extra)
         elif isinstance(outlet, AssetAlias):
             for url in dict.fromkeys(obs_urls):
                 asset = _obs_asset_or_none(url)
-                if asset is not None:
+                # An output the task declares as an Asset outlet already has its event (Airflow
+                # would store a second one for the alias).
+                if asset is not None and (asset.name, asset.uri) not in declared:
                     accessors[outlet].add(asset, extra=dict(extra))
 
 

@@ -144,6 +144,12 @@ def test_an_asset_outlet_gets_the_extra_and_an_alias_one_asset_per_obs_output() 
     ]
     assert len(accessors) == 2  # nothing for the AssetRef
 
+    # An output declared as an Asset outlet too is not added through the alias (it has its event).
+    accessors = OutletEventAccessors()
+    publish_to_outlets({"outlet_events": accessors}, [alias, obs_asset("obs://bucket/out/")], (extra, urls))
+    assert accessors[obs_asset("obs://bucket/out/")].extra == extra
+    assert _alias_events(accessors, alias) == [("obs://bucket/logs/", "obs://bucket/logs", extra)]
+
 
 def test_nothing_is_published_without_outlets_an_event_or_a_task() -> None:
     accessors = OutletEventAccessors()
