@@ -12,8 +12,9 @@ done is the same on every Airflow 3 minor (``context["outlet_events"][asset].ext
 * An ``Asset`` outlet (or a subclass: ``Dataset``, ``Model``) gets the extra, merged into what
   the task may have put there itself.
 * An ``AssetAlias`` outlet gets one event per OBS output of the task (a training job's output
-  channels, a batch run's ``dest_path``s), each an :func:`obs_asset` with the same extra, except
-  an output the task also declares as an ``Asset`` outlet (it has its event already). A model or
+  channels, a batch run's ``dest_path``s), each an :func:`obs_asset` with the same extra but
+  ``outputs`` (the asset is the output), except an output the task also declares as an ``Asset``
+  outlet (it has its event already). A model or
   a service has no OBS output: an alias outlet gets nothing from it.
 * An ``Asset.ref(...)`` outlet and anything else is left alone.
 
@@ -139,7 +140,7 @@ def publish_to_outlets(context: Mapping[str, Any], outlets: Iterable[object], ev
                 # An output the task declares as an Asset outlet already has its event (Airflow
                 # would store a second one for the alias).
                 if asset is not None and (asset.name, asset.uri) not in declared:
-                    accessors[outlet].add(asset, extra=dict(extra))
+                    accessors[outlet].add(asset, extra=_flat(extra))
 
 
 def _obs_asset_or_none(url: str) -> Asset | None:
@@ -149,6 +150,13 @@ def _obs_asset_or_none(url: str) -> Asset | None:
         return obs_asset(url)
     except ValueError:
         return None
+
+
+def _flat(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``extra`` without its lists and mappings (``outputs``): what an alias event carries. Its
+    asset is the output; and Airflow 3.0 fails the task's success when the extra of an alias event
+    holds one (it hashes the values)."""
+    return {key: value for key, value in extra.items() if not isinstance(value, (Mapping, list))}
 
 
 def _scalar(value: object) -> str | int | float | bool | None:

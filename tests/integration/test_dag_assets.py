@@ -37,17 +37,18 @@ def dags(emulator: ModelArtsEmulator) -> Iterator[ModuleType]:
     dags_folder.mkdir(parents=True, exist_ok=True)
     target = dags_folder / DAG_FILE.name
     shutil.copy(DAG_FILE, target)
-    subprocess.run(
-        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
-        check=True,
-        capture_output=True,
-        env={
-            **os.environ,
-            "AIRFLOW_HOME": AIRFLOW_HOME,
-            "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": conf.get("database", "sql_alchemy_conn"),
-        },
-    )
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": AIRFLOW_HOME,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": conf.get("database", "sql_alchemy_conn"),
+    }
+    # The DAG processor's part: the DAGs and their assets in the database, assets active. From 3.1
+    # dag.test() does it too; on 3.0 a task whose outlets are not active assets fails at its start.
+    for command in (["db", "migrate"], ["dags", "reserialize"]):
+        subprocess.run(
+            [str(Path(sys.executable).parent / "airflow"), *command], check=True, capture_output=True, env=env
+        )
     spec = importlib.util.spec_from_file_location("modelarts_assets_dags", target)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -135,7 +136,8 @@ def test_the_asset_events_of_a_training_job_and_a_model_carry_what_they_produced
             ),
             ("train_deferred", "obs://asset-bucket/out/asset-deferred/"): (
                 "obs://asset-bucket/out/asset-deferred",
-                trained("train_deferred", "asset-deferred", "Completed"),
+                # The alias event's asset is the output: its extra has no outputs.
+                {k: v for k, v in trained("train_deferred", "asset-deferred", "Completed").items() if k != "outputs"},
             ),
             # wait_for_completion=False: the phase the create answered with.
             ("train_no_wait", "asset-submitted"): (
