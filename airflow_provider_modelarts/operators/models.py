@@ -53,7 +53,8 @@ class ModelArtsCreateModelOperator(_InferenceOperator):
     uses it instead of failing on the duplicate, unless its ``source_location`` differs (then it
     is not this task's model, and the task fails naming it). ``failed`` or ``building_failed``
     fails the task with the reason, without task retries. The XCom ``model_id`` is pushed before
-    the wait; ``return_value`` is a compact row.
+    the wait; ``return_value`` is a compact row. Asset events of ``outlets`` carry the model's
+    id, name, version, status and ``source_location`` (:mod:`~airflow_provider_modelarts.utils.assets`).
 
     :param model: the create body, as the API documents it (templated; rendered as JSON).
     :param wait_for_completion: wait until the model is published (default); ``False`` returns

@@ -90,7 +90,8 @@ class ModelArtsDeployServiceOperator(_ServiceWaitOperator):
     configuration (the models, specifications, instance counts and weights) is used as it is, a
     stopped one is started; one with another configuration is updated (``if_exists="update"``)
     or fails the task (``"fail"``). ``failed`` fails the task with ``error_msg`` and the last
-    events, without task retries.
+    events, without task retries. Asset events of ``outlets`` carry the service's id, name and
+    status (:mod:`~airflow_provider_modelarts.utils.assets`).
 
     :param service: the deploy body, as the API documents it; ``infer_type`` ``real-time`` (templated).
     :param wait_for_completion: wait until the service runs (default).
@@ -241,7 +242,9 @@ class ModelArtsBatchInferenceOperator(_ServiceWaitOperator):
 
     Durable: a retry or a Clear finds the batch service of that name and waits for it (one
     already finished is done) instead of deploying it again. One that stopped (an earlier try's
-    kill or timeout) or failed is deleted and the batch deployed again.
+    kill or timeout) or failed is deleted and the batch deployed again. Asset events of
+    ``outlets`` carry the service's id and status and the ``dest_path``s; an ``AssetAlias`` outlet
+    gets each ``dest_path`` as an asset (:mod:`~airflow_provider_modelarts.utils.assets`).
 
     :param service: the deploy body, ``infer_type`` ``batch`` (templated).
     :param delete_on_finish: delete the batch service once it finished (default True).

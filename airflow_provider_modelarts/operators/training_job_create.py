@@ -74,7 +74,8 @@ class ModelArtsCreateTrainingJobOperator(_ModelArtsOperator):
     (or creates a new one after a failed job), a Clear trains again. The job id is recorded (XCom
     ``training_job_id``, the console link, the task state store) before the wait; a failed job
     fails the try with its exit codes, log tail and last events; the XCom ``return_value`` is a
-    compact summary.
+    compact summary. Asset events of ``outlets`` carry the job's id, phase and outputs
+    (:mod:`~airflow_provider_modelarts.utils.assets`).
 
     .. seealso:: docs/durable-execution.md (one job per task instance, the wait, logs, kill, XCom)
 
