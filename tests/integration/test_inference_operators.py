@@ -765,3 +765,21 @@ def test_the_outlets_of_a_resumed_batch_run_carry_its_outputs(inference: ModelAr
         (added.dest_asset_key.name, added.dest_asset_key.uri, added.extra)
         for added in resumed["outlet_events"][alias].asset_alias_events
     ] == [(output, "obs://demo-bucket/batch/out", extra)]
+
+
+def test_the_outlets_of_a_model_not_waited_for_carry_what_the_create_answered(inference: ModelArtsEmulator) -> None:
+    """No status: the create's answer has none, and the task reads nothing more (as its XCom row)."""
+    from airflow.sdk import Asset
+
+    name = _name("it-amodel")
+    registered = Asset("modelarts://models/registered")
+    context = _with_outlet_events(TaskInstanceRuns(task_id="register").context())
+    result = ModelArtsCreateModelOperator(
+        task_id="register", model=_model(name), modelarts_conn_id=CONN_ID, wait_for_completion=False,
+        outlets=[registered],
+    ).execute(context)  # fmt: skip
+    assert context["outlet_events"][registered].extra == {
+        "model_id": result["model_id"], "model_name": name, "model_version": "1.0.0",
+        "model_status": result["model_status"], "source_location": SOURCE, "console_url": result["console_url"],
+    }  # fmt: skip
+    assert result["model_status"] is None
