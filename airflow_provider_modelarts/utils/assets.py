@@ -14,18 +14,22 @@ done is the same on every Airflow 3 minor (``context["outlet_events"][asset].ext
 * An ``AssetAlias`` outlet gets one event per OBS output of the task (a training job's output
   channels, a batch run's ``dest_path``s), each an :func:`obs_asset` with the same extra but
   ``outputs`` (the asset is the output), except an output the task also declares as an ``Asset``
-  outlet (it has its event already). A model or
-  a service has no OBS output: an alias outlet gets nothing from it.
+  outlet (it has its event already). A model or a service has no OBS output: an alias outlet
+  gets nothing from it.
 * An ``Asset.ref(...)`` outlet and anything else is left alone.
 
 Naming (:func:`obs_asset`): the OBS object ``obs://bucket/path/`` is the asset named
 ``obs://bucket/path/``, the OpenLineage dataset ``namespace="obs://bucket"`` + ``name="path/"``
 (:mod:`~airflow_provider_modelarts.utils.lineage`) written as one URL, and whose URI is the same
-URL as Airflow normalises it: ``obs`` has no registered normaliser, so Airflow (3.0 to 3.3) only
-drops the trailing slashes, and warns about nothing: ``obs://bucket/path``. A bucket's root
-(``obs://bucket`` or ``obs://bucket/``) is the asset ``obs://bucket/``. ``obs_asset(url)`` is
-``Asset(url)`` for such a URL, so a DAG may write either; the trailing slash is part of the name
-(as in OBS and OpenLineage), so ``obs://b/p`` and ``obs://b/p/`` are two assets with one URI.
+URL as Airflow normalises it: ``obs`` has no registered normaliser, so Airflow (3.0 to 3.3) warns
+about nothing and only applies its generic rules, which drop the trailing slashes (and a
+fragment, and sort a query): ``obs://bucket/path``. A bucket's root (``obs://bucket`` or
+``obs://bucket/``) is the asset ``obs://bucket/``. ``obs_asset(url)`` is ``Asset(url)`` for a
+URL with a path (or a root with its slash), so a DAG may write either. The trailing slash is part
+of the name (as in OBS and OpenLineage), so ``obs://b/p`` and ``obs://b/p/`` are two assets with
+one URI, and Airflow keeps only one of them active (it wants each name and each URI unique among
+active assets: a task whose outlet is the other fails when it starts). Write an OBS prefix one way
+everywhere: with its slash, as job bodies and this module's alias events do.
 """
 
 from __future__ import annotations
