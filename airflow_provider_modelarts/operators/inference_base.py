@@ -25,6 +25,7 @@ from airflow_provider_modelarts.exceptions import ModelArtsNotFoundError, senten
 from airflow_provider_modelarts.links import ModelArtsServiceConsoleLink, persist_inference_link, restore_inference_link
 from airflow_provider_modelarts.operators.base import _ModelArtsOperator
 from airflow_provider_modelarts.triggers.inference import ModelArtsServiceTrigger
+from airflow_provider_modelarts.utils.assets import AssetEvent, publish_to_outlets
 from airflow_provider_modelarts.utils.mixins import resolved_at_runtime, task_instance_key
 from airflow_provider_modelarts.utils.teardown import KILL_ACTION_XCOM_KEY, end_service_quietly, wait_for_service
 from airflow_provider_modelarts.utils.xcom import XComFields, validate_xcom_fields, warn_missing_fields
@@ -109,6 +110,8 @@ class _InferenceOperator(_ModelArtsOperator):
         self._killed = False
         self._console_url: str | None = None
         self._task_instance: dict[str, Any] | None = None
+        # What the outlets' asset events carry (utils/assets.py), set with the task's result.
+        self._asset_event: AssetEvent | None = None
 
     # ------------------------------------------------------------------ what a subclass says
 
@@ -151,6 +154,12 @@ class _InferenceOperator(_ModelArtsOperator):
 
     def _after_kill(self) -> None:
         """What a kill noticed during the wait does to the resource (default: nothing)."""
+
+    def _published(self, context: Context, result: Any) -> Any:
+        """``result``, once what the task produced is on its outlets' asset events (a subclass
+        sets ``_asset_event`` with its result; none set: nothing)."""
+        publish_to_outlets(context, self.outlets, self._asset_event)
+        return result
 
     def _before_defer(self, context: Context) -> None:
         """What the resumed task needs that the trigger's event does not carry (default: nothing)."""
@@ -229,7 +238,9 @@ class _InferenceOperator(_ModelArtsOperator):
             hook = self.hook()
             try:
                 current = dict(row) if isinstance(row, Mapping) and not self._needs_object() else self._read(hook)
-                return self._finish(hook, "success", message, current, bool(event.get("warning")))
+                return self._published(
+                    context, self._finish(hook, "success", message, current, bool(event.get("warning")))
+                )
             finally:
                 hook.close()
         if status == "failed":

@@ -24,6 +24,7 @@ from airflow_provider_modelarts.operators.inference_base import (
     resolved_anywhere,
 )
 from airflow_provider_modelarts.triggers.inference import ModelArtsModelTrigger
+from airflow_provider_modelarts.utils.assets import model_extra
 from airflow_provider_modelarts.utils.mixins import resolved_at_runtime
 from airflow_provider_modelarts.waiting.inference import ModelWaitCondition, model_reader
 from airflow_provider_modelarts.waiting.outage import DEFAULT_MAX_OUTAGE
@@ -52,7 +53,8 @@ class ModelArtsCreateModelOperator(_InferenceOperator):
     uses it instead of failing on the duplicate, unless its ``source_location`` differs (then it
     is not this task's model, and the task fails naming it). ``failed`` or ``building_failed``
     fails the task with the reason, without task retries. The XCom ``model_id`` is pushed before
-    the wait; ``return_value`` is a compact row.
+    the wait; ``return_value`` is a compact row. Asset events of ``outlets`` carry the model's
+    id, name, version, status and ``source_location`` (:mod:`~airflow_provider_modelarts.utils.assets`).
 
     :param model: the create body, as the API documents it (templated; rendered as JSON).
     :param wait_for_completion: wait until the model is published (default); ``False`` returns
@@ -105,8 +107,8 @@ class ModelArtsCreateModelOperator(_InferenceOperator):
             context["ti"].xcom_push(key=MODEL_ID_XCOM_KEY, value=self.model_id)
             self._link(context, hook, self.model_id)
             if not self.wait_for_completion:
-                return self._result({**body.body, **found, "model_id": self.model_id})
-            return self._wait(context, hook)
+                return self._published(context, self._result({**body.body, **found, "model_id": self.model_id}))
+            return self._published(context, self._wait(context, hook))
         finally:
             hook.close()
 
@@ -204,6 +206,7 @@ class ModelArtsCreateModelOperator(_InferenceOperator):
         raise ModelArtsModelFailedError(full)
 
     def _result(self, model: dict[str, Any]) -> Any:
+        self._asset_event = model_extra(model, self._console_url)
         row = {
             "model_id": model.get("model_id"),
             "model_name": model.get("model_name"),

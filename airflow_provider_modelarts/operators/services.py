@@ -27,6 +27,7 @@ from airflow_provider_modelarts.operators.inference_base import (
     _ServiceWaitOperator,
     resolved_anywhere,
 )
+from airflow_provider_modelarts.utils.assets import batch_extra, service_extra
 from airflow_provider_modelarts.utils.mixins import resolved_at_runtime
 from airflow_provider_modelarts.utils.teardown import (
     KILL_ACTIONS,
@@ -89,7 +90,8 @@ class ModelArtsDeployServiceOperator(_ServiceWaitOperator):
     configuration (the models, specifications, instance counts and weights) is used as it is, a
     stopped one is started; one with another configuration is updated (``if_exists="update"``)
     or fails the task (``"fail"``). ``failed`` fails the task with ``error_msg`` and the last
-    events, without task retries.
+    events, without task retries. Asset events of ``outlets`` carry the service's id, name and
+    status (:mod:`~airflow_provider_modelarts.utils.assets`).
 
     :param service: the deploy body, as the API documents it; ``infer_type`` ``real-time`` (templated).
     :param wait_for_completion: wait until the service runs (default).
@@ -155,8 +157,8 @@ class ModelArtsDeployServiceOperator(_ServiceWaitOperator):
             self._record(context, hook, service_id)
             self._stop_if_killed()
             if not self.wait_for_completion:
-                return self._result(hook.get_service(service_id))
-            return self._wait(context, hook)
+                return self._published(context, self._result(hook.get_service(service_id)))
+            return self._published(context, self._wait(context, hook))
         finally:
             hook.close()
 
@@ -204,6 +206,7 @@ class ModelArtsDeployServiceOperator(_ServiceWaitOperator):
         return self._result(current)
 
     def _result(self, current: dict[str, Any]) -> Any:
+        self._asset_event = service_extra(current, self._console_url)
         row = {**services.service_row(current), "console_url": self._console_url}
         row = {key: row[key] for key in ("service_id", "service_name", "status", "access_address", "console_url")}
         return self._shaped(current, row, "the service's row")
@@ -239,7 +242,9 @@ class ModelArtsBatchInferenceOperator(_ServiceWaitOperator):
 
     Durable: a retry or a Clear finds the batch service of that name and waits for it (one
     already finished is done) instead of deploying it again. One that stopped (an earlier try's
-    kill or timeout) or failed is deleted and the batch deployed again.
+    kill or timeout) or failed is deleted and the batch deployed again. Asset events of
+    ``outlets`` carry the service's id and status and the ``dest_path``s; an ``AssetAlias`` outlet
+    gets each ``dest_path`` as an asset (:mod:`~airflow_provider_modelarts.utils.assets`).
 
     :param service: the deploy body, ``infer_type`` ``batch`` (templated).
     :param delete_on_finish: delete the batch service once it finished (default True).
@@ -311,7 +316,7 @@ class ModelArtsBatchInferenceOperator(_ServiceWaitOperator):
                 self.log.info("Deployed batch service %r: id %s", body.name, service_id)
             self._record(context, hook, service_id)
             self._stop_if_killed()
-            return self._wait(context, hook)
+            return self._published(context, self._wait(context, hook))
         finally:
             hook.close()
 
@@ -333,6 +338,7 @@ class ModelArtsBatchInferenceOperator(_ServiceWaitOperator):
             if isinstance(rows_paths, list)
             else services.batch_outputs(current) or services.batch_outputs({"config": self.service.get("config")})
         )
+        self._asset_event = batch_extra(self.service_id, current, outputs, self._console_url)
         if self.delete_on_finish:
             self._delete_quietly(hook)
         row = {

@@ -27,6 +27,7 @@ from airflow_provider_modelarts.links import (
     restore_console_link,
 )
 from airflow_provider_modelarts.operators.base import _ModelArtsOperator
+from airflow_provider_modelarts.utils.assets import publish_to_outlets, training_job_extra
 from airflow_provider_modelarts.utils.mixins import clear_number, resolved_at_runtime, task_instance_key
 from airflow_provider_modelarts.utils.submission import (
     Action,
@@ -73,7 +74,8 @@ class ModelArtsCreateTrainingJobOperator(_ModelArtsOperator):
     (or creates a new one after a failed job), a Clear trains again. The job id is recorded (XCom
     ``training_job_id``, the console link, the task state store) before the wait; a failed job
     fails the try with its exit codes, log tail and last events; the XCom ``return_value`` is a
-    compact summary.
+    compact summary. Asset events of ``outlets`` carry the job's id, phase and outputs
+    (:mod:`~airflow_provider_modelarts.utils.assets`).
 
     .. seealso:: docs/durable-execution.md (one job per task instance, the wait, logs, kill, XCom)
 
@@ -167,12 +169,17 @@ class ModelArtsCreateTrainingJobOperator(_ModelArtsOperator):
                 # An earlier try's job Completed while no task watched it (a crash, a lost worker):
                 # its log is printed here, or the end of it would be in no task log.
                 self._poll_logs(self._log_follower(hook), job)
-                return self._result(job, hook)
+                return self._published(context, self._result(job, hook))
             if not self.wait_for_completion:
-                return self._result(job)
-            return self._wait(context, hook)
+                return self._published(context, self._result(job))
+            return self._published(context, self._wait(context, hook))
         finally:
             hook.close()
+
+    def _published(self, context: Context, result: Any) -> Any:
+        """``result``, once the job's id, phase and outputs are on the outlets' asset events."""
+        publish_to_outlets(context, self.outlets, training_job_extra(self._last_job, self._console_url()))
+        return result
 
     def _submit(self, context: Context, hook: ModelArtsHook, body: ValidatedJob) -> tuple[dict[str, Any], Plan]:
         """Plan the try and create or reconnect (:mod:`~airflow_provider_modelarts.utils.submission`)."""
@@ -328,7 +335,8 @@ class ModelArtsCreateTrainingJobOperator(_ModelArtsOperator):
             try:
                 job = hook.get_training_job(str(self.training_job_id)) if self.xcom_fields == "all" else None
                 self._last_job = job or _job_from_summary(summary)
-                return self._finish(hook, "success" if status == "success" else "failed", message, self._last_job)
+                verdict = "success" if status == "success" else "failed"
+                return self._published(context, self._finish(hook, verdict, message, self._last_job))
             finally:
                 hook.close()
         if status == "failed":

@@ -701,3 +701,85 @@ def test_bad_rendered_values_send_nothing(inference: ModelArtsEmulator) -> None:
         with pytest.raises(ModelArtsValidationError, match=parameter):
             operator.execute(context)
     assert api_requests(inference) == before
+
+
+# ---------------------------------------------------------------------------------------------
+# Assets from tasks: the outlets' asset events carry the service's id and status, and the batch
+# run's outputs (the model's: tests/integration/test_dag_assets.py, with dag.test())
+# ---------------------------------------------------------------------------------------------
+
+
+def _with_outlet_events(context: dict[str, Any]) -> dict[str, Any]:
+    """A task's context with Airflow's own outlet event accessors, fresh as in each task process."""
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+
+    return {**context, "outlet_events": OutletEventAccessors()}
+
+
+def test_the_outlets_of_a_deployed_service_carry_its_id_and_status(inference: ModelArtsEmulator) -> None:
+    from airflow.sdk import Asset, AssetAlias
+
+    model_id = _published(inference)
+    name = _name("it-asvc")
+    served, alias = Asset("modelarts://services/served"), AssetAlias("served-outputs")
+    context = _with_outlet_events(TaskInstanceRuns(task_id="deploy").context())
+    result = ModelArtsDeployServiceOperator(
+        task_id="deploy", service=_real_time(name, model_id), modelarts_conn_id=CONN_ID, poll_interval=1,
+        outlets=[served, alias],
+    ).execute(context)  # fmt: skip
+    assert context["outlet_events"][served].extra == {
+        "service_id": result["service_id"], "service_name": name, "status": "running",
+        "console_url": result["console_url"],
+    }  # fmt: skip
+    assert context["outlet_events"][alias].asset_alias_events == []  # a service has no OBS output
+
+
+def test_the_outlets_of_a_resumed_batch_run_carry_its_outputs(inference: ModelArtsEmulator) -> None:
+    from airflow.sdk import Asset, AssetAlias
+
+    model_id = _published(inference)
+    name = _name("it-abatch")
+    scored, alias = Asset("modelarts://batch/scored"), AssetAlias("scored-outputs")
+    build = lambda: ModelArtsBatchInferenceOperator(  # noqa: E731
+        task_id="batch", service=_batch(name, model_id), modelarts_conn_id=CONN_ID, deferrable=True,
+        outlets=[scored, alias],
+    )  # fmt: skip
+    runs = TaskInstanceRuns(task_id="batch")
+    deferring = _with_outlet_events(runs.context())
+    with pytest.raises(TaskDeferred) as deferred:
+        build().execute(deferring)
+    assert len(deferring["outlet_events"]) == 0  # nothing before the result is final
+    _, kwargs = deferred.value.trigger.serialize()
+    inference.advance_time(20)
+    event = asyncio.run(first_event(ModelArtsServiceTrigger(**kwargs)))
+    runs.resume()
+    resumed = _with_outlet_events(runs.context())
+    result = build().execute_complete(resumed, event)
+    output = "obs://demo-bucket/batch/out/"
+    extra = {
+        "service_id": runs.xcom[SERVICE_ID_XCOM_KEY], "service_name": name, "status": "finished",
+        "console_url": result["console_url"],
+    }  # fmt: skip
+    assert resumed["outlet_events"][scored].extra == {**extra, "outputs": [output]}
+    assert [
+        (added.dest_asset_key.name, added.dest_asset_key.uri, added.extra)
+        for added in resumed["outlet_events"][alias].asset_alias_events
+    ] == [(output, "obs://demo-bucket/batch/out", extra)]
+
+
+def test_the_outlets_of_a_model_not_waited_for_carry_what_the_create_answered(inference: ModelArtsEmulator) -> None:
+    """No status: the create's answer has none, and the task reads nothing more (as its XCom row)."""
+    from airflow.sdk import Asset
+
+    name = _name("it-amodel")
+    registered = Asset("modelarts://models/registered")
+    context = _with_outlet_events(TaskInstanceRuns(task_id="register").context())
+    result = ModelArtsCreateModelOperator(
+        task_id="register", model=_model(name), modelarts_conn_id=CONN_ID, wait_for_completion=False,
+        outlets=[registered],
+    ).execute(context)  # fmt: skip
+    assert context["outlet_events"][registered].extra == {
+        "model_id": result["model_id"], "model_name": name, "model_version": "1.0.0",
+        "model_status": result["model_status"], "source_location": SOURCE, "console_url": result["console_url"],
+    }  # fmt: skip
+    assert result["model_status"] is None

@@ -30,6 +30,7 @@ STABLE_PATHS = [
     ("airflow_provider_modelarts.triggers.training_job", "ModelArtsTrainingJobTrigger"),
     ("airflow_provider_modelarts.triggers.training_job_phase", "ModelArtsTrainingJobPhaseTrigger"),
     ("airflow_provider_modelarts.links", "ModelArtsConsoleLink"),
+    ("airflow_provider_modelarts.utils.assets", "obs_asset"),
     ("airflow_provider_modelarts.api", "JobStatus"),
     ("airflow_provider_modelarts.exceptions", "ModelArtsError"),
 ]
