@@ -1,0 +1,76 @@
+"""The job-event watermark: each job fires at most once, ties and late pages included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_modelarts.waiting.job_events import (
+    WATCHABLE_PHASES,
+    Watermark,
+    event_payload,
+    select_events,
+)
+
+COMPLETED = frozenset({"Completed"})
+
+
+def _job(job_id: str, name: str, phase: str, start: int = 1_000, duration: int | None = 500) -> dict[str, Any]:
+    status: dict[str, Any] = {"phase": phase, "start_time": start}
+    if duration is not None:
+        status["duration"] = duration
+    return {
+        "metadata": {"id": job_id, "name": name},
+        "status": status,
+        "algorithm": {"outputs": [{"name": "model", "remote": {"obs": {"obs_url": f"obs://b/{name}/"}}}]},
+    }
+
+
+def test_only_jobs_that_ended_after_the_watermark_in_a_watched_phase_fire() -> None:
+    jobs = [
+        _job("old", "nightly-1", "Completed", start=100, duration=100),  # ended at 200: before
+        _job("new", "nightly-2", "Completed", start=900, duration=400),  # ended at 1300
+        _job("failed", "nightly-3", "Failed", start=900, duration=500),
+        _job("running", "nightly-4", "Running", duration=None),
+        _job("other", "adhoc-5", "Completed", start=900, duration=600),
+    ]
+    events, watermark = select_events(jobs, COMPLETED, "nightly-", Watermark(1_000))
+    assert [job["metadata"]["id"] for _, job in events] == ["new"]
+    assert watermark == Watermark(1_300, frozenset({"new"}))
+    # The next round sees the same jobs: nothing fires again.
+    assert select_events(jobs, COMPLETED, "nightly-", watermark)[0] == []
+
+
+def test_jobs_ending_in_the_same_millisecond_fire_once_each_across_rounds() -> None:
+    first = _job("a", "n-a", "Completed", start=1_000, duration=1_000)
+    second = _job("b", "n-b", "Completed", start=1_500, duration=500)
+    events, watermark = select_events([first], COMPLETED, None, Watermark(0))
+    assert len(events) == 1 and watermark == Watermark(2_000, frozenset({"a"}))
+    events, watermark = select_events([first, second], COMPLETED, None, watermark)
+    assert [job["metadata"]["id"] for _, job in events] == ["b"]
+    assert watermark == Watermark(2_000, frozenset({"a", "b"}))
+
+
+def test_events_come_oldest_end_first_and_a_job_on_two_pages_fires_once() -> None:
+    late = _job("late", "x", "Completed", start=3_000, duration=10)
+    early = _job("early", "y", "Terminated", start=1_000, duration=10)
+    events, _ = select_events([late, early, late], frozenset(WATCHABLE_PHASES), None, Watermark(0))
+    assert [job["metadata"]["id"] for _, job in events] == ["early", "late"]
+
+
+def test_the_watermark_round_trips_through_json_and_ignores_foreign_values() -> None:
+    watermark = Watermark(5, frozenset({"b", "a"}))
+    assert watermark.to_json() == {"end_ms": 5, "ids": ["a", "b"]}
+    assert Watermark.from_json(watermark.to_json()) == watermark
+    assert Watermark.from_json(None) is None and Watermark.from_json({"end_ms": "5"}) is None
+
+
+def test_the_payload_is_small_and_names_the_outputs() -> None:
+    payload = event_payload(_job("j1", "nightly-1", "Completed"), 1_500, "https://console/x")
+    assert payload == {
+        "training_job_id": "j1",
+        "name": "nightly-1",
+        "phase": "Completed",
+        "end_time_ms": 1_500,
+        "outputs": {"model": "obs://b/nightly-1/"},
+        "console_url": "https://console/x",
+    }
