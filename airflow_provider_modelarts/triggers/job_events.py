@@ -1,0 +1,158 @@
+"""``ModelArtsTrainingJobEventTrigger``: start a DAG when a v2 training job ends (an asset watcher).
+
+Work in progress (issue 21). See docs/event-triggers.md for the rules it implements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from airflow.providers.common.compat.triggers import BaseEventTrigger
+from airflow.triggers.base import TriggerEvent
+
+from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
+from airflow_provider_modelarts.exceptions import ModelArtsPermanentError, ModelArtsValidationError
+from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+from airflow_provider_modelarts.waiting.job_event_search import JobEventSearch
+from airflow_provider_modelarts.waiting.job_events import WATCHABLE_PHASES, Watermark, event_payload, select_events
+from airflow_provider_modelarts.waiting.poller import run_in_worker_thread
+from airflow_provider_modelarts.waiting.shared_stream import subscribe
+
+STATE_KEY_PREFIX = "modelarts.training_job_events."
+
+
+def _phases(value: str | Iterable[str]) -> tuple[str, ...]:
+    phases = (value,) if isinstance(value, str) else tuple(value)
+    if not phases or any(phase not in WATCHABLE_PHASES for phase in phases):
+        raise ModelArtsValidationError("phases", f"one or more of {', '.join(sorted(WATCHABLE_PHASES))}", value)
+    return tuple(sorted(set(phases)))
+
+
+class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
+    """Fire one event per v2 training job of a connection that ends in one of ``phases``.
+
+    :param modelarts_conn_id: the ModelArts connection.
+    :param phases: the phases to fire on, among Completed, Failed, Terminated and Abnormal.
+    :param name_filter: a job fires only if its name contains this (the search API's ``like``).
+    :param workspace_id: the workspace watched (default: the connection's).
+    :param poll_interval: seconds between searches.
+    :param lookback: seconds; jobs that ended this long before the watcher first looked fire too.
+    """
+
+    def __init__(
+        self,
+        modelarts_conn_id: str = DEFAULT_CONN_ID,
+        phases: str | Iterable[str] = ("Completed",),
+        name_filter: str | None = None,
+        workspace_id: str | None = None,
+        poll_interval: float = 60.0,
+        lookback: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.modelarts_conn_id = modelarts_conn_id
+        self.phases = _phases(phases)
+        self.name_filter = name_filter
+        self.workspace_id = workspace_id
+        if isinstance(poll_interval, bool) or not isinstance(poll_interval, (int, float)) or poll_interval <= 0:
+            raise ModelArtsValidationError("poll_interval", "a number of seconds greater than 0", poll_interval)
+        self.poll_interval = float(poll_interval)
+        if lookback is not None and (
+            isinstance(lookback, bool) or not isinstance(lookback, (int, float)) or lookback < 0
+        ):
+            raise ModelArtsValidationError("lookback", "a number of seconds, 0 or more, or None", lookback)
+        self.lookback = float(lookback) if lookback is not None else None
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        # The same kwargs at every parse: Airflow matches the stored trigger row by their hash.
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "modelarts_conn_id": self.modelarts_conn_id,
+                "phases": list(self.phases),
+                "name_filter": self.name_filter,
+                "workspace_id": self.workspace_id,
+                "poll_interval": self.poll_interval,
+                "lookback": self.lookback,
+            },
+        )
+
+    # -- sharing one search ---------------------------------------------------------------------
+
+    def shared_stream_key(self) -> tuple[Any, ...]:
+        """Watchers of one connection, workspace, interval and lookback share one search (3.3+)."""
+        return (
+            "modelarts-training-job-events",
+            self.modelarts_conn_id,
+            self.workspace_id,
+            self.poll_interval,
+            self.lookback,
+        )
+
+    @classmethod
+    async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
+        """One search per interval; each raw event is the list of jobs a round saw."""
+        hook = ModelArtsHook(kwargs.get("modelarts_conn_id", DEFAULT_CONN_ID))
+        search = JobEventSearch(kwargs.get("workspace_id"), int((kwargs.get("lookback") or 0) * 1000))
+        interval = float(kwargs.get("poll_interval", 60.0))
+        try:
+            while True:
+                started = time.monotonic()
+                try:
+                    jobs = await run_in_worker_thread(lambda: search.round(hook, int(time.time() * 1000)))
+                except ModelArtsPermanentError:
+                    raise
+                except Exception as error:  # ridden out: the next round catches up, nothing is lost
+                    hook.log.warning("ModelArts job-event search failed (%s); trying again next round", error)
+                else:
+                    yield jobs
+                await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+        finally:
+            hook.close()
+
+    async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
+        watermark = await self._load_watermark()
+        console_url = ""
+        async for jobs in shared_stream:
+            events, _ = select_events(jobs, frozenset(self.phases), self.name_filter, watermark)
+            for end, job in events:
+                watermark = watermark.after(end, str(job["metadata"]["id"]))
+                # Saved before the event leaves: a crash now loses it rather than repeating it.
+                await self._save_watermark(watermark)
+                yield TriggerEvent(event_payload(job, end, console_url))
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        # Below 3.3 the triggerer calls run(): the same filter over the provider's shared loop.
+        kwargs = self.serialize()[1]
+        stream = subscribe(self.shared_stream_key(), lambda: type(self).open_shared_stream(kwargs))
+        async for event in self.filter_shared_stream(stream):
+            yield event
+
+    # -- the watermark --------------------------------------------------------------------------
+
+    def _state_key(self) -> str:
+        digest = hashlib.sha256(json.dumps(self.serialize()[1], sort_keys=True).encode()).hexdigest()[:16]
+        return STATE_KEY_PREFIX + digest
+
+    def _accessors(self) -> list[Any]:
+        store = getattr(self, "asset_state_store", None)
+        if store is None:
+            return []
+        return [*getattr(store, "_by_name", {}).values(), *getattr(store, "_by_uri", {}).values()]
+
+    async def _load_watermark(self) -> Watermark:
+        for accessor in self._accessors():
+            stored = Watermark.from_json(await accessor.aget(self._state_key()))
+            if stored is not None:
+                return stored
+        first = Watermark(int((time.time() - (self.lookback or 0.0)) * 1000))
+        await self._save_watermark(first)
+        return first
+
+    async def _save_watermark(self, watermark: Watermark) -> None:
+        for accessor in self._accessors():
+            await accessor.aset(self._state_key(), watermark.to_json())
