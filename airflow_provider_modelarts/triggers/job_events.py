@@ -15,6 +15,7 @@ from typing import Any
 from airflow.providers.common.compat.triggers import BaseEventTrigger
 from airflow.triggers.base import TriggerEvent
 
+from airflow_provider_modelarts.cloud.validation import DEFAULT_RETRY_DELAY, DEFAULT_RETRY_MAX_DELAY
 from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsPermanentError, ModelArtsValidationError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -52,6 +53,8 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
         workspace_id: str | None = None,
         poll_interval: float = 60.0,
         lookback: float | None = None,
+        retry_delay: float = DEFAULT_RETRY_DELAY,
+        retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
     ) -> None:
         super().__init__()
         self.modelarts_conn_id = modelarts_conn_id
@@ -66,6 +69,9 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
         ):
             raise ModelArtsValidationError("lookback", "a number of seconds, 0 or more, or None", lookback)
         self.lookback = float(lookback) if lookback is not None else None
+        # Checked by the hook that the search builds (named as the watcher's users write them).
+        self.retry_delay = retry_delay
+        self.retry_max_delay = retry_max_delay
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         # The same kwargs at every parse: Airflow matches the stored trigger row by their hash.
@@ -78,6 +84,8 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
                 "workspace_id": self.workspace_id,
                 "poll_interval": self.poll_interval,
                 "lookback": self.lookback,
+                "retry_delay": self.retry_delay,
+                "retry_max_delay": self.retry_max_delay,
             },
         )
 
@@ -96,7 +104,11 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
     @classmethod
     async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
         """One search per interval; each raw event is the list of jobs a round saw."""
-        hook = ModelArtsHook(kwargs.get("modelarts_conn_id", DEFAULT_CONN_ID))
+        hook = ModelArtsHook(
+            kwargs.get("modelarts_conn_id", DEFAULT_CONN_ID),
+            retry_delay=kwargs.get("retry_delay", DEFAULT_RETRY_DELAY),
+            retry_max_delay=kwargs.get("retry_max_delay", DEFAULT_RETRY_MAX_DELAY),
+        )
         search = JobEventSearch(kwargs.get("workspace_id"), int((kwargs.get("lookback") or 0) * 1000))
         interval = float(kwargs.get("poll_interval", 60.0))
         try:
