@@ -13,6 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperatorLink
 
+# The console's routes live with the other endpoint rules (triggers build URLs too); kept
+# importable from here.
+from airflow_provider_modelarts.cloud.endpoints import (
+    CONSOLE_JOB_FRAGMENT,
+    CONSOLE_TRAINING_JOB_FRAGMENT,
+    CONSOLE_VERSION_FRAGMENT,
+    console_job_url,
+)
+
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
     from airflow.sdk.types import TaskInstanceKey
@@ -22,26 +31,8 @@ if TYPE_CHECKING:
 CONSOLE_LINK_XCOM_KEY = "modelarts_console"
 # Where the running operator keeps the identifiers for its link.
 CONSOLE_LINK_ATTRIBUTE = "_modelarts_console_link"
-# The old-version training job detail page of the ModelArts console.
-CONSOLE_JOB_FRAGMENT = "#/trainingJobs/trainingjobDetail?jobId={job_id}"
-CONSOLE_VERSION_FRAGMENT = "&versionId={version_id}"
-# The training job detail page of a v2 (new-version) job. [UNCERTAIN] The console's routes are not
-# documented; this one is the route public clients link to. A console_url holding {job_id}
-# overrides it.
-CONSOLE_TRAINING_JOB_FRAGMENT = "#/training/detail/{job_id}"
 
-
-def console_job_url(console_url: str, job_id: int | str, version_id: int | None) -> str:
-    """The console URL of a job (and version): a v1 job has an integer id, a v2 job a UUID. A
-    ``console_url`` holding ``{job_id}`` is used as the whole template, for consoles whose routes
-    differ."""
-    if "{job_id}" in console_url:
-        template = console_url
-    elif isinstance(job_id, str):
-        template = console_url + CONSOLE_TRAINING_JOB_FRAGMENT
-    else:
-        template = console_url + CONSOLE_JOB_FRAGMENT + (CONSOLE_VERSION_FRAGMENT if version_id else "")
-    return template.format(job_id=job_id, version_id=version_id if version_id is not None else "")
+__all__ = ["CONSOLE_JOB_FRAGMENT", "CONSOLE_TRAINING_JOB_FRAGMENT", "CONSOLE_VERSION_FRAGMENT", "console_job_url"]
 
 
 def persist_console_link(

@@ -125,3 +125,25 @@ LOG_API_PREVIEW = "preview"
 LOG_API_AUTO = "auto"
 LOG_APIS = (LOG_API_AOM, LOG_API_PREVIEW, LOG_API_AUTO)
 DEFAULT_LOG_API = LOG_API_AUTO
+
+
+# The old-version training job detail page of the ModelArts console.
+CONSOLE_JOB_FRAGMENT = "#/trainingJobs/trainingjobDetail?jobId={job_id}"
+CONSOLE_VERSION_FRAGMENT = "&versionId={version_id}"
+# The training job detail page of a v2 (new-version) job. [UNCERTAIN] The console's routes are not
+# documented; this one is the route public clients link to. A console_url holding {job_id}
+# overrides it.
+CONSOLE_TRAINING_JOB_FRAGMENT = "#/training/detail/{job_id}"
+
+
+def console_job_url(console_url: str, job_id: int | str, version_id: int | None) -> str:
+    """The console URL of a job (and version): a v1 job has an integer id, a v2 job a UUID. A
+    ``console_url`` holding ``{job_id}`` is used as the whole template, for consoles whose routes
+    differ."""
+    if "{job_id}" in console_url:
+        template = console_url
+    elif isinstance(job_id, str):
+        template = console_url + CONSOLE_TRAINING_JOB_FRAGMENT
+    else:
+        template = console_url + CONSOLE_JOB_FRAGMENT + (CONSOLE_VERSION_FRAGMENT if version_id else "")
+    return template.format(job_id=job_id, version_id=version_id if version_id is not None else "")

@@ -15,6 +15,7 @@ from typing import Any
 from airflow.providers.common.compat.triggers import BaseEventTrigger
 from airflow.triggers.base import TriggerEvent
 
+from airflow_provider_modelarts.cloud.endpoints import console_job_url
 from airflow_provider_modelarts.cloud.validation import DEFAULT_RETRY_DELAY, DEFAULT_RETRY_MAX_DELAY
 from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsPermanentError, ModelArtsValidationError
@@ -128,14 +129,14 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
 
     async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
         watermark = await self._load_watermark()
-        console_url = ""
+        console_url = await self._console_url()
         async for jobs in shared_stream:
             events, _ = select_events(jobs, frozenset(self.phases), self.name_filter, watermark)
             for end, job in events:
                 watermark = watermark.after(end, str(job["metadata"]["id"]))
                 # Saved before the event leaves: a crash now loses it rather than repeating it.
                 await self._save_watermark(watermark)
-                yield TriggerEvent(event_payload(job, end, console_url))
+                yield TriggerEvent(event_payload(job, end, console_job_url(console_url, job["metadata"]["id"], None)))
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # Below 3.3 the triggerer calls run(): the same filter over the provider's shared loop.
@@ -143,6 +144,14 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
         stream = subscribe(self.shared_stream_key(), lambda: type(self).open_shared_stream(kwargs))
         async for event in self.filter_shared_stream(stream):
             yield event
+
+    async def _console_url(self) -> str:
+        """The connection's console URL, read once (in a worker thread: it reads the connection)."""
+        hook = ModelArtsHook(self.modelarts_conn_id)
+        try:
+            return await run_in_worker_thread(lambda: hook.settings.console_url)
+        finally:
+            hook.close()
 
     # -- the watermark --------------------------------------------------------------------------
 

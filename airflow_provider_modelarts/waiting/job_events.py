@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pendulum
+
 from airflow_provider_modelarts.cloud.v2.phases import TERMINAL_PHASES
 from airflow_provider_modelarts.cloud.v2.rows import output_obs_urls
 
@@ -86,6 +88,7 @@ def event_payload(job: Mapping[str, Any], end: int, console_url: str) -> dict[st
         "training_job_id": metadata.get("id"),
         "name": metadata.get("name"),
         "phase": status.get("phase"),
+        "end_time": pendulum.from_timestamp(end / 1000, tz="UTC").isoformat(),
         "end_time_ms": end,
         "outputs": output_obs_urls(job),
         "console_url": console_url,

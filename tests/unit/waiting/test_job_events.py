@@ -70,6 +70,7 @@ def test_the_payload_is_small_and_names_the_outputs() -> None:
         "training_job_id": "j1",
         "name": "nightly-1",
         "phase": "Completed",
+        "end_time": "1970-01-01T00:00:01.500000+00:00",
         "end_time_ms": 1_500,
         "outputs": {"model": "obs://b/nightly-1/"},
         "console_url": "https://console/x",
