@@ -1,0 +1,360 @@
+"""The job-event watcher as Airflow's own machinery runs it, against the emulator's job schedules on
+its manual clock:
+
+* on 3.3+, through Airflow's ``SharedStreamManager`` (``airflow.triggers.shared_stream``), as the
+  triggerer's ``run_trigger`` drives a ``BaseEventTrigger`` with a ``shared_stream_key``: one
+  ``open_shared_stream`` per group, each watcher its own events;
+* on 3.3+, with its watermark in the asset state store, injected as the triggerer injects it
+  (``AssetStateStoreAccessors`` over the watched assets, talking to a fake supervisor channel that
+  answers the Get/Set messages from a dict, as the API server's table would): read at the start,
+  written before each event leaves, kept per watcher when two watch one asset;
+* on every minor, ``serialize()`` gives the same kwargs at every parse of a DAG file, so
+  ``BaseEventTrigger.hash`` (how the DAG processor matches the stored trigger row) is stable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from modelarts_emulator import ModelArtsEmulator
+
+from airflow_provider_modelarts.triggers.job_events import STATE_KEY_PREFIX, ModelArtsTrainingJobEventTrigger
+from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS
+from airflow_provider_modelarts.waiting.job_events import Watermark
+from tests.integration.conftest import manual_clock_emulator
+
+CONN_ID = "modelarts_job_events_airflow"
+QUICK = [["Creating", 2], ["Running", 5], ["Completed", None]]
+ASSET = "nightly-models"
+
+requires_33 = pytest.mark.skipif(
+    not AIRFLOW_V_3_3_PLUS, reason="Airflow 3.3+: shared streams and the asset state store"
+)
+
+
+@pytest.fixture
+def emu() -> Iterator[ModelArtsEmulator]:
+    with manual_clock_emulator(CONN_ID, v2_job_count=0) as emulator:
+        yield emulator
+
+
+class FakeSupervisor:
+    """The triggerer's channel to its supervisor, as far as a watcher uses it: the asset state
+    store's Get/Set messages by asset name, answered from ``rows`` ((asset, key) -> value) and kept
+    in ``messages``; the connection read's ``MaskSecret`` (no answer)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], Any] = {}
+        self.messages: list[Any] = []
+
+    def send(self, message: Any) -> Any:
+        from airflow.sdk.exceptions import ErrorType
+        from airflow.sdk.execution_time.comms import (
+            AssetStateStoreResult,
+            ErrorResponse,
+            GetAssetStateStoreByName,
+            MaskSecret,
+            OKResponse,
+            SetAssetStateStoreByName,
+        )
+
+        if isinstance(message, MaskSecret):
+            return None
+        self.messages.append(message)
+        if isinstance(message, GetAssetStateStoreByName):
+            if (message.name, message.key) not in self.rows:
+                return ErrorResponse(error=ErrorType.ASSET_STORE_NOT_FOUND)
+            return AssetStateStoreResult(value=self.rows[(message.name, message.key)])
+        if isinstance(message, SetAssetStateStoreByName):
+            self.rows[(message.name, message.key)] = message.value
+            return OKResponse(ok=True)
+        raise AssertionError(f"a watcher sent {message!r}")
+
+    async def asend(self, message: Any) -> Any:
+        return self.send(message)
+
+
+@pytest.fixture
+def supervisor(monkeypatch: pytest.MonkeyPatch) -> FakeSupervisor:
+    from airflow.sdk.execution_time import task_runner
+
+    fake = FakeSupervisor()
+    # Set in a real triggerer's subprocess at start; the accessors import it at each call.
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", fake, raising=False)
+    return fake
+
+
+def _watcher(*assets: str, **kwargs: Any) -> ModelArtsTrainingJobEventTrigger:
+    """A watcher re-created from its serialized form, with the state store the 3.3 triggerer
+    injects for a trigger that watches ``assets`` (``TriggerRunner.create_triggers``)."""
+    from airflow.sdk import Asset
+    from airflow.sdk.execution_time.context import AssetStateStoreAccessors
+
+    classpath, serialized = ModelArtsTrainingJobEventTrigger(
+        modelarts_conn_id=CONN_ID, poll_interval=0.05, **kwargs
+    ).serialize()
+    assert classpath.endswith(".ModelArtsTrainingJobEventTrigger")
+    trigger = ModelArtsTrainingJobEventTrigger(**serialized)
+    if assets:
+        trigger.asset_state_store = AssetStateStoreAccessors(
+            inlets=[Asset(name=name, uri=f"modelarts://{name}") for name in assets]
+        )
+    return trigger
+
+
+async def _step(emu: ModelArtsEmulator, steps: int) -> None:
+    """The emulator's clock 10 s forward at a time, while the watchers run."""
+    for _ in range(steps):
+        emu.advance_time(10)
+        await asyncio.sleep(0.3)
+
+
+async def _run_all(
+    streams: list[AsyncIterator[Any]], emu: ModelArtsEmulator, steps: int, on_event: Any = None
+) -> list[list[Any]]:
+    collected: list[list[Any]] = [[] for _ in streams]
+
+    async def drain(index: int, stream: AsyncIterator[Any]) -> None:
+        async for event in stream:
+            if on_event is not None:
+                on_event(index, event)
+            collected[index].append(event)
+
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(drain(index, stream)) for index, stream in enumerate(streams)]
+    try:
+        await _step(emu, steps)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return collected
+
+
+def _names(events: list[Any]) -> list[str]:
+    return [event.payload["name"] for event in events]
+
+
+# -- 3.3: Airflow's SharedStreamManager ----------------------------------------------------------
+
+
+@requires_33
+def test_watchers_run_through_airflow_33_shared_streams_one_open_per_group(
+    emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.triggers.shared_stream import SharedStreamManager
+
+    emu.set_job_schedule("nightly", every=30, count=2, timeline=QUICK, outcomes=["Completed", "Failed"])
+    emu.set_job_schedule("adhoc", every=45, count=1, timeline=QUICK)
+    opened: list[dict[str, Any]] = []
+    original = ModelArtsTrainingJobEventTrigger.open_shared_stream
+
+    def counted(cls: type[ModelArtsTrainingJobEventTrigger], kwargs: dict[str, Any]) -> AsyncIterator[Any]:
+        opened.append(kwargs)
+        return original(kwargs)
+
+    monkeypatch.setattr(ModelArtsTrainingJobEventTrigger, "open_shared_stream", classmethod(counted))
+    # Two groups: the key is (connection, workspace, interval, lookback), whatever the filters.
+    specs: list[dict[str, Any]] = [
+        {"name_filter": "nightly-"},
+        {"name_filter": "adhoc-"},
+        {"name_filter": None},
+        {"name_filter": "nightly-", "phases": ["Failed"]},
+        {"name_filter": None, "phases": ["Completed", "Failed"]},
+        {"name_filter": "nightly-", "poll_interval": 0.07},
+        {"name_filter": None, "poll_interval": 0.07, "phases": ["Failed"]},
+    ]
+    triggers = [
+        ModelArtsTrainingJobEventTrigger(**{"modelarts_conn_id": CONN_ID, "poll_interval": 0.05, **spec})
+        for spec in specs
+    ]
+
+    async def main() -> tuple[list[list[Any]], int]:
+        manager = SharedStreamManager()
+        # As TriggerRunner.run_trigger: subscribe with the trigger's key, filter the broadcast.
+        keys = [trigger.shared_stream_key() for trigger in triggers]
+        streams = [
+            trigger.filter_shared_stream(manager.subscribe(trigger_id=index, trigger=trigger, key=key))
+            for index, (trigger, key) in enumerate(zip(triggers, keys, strict=True))
+        ]
+        groups = len(manager._groups)
+        collected = await _run_all(streams, emu, 9)
+        for index, key in enumerate(keys):
+            await manager.unsubscribe(index, key)
+        assert manager._groups == {}
+        return collected, groups
+
+    collected, groups = asyncio.run(main())
+    assert groups == 2 and len(opened) == 2
+    assert sorted(kwargs["poll_interval"] for kwargs in opened) == [0.05, 0.07]
+    assert [sorted(_names(events)) for events in collected] == [
+        ["nightly-1"],  # nightly-2 ended Failed
+        ["adhoc-1"],
+        ["adhoc-1", "nightly-1"],
+        ["nightly-2"],
+        ["adhoc-1", "nightly-1", "nightly-2"],
+        ["nightly-1"],
+        ["nightly-2"],
+    ]
+    for events, spec in zip(collected, specs, strict=True):
+        for event in events:
+            assert event.payload["phase"] in spec.get("phases", ["Completed"])
+            assert event.payload["training_job_id"] and event.payload["console_url"]
+
+
+# -- 3.3: the asset state store ------------------------------------------------------------------
+
+
+@requires_33
+def test_the_watermark_is_read_from_and_written_to_the_asset_state_store(
+    emu: ModelArtsEmulator, supervisor: FakeSupervisor
+) -> None:
+    from airflow.sdk.execution_time.comms import GetAssetStateStoreByName, SetAssetStateStoreByName
+
+    emu.set_job_schedule("nightly", every=30, count=3, timeline=QUICK)
+    checked: list[bool] = []
+
+    def saved_before_it_left(trigger: ModelArtsTrainingJobEventTrigger) -> Any:
+        key = trigger._state_key()
+
+        def check(_: int, event: Any) -> None:
+            # The event has left the trigger: its job is already under the stored watermark.
+            for asset in (ASSET, "nightly-reports"):
+                stored = Watermark.from_json(supervisor.rows[(asset, key)])
+                assert stored is not None
+                checked.append(stored.covers(event.payload["end_time_ms"], event.payload["training_job_id"]))
+
+        return check
+
+    first = _watcher(ASSET, "nightly-reports", name_filter="nightly-")
+    events = asyncio.run(_run_all([first.run()], emu, 5, saved_before_it_left(first)))[0]
+    key = first._state_key()
+    assert key.startswith(STATE_KEY_PREFIX)
+    assert _names(events) == ["nightly-1"] and checked == [True, True]
+    # Read first (nothing stored), then the first watermark written to both watched assets.
+    assert [type(message) for message in supervisor.messages[:4]] == [
+        GetAssetStateStoreByName,
+        GetAssetStateStoreByName,
+        SetAssetStateStoreByName,
+        SetAssetStateStoreByName,
+    ]
+    assert {message.key for message in supervisor.messages} == {key}
+    stored = Watermark.from_json(supervisor.rows[(ASSET, key)])
+    assert stored == Watermark(events[0].payload["end_time_ms"], frozenset({events[0].payload["training_job_id"]}))
+    assert supervisor.rows[("nightly-reports", key)] == supervisor.rows[(ASSET, key)]
+
+    # A triggerer restart: a new instance, new accessors, the same store. nightly-1 does not repeat.
+    second = _watcher(ASSET, "nightly-reports", name_filter="nightly-")
+    assert second._state_key() == key
+    later = asyncio.run(_run_all([second.run()], emu, 8, saved_before_it_left(second)))[0]
+    assert _names(later) == ["nightly-2", "nightly-3"] and checked == [True] * 6
+    last = later[-1].payload
+    assert Watermark.from_json(supervisor.rows[(ASSET, key)]) == Watermark(
+        last["end_time_ms"], frozenset({last["training_job_id"]})
+    )
+
+
+@requires_33
+def test_two_watchers_on_one_asset_keep_separate_watermarks(emu: ModelArtsEmulator, supervisor: FakeSupervisor) -> None:
+    emu.set_job_schedule("nightly", every=30, count=2, timeline=QUICK)
+    emu.set_job_schedule("adhoc", every=45, count=1, timeline=QUICK)
+
+    def pair() -> list[ModelArtsTrainingJobEventTrigger]:
+        return [_watcher(ASSET, name_filter="nightly-"), _watcher(ASSET, name_filter="adhoc-")]
+
+    nightly, adhoc = pair()
+    events = asyncio.run(_run_all([nightly.run(), adhoc.run()], emu, 8))
+    assert [_names(e) for e in events] == [["nightly-1", "nightly-2"], ["adhoc-1"]]
+    # Keyed by each watcher's own kwargs: two rows on the one asset, each its own last job.
+    assert nightly._state_key() != adhoc._state_key()
+    assert {asset for asset, _ in supervisor.rows} == {ASSET} and len(supervisor.rows) == 2
+    for trigger, fired in zip((nightly, adhoc), events, strict=True):
+        last = fired[-1].payload
+        stored = Watermark.from_json(supervisor.rows[(ASSET, trigger._state_key())])
+        assert stored == Watermark(last["end_time_ms"], frozenset({last["training_job_id"]}))
+
+    # Both re-created (a restart): each reads its own watermark back; nothing fires again, and a
+    # job that ends now fires for the watcher it matches only.
+    emu.set_job_schedule("late", every=30, count=1, timeline=QUICK, job_name="adhoc-late-{n}")
+    again = asyncio.run(_run_all([trigger.run() for trigger in pair()], emu, 5))
+    assert [_names(e) for e in again] == [[], ["adhoc-late-1"]]
+
+
+# -- every minor: the same kwargs, the same hash ---------------------------------------------------
+
+DAG_FILE = textwrap.dedent(
+    """
+    from airflow.sdk import DAG, Asset, AssetWatcher
+
+    from airflow_provider_modelarts.triggers.job_events import ModelArtsTrainingJobEventTrigger
+
+    # A set on purpose: its order changes with the interpreter's hash seed.
+    watcher = ModelArtsTrainingJobEventTrigger(
+        modelarts_conn_id="modelarts_default",
+        phases={"Failed", "Completed", "Terminated"},
+        name_filter="nightly-",
+        poll_interval=30,
+        lookback=3600,
+    )
+    nightly = Asset("modelarts-nightly", watchers=[AssetWatcher(name="nightly_done", trigger=watcher)])
+
+    with DAG("on_nightly_training", schedule=[nightly]):
+        pass
+    """
+)
+
+PRINT_KWARGS = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("parsed_dag", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print(json.dumps([list({"Failed", "Completed", "Terminated"}), module.nightly.watchers[0].trigger.serialize()]))
+"""
+
+
+def _parse(path: Path, name: str) -> Any:
+    """One parse of the DAG file: a fresh import, as each DAG processor run does."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_serialize_and_the_trigger_hash_are_the_same_at_every_parse(tmp_path: Path) -> None:
+    from airflow.models.trigger import Trigger
+    from airflow.triggers.base import BaseEventTrigger
+
+    path = tmp_path / "on_nightly_training.py"
+    path.write_text(DAG_FILE, encoding="utf-8")
+    parses = [_parse(path, f"on_nightly_training_{n}") for n in range(2)]
+    serialized = [module.nightly.watchers[0].trigger.serialize() for module in parses]
+    assert serialized[0] == serialized[1]
+    classpath, kwargs = serialized[0]
+    assert kwargs["phases"] == ["Completed", "Failed", "Terminated"] and kwargs["poll_interval"] == 30.0
+    hashes = [BaseEventTrigger.hash(*pair) for pair in serialized]
+    assert hashes[0] == hashes[1]
+    # The row the DAG processor stored after the first parse hashes the same as the second parse.
+    row = Trigger(classpath=classpath, kwargs=kwargs)
+    assert BaseEventTrigger.hash(row.classpath, row.kwargs) == hashes[1]
+
+    # Parses in other interpreters, whose set orders differ: the same kwargs (the hash's input).
+    outputs = []
+    for seed in ("0", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        result = subprocess.run(
+            [sys.executable, "-c", PRINT_KWARGS, str(path)], capture_output=True, text=True, env=env, check=True
+        )
+        outputs.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert outputs[0][0] != outputs[1][0]  # the seeds do order the set differently
+    assert outputs[0][1] == outputs[1][1] == [classpath, kwargs]
