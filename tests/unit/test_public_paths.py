@@ -29,6 +29,7 @@ STABLE_PATHS = [
     ("airflow_provider_modelarts.sensors.training_job_phase", "ModelArtsTrainingJobPhaseSensor"),
     ("airflow_provider_modelarts.triggers.training_job", "ModelArtsTrainingJobTrigger"),
     ("airflow_provider_modelarts.triggers.training_job_phase", "ModelArtsTrainingJobPhaseTrigger"),
+    ("airflow_provider_modelarts.triggers.job_events", "ModelArtsTrainingJobEventTrigger"),
     ("airflow_provider_modelarts.links", "ModelArtsConsoleLink"),
     ("airflow_provider_modelarts.utils.assets", "obs_asset"),
     ("airflow_provider_modelarts.api", "JobStatus"),
