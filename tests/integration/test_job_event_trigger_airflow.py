@@ -9,7 +9,9 @@ its manual clock:
   answers the Get/Set messages from a dict, as the API server's table would): read at the start,
   written before each event leaves, kept per watcher when two watch one asset;
 * on every minor, ``serialize()`` gives the same kwargs at every parse of a DAG file, so
-  ``BaseEventTrigger.hash`` (how the DAG processor matches the stored trigger row) is stable.
+  ``BaseEventTrigger.hash`` (how the DAG processor matches the stored trigger row) is stable;
+* what a restart fires (docs/event-triggers.md): on 3.3+, a job that ended while the triggerer was
+  down fires once if ``lookback`` covers its creation; below 3.3 a restart starts from "now".
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -358,3 +362,48 @@ def test_serialize_and_the_trigger_hash_are_the_same_at_every_parse(tmp_path: Pa
         outputs.append(json.loads(result.stdout.strip().splitlines()[-1]))
     assert outputs[0][0] != outputs[1][0]  # the seeds do order the set differently
     assert outputs[0][1] == outputs[1][1] == [classpath, kwargs]
+
+
+# -- restarts: what fires after the triggerer was down -------------------------------------------
+
+LONG = [["Creating", 2], ["Running", 600], ["Completed", None]]
+
+
+@pytest.fixture
+def emulated_now(emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watcher's "now" (its first watermark, the first round's depth) on the emulator's clock,
+    so that a downtime can be emulated: ``advance_time`` with no watcher running."""
+    from airflow_provider_modelarts.triggers import job_events
+
+    clock = SimpleNamespace(time=lambda: emu.app.training_jobs.wall_ms() / 1000, monotonic=time.monotonic)
+    monkeypatch.setattr(job_events, "time", clock)
+
+
+@requires_33
+@pytest.mark.usefixtures("emulated_now")
+def test_after_a_restart_a_job_that_ended_while_down_fires_if_the_lookback_covers_its_creation(
+    emu: ModelArtsEmulator, supervisor: FakeSupervisor
+) -> None:
+    emu.set_job_schedule("long", every=30, count=1, timeline=LONG)  # created at 30 s, ends at 632 s
+
+    def pair() -> list[ModelArtsTrainingJobEventTrigger]:
+        return [_watcher(ASSET, name_filter="long-"), _watcher(ASSET, name_filter="long-", lookback=1200)]
+
+    assert asyncio.run(_run_all([trigger.run() for trigger in pair()], emu, 5)) == [[], []]
+    emu.advance_time(700)  # the triggerer is down; the job ends
+    after = asyncio.run(_run_all([trigger.run() for trigger in pair()], emu, 3))
+    # The first search after the restart reads back to jobs created within the lookback (plus a
+    # minute): without one, a job created 12 minutes before is not read again.
+    assert [_names(events) for events in after] == [[], ["long-1"]]
+    again = asyncio.run(_run_all([trigger.run() for trigger in pair()], emu, 3))
+    assert again == [[], []]
+
+
+@pytest.mark.usefixtures("emulated_now")
+def test_below_33_a_restart_starts_from_now_and_repeats_nothing(emu: ModelArtsEmulator) -> None:
+    # No asset state store (3.0-3.2): the watermark lives in the trigger instance.
+    emu.set_job_schedule("nightly", every=30, count=3, timeline=QUICK)
+    first = asyncio.run(_run_all([_watcher(name_filter="nightly-").run()], emu, 5))[0]  # nightly-1 ends at 37 s
+    emu.advance_time(30)  # down while nightly-2 ends (67 s)
+    second = asyncio.run(_run_all([_watcher(name_filter="nightly-").run()], emu, 5))[0]  # nightly-3 ends at 97 s
+    assert _names(first) == ["nightly-1"] and _names(second) == ["nightly-3"]
