@@ -5,7 +5,8 @@ b. signing cost per request (this provider's signer vs huaweicloudsdkcore's);
 c. import cost of the operators, the sensor and the trigger on top of ``import airflow.sdk``;
 d. a fleet of 500 training-job triggers in one event loop over 5,000 jobs;
 e. a fleet of 500 v2 phase triggers in one event loop over 1,500 active v2 jobs;
-f. a fleet of 1,200 deferred service triggers in one event loop (models and services, issue 19).
+f. a fleet of 1,200 deferred service triggers in one event loop (models and services, issue 19);
+g. W = 1 to 1,000 job-event watchers of one connection sharing one search per interval (issue 21).
 
 The emulator runs in its own process with TLS on, so connection reuse counts as it does against
 the cloud. Every figure is a median of several runs after a warm-up, next to a baseline measured
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "performance.md"
 START_MARKER = "<!-- performance:start -->"
 END_MARKER = "<!-- performance:end -->"
-MEASUREMENTS = ("a", "b", "c", "d", "e", "f")
+MEASUREMENTS = ("a", "b", "c", "d", "e", "f", "g")
 # requests lets these override a Session's own ``verify`` (psf/requests#3829). The hook sets only
 # ``session.verify`` from the connection, so with either variable set (as on this machine) it would
 # verify the emulator against the system CA store and fail. The report's Environment line says so.
@@ -48,7 +49,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="benchmarks/run.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs, for trying the benchmark out")
     parser.add_argument(
-        "--only", default=",".join(MEASUREMENTS), help="comma-separated measurements to run (default: a,b,c,d,e,f)"
+        "--only", default=",".join(MEASUREMENTS), help="comma-separated measurements to run (default: a,b,c,d,e,f,g)"
     )
     parser.add_argument(
         "--update-docs",
@@ -95,7 +96,7 @@ def describe_machine() -> str:
 
 
 def run_fleet(module: str = "benchmarks.fleet") -> Section:
-    """(d) or (e) in a fresh interpreter: its garbage collector must see a triggerer's heap, not this one's."""
+    """(d) to (g), each in a fresh interpreter: its garbage collector must see a triggerer's heap, not this one's."""
     from benchmarks.common import section_from_json
 
     with tempfile.TemporaryDirectory(prefix="modelarts-bench-fleet-") as directory:
@@ -129,8 +130,10 @@ def run_measurements(selected: Sequence[str], quick: bool) -> list[Section]:
             section = run_fleet()
         elif key == "e":
             section = run_fleet("benchmarks.fleet_v2")
-        else:
+        elif key == "f":
             section = run_fleet("benchmarks.fleet_services")
+        else:
+            section = run_fleet("benchmarks.job_events")
         section.seconds = time.monotonic() - start
         print(f"[bench] {key} done in {section.seconds:.0f} s", file=sys.stderr, flush=True)
         sections.append(section)
