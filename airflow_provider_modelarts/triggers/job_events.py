@@ -15,6 +15,7 @@ from typing import Any
 from airflow.providers.common.compat.triggers import BaseEventTrigger
 from airflow.triggers.base import TriggerEvent
 
+from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.cloud.endpoints import console_job_url
 from airflow_provider_modelarts.cloud.validation import DEFAULT_RETRY_DELAY, DEFAULT_RETRY_MAX_DELAY
 from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
@@ -60,8 +61,8 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
         super().__init__()
         self.modelarts_conn_id = modelarts_conn_id
         self.phases = _phases(phases)
-        self.name_filter = name_filter
-        self.workspace_id = workspace_id
+        self.name_filter = v2.validate_name_fragment(name_filter, "name_filter") if name_filter is not None else None
+        self.workspace_id = v2.validate_workspace_id(workspace_id) if workspace_id is not None else None
         if isinstance(poll_interval, bool) or not isinstance(poll_interval, (int, float)) or poll_interval <= 0:
             raise ModelArtsValidationError("poll_interval", "a number of seconds greater than 0", poll_interval)
         self.poll_interval = float(poll_interval)

@@ -5,8 +5,9 @@ previous round. Blocking; the trigger runs it in a worker thread.
 Why this depth: the search sorts by ``create_time`` only, so a job that ends now may be older than
 the newest page. A round reads pages newest first until it passes both the previous round's newest
 job (everything newer is new) and the oldest job the previous round saw in progress (it may have
-ended since). The first round seeds that set with an in-progress search. With a lookback, the first
-round also reads back to jobs created within it.
+ended since). The first round seeds that set with an in-progress search, and reads back over the
+jobs created in the last day (or the lookback, if longer), so watchers that resume from a stored
+watermark after a restart see what ended meanwhile.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 
 
+#: How far back (by creation time) a group's first round reads: a restarted triggerer's watchers
+#: resume from their stored watermarks, and a job that ended while it was down may have been created
+#: long before. Jobs created earlier than this that ended during the downtime do not fire.
+FIRST_ROUND_HORIZON_MS = 24 * 3600 * 1000
 #: Read this much further back than strictly needed: a job may show up in the search a little after
 #: its creation time (and clocks differ), and a job seen twice is harmless (the watermark).
 CREATION_MARGIN_MS = 60_000
@@ -61,7 +66,7 @@ class JobEventSearch:
                 phase=[p.value for p in IN_PROGRESS_PHASES], workspace_id=self.workspace_id
             )
             self.in_progress = {str(job["metadata"]["id"]): c for job in seed if (c := _create_ms(job)) is not None}
-            self.newest_ms = now_ms - self.lookback_ms
+            self.newest_ms = now_ms - max(self.lookback_ms, FIRST_ROUND_HORIZON_MS)
         floor = min([self.newest_ms, *self.in_progress.values()]) - CREATION_MARGIN_MS
         seen: list[dict[str, Any]] = []
         # Lazy pages: the loop stops fetching once it passes the floor.

@@ -152,3 +152,19 @@ def test_watchers_of_one_connection_share_one_search(emu: ModelArtsEmulator) -> 
         ["adhoc-1"],
         ["adhoc-1", "nightly-1", "nightly-2"],
     ]
+
+
+def test_a_watcher_restarted_with_its_state_fires_what_ended_while_it_was_down(emu: ModelArtsEmulator) -> None:
+    """Airflow 3.3+ (the watermark in the asset state store): a triggerer restart loses nothing."""
+    emu.set_job_schedule("nightly", every=30, count=3, timeline=QUICK)
+    store = FakeStateStore()
+
+    def watcher() -> ModelArtsTrainingJobEventTrigger:
+        trigger = ModelArtsTrainingJobEventTrigger(modelarts_conn_id=CONN_ID, poll_interval=0.05)
+        trigger.asset_state_store = FakeAccessors(store)  # type: ignore[assignment]
+        return trigger
+
+    assert _event_names(asyncio.run(_collect(watcher(), emu, 4))) == ["nightly-1"]
+    emu.advance_time(120)  # the triggerer is down: nightly-2 and nightly-3 start and end
+    assert _event_names(asyncio.run(_collect(watcher(), emu, 1))) == ["nightly-2", "nightly-3"]
+    assert _event_names(asyncio.run(_collect(watcher(), emu, 1))) == []
