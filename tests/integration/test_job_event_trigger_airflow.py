@@ -11,7 +11,8 @@ its manual clock:
 * on every minor, ``serialize()`` gives the same kwargs at every parse of a DAG file, so
   ``BaseEventTrigger.hash`` (how the DAG processor matches the stored trigger row) is stable;
 * what a restart fires (docs/event-triggers.md): on 3.3+, a job that ended while the triggerer was
-  down fires once if ``lookback`` covers its creation; below 3.3 a restart starts from "now".
+  down fires once if it was created within the last day (or the lookback, if longer); below 3.3 a
+  restart starts from "now".
 """
 
 from __future__ import annotations
@@ -366,7 +367,7 @@ def test_serialize_and_the_trigger_hash_are_the_same_at_every_parse(tmp_path: Pa
 
 # -- restarts: what fires after the triggerer was down -------------------------------------------
 
-LONG = [["Creating", 2], ["Running", 600], ["Completed", None]]
+DAY = 24 * 3600
 
 
 @pytest.fixture
@@ -381,20 +382,26 @@ def emulated_now(emu: ModelArtsEmulator, monkeypatch: pytest.MonkeyPatch) -> Non
 
 @requires_33
 @pytest.mark.usefixtures("emulated_now")
-def test_after_a_restart_a_job_that_ended_while_down_fires_if_the_lookback_covers_its_creation(
+def test_after_a_restart_a_job_that_ended_while_down_fires_if_created_within_a_day_or_the_lookback(
     emu: ModelArtsEmulator, supervisor: FakeSupervisor
 ) -> None:
-    emu.set_job_schedule("long", every=30, count=1, timeline=LONG)  # created at 30 s, ends at 632 s
+    # long-1: created at 30 s, runs 25 hours; short-1: created 19 minutes before the restart.
+    emu.set_job_schedule(
+        "long", every=30, count=1, timeline=[["Creating", 2], ["Running", DAY + 3600], ["Completed", None]]
+    )
+    emu.set_job_schedule(
+        "short", every=2 * DAY, start_after=DAY + 2500, count=1, timeline=[["Running", 600], ["Completed", None]]
+    )
 
     def pair() -> list[ModelArtsTrainingJobEventTrigger]:
-        return [_watcher(ASSET, name_filter="long-"), _watcher(ASSET, name_filter="long-", lookback=1200)]
+        return [_watcher(ASSET, name_filter="-1"), _watcher(ASSET, name_filter="-1", lookback=2 * DAY)]
 
     assert asyncio.run(_run_all([trigger.run() for trigger in pair()], emu, 5)) == [[], []]
-    emu.advance_time(700)  # the triggerer is down; the job ends
+    emu.advance_time(DAY + 3600)  # the triggerer is down for 25 hours; both jobs end
     after = asyncio.run(_run_all([trigger.run() for trigger in pair()], emu, 3))
-    # The first search after the restart reads back to jobs created within the lookback (plus a
-    # minute): without one, a job created 12 minutes before is not read again.
-    assert [_names(events) for events in after] == [[], ["long-1"]]
+    # The first search after the restart reads back over the jobs created in the last day, or the
+    # lookback if longer: without a lookback, a job created 25 hours before is not read again.
+    assert [_names(events) for events in after] == [["short-1"], ["short-1", "long-1"]]
     again = asyncio.run(_run_all([trigger.run() for trigger in pair()], emu, 3))
     assert again == [[], []]
 
