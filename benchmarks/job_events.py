@@ -19,8 +19,9 @@ Measured at the emulator (``/_emulator/stats``, ``by_endpoint["search_training_j
 each round): the search requests of every round. The goal: at most one per interval after the
 first, while the jobs the search must read back to (those created since the oldest job in
 progress, plus a minute) fit in one page of 50. The first round also seeds the jobs in progress
-(two requests). Events are checked against the jobs the emulator reports at the end: each watcher
-gets each job in a watched phase whose name contains its filter exactly once, and nothing else.
+and reads back over the jobs created in the last day (two requests here: the project starts
+empty). Events are checked against the jobs the emulator reports at the end: each watcher gets
+each job in a watched phase whose name contains its filter exactly once, and nothing else.
 
 The baseline is the naive watcher: one search per watcher per interval (computed, not run).
 """
@@ -352,7 +353,9 @@ def _report(section: Section, runs: list[WatcherRun]) -> None:
         f"{AHEAD:.0f} s and three job schedules started ({schedules}; Completed, Failed and Terminated "
         f"outcomes); then {MEASURED_ROUNDS} rounds each after a {STEP:.0f} s step, and {IDLE_ROUNDS} with the "
         "clock still. Requests are counted at the emulator (`by_endpoint.search_training_jobs`) after each round.",
-        "The first round costs 2 searches: it also seeds the jobs in progress. A later round reads one page "
+        "The first round costs 2 searches: it also seeds the jobs in progress, and reads back over the jobs "
+        "created in the last day (none here: the project starts empty; N such jobs cost ceil(N/50) pages). "
+        "A later round reads one page "
         "while the jobs created since the oldest job in progress (plus a minute) fit in it; here at most "
         f"{max(sample.jobs for run in runs for sample in run.samples)} of the page's 50.",
     ]
