@@ -21,6 +21,7 @@ from airflow_provider_modelarts.cloud.validation import DEFAULT_RETRY_DELAY, DEF
 from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsPermanentError, ModelArtsValidationError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
+from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS
 from airflow_provider_modelarts.waiting.job_event_search import JobEventSearch
 from airflow_provider_modelarts.waiting.job_events import WATCHABLE_PHASES, Watermark, event_payload, select_events
 from airflow_provider_modelarts.waiting.poller import run_in_worker_thread
@@ -70,6 +71,12 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
             isinstance(lookback, bool) or not isinstance(lookback, (int, float)) or lookback < 0
         ):
             raise ModelArtsValidationError("lookback", "a number of seconds, 0 or more, or None", lookback)
+        if lookback is not None and not AIRFLOW_V_3_3_PLUS:
+            # Without the asset state store a re-created watcher would start from now - lookback
+            # again, and fire the jobs of the lookback a second time.
+            raise ModelArtsValidationError(
+                "lookback", "None below Airflow 3.3 (it needs the asset state store to fire each job once)", lookback
+            )
         self.lookback = float(lookback) if lookback is not None else None
         # Checked by the hook that the search builds (named as the watcher's users write them).
         self.retry_delay = retry_delay

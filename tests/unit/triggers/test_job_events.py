@@ -1,0 +1,42 @@
+"""ModelArtsTrainingJobEventTrigger's arguments: checked at parse time, named as the user wrote them."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_modelarts.exceptions import ModelArtsValidationError
+from airflow_provider_modelarts.triggers import job_events
+from airflow_provider_modelarts.triggers.job_events import ModelArtsTrainingJobEventTrigger
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parameter"),
+    [
+        ({"phases": ["Running"]}, "phases"),
+        ({"phases": []}, "phases"),
+        ({"poll_interval": 0}, "poll_interval"),
+        ({"poll_interval": True}, "poll_interval"),
+        ({"lookback": -1}, "lookback"),
+        ({"name_filter": ""}, "name_filter"),
+        ({"workspace_id": "not a workspace"}, "workspace_id"),
+    ],
+)
+def test_bad_arguments_name_the_parameter(kwargs: dict[str, object], parameter: str) -> None:
+    with pytest.raises(ModelArtsValidationError) as error:
+        ModelArtsTrainingJobEventTrigger(**kwargs)  # type: ignore[arg-type]
+    assert error.value.parameter == parameter
+
+
+def test_lookback_is_refused_below_airflow_3_3(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(job_events, "AIRFLOW_V_3_3_PLUS", False)
+    with pytest.raises(ModelArtsValidationError, match="asset state store") as error:
+        ModelArtsTrainingJobEventTrigger(lookback=3600)
+    assert error.value.parameter == "lookback"
+    assert ModelArtsTrainingJobEventTrigger().lookback is None
+
+
+def test_serialize_gives_the_same_kwargs_whatever_the_spelling() -> None:
+    a = ModelArtsTrainingJobEventTrigger(phases=["Failed", "Completed"], poll_interval=60)
+    b = ModelArtsTrainingJobEventTrigger(phases=("Completed", "Failed", "Completed"), poll_interval=60.0)
+    assert a.serialize() == b.serialize()
+    assert a.serialize()[1]["phases"] == ["Completed", "Failed"]
