@@ -1063,7 +1063,8 @@ class E2E:
         asset = next((asset for asset in assets if asset["uri"] == EVENTS_ASSET_URI), None)
         check(asset is not None, f"no asset {EVENTS_ASSET_URI} in GET /api/v2/assets: {assets}")
         assert asset is not None  # for mypy
-        consumers = [dag["dag_id"] for dag in asset.get("consuming_dags") or []]
+        # The DAGs scheduled on it: "consuming_dags" on 3.0, "scheduled_dags" later.
+        consumers = [dag["dag_id"] for dag in asset.get("scheduled_dags") or asset.get("consuming_dags") or []]
         check(EVENTS_DAG_ID in consumers, f"{EVENTS_DAG_ID} does not consume {EVENTS_ASSET_URI}: {consumers}")
         self.events_asset_id = int(asset["id"])
         check(not self.watched_asset_events(), f"{EVENTS_ASSET_URI} has asset events before any nightly job")
