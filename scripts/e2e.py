@@ -22,11 +22,20 @@ What it does, in order (one PASS/FAIL line per step, exit code 1 on any failure)
 7. on Airflow 3.3+, triggers it again for a job that would run 10 minutes, and once ``train`` is
    deferred and the job Running, uses the task's "Mark Task Instance as... > Failed" menu: the
    emulator must receive the trigger's terminate (202) for that job. Below 3.3 Airflow never calls a
-   trigger's on_kill, so the step is skipped with that reason.
+   trigger's on_kill, so the step is skipped with that reason;
+8. the job-event watcher (issue 21): example_modelarts_job_events is scheduled on an asset whose
+   ``AssetWatcher`` runs ``ModelArtsTrainingJobEventTrigger`` in the triggerer (polling every 3 s,
+   ``MODELARTS_JOB_EVENTS_POLL_INTERVAL``). The emulator creates a ``nightly-e2e-1`` job by itself (a
+   job schedule, no client); once ModelArts reports it Completed, an ``asset_triggered`` run of the
+   DAG must be queued within two poll intervals, its triggering asset event must carry the job id,
+   a restart of the triggerer must fire nothing again (the restarted watcher searches, the asset keeps
+   one event and the DAG one run), and the run must succeed: read the event, register the model from
+   the job's output, deploy it (deferred) and delete both. Which triggerer runs the watcher is read
+   from the metadata database (SQLite, read only): the REST API does not show it.
 
 ``--headless`` (run by every environment of ``make matrix``) skips the browser: the connection comes
 from ``AIRFLOW_CONN_MODELARTS_DEFAULT``, the DAG run is triggered through the REST API, and steps 2, 3,
-5 (without the link) and 6 (REST API only) check the same things, among them the deferral to the
+5 (without the link), 6 (REST API only) and 8 check the same things, among them the deferral to the
 separate ``airflow triggerer`` process; the three temporary-credential connections are tested through
 ``POST /api/v2/connections/test``.
 
@@ -43,6 +52,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -78,6 +88,7 @@ from importlib.metadata import version as distribution_version
 from modelarts_emulator import airflow_connection, make_id_token
 from modelarts_emulator import config as emulator_config
 
+from airflow_provider_modelarts.cloud.auth import AkSkAuth
 from airflow_provider_modelarts.get_provider_info import get_provider_info
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,12 +177,37 @@ KILL_MODEL = "vit-kill"
 KILL_TIMELINE: list[list[Any]] = [["Creating", 3], ["Pending", 4], ["Running", 600], ["Completed", None]]
 KILL_LINES = [(0, "job started: training vit for 600 s")]
 MARK_AS_BUTTON = "Mark Task Instance as..."
+# The job-event example: an asset whose watcher (ModelArtsTrainingJobEventTrigger, in the triggerer)
+# fires when a job named nightly-* completes, and the DAG scheduled on it. The e2e polls every 3 s
+# (the example's default is 60 s), set through the environment the DAG file is parsed in.
+EVENTS_DAG_ID = "example_modelarts_job_events"
+EVENTS_ASSET_URI = "modelarts://training-jobs/nightly"
+EVENTS_TRIGGER_CLASS = "airflow_provider_modelarts.triggers.job_events.ModelArtsTrainingJobEventTrigger"
+EVENTS_POLL_INTERVAL = 3.0
+EVENTS_FIRST_TASK = "nightly_job"
+EVENTS_TASKS = (EVENTS_FIRST_TASK, "register_model", "deploy_service", "delete_service", "delete_model")
+# The job the emulator creates by itself (a job schedule: no client, as from the console), at once,
+# Completed 12 emulated seconds (4 s) later; its model output where the emulator accepts a model.
+EVENTS_SCHEDULE = "nightly"
+EVENTS_JOB_SCHEDULE: dict[str, Any] = {
+    "every": 3600,
+    "count": 1,
+    "start_after": 0,
+    "job_name": "nightly-e2e-{n}",
+    "timeline": [["Creating", 3], ["Running", 9], ["Completed", None]],
+    "outputs": [{"name": "train_url", "obs_url": "obs://demo-bucket/models/{name}/"}],
+}
+# How long after the triggerer's restart to look for a second event: this many searches of the
+# restarted watcher, and at least this many poll intervals.
+RESTART_QUIET_ROUNDS = 2
 CONSOLE_URL = (
     "https://console.huaweicloud.com/modelarts/?region={region}"
     "#/trainingJobs/trainingjobDetail?jobId={job_id}&versionId={version_id}"
 )
 
 # Bounded waits (seconds); generous for a loaded 2-core machine, short enough that nothing hangs.
+# Emulated seconds pass this many times as fast as real ones (the timelines above count on it).
+EMULATOR_SPEED = 3
 APT_TIMEOUT = 900
 CLI_TIMEOUT = 120
 STACK_TIMEOUT = 180
@@ -184,6 +220,15 @@ TERMINATE_TIMEOUT = 60
 UI_TIMEOUT_MS = 30_000
 FINITE_ANIMATIONS_DONE = """() => document.getAnimations().every(
     (a) => a.playState !== "running" || a.effect?.getComputedTiming().iterations === Infinity)"""
+
+
+def epoch(timestamp: str) -> float:
+    """Seconds since the epoch of an ISO 8601 time of the REST API (Python 3.10 reads no "Z")."""
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+
+
+def iso_time(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="milliseconds")
 
 
 def airflow_minor() -> tuple[int, int]:
@@ -250,6 +295,13 @@ class E2E:
         retry = Retry(total=5, status_forcelist=(500,), allowed_methods=None, backoff_factor=1, raise_on_status=False)
         self._api_session.mount("http://", HTTPAdapter(max_retries=retry))
         self.stream_run_id = ""
+        # The job-event steps: the asset, the watcher's trigger row, the job and the run it started.
+        self.events_asset_id: int | None = None
+        self.events_trigger_id: int | None = None
+        self.events_triggerer_id: int | None = None
+        self.events_job: dict[str, Any] = {}
+        self.events_job_end = 0.0
+        self.events_run_id = ""
 
     # ------------------------------------------------------------------ plumbing
 
@@ -356,6 +408,8 @@ class E2E:
                 # Parse the DAG folder every few seconds instead of every 5 minutes.
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
                 "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
+                # The job-event watcher of example_modelarts_job_events polls every few seconds.
+                "MODELARTS_JOB_EVENTS_POLL_INTERVAL": f"{EVENTS_POLL_INTERVAL:g}",
                 "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
             }
         )
@@ -377,8 +431,7 @@ class E2E:
 
     def start_emulator(self) -> None:
         ready_file = HOME / "emulator.json"
-        # Emulated seconds pass three times as fast as real ones (the timelines above count on it).
-        process = self.processes.start("emulator", emulator_command(ready_file, speed=3))
+        process = self.processes.start("emulator", emulator_command(ready_file, speed=EMULATOR_SPEED))
         self.emulator = wait_until_ready(process.popen, ready_file)
         print(f"      ModelArts emulator at {self.emulator['url']} (project {self.emulator['project_id']})")
 
@@ -957,6 +1010,227 @@ class E2E:
             expect(page.get_by_text(f"Terminated training job {job_id}")).to_be_visible()
         self.screenshot("deferred-task-marked-failed")
 
+    # ------------------------------------------------------------------ steps: the job-event watcher
+
+    def metadata_rows(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Rows of the metadata database (SQLite, opened read only), for what the REST API does not
+        show: which triggerer runs a trigger."""
+        path = HOME / "airflow.db"
+        check(path.exists(), f"no metadata database at {path}")
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as db:
+            return list(db.execute(query, params).fetchall())
+
+    def watcher_trigger(self) -> tuple[int, int | None] | None:
+        """The watcher's trigger row (its id and the triggerer job running it), once there is one."""
+        rows = self.metadata_rows("SELECT id, triggerer_id FROM trigger WHERE classpath = ?", EVENTS_TRIGGER_CLASS)
+        return (int(rows[0][0]), rows[0][1]) if len(rows) == 1 else None
+
+    def emulator_searches(self) -> int:
+        """How many ``POST /v2/{project_id}/training-jobs/search`` the emulator has answered."""
+        response = requests.get(f"{self.emulator['url']}/_emulator/stats", timeout=10)
+        response.raise_for_status()
+        return int(response.json()["by_endpoint"]["search_training_jobs"])
+
+    def emulator_v2_job(self, job_id: str) -> dict[str, Any]:
+        """The job as ModelArts serves it to any client (``GET /v2/{project_id}/training-jobs/{id}``,
+        signed with the emulator's AK/SK), not through Airflow."""
+        project = self.emulator["project_id"]
+        auth = AkSkAuth(emulator_config.DEFAULT_ACCESS_KEY, emulator_config.DEFAULT_SECRET_KEY, project)
+        url = f"{self.emulator['url']}/v2/{project}/training-jobs/{quote(job_id, safe='')}"
+        response = requests.get(url, auth=auth, timeout=10)
+        check(response.ok, f"GET {url}: HTTP {response.status_code} {response.text[:300]}")
+        body: dict[str, Any] = response.json()
+        return body
+
+    def asset_triggered_runs(self) -> list[dict[str, Any]]:
+        runs = self.api_json(f"/api/v2/dags/{EVENTS_DAG_ID}/dagRuns?limit=100")["dag_runs"]
+        return [run for run in runs if run.get("run_type") == "asset_triggered"]
+
+    def watched_asset_events(self) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = self.api_json(
+            f"/api/v2/assets/events?asset_id={self.events_asset_id}&limit=100"
+        )["asset_events"]
+        return events
+
+    def check_job_event_watcher(self) -> None:
+        """The example's asset, its consumer, and its watcher's trigger running and searching."""
+        wait_for(
+            f"the DAG {EVENTS_DAG_ID} to be parsed",
+            lambda: self.api("GET", f"/api/v2/dags/{EVENTS_DAG_ID}").ok,
+            DAG_PARSE_TIMEOUT,
+        )
+        assets = self.api_json(f"/api/v2/assets?uri_pattern={quote(EVENTS_ASSET_URI, safe='')}")["assets"]
+        asset = next((asset for asset in assets if asset["uri"] == EVENTS_ASSET_URI), None)
+        check(asset is not None, f"no asset {EVENTS_ASSET_URI} in GET /api/v2/assets: {assets}")
+        assert asset is not None  # for mypy
+        # The DAGs scheduled on it: "consuming_dags" on 3.0, "scheduled_dags" later.
+        consumers = [dag["dag_id"] for dag in asset.get("scheduled_dags") or asset.get("consuming_dags") or []]
+        check(EVENTS_DAG_ID in consumers, f"{EVENTS_DAG_ID} does not consume {EVENTS_ASSET_URI}: {consumers}")
+        self.events_asset_id = int(asset["id"])
+        check(not self.watched_asset_events(), f"{EVENTS_ASSET_URI} has asset events before any nightly job")
+
+        def running() -> tuple[int, int] | None:
+            self.processes.check_alive()
+            row = self.watcher_trigger()
+            return (row[0], int(row[1])) if row and row[1] is not None else None
+
+        self.events_trigger_id, self.events_triggerer_id = wait_for(
+            "the asset watcher's trigger to run in the triggerer", running, STACK_TIMEOUT
+        )
+        searches = self.emulator_searches()
+        wait_for(
+            "a search of the watcher at the emulator",
+            lambda: self.emulator_searches() > searches,
+            2 * EVENTS_POLL_INTERVAL + 30,
+            interval=0.5,
+        )
+        print(
+            f"      asset {asset['name']} ({EVENTS_ASSET_URI}, id {self.events_asset_id}) schedules {EVENTS_DAG_ID}; "
+            f"its watcher's trigger {self.events_trigger_id} runs on triggerer job {self.events_triggerer_id} "
+            f"and searches the emulator every {EVENTS_POLL_INTERVAL:g} s"
+        )
+
+    def run_nightly_job(self) -> None:
+        """The emulator creates a nightly-* job by itself (a job schedule: no Airflow, no client);
+        wait until ModelArts reports it Completed."""
+        url = f"{self.emulator['url']}/_emulator/v2/job-schedules"
+        response = requests.put(f"{url}/{EVENTS_SCHEDULE}", json=EVENTS_JOB_SCHEDULE, timeout=10)
+        check(response.ok, f"the emulator refused the job schedule: HTTP {response.status_code} {response.text[:300]}")
+        response = requests.get(url, timeout=10)
+        response.raise_for_status()
+        schedule = next(entry for entry in response.json()["schedules"] if entry["name"] == EVENTS_SCHEDULE)
+        check(len(schedule["jobs"]) == 1, f"the job schedule created {len(schedule['jobs'])} jobs, not 1: {schedule}")
+        job = self.events_job = schedule["jobs"][0]
+        print(
+            f"      the emulator created training job {job['name']} ({job['id']}) by itself "
+            f"(job schedule {EVENTS_SCHEDULE!r})"
+        )
+        phases: list[str] = []
+
+        def completed() -> dict[str, Any] | None:
+            body = self.emulator_v2_job(job["id"])
+            phase = str(body["status"]["phase"])
+            if not phases or phases[-1] != phase:
+                phases.append(phase)
+            check(phase in ("Creating", "Pending", "Running", "Completed"), f"{job['name']} ended {phase}")
+            return body if phase == "Completed" else None
+
+        status = wait_for(f"training job {job['name']} to complete", completed, 60, interval=0.25)["status"]
+        seen = time.time()
+        # start_time is wall-clock ms; the duration is in emulated ms, EMULATOR_SPEED times real ones.
+        self.events_job_end = (status["start_time"] + status["duration"] / EMULATOR_SPEED) / 1000
+        print(
+            f"      {job['name']}: {' -> '.join(phases)} at {iso_time(self.events_job_end)} "
+            f"(GET /v2/.../training-jobs/{{id}} saw it {seen - self.events_job_end:.1f} s later)"
+        )
+
+    def check_asset_triggered_run(self) -> None:
+        """A run of the example DAG, of type asset_triggered, created within two poll intervals."""
+
+        def started() -> dict[str, Any] | None:
+            self.processes.check_alive()
+            runs = self.asset_triggered_runs()
+            return runs[0] if runs else None
+
+        run = wait_for(f"an asset-triggered run of {EVENTS_DAG_ID}", started, 2 * EVENTS_POLL_INTERVAL + 60, 0.5)
+        self.events_run_id = str(run["dag_run_id"])
+        events = self.watched_asset_events()
+        fired = min((epoch(event["timestamp"]) for event in events), default=None)
+        delay = epoch(run["queued_at"]) - self.events_job_end
+        print(
+            f"      run {self.events_run_id} ({run['run_type']}) queued {delay:.1f} s after the job completed"
+            + (f" (asset event {fired - self.events_job_end:.1f} s after)" if fired is not None else "")
+            + f"; two poll intervals: {2 * EVENTS_POLL_INTERVAL:g} s"
+        )
+        check(
+            delay <= 2 * EVENTS_POLL_INTERVAL,
+            f"the run was queued {delay:.1f} s after the job completed, more than two poll intervals",
+        )
+
+    def check_run_asset_event(self) -> None:
+        """The run's triggering asset event comes from the watcher and carries the job."""
+        job = self.events_job
+        path = f"/api/v2/dags/{EVENTS_DAG_ID}/dagRuns/{quote(self.events_run_id, safe='')}/upstreamAssetEvents"
+        events = self.api_json(path)["asset_events"]
+        check(len(events) == 1, f"the run has {len(events)} triggering asset events, not 1: {events}")
+        event = events[0]
+        extra = event.get("extra") or {}
+        payload = extra.get("payload") or {}
+        check(event.get("uri") == EVENTS_ASSET_URI, f"the run's asset event is of {event.get('uri')}")
+        check(extra.get("from_trigger") is True, f"the asset event does not come from a trigger: {extra}")
+        check(payload.get("training_job_id") == job["id"], f"the event carries {payload}, not job {job['id']}")
+        check(payload.get("name") == job["name"] and payload.get("phase") == "Completed", f"the event: {payload}")
+        expected_output = f"obs://demo-bucket/models/{job['name']}/"
+        outputs = payload.get("outputs")
+        check(outputs == {"train_url": expected_output}, f"the event's outputs {outputs}, not {expected_output}")
+        all_events = self.watched_asset_events()
+        check(len(all_events) == 1, f"{EVENTS_ASSET_URI} has {len(all_events)} asset events, not 1")
+        print(f"      {path.rsplit('/', 1)[-1]}: {json.dumps(extra, sort_keys=True)}")
+
+    def restart_triggerer_fires_nothing_again(self) -> None:
+        """Restart the triggerer: the watcher runs again and searches, and fires nothing for the job."""
+        old = self.watcher_trigger()
+        check(old is not None and old[1] is not None, f"the watcher's trigger is not running: {old}")
+        assert old is not None  # for mypy
+        started = time.monotonic()
+        self.processes.restart("triggerer", "triggerer-restarted", [str(BIN / "airflow"), "triggerer"], self.env)
+
+        def reassigned() -> int | None:
+            self.processes.check_alive()
+            row = self.watcher_trigger()
+            return int(row[1]) if row and row[1] is not None and row[1] != old[1] else None
+
+        new = wait_for("the restarted triggerer to run the watcher again", reassigned, STACK_TIMEOUT)
+        moved = time.monotonic() - started
+        searches, since = self.emulator_searches(), time.monotonic()
+
+        def quiet() -> bool:
+            self.processes.check_alive()
+            events = self.watched_asset_events()
+            check(len(events) == 1, f"the restarted watcher fired again: {len(events)} asset events")
+            runs = self.asset_triggered_runs()
+            check(len(runs) == 1, f"{len(runs)} asset-triggered runs after the restart")
+            # Several searches (a first round may make two) over that many poll intervals.
+            return (
+                self.emulator_searches() - searches > RESTART_QUIET_ROUNDS
+                and time.monotonic() - since >= RESTART_QUIET_ROUNDS * EVENTS_POLL_INTERVAL
+            )
+
+        wait_for("the restarted watcher to search again", quiet, 4 * RESTART_QUIET_ROUNDS * EVENTS_POLL_INTERVAL + 60)
+        print(
+            f"      triggerer restarted: trigger {old[0]} moved from triggerer job {old[1]} to {new} in {moved:.1f} s; "
+            f"{self.emulator_searches() - searches} searches in the {time.monotonic() - since:.1f} s since: "
+            f"still 1 asset event, 1 asset-triggered run"
+        )
+
+    def check_asset_triggered_run_succeeds(self) -> None:
+        """The run read the job from its asset event, registered and deployed the model, tore down."""
+        run_id = self.events_run_id
+        final = self.wait_for_run(EVENTS_DAG_ID, run_id)
+        run_path = f"/api/v2/dags/{EVENTS_DAG_ID}/dagRuns/{quote(run_id, safe='')}"
+        task_states = {
+            ti["task_id"]: ti["state"] for ti in self.api_json(f"{run_path}/taskInstances")["task_instances"]
+        }
+        print(f"      task states: {task_states}")
+        if final != "success":
+            self.print_failed_task_logs(EVENTS_DAG_ID, run_id)
+        check(final == "success", f"DAG run {run_id} of {EVENTS_DAG_ID} ended {final}: {task_states}")
+        check(set(task_states) == set(EVENTS_TASKS), f"unexpected tasks {sorted(task_states)}")
+
+        def xcom(task_id: str, key: str) -> str:
+            entry = self.api_json(f"{self.ti_path(EVENTS_DAG_ID, run_id, task_id)}/xcomEntries/{key}")
+            return str(entry.get("value")).strip('"')
+
+        job_id = xcom(EVENTS_FIRST_TASK, "training_job_id")
+        check(job_id == self.events_job["id"], f"{EVENTS_FIRST_TASK} read job {job_id}, not {self.events_job['id']}")
+        print(
+            f"      {EVENTS_FIRST_TASK} read job {job_id}; model {xcom('register_model', 'model_id')} registered, "
+            f"service {xcom('deploy_service', 'service_id')} deployed, both deleted"
+        )
+        if self._page is not None:
+            self.show_run(EVENTS_DAG_ID, run_id, "success", EVENTS_FIRST_TASK)
+            self.screenshot("asset-triggered-run")
+
     def publish_screenshots(self) -> None:
         DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
         for name in ("connection-form.png", "console-link.png"):
@@ -1104,6 +1378,25 @@ TEMPORARY_STEP_API = (
 )
 
 
+def job_event_steps(e2e: E2E) -> list[Step]:
+    """The job-event watcher on a real Airflow (issue 21), the same with and without the browser."""
+    two = f"{2 * EVENTS_POLL_INTERVAL:g} s"
+    return [
+        Step(f"Asset watcher of {EVENTS_DAG_ID} runs in the triggerer and searches", e2e.check_job_event_watcher),
+        Step("A nightly-* job created at the emulator outside Airflow completes", e2e.run_nightly_job),
+        Step(
+            f"An asset_triggered run of {EVENTS_DAG_ID} within two poll intervals ({two})",
+            e2e.check_asset_triggered_run,
+        ),
+        Step("The run's asset event carries the job id (from the trigger)", e2e.check_run_asset_event),
+        Step("Triggerer restarted: nothing fires again for that job", e2e.restart_triggerer_fires_nothing_again),
+        Step(
+            "The asset-triggered run succeeds (read event, register, deploy, tear down)",
+            e2e.check_asset_triggered_run_succeeds,
+        ),
+    ]
+
+
 def headless_steps(e2e: E2E) -> list[Step]:
     """The same Airflow stack and DAG run without a browser (``--headless``, one per matrix environment)."""
     return [
@@ -1121,6 +1414,7 @@ def headless_steps(e2e: E2E) -> list[Step]:
         Step("DAG run succeeds", e2e.wait_for_dag_run),
         Step(f"{DEFERRED_TASK} was deferred to the triggerer", e2e.check_deferral),
         Step(STREAM_ONCE_STEP, e2e.check_streamed_lines_once),
+        *job_event_steps(e2e),
     ]
 
 
@@ -1157,6 +1451,7 @@ def steps(e2e: E2E) -> list[Step]:
         ),
         Step(STREAM_ONCE_STEP, e2e.check_streamed_lines_once),
         Step(MARK_FAILED_STEP, e2e.mark_deferred_task_failed),
+        *job_event_steps(e2e),
         Step("Screenshots copied to docs/images/", e2e.publish_screenshots),
     ]
 

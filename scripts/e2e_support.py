@@ -138,6 +138,18 @@ class ProcessGroup:
         self.processes.append(process)
         return process
 
+    def restart(
+        self, name: str, new_name: str, argv: Sequence[str], env: dict[str, str] | None = None
+    ) -> ManagedProcess:
+        """Stop the process called ``name`` and start ``argv`` in its place, logging to ``new_name``.log
+        (the first log stays, to read what the stopped process did)."""
+        old = next((process for process in self.processes if process.name == name), None)
+        if old is None:
+            raise StepFailed(f"no process called {name} to restart")
+        old.stop()
+        self.processes.remove(old)
+        return self.start(new_name, argv, env)
+
     def check_alive(self) -> None:
         """Fail early, with the culprit named, when a server died instead of waiting for a timeout."""
         for process in self.processes:
