@@ -137,14 +137,19 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
 
     async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
         watermark = await self._load_watermark()
-        console_url = await self._console_url()
+        console_url: str | None = None
         async for jobs in shared_stream:
             events, _ = select_events(jobs, frozenset(self.phases), self.name_filter, watermark)
+            if events and console_url is None:
+                # Read when first needed, not at start: the watcher may start before its connection
+                # exists (the search rides that out; this must not end the trigger either).
+                console_url = await self._console_url()
             for end, job in events:
                 watermark = watermark.after(end, str(job["metadata"]["id"]))
                 # Saved before the event leaves: a crash now loses it rather than repeating it.
                 await self._save_watermark(watermark)
-                yield TriggerEvent(event_payload(job, end, console_job_url(console_url, job["metadata"]["id"], None)))
+                link = console_job_url(console_url, job["metadata"]["id"], None) if console_url else None
+                yield TriggerEvent(event_payload(job, end, link))
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # Below 3.3 the triggerer calls run(): the same filter over the provider's shared loop.
@@ -153,11 +158,15 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
         async for event in self.filter_shared_stream(stream):
             yield event
 
-    async def _console_url(self) -> str:
-        """The connection's console URL, read once (in a worker thread: it reads the connection)."""
+    async def _console_url(self) -> str | None:
+        """The connection's console URL (in a worker thread: it reads the connection); ``None``,
+        and read again at the next event, if the connection cannot be read now."""
         hook = ModelArtsHook(self.modelarts_conn_id)
         try:
             return await run_in_worker_thread(lambda: hook.settings.console_url)
+        except Exception as error:
+            self.log.warning("The events go without a console URL for now: %s", error)
+            return None
         finally:
             hook.close()
 

@@ -79,7 +79,7 @@ def name_matches(name: str, name_filter: str | None) -> bool:
     return name_filter is None or name_filter in name
 
 
-def event_payload(job: Mapping[str, Any], end: int, console_url: str) -> dict[str, Any]:
+def event_payload(job: Mapping[str, Any], end: int, console_url: str | None) -> dict[str, Any]:
     """What the scheduled DAG reads from ``triggering_asset_events``: small, JSON, no secret."""
     metadata = job.get("metadata") if isinstance(job.get("metadata"), Mapping) else {}
     status = job.get("status") if isinstance(job.get("status"), Mapping) else {}
