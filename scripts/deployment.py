@@ -92,6 +92,8 @@ WRITE_ATTEMPTS = 5
 # What scripts/e2e.py --headless runs (check f).
 E2E_DAG_FILES = ("example_modelarts_training_jobs.py", "example_modelarts_create_training_job.py")
 CREATE_TIME_SLACK_MS = 1000
+# The official SDK's credential variables (its default chain), kept away from the stack.
+SDK_ENV_PREFIX = "HUAWEICLOUD_SDK_"
 
 
 def dag_of(prefix: str) -> str:
@@ -409,9 +411,19 @@ class Deployment:
                 shutil.copy(ROOT / "example_dags" / name, HOME / "dags" / name)
         api_port = free_port()
         self.base_url = f"http://127.0.0.1:{api_port}"
-        env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
+        # Without the caller's Airflow settings, and without the SDK's credential variables and
+        # profile file: check f tests a default_chain connection, which must reach the emulator's
+        # metadata service, not a developer's own keys.
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("AIRFLOW") and not key.startswith(SDK_ENV_PREFIX)
+        }
         env.update(
             {
+                f"{SDK_ENV_PREFIX}CREDENTIALS_FILE": str(HOME / "no-such-huaweicloud-credentials"),
+                # Check f tests connections through the route the UI's Test button calls.
+                "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
                 "AIRFLOW_HOME": str(HOME),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(HOME / "dags"),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

@@ -36,6 +36,8 @@ DEFAULT_ENDPOINT_TEMPLATE = "https://modelarts.{region}.myhuaweicloud.com"
 DEFAULT_IAM_ENDPOINT_TEMPLATE = "https://iam.{region}.myhuaweicloud.com"
 DEFAULT_CONSOLE_TEMPLATE = "https://console.huaweicloud.com/modelarts/?region={region}"
 IAM_TOKENS_PATH = "/v3/auth/tokens"
+#: The Content-Type IAM's examples send (token, federation and security-token requests).
+IAM_CONTENT_TYPE = "application/json;charset=utf8"
 #: The link-local instance metadata service of every ECS, BMS and CCE node (auth_type metadata).
 DEFAULT_METADATA_URL = "http://169.254.169.254"
 

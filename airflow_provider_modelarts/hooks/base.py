@@ -39,7 +39,7 @@ from airflow_provider_modelarts.cloud.auth import (
     TemporaryCredentialAuth,
     canonical_query,
 )
-from airflow_provider_modelarts.cloud.endpoints import IAM_TOKENS_PATH
+from airflow_provider_modelarts.cloud.endpoints import IAM_CONTENT_TYPE, IAM_TOKENS_PATH
 from airflow_provider_modelarts.cloud.transport import parse_iam_token_times
 from airflow_provider_modelarts.cloud.validation import (
     DEFAULT_RETRY_DELAY,
@@ -72,7 +72,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
 
 USER_AGENT = f"airflow-provider-modelarts/{__version__}"
-_IAM_CONTENT_TYPE = "application/json;charset=utf8"
 #: Where a JSON array answer is put (only for calls that document one, ``list_body=True``).
 LIST_KEY = "__list__"
 _T = TypeVar("_T")
@@ -524,7 +523,7 @@ class ModelArtsBaseHook(BaseHook):
             json_body=payload,
             idempotent=True,
             authenticated=False,
-            content_type=_IAM_CONTENT_TYPE,
+            content_type=IAM_CONTENT_TYPE,
             error_table=transport.IAM_ERROR_TABLE,
         )
         token_value = answer.headers.get(HEADER_SUBJECT_TOKEN)

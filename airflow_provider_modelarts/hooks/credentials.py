@@ -8,8 +8,8 @@ request path (its timeouts, retry policy and error decoding):
 * :class:`StaticSource`: an AK/SK the default chain found in the environment or a profile file;
 * :class:`DefaultChainSource`: the SDK's order, decided once, at the first fetch.
 
-:func:`shared_cache` keeps one :class:`~airflow_provider_modelarts.cloud.auth.RenewingCache` per
-connection (and source) in the process, so every hook and every trigger of a triggerer shares it:
+:func:`shared_credentials` keeps one :class:`~airflow_provider_modelarts.cloud.auth.RenewingCache`
+per connection's settings in the process, so every hook and every trigger of a triggerer shares it:
 500 deferred tasks on one connection make one refresh, not 500. A trigger's kwargs carry only the
 connection id; the triggerer obtains its own credentials here.
 """
@@ -35,6 +35,7 @@ from airflow_provider_modelarts.cloud import retry as retry_policy
 from airflow_provider_modelarts.cloud import transport
 from airflow_provider_modelarts.cloud.auth import HEADER_AUTH_TOKEN, HEADER_SUBJECT_TOKEN, NoAuth, RenewingCache
 from airflow_provider_modelarts.cloud.credentials import ChainEntry, TemporaryCredentials
+from airflow_provider_modelarts.cloud.endpoints import IAM_CONTENT_TYPE
 from airflow_provider_modelarts.connection.settings import (
     AUTH_DEFAULT_CHAIN,
     AUTH_IDP,
@@ -51,7 +52,6 @@ from airflow_provider_modelarts.exceptions import (
 if TYPE_CHECKING:
     from airflow_provider_modelarts.hooks.base import ModelArtsBaseHook
 
-_IAM_CONTENT_TYPE = "application/json;charset=utf8"
 #: The SDK asks for a session token again at most once a day when the service has none.
 _NO_TOKEN_RECHECK_SECONDS = 24 * 60 * 60.0
 
@@ -209,7 +209,7 @@ class FederationSource:
                 json_body=creds.id_token_request(id_token),
                 idempotent=True,  # only mints another token
                 authenticated=False,
-                content_type=_IAM_CONTENT_TYPE,
+                content_type=IAM_CONTENT_TYPE,
                 error_table=transport.IAM_ERROR_TABLE,
                 extra_headers={creds.HEADER_IDP_ID: self.idp_id},
             )
@@ -223,7 +223,7 @@ class FederationSource:
                 json_body=creds.security_token_request(token),
                 idempotent=True,
                 authenticated=False,
-                content_type=_IAM_CONTENT_TYPE,
+                content_type=IAM_CONTENT_TYPE,
                 error_table=transport.IAM_ERROR_TABLE,
                 extra_headers={HEADER_AUTH_TOKEN: token},
             )

@@ -69,9 +69,10 @@ class ModelArtsHook(TrainingJobsApi, InferenceApi):
         except Exception as error:
             return False, f"Unexpected error: {type(error).__name__}: {transport.redact(str(error), self._secrets())}"
         if settings.temporary:
-            current = self.temporary_credentials.cache.current_item()
+            shared = self.temporary_credentials
+            current = shared.cache.current_item()
             kind = "temporary credentials" if current is None or current.expires_at else "an AK/SK"
-            auth = f"{kind} from {self.temporary_credentials.source.description}"
+            auth = f"{kind} from {shared.source.description}"
         else:
             auth = "AK/SK" if settings.auth_type == AUTH_AKSK else f"IAM user {settings.login}"
         return True, (

@@ -73,7 +73,9 @@ def test_many_triggers_share_one_list_round_per_interval(emu: ModelArtsEmulator)
     log = stats["requests"]
     list_indexes = [i for i, entry in enumerate(log) if entry["path"].endswith("/training-jobs")]
     rounds = sum(1 for i in list_indexes if "&page=1&" in f"&{log[i]['query']}&")
-    assert rounds >= 2 and len(list_indexes) == rounds * math.ceil(2345 / 1000)  # each round reads the whole list
+    # Each round reads the whole list once for all 20 watchers. How many rounds there are depends on
+    # how fast this machine gets to them (under load, one round may already see every job ended).
+    assert rounds >= 1 and len(list_indexes) == rounds * math.ceil(2345 / 1000)
     # Nothing else but per-job rounds, which happen only once so few watchers are left that they
     # cost less than the list: after the last list round. Ending triggers make no extra calls.
     details = [i for i, entry in enumerate(log) if entry["path"].count("/versions/") == 1]
