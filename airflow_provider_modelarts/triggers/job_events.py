@@ -1,6 +1,9 @@
 """``ModelArtsTrainingJobEventTrigger``: start a DAG when a v2 training job ends (an asset watcher).
 
-Work in progress (issue 21). See docs/event-triggers.md for the rules it implements.
+Every watcher of a connection shares one search per interval (Airflow's shared streams on 3.3+,
+``waiting/shared_stream.py`` below), and keeps its own watermark: in the asset state store on 3.3+,
+in memory below. See docs/event-triggers.md for the rules it implements and the delivery guarantee
+on each Airflow minor.
 """
 
 from __future__ import annotations
@@ -177,10 +180,21 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
         return STATE_KEY_PREFIX + digest
 
     def _accessors(self) -> list[Any]:
+        """The state store of every asset this watcher fires for (the triggerer injects
+        ``asset_state_store`` on 3.3+; none below).
+
+        One trigger row serves every asset whose watcher has the same kwargs, and Airflow's
+        accessors have no public way to list their assets, so their two maps are read; if a later
+        Airflow renames them, the public single-asset methods are used (one asset) rather than
+        losing the watermark silently.
+        """
         store = getattr(self, "asset_state_store", None)
         if store is None:
             return []
-        return [*getattr(store, "_by_name", {}).values(), *getattr(store, "_by_uri", {}).values()]
+        by_name, by_uri = getattr(store, "_by_name", None), getattr(store, "_by_uri", None)
+        if isinstance(by_name, dict) and isinstance(by_uri, dict):
+            return [*by_name.values(), *by_uri.values()]
+        return [store]
 
     async def _load_watermark(self) -> Watermark:
         for accessor in self._accessors():

@@ -1,6 +1,6 @@
 """The job-event watcher against the emulator's own job schedules (jobs created outside Airflow),
 on the emulator's manual clock: each job fires once, across re-creation and outages, and watchers
-of one connection share one search. Work in progress (issue 21)."""
+of one connection share one search."""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from airflow_provider_modelarts.exceptions import ModelArtsValidationError
@@ -40,3 +42,30 @@ def test_serialize_gives_the_same_kwargs_whatever_the_spelling() -> None:
     b = ModelArtsTrainingJobEventTrigger(phases=("Completed", "Failed", "Completed"), poll_interval=60.0)
     assert a.serialize() == b.serialize()
     assert a.serialize()[1]["phases"] == ["Completed", "Failed"]
+
+
+class PublicOnlyStore:
+    """An asset state store with only the public single-asset methods (no ``_by_name``/``_by_uri``)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+
+    async def aget(self, key: str, default: object = None) -> object:
+        return self.values.get(key, default)
+
+    async def aset(self, key: str, value: object) -> None:
+        self.values[key] = value
+
+
+def test_a_store_without_the_private_maps_still_keeps_the_watermark() -> None:
+    trigger = ModelArtsTrainingJobEventTrigger()
+    store = PublicOnlyStore()
+    trigger.asset_state_store = store  # type: ignore[attr-defined]
+    first = asyncio.run(trigger._load_watermark())
+    assert list(store.values) == [trigger._state_key()]
+    assert asyncio.run(trigger._load_watermark()) == first
+
+
+def test_without_a_store_the_watermark_starts_now_in_memory() -> None:
+    trigger = ModelArtsTrainingJobEventTrigger()
+    assert trigger._accessors() == []
