@@ -749,7 +749,9 @@ class Deployment:
         # Through this script's REST client: one token, and writes serialised and retried (SQLite).
         runner.api = self.api  # type: ignore[method-assign]
         own_setup = (runner.prepare_home, runner.start_emulator, runner.define_connection_in_env, runner.start_airflow)
-        steps = [step for step in e2e.headless_steps(runner) if step.action not in own_setup]
+        # Without step 8 (the job-event watcher; its DAG is not deployed here): make matrix's browser
+        # e2e sessions run it on the same two releases.
+        steps = [step for step in e2e.headless_steps(runner, job_events=False) if step.action not in own_setup]
         report = StepReport()
         report.run(steps)
         failed = [
