@@ -5,57 +5,71 @@ A watcher (``ModelArtsTrainingJobEventTrigger``) watches the jobs of one connect
 and fires once per job that reaches one of its phases. Every round of the shared search hands it the
 jobs seen; :func:`select_events` picks the new ones and moves the watermark.
 
-The watermark is the end of the last job fired, in epoch milliseconds, with the ids of the jobs that
-ended at that same millisecond (so ties neither repeat nor get lost). A job fires when it is in a
-watched phase, its name matches, and it ended after the watermark. The first watermark is the
-moment the watcher first looked (minus ``lookback``): a job that ended before does not fire. It is
-kept where Airflow keeps a watcher's state (the asset state store on 3.3+); see
-docs/event-triggers.md for the rule below 3.3.
+The watermark is a horizon, in epoch milliseconds, and the ids of the jobs fired that ended after it.
+A job fires when it is in a watched phase, its name matches, it ended after the horizon, and it has
+not fired. The first horizon is the moment the watcher first looked (minus ``lookback``): a job that
+ended before does not fire. The horizon then trails the newest end fired by
+:data:`LATE_END_GRACE_MS`, so a job whose end reaches the search late (after a later job's end has
+fired: its phase updated late, or it sat on a page the round did not reach) still fires, once; ties
+need nothing special. The state stays small: the jobs that ended within that window. It is kept
+where Airflow keeps a watcher's state (the asset state store on 3.3+); see docs/event-triggers.md for
+the rule below 3.3.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import pendulum
 
 from airflow_provider_modelarts.cloud.v2.phases import TERMINAL_PHASES
 from airflow_provider_modelarts.cloud.v2.rows import output_obs_urls
 
+#: How long after the newest end fired a job with an earlier end still fires (its end reached the
+#: search late). Older ends are covered by the horizon.
+LATE_END_GRACE_MS = 15 * 60 * 1000
+
 
 @dataclass(frozen=True)
 class Watermark:
-    """Jobs that ended at or before ``end_ms`` have fired, or were older than the watcher.
+    """Which job ends have fired.
 
-    :param end_ms: epoch milliseconds.
-    :param ids: the jobs fired that ended exactly at ``end_ms``.
+    :param end_ms: the horizon, epoch milliseconds: jobs that ended at or before it fired, or ended
+        before the watcher first looked.
+    :param fired: ``(job id, end_ms)`` of the jobs fired that ended after the horizon.
     """
 
     end_ms: int
-    ids: frozenset[str] = field(default_factory=frozenset)
+    fired: frozenset[tuple[str, int]] = field(default_factory=frozenset)
 
     def covers(self, end_ms: int, job_id: str) -> bool:
-        return end_ms < self.end_ms or (end_ms == self.end_ms and job_id in self.ids)
+        return end_ms <= self.end_ms or any(fired_id == job_id for fired_id, _ in self.fired)
 
     def after(self, end_ms: int, job_id: str) -> Watermark:
-        if end_ms > self.end_ms:
-            return Watermark(end_ms, frozenset({job_id}))
-        if end_ms == self.end_ms:
-            return Watermark(end_ms, self.ids | {job_id})
-        return self
+        """The watermark once ``job_id``, which ended at ``end_ms``, has fired."""
+        if self.covers(end_ms, job_id):
+            return self
+        fired = self.fired | {(job_id, end_ms)}
+        horizon = max(self.end_ms, max(end for _, end in fired) - LATE_END_GRACE_MS)
+        return Watermark(horizon, frozenset(pair for pair in fired if pair[1] > horizon))
 
     def to_json(self) -> dict[str, Any]:
-        return {"end_ms": self.end_ms, "ids": sorted(self.ids)}
+        return {"end_ms": self.end_ms, "fired": {job_id: end for job_id, end in sorted(self.fired)}}
 
     @classmethod
     def from_json(cls, value: Any) -> Watermark | None:
         """The stored form, or ``None`` for anything else (nothing stored yet, or not ours)."""
-        if not isinstance(value, Mapping) or not isinstance(value.get("end_ms"), int):
+        if not isinstance(value, Mapping) or not _is_int(value.get("end_ms")):
             return None
-        ids = value.get("ids")
-        return cls(value["end_ms"], frozenset(str(i) for i in ids) if isinstance(ids, list) else frozenset())
+        fired = value.get("fired")
+        pairs = fired.items() if isinstance(fired, Mapping) else ()
+        return cls(value["end_ms"], frozenset((str(job_id), end) for job_id, end in pairs if _is_int(end)))
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 #: The phases a watcher may fire on: the ends of a job (a phase a job only passes through has no
@@ -69,7 +83,7 @@ def end_ms(job: Mapping[str, Any]) -> int | None:
     if not isinstance(status, Mapping):
         return None
     start, duration = status.get("start_time"), status.get("duration")
-    if isinstance(start, int) and isinstance(duration, int) and not isinstance(start, bool):
+    if _is_int(start) and _is_int(duration):
         return start + duration
     return None
 

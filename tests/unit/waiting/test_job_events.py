@@ -1,10 +1,11 @@
-"""The job-event watermark: each job fires at most once, ties and late pages included."""
+"""The job-event watermark: each job fires at most once, ties, late pages and late ends included."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from airflow_provider_modelarts.waiting.job_events import (
+    LATE_END_GRACE_MS,
     WATCHABLE_PHASES,
     Watermark,
     event_payload,
@@ -35,7 +36,7 @@ def test_only_jobs_that_ended_after_the_watermark_in_a_watched_phase_fire() -> N
     ]
     events, watermark = select_events(jobs, COMPLETED, "nightly-", Watermark(1_000))
     assert [job["metadata"]["id"] for _, job in events] == ["new"]
-    assert watermark == Watermark(1_300, frozenset({"new"}))
+    assert watermark == Watermark(1_000, frozenset({("new", 1_300)}))
     # The next round sees the same jobs: nothing fires again.
     assert select_events(jobs, COMPLETED, "nightly-", watermark)[0] == []
 
@@ -44,10 +45,10 @@ def test_jobs_ending_in_the_same_millisecond_fire_once_each_across_rounds() -> N
     first = _job("a", "n-a", "Completed", start=1_000, duration=1_000)
     second = _job("b", "n-b", "Completed", start=1_500, duration=500)
     events, watermark = select_events([first], COMPLETED, None, Watermark(0))
-    assert len(events) == 1 and watermark == Watermark(2_000, frozenset({"a"}))
+    assert len(events) == 1 and watermark == Watermark(0, frozenset({("a", 2_000)}))
     events, watermark = select_events([first, second], COMPLETED, None, watermark)
     assert [job["metadata"]["id"] for _, job in events] == ["b"]
-    assert watermark == Watermark(2_000, frozenset({"a", "b"}))
+    assert watermark == Watermark(0, frozenset({("a", 2_000), ("b", 2_000)}))
 
 
 def test_events_come_oldest_end_first_and_a_job_on_two_pages_fires_once() -> None:
@@ -57,11 +58,41 @@ def test_events_come_oldest_end_first_and_a_job_on_two_pages_fires_once() -> Non
     assert [job["metadata"]["id"] for _, job in events] == ["early", "late"]
 
 
+def test_a_job_whose_end_reaches_the_search_late_still_fires_once_within_the_grace() -> None:
+    """A later job fired first (the earlier one still showed Running): the earlier end fires when it
+    shows up, within LATE_END_GRACE_MS of the newest end fired, and only once."""
+    newest = _job("newest", "n-1", "Completed", start=1_000_000, duration=100_000)  # ended at 1_100_000
+    events, watermark = select_events([newest], COMPLETED, None, Watermark(0))
+    assert [job["metadata"]["id"] for _, job in events] == ["newest"]
+    late = _job("late", "n-2", "Completed", start=1_000_000, duration=50_000)  # ended at 1_050_000
+    events, watermark = select_events([newest, late], COMPLETED, None, watermark)
+    assert [job["metadata"]["id"] for _, job in events] == ["late"]
+    assert select_events([newest, late], COMPLETED, None, watermark)[0] == []
+    # Beyond the grace, an earlier end is behind the horizon.
+    too_late = _job("too-late", "n-3", "Completed", start=0, duration=1_100_000 - LATE_END_GRACE_MS)
+    assert select_events([too_late], COMPLETED, None, watermark)[0] == []
+
+
+def test_the_state_keeps_only_the_jobs_that_ended_within_the_grace() -> None:
+    watermark = Watermark(0)
+    for index in range(100):
+        watermark = watermark.after(index * 60_000, f"job-{index}")
+    newest = 99 * 60_000
+    assert watermark.end_ms == newest - LATE_END_GRACE_MS
+    within = {end for end in range(0, newest + 1, 60_000) if end > watermark.end_ms}
+    assert {end for _, end in watermark.fired} == within
+    assert len(watermark.fired) == LATE_END_GRACE_MS // 60_000
+    assert watermark.covers(0, "job-0") and watermark.covers(newest, "job-99")
+    assert not watermark.covers(newest, "another job ending with job-99")
+
+
 def test_the_watermark_round_trips_through_json_and_ignores_foreign_values() -> None:
-    watermark = Watermark(5, frozenset({"b", "a"}))
-    assert watermark.to_json() == {"end_ms": 5, "ids": ["a", "b"]}
+    watermark = Watermark(5, frozenset({("b", 9), ("a", 7)}))
+    assert watermark.to_json() == {"end_ms": 5, "fired": {"a": 7, "b": 9}}
     assert Watermark.from_json(watermark.to_json()) == watermark
     assert Watermark.from_json(None) is None and Watermark.from_json({"end_ms": "5"}) is None
+    assert Watermark.from_json({"end_ms": True}) is None
+    assert Watermark.from_json({"end_ms": 5, "fired": {"a": "7"}}) == Watermark(5)
 
 
 def test_the_payload_is_small_and_names_the_outputs() -> None:
