@@ -1118,8 +1118,9 @@ class E2E:
 
         status = wait_for(f"training job {job['name']} to complete", completed, 60, interval=0.25)["status"]
         seen = time.time()
-        # start_time is wall-clock ms; the duration is in emulated ms, EMULATOR_SPEED times real ones.
-        self.events_job_end = (status["start_time"] + status["duration"] / EMULATOR_SPEED) / 1000
+        # start_time and duration are both wall-clock ms (the emulator reports real time whatever
+        # its speed, as the cloud does): their sum is when the job ended.
+        self.events_job_end = (status["start_time"] + status["duration"]) / 1000
         print(
             f"      {job['name']}: {' -> '.join(phases)} at {iso_time(self.events_job_end)} "
             f"(GET /v2/.../training-jobs/{{id}} saw it {seen - self.events_job_end:.1f} s later)"

@@ -61,9 +61,11 @@ class EmulatorConfig:
     """Everything that shapes one emulator instance. Every field has a default.
 
     ``speed`` multiplies real elapsed time into emulated time for job timelines (20 makes a
-    60-second job finish in 3 real seconds). With ``manual_clock`` the job timelines stand still
-    except for ``advance_time`` (real seconds, multiplied by ``speed`` too). Token lifetime and
-    AK lock time are real seconds.
+    60-second job finish in 3 real seconds). What the API reports stays on the wall clock: a
+    job's ``start_time`` and ``duration`` are both real (that job reports 3,000 ms), so
+    ``start_time + duration`` is when it ended, as on the cloud. With ``manual_clock`` the job
+    timelines stand still except for ``advance_time`` (real seconds, multiplied by ``speed`` too).
+    Token lifetime and AK lock time are real seconds.
     ``repr`` hides the secrets so the config can be logged.
     """
 

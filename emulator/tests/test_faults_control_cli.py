@@ -5,12 +5,14 @@ over real HTTP against an in-process server (the command line in a child process
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -195,26 +197,70 @@ def test_status_progression_over_time() -> None:
                 break
             time.sleep(0.03)
         assert seen == [1, 8, 10]
-        assert detail["duration"] == 4000  # frozen at the terminal step: 1 s + 3 s emulated
+        # Frozen at the terminal step: 1 s + 3 s emulated, 0.4 s of real time (what is reported).
+        assert detail["duration"] == 400
         time.sleep(0.1)
-        assert get(fast, detail_path).json()["duration"] == 4000
+        assert get(fast, detail_path).json()["duration"] == 400
         # The list shows the latest version's status.
         listed = list_jobs(fast, [("search_content", "progress")])["jobs"][0]
         assert listed["status"] == 10 and listed["version_id"] == created["version_id"]
+
+
+def _version_end_seen_in(
+    emu: ModelArtsEmulator, path: str, wall_ms: Callable[[], float], step: Callable[[], None]
+) -> tuple[dict[str, Any], float, float]:
+    """Read the version detail until its status is Completed (10), with ``step()`` between reads:
+    the detail and the wall-clock window (epoch ms) in which the version completed."""
+    earliest = -math.inf
+    for _ in range(500):
+        sent = wall_ms()
+        detail: dict[str, Any] = get(emu, path).json()
+        if detail["status"] == JobStatus.COMPLETED:
+            return detail, earliest, wall_ms()
+        earliest = sent
+        step()
+    raise AssertionError(f"{path} did not complete: {detail}")
+
+
+def test_v1_start_time_plus_duration_is_the_wall_clock_end() -> None:
+    # The duration is the real span from start_time, as on the service: at speed 20 a version of
+    # 60 emulated seconds reports 3 s, and start_time + duration is when it completed.
+    with ModelArtsEmulator(EmulatorConfig(job_count=0, speed=20.0, manual_clock=True)) as emu:
+        store = emu.app.store
+        created = emu.create_job(job_name="manual", timeline=[(1, 10.0), (8, 50.0), (10, None)])
+        created_ms = store.wall_ms()
+        path = job_version_path(PROJECT, created["job_id"], created["version_id"])
+        detail, earliest, latest = _version_end_seen_in(
+            emu, path, lambda: float(store.wall_ms()), lambda: emu.advance_time(0.25)
+        )
+        listed = list_jobs(emu, [("search_content", "manual")])["jobs"][0]
+    assert (detail["start_time"], detail["duration"], listed["duration"]) == (created_ms, 3_000, 3_000)
+    end = detail["start_time"] + detail["duration"]
+    assert earliest <= end <= latest and (earliest, latest) == (created_ms + 2_750, created_ms + 3_000)
+    with ModelArtsEmulator(EmulatorConfig(job_count=0, speed=200.0)) as emu:
+        created = emu.create_job(job_name="real", timeline=[(1, 20.0), (8, 100.0), (10, None)])
+        path = job_version_path(PROJECT, created["job_id"], created["version_id"])
+        detail, earliest, latest = _version_end_seen_in(emu, path, lambda: time.time() * 1000, lambda: time.sleep(0.01))
+    assert detail["duration"] == 600  # 120 emulated seconds
+    # A few ms of slack: the store reads the epoch clock once, then counts monotonic time.
+    assert earliest - 5 <= detail["start_time"] + detail["duration"] <= latest + 5
 
 
 def test_fixture_timelines_end_as_documented() -> None:
     with ModelArtsEmulator(EmulatorConfig(job_count=6, speed=1.0)) as slow:
         early = {job["job_id"]: job["status"] for job in list_jobs(slow, [("per_page", "10")])["jobs"]}
     assert early == {1: 1, 2: 1, 3: 1, 4: 8, 5: 18, 6: 8}
-    with ModelArtsEmulator(EmulatorConfig(job_count=6, speed=2000.0)) as fast:
+    speed = 2000.0
+    with ModelArtsEmulator(EmulatorConfig(job_count=6, speed=speed)) as fast:
         time.sleep(0.15)  # 300 emulated seconds
         jobs = {job["job_id"]: job for job in list_jobs(fast, [("per_page", "10")])["jobs"]}
     assert {job_id: job["status"] for job_id, job in jobs.items()} == {1: 10, 2: 11, 3: 3, 4: 12, 5: 20, 6: 8}
-    assert jobs[1]["duration"] == 60_000 and jobs[2]["duration"] == 40_000
-    assert jobs[3]["duration"] == 15_000 and jobs[4]["duration"] == 25_000
-    # 20 ("review finished") ends the version for the server too: its duration stops at 20 s.
-    assert jobs[5]["duration"] == 20_000
+    # Emulated seconds until each version ended; 20 ("review finished") ends the version for the
+    # server too: its duration stops at 20 s. The duration reported is the real span.
+    emulated = {1: 60, 2: 40, 3: 15, 4: 25, 5: 20}
+    assert {job_id: jobs[job_id]["duration"] for job_id in emulated} == {
+        job_id: round(seconds / speed * 1000) for job_id, seconds in emulated.items()
+    }
 
 
 # ---------------------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ class VersionPlan:
 def new_version(store: JobStore, job: Job, plan: VersionPlan, profile: int, now: float) -> Version:
     """Append a version to ``job`` (ids come from the store, so they are globally unique)."""
     previous = job.versions[-1].version_id if job.versions else 0
-    start_ms = store.wall_ms(now) - int(plan.offset * 1000)
+    start_ms = store.wall_ms(now) - round(plan.offset * 1000)
     version = Version(
         version_id=store.allocate_version_id(),
         version_name=f"V{len(job.versions) + 1:04d}",

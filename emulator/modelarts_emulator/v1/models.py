@@ -5,6 +5,10 @@ A version's status is not stored but computed from its *timeline*, a list of
 step's duration may be ``None`` (it holds forever). The emulated time elapsed since the start is
 ``offset + (monotonic_now - anchor) * speed``: ``offset`` lets a version be created "already
 running for a while", ``speed`` lets a demo run a one-minute job in three seconds.
+
+The API reports times on the wall clock only: ``start_time`` is when the timeline began, and
+``duration`` the real span since then (seeded history as it is, the rest divided by ``speed``),
+so ``start_time + duration`` is when the version reached its terminal status.
 """
 
 from __future__ import annotations
@@ -89,13 +93,26 @@ class Version:
         """``(status, duration_ms)`` at monotonic time ``now``.
 
         The duration is frozen once a terminal status is reached: it is the time spent before it.
+        It is real time, as ``start_time`` is (see :meth:`wall_offset_ms`): at ``speed`` 20 a
+        version that takes 60 emulated seconds reports 3,000 ms.
         """
         elapsed = max(0.0, self.offset + (now - self.anchor) * speed)
         index = max(0, bisect.bisect_right(self.starts, elapsed) - 1)
         status = self.timeline[index][0]
         if is_terminal(status):
             elapsed = self.starts[index]
-        return status, round(elapsed * 1000)
+        return status, self.wall_offset_ms(elapsed, speed)
+
+    def wall_offset_ms(self, moment: float, speed: float) -> int:
+        """Real milliseconds from the version's start (``start_ms``) to the emulated second
+        ``moment`` of its timeline: seeded history (before ``offset``) is kept as it is, the rest
+        runs ``speed`` times faster. Each part is rounded as ``start_ms`` and the store's
+        ``wall_ms`` are, so ``start_ms`` plus this is exactly the wall instant (and a manual
+        clock's instants stay exact)."""
+        ahead = moment - self.offset
+        if ahead <= 0:
+            return round(moment * 1000)
+        return round(self.offset * 1000) + round(ahead / speed * 1000)
 
     def restart(self, timeline: Timeline, now: float, wall_ms: int) -> None:
         """Replace the timeline and start it over at this instant."""

@@ -137,9 +137,6 @@ def _pod(job: TrainingJob, task: str) -> str:
 def job_events(store: TrainingJobStore, job: TrainingJob, state: JobState) -> list[Event]:
     """Every event of the job up to this instant, oldest first."""
 
-    def wall(moment: float) -> int:
-        return store.wall_ms(job.anchor) + int(store.real_seconds(moment - job.offset) * 1000)
-
     events = [Event(job.create_ms, "Info", "Training job created.", "Job")]
     failed = {outcome.task: outcome for outcome in job.failures}
     timeline = job.timeline
@@ -147,7 +144,7 @@ def job_events(store: TrainingJobStore, job: TrainingJob, state: JobState) -> li
         start = job.starts[index]
         if start > state.elapsed:
             break
-        at = max(wall(start), job.create_ms)
+        at = max(store.moment_ms(job, start), job.create_ms)
         previous = timeline[index - 1][0] if index > 0 else None
         if previous == v2_spec.RUNNING and phase in (v2_spec.COMPLETED, v2_spec.FAILED):
             for task in job.tasks:

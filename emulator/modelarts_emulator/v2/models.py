@@ -5,6 +5,10 @@ As for v1 (:mod:`modelarts_emulator.v1.models`), a job's phase is computed, not 
 last one may last for ever (``None``), and emulated time runs ``speed`` times faster than real
 time. A job is created ``offset`` emulated seconds into its timeline (seeded history).
 
+The API reports every time on the wall clock: ``start_time`` and ``duration`` alike map emulated
+seconds to real ones (the future divided by ``speed``, seeded history kept as it is), so
+``start_time + duration`` is when the job reached its final phase, as on the real service.
+
 Everything a later lifecycle call needs hangs off :class:`TrainingJob`: terminating replaces the
 rest of the timeline (:meth:`TrainingJob.terminate`), deleting removes it from the store, and
 the task names that task lists and logs are keyed by are :attr:`TrainingJob.tasks`: ``worker-0`` ...
@@ -122,7 +126,8 @@ class TaskOutcome:
 
 @dataclass(frozen=True)
 class JobState:
-    """A job at one instant. ``running_since`` is the emulated second Running began (or None)."""
+    """A job at one instant. ``running_since`` is the emulated second Running began (or None);
+    ``duration_ms`` is the real (wall-clock) span of the run so far, as the API reports it."""
 
     phase: str
     secondary_phase: str
@@ -176,9 +181,26 @@ class TrainingJob:
     def tasks(self) -> list[str]:
         return list(self.task_names or default_tasks(self.node_count))
 
+    def wall_offset_ms(self, moment: float, speed: float) -> int:
+        """Real milliseconds from the job's creation in its store (``anchor``) to the emulated
+        second ``moment`` of its timeline: the future runs ``speed`` times faster, seeded history
+        (before ``offset``) is kept as it is. Every time the API reports goes through this one
+        mapping (``start_time``, ``duration``, ``running_records``, events), so they agree.
+
+        Rounded, not cut: float clock readings are off by a few ulps (4.35 s can come out as
+        4349.999999 ms), and a manual clock's exact instants must stay exact.
+        """
+        span = moment - self.offset
+        return round((span / speed if span > 0 else span) * 1000)
+
     def state(self, now: float, speed: float) -> JobState:
         """The phase at monotonic time ``now``; the duration counts from the start of Running and
-        stops at a final phase (0 for a job that never ran, as in the docs' Abnormal example)."""
+        stops at a final phase (0 for a job that never ran, as in the docs' Abnormal example).
+
+        The duration is real time, as ``start_time`` is: at ``speed`` 20 a job Running for 60
+        emulated seconds reports 3,000 ms, so ``start_time + duration`` is the wall-clock instant
+        the job reached its final phase (the only end time the API gives).
+        """
         elapsed = max(0.0, self.offset + (now - self.anchor) * speed)
         index = max(0, bisect.bisect_right(self.starts, elapsed) - 1)
         phase, _, secondary = self.timeline[index]
@@ -188,9 +210,12 @@ class TrainingJob:
                 running_since = self.starts[step_index]
                 break
         end = self.starts[index] if phase in v2_spec.FINAL_PHASES else elapsed
-        # Rounded, not cut: differences of float clock readings are off by a few ulps (895 s can
-        # come out as 894.9999999), and a manual clock's exact durations must stay exact.
-        duration_ms = round(max(0.0, end - running_since) * 1000) if running_since is not None else 0
+        # Both ends through the one emulated -> wall mapping, so start_time + duration is the end.
+        duration_ms = (
+            max(0, self.wall_offset_ms(end, speed) - self.wall_offset_ms(running_since, speed))
+            if running_since is not None
+            else 0
+        )
         return JobState(phase, secondary or v2_spec.DEFAULT_SECONDARY[phase], elapsed, running_since, duration_ms)
 
     def task_outcomes(self, phase: str) -> list[TaskOutcome]:
@@ -269,16 +294,16 @@ class TrainingJobStore:
         with self.lock:
             return self.jobs.pop(job_id.lower(), None) is not None
 
+    def moment_ms(self, job: TrainingJob, moment: float) -> int:
+        """Epoch ms (wall clock) of the emulated second ``moment`` of the job's timeline (see
+        :meth:`TrainingJob.wall_offset_ms`)."""
+        return self.wall_ms(job.anchor) + job.wall_offset_ms(moment, self.speed)
+
     def start_ms(self, job: TrainingJob, state: JobState) -> int:
         """``status.start_time``: when Running began, epoch ms; 0 before (the docs' example)."""
         if state.running_since is None:
             return 0
-        return self.wall_ms(job.anchor) + int(self.real_seconds(state.running_since - job.offset) * 1000)
-
-    def real_seconds(self, emulated: float) -> float:
-        """Real seconds of an emulated span from a job's creation in this store: the future runs
-        ``speed`` times faster, seeded history (negative spans) is kept as it is."""
-        return emulated / self.speed if emulated > 0 else emulated
+        return self.moment_ms(job, state.running_since)
 
 
 UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -350,7 +350,11 @@ def test_speed_applies_to_created_jobs() -> None:
         emu.advance_time(1.0)  # 5 emulated seconds: Creating 2 + Pending 3 are over
         assert phase(emu, job_id) == "Running"
         emu.advance_time(2.0)
-        assert phase(emu, job_id) == "Completed"
+        status = show(emu, job_id).json()["status"]
+    # Running 10 emulated seconds is 2 real ones, what the duration reports (real time, as
+    # start_time is): start_time + duration is when the job completed.
+    assert (status["phase"], status["duration"]) == ("Completed", 2_000)
+    assert status["node_count_metrics"][-1] == [status["start_time"] + 2_000, 0]
 
 
 # ---------------------------------------------------------------------------------------------

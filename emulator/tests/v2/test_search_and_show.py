@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -577,21 +578,77 @@ def test_a_created_job_follows_its_timeline_and_fails_with_its_exit_code(fresh: 
 
 
 def test_speed_multiplies_emulated_time() -> None:
+    # The timeline runs 20 times faster; the reported duration is real time, as start_time is.
     with ModelArtsEmulator(EmulatorConfig(job_count=0, v2_job_count=0, speed=20.0, manual_clock=True)) as emu:
         created = emu.create_training_job("fast", [("Running", 60), ("Completed", None)])
         emu.advance_time(2.0)  # 40 emulated seconds
-        assert job(emu, created["id"])["status"]["duration"] == 40_000
+        status = job(emu, created["id"])["status"]
+        assert (status["phase"], status["duration"]) == ("Running", 2_000)
         emu.advance_time(2.0)
-        assert job(emu, created["id"])["status"]["phase"] == "Completed"
-        assert job(emu, created["id"])["status"]["duration"] == 60_000
+        status = job(emu, created["id"])["status"]
+        assert (status["phase"], status["duration"]) == ("Completed", 3_000)  # 60 emulated seconds
 
 
 def test_jobs_move_with_the_real_clock_by_default() -> None:
-    # At a million emulated seconds per real second, a one-second step is over before the next request.
+    # At a million emulated seconds per real second, a one-second step is over before the next
+    # request: its real duration, one microsecond, shows as 0 ms.
     with ModelArtsEmulator(EmulatorConfig(job_count=0, v2_job_count=0, speed=1e6)) as emu:
         created = emu.create_training_job("quick", [("Creating", 1), ("Running", 1), ("Completed", None)])
         status = job(emu, created["id"])["status"]
-    assert (status["phase"], status["duration"]) == ("Completed", 1000)
+    assert (status["phase"], status["duration"]) == ("Completed", 0)
+
+
+def _end_seen_in(
+    emu: ModelArtsEmulator, job_id: str, wall_ms: Callable[[], float], step: Callable[[], None]
+) -> tuple[dict[str, Any], float, float]:
+    """Show the job until it is Completed, with ``step()`` between requests: its status, and the
+    wall-clock window (epoch ms) in which it completed, from the start of the last request that
+    saw it before to the end of the first that saw it Completed."""
+    earliest = -math.inf
+    for _ in range(500):
+        sent = wall_ms()
+        status: dict[str, Any] = job(emu, job_id)["status"]
+        if status["phase"] == "Completed":
+            return status, earliest, wall_ms()
+        earliest = sent
+        step()
+    raise AssertionError(f"job {job_id} did not complete: {status}")
+
+
+def _assert_one_end(status: dict[str, Any]) -> int:
+    """start_time + duration is the end, and running_records and node_count_metrics agree."""
+    end = status["start_time"] + status["duration"]
+    assert status["running_records"][0]["end_at"] == end // 1000
+    assert status["running_records"][0]["start_at"] == status["start_time"] // 1000
+    assert status["node_count_metrics"][-2:] == [[status["start_time"], 1], [end, 0]]
+    return int(end)
+
+
+def test_start_time_plus_duration_is_the_wall_clock_end_with_a_manual_clock() -> None:
+    with ModelArtsEmulator(EmulatorConfig(job_count=0, v2_job_count=0, speed=20.0, manual_clock=True)) as emu:
+        store = emu.app.training_jobs
+        created = emu.create_training_job("fast", [("Creating", 10), ("Running", 60), ("Completed", None)])
+        created_ms = store.wall_ms()
+        status, earliest, latest = _end_seen_in(
+            emu, created["id"], lambda: float(store.wall_ms()), lambda: emu.advance_time(0.25)
+        )
+    # Running began 0.5 s after creation and lasted 60 / 20 = 3 real seconds: exact on a manual clock.
+    assert (status["start_time"], status["duration"]) == (created_ms + 500, 3_000)
+    end = _assert_one_end(status)
+    assert earliest <= end <= latest and (earliest, latest) == (created_ms + 3_250, created_ms + 3_500)
+
+
+def test_start_time_plus_duration_is_the_wall_clock_end_on_the_real_clock() -> None:
+    with ModelArtsEmulator(EmulatorConfig(job_count=0, v2_job_count=0, speed=200.0)) as emu:
+        # Creating 0.1 real seconds, then Running 0.5.
+        created = emu.create_training_job("fast", [("Creating", 20), ("Running", 100), ("Completed", None)])
+        status, earliest, latest = _end_seen_in(
+            emu, created["id"], lambda: time.time() * 1000, lambda: time.sleep(0.01)
+        )
+    assert status["duration"] == 500
+    end = _assert_one_end(status)
+    # A few ms of slack: the store reads the epoch clock once, then counts monotonic time.
+    assert earliest - 5 <= end <= latest + 5
 
 
 def test_cli_sets_the_v2_options() -> None:
