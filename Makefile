@@ -2,7 +2,9 @@
 # `make test` is the one-environment developer loop (the Airflow pyproject.toml resolves to; the
 # emulator's own tests, emulator/tests, run there too);
 # `make matrix` runs noxfile.py: the built wheel against every supported Airflow minor.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Python 3.13 (pyenv's, as the CI image has it; else python3.13 on PATH; else python3), the Python
+# of the matrix's newest release: make matrix then skips what make test already ran on that pair.
+PYTHON ?= $(or $(lastword $(wildcard $(HOME)/.pyenv/versions/3.13.*/bin/python3.13)),$(shell command -v python3.13 || command -v python3))
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

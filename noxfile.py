@@ -9,18 +9,24 @@ source tree, next to one Airflow release in a fresh uv-managed virtualenv, and t
 2. runs the unit and integration suites from a copy of the repository that has neither the
    ``airflow_provider_modelarts`` folder nor ``emulator/``, so the tests can only import the installed
    wheels (``tests/unit/test_compat.py`` also asserts it). The emulator's own tests
-   (``emulator/tests``) need no Airflow, so they run once, in ``make test``, not in every session;
+   (``emulator/tests``) need no Airflow, so they run once, in ``make test``, not in every session.
+   In the session whose Airflow and Python are those of ``make test``'s ``.venv`` (nox runs from
+   it: the newest release, on Python 3.13), ``make test`` has already run both suites on that same
+   pair from the source tree, so only the tests that can tell the installed wheel from the source
+   run there (``WHEEL_SUITES``: the unit suite, the example DAGs, the connection form of the
+   api-server); every other session runs both suites whole;
 3. the example DAGs under ``airflow dags test`` are part of the integration suite
    (``tests/integration/test_example_dags.py``);
 4. runs ``scripts/e2e.py --headless``: a real Airflow stack (api-server, scheduler, dag-processor and
    a separate ``airflow triggerer`` process) runs the example DAG, and its deferrable sensor must be
    seen deferred on that triggerer (``--no-job-events``: the job-event watcher's steps run in the
    ``e2e`` sessions, on the floor and the newest release, one on each side of the 3.3 line);
-5. on the floor and the newest release (``deployment=True``), runs ``scripts/deployment.py
-   --with-e2e`` instead of step 4: the create operator's promises (one job per task instance across
-   ``kill -9``, retries, Clears and a triggerer restart; every log line once; Mark failed stops the
-   job) checked in a real deployment with the connection saved in the metadata database, and step 4's
-   checks on that same stack (one Airflow start instead of two).
+5. on the floor and the newest release (``deployment=True``), runs ``scripts/deployment.py``
+   instead of step 4: the create operator's promises (one job per task instance across ``kill -9``,
+   retries, Clears and a triggerer restart; every log line once; Mark failed stops the job) checked
+   in a real deployment with the connection saved in the metadata database. Step 4's checks are left
+   to the ``e2e`` session of the same release, whose browser run has every one of them (the
+   connection made in the form instead of the environment, the run started from the UI).
 
 The ``deployment`` sessions run step 5 alone (``make deployment``), in an environment of their own.
 
@@ -40,6 +46,7 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import nox
@@ -108,6 +115,12 @@ MATRIX: dict[str, AirflowEnv] = {
 # What the repository copy used by the tests contains: everything the suites read, but not the package.
 TEST_TREE = ("tests", "scripts", "example_dags", "pyproject.toml", "LICENSE")
 SUITES = ("tests/unit", "tests/integration")
+# What compat runs where make test already ran SUITES on the same Airflow and Python (see step 2).
+WHEEL_SUITES = (
+    "tests/unit",
+    "tests/integration/test_example_dags.py",
+    "tests/integration/test_connection_endpoint.py",
+)
 AIRFLOW_DISTRIBUTIONS = {"apache-airflow", "apache-airflow-core", "apache-airflow-task-sdk"}
 
 
@@ -192,6 +205,15 @@ def check_dry_run_keeps_airflow(session: nox.Session, env: AirflowEnv) -> None:
     session.log(f"pip install --dry-run keeps Airflow {env.airflow}; it would install {sorted(would_install)}")
 
 
+def same_as_make_test(env: AirflowEnv) -> bool:
+    """Whether ``env`` is the Airflow and Python of ``make test``'s ``.venv``, which nox runs from."""
+    try:
+        airflow = metadata.version("apache-airflow")
+    except metadata.PackageNotFoundError:
+        return False
+    return (airflow, f"{sys.version_info.major}.{sys.version_info.minor}") == (env.airflow, env.python)
+
+
 def test_tree(session: nox.Session) -> Path:
     """A copy of the repository without the package, so only the installed wheel can be imported."""
     tree = Path(session.create_tmp()) / "repo"
@@ -221,6 +243,13 @@ def compat(session: nox.Session, airflow: str) -> None:
     tree = test_tree(session)
     session.chdir(tree)
     run_env = {"MODELARTS_EXPECT_INSTALLED_WHEEL": "1", "MODELARTS_EXPECT_AIRFLOW": env.airflow}
+    suites = session.posargs or SUITES
+    if not session.posargs and same_as_make_test(env):
+        suites = WHEEL_SUITES
+        session.log(
+            f"make test runs {' and '.join(SUITES)} on Airflow {env.airflow} and Python {env.python} from the "
+            f"source tree; against the installed wheel on that same pair: {', '.join(WHEEL_SUITES)}"
+        )
     session.run(
         "python",
         "-m",
@@ -232,12 +261,12 @@ def compat(session: nox.Session, airflow: str) -> None:
         "4",
         "--dist",
         "loadgroup",
-        *(session.posargs or SUITES),
+        *suites,
         env=run_env,
     )
     if env.deployment:
-        # One stack instead of two: the deployment check runs e2e.py --headless's checks on its own stack.
-        session.run("python", "scripts/deployment.py", "--with-e2e", env=run_env)
+        # Not --with-e2e: this release's e2e session runs every e2e.py --headless step in the browser.
+        session.run("python", "scripts/deployment.py", env=run_env)
     else:
         # The job-event steps run in the e2e sessions (floor and newest), not in every environment.
         session.run("python", "scripts/e2e.py", "--headless", "--no-job-events", env=run_env)
