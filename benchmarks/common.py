@@ -7,11 +7,12 @@ reads it on first import) before any measurement module is loaded.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from modelarts_emulator.process import EmulatorProcess
@@ -51,6 +52,18 @@ class Section:
 def section_to_json(section: Section) -> str:
     """For measurements that run in their own interpreter and hand their section back to run.py."""
     return json.dumps(dataclasses.asdict(section))
+
+
+def section_main(measure: Callable[[], Section], module: str, letter: str, argv: Sequence[str] | None = None) -> int:
+    """The ``main`` of a measurement that run.py starts in its own interpreter: measure, then write
+    the section as JSON to ``--output``."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=f"({letter}) of make bench")
+    parser.add_argument("--output", required=True, help="where to write the section as JSON")
+    args = parser.parse_args(argv)
+    section = measure()
+    with open(args.output, "w", encoding="utf-8") as handle:
+        handle.write(section_to_json(section))
+    return 0
 
 
 def section_from_json(text: str) -> Section:

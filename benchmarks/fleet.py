@@ -26,7 +26,6 @@ from the same run: the number of triggers still waiting at each round.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import dataclasses
 import gc
@@ -47,7 +46,7 @@ from airflow_provider_modelarts import api
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.triggers.training_job import ModelArtsTrainingJobTrigger
 from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
-from benchmarks.common import INFO, Section, bench_emulator, median, percentile, section_to_json, verdict
+from benchmarks.common import INFO, Section, bench_emulator, median, percentile, section_main, verdict
 
 CONN_ID = "modelarts_bench_fleet"
 JOB_COUNT = 5000
@@ -523,13 +522,7 @@ def _report(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.fleet", description="(d) of make bench")
-    parser.add_argument("--output", required=True, help="where to write the section as JSON")
-    args = parser.parse_args(argv)
-    section = measure()
-    with open(args.output, "w", encoding="utf-8") as handle:
-        handle.write(section_to_json(section))
-    return 0
+    return section_main(measure, "benchmarks.fleet", "d", argv)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ computed from the same run.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib
 import math
@@ -39,7 +38,7 @@ from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.triggers.inference import ModelArtsServiceTrigger
 from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
 from airflow_provider_modelarts.waiting.poller_inference import SERVICE_DETAIL_STATUSES
-from benchmarks.common import INFO, Section, bench_emulator, median, percentile, section_to_json, verdict
+from benchmarks.common import INFO, Section, bench_emulator, median, percentile, section_main, verdict
 from benchmarks.fleet import (
     LAG_GOAL,
     FullCollections,
@@ -315,13 +314,7 @@ def _report(section: Section, services: list[WatchedService], fleet: FleetRun, s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.fleet_services", description="(f) of make bench")
-    parser.add_argument("--output", required=True, help="where to write the section as JSON")
-    args = parser.parse_args(argv)
-    section = measure()
-    with open(args.output, "w", encoding="utf-8") as handle:
-        handle.write(section_to_json(section))
-    return 0
+    return section_main(measure, "benchmarks.fleet_services", "f", argv)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ computed from the same run as in (d): the number of triggers still waiting at ea
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib
 import math
@@ -39,7 +38,7 @@ from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.triggers.training_job_phase import ModelArtsTrainingJobPhaseTrigger
 from airflow_provider_modelarts.waiting.poller import SharedStatusPoller
 from airflow_provider_modelarts.waiting.poller_v2 import SEARCH_PAGE_SIZE
-from benchmarks.common import INFO, Section, bench_emulator, median, percentile, section_to_json, verdict
+from benchmarks.common import INFO, Section, bench_emulator, median, percentile, section_main, verdict
 from benchmarks.fleet import LAG_GOAL, LoopWatch, RoundSample, TriggerOutcome
 
 CONN_ID = "modelarts_bench_fleet_v2"
@@ -330,13 +329,7 @@ def _report(section: Section, jobs: list[WatchedJob], fleet: FleetRun, stats: di
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.fleet_v2", description="(e) of make bench")
-    parser.add_argument("--output", required=True, help="where to write the section as JSON")
-    args = parser.parse_args(argv)
-    section = measure()
-    with open(args.output, "w", encoding="utf-8") as handle:
-        handle.write(section_to_json(section))
-    return 0
+    return section_main(measure, "benchmarks.fleet_v2", "e", argv)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ The baseline is the naive watcher: one search per watcher per interval (computed
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib
 import sys
@@ -44,7 +43,7 @@ from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.triggers.job_events import ModelArtsTrainingJobEventTrigger
 from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS
 from airflow_provider_modelarts.waiting.job_event_search import JobEventSearch
-from benchmarks.common import INFO, Section, median, section_to_json, times, verdict
+from benchmarks.common import INFO, Section, median, section_main, times, verdict
 
 CONN_ID = "modelarts_bench_job_events"
 SIZES = (1, 10, 100, 1000)
@@ -374,13 +373,7 @@ def _report(section: Section, runs: list[WatcherRun]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.job_events", description="(g) of make bench")
-    parser.add_argument("--output", required=True, help="where to write the section as JSON")
-    args = parser.parse_args(argv)
-    section = measure()
-    with open(args.output, "w", encoding="utf-8") as handle:
-        handle.write(section_to_json(section))
-    return 0
+    return section_main(measure, "benchmarks.job_events", "g", argv)
 
 
 if __name__ == "__main__":
