@@ -42,7 +42,7 @@ from modelarts_emulator.process import EmulatorProcess
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.triggers.job_events import ModelArtsTrainingJobEventTrigger
 from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS
-from airflow_provider_modelarts.waiting.job_event_search import JobEventSearch
+from airflow_provider_modelarts.waiting.job_event_search import JobEventSearch, SearchRound
 from benchmarks.common import INFO, Section, median, section_main, times, verdict
 
 CONN_ID = "modelarts_bench_job_events"
@@ -127,19 +127,19 @@ class Rounds:
     def install(self) -> None:
         original, rounds = JobEventSearch.round, self
 
-        def counted(self: JobEventSearch, hook: ModelArtsHook, now_ms: int) -> list[dict[str, Any]]:
+        def counted(self: JobEventSearch, hook: ModelArtsHook, now_ms: int) -> SearchRound:
             with rounds.lock:
                 measured = rounds._before_round()
-                jobs = original(self, hook, now_ms)
+                found = original(self, hook, now_ms)
                 stats = rounds.emulator.stats()
                 searches, requests = stats["by_endpoint"].get(SEARCH, 0), stats["requests_total"]
                 rounds.samples.append(
-                    RoundSample(measured, searches - rounds._last[0], requests - rounds._last[1], len(jobs))
+                    RoundSample(measured, searches - rounds._last[0], requests - rounds._last[1], len(found.jobs))
                 )
                 rounds._last = (searches, requests)
                 rounds.loops.add(id(self))
                 rounds.since_start += rounds.started
-                return jobs
+                return found
 
         JobEventSearch.round = counted  # type: ignore[method-assign]
 

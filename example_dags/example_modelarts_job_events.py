@@ -10,8 +10,10 @@ reads the job from ``triggering_asset_events``: the event's ``extra["payload"]``
 name, phase, end time, output OBS URLs and console URL. See docs/event-triggers.md for when a job
 fires (once; a job that ended before the watcher first looked does not) on each Airflow minor.
 
-If several nightly jobs complete before the scheduler creates the run, the run gets all their
-events; this example registers the newest one and lists the others in the task log.
+If several nightly jobs complete before the scheduler creates the run, the run usually gets all
+their events; this example registers the newest one and lists the others in the task log. (An
+event stored while the scheduler creates the run may be linked to no run on SQLite or MySQL: see
+"Several events in one round" in docs/event-triggers.md.)
 
 The model is registered (deferred wait until it is published), deployed as a real-time service
 (deferred wait until it runs), and, as this is a demo, both are torn down at the end, also after a
@@ -21,7 +23,7 @@ type and specification to yours.
 
 ``MODELARTS_JOB_EVENTS_POLL_INTERVAL`` (seconds, default 60) sets the watcher's poll interval when
 the DAG file is parsed; the e2e run sets it to a few seconds. Changing it changes the trigger's
-kwargs, so Airflow replaces the watcher's trigger.
+kwargs, so Airflow replaces the watcher's trigger; on 3.3+ the new one keeps the watermark.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
@@ -20,12 +21,18 @@ from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_modelarts.cloud import v2
 from airflow_provider_modelarts.cloud.endpoints import console_job_url
-from airflow_provider_modelarts.cloud.validation import DEFAULT_RETRY_DELAY, DEFAULT_RETRY_MAX_DELAY
+from airflow_provider_modelarts.cloud.validation import (
+    DEFAULT_RETRY_DELAY,
+    DEFAULT_RETRY_LIMIT,
+    DEFAULT_RETRY_MAX_DELAY,
+    positive_seconds,
+    validate_retry_settings,
+)
 from airflow_provider_modelarts.connection.fields import DEFAULT_CONN_ID
 from airflow_provider_modelarts.exceptions import ModelArtsPermanentError, ModelArtsValidationError
 from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS
-from airflow_provider_modelarts.waiting.job_event_search import JobEventSearch
+from airflow_provider_modelarts.waiting.job_event_search import JobEventSearch, SearchRound, deep_round
 from airflow_provider_modelarts.waiting.job_events import WATCHABLE_PHASES, Watermark, event_payload, select_events
 from airflow_provider_modelarts.waiting.poller import run_in_worker_thread
 from airflow_provider_modelarts.waiting.shared_stream import subscribe
@@ -63,17 +70,20 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
         retry_max_delay: float = DEFAULT_RETRY_MAX_DELAY,
     ) -> None:
         super().__init__()
+        if not isinstance(modelarts_conn_id, str) or not modelarts_conn_id.strip():
+            raise ModelArtsValidationError("modelarts_conn_id", "the id of a ModelArts connection", modelarts_conn_id)
         self.modelarts_conn_id = modelarts_conn_id
         self.phases = _phases(phases)
         self.name_filter = v2.validate_name_fragment(name_filter, "name_filter") if name_filter is not None else None
         self.workspace_id = v2.validate_workspace_id(workspace_id) if workspace_id is not None else None
-        if isinstance(poll_interval, bool) or not isinstance(poll_interval, (int, float)) or poll_interval <= 0:
-            raise ModelArtsValidationError("poll_interval", "a number of seconds greater than 0", poll_interval)
-        self.poll_interval = float(poll_interval)
+        self.poll_interval = positive_seconds(poll_interval, "poll_interval")
         if lookback is not None and (
-            isinstance(lookback, bool) or not isinstance(lookback, (int, float)) or lookback < 0
+            isinstance(lookback, bool)
+            or not isinstance(lookback, (int, float))
+            or not math.isfinite(lookback)
+            or lookback < 0
         ):
-            raise ModelArtsValidationError("lookback", "a number of seconds, 0 or more, or None", lookback)
+            raise ModelArtsValidationError("lookback", "a finite number of seconds, 0 or more, or None", lookback)
         if lookback is not None and not AIRFLOW_V_3_3_PLUS:
             # Without the asset state store a re-created watcher would start from now - lookback
             # again, and fire the jobs of the lookback a second time.
@@ -81,9 +91,10 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
                 "lookback", "None below Airflow 3.3 (it needs the asset state store to fire each job once)", lookback
             )
         self.lookback = float(lookback) if lookback is not None else None
-        # Checked by the hook that the search builds (named as the watcher's users write them).
-        self.retry_delay = retry_delay
-        self.retry_max_delay = retry_max_delay
+        # Checked here, at parse time, as the search's hook would check them in the triggerer.
+        _, self.retry_delay, self.retry_max_delay = validate_retry_settings(
+            DEFAULT_RETRY_LIMIT, retry_delay, retry_max_delay
+        )
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         # The same kwargs at every parse: Airflow matches the stored trigger row by their hash.
@@ -104,45 +115,56 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
     # -- sharing one search ---------------------------------------------------------------------
 
     def shared_stream_key(self) -> tuple[Any, ...]:
-        """Watchers of one connection, workspace, interval and lookback share one search (3.3+)."""
+        """Watchers of one connection, workspace, interval, lookback and retry settings share one
+        search (3.3+): everything the search itself is made of, none of the watchers' filters."""
         return (
             "modelarts-training-job-events",
             self.modelarts_conn_id,
             self.workspace_id,
             self.poll_interval,
             self.lookback,
+            self.retry_delay,
+            self.retry_max_delay,
         )
 
     @classmethod
     async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
-        """One search per interval; each raw event is the list of jobs a round saw."""
-        hook = ModelArtsHook(
-            kwargs.get("modelarts_conn_id", DEFAULT_CONN_ID),
-            retry_delay=kwargs.get("retry_delay", DEFAULT_RETRY_DELAY),
-            retry_max_delay=kwargs.get("retry_max_delay", DEFAULT_RETRY_MAX_DELAY),
-        )
-        search = JobEventSearch(kwargs.get("workspace_id"), int((kwargs.get("lookback") or 0) * 1000))
+        """One search per interval; each raw event is the :class:`SearchRound` of a round."""
+        hook = _search_hook(kwargs)
+        search = JobEventSearch(kwargs.get("workspace_id"), _lookback_ms(kwargs))
         interval = float(kwargs.get("poll_interval", 60.0))
         try:
             while True:
                 started = time.monotonic()
                 try:
-                    jobs = await run_in_worker_thread(lambda: search.round(hook, int(time.time() * 1000)))
+                    found = await run_in_worker_thread(lambda: search.round(hook, int(time.time() * 1000)))
                 except ModelArtsPermanentError:
                     raise
                 except Exception as error:  # ridden out: the next round catches up, nothing is lost
                     hook.log.warning("ModelArts job-event search failed (%s); trying again next round", error)
                 else:
-                    yield jobs
+                    yield found
                 await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
         finally:
             hook.close()
 
     async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
-        watermark = await self._load_watermark()
+        watermark, resuming = await self._load_watermark()
         console_url: str | None = None
-        async for jobs in shared_stream:
-            events, _ = select_events(jobs, frozenset(self.phases), self.name_filter, watermark)
+        async for found in shared_stream:
+            if resuming and not found.deep:
+                # Joined a group after its first round: read back once as that round did, or a
+                # job that ended while this watcher was away would never be seen.
+                caught_up = await self._catch_up()
+                if caught_up is None:
+                    continue  # tried again next round: the catch-up reads back over this round too
+                found = SearchRound(
+                    [*caught_up.jobs, *found.jobs], True, {**caught_up.observed_ends, **found.observed_ends}
+                )
+            resuming = False
+            events, _ = select_events(
+                found.jobs, frozenset(self.phases), self.name_filter, watermark, found.observed_ends
+            )
             if events and console_url is None:
                 # Read when first needed, not at start: the watcher may start before its connection
                 # exists (the search rides that out; this must not end the trigger either).
@@ -175,8 +197,49 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
 
     # -- the watermark --------------------------------------------------------------------------
 
+    async def _catch_up(self) -> SearchRound | None:
+        """A deep round for a watcher that joined its group late; ``None`` if the search failed.
+
+        Watchers of one group that join late together (a triggerer restart) share one deep round
+        per poll interval, rather than one each.
+        """
+        key = (id(asyncio.get_running_loop()), self.shared_stream_key())
+        lock = _CATCH_UP_LOCKS.setdefault(key, asyncio.Lock())
+        async with lock:
+            now = time.monotonic()
+            for stale in [other for other, (expires, _) in _CATCH_UPS.items() if expires <= now]:
+                del _CATCH_UPS[stale]
+            if key in _CATCH_UPS:
+                return _CATCH_UPS[key][1]
+            kwargs = self.serialize()[1]
+            hook = _search_hook(kwargs)
+            try:
+                found = await run_in_worker_thread(
+                    lambda: deep_round(hook, self.workspace_id, _lookback_ms(kwargs), int(time.time() * 1000))
+                )
+            except ModelArtsPermanentError:
+                raise
+            except Exception as error:
+                self.log.warning("ModelArts job-event catch-up search failed (%s); trying again next round", error)
+                return None
+            finally:
+                hook.close()
+            _CATCH_UPS[key] = (time.monotonic() + self.poll_interval, found)
+            return found
+
     def _state_key(self) -> str:
-        digest = hashlib.sha256(json.dumps(self.serialize()[1], sort_keys=True).encode()).hexdigest()[:16]
+        """The watcher's key in the asset state store: what decides which jobs fire (connection,
+        workspace, phases, name filter, lookback), not how it polls, so that tuning
+        ``poll_interval`` or the retries keeps the watermark and fires nothing again. A new
+        ``lookback`` is a new watcher: the jobs in its window fire."""
+        identity = {
+            "modelarts_conn_id": self.modelarts_conn_id,
+            "workspace_id": self.workspace_id,
+            "phases": list(self.phases),
+            "name_filter": self.name_filter,
+            "lookback": self.lookback,
+        }
+        digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
         return STATE_KEY_PREFIX + digest
 
     def _accessors(self) -> list[Any]:
@@ -196,15 +259,35 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
             return [*by_name.values(), *by_uri.values()]
         return [store]
 
-    async def _load_watermark(self) -> Watermark:
+    async def _load_watermark(self) -> tuple[Watermark, bool]:
+        """The stored watermark, else a new one at now - lookback (stored at once); and whether
+        the watcher resumes (a stored watermark, or a lookback): then it must read back."""
         for accessor in self._accessors():
             stored = Watermark.from_json(await accessor.aget(self._state_key()))
             if stored is not None:
-                return stored
+                return stored, True
         first = Watermark(int((time.time() - (self.lookback or 0.0)) * 1000))
         await self._save_watermark(first)
-        return first
+        return first, bool(self.lookback)
 
     async def _save_watermark(self, watermark: Watermark) -> None:
         for accessor in self._accessors():
             await accessor.aset(self._state_key(), watermark.to_json())
+
+
+# The catch-up rounds of late watchers, shared per event loop and group for one poll interval
+# (``(expires at, round)``, monotonic seconds).
+_CATCH_UPS: dict[tuple[int, tuple[Any, ...]], tuple[float, SearchRound]] = {}
+_CATCH_UP_LOCKS: dict[tuple[int, tuple[Any, ...]], asyncio.Lock] = {}
+
+
+def _search_hook(kwargs: dict[str, Any]) -> ModelArtsHook:
+    return ModelArtsHook(
+        kwargs.get("modelarts_conn_id", DEFAULT_CONN_ID),
+        retry_delay=kwargs.get("retry_delay", DEFAULT_RETRY_DELAY),
+        retry_max_delay=kwargs.get("retry_max_delay", DEFAULT_RETRY_MAX_DELAY),
+    )
+
+
+def _lookback_ms(kwargs: dict[str, Any]) -> int:
+    return int((kwargs.get("lookback") or 0) * 1000)

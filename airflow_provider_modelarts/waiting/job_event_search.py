@@ -7,7 +7,13 @@ the newest page. A round reads pages newest first until it passes both the previ
 job (everything newer is new) and the oldest job the previous round saw in progress (it may have
 ended since). The first round seeds that set with an in-progress search, and reads back over the
 jobs created in the last day (or the lookback, if longer), so watchers that resume from a stored
-watermark after a restart see what ended meanwhile.
+watermark after a restart see what ended meanwhile. A watcher that joins a group after its first
+round (a late subscriber: re-created while the group ran on, or slower than the others after a
+restart) reads back the same way once on its own (:func:`deep_round`).
+
+A job that ends without ever running (``Abnormal``/``CreateFailed``, ``Failed`` from ``Pending``)
+reports ``start_time`` 0, so it has no end to order it by: a round records when it saw such a job
+final after the previous round saw it in progress (:attr:`SearchRound.observed_ends`).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_modelarts.cloud.v2.phases import IN_PROGRESS_PHASES
+from airflow_provider_modelarts.cloud.v2.phases import IN_PROGRESS_PHASES, TERMINAL_PHASES
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -37,10 +43,38 @@ def _create_ms(job: Mapping[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _in_progress(job: Mapping[str, Any]) -> bool:
+_IN_PROGRESS = frozenset(phase.value for phase in IN_PROGRESS_PHASES)
+_FINAL = frozenset(phase.value for phase in TERMINAL_PHASES)
+
+
+def _status(job: Mapping[str, Any]) -> Mapping[str, Any]:
     status = job.get("status")
-    phase = status.get("phase") if isinstance(status, Mapping) else None
-    return phase in {p.value for p in IN_PROGRESS_PHASES}
+    return status if isinstance(status, Mapping) else {}
+
+
+def _in_progress(job: Mapping[str, Any]) -> bool:
+    return _status(job).get("phase") in _IN_PROGRESS
+
+
+def never_ran(job: Mapping[str, Any]) -> bool:
+    """Whether the job reports no start of Running (``start_time`` 0 or missing)."""
+    start = _status(job).get("start_time")
+    return not (isinstance(start, int) and not isinstance(start, bool) and start > 0)
+
+
+@dataclass(frozen=True)
+class SearchRound:
+    """What one round of the shared search hands every watcher of its group.
+
+    :param jobs: the jobs read, newest first.
+    :param deep: whether it read back as a group's first round does (a day, or the lookback).
+    :param observed_ends: ``{job id: epoch ms}`` of the jobs that ended without running and were
+        seen in progress by the round before: when this round saw them final.
+    """
+
+    jobs: list[dict[str, Any]]
+    deep: bool = False
+    observed_ends: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -58,9 +92,10 @@ class JobEventSearch:
     in_progress: dict[str, int] = field(default_factory=dict)
     requests: int = 0
 
-    def round(self, hook: ModelArtsHook, now_ms: int) -> list[dict[str, Any]]:
+    def round(self, hook: ModelArtsHook, now_ms: int) -> SearchRound:
         """The jobs a watcher must look at this round (newest first)."""
         before = hook.request_count
+        deep = self.newest_ms is None
         if self.newest_ms is None:
             seed = hook.iter_training_jobs_v2(
                 phase=[p.value for p in IN_PROGRESS_PHASES], workspace_id=self.workspace_id
@@ -76,8 +111,20 @@ class JobEventSearch:
                 break
             seen.append(job)
         self.newest_ms = max([self.newest_ms, *(c for job in seen if (c := _create_ms(job)) is not None)])
+        observed_ends = {
+            job_id: now_ms
+            for job in seen
+            if (job_id := str(job["metadata"]["id"])) in self.in_progress
+            and _status(job).get("phase") in _FINAL
+            and never_ran(job)
+        }
         self.in_progress = {
             str(job["metadata"]["id"]): c for job in seen if _in_progress(job) and (c := _create_ms(job)) is not None
         }
         self.requests += hook.request_count - before
-        return seen
+        return SearchRound(seen, deep, observed_ends)
+
+
+def deep_round(hook: ModelArtsHook, workspace_id: str | None, lookback_ms: int, now_ms: int) -> SearchRound:
+    """A first round of a group of its own: what a watcher that joins a group late reads once."""
+    return JobEventSearch(workspace_id, lookback_ms).round(hook, now_ms)

@@ -77,15 +77,25 @@ def _is_int(value: object) -> TypeGuard[int]:
 WATCHABLE_PHASES: frozenset[str] = frozenset(phase.value for phase in TERMINAL_PHASES)
 
 
-def end_ms(job: Mapping[str, Any]) -> int | None:
-    """When the job ended: ``status.start_time + status.duration`` (epoch and duration in ms)."""
+def end_ms(job: Mapping[str, Any], observed_ends: Mapping[str, int] | None = None) -> int | None:
+    """When the job ended: ``status.start_time + status.duration`` (epoch and duration in ms).
+
+    A job that never ran reports ``start_time`` 0: its end is when the search saw it end
+    (``observed_ends``, by job id), else its creation time, so that a job created after the watcher
+    started fires even if no round saw it in progress.
+    """
     status = job.get("status")
-    if not isinstance(status, Mapping):
+    metadata = job.get("metadata")
+    if not isinstance(status, Mapping) or not isinstance(metadata, Mapping):
         return None
     start, duration = status.get("start_time"), status.get("duration")
-    if _is_int(start) and _is_int(duration):
-        return start + duration
-    return None
+    if _is_int(start) and start > 0:
+        return start + duration if _is_int(duration) else None
+    observed = (observed_ends or {}).get(str(metadata.get("id")))
+    if observed is not None:
+        return observed
+    created = metadata.get("create_time")
+    return created if _is_int(created) else None
 
 
 def name_matches(name: str, name_filter: str | None) -> bool:
@@ -114,10 +124,13 @@ def select_events(
     phases: frozenset[str],
     name_filter: str | None,
     watermark: Watermark,
+    observed_ends: Mapping[str, int] | None = None,
 ) -> tuple[list[tuple[int, Mapping[str, Any]]], Watermark]:
     """The jobs to fire for, oldest end first, and the watermark after them.
 
     A job seen twice in one round (two pages) fires once.
+
+    :param observed_ends: when the search saw jobs that never ran end (see :func:`end_ms`).
     """
     chosen: dict[str, tuple[int, Mapping[str, Any]]] = {}
     for job in jobs:
@@ -126,7 +139,7 @@ def select_events(
         if not isinstance(metadata, Mapping) or not isinstance(status, Mapping):
             continue
         job_id, name, phase = metadata.get("id"), metadata.get("name"), status.get("phase")
-        end = end_ms(job)
+        end = end_ms(job, observed_ends)
         if not isinstance(job_id, str) or not isinstance(name, str) or end is None or phase not in phases:
             continue
         if name_matches(name, name_filter) and not watermark.covers(end, job_id):

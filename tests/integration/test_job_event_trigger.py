@@ -57,9 +57,8 @@ def test_each_scheduled_job_is_seen_ending_once_with_one_search_per_round(emu: M
     for _ in range(12):
         emu.advance_time(10)
         before = hook.request_count
-        events, watermark = select_events(
-            search.round(hook, int(time.time() * 1000)), frozenset({"Completed"}), "nightly-", watermark
-        )
+        found = search.round(hook, int(time.time() * 1000))
+        events, watermark = select_events(found.jobs, frozenset({"Completed"}), "nightly-", watermark)
         per_round.append(hook.request_count - before)
         fired += [job["metadata"]["name"] for _, job in events]
     assert fired == ["nightly-1", "nightly-3"]  # nightly-2 ended Failed
@@ -106,6 +105,22 @@ def test_a_re_created_watcher_does_not_fire_again(emu: ModelArtsEmulator) -> Non
     second = asyncio.run(_collect(watcher(), emu, 8))  # a triggerer restart: the same state
     assert _event_names(first) == ["nightly-1"] and _event_names(second) == ["nightly-2", "nightly-3"]
     assert shared_stream._groups == {}
+
+
+def test_jobs_that_end_without_running_fire_once(emu: ModelArtsEmulator) -> None:
+    """Abnormal/CreateFailed and Failed from Pending report start_time 0 and no duration: they fire
+    when the search sees them end (or by creation time, if no round saw them in progress)."""
+    emu.set_job_schedule("create", every=30, count=1, timeline=[["Creating", 12], ["Abnormal", None, "CreateFailed"]])
+    emu.set_job_schedule("pending", every=40, count=1, timeline=[["Pending", 25], ["Failed", None]])
+    emu.set_job_schedule("instant", every=50, count=1, timeline=[["Abnormal", None, "CreateFailed"]])
+    trigger = ModelArtsTrainingJobEventTrigger(
+        modelarts_conn_id=CONN_ID, phases=["Abnormal", "Failed"], poll_interval=0.05
+    )
+    events = asyncio.run(_collect(trigger, emu, 10))
+    assert sorted(_event_names(events)) == ["create-1", "instant-1", "pending-1"]
+    by_name = {event.payload["name"]: event.payload for event in events}
+    assert by_name["create-1"]["phase"] == "Abnormal" and by_name["pending-1"]["phase"] == "Failed"
+    assert all(payload["end_time_ms"] > 0 for payload in by_name.values())
 
 
 def test_an_outage_loses_and_repeats_nothing(emu: ModelArtsEmulator) -> None:

@@ -222,6 +222,71 @@ def test_watchers_run_through_airflow_33_shared_streams_one_open_per_group(
             assert event.payload["training_job_id"] and event.payload["console_url"]
 
 
+@requires_33
+def test_a_watcher_that_joins_a_running_group_late_reads_back_once_and_fires_what_ended_meanwhile(
+    emu: ModelArtsEmulator, supervisor: FakeSupervisor
+) -> None:
+    """Paused and unpaused (or re-created on another triggerer) while other watchers keep the
+    group's search going: the group's rounds no longer read back to a job that ended meanwhile, so
+    the returning watcher reads back once on its own (one deep round) and fires it, once."""
+    from airflow.triggers.shared_stream import SharedStreamManager
+
+    # nightly-1 runs 10 minutes; adhoc jobs, one a minute, move the group's newest job far past it.
+    emu.set_job_schedule(
+        "nightly", every=DAY, count=1, start_after=0, timeline=[["Creating", 2], ["Running", 600], ["Completed", None]]
+    )
+    emu.set_job_schedule("adhoc", every=60, count=40, timeline=QUICK)
+
+    async def step(minutes: int) -> None:
+        for _ in range(minutes):
+            emu.advance_time(60)
+            await asyncio.sleep(0.2)
+
+    async def main() -> tuple[list[Any], list[Any], list[Any]]:
+        manager = SharedStreamManager()
+        keeper = _watcher(ASSET, name_filter="adhoc-")
+        late = _watcher(ASSET, name_filter="nightly-")
+        key = keeper.shared_stream_key()
+        assert late.shared_stream_key() == key
+        kept: list[Any] = []
+        before: list[Any] = []
+        after: list[Any] = []
+
+        async def drain(stream: AsyncIterator[Any], into: list[Any]) -> None:
+            async for event in stream:
+                into.append(event)
+
+        loop = asyncio.get_running_loop()
+        keeping = loop.create_task(
+            drain(keeper.filter_shared_stream(manager.subscribe(trigger_id=0, trigger=keeper, key=key)), kept)
+        )
+        first = loop.create_task(
+            drain(late.filter_shared_stream(manager.subscribe(trigger_id=1, trigger=late, key=key)), before)
+        )
+        await step(2)  # the late watcher stores its watermark; nightly-1 is Running
+        first.cancel()
+        await asyncio.gather(first, return_exceptions=True)
+        await manager.unsubscribe(1, key)
+        await step(15)  # nightly-1 completes while the watcher is away; the group goes on
+        returned = _watcher(ASSET, name_filter="nightly-")
+        searches = emu.stats()["by_endpoint"].get("search_training_jobs", 0)
+        second = loop.create_task(
+            drain(returned.filter_shared_stream(manager.subscribe(trigger_id=2, trigger=returned, key=key)), after)
+        )
+        await step(5)
+        for task in (keeping, second):
+            task.cancel()
+        await asyncio.gather(keeping, second, return_exceptions=True)
+        await manager.unsubscribe(0, key)
+        await manager.unsubscribe(2, key)
+        assert emu.stats()["by_endpoint"].get("search_training_jobs", 0) > searches
+        return kept, before, after
+
+    kept, before, after = asyncio.run(main())
+    assert before == [] and _names(after) == ["nightly-1"]
+    assert len(kept) > 10 and all(name.startswith("adhoc-") for name in _names(kept))
+
+
 # -- 3.3: the asset state store ------------------------------------------------------------------
 
 

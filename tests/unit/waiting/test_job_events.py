@@ -106,3 +106,25 @@ def test_the_payload_is_small_and_names_the_outputs() -> None:
         "outputs": {"model": "obs://b/nightly-1/"},
         "console_url": "https://console/x",
     }
+
+
+def _never_ran(job_id: str, phase: str, created: int) -> dict[str, Any]:
+    return {
+        "metadata": {"id": job_id, "name": job_id, "create_time": created},
+        "status": {"phase": phase, "start_time": 0, "duration": 0},
+    }
+
+
+def test_a_job_that_never_ran_ends_when_seen_ending_else_at_its_creation() -> None:
+    phases = frozenset({"Abnormal", "Failed"})
+    watermark = Watermark(10_000)
+    old = _never_ran("old", "Failed", created=5_000)  # created before the watcher: needs an observed end
+    new = _never_ran("new", "Abnormal", created=12_000)
+    events, after = select_events([old, new], phases, None, watermark)
+    assert [job["metadata"]["id"] for _, job in events] == ["new"]
+    events, after = select_events([old, new], phases, None, after, {"old": 20_000})
+    assert [(end, job["metadata"]["id"]) for end, job in events] == [(20_000, "old")]
+    # Later rounds see them without an observed end: neither fires again, before or after pruning.
+    assert select_events([old, new], phases, None, after)[0] == []
+    pruned = after.after(20_000 + LATE_END_GRACE_MS + 1, "much-later")
+    assert select_events([old, new], phases, None, pruned)[0] == []
