@@ -43,6 +43,7 @@ from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
 from airflow_provider_modelarts.triggers.job_events import ModelArtsTrainingJobEventTrigger
 from airflow_provider_modelarts.version_compat import AIRFLOW_V_3_3_PLUS
 from airflow_provider_modelarts.waiting.job_event_search import JobEventSearch, SearchRound
+from airflow_provider_modelarts.waiting.job_events import Watermark
 from benchmarks.common import INFO, Section, median, section_main, times, verdict
 
 CONN_ID = "modelarts_bench_job_events"
@@ -174,23 +175,23 @@ class WatcherRun:
 
 
 class Ready:
-    """Counts watchers that have loaded their watermark and are about to read the stream: the
-    trigger reads its console URL last, right before its first read of the shared stream."""
+    """Counts watchers that have loaded their watermark and are about to read the stream: loading
+    it is the last thing the trigger does before its first read of the shared stream."""
 
     def __init__(self) -> None:
         self.count = 0
-        original, ready = ModelArtsTrainingJobEventTrigger._console_url, self
+        original, ready = ModelArtsTrainingJobEventTrigger._load_watermark, self
 
-        async def counted(self: ModelArtsTrainingJobEventTrigger) -> str:
-            url = await original(self)
+        async def counted(self: ModelArtsTrainingJobEventTrigger) -> tuple[Watermark, bool]:
+            loaded = await original(self)
             ready.count += 1
-            return url
+            return loaded
 
         self._original = original
-        ModelArtsTrainingJobEventTrigger._console_url = counted  # type: ignore[method-assign]
+        ModelArtsTrainingJobEventTrigger._load_watermark = counted  # type: ignore[method-assign]
 
     def remove(self) -> None:
-        ModelArtsTrainingJobEventTrigger._console_url = self._original  # type: ignore[method-assign]
+        ModelArtsTrainingJobEventTrigger._load_watermark = self._original  # type: ignore[method-assign]
 
 
 async def _consume(stream: Any, into: list[dict[str, Any]]) -> None:
