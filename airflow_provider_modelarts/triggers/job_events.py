@@ -159,11 +159,14 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
                 if caught_up is None:
                     continue  # tried again next round: the catch-up reads back over this round too
                 found = SearchRound(
-                    [*caught_up.jobs, *found.jobs], True, {**caught_up.observed_ends, **found.observed_ends}
+                    [*caught_up.jobs, *found.jobs],
+                    True,
+                    {**caught_up.observed_ends, **found.observed_ends},
+                    max(caught_up.at_ms or 0, found.at_ms or 0) or None,
                 )
             resuming = False
             events, _ = select_events(
-                found.jobs, frozenset(self.phases), self.name_filter, watermark, found.observed_ends
+                found.jobs, frozenset(self.phases), self.name_filter, watermark, found.observed_ends, found.at_ms
             )
             if events and console_url is None:
                 # Read when first needed, not at start: the watcher may start before its connection
@@ -200,32 +203,34 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
     async def _catch_up(self) -> SearchRound | None:
         """A deep round for a watcher that joined its group late; ``None`` if the search failed.
 
-        Watchers of one group that join late together (a triggerer restart) share one deep round
-        per poll interval, rather than one each.
+        Watchers of one group that join late together (a triggerer restart) share one deep round:
+        it stays shared for one poll interval after it started, then is dropped (a failed one at
+        once), so nothing outlives its use.
         """
-        key = (id(asyncio.get_running_loop()), self.shared_stream_key())
-        lock = _CATCH_UP_LOCKS.setdefault(key, asyncio.Lock())
-        async with lock:
-            now = time.monotonic()
-            for stale in [other for other, (expires, _) in _CATCH_UPS.items() if expires <= now]:
-                del _CATCH_UPS[stale]
-            if key in _CATCH_UPS:
-                return _CATCH_UPS[key][1]
-            kwargs = self.serialize()[1]
-            hook = _search_hook(kwargs)
-            try:
-                found = await run_in_worker_thread(
-                    lambda: deep_round(hook, self.workspace_id, _lookback_ms(kwargs), int(time.time() * 1000))
-                )
-            except ModelArtsPermanentError:
-                raise
-            except Exception as error:
-                self.log.warning("ModelArts job-event catch-up search failed (%s); trying again next round", error)
-                return None
-            finally:
-                hook.close()
-            _CATCH_UPS[key] = (time.monotonic() + self.poll_interval, found)
-            return found
+        loop = asyncio.get_running_loop()
+        key = (id(loop), self.shared_stream_key())
+        shared = _CATCH_UPS.get(key)
+        if shared is None:
+            shared = _CATCH_UPS[key] = loop.create_task(self._deep_round())
+            loop.call_later(self.poll_interval, _forget_catch_up, key, shared)
+            shared.add_done_callback(lambda done: _forget_catch_up(key, done) if _failed(done) else None)
+        # Shielded: a watcher cancelled while it waits must not cancel the others' read.
+        return await asyncio.shield(shared)
+
+    async def _deep_round(self) -> SearchRound | None:
+        kwargs = self.serialize()[1]
+        hook = _search_hook(kwargs)
+        try:
+            return await run_in_worker_thread(
+                lambda: deep_round(hook, self.workspace_id, _lookback_ms(kwargs), int(time.time() * 1000))
+            )
+        except ModelArtsPermanentError:
+            raise
+        except Exception as error:
+            self.log.warning("ModelArts job-event catch-up search failed (%s); trying again next round", error)
+            return None
+        finally:
+            hook.close()
 
     def _state_key(self) -> str:
         """The watcher's key in the asset state store: what decides which jobs fire (connection,
@@ -275,10 +280,17 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
             await accessor.aset(self._state_key(), watermark.to_json())
 
 
-# The catch-up rounds of late watchers, shared per event loop and group for one poll interval
-# (``(expires at, round)``, monotonic seconds).
-_CATCH_UPS: dict[tuple[int, tuple[Any, ...]], tuple[float, SearchRound]] = {}
-_CATCH_UP_LOCKS: dict[tuple[int, tuple[Any, ...]], asyncio.Lock] = {}
+# The catch-up read of late watchers, shared per event loop and group (see ``_catch_up``).
+_CATCH_UPS: dict[tuple[int, tuple[Any, ...]], asyncio.Task[SearchRound | None]] = {}
+
+
+def _forget_catch_up(key: tuple[int, tuple[Any, ...]], task: asyncio.Task[SearchRound | None]) -> None:
+    if _CATCH_UPS.get(key) is task:
+        del _CATCH_UPS[key]
+
+
+def _failed(task: asyncio.Task[SearchRound | None]) -> bool:
+    return task.cancelled() or task.exception() is not None or task.result() is None
 
 
 def _search_hook(kwargs: dict[str, Any]) -> ModelArtsHook:

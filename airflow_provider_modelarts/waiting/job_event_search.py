@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_modelarts.cloud.v2.phases import IN_PROGRESS_PHASES, TERMINAL_PHASES
+from airflow_provider_modelarts.waiting.job_events import never_ran
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -56,12 +57,6 @@ def _in_progress(job: Mapping[str, Any]) -> bool:
     return _status(job).get("phase") in _IN_PROGRESS
 
 
-def never_ran(job: Mapping[str, Any]) -> bool:
-    """Whether the job reports no start of Running (``start_time`` 0 or missing)."""
-    start = _status(job).get("start_time")
-    return not (isinstance(start, int) and not isinstance(start, bool) and start > 0)
-
-
 @dataclass(frozen=True)
 class SearchRound:
     """What one round of the shared search hands every watcher of its group.
@@ -70,11 +65,13 @@ class SearchRound:
     :param deep: whether it read back as a group's first round does (a day, or the lookback).
     :param observed_ends: ``{job id: epoch ms}`` of the jobs that ended without running and were
         seen in progress by the round before: when this round saw them final.
+    :param at_ms: when the round read the jobs (epoch ms).
     """
 
     jobs: list[dict[str, Any]]
     deep: bool = False
     observed_ends: Mapping[str, int] = field(default_factory=dict)
+    at_ms: int | None = None
 
 
 @dataclass
@@ -122,7 +119,7 @@ class JobEventSearch:
             str(job["metadata"]["id"]): c for job in seen if _in_progress(job) and (c := _create_ms(job)) is not None
         }
         self.requests += hook.request_count - before
-        return SearchRound(seen, deep, observed_ends)
+        return SearchRound(seen, deep, observed_ends, now_ms)
 
 
 def deep_round(hook: ModelArtsHook, workspace_id: str | None, lookback_ms: int, now_ms: int) -> SearchRound:

@@ -77,25 +77,25 @@ def _is_int(value: object) -> TypeGuard[int]:
 WATCHABLE_PHASES: frozenset[str] = frozenset(phase.value for phase in TERMINAL_PHASES)
 
 
-def end_ms(job: Mapping[str, Any], observed_ends: Mapping[str, int] | None = None) -> int | None:
-    """When the job ended: ``status.start_time + status.duration`` (epoch and duration in ms).
+def never_ran(job: Mapping[str, Any]) -> bool:
+    """Whether the job reports no start of Running (``start_time`` 0 or missing)."""
+    status = job.get("status")
+    start = status.get("start_time") if isinstance(status, Mapping) else None
+    return not (_is_int(start) and start > 0)
 
-    A job that never ran reports ``start_time`` 0: its end is when the search saw it end
-    (``observed_ends``, by job id), else its creation time, so that a job created after the watcher
-    started fires even if no round saw it in progress.
-    """
+
+def end_ms(job: Mapping[str, Any], observed_ends: Mapping[str, int] | None = None) -> int | None:
+    """When the job ended: ``status.start_time + status.duration`` (epoch and duration in ms); for a
+    job that never ran (``start_time`` 0), when the search saw it end (``observed_ends``, by job
+    id), if it did; else ``None`` (see :func:`select_events`)."""
     status = job.get("status")
     metadata = job.get("metadata")
     if not isinstance(status, Mapping) or not isinstance(metadata, Mapping):
         return None
-    start, duration = status.get("start_time"), status.get("duration")
-    if _is_int(start) and start > 0:
+    if not never_ran(job):
+        start, duration = status["start_time"], status.get("duration")
         return start + duration if _is_int(duration) else None
-    observed = (observed_ends or {}).get(str(metadata.get("id")))
-    if observed is not None:
-        return observed
-    created = metadata.get("create_time")
-    return created if _is_int(created) else None
+    return (observed_ends or {}).get(str(metadata.get("id")))
 
 
 def name_matches(name: str, name_filter: str | None) -> bool:
@@ -125,12 +125,18 @@ def select_events(
     name_filter: str | None,
     watermark: Watermark,
     observed_ends: Mapping[str, int] | None = None,
+    seen_at_ms: int | None = None,
 ) -> tuple[list[tuple[int, Mapping[str, Any]]], Watermark]:
     """The jobs to fire for, oldest end first, and the watermark after them.
 
-    A job seen twice in one round (two pages) fires once.
+    A job seen twice in one round (two pages) fires once. A job that never ran has no end of its
+    own: it ends when the search saw it end (``observed_ends``), else, if it was created after the
+    horizon, when this round saw it (``seen_at_ms``). Either is recent, so the job stays among the
+    fired ids until the horizon passes it, and by then it is older than the horizon: it fires once
+    whichever way a later round sees it.
 
-    :param observed_ends: when the search saw jobs that never ran end (see :func:`end_ms`).
+    :param observed_ends: when the search saw jobs that never ran end, by job id.
+    :param seen_at_ms: when this round read the jobs (epoch ms).
     """
     chosen: dict[str, tuple[int, Mapping[str, Any]]] = {}
     for job in jobs:
@@ -140,6 +146,9 @@ def select_events(
             continue
         job_id, name, phase = metadata.get("id"), metadata.get("name"), status.get("phase")
         end = end_ms(job, observed_ends)
+        created = metadata.get("create_time")
+        if end is None and never_ran(job) and seen_at_ms is not None and _is_int(created):
+            end = seen_at_ms if created > watermark.end_ms else None
         if not isinstance(job_id, str) or not isinstance(name, str) or end is None or phase not in phases:
             continue
         if name_matches(name, name_filter) and not watermark.covers(end, job_id):

@@ -115,16 +115,30 @@ def _never_ran(job_id: str, phase: str, created: int) -> dict[str, Any]:
     }
 
 
-def test_a_job_that_never_ran_ends_when_seen_ending_else_at_its_creation() -> None:
+def test_a_job_that_never_ran_ends_when_seen_ending_else_when_seen_if_created_after_the_horizon() -> None:
     phases = frozenset({"Abnormal", "Failed"})
     watermark = Watermark(10_000)
-    old = _never_ran("old", "Failed", created=5_000)  # created before the watcher: needs an observed end
+    old = _never_ran("old", "Failed", created=5_000)  # created before the horizon: needs an observed end
     new = _never_ran("new", "Abnormal", created=12_000)
-    events, after = select_events([old, new], phases, None, watermark)
-    assert [job["metadata"]["id"] for _, job in events] == ["new"]
-    events, after = select_events([old, new], phases, None, after, {"old": 20_000})
-    assert [(end, job["metadata"]["id"]) for end, job in events] == [(20_000, "old")]
+    events, after = select_events([old, new], phases, None, watermark, seen_at_ms=30_000)
+    assert [(end, job["metadata"]["id"]) for end, job in events] == [(30_000, "new")]
+    events, after = select_events([old, new], phases, None, after, {"old": 40_000}, seen_at_ms=40_000)
+    assert [(end, job["metadata"]["id"]) for end, job in events] == [(40_000, "old")]
     # Later rounds see them without an observed end: neither fires again, before or after pruning.
-    assert select_events([old, new], phases, None, after)[0] == []
-    pruned = after.after(20_000 + LATE_END_GRACE_MS + 1, "much-later")
-    assert select_events([old, new], phases, None, pruned)[0] == []
+    assert select_events([old, new], phases, None, after, seen_at_ms=50_000)[0] == []
+    pruned = after.after(40_000 + LATE_END_GRACE_MS + 1, "much-later")
+    assert select_events([old, new], phases, None, pruned, seen_at_ms=60_000 + LATE_END_GRACE_MS)[0] == []
+
+
+def test_a_job_that_never_ran_fires_once_when_a_late_watcher_reads_back_before_a_round_sees_it_end() -> None:
+    """The review's case: a catch-up read sees J (never ran, Pending for 20 minutes) Failed with no
+    observed end, in the same round as K, which ended 18 minutes after J was created; the next
+    shared round reports an observed end for J. J fires once."""
+    minute = 60_000
+    phases = frozenset({"Completed", "Failed"})
+    j = _never_ran("J", "Failed", created=100 * minute)
+    k = _job("K", "K", "Completed", start=110 * minute, duration=8 * minute)  # ended at 118 minutes
+    events, after = select_events([j, k], phases, None, Watermark(90 * minute), seen_at_ms=121 * minute)
+    assert [job["metadata"]["id"] for _, job in events] == ["K", "J"]
+    again, _ = select_events([j, k], phases, None, after, {"J": 121 * minute + 500}, seen_at_ms=121 * minute + 500)
+    assert again == []
