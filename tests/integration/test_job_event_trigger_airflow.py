@@ -102,15 +102,15 @@ def supervisor(monkeypatch: pytest.MonkeyPatch) -> FakeSupervisor:
 def _watcher(*assets: str, **kwargs: Any) -> ModelArtsTrainingJobEventTrigger:
     """A watcher re-created from its serialized form, with the state store the 3.3 triggerer
     injects for a trigger that watches ``assets`` (``TriggerRunner.create_triggers``)."""
-    from airflow.sdk import Asset
-    from airflow.sdk.execution_time.context import AssetStateStoreAccessors
-
     classpath, serialized = ModelArtsTrainingJobEventTrigger(
         modelarts_conn_id=CONN_ID, poll_interval=0.05, **kwargs
     ).serialize()
     assert classpath.endswith(".ModelArtsTrainingJobEventTrigger")
     trigger = ModelArtsTrainingJobEventTrigger(**serialized)
-    if assets:
+    if assets:  # 3.3+ only: the accessors do not exist below
+        from airflow.sdk import Asset
+        from airflow.sdk.execution_time.context import AssetStateStoreAccessors
+
         trigger.asset_state_store = AssetStateStoreAccessors(
             inlets=[Asset(name=name, uri=f"modelarts://{name}") for name in assets]
         )
@@ -376,7 +376,6 @@ DAG_FILE = textwrap.dedent(
         phases={"Failed", "Completed", "Terminated"},
         name_filter="nightly-",
         poll_interval=30,
-        lookback=3600,
     )
     nightly = Asset("modelarts-nightly", watchers=[AssetWatcher(name="nightly_done", trigger=watcher)])
 

@@ -78,9 +78,13 @@ def test_without_a_store_the_watermark_starts_now_in_memory() -> None:
     assert trigger._accessors() == []
 
 
-def test_the_state_key_is_what_decides_which_jobs_fire_not_how_the_watcher_polls() -> None:
+def test_the_state_key_is_what_decides_which_jobs_fire_not_how_the_watcher_polls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Tuning the poll interval or the retries keeps the watermark (a new trigger row, the same
-    state); a new filter or lookback is a new watcher."""
+    state); a new filter or lookback is a new watcher. (The key is only used on 3.3+, where
+    lookback is allowed.)"""
+    monkeypatch.setattr(job_events, "AIRFLOW_V_3_3_PLUS", True)
     base = ModelArtsTrainingJobEventTrigger(name_filter="nightly-", lookback=3600, poll_interval=5)
     tuned = ModelArtsTrainingJobEventTrigger(
         name_filter="nightly-", lookback=3600, poll_interval=6, retry_delay=2, retry_max_delay=30
