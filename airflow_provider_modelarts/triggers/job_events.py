@@ -158,12 +158,7 @@ class ModelArtsTrainingJobEventTrigger(BaseEventTrigger):
                 caught_up = await self._catch_up()
                 if caught_up is None:
                     continue  # tried again next round: the catch-up reads back over this round too
-                found = SearchRound(
-                    [*caught_up.jobs, *found.jobs],
-                    True,
-                    {**caught_up.observed_ends, **found.observed_ends},
-                    max(caught_up.at_ms or 0, found.at_ms or 0) or None,
-                )
+                found = caught_up.joined(found)
             resuming = False
             events, _ = select_events(
                 found.jobs, frozenset(self.phases), self.name_filter, watermark, found.observed_ends, found.at_ms

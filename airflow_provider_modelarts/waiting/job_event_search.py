@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_modelarts.cloud.v2.phases import IN_PROGRESS_PHASES, TERMINAL_PHASES
-from airflow_provider_modelarts.waiting.job_events import never_ran
+from airflow_provider_modelarts.cloud.v2.phases import IN_PROGRESS_PHASES
+from airflow_provider_modelarts.waiting.job_events import WATCHABLE_PHASES, never_ran
 
 if TYPE_CHECKING:
     from airflow_provider_modelarts.hooks.modelarts import ModelArtsHook
@@ -45,7 +45,6 @@ def _create_ms(job: Mapping[str, Any]) -> int | None:
 
 
 _IN_PROGRESS = frozenset(phase.value for phase in IN_PROGRESS_PHASES)
-_FINAL = frozenset(phase.value for phase in TERMINAL_PHASES)
 
 
 def _status(job: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -69,9 +68,19 @@ class SearchRound:
     """
 
     jobs: list[dict[str, Any]]
-    deep: bool = False
-    observed_ends: Mapping[str, int] = field(default_factory=dict)
-    at_ms: int | None = None
+    deep: bool
+    observed_ends: Mapping[str, int]
+    at_ms: int
+
+    def joined(self, later: SearchRound) -> SearchRound:
+        """This deep round and a later round of the group, as one deep round: the later one's view
+        of a job wins."""
+        return SearchRound(
+            [*self.jobs, *later.jobs],
+            True,
+            {**self.observed_ends, **later.observed_ends},
+            max(self.at_ms, later.at_ms),
+        )
 
 
 @dataclass
@@ -112,7 +121,7 @@ class JobEventSearch:
             job_id: now_ms
             for job in seen
             if (job_id := str(job["metadata"]["id"])) in self.in_progress
-            and _status(job).get("phase") in _FINAL
+            and _status(job).get("phase") in WATCHABLE_PHASES
             and never_ran(job)
         }
         self.in_progress = {
